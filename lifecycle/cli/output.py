@@ -1,0 +1,68 @@
+"""Shared CLI plumbing: the console, JSON output, and turning LifecycleErrors into exit codes.
+
+Colours are on only when standard output is a terminal (rich decides; ``NO_COLOR`` is honoured).
+``handle_errors`` wraps every command: a :class:`~lifecycle.errors.LifecycleError` prints one
+readable message on stderr and exits with its ``exit_code`` (1 refused by the engine, 2 user error).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import click
+
+from lifecycle.errors import LifecycleError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "__dataclass_fields__"):
+        from lifecycle.domain.fields import to_plain
+
+        return to_plain(value, money=float)
+    return str(value)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_default) + "\n")
+
+
+def handle_errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except LifecycleError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def ws_from(ctx: click.Context) -> Any:
+    """The workspace named on the command line (or found), with --rules applied."""
+    from lifecycle.workspace import open_workspace
+
+    root = ctx.find_root()
+    obj = root.obj or {}
+    ws = open_workspace(obj.get("workspace"))
+    if obj.get("rules"):
+        ws.settings.rules = str(__import__("pathlib").Path(obj["rules"]).resolve())
+    return ws

@@ -1,0 +1,226 @@
+"""``pmo init | apply | export | list | show | schema``: managing whole projects."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lifecycle.cli.output import console, emit_json, handle_errors, ws_from
+from lifecycle.errors import InvalidInput
+
+
+def _ctx(ctx: click.Context, create: bool = False) -> Any:
+    from lifecycle.services.context import open_context
+
+    return open_context(ws_from(ctx), create=create)
+
+
+def _money(value: Any, currency: str) -> str:
+    symbol = {"CNY": "¥", "USD": "$", "GBP": "£", "EUR": "€"}.get(currency, currency + " ")
+    return f"{symbol}{float(value):,.2f}"
+
+
+@click.command("init")
+@click.pass_context
+@handle_errors
+def init_cmd(ctx: click.Context) -> None:
+    """Create the workspace (settings, database) or upgrade its database schema."""
+    ws = ws_from(ctx)
+    ws.root.mkdir(parents=True, exist_ok=True)
+    settings = ws.root / "settings.yaml"
+    if not settings.exists():
+        settings.write_text(
+            "# pmo workspace settings (see README: Settings)\n"
+            "# database_url: postgresql://user@127.0.0.1:5432/pmo   # default: SQLite pmo.db in this folder\n"
+            "# rules: ../rules/default                                # default: the shipped rule pack\n"
+            "documents_dir: documents\n"
+            "supplier: {}\n", encoding="utf-8")
+    c = _ctx(ctx, create=True)
+    try:
+        n = len(c.store.list_projects())
+    finally:
+        c.close()
+    from lifecycle.storage.sql import _safe_url
+
+    click.echo(f"workspace {ws.root}")
+    click.echo(f"database  {_safe_url(ws.database_url)} (schema up to date, {n} project(s))")
+    click.echo(f"rules     {ws.rules_dir}")
+
+
+@click.command("apply")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Validate and show what would change, write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
+@click.pass_context
+@handle_errors
+def apply_cmd(ctx: click.Context, files: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+    """Create or update projects from project files (YAML or JSON).
+
+    Every file is validated first; if any has a problem, all problems are listed and nothing is
+    written. Sections a file leaves out are kept as they are; a section that is present replaces
+    that collection. Applying the same file twice changes nothing.
+    """
+    from lifecycle.services.projects import apply_files
+
+    c = _ctx(ctx)
+    try:
+        results = apply_files(c, list(files), dry_run=dry_run)
+    finally:
+        c.close()
+    if as_json:
+        emit_json([{"code": r.code, "file": r.file, "created": r.created, "version": r.version,
+                    "changes": [{"section": ch.section, "key": ch.key, "op": ch.op, "fields": sorted(ch.fields)}
+                                for ch in r.changes]} for r in results])
+        return
+    prefix = "would " if dry_run else ""
+    for r in results:
+        if r.created:
+            n = len(r.changes) - 1
+            click.echo(f"{r.code}: {prefix}create ({n} items) from {r.file}")
+        elif r.unchanged:
+            click.echo(f"{r.code}: unchanged")
+        else:
+            click.echo(f"{r.code}: {prefix}apply {len(r.changes)} change(s), version {r.version}")
+            for ch in r.changes[:50]:
+                click.echo(f"  {ch.describe()}")
+            if len(r.changes) > 50:
+                click.echo(f"  … and {len(r.changes) - 50} more")
+
+
+@click.command("export")
+@click.argument("args", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@click.pass_context
+@handle_errors
+def export_cmd(ctx: click.Context, args: tuple[str, ...], fmt: str, output: str | None) -> None:
+    """Write a project as a project file: `pmo export CODE`, or `pmo export ical CODE` for a calendar."""
+    c = _ctx(ctx)
+    try:
+        if len(args) == 2 and args[0] == "ical":
+            from lifecycle.services.analytics import export_ical
+
+            text = export_ical(c.store.get(args[1]))
+        elif len(args) == 1:
+            from lifecycle.services.projects import export_project
+
+            text = export_project(c, args[0], fmt)
+        else:
+            raise InvalidInput("usage: pmo export CODE  |  pmo export ical CODE")
+    finally:
+        c.close()
+    if output:
+        tmp = Path(output + ".tmp")
+        tmp.write_text(text, encoding="utf-8", newline="")
+        tmp.replace(output)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        sys.stdout.write(text)
+
+
+@click.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def list_cmd(ctx: click.Context, as_json: bool) -> None:
+    """List the projects of the workspace."""
+    from lifecycle.services.projects import list_projects
+
+    c = _ctx(ctx)
+    try:
+        rows = list_projects(c)
+    finally:
+        c.close()
+    if as_json:
+        emit_json([r.__dict__ if hasattr(r, "__dict__") else {
+            "code": r.code, "name": r.name, "phase": r.phase, "locale": r.locale, "client": r.client,
+            "version": r.version} for r in rows])
+        return
+    if not rows:
+        click.echo("no projects yet: `pmo apply examples/en-clinic-portal.yaml` adds one")
+        return
+    from rich.table import Table
+
+    t = Table(box=None, header_style="bold")
+    for col in ("code", "name", "client", "phase", "lang", "version"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r.code, r.name, r.client, r.phase, r.locale, str(r.version))
+    console().print(t)
+
+
+@click.command("show")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def show_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
+    """One-screen summary: phase, dates, progress, budget, top risks, next milestones."""
+    from lifecycle.services.projects import summary
+
+    c = _ctx(ctx)
+    try:
+        s = summary(c, code)
+    finally:
+        c.close()
+    if as_json:
+        emit_json(s)
+        return
+    from rich.table import Table
+
+    out = console()
+    m = s["metrics"]
+    cur = s["currency"]
+    phase = s["phase"] + (f" (on hold, from {s['on_hold_from']})" if s["on_hold_from"] else "")
+    out.print(f"[bold]{s['code']}[/bold]  {s['name']}  ·  {s['client']}")
+    out.print(f"phase [bold]{phase}[/bold]   {s['start']} → {s['finish']}   today {s['today']}   v{s['version']}")
+    out.print(f"PM {s['project_manager'] or '-'}   sponsor {s['sponsor'] or '-'}   "
+              f"client rep {s['client_representative'] or '-'}")
+    lag = m["progress_pct"] - m["planned_progress_pct"]
+    colour = "green" if lag >= -5 else ("yellow" if lag >= -15 else "red")
+    out.print(f"progress [{colour}]{m['progress_pct']:.1f}%[/{colour}] (plan {m['planned_progress_pct']:.1f}%)   "
+              f"overdue tasks {m['overdue_task_count']}   open issues {m['open_issue_count']} "
+              f"({m['blocking_issue_count']} blocking)")
+    extra = ""
+    if "spi" in m and "cpi" in m:
+        extra = f"   SPI {m['spi']:.2f}  CPI {m['cpi']:.2f}"
+    out.print(f"budget approved {_money(m['approved_budget'], cur)}   allocated {_money(m['budget_total'], cur)}   "
+              f"spent {_money(m['cost_actual'], cur)} ({m['budget_spent_pct']:.1f}%){extra}")
+    rep = s["last_status_report"]
+    out.print("last status report " + (f"{rep['date']} ({rep['overall']})" if rep else "none")
+              + f"   risk exposure {m['risk_exposure']:.0f} over {m['open_risk_count']} open risks")
+    if s["top_risks"]:
+        t = Table(title="top risks", title_justify="left", box=None, header_style="bold")
+        for col in ("id", "risk", "score", "owner", "response", "review"):
+            t.add_column(col)
+        for r in s["top_risks"]:
+            style = "red" if r["score"] >= 15 else ("yellow" if r["score"] >= 8 else "")
+            t.add_row(r["id"], r["title"], f"[{style}]{r['score']}[/{style}]" if style else str(r["score"]),
+                      r["owner"] or "[red]none[/red]", r["strategy"] or "[red]none[/red]", str(r["review_date"] or "-"))
+        out.print(t)
+    if s["next_milestones"]:
+        t = Table(title="next milestones", title_justify="left", box=None, header_style="bold")
+        for col in ("id", "milestone", "kind", "date", "in days"):
+            t.add_column(col)
+        for ms in s["next_milestones"]:
+            t.add_row(ms["id"], ms["name"], ms["kind"], str(ms["date"]), str(ms["days"]))
+        out.print(t)
+
+
+@click.command("schema")
+@click.argument("what", type=click.Choice(["project", "facts"]), default="project")
+@click.pass_context
+@handle_errors
+def schema_cmd(ctx: click.Context, what: str) -> None:
+    """Print the JSON Schema of project files (`project`) or of the gate facts (`facts`)."""
+    if what == "project":
+        from lifecycle.spec.projectfile import json_schema
+
+        emit_json(json_schema())
+    else:
+        from lifecycle.domain.facts import facts_schema
+
+        emit_json(facts_schema())

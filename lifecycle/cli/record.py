@@ -1,0 +1,477 @@
+"""Daily commands of a project manager: record progress without editing YAML.
+
+``pmo task progress``, ``pmo risk add|update``, ``pmo issue add|resolve``, ``pmo milestone done``,
+``pmo cost add``, ``pmo status-report add``, ``pmo feedback add|survey``, ``pmo change add|decide``.
+Each is one audited, version-checked update through :mod:`lifecycle.services.projects`; a value that
+would make the project inconsistent (unknown owner, finish before start) is refused with exit 2.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import click
+
+from lifecycle.cli.output import emit_json, handle_errors, ws_from
+from lifecycle.errors import InvalidInput
+
+
+class DateType(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"'{value}' is not a date like 2026-03-31", param, ctx)
+
+
+class MoneyType(click.ParamType):
+    name = "AMOUNT"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Decimal:
+        try:
+            d = Decimal(str(value).replace(",", ""))
+        except InvalidOperation:
+            self.fail(f"'{value}' is not an amount", param, ctx)
+        if not d.is_finite() or d < 0:
+            self.fail(f"'{value}' must be a positive amount", param, ctx)
+        return d
+
+
+DATE = DateType()
+MONEY = MoneyType()
+
+
+def _svc() -> Any:
+    from lifecycle.services import projects
+
+    return projects
+
+
+def _run(ctx: click.Context, fn: Any) -> Any:
+    from lifecycle.services.context import open_context
+
+    c = open_context(ws_from(ctx))
+    try:
+        return fn(c)
+    finally:
+        c.close()
+
+
+def _report(item: Any, as_json: bool, text: str) -> None:
+    if as_json:
+        emit_json(item)
+    else:
+        click.echo(text)
+
+
+# ------------------------------------------------------------------ tasks
+@click.group("task")
+def task_grp() -> None:
+    """Record task progress and actual dates."""
+
+
+@task_grp.command("progress")
+@click.argument("code")
+@click.argument("task")
+@click.option("--percent", type=click.FloatRange(0, 100), help="Percent complete.")
+@click.option("--status", type=click.Choice(["not_started", "in_progress", "done", "blocked", "cancelled"]))
+@click.option("--actual-start", type=DATE)
+@click.option("--actual-finish", type=DATE)
+@click.option("--owner", help="Reassign to this person id.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def task_progress(ctx: click.Context, code: str, task: str, percent: float | None, status: str | None,
+                  actual_start: date | None, actual_finish: date | None, owner: str | None, as_json: bool) -> None:
+    """Set a task's percent complete, status, actual dates or owner.
+
+    `--status done` sets 100% and, unless given, the actual finish to today; any progress above 0
+    sets the actual start to today if it has none.
+    """
+    def run(c: Any) -> Any:
+        svc = _svc()
+        p = c.store.get(code)
+        t = svc.get_item(p, "tasks", task)
+        values: dict[str, Any] = {}
+        if percent is not None:
+            values["percent_complete"] = float(percent)
+            if percent > 0 and (status is None and t.status == "not_started"):
+                values["status"] = "in_progress"
+            if percent >= 100 and status is None:
+                values["status"] = "done"
+        if status is not None:
+            values["status"] = status
+        if values.get("status") == "done":
+            values["percent_complete"] = 100.0
+            if actual_finish is None and t.actual_finish is None:
+                values["actual_finish"] = c.today()
+        if (values.get("percent_complete", 0) > 0 or values.get("status") in ("in_progress", "done")) \
+                and t.actual_start is None and actual_start is None:
+            values["actual_start"] = min(c.today(), values.get("actual_finish", c.today()))
+        if actual_start is not None:
+            values["actual_start"] = actual_start
+        if actual_finish is not None:
+            values["actual_finish"] = actual_finish
+        if owner is not None:
+            values["owner"] = owner
+        if not values:
+            raise InvalidInput("nothing to change: give --percent, --status, --actual-start, --actual-finish or --owner")
+        return svc.set_fields(c, code, "tasks", task, values, action="task.progress")
+
+    t = _run(ctx, run)
+    _report(t, as_json, f"{code} {t.id} {t.name}: {t.percent_complete:.0f}% {t.status}")
+
+
+# ------------------------------------------------------------------ risks
+RISK_OPTS = [
+    click.option("--title"),
+    click.option("--category", type=click.Choice(["technical", "resource", "schedule", "cost", "scope", "external",
+                                                   "client", "quality", "legal"])),
+    click.option("--description"),
+    click.option("--probability", type=click.IntRange(1, 5)),
+    click.option("--impact", type=click.IntRange(1, 5)),
+    click.option("--strategy", type=click.Choice(["avoid", "mitigate", "transfer", "accept"])),
+    click.option("--plan", "response_plan", help="Response plan."),
+    click.option("--owner", help="Person or contact id."),
+    click.option("--status", type=click.Choice(["open", "closed", "occurred"])),
+    click.option("--review-date", type=DATE),
+]
+
+
+def _with(opts: list[Any]) -> Any:
+    def deco(f: Any) -> Any:
+        for o in reversed(opts):
+            f = o(f)
+        return f
+    return deco
+
+
+@click.group("risk")
+def risk_grp() -> None:
+    """Add or update risks."""
+
+
+@risk_grp.command("add")
+@click.argument("code")
+@click.option("--id", "risk_id", help="Risk id (default: next R-NNN).")
+@_with(RISK_OPTS)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def risk_add(ctx: click.Context, code: str, risk_id: str | None, as_json: bool, **values: Any) -> None:
+    """Add a risk to the register."""
+    from lifecycle.domain.model import Risk
+
+    if not values.get("title"):
+        raise InvalidInput("a risk needs --title")
+
+    def run(c: Any) -> Any:
+        svc = _svc()
+        p = c.store.get(code)
+        rid = risk_id or svc.next_id(p, "risks", "R")
+        fields = {k: v for k, v in values.items() if v is not None}
+        fields.setdefault("identified_on", c.today())
+        return svc.add_item(c, code, "risks", Risk(id=rid, **fields), action="risk.added")
+
+    r = _run(ctx, run)
+    _report(r, as_json, f"{code} {r.id} added: {r.title} (score {r.score})")
+
+
+@risk_grp.command("update")
+@click.argument("code")
+@click.argument("risk_id")
+@_with(RISK_OPTS)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def risk_update(ctx: click.Context, code: str, risk_id: str, as_json: bool, **values: Any) -> None:
+    """Reassess a risk, set its response, owner, status or review date."""
+    fields = {k: v for k, v in values.items() if v is not None}
+    if not fields:
+        raise InvalidInput("nothing to change: give at least one option (see --help)")
+    r = _run(ctx, lambda c: _svc().set_fields(c, code, "risks", risk_id, fields, action="risk.updated"))
+    _report(r, as_json, f"{code} {r.id}: score {r.score}, {r.strategy or 'no response'}, owner {r.owner or '-'}, "
+                        f"{r.status}")
+
+
+# ------------------------------------------------------------------ issues
+@click.group("issue")
+def issue_grp() -> None:
+    """Raise or resolve issues."""
+
+
+@issue_grp.command("add")
+@click.argument("code")
+@click.option("--id", "issue_id")
+@click.option("--title", required=True)
+@click.option("--severity", type=click.Choice(["low", "medium", "high", "critical"]), default="medium")
+@click.option("--blocking", is_flag=True)
+@click.option("--owner", default="")
+@click.option("--due", type=DATE)
+@click.option("--description", default="")
+@click.pass_context
+@handle_errors
+def issue_add(ctx: click.Context, code: str, issue_id: str | None, title: str, severity: str, blocking: bool,
+              owner: str, due: date | None, description: str) -> None:
+    """Raise an issue."""
+    from lifecycle.domain.model import Issue
+
+    def run(c: Any) -> Any:
+        svc = _svc()
+        iid = issue_id or svc.next_id(c.store.get(code), "issues", "I")
+        item = Issue(id=iid, title=title, raised_on=c.today(), severity=severity,  # type: ignore[arg-type]
+                     blocking=blocking, owner=owner, due=due, description=description)
+        return svc.add_item(c, code, "issues", item, action="issue.raised")
+
+    i = _run(ctx, run)
+    click.echo(f"{code} {i.id} raised: {i.title}{' (blocking)' if i.blocking else ''}")
+
+
+@issue_grp.command("resolve")
+@click.argument("code")
+@click.argument("issue_id")
+@click.option("--date", "on", type=DATE)
+@click.pass_context
+@handle_errors
+def issue_resolve(ctx: click.Context, code: str, issue_id: str, on: date | None) -> None:
+    """Mark an issue resolved."""
+    i = _run(ctx, lambda c: _svc().set_fields(c, code, "issues", issue_id,
+                                              {"status": "resolved", "resolved_on": on or c.today()},
+                                              action="issue.resolved"))
+    click.echo(f"{code} {i.id} resolved on {i.resolved_on}")
+
+
+# ------------------------------------------------------------------ milestones
+@click.group("milestone")
+def milestone_grp() -> None:
+    """Mark milestones done."""
+
+
+@milestone_grp.command("done")
+@click.argument("code")
+@click.argument("milestone")
+@click.option("--date", "on", type=DATE, help="Completion date (default today).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def milestone_done(ctx: click.Context, code: str, milestone: str, on: date | None, as_json: bool) -> None:
+    """Record that a milestone is reached."""
+    from lifecycle.services.milestones import complete_milestone
+
+    result = _run(ctx, lambda c: complete_milestone(c, code, milestone, on=on))
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"{code} {milestone} done on {result['completed_on']}")
+    for line in result.get("notes", []):
+        click.echo(f"  {line}")
+
+
+# ------------------------------------------------------------------ costs
+@click.group("cost")
+def cost_grp() -> None:
+    """Book actual costs."""
+
+
+@cost_grp.command("add")
+@click.argument("code")
+@click.option("--amount", type=MONEY, required=True)
+@click.option("--category", type=click.Choice(["labour", "materials", "equipment", "subcontract", "travel",
+                                               "licences", "contingency", "other"]), default="labour")
+@click.option("--task", default="")
+@click.option("--budget-line", default="")
+@click.option("--date", "on", type=DATE)
+@click.option("--description", default="")
+@click.option("--final", is_flag=True, help="Part of the final cost statement.")
+@click.option("--id", "cost_id")
+@click.pass_context
+@handle_errors
+def cost_add(ctx: click.Context, code: str, amount: Decimal, category: str, task: str, budget_line: str,
+             on: date | None, description: str, final: bool, cost_id: str | None) -> None:
+    """Book an actual cost."""
+    from lifecycle.domain.model import CostEntry
+
+    def run(c: Any) -> Any:
+        svc = _svc()
+        cid = cost_id or svc.next_id(c.store.get(code), "costs", "C")
+        item = CostEntry(id=cid, date=on or c.today(), amount=amount, category=category,  # type: ignore[arg-type]
+                         task=task, budget_line=budget_line, description=description, final=final)
+        return svc.add_item(c, code, "costs", item, action="cost.booked")
+
+    e = _run(ctx, run)
+    click.echo(f"{code} {e.id} booked: {e.amount} {e.category} on {e.date}")
+
+
+# ------------------------------------------------------------------ status reports
+@click.group("status-report")
+def status_grp() -> None:
+    """Record a status report."""
+
+
+@status_grp.command("add")
+@click.argument("code")
+@click.option("--overall", type=click.Choice(["green", "amber", "red"]), required=True)
+@click.option("--schedule", type=click.Choice(["green", "amber", "red"]))
+@click.option("--cost", type=click.Choice(["green", "amber", "red"]))
+@click.option("--scope", type=click.Choice(["green", "amber", "red"]))
+@click.option("--summary", required=True)
+@click.option("--period-start", type=DATE, help="Default: 14 days before the report date.")
+@click.option("--period-end", type=DATE, help="Default: the report date.")
+@click.option("--date", "on", type=DATE)
+@click.option("--audience", type=click.Choice(["team", "client"]), default="client")
+@click.option("--done", "accomplishments", multiple=True, help="An accomplishment (repeat).")
+@click.option("--next", "next_steps", multiple=True, help="A next step (repeat).")
+@click.option("--decision", "decisions", multiple=True, help="A decision needed from the client (repeat).")
+@click.option("--id", "report_id")
+@click.pass_context
+@handle_errors
+def status_add(ctx: click.Context, code: str, overall: str, schedule: str | None, cost: str | None,
+               scope: str | None, summary: str, period_start: date | None, period_end: date | None,
+               on: date | None, audience: str, accomplishments: tuple[str, ...], next_steps: tuple[str, ...],
+               decisions: tuple[str, ...], report_id: str | None) -> None:
+    """Record a periodic status report for the team or the client."""
+    from datetime import timedelta
+
+    from lifecycle.domain.model import StatusReport
+
+    def run(c: Any) -> Any:
+        svc = _svc()
+        p = c.store.get(code)
+        d = on or c.today()
+        item = StatusReport(
+            id=report_id or svc.next_id(p, "status_reports", "SR"), date=d,
+            period_start=period_start or d - timedelta(days=14), period_end=period_end or d,
+            author=p.charter.project_manager, audience=audience, overall=overall,  # type: ignore[arg-type]
+            schedule=schedule or overall, cost=cost or overall, scope=scope or "green",  # type: ignore[arg-type]
+            summary=summary, accomplishments=accomplishments, next_steps=next_steps, decisions_needed=decisions)
+        return svc.add_item(c, code, "status_reports", item, action="status_report.added")
+
+    r = _run(ctx, run)
+    click.echo(f"{code} {r.id} recorded ({r.overall}) for {r.period_start} – {r.period_end}")
+
+
+# ------------------------------------------------------------------ client feedback
+@click.group("feedback")
+def feedback_grp() -> None:
+    """Record client feedback and satisfaction surveys."""
+
+
+@feedback_grp.command("add")
+@click.argument("code")
+@click.option("--contact", required=True, help="Client contact id.")
+@click.option("--rating", type=click.IntRange(1, 5), required=True)
+@click.option("--comment", default="")
+@click.option("--report", "status_report", default="", help="Status report the feedback is about.")
+@click.option("--date", "on", type=DATE)
+@click.pass_context
+@handle_errors
+def feedback_add(ctx: click.Context, code: str, contact: str, rating: int, comment: str, status_report: str,
+                 on: date | None) -> None:
+    """Record the client's feedback on a report or meeting."""
+    from lifecycle.domain.model import Feedback
+
+    def run(c: Any) -> Any:
+        svc = _svc()
+        fid = svc.next_id(c.store.get(code), "feedback", "FB")
+        return svc.add_item(c, code, "feedback", Feedback(id=fid, date=on or c.today(), contact=contact,
+                                                          status_report=status_report, rating=rating,
+                                                          comment=comment), action="feedback.recorded")
+
+    f = _run(ctx, run)
+    click.echo(f"{code} {f.id} recorded: {f.rating}/5")
+
+
+@feedback_grp.command("survey")
+@click.argument("code")
+@click.option("--contact", required=True)
+@click.option("--csat", type=click.IntRange(1, 5))
+@click.option("--nps", type=click.IntRange(0, 10))
+@click.option("--comment", default="")
+@click.option("--date", "on", type=DATE)
+@click.pass_context
+@handle_errors
+def feedback_survey(ctx: click.Context, code: str, contact: str, csat: int | None, nps: int | None, comment: str,
+                    on: date | None) -> None:
+    """Record a satisfaction survey (CSAT 1-5 and/or NPS 0-10)."""
+    from lifecycle.domain.model import Survey
+
+    if csat is None and nps is None:
+        raise InvalidInput("give --csat and/or --nps")
+
+    def run(c: Any) -> Any:
+        svc = _svc()
+        sid = svc.next_id(c.store.get(code), "surveys", "SV")
+        return svc.add_item(c, code, "surveys", Survey(id=sid, date=on or c.today(), contact=contact, csat=csat,
+                                                       nps=nps, comment=comment), action="survey.recorded")
+
+    s = _run(ctx, run)
+    click.echo(f"{code} {s.id} recorded: CSAT {s.csat if s.csat is not None else '-'}, "
+               f"NPS {s.nps if s.nps is not None else '-'}")
+
+
+# ------------------------------------------------------------------ change requests
+@click.group("change")
+def change_grp() -> None:
+    """Raise and decide change requests."""
+
+
+@change_grp.command("add")
+@click.argument("code")
+@click.option("--title", required=True)
+@click.option("--description", default="")
+@click.option("--by", "requested_by", default="", help="Person or contact id who asks.")
+@click.option("--scope-impact", default="")
+@click.option("--schedule-days", type=float, default=0.0)
+@click.option("--cost", "cost_impact", type=float, default=0.0, help="Cost impact (may be negative).")
+@click.option("--replan", is_flag=True, help="Approval sends the project back to planning.")
+@click.option("--id", "cr_id")
+@click.pass_context
+@handle_errors
+def change_add(ctx: click.Context, code: str, title: str, description: str, requested_by: str, scope_impact: str,
+               schedule_days: float, cost_impact: float, replan: bool, cr_id: str | None) -> None:
+    """Raise a change request."""
+    from lifecycle.domain.model import ChangeRequest
+
+    def run(c: Any) -> Any:
+        svc = _svc()
+        cid = cr_id or svc.next_id(c.store.get(code), "change_requests", "CR")
+        item = ChangeRequest(id=cid, title=title, requested_on=c.today(), description=description,
+                             requested_by=requested_by, scope_impact=scope_impact,
+                             schedule_impact_days=schedule_days, cost_impact=Decimal(str(cost_impact)),
+                             replan=replan)
+        return svc.add_item(c, code, "change_requests", item, action="change_request.raised")
+
+    cr = _run(ctx, run)
+    click.echo(f"{code} {cr.id} raised: {cr.title}")
+
+
+@change_grp.command("decide")
+@click.argument("code")
+@click.argument("cr_id")
+@click.option("--approve/--reject", "approve", required=True)
+@click.option("--by", "decided_by", required=True, help="Person or contact id who decided.")
+@click.option("--date", "on", type=DATE)
+@click.pass_context
+@handle_errors
+def change_decide(ctx: click.Context, code: str, cr_id: str, approve: bool, decided_by: str,
+                  on: date | None) -> None:
+    """Approve or reject a change request."""
+    def run(c: Any) -> Any:
+        svc = _svc()
+        cr = svc.get_item(c.store.get(code), "change_requests", cr_id)
+        if cr.status != "proposed":
+            raise InvalidInput(f"{cr_id} is already {cr.status}")
+        return svc.set_fields(c, code, "change_requests", cr_id,
+                              {"status": "approved" if approve else "rejected", "decided_by": decided_by,
+                               "decided_on": on or c.today()}, action="change_request.decided")
+
+    cr = _run(ctx, run)
+    click.echo(f"{code} {cr.id} {cr.status} by {cr.decided_by} on {cr.decided_on}")
+
+

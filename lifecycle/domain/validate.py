@@ -1,0 +1,147 @@
+"""Semantic checks of a whole project: ids, references, dates in order, hierarchy and link cycles.
+
+Pure: it returns ``(path, message)`` pairs, where a path is the tuple of keys and indexes into the
+project file (``("tasks", 3, "owner")``); the spec layer turns paths into file lines. Type and range
+checks happen earlier, when the file is built into objects; these are the checks that need the whole
+project at once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lifecycle.domain.fields import fields_of
+from lifecycle.domain.model import SECTIONS, Project
+
+Path = tuple[Any, ...]
+Finding = tuple[Path, str]
+
+CODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")
+ID_RE = re.compile(r"^[^\s/\\]{1,80}$")
+
+# pairs of (earlier, later) date fields that must be in order, per section
+DATE_ORDER: dict[str, tuple[tuple[str, str], ...]] = {
+    "tasks": (("start", "finish"), ("actual_start", "actual_finish")),
+    "status_reports": (("period_start", "period_end"),),
+    "issues": (("raised_on", "resolved_on"),),
+    "change_requests": (("requested_on", "decided_on"),),
+    "risks": (("identified_on", "review_date"),),
+}
+
+
+def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
+    """Return one cycle (first node repeated at the end) in a directed graph, or None."""
+    white, grey, black = 0, 1, 2
+    color: dict[str, int] = {}
+    for root in edges:
+        if color.get(root, white) != white:
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]
+        path: list[str] = []
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                color[node] = grey
+                path.append(node)
+            succ = edges.get(node, [])
+            if i < len(succ):
+                stack.append((node, i + 1))
+                nxt = succ[i]
+                c = color.get(nxt, white)
+                if c == grey:
+                    return path[path.index(nxt):] + [nxt]
+                if c == white:
+                    stack.append((nxt, 0))
+            else:
+                color[node] = black
+                path.pop()
+    return None
+
+
+def validate_project(project: Project, known_ids: dict[str, set[str]] | None = None) -> list[Finding]:
+    """Every semantic problem of the project (empty when it is consistent).
+
+    ``known_ids`` names ids that exist but whose items were left out (they failed to load), so that
+    references to them are not reported twice.
+    """
+    out: list[Finding] = []
+    ch = project.charter
+    if not CODE_RE.match(ch.code):
+        out.append((("project", "code"), f"'{ch.code}' is not a valid project code (letters, digits, - and _, "
+                    "starting with a letter, at most 40)"))
+    if ch.start and ch.finish and ch.start > ch.finish:
+        out.append((("project", "finish"), f"finish {ch.finish} is before start {ch.start}"))
+
+    ids: dict[str, set[str]] = {}
+    for name in SECTIONS:
+        seen: dict[str, int] = {}
+        for i, item in enumerate(project.section(name)):
+            key = item.id
+            if name not in ("links", "assignments") and not ID_RE.match(key):
+                out.append(((name, i, "id"), f"'{key}' is not a valid id (no spaces or slashes, 1-80 characters)"))
+            if key in seen:
+                what = "link" if name == "links" else "id"
+                out.append(((name, i, "id" if name not in ("links", "assignments") else "successor"),
+                            f"duplicate {what} '{key}' (first at {name}[{seen[key]}])"))
+            else:
+                seen[key] = i
+        ids[name] = set(seen) | (known_ids or {}).get(name, set())
+
+    def check_refs(path: Path, obj: Any) -> None:
+        for info in fields_of(type(obj)):
+            value = getattr(obj, info.name)
+            if info.kind == "object" and value is not None:
+                check_refs(path + (info.name,), value)
+            elif info.kind == "list" and info.item is not None and info.item.kind == "object":
+                for j, sub in enumerate(value):
+                    check_refs(path + (info.name, j), sub)
+            elif info.ref:
+                values = value if isinstance(value, tuple) else (value,)
+                for j, v in enumerate(values):
+                    if v == "" or v is None:
+                        continue
+                    if not any(v in ids.get(r, set()) for r in info.ref):
+                        where = path + ((info.name, j) if isinstance(value, tuple) else (info.name,))
+                        kinds = " or ".join(info.ref)
+                        out.append((where, f"unknown {kinds.replace('_', ' ')} id '{v}'"))
+
+    check_refs(("project",), ch)
+    for name in SECTIONS:
+        for i, item in enumerate(project.section(name)):
+            check_refs((name, i), item)
+            for early, late in DATE_ORDER.get(name, ()):
+                a, b = getattr(item, early), getattr(item, late)
+                if a is not None and b is not None and a > b:
+                    out.append(((name, i, late), f"{late} {b} is before {early} {a}"))
+
+    # task hierarchy: no task is its own ancestor
+    parent_of = {t.id: t.parent for t in project.tasks if t.parent}
+    cyc = find_cycle({k: [v] for k, v in parent_of.items()})
+    if cyc:
+        idx = next(i for i, t in enumerate(project.tasks) if t.id == cyc[0])
+        out.append((("tasks", idx, "parent"), "task hierarchy has a cycle: " + " -> ".join(cyc)))
+
+    # links: no self link, no cycle
+    graph: dict[str, list[str]] = {}
+    for i, link in enumerate(project.links):
+        if link.predecessor == link.successor:
+            out.append((("links", i, "successor"), f"task '{link.predecessor}' is linked to itself"))
+            continue
+        graph.setdefault(link.predecessor, []).append(link.successor)
+    cyc = find_cycle(graph)
+    if cyc:
+        first = next(i for i, lk in enumerate(project.links) if lk.predecessor == cyc[-2] and lk.successor == cyc[-1])
+        out.append((("links", first), "task links form a cycle: " + " -> ".join(cyc)))
+
+    if project.tasks:
+        t = project.tasks
+        for i, task in enumerate(t):
+            if task.milestone and task.duration_days not in (None, 0):
+                out.append((("tasks", i, "duration_days"), "a milestone task has zero duration"))
+            if task.constraint and task.constraint_date is None:
+                out.append((("tasks", i, "constraint_date"), f"constraint '{task.constraint}' needs a constraint_date"))
+    for i, wd in enumerate(project.calendar.working_weekdays):
+        if wd < 1 or wd > 7:
+            out.append((("calendar", "working_weekdays", i), f"{wd} is not an ISO weekday (1 = Monday … 7 = Sunday)"))
+    return out

@@ -1,0 +1,108 @@
+"""The one exception tree of pmo-lifecycle.
+
+Every error a user can cause, and every foreign error we translate at a boundary, is one of these.
+The CLI maps them to exit codes (``exit_code``) and prints ``str(error)``: one readable message,
+never a traceback.
+
+::
+
+    LifecycleError                 base; exit code 2 unless a subclass says otherwise
+    ├── SpecError                  a project file or rule pack is invalid (carries every Problem)
+    ├── NotFound                   an unknown project, phase, milestone, document ...
+    ├── InvalidInput               a bad value on the command line or in a service call
+    ├── IllegalTransition          the lifecycle has no such transition from the current phase (exit 1)
+    ├── GateBlocked                the gate said no-go or approvals are missing (exit 1, carries the decision)
+    ├── ConcurrentUpdate           someone else changed the project first (exit 1)
+    ├── StorageError               the database refused or is unreachable
+    ├── AuditTampered              the hash chain of the audit trail is broken (exit 1)
+    ├── RenderError                a document could not be rendered or signed
+    ├── DeliveryError              an email or webhook could not be delivered
+    └── ConfigError                a setting is missing or wrong
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in a user's file: where it is and what is wrong."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        field = f" {self.path}:" if self.path else ""
+        return f"{where}{field} {self.message}"
+
+
+class LifecycleError(Exception):
+    """Base of every error pmo-lifecycle raises on purpose."""
+
+    exit_code = 2
+
+
+class SpecError(LifecycleError):
+    """A project file or rule pack failed validation; ``problems`` lists all of them."""
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...], summary: str | None = None):
+        self.problems = tuple(problems)
+        head = summary or f"{len(self.problems)} problem(s) found, nothing was written"
+        super().__init__(head + "\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class NotFound(LifecycleError):
+    """Something named by the user does not exist."""
+
+
+class InvalidInput(LifecycleError):
+    """A value given on the command line or to a service is not acceptable."""
+
+
+class IllegalTransition(LifecycleError):
+    """The lifecycle has no transition from the current phase to the requested one."""
+
+    exit_code = 1
+
+
+class GateBlocked(LifecycleError):
+    """A gate refused a transition; ``decision`` holds the full, explained decision."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, decision: Any = None):
+        super().__init__(message)
+        self.decision = decision
+
+
+class ConcurrentUpdate(LifecycleError):
+    """The project changed since it was read (optimistic concurrency)."""
+
+    exit_code = 1
+
+
+class StorageError(LifecycleError):
+    """The database failed or refused an operation."""
+
+
+class AuditTampered(LifecycleError):
+    """The audit trail's hash chain does not verify."""
+
+    exit_code = 1
+
+
+class RenderError(LifecycleError):
+    """A document could not be rendered, written or signed."""
+
+
+class DeliveryError(LifecycleError):
+    """An email or a webhook could not be delivered."""
+
+
+class ConfigError(LifecycleError):
+    """A setting is missing or invalid."""

@@ -1,0 +1,283 @@
+"""Project use cases: init, apply, export, list, show, and the daily records a PM keeps.
+
+``apply_files`` validates every file first (all problems of all files, nothing written if any), then
+writes each project in its own transaction: created whole, or updated with exactly the entities that
+changed, each change audited. The daily commands (task progress, risks, costs, status reports,
+feedback ...) all go through :func:`update_project`, which re-validates the whole project, refuses a
+change that would make it inconsistent, and saves with the version it read (optimistic concurrency).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from lifecycle.domain.changes import Change, diff_projects
+from lifecycle.domain.fields import to_plain
+from lifecycle.domain.metrics import project_metrics
+from lifecycle.domain.model import SECTIONS, AuditEvent, Project, replace
+from lifecycle.domain.validate import validate_project
+from lifecycle.errors import InvalidInput, NotFound, Problem, SpecError
+from lifecycle.services.context import Context
+from lifecycle.spec.projectfile import ProjectFile, dump_project, load_project_file
+from lifecycle.spec.source import format_path
+from lifecycle.storage.protocol import ProjectSummary
+
+
+@dataclass
+class ApplyResult:
+    code: str
+    file: str
+    created: bool
+    changes: list[Change] = field(default_factory=list)
+    version: int = 0
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.created and not self.changes
+
+
+def initial_phase(ctx: Context) -> str:
+    try:
+        return str(load_rules(ctx).lifecycle.initial)
+    except ModuleNotFoundError:  # TEMP until the rule engine lands
+        return "initiation"
+
+
+def load_rules(ctx: Context) -> Any:
+    """The workspace's rule pack, loaded once per context (parse once, evaluate many)."""
+    key = f"pack:{ctx.workspace.rules_dir}"
+    if key not in ctx.cache:
+        from lifecycle.spec.rulepack import load_pack
+
+        ctx.cache[key] = load_pack(ctx.workspace.rules_dir)
+    return ctx.cache[key]
+
+
+def _events_for(ctx: Context, code: str, changes: list[Change], source: str) -> list[AuditEvent]:
+    now = ctx.now()
+    if changes and changes[0].op == "create" and changes[0].section == "project":
+        counts: dict[str, int] = {}
+        for c in changes[1:]:
+            counts[c.section] = counts.get(c.section, 0) + 1
+        return [AuditEvent(code, "project.created", ctx.actor, now, "project", code,
+                           {"source": source, "counts": counts})]
+    return [AuditEvent(code, f"{c.section}.{c.op}d" if c.op != "update" else f"{c.section}.updated", ctx.actor,
+                       now, c.section, c.key, {"source": source, "fields": {k: list(v) for k, v in c.fields.items()}})
+            for c in changes]
+
+
+def _file_phase_problem(pf: ProjectFile, current: str, creating: bool) -> Problem | None:
+    if pf.phase is None or pf.phase == current:
+        return None
+    verb = "starts in" if creating else "is in"
+    return pf.source.problem(("project", "phase"), f"the phase is changed only through its gate (`pmo advance`); "
+                                                   f"the project {verb} '{current}', the file says '{pf.phase}'")
+
+
+def _charter_only_code(pf: ProjectFile) -> bool:
+    data = pf.source.data.get("project") if isinstance(pf.source.data, dict) else None
+    return isinstance(data, dict) and set(data) <= {"code", "phase"}
+
+
+def load_for_apply(paths: Sequence[str | Path], ctx: Context | None = None) -> list[ProjectFile]:
+    """Load and validate every file; one SpecError listing the problems of all of them."""
+    problems: list[Problem] = []
+    loaded: list[ProjectFile] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        try:
+            pf = _load_patchable(path, ctx)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
+        if pf.project.code in seen:
+            problems.append(pf.source.problem(("project", "code"),
+                                              f"project '{pf.project.code}' is also defined in {seen[pf.project.code]}"))
+        seen[pf.project.code] = str(path)
+        loaded.append(pf)
+    if problems:
+        raise SpecError(problems)
+    return loaded
+
+
+def _load_patchable(path: str | Path, ctx: Context | None) -> ProjectFile:
+    """Load a file; for a project that exists, the file is checked as applied over the stored one."""
+    from lifecycle.spec.projectfile import load_project_source
+    from lifecycle.spec.source import read_source
+
+    source = read_source(path)
+    data = source.data
+    base = None
+    if ctx is not None and isinstance(data, dict) and isinstance(data.get("project"), dict):
+        code = data["project"].get("code")
+        if isinstance(code, str) and ctx.store.exists(code):
+            base = ctx.store.get(code)
+    return load_project_source(source, base)
+
+
+def apply_files(ctx: Context, paths: Sequence[str | Path], *, dry_run: bool = False) -> list[ApplyResult]:
+    files = load_for_apply(paths, ctx)
+    start = initial_phase(ctx)
+    # phase problems are user errors too: check them all before writing anything
+    problems = []
+    existing: dict[str, Project] = {}
+    for pf in files:
+        if ctx.store.exists(pf.project.code):
+            existing[pf.project.code] = ctx.store.get(pf.project.code)
+            prob = _file_phase_problem(pf, existing[pf.project.code].phase, False)
+        else:
+            prob = _file_phase_problem(pf, start, True)
+            if _charter_only_code(pf):
+                prob = pf.source.problem(("project",), f"project '{pf.project.code}' does not exist yet: "
+                                                       "a new project needs its whole charter (name, client ...)")
+        if prob:
+            problems.append(prob)
+    if problems:
+        raise SpecError(problems)
+    results = []
+    for pf in files:
+        code = pf.project.code
+        current = existing.get(code)
+        if current is None:
+            new = replace(pf.project, phase=start)
+            changes = diff_projects(None, new)
+            if not dry_run:
+                saved = ctx.store.save(new, expected_version=None, events=_events_for(ctx, code, changes, pf.source.file))
+                new = saved
+            results.append(ApplyResult(code, pf.source.file, True, changes, new.version))
+            continue
+        merged = replace(pf.project, phase=current.phase, phase_before_hold=current.phase_before_hold,
+                         version=current.version)
+        changes = diff_projects(current, merged)
+        version = current.version
+        if changes and not dry_run:
+            version = ctx.store.save(merged, expected_version=current.version,
+                                     events=_events_for(ctx, code, changes, pf.source.file)).version
+        results.append(ApplyResult(code, pf.source.file, False, changes, version))
+    return results
+
+
+def export_project(ctx: Context, code: str, fmt: str = "yaml") -> str:
+    if fmt not in ("yaml", "json"):
+        raise InvalidInput(f"unknown format '{fmt}' (yaml or json)")
+    return dump_project(ctx.store.get(code), fmt)
+
+
+def list_projects(ctx: Context) -> list[ProjectSummary]:
+    return ctx.store.list_projects()
+
+
+def summary(ctx: Context, code: str) -> dict[str, Any]:
+    """The one-screen summary of ``pmo show`` as plain data."""
+    p = ctx.store.get(code)
+    today = ctx.today()
+    m = project_metrics(p, today)
+    people = p.index("people")
+    contacts = p.index("contacts")
+
+    def who(pid: str) -> str:
+        if pid in people:
+            return str(people[pid].name)
+        if pid in contacts:
+            return str(contacts[pid].name)
+        return pid
+
+    risks = sorted((r for r in p.risks if r.status == "open"), key=lambda r: (-r.score, r.id))[:5]
+    upcoming = sorted((ms for ms in p.milestones if ms.status != "done"), key=lambda ms: ms.date)[:4]
+    reports = sorted(p.status_reports, key=lambda r: r.date)
+    return {
+        "code": p.code, "name": p.charter.name, "client": p.charter.client.name, "phase": p.phase,
+        "on_hold_from": p.phase_before_hold, "version": p.version, "locale": p.charter.locale,
+        "currency": p.charter.currency, "start": p.charter.start, "finish": p.charter.finish, "today": today,
+        "project_manager": who(p.charter.project_manager), "sponsor": who(p.charter.sponsor),
+        "client_representative": who(p.charter.client_representative),
+        "metrics": m,
+        "top_risks": [{"id": r.id, "title": r.title, "score": r.score, "owner": who(r.owner), "strategy": r.strategy,
+                       "review_date": r.review_date} for r in risks],
+        "next_milestones": [{"id": ms.id, "name": ms.name, "date": ms.date, "kind": ms.kind,
+                             "days": (ms.date - today).days} for ms in upcoming],
+        "last_status_report": ({"id": reports[-1].id, "date": reports[-1].date, "overall": reports[-1].overall}
+                               if reports else None),
+        "counts": {name: len(p.section(name)) for name in SECTIONS if p.section(name)},
+    }
+
+
+# ---------------------------------------------------------------- daily records
+def update_project(ctx: Context, code: str, change: Callable[[Project], Project], *, action: str,
+                   entity: str, entity_id: str, data: dict[str, Any] | None = None) -> Project:
+    """Apply ``change`` to the stored project, validate the result, save it with one audit event."""
+    current = ctx.store.get(code)
+    new = change(current)
+    findings = validate_project(new)
+    if findings:
+        raise SpecError([Problem(f"project {code}", None, format_path(path), msg) for path, msg in findings],
+                        "the change would make the project inconsistent, nothing was written")
+    changes = diff_projects(current, new)
+    if not changes:
+        return current
+    details = dict(data or {})
+    details["changes"] = [{"section": c.section, "key": c.key, "op": c.op,
+                           "fields": {k: list(v) for k, v in c.fields.items()}} for c in changes]
+    ev = AuditEvent(code, action, ctx.actor, ctx.now(), entity, entity_id, details)
+    return ctx.store.save(new, expected_version=current.version, events=[ev])
+
+
+def upsert(project: Project, section: str, item: Any) -> Project:
+    """The project with ``item`` added to ``section`` or replacing the item with its id."""
+    items = list(project.section(section))
+    for i, old in enumerate(items):
+        if old.id == item.id:
+            items[i] = item
+            break
+    else:
+        items.append(item)
+    return replace(project, **{section: tuple(items)})
+
+
+def get_item(project: Project, section: str, item_id: str) -> Any:
+    for item in project.section(section):
+        if item.id == item_id:
+            return item
+    known = ", ".join(sorted(i.id for i in project.section(section))[:12])
+    raise NotFound(f"project {project.code} has no {section.replace('_', ' ').rstrip('s')} '{item_id}'"
+                   + (f" (known: {known}{' …' if len(project.section(section)) > 12 else ''})" if known else ""))
+
+
+def next_id(project: Project, section: str, prefix: str) -> str:
+    n = len(project.section(section)) + 1
+    existing = {i.id for i in project.section(section)}
+    while f"{prefix}-{n:03d}" in existing:
+        n += 1
+    return f"{prefix}-{n:03d}"
+
+
+def set_fields(ctx: Context, code: str, section: str, item_id: str, values: dict[str, Any], *, action: str) -> Any:
+    """Change some fields of one entity (values already typed); returns the new entity."""
+    def change(p: Project) -> Project:
+        item = get_item(p, section, item_id)
+        try:
+            return upsert(p, section, replace(item, **values))
+        except TypeError as exc:
+            raise InvalidInput(str(exc)) from exc
+
+    p = update_project(ctx, code, change, action=action, entity=section, entity_id=item_id,
+                       data={"values": to_plain(values)})
+    return get_item(p, section, item_id)
+
+
+def add_item(ctx: Context, code: str, section: str, item: Any, *, action: str, replace_existing: bool = False) -> Any:
+    def change(p: Project) -> Project:
+        if not replace_existing and any(i.id == item.id for i in p.section(section)):
+            raise InvalidInput(f"{section.replace('_', ' ')} '{item.id}' already exists in {code}")
+        return upsert(p, section, item)
+
+    update_project(ctx, code, change, action=action, entity=section, entity_id=item.id)
+    return item
+
+
+def today_or(value: date | None, ctx: Context) -> date:
+    return value or ctx.today()

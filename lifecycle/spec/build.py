@@ -1,0 +1,182 @@
+"""Build frozen model objects from plain file data, collecting every problem instead of stopping.
+
+:func:`build` walks a dataclass's field descriptions (:mod:`lifecycle.domain.fields`) and the data
+side by side: unknown keys (with a "did you mean"), missing required fields, wrong types, values
+outside their bounds or choices. Each problem carries the file, line and YAML path; nothing raises
+until the caller has gathered them all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from lifecycle.domain.fields import FieldInfo, fields_of
+from lifecycle.errors import Problem
+from lifecycle.spec.source import Source, YPath
+
+_INVALID = object()
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text '{value[:40]}'"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, date):
+        return f"the date {value}"
+    return type(value).__name__
+
+
+class Builder:
+    def __init__(self, source: Source):
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def error(self, path: YPath, message: str) -> None:
+        self.problems.append(self.source.problem(path, message))
+
+    def build(self, cls: type, data: Any, path: YPath) -> Any:
+        """An instance of ``cls`` or ``_INVALID`` (problems recorded)."""
+        if not isinstance(data, dict):
+            self.error(path, f"expected a mapping, got {_type_name(data)}")
+            return _INVALID
+        infos = fields_of(cls)
+        names = {i.name for i in infos}
+        ok = True
+        for key in data:
+            if key not in names:
+                close = difflib.get_close_matches(str(key), sorted(names), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.error(path + (key,), f"unknown field '{key}'{hint}")
+                ok = False
+        kwargs: dict[str, Any] = {}
+        for info in infos:
+            if info.name not in data:
+                if info.required:
+                    self.error(path, f"missing required field '{info.name}'")
+                    ok = False
+                continue
+            value = self.value(info, data[info.name], path + (info.name,))
+            if value is _INVALID:
+                ok = False
+            else:
+                kwargs[info.name] = value
+        if not ok:
+            return _INVALID
+        return cls(**kwargs)
+
+    def value(self, info: FieldInfo, raw: Any, path: YPath) -> Any:
+        if raw is None:
+            if info.optional:
+                return None
+            if info.kind == "list":
+                return ()
+            if info.kind == "str":
+                return ""
+            self.error(path, "a value is required here")
+            return _INVALID
+        kind = info.kind
+        if kind == "str":
+            if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+                hint = " (put it in quotes, e.g. '1.10')" if isinstance(raw, float) else ""
+                self.error(path, f"expected text, got {_type_name(raw)}{hint}")
+                return _INVALID
+            return str(raw)
+        if kind == "enum":
+            if raw not in info.choices:
+                close = difflib.get_close_matches(str(raw), [str(c) for c in info.choices], n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.error(path, f"'{raw}' is not one of: {', '.join(map(str, info.choices))}{hint}")
+                return _INVALID
+            return raw
+        if kind == "bool":
+            if not isinstance(raw, bool):
+                self.error(path, f"expected true or false, got {_type_name(raw)}")
+                return _INVALID
+            return raw
+        if kind in ("int", "float", "money"):
+            value: Any
+            if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+                self.error(path, f"expected a number, got {_type_name(raw)}")
+                return _INVALID
+            try:
+                if kind == "int":
+                    if isinstance(raw, float) and not raw.is_integer():
+                        raise ValueError
+                    value = int(raw)
+                elif kind == "float":
+                    value = float(raw)
+                else:
+                    value = Decimal(str(raw).replace(",", "").strip())
+                    if not value.is_finite():
+                        raise ValueError
+            except (ValueError, InvalidOperation):
+                what = "a whole number" if kind == "int" else "a number"
+                self.error(path, f"expected {what}, got {_type_name(raw)}")
+                return _INVALID
+            if info.minimum is not None and value < info.minimum:
+                word = "negative" if info.minimum == 0 else f"below {info.minimum:g}"
+                self.error(path, f"{raw} is {word}; it must be at least {info.minimum:g}")
+                return _INVALID
+            if info.maximum is not None and value > info.maximum:
+                self.error(path, f"{raw} is above the maximum of {info.maximum:g}")
+                return _INVALID
+            return value
+        if kind == "date":
+            if isinstance(raw, datetime):
+                return raw.date()
+            if isinstance(raw, date):
+                return raw
+            if isinstance(raw, str):
+                try:
+                    return date.fromisoformat(raw.strip())
+                except ValueError:
+                    pass
+            self.error(path, f"expected a date like 2026-03-31, got {_type_name(raw)}")
+            return _INVALID
+        if kind == "datetime":
+            if isinstance(raw, datetime):
+                return raw
+            try:
+                return datetime.fromisoformat(str(raw))
+            except ValueError:
+                self.error(path, f"expected a date and time, got {_type_name(raw)}")
+                return _INVALID
+        if kind == "object":
+            assert info.cls is not None
+            return self.build(info.cls, raw, path)
+        if kind == "list":
+            if not isinstance(raw, list):
+                self.error(path, f"expected a list, got {_type_name(raw)}")
+                return _INVALID
+            assert info.item is not None
+            items = [self.value(info.item, v, path + (i,)) for i, v in enumerate(raw)]
+            if any(v is _INVALID for v in items):
+                return _INVALID
+            return tuple(items)
+        if kind == "dict":
+            if not isinstance(raw, dict):
+                self.error(path, f"expected a mapping, got {_type_name(raw)}")
+                return _INVALID
+            return dict(raw)
+        raise AssertionError(kind)
+
+
+def is_invalid(value: Any) -> bool:
+    return value is _INVALID
+
+
+def defaults_of(cls: type) -> dict[str, Any]:
+    return {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}

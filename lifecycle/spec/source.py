@@ -1,0 +1,129 @@
+"""Reading YAML and JSON user files with a line number for every value.
+
+A :class:`Source` holds the plain data of a file and a map from YAML path (a tuple of keys and
+indexes) to the 1-based line where that value starts, so every later check can say
+``file:line path: message``. JSON is read by the same YAML composer (JSON is YAML's flow style), so
+both formats get lines. Syntax errors become a :class:`~lifecycle.errors.SpecError` naming the line.
+Duplicate keys in a mapping are reported, not silently overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path as FsPath
+from typing import Any
+
+import yaml
+
+from lifecycle.errors import Problem, SpecError
+
+YPath = tuple[Any, ...]
+
+
+def format_path(path: YPath) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+@dataclass
+class Source:
+    file: str
+    data: Any
+    lines: dict[YPath, int] = field(default_factory=dict)
+
+    def line(self, path: YPath) -> int | None:
+        """The line of ``path`` or of its nearest ancestor that has one."""
+        p = tuple(path)
+        while p:
+            if p in self.lines:
+                return self.lines[p]
+            p = p[:-1]
+        return self.lines.get((), None)
+
+    def problem(self, path: YPath, message: str) -> Problem:
+        return Problem(self.file, self.line(path), format_path(path), message)
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _convert(node: yaml.Node, path: YPath, lines: dict[YPath, int], problems: list[Problem], file: str,
+             loader: _Loader) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        loader.flatten_mapping(node)
+        for knode, vnode in node.value:
+            key = loader.construct_object(knode, deep=True)
+            if not isinstance(key, (str, int)):
+                problems.append(Problem(file, knode.start_mark.line + 1, format_path(path), f"key {key!r} must be text"))
+                continue
+            key = str(key)
+            if key in out:
+                problems.append(Problem(file, knode.start_mark.line + 1, format_path(path + (key,)),
+                                        f"duplicate key '{key}'"))
+            out[key] = _convert(vnode, path + (key,), lines, problems, file, loader)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(v, path + (i,), lines, problems, file, loader) for i, v in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def parse_text(text: str, file: str) -> Source:
+    """Parse YAML or JSON text into a Source; raise SpecError on a syntax error."""
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        msg = f"not valid YAML/JSON: {exc.problem or exc.context}"
+        raise SpecError([Problem(file, line, "", msg)], "the file could not be read, nothing was written") from exc
+    except yaml.YAMLError as exc:
+        raise SpecError([Problem(file, None, "", f"not valid YAML/JSON: {exc}")]) from exc
+    lines: dict[YPath, int] = {}
+    problems: list[Problem] = []
+    if node is None:
+        return Source(file, None, {(): 1})
+    try:
+        loader2 = _Loader("")
+        data = _convert(node, (), lines, problems, file, loader2)
+    except yaml.YAMLError as exc:
+        raise SpecError([Problem(file, None, "", f"not valid YAML/JSON: {exc}")]) from exc
+    if problems:
+        raise SpecError(problems)
+    return Source(file, data, lines)
+
+
+def read_source(path: str | FsPath) -> Source:
+    p = FsPath(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SpecError([Problem(str(path), None, "", "file not found")], "cannot read the file") from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError([Problem(str(path), None, "", "not UTF-8 text")], "cannot read the file") from exc
+    except OSError as exc:
+        raise SpecError([Problem(str(path), None, "", f"cannot read: {exc.strerror}")], "cannot read the file") from exc
+    return parse_text(text, str(path))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_json_default) + "\n"

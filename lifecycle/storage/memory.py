@@ -1,0 +1,124 @@
+"""In-memory implementation of the Store protocol: for tests and for dry runs over copies.
+
+It behaves like the SQL store in everything the contract suite checks (versions, conflicts, audit
+chain, records, documents); it keeps frozen objects, so nothing a caller holds can change it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+from lifecycle.domain.model import AuditEvent, DocumentRecord, Project, replace
+from lifecycle.errors import ConcurrentUpdate, NotFound, StorageError
+from lifecycle.storage.protocol import ProjectSummary, Record, chain_hash, jsonable, verify_chain
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._projects: dict[str, Project] = {}
+        self._updated: dict[str, datetime] = {}
+        self._audit: dict[str, list[AuditEvent]] = {}
+        self._head: dict[str, tuple[int, str]] = {}
+        self._records: dict[tuple[str, str, str], Record] = {}
+        self._docs: list[DocumentRecord] = []
+
+    # ---------------------------------------------------------------- projects
+    def list_projects(self) -> list[ProjectSummary]:
+        with self._lock:
+            return [ProjectSummary(p.code, p.charter.name, p.phase, p.charter.locale, p.charter.client.name,
+                                   p.version, self._updated.get(p.code))
+                    for p in sorted(self._projects.values(), key=lambda p: p.code)]
+
+    def exists(self, code: str) -> bool:
+        return code in self._projects
+
+    def get(self, code: str) -> Project:
+        with self._lock:
+            try:
+                return self._projects[code]
+            except KeyError:
+                raise NotFound(f"no project '{code}'") from None
+
+    def save(self, project: Project, *, expected_version: int | None, events: Iterable[AuditEvent] = (),
+             records: Iterable[Record] = ()) -> Project:
+        with self._lock:
+            current = self._projects.get(project.code)
+            if expected_version is None:
+                if current is not None:
+                    raise ConcurrentUpdate(f"project '{project.code}' already exists")
+                new_version = 1
+            else:
+                if current is None:
+                    raise NotFound(f"no project '{project.code}'")
+                if current.version != expected_version:
+                    raise ConcurrentUpdate(
+                        f"project '{project.code}' was changed by someone else (version {current.version}, "
+                        f"expected {expected_version}); reload and try again")
+                new_version = expected_version + 1
+            saved = replace(project, version=new_version)
+            self._projects[project.code] = saved
+            self._updated[project.code] = datetime.now(timezone.utc)
+            self._append(project.code, events)
+            for r in records:
+                self._records[(r.project, r.kind, r.key)] = replace(r, data=jsonable(r.data))
+            return saved
+
+    def add_records(self, code: str, records: Iterable[Record], events: Iterable[AuditEvent] = ()) -> None:
+        with self._lock:
+            self.get(code)
+            for r in records:
+                self._records[(r.project, r.kind, r.key)] = replace(r, data=jsonable(r.data))
+            self._append(code, events)
+
+    def records(self, code: str, kind: str) -> list[Record]:
+        with self._lock:
+            out = [r for (p, k, _), r in self._records.items() if p == code and k == kind]
+            return sorted(out, key=lambda r: (r.created_at, r.key))
+
+    def get_record(self, code: str, kind: str, key: str) -> Record | None:
+        return self._records.get((code, kind, key))
+
+    # ---------------------------------------------------------------- documents
+    def add_document(self, doc: DocumentRecord, events: Iterable[AuditEvent] = ()) -> None:
+        with self._lock:
+            self.get(doc.project)
+            if any(d.id == doc.id for d in self._docs):
+                raise StorageError(f"document {doc.id} is already registered")
+            self._docs.append(doc)
+            self._append(doc.project, events)
+
+    def documents(self, code: str | None = None) -> list[DocumentRecord]:
+        return [d for d in self._docs if code is None or d.project == code]
+
+    def find_document(self, sha256: str) -> DocumentRecord | None:
+        return next((d for d in reversed(self._docs) if d.sha256 == sha256), None)
+
+    # ---------------------------------------------------------------- audit
+    def _append(self, code: str, events: Iterable[AuditEvent]) -> None:
+        seq, head = self._head.get(code, (0, ""))
+        trail = self._audit.setdefault(code, [])
+        for ev in events:
+            seq += 1
+            ev = replace(ev, project=code, data=jsonable(ev.data))
+            h = chain_hash(head, ev, seq)
+            trail.append(replace(ev, seq=seq, prev_hash=head, hash=h))
+            head = h
+        self._head[code] = (seq, head)
+
+    def audit(self, code: str) -> list[AuditEvent]:
+        self.get(code)
+        return list(self._audit.get(code, []))
+
+    def verify_audit(self, code: str | None = None) -> list[str]:
+        codes = [code] if code else sorted(self._projects)
+        problems: list[str] = []
+        for c in codes:
+            seq, head = self._head.get(c, (0, ""))
+            problems += verify_chain(self._audit.get(c, []), seq, head)
+        return problems
+
+    def close(self) -> None:
+        pass

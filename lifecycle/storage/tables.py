@@ -1,0 +1,139 @@
+"""SQLAlchemy tables for the model, derived from the dataclasses' field descriptions.
+
+Each collection of ``SECTIONS`` gets a table (``project_id``, ``key`` = the entity id, ``position``
+= order in the project file, then one column per field); the charter's fields are columns of
+``projects``. Scalars get typed columns (money is ``Numeric(18, 2)``, dates ``Date``); lists and nested
+objects are JSON. Deriving the tables keeps model and schema in step; the Alembic migrations are
+still written out and committed, so a model change needs a new migration (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from lifecycle.domain.fields import FieldInfo, fields_of
+from lifecycle.domain.model import SECTIONS, Calendar, Charter
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+
+def column_type(info: FieldInfo) -> Any:
+    return {
+        "str": Text(),
+        "enum": String(40),
+        "int": Integer(),
+        "float": Float(),
+        "bool": Boolean(),
+        "date": Date(),
+        "datetime": DateTime(timezone=True),
+        "money": Numeric(18, 2),
+    }.get(info.kind, JSON())
+
+
+def data_columns(cls: type, skip: tuple[str, ...] = ("id",)) -> list[Column[Any]]:
+    return [Column(info.name, column_type(info), nullable=True) for info in fields_of(cls) if info.name not in skip]
+
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("phase", String(60), nullable=False),
+    Column("phase_before_hold", String(60), nullable=False, default=""),
+    Column("version", Integer, nullable=False),
+    Column("calendar", JSON, nullable=False),
+    Column("audit_seq", Integer, nullable=False, default=0),
+    Column("audit_head", String(64), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    *data_columns(Charter, skip=("code",)),
+)
+
+section_tables: dict[str, Table] = {}
+for _name, _cls in SECTIONS.items():
+    section_tables[_name] = Table(
+        _name,
+        metadata,
+        Column("pk", Integer, primary_key=True, autoincrement=True),
+        Column("project_id", Integer, ForeignKey("projects.pk", ondelete="CASCADE"), nullable=False),
+        Column("key", String(200), nullable=False),
+        Column("position", Integer, nullable=False),
+        *data_columns(_cls),
+        UniqueConstraint("project_id", "key", name=f"uq_{_name}_project_key"),
+    )
+
+records = Table(
+    "records",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.pk", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("project_id", "kind", "key", name="uq_records_project_kind_key"),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(120), nullable=False, unique=True),
+    Column("project_id", Integer, ForeignKey("projects.pk", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("number", String(120), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("lang", String(10), nullable=False),
+    Column("pack_hash", String(64), nullable=False),
+    Column("signed", Boolean, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("record", JSON, nullable=False),
+    Index("ix_documents_sha256", "sha256"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.pk", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(80), nullable=False),
+    Column("entity", String(80), nullable=False),
+    Column("entity_id", String(200), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("project_id", "seq", name="uq_audit_events_project_seq"),
+)
+
+CALENDAR_CLS = Calendar

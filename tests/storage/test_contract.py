@@ -1,0 +1,106 @@
+"""The storage contract: the same tests against the in-memory fake, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from lifecycle.domain.model import AuditEvent, DocumentRecord, replace
+from lifecycle.errors import ConcurrentUpdate, NotFound
+from lifecycle.storage.protocol import Record
+from tests.factory import small_project
+
+NOW = datetime(2026, 2, 1, 9, 30, tzinfo=timezone.utc)
+
+
+def ev(action: str, **data: object) -> AuditEvent:
+    return AuditEvent(project="DEMO-1", action=action, actor="tester", at=NOW, data=dict(data))
+
+
+def test_create_and_read_back_equal(store):
+    p = small_project()
+    saved = store.save(p, expected_version=None, events=[ev("project.created")])
+    assert saved.version == 1
+    got = store.get("DEMO-1")
+    assert got == saved
+    assert got.budget[0].amount == Decimal("100000.50")
+    assert got.calendar.holidays == p.calendar.holidays
+    assert got.deliverables[0].acceptance_criteria[0].text == "Reviewed by client"
+    assert [s.code for s in store.list_projects()] == ["DEMO-1"]
+    assert store.exists("DEMO-1") and not store.exists("NOPE")
+
+
+def test_update_bumps_version_and_keeps_order(store):
+    saved = store.save(small_project(), expected_version=None)
+    tasks = list(saved.tasks)
+    tasks[1] = replace(tasks[1], percent_complete=40.0, status="in_progress")
+    new = replace(saved, tasks=tuple(tasks), risks=())
+    out = store.save(new, expected_version=1, events=[ev("tasks.updated")])
+    assert out.version == 2
+    got = store.get("DEMO-1")
+    assert got == out
+    assert [t.id for t in got.tasks] == ["T1", "T2", "T3"]
+    assert got.tasks[1].percent_complete == 40.0
+    assert got.risks == ()
+
+
+def test_stale_version_conflicts_and_writes_nothing(store):
+    saved = store.save(small_project(), expected_version=None)
+    store.save(replace(saved, phase="planning"), expected_version=1)
+    with pytest.raises(ConcurrentUpdate):
+        store.save(replace(saved, phase="execution", risks=()), expected_version=1, events=[ev("x")])
+    got = store.get("DEMO-1")
+    assert got.phase == "planning" and got.version == 2 and len(got.risks) == 1
+    assert store.audit("DEMO-1") == []
+
+
+def test_create_twice_conflicts(store):
+    store.save(small_project(), expected_version=None)
+    with pytest.raises(ConcurrentUpdate):
+        store.save(small_project(), expected_version=None)
+
+
+def test_unknown_project(store):
+    with pytest.raises(NotFound):
+        store.get("NOPE")
+    with pytest.raises(NotFound):
+        store.save(small_project("NOPE"), expected_version=3)
+
+
+def test_records_replace_by_key(store):
+    store.save(small_project(), expected_version=None)
+    store.add_records("DEMO-1", [Record("DEMO-1", "approval", "a1", {"role": "sponsor", "n": 1}, NOW)])
+    store.add_records("DEMO-1", [Record("DEMO-1", "approval", "a1", {"role": "sponsor", "n": 2}, NOW),
+                                 Record("DEMO-1", "waiver", "w1", {"rule": "x", "until": "2026-03-01"}, NOW)],
+                      events=[ev("approval.recorded")])
+    approvals = store.records("DEMO-1", "approval")
+    assert [(r.key, r.data["n"]) for r in approvals] == [("a1", 2)]
+    assert store.get_record("DEMO-1", "waiver", "w1").data["until"] == "2026-03-01"
+    assert store.get_record("DEMO-1", "waiver", "nope") is None
+    assert store.get("DEMO-1").version == 1  # records do not change the project version
+
+
+def test_documents_registry(store):
+    store.save(small_project(), expected_version=None)
+    doc = DocumentRecord(id="DEMO-1-ACC-M1-1", project="DEMO-1", kind="acceptance", number="DEMO-1-ACC-M1-1",
+                         path="/tmp/x.pdf", sha256="ab" * 32, created_at=NOW, lang="en", record={"a": [1, 2]})
+    store.add_document(doc, events=[ev("document.issued")])
+    assert store.documents("DEMO-1") == [doc]
+    assert store.find_document("ab" * 32) == doc
+    assert store.find_document("cd" * 32) is None
+
+
+def test_audit_chain_appends_and_verifies(store):
+    store.save(small_project(), expected_version=None, events=[ev("project.created")])
+    saved = store.get("DEMO-1")
+    store.save(replace(saved, phase="planning"), expected_version=1, events=[ev("phase.changed", to="planning")])
+    store.add_records("DEMO-1", [], events=[ev("approval.recorded", by="Dana")])
+    trail = store.audit("DEMO-1")
+    assert [e.seq for e in trail] == [1, 2, 3]
+    assert [e.action for e in trail] == ["project.created", "phase.changed", "approval.recorded"]
+    assert trail[1].prev_hash == trail[0].hash and trail[0].prev_hash == ""
+    assert trail[1].data == {"to": "planning"}
+    assert store.verify_audit() == []
+    assert store.verify_audit("DEMO-1") == []
