@@ -34,7 +34,10 @@ stamp=".venv/.pmo-installed"
 want="$(sha256sum pyproject.toml setup.py | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -c 'import lifecycle' 2>/dev/null; then
   echo "setup: installing Python packages into .venv (first time takes a few minutes)"
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  log="$(mktemp)"
+  if ! { .venv/bin/python -m pip install -q --upgrade pip 'setuptools>=68' wheel && .venv/bin/python -m pip install -q -e '.[dev]'; } >"$log" 2>&1; then
+    grep -v '^WARNING: Location' "$log" >&2; rm -f "$log"; echo "setup: pip install failed" >&2; exit 1
+  fi
+  rm -f "$log"
   echo "$want" > "$stamp"
 fi

@@ -121,7 +121,8 @@ def task_progress(ctx: click.Context, code: str, task: str, percent: float | Non
         if owner is not None:
             values["owner"] = owner
         if not values:
-            raise InvalidInput("nothing to change: give --percent, --status, --actual-start, --actual-finish or --owner")
+            raise InvalidInput("nothing to change: give --percent, --status, --actual-start, "
+                               "--actual-finish or --owner")
         return svc.set_fields(c, code, "tasks", task, values, action="task.progress")
 
     t = _run(ctx, run)

@@ -1,0 +1,1 @@
+"""The pure domain: model, validation, facts, lifecycle, gates, schedule and cost logic (stdlib + transitions)."""

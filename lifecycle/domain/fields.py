@@ -9,7 +9,6 @@ table mapping, JSON Schema, gate facts) reads this instead of re-parsing type hi
 from __future__ import annotations
 
 import dataclasses
-import functools
 import types
 import typing
 from dataclasses import dataclass
@@ -71,9 +70,14 @@ def _describe(name: str, hint: Any, meta: Any, default: Any, required: bool) -> 
     raise TypeError(f"unsupported field type {hint!r} for {name}")
 
 
-@functools.cache
+_CACHE: dict[type, tuple[FieldInfo, ...]] = {}
+
+
 def fields_of(cls: type) -> tuple[FieldInfo, ...]:
-    """Describe every field of a model dataclass, in declaration order."""
+    """Describe every field of a model dataclass, in declaration order (cached per class)."""
+    cached = _CACHE.get(cls)
+    if cached is not None:
+        return cached
     hints = typing.get_type_hints(cls)
     out = []
     for f in dataclasses.fields(cls):
@@ -82,7 +86,8 @@ def fields_of(cls: type) -> tuple[FieldInfo, ...]:
         if f.default_factory is not dataclasses.MISSING:
             default = f.default_factory()
         out.append(_describe(f.name, hints[f.name], f.metadata, default, not has_default))
-    return tuple(out)
+    _CACHE[cls] = tuple(out)
+    return _CACHE[cls]
 
 
 def key_of(item: Any) -> str:
@@ -90,7 +95,7 @@ def key_of(item: Any) -> str:
     return str(item.id)
 
 
-def to_plain(value: Any, *, money: type = Decimal, drop_defaults: bool = False) -> Any:
+def to_plain(value: Any, *, money: Any = Decimal, drop_defaults: bool = False) -> Any:
     """A dataclass tree as plain dicts/lists; dates stay dates, money becomes ``money(value)``."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {}

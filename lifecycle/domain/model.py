@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 SCHEMA_VERSION = 1
+Date = date  # fields named `date` would shadow the type inside a class body
 
 
 def fld(
@@ -93,7 +94,7 @@ class Material:
     quantity: float = fld(1.0, min=0)
     unit: str = "pcs"
     unit_cost: Decimal = fld(Decimal("0"), min=0, money=True)
-    needed_by: date | None = None
+    needed_by: Date | None = None
     task: str = fld("", ref="tasks")
     status: Literal["planned", "ordered", "delivered", "cancelled"] = "planned"
 
@@ -108,18 +109,18 @@ class Task:
     wbs: str = fld("", doc="WBS code, e.g. 1.2.3")
     parent: str = fld("", ref="tasks", doc="Id of the summary task this belongs to")
     owner: str = fld("", ref="people", doc="Id of the person responsible")
-    start: date | None = None
-    finish: date | None = None
+    start: Date | None = None
+    finish: Date | None = None
     duration_days: float | None = fld(None, min=0, doc="Working days; 0 for a milestone task")
     effort_hours: float = fld(0.0, min=0)
     percent_complete: float = fld(0.0, min=0, max=100)
     status: Literal["not_started", "in_progress", "done", "blocked", "cancelled"] = "not_started"
-    actual_start: date | None = None
-    actual_finish: date | None = None
+    actual_start: Date | None = None
+    actual_finish: Date | None = None
     milestone: bool = False
     deliverables: tuple[str, ...] = fld((), ref="deliverables", doc="Deliverables this task produces")
     constraint: Literal["", "start_no_earlier_than", "finish_no_later_than"] = ""
-    constraint_date: date | None = None
+    constraint_date: Date | None = None
     notes: str = ""
 
 
@@ -151,7 +152,7 @@ class Deliverable:
     name: str
     description: str = ""
     owner: str = fld("", ref="people")
-    due: date | None = None
+    due: Date | None = None
     status: Literal["planned", "in_progress", "submitted", "accepted", "rejected"] = "planned"
     acceptance_criteria: tuple[AcceptanceCriterion, ...] = ()
     file: str = fld("", doc="Path of the delivered file, if it is one")
@@ -165,12 +166,12 @@ class Deliverable:
 class Milestone:
     id: str
     name: str
-    date: date
+    date: Date
     kind: Literal["key", "acceptance", "payment"] = "key"
     deliverables: tuple[str, ...] = fld((), ref="deliverables")
     task: str = fld("", ref="tasks")
     status: Literal["planned", "done", "missed"] = "planned"
-    completed_on: date | None = None
+    completed_on: Date | None = None
     payment_amount: Decimal = fld(Decimal("0"), min=0, money=True)
 
 
@@ -200,7 +201,7 @@ class BudgetLine:
 @dataclass(frozen=True, slots=True)
 class CostEntry:
     id: str
-    date: date
+    date: Date
     amount: Decimal = fld(min=0, money=True)
     category: Literal[
         "labour", "materials", "equipment", "subcontract", "travel", "licences", "contingency", "other"
@@ -214,8 +215,8 @@ class CostEntry:
 @dataclass(frozen=True, slots=True)
 class BaselineTask:
     task: str
-    start: date | None = None
-    finish: date | None = None
+    start: Date | None = None
+    finish: Date | None = None
     cost: Decimal = fld(Decimal("0"), money=True)
     effort_hours: float = 0.0
 
@@ -224,9 +225,9 @@ class BaselineTask:
 class Baseline:
     id: str
     name: str
-    saved_on: date
+    saved_on: Date
     budget: Decimal = fld(Decimal("0"), money=True)
-    finish: date | None = None
+    finish: Date | None = None
     tasks: tuple[BaselineTask, ...] = ()
 
 
@@ -234,17 +235,17 @@ class Baseline:
 class Calendar:
     working_weekdays: tuple[int, ...] = fld((1, 2, 3, 4, 5), doc="ISO weekdays that are worked, 1 = Monday")
     hours_per_day: float = fld(8.0, min=0.5, max=24)
-    holidays: tuple[date, ...] = fld((), doc="Non-working days, e.g. public holidays")
-    extra_workdays: tuple[date, ...] = fld((), doc="Worked days that would otherwise be off (调休)")
+    holidays: tuple[Date, ...] = fld((), doc="Non-working days, e.g. public holidays")
+    extra_workdays: tuple[Date, ...] = fld((), doc="Worked days that would otherwise be off (调休)")
 
 
 # --------------------------------------------------------------------------- monitoring
 @dataclass(frozen=True, slots=True)
 class StatusReport:
     id: str
-    date: date
-    period_start: date
-    period_end: date
+    date: Date
+    period_start: Date
+    period_end: Date
     author: str = fld("", ref="people")
     audience: Literal["team", "client"] = "client"
     overall: Rag = "green"
@@ -262,14 +263,14 @@ class ActionItem:
     id: str
     text: str
     owner: str = fld("", ref=PEOPLE)
-    due: date | None = None
+    due: Date | None = None
     status: Literal["open", "done", "cancelled"] = "open"
 
 
 @dataclass(frozen=True, slots=True)
 class Meeting:
     id: str
-    date: date
+    date: Date
     title: str
     kind: Literal["kickoff", "progress", "steering", "review", "other"] = "progress"
     attendees: tuple[str, ...] = fld((), ref=PEOPLE)
@@ -282,7 +283,7 @@ class Meeting:
 class ChangeRequest:
     id: str
     title: str
-    requested_on: date
+    requested_on: Date
     description: str = ""
     requested_by: str = fld("", ref=PEOPLE)
     scope_impact: str = ""
@@ -291,7 +292,7 @@ class ChangeRequest:
     replan: bool = fld(False, doc="Approving it requires going back to planning")
     status: Literal["proposed", "approved", "rejected", "implemented", "withdrawn"] = "proposed"
     decided_by: str = fld("", ref=PEOPLE)
-    decided_on: date | None = None
+    decided_on: Date | None = None
 
 
 # --------------------------------------------------------------------------- risks and issues
@@ -309,8 +310,8 @@ class Risk:
     response_plan: str = ""
     owner: str = fld("", ref=PEOPLE)
     status: Literal["open", "closed", "occurred"] = "open"
-    identified_on: date | None = None
-    review_date: date | None = None
+    identified_on: Date | None = None
+    review_date: Date | None = None
 
     @property
     def score(self) -> int:
@@ -321,14 +322,14 @@ class Risk:
 class Issue:
     id: str
     title: str
-    raised_on: date
+    raised_on: Date
     description: str = ""
     severity: Literal["low", "medium", "high", "critical"] = "medium"
     blocking: bool = False
     owner: str = fld("", ref=PEOPLE)
     status: Literal["open", "in_progress", "resolved", "closed"] = "open"
-    due: date | None = None
-    resolved_on: date | None = None
+    due: Date | None = None
+    resolved_on: Date | None = None
 
 
 # --------------------------------------------------------------------------- client
@@ -347,7 +348,7 @@ class Requirement:
 @dataclass(frozen=True, slots=True)
 class Feedback:
     id: str
-    date: date
+    date: Date
     contact: str = fld(ref="contacts")
     status_report: str = fld("", ref="status_reports")
     rating: int = fld(3, min=1, max=5)
@@ -357,7 +358,7 @@ class Feedback:
 @dataclass(frozen=True, slots=True)
 class Survey:
     id: str
-    date: date
+    date: Date
     contact: str = fld(ref="contacts")
     csat: int | None = fld(None, min=1, max=5, doc="Customer satisfaction, 1-5")
     nps: int | None = fld(None, min=0, max=10, doc="Likelihood to recommend, 0-10")
@@ -379,7 +380,7 @@ class QualityStandard:
 class QualityCheck:
     id: str
     deliverable: str = fld(ref="deliverables")
-    date: date | None = None
+    date: Date | None = None
     standard: str = fld("", ref="quality_standards")
     checker: str = fld("", ref=PEOPLE)
     result: Literal["pass", "fail", "conditional"] = "pass"
@@ -394,7 +395,7 @@ class ImprovementAction:
     description: str
     check: str = fld("", ref="quality_checks")
     owner: str = fld("", ref=PEOPLE)
-    due: date | None = None
+    due: Date | None = None
     status: Literal["open", "done", "cancelled"] = "open"
 
 
@@ -403,7 +404,7 @@ class ImprovementAction:
 class AcceptanceRecord:
     id: str
     deliverable: str = fld(ref="deliverables")
-    date: date | None = None
+    date: Date | None = None
     milestone: str = fld("", ref="milestones")
     accepted_by: str = fld("", ref="contacts")
     verdict: Literal["accepted", "accepted_with_conditions", "rejected"] = "accepted"
@@ -416,7 +417,7 @@ class Signoff:
     """The client's formal sign-off of the whole project (or a milestone)."""
 
     id: str
-    date: date
+    date: Date
     contact: str = fld(ref="contacts")
     scope: Literal["project", "milestone"] = "project"
     milestone: str = fld("", ref="milestones")
@@ -431,7 +432,7 @@ class Lesson:
     description: str = ""
     recommendation: str = ""
     recorded_by: str = fld("", ref=PEOPLE)
-    date: date | None = None
+    date: Date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,7 +443,7 @@ class HandoverItem:
     file: str = ""
     sha256: str = ""
     recipient: str = fld("", ref="contacts")
-    handed_over_on: date | None = None
+    handed_over_on: Date | None = None
     status: Literal["pending", "delivered", "accepted"] = "pending"
     notes: str = ""
 
@@ -451,7 +452,7 @@ class HandoverItem:
 class Training:
     id: str
     topic: str
-    date: date | None = None
+    date: Date | None = None
     trainer: str = fld("", ref=PEOPLE)
     trainees: tuple[str, ...] = fld((), ref="contacts")
     hours: float = fld(0.0, min=0)
@@ -480,14 +481,14 @@ class Charter:
     project_manager: str = fld("", ref="people")
     client_representative: str = fld("", ref="contacts")
     steering: tuple[str, ...] = fld((), ref=PEOPLE, doc="Steering committee members")
-    start: date | None = None
-    finish: date | None = None
+    start: Date | None = None
+    finish: Date | None = None
     approved_budget: Decimal = fld(Decimal("0"), min=0, money=True)
     acceptance_method: str = fld("", doc="How acceptance is carried out (验收方式与方法)")
     acceptance_team: tuple[str, ...] = fld((), ref=PEOPLE, doc="Members of the acceptance team")
     support_terms: str = ""
     support_contacts: tuple[str, ...] = fld((), ref=PEOPLE)
-    warranty_until: date | None = None
+    warranty_until: Date | None = None
     schedule_tolerance_pct: float = fld(10.0, min=0, doc="Allowed schedule variance, percent")
     cost_tolerance_pct: float = fld(10.0, min=0, doc="Allowed cost variance, percent")
 

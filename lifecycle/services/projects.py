@@ -22,7 +22,7 @@ from lifecycle.domain.model import SECTIONS, AuditEvent, Project, replace
 from lifecycle.domain.validate import validate_project
 from lifecycle.errors import InvalidInput, NotFound, Problem, SpecError
 from lifecycle.services.context import Context
-from lifecycle.spec.projectfile import ProjectFile, dump_project, load_project_file
+from lifecycle.spec.projectfile import ProjectFile, dump_project
 from lifecycle.spec.source import format_path
 from lifecycle.storage.protocol import ProjectSummary
 
@@ -96,7 +96,7 @@ def load_for_apply(paths: Sequence[str | Path], ctx: Context | None = None) -> l
             continue
         if pf.project.code in seen:
             problems.append(pf.source.problem(("project", "code"),
-                                              f"project '{pf.project.code}' is also defined in {seen[pf.project.code]}"))
+                                              f"project '{pf.project.code}' is also in {seen[pf.project.code]}"))
         seen[pf.project.code] = str(path)
         loaded.append(pf)
     if problems:
@@ -146,8 +146,8 @@ def apply_files(ctx: Context, paths: Sequence[str | Path], *, dry_run: bool = Fa
             new = replace(pf.project, phase=start)
             changes = diff_projects(None, new)
             if not dry_run:
-                saved = ctx.store.save(new, expected_version=None, events=_events_for(ctx, code, changes, pf.source.file))
-                new = saved
+                events = _events_for(ctx, code, changes, pf.source.file)
+                new = ctx.store.save(new, expected_version=None, events=events)
             results.append(ApplyResult(code, pf.source.file, True, changes, new.version))
             continue
         merged = replace(pf.project, phase=current.phase, phase_before_hold=current.phase_before_hold,
@@ -223,7 +223,8 @@ def update_project(ctx: Context, code: str, change: Callable[[Project], Project]
     details["changes"] = [{"section": c.section, "key": c.key, "op": c.op,
                            "fields": {k: list(v) for k, v in c.fields.items()}} for c in changes]
     ev = AuditEvent(code, action, ctx.actor, ctx.now(), entity, entity_id, details)
-    return ctx.store.save(new, expected_version=current.version, events=[ev])
+    saved: Project = ctx.store.save(new, expected_version=current.version, events=[ev])
+    return saved
 
 
 def upsert(project: Project, section: str, item: Any) -> Project:
@@ -235,7 +236,8 @@ def upsert(project: Project, section: str, item: Any) -> Project:
             break
     else:
         items.append(item)
-    return replace(project, **{section: tuple(items)})
+    out: Project = replace(project, **{section: tuple(items)})
+    return out
 
 
 def get_item(project: Project, section: str, item_id: str) -> Any:

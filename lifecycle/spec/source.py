@@ -64,7 +64,8 @@ def _convert(node: yaml.Node, path: YPath, lines: dict[YPath, int], problems: li
         for knode, vnode in node.value:
             key = loader.construct_object(knode, deep=True)
             if not isinstance(key, (str, int)):
-                problems.append(Problem(file, knode.start_mark.line + 1, format_path(path), f"key {key!r} must be text"))
+                line = knode.start_mark.line + 1
+                problems.append(Problem(file, line, format_path(path), f"key {key!r} must be text"))
                 continue
             key = str(key)
             if key in out:
@@ -74,7 +75,11 @@ def _convert(node: yaml.Node, path: YPath, lines: dict[YPath, int], problems: li
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_convert(v, path + (i,), lines, problems, file, loader) for i, v in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError:
+        # e.g. 2026-02-30 looks like a date to YAML but is none: keep the text, the field check says why
+        return node.value
 
 
 def parse_text(text: str, file: str) -> Source:

@@ -58,7 +58,7 @@ class MemoryStore:
                         f"project '{project.code}' was changed by someone else (version {current.version}, "
                         f"expected {expected_version}); reload and try again")
                 new_version = expected_version + 1
-            saved = replace(project, version=new_version)
+            saved: Project = replace(project, version=new_version)
             self._projects[project.code] = saved
             self._updated[project.code] = datetime.now(timezone.utc)
             self._append(project.code, events)

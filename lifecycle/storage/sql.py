@@ -304,8 +304,10 @@ class SqlStore:
             if expected_version is None:
                 if conn.execute(select(p.c.pk).where(p.c.code == project.code)).first() is not None:
                     raise ConcurrentUpdate(f"project '{project.code}' already exists")
-                pk = conn.execute(insert(p).values(code=project.code, version=1, created_at=now, audit_seq=0,
-                                                   audit_head="", **head_values)).inserted_primary_key[0]
+                inserted = conn.execute(insert(p).values(code=project.code, version=1, created_at=now, audit_seq=0,
+                                                         audit_head="", **head_values)).inserted_primary_key
+                assert inserted is not None
+                pk = inserted[0]
                 current: Project | None = None
                 new_version = 1
             else:
@@ -325,7 +327,8 @@ class SqlStore:
             self._write_sections(conn, pk, current, project)
             self._append(conn, pk, project.code, events)
             self._put_records(conn, pk, records)
-        return replace(project, version=new_version)
+        saved: Project = replace(project, version=new_version)
+        return saved
 
     def _write_sections(self, conn: Connection, pk: int, current: Project | None, project: Project) -> None:
         for name, table in T.section_tables.items():

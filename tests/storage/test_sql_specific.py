@@ -76,7 +76,7 @@ def test_migrations_match_the_model(db_url):
     assert diff == [], f"the model changed: write a new migration ({diff[:3]})"
 
 
-def _writer(url: str, n: int, q: "mp.Queue[str]") -> None:
+def _writer(url: str, n: int, q: mp.Queue[str]) -> None:
     s = SqlStore.open(url)
     p = s.get("DEMO-1")
     q.put("ready")
