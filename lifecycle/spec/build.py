@@ -98,7 +98,8 @@ class Builder:
             if raw not in info.choices:
                 close = difflib.get_close_matches(str(raw), [str(c) for c in info.choices], n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
-                self.error(path, f"'{raw}' is not one of: {', '.join(map(str, info.choices))}{hint}")
+                choices = ", ".join(str(c) if c != "" else "'' (none)" for c in info.choices)
+                self.error(path, f"'{raw}' is not one of: {choices}{hint}")
                 return _INVALID
             return raw
         if kind == "bool":

@@ -72,6 +72,7 @@ def _convert(node: yaml.Node, path: YPath, lines: dict[YPath, int], problems: li
                 problems.append(Problem(file, knode.start_mark.line + 1, format_path(path + (key,)),
                                         f"duplicate key '{key}'"))
             out[key] = _convert(vnode, path + (key,), lines, problems, file, loader)
+            lines[path + (key,)] = knode.start_mark.line + 1  # a problem with a key points at the key
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_convert(v, path + (i,), lines, problems, file, loader) for i, v in enumerate(node.value)]
@@ -92,8 +93,16 @@ def parse_text(text: str, file: str) -> Source:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        last_line = text.count("\n") + (0 if text.endswith("\n") else 1)
+        if exc.context_mark is not None and (mark is None or mark.line + 1 > last_line):
+            mark = exc.context_mark  # "end of stream": point where the unclosed thing started
         line = mark.line + 1 if mark else None
-        msg = f"not valid YAML/JSON: {exc.problem or exc.context}"
+        problem = exc.problem or exc.context or ""
+        if "'\\t'" in problem or "\t" in problem:
+            problem = "a tab character: YAML indentation must use spaces, not tabs"
+        elif "end of stream" in problem and exc.context:
+            problem = f"{exc.context} that is never closed"
+        msg = f"not valid YAML/JSON: {problem}"
         raise SpecError([Problem(file, line, "", msg)], "the file could not be read, nothing was written") from exc
     except yaml.YAMLError as exc:
         raise SpecError([Problem(file, None, "", f"not valid YAML/JSON: {exc}")]) from exc
