@@ -3,6 +3,13 @@
 ``project_metrics(project, today)`` returns a flat mapping of named figures; ``METRICS`` documents
 each name's type and meaning (it is published in the facts JSON Schema). The schedule and earned
 value modules add their figures here, so gate rules see one ``metrics`` object.
+
+The schedule figures come from one critical-path pass (:mod:`lifecycle.domain.schedule`), the earned
+value figures from :mod:`lifecycle.domain.evm` at ``today`` as the status date (against the latest
+baseline when there is one), loading from :mod:`lifecycle.domain.resources` and the matrix from
+:mod:`lifecycle.domain.risk_matrix`. Dates are ISO text, ``""`` when there is none. A plan whose links
+form a cycle still gets every other figure; ``schedule_error`` then says why the schedule ones are
+empty. Everything here runs for every gate evaluation, so it computes each input once.
 """
 
 from __future__ import annotations
@@ -33,6 +40,47 @@ METRICS: dict[str, tuple[str, str]] = {
     "blocking_issue_count": ("int", "Open issues marked blocking"),
     "days_since_status_report": ("int", "Days since the latest status report (-1 if none)"),
     "pending_change_requests": ("int", "Change requests still proposed"),
+    # schedule (critical path method, working days of the project calendar)
+    "project_start": ("date", "Start of the schedule: the charter's start (or the earliest task date)"),
+    "project_finish": ("date", "Early finish of the project from the critical path method"),
+    "schedule_duration_days": ("int", "Working days from project_start to project_finish, both included"),
+    "critical_path": ("list", "Ids of the critical leaf tasks (total slack <= 0, not done), in schedule order"),
+    "critical_task_count": ("int", "Number of tasks in critical_path"),
+    "min_total_slack_days": ("int", "Smallest total slack of unfinished tasks, working days (< 0: a deadline "
+                                    "cannot be met)"),
+    "negative_slack_tasks": ("list", "Ids of leaf tasks with negative total slack"),
+    "schedule_error": ("string", "Why the schedule could not be computed (e.g. a link cycle); '' when it was"),
+    "has_baseline": ("bool", "At least one baseline has been saved"),
+    "baseline_finish": ("date", "Finish of the latest baseline ('' without a baseline)"),
+    "schedule_slip_days": ("int", "Working days project_finish is later than baseline_finish (negative: "
+                                  "earlier; 0 without a baseline)"),
+    # earned value at today (PMI formulas; see lifecycle.domain.evm)
+    "evm_budget_source": ("string", "Where task budgets come from: baseline, budget, assignments or effort"),
+    "bac": ("double", "Budget at completion"),
+    "pv": ("double", "Planned value at today"),
+    "ev": ("double", "Earned value at today"),
+    "ac": ("double", "Actual cost booked up to today"),
+    "sv": ("double", "Schedule variance EV - PV"),
+    "cv": ("double", "Cost variance EV - AC"),
+    "spi": ("double", "Schedule performance index EV / PV (1.0 while PV is 0)"),
+    "cpi": ("double", "Cost performance index EV / AC (1.0 while AC is 0)"),
+    "eac": ("double", "Estimate at completion BAC / CPI"),
+    "eac_atypical": ("double", "Estimate at completion AC + (BAC - EV)"),
+    "eac_combined": ("double", "Estimate at completion AC + (BAC - EV) / (CPI x SPI)"),
+    "etc": ("double", "Estimate to complete EAC - AC"),
+    "vac": ("double", "Variance at completion BAC - EAC"),
+    "tcpi": ("double", "To-complete performance index (BAC - EV) / (BAC - AC); 999 when unreachable"),
+    "schedule_variance_pct": ("double", "SV / PV in percent (0 while PV is 0)"),
+    "cost_variance_pct": ("double", "CV / EV in percent (0 while EV is 0)"),
+    "earned_pct": ("double", "EV / BAC in percent"),
+    # resources
+    "over_allocated_people": ("list", "Ids of people loaded above capacity in some week from this week on"),
+    "over_allocation_weeks": ("int", "Person-weeks loaded above capacity from this week on"),
+    "materials_late": ("list", "Ids of materials not delivered that are overdue or needed after their task starts"),
+    # risks
+    "risk_matrix": ("list", "Open risks per cell: risk_matrix[probability - 1][impact - 1], a 5 x 5 list of ints"),
+    "top_risks": ("list", "Ids of the five open risks with the highest score"),
+    "risks_without_response": ("list", "Ids of open risks with no response strategy or no owner"),
 }
 
 
@@ -41,6 +89,80 @@ def _money(v: Decimal) -> float:
 
 
 def project_metrics(project: Project, today: date) -> dict[str, Any]:
+    out = _basic_metrics(project, today)
+    out.update(_analytics_metrics(project, today))
+    return out
+
+
+def _analytics_metrics(project: Project, today: date) -> dict[str, Any]:
+    from lifecycle.domain.calendar import work_calendar
+    from lifecycle.domain.evm import earned_value, select_baseline
+    from lifecycle.domain.resources import material_checks, over_allocations
+    from lifecycle.domain.risk_matrix import risk_matrix
+    from lifecycle.domain.schedule import compute_schedule
+    from lifecycle.errors import LifecycleError
+
+    out: dict[str, Any] = {}
+    schedule = None
+    error = ""
+    if project.tasks:
+        try:
+            schedule = compute_schedule(project, today=today)
+        except LifecycleError as exc:
+            error = str(exc)
+    baseline = select_baseline(project)
+    base_finish = None
+    if baseline is not None:
+        base_finish = baseline.finish or max((bt.finish for bt in baseline.tasks if bt.finish), default=None)
+    if schedule is not None:
+        neg = schedule.negative_slack
+        slip = 0
+        if base_finish is not None:
+            cal = work_calendar(project.calendar)
+            pf = schedule.project_finish
+            slip = (cal.count_working_days(base_finish, pf) - 1 if pf >= base_finish
+                    else -(cal.count_working_days(pf, base_finish) - 1))
+        out.update({
+            "project_start": schedule.project_start.isoformat(),
+            "project_finish": schedule.project_finish.isoformat(),
+            "schedule_duration_days": schedule.duration_days,
+            "critical_path": list(schedule.critical_path),
+            "critical_task_count": schedule.critical_task_count,
+            "min_total_slack_days": schedule.min_total_slack,
+            "negative_slack_tasks": neg,
+            "schedule_slip_days": slip,
+        })
+    else:
+        out.update({"project_start": project.charter.start.isoformat() if project.charter.start else "",
+                    "project_finish": "", "schedule_duration_days": 0, "critical_path": [],
+                    "critical_task_count": 0, "min_total_slack_days": 0, "negative_slack_tasks": [],
+                    "schedule_slip_days": 0})
+    out["schedule_error"] = error
+    out["has_baseline"] = baseline is not None
+    out["baseline_finish"] = base_finish.isoformat() if base_finish else ""
+    ev = earned_value(project, today, schedule=schedule, detail=False)
+    f = ev.project
+    out.update({
+        "evm_budget_source": ev.budget_source,
+        "bac": round(f.bac, 2), "pv": round(f.pv, 2), "ev": round(f.ev, 2), "ac": round(f.ac, 2),
+        "sv": round(f.sv, 2), "cv": round(f.cv, 2), "spi": round(f.spi, 4), "cpi": round(f.cpi, 4),
+        "eac": round(f.eac, 2), "eac_atypical": round(f.eac_atypical, 2), "eac_combined": round(f.eac_combined, 2),
+        "etc": round(f.etc, 2), "vac": round(f.vac, 2), "tcpi": round(f.tcpi, 4),
+        "schedule_variance_pct": round(f.sv_pct, 2), "cost_variance_pct": round(f.cv_pct, 2),
+        "earned_pct": round(f.percent_complete, 2),
+    })
+    overs = over_allocations(project, schedule, from_date=today) if project.assignments else []
+    out["over_allocated_people"] = sorted({o.person for o in overs})
+    out["over_allocation_weeks"] = len(overs)
+    out["materials_late"] = [m.id for m in material_checks(project, today, schedule) if m.late]
+    rm = risk_matrix(project.risks, today)
+    out["risk_matrix"] = [list(row) for row in rm.cells]
+    out["top_risks"] = [r.id for r in rm.top]
+    out["risks_without_response"] = [r.id for r in rm.no_response]
+    return out
+
+
+def _basic_metrics(project: Project, today: date) -> dict[str, Any]:
     leaves = project.leaf_tasks()
 
     def weight(t: Any) -> float:
