@@ -25,7 +25,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 def console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # Off a terminal (pipes, CI logs) do not wrap at 80 columns: long evidence lines stay whole.
+    width = None if stream.isatty() else 160
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
 
 
 def _default(value: Any) -> Any:

@@ -40,6 +40,9 @@ NAMING = {
 }
 metadata = MetaData(naming_convention=NAMING)
 
+SCHEMA_REVISION = "0001"
+"""The Alembic revision these tables correspond to (a test checks it is the migrations' head)."""
+
 
 def column_type(info: FieldInfo) -> Any:
     return {

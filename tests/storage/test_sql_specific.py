@@ -63,6 +63,13 @@ def test_unreachable_postgres_is_a_storage_error():
         SqlStore.open("postgresql://nobody@127.0.0.1:1/nothing")
 
 
+def test_schema_revision_is_the_migrations_head():
+    from lifecycle.storage.sql import head_revision
+    from lifecycle.storage.tables import SCHEMA_REVISION
+
+    assert head_revision() == SCHEMA_REVISION
+
+
 def test_migrations_match_the_model(db_url):
     """The committed Alembic migrations produce exactly the tables the code declares."""
     from alembic.autogenerate import compare_metadata

@@ -1,0 +1,223 @@
+"""``pmo gate check|approve|waive|reviews``, ``pmo advance`` and ``pmo audit show|verify``."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import click
+
+from lifecycle.cli.output import console, emit_json, handle_errors, ws_from
+from lifecycle.cli.record import DATE
+
+MARK = {"pass": ("✓", "green"), "fail": ("✗", "red"), "error": ("!", "red"), "waived": ("~", "yellow"),
+        "not_applicable": ("-", "dim")}
+VERDICT = {"go": ("GO", "green"), "conditional_go": ("CONDITIONAL GO", "yellow"), "no_go": ("NO-GO", "red")}
+
+
+def _run(ctx: click.Context, fn: Any) -> Any:
+    from lifecycle.services.context import open_context
+
+    c = open_context(ws_from(ctx))
+    try:
+        return fn(c)
+    finally:
+        c.close()
+
+
+def print_decision(d: Any, *, verbose: bool = False) -> None:
+    out = console()
+    word, colour = VERDICT.get(d.decision, (d.decision, "white"))
+    counts = d.counts()
+    out.print(f"[bold]{d.project}[/bold]  {d.from_phase} → {d.to_phase}  ({d.transition})   "
+              f"[bold {colour}]{word}[/bold {colour}]")
+    out.print(f"rules: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
+              f"{counts['waived']} waived, {counts['not_applicable']} not applicable   "
+              f"pack {d.pack.name} {d.pack.version} ({d.pack.hash[:12]})   facts {d.facts_hash[:12]}")
+    for r in d.results:
+        if r.outcome in ("pass", "not_applicable") and not verbose:
+            continue
+        mark, col = MARK.get(r.outcome, ("?", "white"))
+        sev = "" if r.severity == "blocking" else " (warning)"
+        out.print(f" [{col}]{mark} {r.outcome:<7}[/{col}] {r.id}{sev}: {r.title.get('en') or r.title.get('zh')}")
+        if r.outcome in ("fail", "error", "waived"):
+            if r.message:
+                out.print(f"     {r.message}")
+            if r.error:
+                out.print(f"     [red]evaluation error:[/red] {r.error}")
+            if r.evidence:
+                shown = ", ".join(f"{e.id} {e.label}".strip() for e in r.evidence[:10])
+                more = f" … and {len(r.evidence) - 10} more" if len(r.evidence) > 10 else ""
+                out.print(f"     evidence: {shown}{more}")
+            if r.waiver is not None:
+                w = r.waiver
+                out.print(f"     waived by {w.granted_by} ({w.role}) until {w.expires_on}: {w.reason}")
+            if r.source:
+                out.print(f"     [dim]source: {r.source}[/dim]")
+    a = d.approvals
+    if a.required:
+        state = "[green]complete[/green]" if a.satisfied else "[red]missing: " + ", ".join(a.missing) + "[/red]"
+        out.print(f"approvals ({a.rule}): {state}")
+        for v in a.votes:
+            out.print(f"   {v.decision} by {v.by} as {v.role} at {v.at}" + (f": {v.comment}" if v.comment else ""))
+        if getattr(a, "rejected_by", ()):
+            out.print(f"   [red]rejected by {', '.join(a.rejected_by)}[/red]")
+    if d.decision != "no_go" and a.satisfied:
+        out.print(f"→ `pmo advance {d.project} --to {d.to_phase}` may proceed")
+
+
+@click.group("gate")
+def gate_grp() -> None:
+    """Check a gate, approve it, waive a rule, list reviews."""
+
+
+@gate_grp.command("check")
+@click.argument("code")
+@click.option("--to", "to", metavar="PHASE", help="Target phase (default: the next phase).")
+@click.option("--all", "verbose", is_flag=True, help="Also list passing rules.")
+@click.option("--record", is_flag=True, help="Store this decision as a gate review (without advancing).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def gate_check(ctx: click.Context, code: str, to: str | None, verbose: bool, record: bool, as_json: bool) -> None:
+    """Evaluate the gate and explain the decision: go, conditional go or no-go.
+
+    Exit code 0 when the gate would let the project through, 1 when not (no-go or approvals missing).
+    """
+    from lifecycle.services import gates
+
+    def run(c: Any) -> Any:
+        d = gates.check_gate(c, code, to)
+        return gates.record_review(c, d) if record else d
+
+    d = _run(ctx, run)
+    if as_json:
+        emit_json(d.to_dict())
+    else:
+        print_decision(d, verbose=verbose)
+        if record:
+            click.echo(f"recorded as {d.id}")
+    if not d.allows_advance:
+        raise SystemExit(1)
+
+
+@gate_grp.command("approve")
+@click.argument("code")
+@click.option("--as", "role", required=True, help="The role you approve in (e.g. sponsor).")
+@click.option("--by", "by", required=True, help="Your person or contact id in the project.")
+@click.option("--comment", default="")
+@click.option("--reject", is_flag=True, help="Record a rejection instead (it blocks the gate).")
+@click.option("--to", "to", metavar="PHASE", help="The gate reaching this phase (default: the next).")
+@click.pass_context
+@handle_errors
+def gate_approve(ctx: click.Context, code: str, role: str, by: str, comment: str, reject: bool,
+                 to: str | None) -> None:
+    """Approve (or reject) the next gate in a role; valid only for the project as it is now."""
+    from lifecycle.services import gates
+
+    res = _run(ctx, lambda c: gates.approve(c, code, role=role, by=by, comment=comment, reject=reject, to=to))
+    verb = "rejected" if reject else "approved"
+    state = "complete" if res["satisfied"] else "still missing: " + ", ".join(res["missing"])
+    click.echo(f"{code} {res['transition']}: {verb} by {by} as {role}; approvals ({res['requirement']}) {state}")
+
+
+@gate_grp.command("waive")
+@click.argument("code")
+@click.option("--rule", required=True, help="Rule id to waive.")
+@click.option("--as", "role", required=True, help="Your role (the pack says which roles may waive).")
+@click.option("--by", "by", required=True, help="Your person or contact id in the project.")
+@click.option("--reason", required=True)
+@click.option("--until", type=DATE, required=True, help="Last day the waiver holds.")
+@click.pass_context
+@handle_errors
+def gate_waive(ctx: click.Context, code: str, rule: str, role: str, by: str, reason: str, until: date) -> None:
+    """Waive one rule until a date, with the reason; shown on every decision and document."""
+    from lifecycle.services import gates
+
+    w = _run(ctx, lambda c: gates.waive(c, code, rule=rule, role=role, by=by, reason=reason, until=until))
+    click.echo(f"{code}: rule {w.rule} waived by {w.granted_by} ({w.role}) until {w.expires_on} [{w.id}]")
+
+
+@gate_grp.command("reviews")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def gate_reviews(ctx: click.Context, code: str, as_json: bool) -> None:
+    """List the recorded gate reviews of a project."""
+    from lifecycle.services import gates
+
+    reviews = _run(ctx, lambda c: gates.gate_reviews(c, code))
+    if as_json:
+        emit_json([r.to_dict() for r in reviews])
+        return
+    if not reviews:
+        click.echo(f"{code}: no gate reviews yet")
+    for r in reviews:
+        click.echo(f"{r.id}  {r.evaluated_at}  {r.from_phase} → {r.to_phase}  {r.decision}"
+                   f"{'  advanced' if r.advanced else ''}  by {r.evaluated_by}")
+
+
+@click.command("advance")
+@click.argument("code")
+@click.option("--to", "to", metavar="PHASE", help="Target phase (default: the next phase).")
+@click.option("--transition", help="Name of the transition to take (e.g. hold, resume, cancel).")
+@click.option("--reason", default="", help="Why (recorded with the phase change).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def advance_cmd(ctx: click.Context, code: str, to: str | None, transition: str | None, reason: str,
+                as_json: bool) -> None:
+    """Move a project through its gate. No-go changes nothing and exits 1 with the reasons."""
+    from lifecycle.services import gates
+
+    res = _run(ctx, lambda c: gates.advance(c, code, to, transition=transition, reason=reason))
+    if as_json:
+        emit_json(res)
+        return
+    click.echo(f"{code}: {res['from']} → {res['to']} ({res['decision'].replace('_', ' ')}, review {res['review']})")
+    for n in res["notes"]:
+        click.echo(f"  {n}")
+
+
+@click.group("audit")
+def audit_grp() -> None:
+    """Show or verify the audit trail."""
+
+
+@audit_grp.command("show")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--last", type=int, default=0, help="Only the last N events.")
+@click.pass_context
+@handle_errors
+def audit_show(ctx: click.Context, code: str, as_json: bool, last: int) -> None:
+    """The project's audit trail, oldest first."""
+    from lifecycle.services import gates
+
+    events = _run(ctx, lambda c: gates.audit_trail(c, code))
+    if last:
+        events = events[-last:]
+    if as_json:
+        emit_json([{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "entity": e.entity,
+                    "entity_id": e.entity_id, "data": e.data, "hash": e.hash} for e in events])
+        return
+    for e in events:
+        what = f"{e.entity} {e.entity_id}".strip()
+        click.echo(f"{e.seq:>5}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.action:<22} {what}")
+
+
+@audit_grp.command("verify")
+@click.argument("code", required=False)
+@click.pass_context
+@handle_errors
+def audit_verify(ctx: click.Context, code: str | None) -> None:
+    """Check the hash chain of every project (or one): exit 1 if a row was edited or deleted."""
+    from lifecycle.services import gates
+
+    problems = _run(ctx, lambda c: gates.verify_audit(c, code))
+    if problems:
+        for p in problems:
+            click.echo(f"TAMPERED {p}")
+        raise SystemExit(1)
+    click.echo("audit trail intact" + (f" for {code}" if code else " for every project"))

@@ -1,0 +1,247 @@
+"""Gate use cases: check a gate, approve it, waive a rule, advance a project, read the audit trail.
+
+The gate is evaluated *outside* the state machine (a failing condition in a state machine just
+returns False); only when the decision allows it does ``advance`` perform the move, and then it
+stores the gate review (rule pack hash, facts hash, every result, approvals, waivers), the new phase
+and an audit event in one transaction with the project version it evaluated. A concurrent change
+makes the store refuse (``ConcurrentUpdate``), so two advances of one project never both win, and a
+decision is never applied to facts it did not see.
+
+Who may approve or waive is checked against the project: charter roles (``sponsor``,
+``project_manager``, ``client_representative``, ``steering``, ``acceptance_team``) name their
+people; any other role matches contacts and people whose ``role`` is that role.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from lifecycle.domain.gates import Decision, Vote, Waiver
+from lifecycle.domain.lifecycle import Move, PhaseMachine
+from lifecycle.domain.model import AuditEvent, Project
+from lifecycle.errors import GateBlocked, InvalidInput, NotFound
+from lifecycle.services.context import Context
+from lifecycle.services.projects import load_rules
+from lifecycle.storage.protocol import Record
+
+CHARTER_ROLES = ("sponsor", "project_manager", "client_representative", "steering", "acceptance_team",
+                 "support_contacts")
+
+
+def machine(ctx: Context) -> PhaseMachine:
+    key = f"machine:{ctx.workspace.rules_dir}"
+    if key not in ctx.cache:
+        ctx.cache[key] = PhaseMachine(load_rules(ctx).lifecycle)
+    m: PhaseMachine = ctx.cache[key]
+    return m
+
+
+def resolve_move(ctx: Context, project: Project, to: str | None = None, transition: str | None = None) -> Move:
+    return machine(ctx).resolve(project.phase, project.phase_before_hold, to=to, transition=transition)
+
+
+def waivers(ctx: Context, code: str) -> list[Waiver]:
+    return [Waiver.from_dict(r.data) for r in ctx.store.records(code, "waiver")]
+
+
+def votes(ctx: Context, code: str, transition: str) -> list[Vote]:
+    return [Vote.from_dict(r.data) for r in ctx.store.records(code, "approval")
+            if r.data.get("transition") == transition]
+
+
+def evaluate(ctx: Context, project: Project, move: Move, *, today: date | None = None) -> Decision:
+    """The decision for ``move`` on ``project`` as stored now (pure evaluation plus stored records)."""
+    from lifecycle.spec.evaluate import evaluate_gate
+
+    pack = load_rules(ctx)
+    d: Decision = evaluate_gate(pack, move.name, project, today or ctx.today(),
+                                waivers(ctx, project.code), votes(ctx, project.code, move.name))
+    return replace(d, evaluated_at=ctx.now().isoformat(timespec="seconds"), evaluated_by=ctx.actor)
+
+
+def check_gate(ctx: Context, code: str, to: str | None = None, transition: str | None = None) -> Decision:
+    project = ctx.store.get(code)
+    return evaluate(ctx, project, resolve_move(ctx, project, to, transition))
+
+
+def next_transition(ctx: Context, code: str) -> str | None:
+    project = ctx.store.get(code)
+    m = machine(ctx).next_move(project.phase, project.phase_before_hold)
+    return m.name if m else None
+
+
+def _review_id(ctx: Context, code: str) -> str:
+    n = len(ctx.store.records(code, "gate_review")) + 1
+    return f"{code}-GR-{n:03d}"
+
+
+def record_review(ctx: Context, decision: Decision) -> Decision:
+    """Store a gate review without moving the project (e.g. for the gate review report of a no-go)."""
+    review = replace(decision, id=_review_id(ctx, decision.project))
+    ev = AuditEvent(decision.project, "gate.reviewed", ctx.actor, ctx.now(), "gate_review", review.id,
+                    {"transition": decision.transition, "decision": decision.decision,
+                     "pack_hash": decision.pack.hash, "facts_hash": decision.facts_hash})
+    ctx.store.add_records(decision.project, [Record(decision.project, "gate_review", review.id, review.to_dict(),
+                                                    ctx.now())], events=[ev])
+    return review
+
+
+def describe_refusal(d: Decision) -> str:
+    lines = [f"{d.project}: {d.from_phase} → {d.to_phase} refused: decision {d.decision.replace('_', ' ')}"]
+    for r in d.results:
+        if r.blocks:
+            what = "error" if r.outcome == "error" else "failed"
+            ev = ", ".join(e.id for e in r.evidence[:8]) + (" …" if len(r.evidence) > 8 else "")
+            lines.append(f"  ✗ {r.id} {what}: {r.message or r.title.get('en', '')}" + (f" [{ev}]" if ev else "")
+                         + (f" ({r.error})" if r.error else ""))
+    if not d.approvals.satisfied:
+        lines.append(f"  ✗ approvals missing: {', '.join(d.approvals.missing) or 'rejected'}"
+                     + (f" (rejected by {', '.join(d.approvals.rejected_by)})" if d.approvals.rejected_by else ""))
+    return "\n".join(lines)
+
+
+def advance(ctx: Context, code: str, to: str | None = None, *, transition: str | None = None,
+            reason: str = "") -> dict[str, Any]:
+    """Evaluate the gate and, if it allows, move the project; everything in one transaction."""
+    project = ctx.store.get(code)
+    move = resolve_move(ctx, project, to, transition)
+    decision = evaluate(ctx, project, move)
+    if not decision.allows_advance:
+        raise GateBlocked(describe_refusal(decision), decision)
+    state = machine(ctx).perform(project.phase, move.name, project.phase_before_hold)
+    new = replace(project, phase=state.phase, phase_before_hold=state.phase_before_hold)
+    review = replace(decision, id=_review_id(ctx, code), advanced=True)
+    now = ctx.now()
+    change = {"from": project.phase, "to": state.phase, "transition": move.name, "kind": move.kind,
+              "review": review.id, "decision": decision.decision, "reason": reason, "at": now.isoformat(),
+              "by": ctx.actor, "pack_hash": decision.pack.hash, "facts_hash": decision.facts_hash,
+              "waivers": [w.id for w in decision.waivers]}
+    records = [Record(code, "gate_review", review.id, review.to_dict(), now),
+               Record(code, "phase_change", review.id, change, now)]
+    events = [AuditEvent(code, "phase.changed", ctx.actor, now, "project", code, change)]
+    saved = ctx.store.save(new, expected_version=project.version, events=events, records=records)
+    result = {"project": code, "from": project.phase, "to": saved.phase, "transition": move.name,
+              "decision": decision.decision, "review": review.id, "version": saved.version, "notes": []}
+    if _takes_baseline(ctx, move):
+        try:
+            from lifecycle.services.analytics import save_baseline
+
+            b = save_baseline(ctx, code, name=f"{saved.phase} {now.date().isoformat()}")
+            result["notes"].append(f"baseline {b.id} saved")
+        except ModuleNotFoundError:  # analytics not installed in this build
+            pass
+    return result
+
+
+def _takes_baseline(ctx: Context, move: Move) -> bool:
+    """A baseline is saved when a project first commits to its plan: the pack's ``baseline_on_entry``
+    phases, defaulting to the destination of the first forward move out of the initial-plus-one phase."""
+    pack = load_rules(ctx)
+    phases = getattr(pack.lifecycle, "baseline_phases", None)
+    if phases is not None:
+        return move.dest in phases and move.kind == "forward"
+    return False
+
+
+# ------------------------------------------------------------------ who holds a role
+def holders(project: Project, role: str) -> set[str]:
+    """Ids of the people and contacts who hold ``role`` in ``project``."""
+    ch = project.charter
+    if role in CHARTER_ROLES:
+        value = getattr(ch, role)
+        return set(value) if isinstance(value, tuple) else ({value} if value else set())
+    want = role.lower()
+    out = set()
+    for item in (*project.people, *project.contacts):
+        r = item.role.lower().replace(" ", "_")
+        if r == want or want in r.split("_"):
+            out.add(item.id)
+    return out
+
+
+def _check_holder(project: Project, role: str, by: str) -> None:
+    ids = {p.id for p in project.people} | {c.id for c in project.contacts}
+    if by not in ids:
+        raise InvalidInput(f"'{by}' is not a person or contact of {project.code} (use their id)")
+    allowed = holders(project, role)
+    if by not in allowed:
+        who = ", ".join(sorted(allowed)) or "nobody in this project"
+        raise InvalidInput(f"'{by}' does not hold the role '{role}' in {project.code} (held by: {who})")
+
+
+def _name(project: Project, pid: str) -> str:
+    for item in (*project.people, *project.contacts):
+        if item.id == pid:
+            return str(item.name)
+    return pid
+
+
+def approve(ctx: Context, code: str, *, role: str, by: str, comment: str = "", reject: bool = False,
+            to: str | None = None) -> dict[str, Any]:
+    """Record an approval (or rejection) of the next gate (or the one reaching ``to``)."""
+    project = ctx.store.get(code)
+    move = resolve_move(ctx, project, to)
+    req = move.transition.approvals
+    if req is None or not req.required:
+        raise InvalidInput(f"the gate {move.source} → {move.dest} ({move.name}) needs no approvals")
+    if role not in req.roles:
+        raise InvalidInput(f"the gate {move.name} takes approvals from: {', '.join(req.roles)} (not '{role}')")
+    _check_holder(project, role, by)
+    now = ctx.now()
+    vote = Vote(role=role, by=by, decision="reject" if reject else "approve", comment=comment,
+                at=now.isoformat(timespec="seconds"), project_version=project.version)
+    data = {**vote.to_dict(), "project_version": project.version, "transition": move.name, "name": _name(project, by)}
+    key = f"{move.name}:{role}:{by}:v{project.version}"
+    ev = AuditEvent(code, "gate.approval", ctx.actor, now, "approval", key, data)
+    ctx.store.add_records(code, [Record(code, "approval", key, data, now)], events=[ev])
+    status = evaluate(ctx, project, move).approvals
+    return {"project": code, "transition": move.name, "vote": data, "satisfied": status.satisfied,
+            "missing": list(status.missing), "requirement": status.rule}
+
+
+def waive(ctx: Context, code: str, *, rule: str, role: str, by: str, reason: str, until: date) -> Waiver:
+    """Grant a waiver of one rule (first-class record: who, why, until when)."""
+    pack = load_rules(ctx)
+    project = ctx.store.get(code)
+    if not reason.strip():
+        raise InvalidInput("a waiver needs a reason")
+    known = pack_rule_ids(pack)
+    if rule not in known:
+        import difflib
+
+        close = difflib.get_close_matches(rule, sorted(known), n=1)
+        raise NotFound(f"no rule '{rule}' in the rule pack" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    problems = pack.waiver_policy.problems(role, ctx.today(), until)
+    if problems:
+        raise InvalidInput("waiver refused: " + "; ".join(problems))
+    _check_holder(project, role, by)
+    now = ctx.now()
+    wid = "W-" + hashlib.sha256(f"{code}:{rule}:{by}:{now.isoformat()}".encode()).hexdigest()[:8]
+    w = Waiver(id=wid, rule=rule, granted_by=by, role=role, reason=reason.strip(), expires_on=until,
+               granted_at=now.isoformat(timespec="seconds"))
+    data = {**w.to_dict(), "name": _name(project, by)}
+    ev = AuditEvent(code, "gate.waiver", ctx.actor, now, "waiver", wid, data)
+    ctx.store.add_records(code, [Record(code, "waiver", wid, data, now)], events=[ev])
+    return w
+
+
+def pack_rule_ids(pack: Any) -> set[str]:
+    out: set[str] = set()
+    for gate in pack.gates.values():
+        out |= {r.id for r in gate.rules}
+    return out
+
+
+def gate_reviews(ctx: Context, code: str) -> list[Decision]:
+    return [Decision.from_dict(r.data) for r in ctx.store.records(code, "gate_review")]
+
+
+def audit_trail(ctx: Context, code: str) -> list[AuditEvent]:
+    return ctx.store.audit(code)
+
+
+def verify_audit(ctx: Context, code: str | None = None) -> list[str]:
+    return ctx.store.verify_audit(code)
