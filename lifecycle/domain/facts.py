@@ -1,0 +1,488 @@
+"""The gate facts document: the one JSON-shaped view of a project that gate rules see.
+
+``build_facts(project, today)`` turns the frozen model into plain data that CEL can read fast and
+that hashes stably:
+
+* ``project``: the charter's fields; ``phase`` and ``phase_before_hold``; ``today``; ``calendar``;
+  every collection of :data:`~lifecycle.domain.model.SECTIONS` as a list of plain mappings; and
+  ``metrics`` from :func:`~lifecycle.domain.metrics.project_metrics`.
+* **Dates are ISO text** (``'2026-03-31'``) or ``null``. ISO dates order the same as text, so a rule
+  writes ``t.finish < today``; the date functions registered for CEL (``days_since``,
+  ``working_days`` …) take the same text. Text keeps the facts JSON-native (the facts hash is over
+  exactly what rules saw) and avoids CEL timestamp/duration arithmetic in rules.
+* **Every number that is a float or money in the model is a double** (CEL does not mix int and
+  double in arithmetic); whole-number fields (``probability``, ``defects_open`` …) stay ints.
+* **Computed convenience fields** (:data:`COMPUTED`) are added per item where rules need a
+  cross-collection fact: a task's ``is_leaf`` and ``children``, a risk's ``score``, a deliverable's
+  producing tasks and acceptance, a person's peak allocation. They are documented in the schema.
+* ``extra`` is merged on top; :data:`EXTRA_FACTS` declares the extras the services pass (the gate's
+  approval votes) so rules can use them and the schema lists them.
+
+``facts_schema()`` is the published JSON Schema of this document, generated from the model's field
+descriptions, :data:`COMPUTED`, :data:`~lifecycle.domain.metrics.METRICS` and :data:`EXTRA_FACTS`.
+The rule-pack loader also builds its exemplar document from it, so the schema and the checks that
+reject a misspelled field cannot drift apart. ``facts_hash()`` is the sha256 of the canonical JSON.
+
+Pure: standard library and the model only.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from lifecycle.domain.fields import FieldInfo, fields_of
+from lifecycle.domain.metrics import METRICS, project_metrics
+from lifecycle.domain.model import SECTIONS, Calendar, Charter, Project
+
+FACTS_SCHEMA_VERSION = 1
+
+# section -> {field: (JSON type, description)}; JSON types: integer, number, boolean, string, date,
+# string_list. These are added to every item of the section.
+COMPUTED: dict[str, dict[str, tuple[str, str]]] = {
+    "tasks": {
+        "is_leaf": ("boolean", "True when no other task has this one as parent (a work task, not a summary)"),
+        "children": ("string_list", "Ids of the direct sub-tasks"),
+        "assignees": ("string_list", "Ids of the people assigned to this task"),
+        "has_dates": ("boolean", "Both start and finish are set"),
+        "is_overdue": ("boolean", "Finish date before today and status neither done nor cancelled"),
+    },
+    "risks": {
+        "score": ("integer", "probability x impact (1-25)"),
+    },
+    "deliverables": {
+        "task_ids": ("string_list", "Ids of the tasks that produce this deliverable"),
+        "accepted": ("boolean", "An acceptance record with verdict accepted or accepted_with_conditions exists"),
+        "accepted_with_evidence": ("boolean", "Such an acceptance record exists and names its evidence"),
+        "quality_checks": ("integer", "Number of quality checks recorded for this deliverable"),
+        "quality_checks_failed": ("integer",
+                                  "Standards whose latest check of this deliverable failed (latest by date)"),
+    },
+    "people": {
+        "assigned_tasks": ("string_list", "Ids of the tasks this person is assigned to"),
+        "assigned_hours": ("number", "Planned hours over all assignments"),
+        "peak_units": ("number", "Highest sum of assignment units on any one day (1.0 = full time; "
+                                 "tasks without dates are not counted)"),
+    },
+    "milestones": {
+        "is_overdue": ("boolean", "Planned, and its date is before today"),
+    },
+    "issues": {
+        "is_open": ("boolean", "Status open or in_progress"),
+    },
+}
+
+# Extra facts the services merge in: name -> (JSON Schema, default value).
+EXTRA_FACTS: dict[str, tuple[dict[str, Any], Any]] = {
+    "approvals": (
+        {
+            "type": "array",
+            "description": "Approval votes recorded for the gate being evaluated",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "role": {"type": "string", "description": "Role the vote was given as"},
+                    "by": {"type": "string", "description": "Who voted"},
+                    "decision": {"enum": ["approve", "reject"]},
+                    "comment": {"type": "string"},
+                    "at": {"type": "string", "format": "date-time"},
+                    "project_version": {"type": "integer", "description": "Project version the vote saw"},
+                },
+            },
+        },
+        [],
+    ),
+}
+
+_METRIC_TYPES: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer"},
+    "double": {"type": "number"},
+    "string": {"type": "string"},
+    "bool": {"type": "boolean"},
+    "date": {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]},
+    "list": {"type": "array"},  # items from a sample (see _metric_samples)
+}
+
+
+# --------------------------------------------------------------------------- working days
+def is_working_day(calendar: Calendar, day: date) -> bool:
+    """A day is worked if it is an extra workday, or a working weekday that is not a holiday."""
+    if day in calendar.extra_workdays:
+        return True
+    return day.isoweekday() in calendar.working_weekdays and day not in calendar.holidays
+
+
+def working_days(calendar: Calendar, start: date, finish: date) -> int:
+    """Working days from ``start`` to ``finish``, both included; 0 when ``finish`` is before ``start``.
+
+    Whole weeks are counted arithmetically, then holidays and extra workdays inside the range are
+    corrected one by one, so a span of years costs the same as a span of days.
+    """
+    if finish < start:
+        return 0
+    total_days = (finish - start).days + 1
+    weekdays = set(calendar.working_weekdays)
+    weeks, rest = divmod(total_days, 7)
+    count = weeks * len(weekdays)
+    for i in range(rest):
+        if (start + timedelta(days=weeks * 7 + i)).isoweekday() in weekdays:
+            count += 1
+    holidays = set(calendar.holidays)
+    extra = set(calendar.extra_workdays)
+    for h in holidays - extra:
+        if start <= h <= finish and h.isoweekday() in weekdays:
+            count -= 1
+    for e in extra:
+        if start <= e <= finish and e.isoweekday() not in weekdays:
+            count += 1
+    return count
+
+
+def add_working_days(calendar: Calendar, start: date, n: int) -> date:
+    """The date ``n`` working days after ``start`` (before it when ``n`` is negative; 0 gives ``start``)."""
+    if not calendar.working_weekdays and not calendar.extra_workdays:
+        raise ValueError("the calendar has no working days")
+    step = 1 if n >= 0 else -1
+    day, left = start, abs(n)
+    guard = 0
+    while left:
+        day += timedelta(days=step)
+        guard += 1
+        if guard > 366 * 50:
+            raise ValueError("no working day found within 50 years")
+        if is_working_day(calendar, day):
+            left -= 1
+    return day
+
+
+# --------------------------------------------------------------------------- plain values
+def _plain(info: FieldInfo, value: Any) -> Any:
+    if value is None:
+        return None
+    kind = info.kind
+    if kind in ("float", "money"):
+        return float(value)
+    if kind == "int":
+        return int(value)
+    if kind in ("date", "datetime"):
+        return value.isoformat()
+    if kind == "object":
+        return _plain_obj(value)
+    if kind == "list":
+        assert info.item is not None
+        return [_plain(info.item, v) for v in value]
+    if kind == "dict":
+        return dict(value)
+    return value
+
+
+def _plain_obj(obj: Any) -> dict[str, Any]:
+    return {info.name: _plain(info, getattr(obj, info.name)) for info in fields_of(type(obj))}
+
+
+def _peak_units(spans: list[tuple[date, date, float]]) -> float:
+    """The highest sum of units over any day, by a sweep over start/end events."""
+    events: list[tuple[date, float]] = []
+    for start, finish, units in spans:
+        events.append((start, units))
+        events.append((finish + timedelta(days=1), -units))
+    events.sort(key=lambda e: (e[0], e[1]))  # ends (negative) before starts on the same day
+    peak = current = 0.0
+    for _, delta in events:
+        current += delta
+        peak = max(peak, current)
+    return round(peak, 4)
+
+
+def build_facts(project: Project, today: date, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The facts document of ``project`` as of ``today`` (see the module docstring)."""
+    iso_today = today.isoformat()
+    facts: dict[str, Any] = {
+        "project": _plain_obj(project.charter),
+        "phase": project.phase,
+        "phase_before_hold": project.phase_before_hold,
+        "today": iso_today,
+        "calendar": _plain_obj(project.calendar),
+    }
+    for name in SECTIONS:
+        facts[name] = [_plain_obj(item) for item in project.section(name)]
+
+    tasks = facts["tasks"]
+    children: dict[str, list[str]] = {}
+    for t in project.tasks:
+        if t.parent:
+            children.setdefault(t.parent, []).append(t.id)
+    assignees: dict[str, list[str]] = {}
+    by_person: dict[str, list[Any]] = {}
+    for a in project.assignments:
+        assignees.setdefault(a.task, []).append(a.person)
+        by_person.setdefault(a.person, []).append(a)
+    producing: dict[str, list[str]] = {}
+    for t, plain in zip(project.tasks, tasks, strict=True):
+        kids = children.get(t.id, [])
+        plain["is_leaf"] = not kids
+        plain["children"] = list(kids)
+        plain["assignees"] = list(assignees.get(t.id, []))
+        plain["has_dates"] = t.start is not None and t.finish is not None
+        plain["is_overdue"] = t.finish is not None and t.finish < today and t.status not in ("done", "cancelled")
+        for d in t.deliverables:
+            producing.setdefault(d, []).append(t.id)
+
+    for r, plain in zip(project.risks, facts["risks"], strict=True):
+        plain["score"] = r.probability * r.impact
+
+    accepted: dict[str, tuple[bool, bool]] = {}
+    for rec in project.acceptance_records:
+        if rec.verdict in ("accepted", "accepted_with_conditions"):
+            was = accepted.get(rec.deliverable, (False, False))
+            accepted[rec.deliverable] = (True, was[1] or bool(rec.evidence.strip()))
+    checks: dict[str, list[Any]] = {}
+    for qc in project.quality_checks:
+        checks.setdefault(qc.deliverable, []).append(qc)
+    for deliverable, plain in zip(project.deliverables, facts["deliverables"], strict=True):
+        plain["task_ids"] = list(producing.get(deliverable.id, []))
+        acc = accepted.get(deliverable.id, (False, False))
+        plain["accepted"] = acc[0]
+        plain["accepted_with_evidence"] = acc[1]
+        mine = checks.get(deliverable.id, [])
+        plain["quality_checks"] = len(mine)
+        latest: dict[str, Any] = {}
+        for i, qc in enumerate(mine):  # later entries win on equal dates: file order is record order
+            key = qc.standard or f"#{i}"
+            prev = latest.get(key)
+            if prev is None or (qc.date or date.min) >= (prev.date or date.min):
+                latest[key] = qc
+        plain["quality_checks_failed"] = sum(1 for qc in latest.values() if qc.result == "fail")
+
+    task_index = {t.id: t for t in project.tasks}
+    for p, plain in zip(project.people, facts["people"], strict=True):
+        mine = by_person.get(p.id, [])
+        plain["assigned_tasks"] = [a.task for a in mine]
+        hours = 0.0
+        for a in mine:
+            work = task_index.get(a.task)
+            if a.hours or work is None:
+                hours += float(a.hours)
+            elif work.start and work.finish:  # 0 hours: derived from units, working days and hours per day
+                days = working_days(project.calendar, work.start, work.finish)
+                hours += a.units * project.calendar.hours_per_day * days
+        plain["assigned_hours"] = round(hours, 2)
+        spans = []
+        for a in mine:
+            work = task_index.get(a.task)
+            if work is not None and work.start and work.finish and work.status != "cancelled":
+                spans.append((work.start, work.finish, float(a.units)))
+        plain["peak_units"] = _peak_units(spans)
+
+    for m, plain in zip(project.milestones, facts["milestones"], strict=True):
+        plain["is_overdue"] = m.status == "planned" and m.date < today
+    for issue, plain in zip(project.issues, facts["issues"], strict=True):
+        plain["is_open"] = issue.status in ("open", "in_progress")
+
+    facts["metrics"] = _plain_metrics(project_metrics(project, today))
+    for name, (_, default) in EXTRA_FACTS.items():
+        facts[name] = json.loads(json.dumps(default))
+    if extra:
+        for key, value in extra.items():
+            facts[key] = _plain_value(value)
+    return facts
+
+
+def _plain_value(value: Any) -> Any:
+    """A loosely typed value (metrics, extras) as facts data: dates as text, Decimals as doubles."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_value(v) for v in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "__dataclass_fields__"):
+        return _plain_obj(value)
+    return value
+
+
+def _plain_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in metrics.items():
+        kind = METRICS.get(name, ("", ""))[0]
+        if kind == "double" and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            out[name] = float(value)
+        else:
+            out[name] = _plain_value(value)
+    return out
+
+
+# --------------------------------------------------------------------------- canonical JSON and hash
+def _canon(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _canon(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canon(v) for v in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value  # floats stay floats (json writes 1.0), so ints and doubles stay distinct as in CEL
+
+
+def canonical_facts_json(facts: Mapping[str, Any]) -> str:
+    """Sorted keys, no whitespace, UTF-8 text: the same facts always give the same text."""
+    # NaN / Infinity (a ratio over nothing) are written as such: still deterministic, never an error
+    return json.dumps(_canon(facts), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def facts_hash(facts: Mapping[str, Any]) -> str:
+    """sha256 (hex) of the canonical JSON of a facts document."""
+    return hashlib.sha256(canonical_facts_json(facts).encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- JSON Schema
+def _field_schema(info: FieldInfo, defs: dict[str, Any]) -> dict[str, Any]:
+    kind = info.kind
+    s: dict[str, Any]
+    if kind == "str":
+        s = {"type": "string"}
+    elif kind == "enum":
+        s = {"enum": list(info.choices)}
+    elif kind == "bool":
+        s = {"type": "boolean"}
+    elif kind == "int":
+        s = {"type": "integer"}
+    elif kind in ("float", "money"):
+        s = {"type": "number"}
+        if kind == "money":
+            s["x-money"] = True
+    elif kind == "date":
+        s = {"type": "string", "format": "date"}
+    elif kind == "datetime":
+        s = {"type": "string", "format": "date-time"}
+    elif kind == "object":
+        assert info.cls is not None
+        s = {"$ref": f"#/$defs/{_object_def(info.cls, defs)}"}
+    elif kind == "list":
+        assert info.item is not None
+        s = {"type": "array", "items": _field_schema(info.item, defs)}
+    else:
+        s = {"type": "object"}
+    if info.minimum is not None and kind in ("int", "float", "money"):
+        s["minimum"] = info.minimum
+    if info.maximum is not None and kind in ("int", "float", "money"):
+        s["maximum"] = info.maximum
+    if info.doc:
+        s["description"] = info.doc
+    if info.ref:
+        s["x-references"] = list(info.ref)
+    if info.optional:
+        s = {"anyOf": [s, {"type": "null"}]}
+        if info.doc:
+            s["description"] = info.doc
+    return s
+
+
+def _computed_schema(kind: str, doc: str) -> dict[str, Any]:
+    if kind == "string_list":
+        return {"type": "array", "items": {"type": "string"}, "description": doc, "x-computed": True}
+    if kind == "date":
+        return {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}], "description": doc,
+                "x-computed": True}
+    return {"type": kind, "description": doc, "x-computed": True}
+
+
+def _object_def(cls: type, defs: dict[str, Any], section: str | None = None) -> str:
+    name = cls.__name__
+    if name in defs:
+        return name
+    defs[name] = {}
+    props = {info.name: _field_schema(info, defs) for info in fields_of(cls)}
+    if section:
+        for fname, (kind, doc) in COMPUTED.get(section, {}).items():
+            props[fname] = _computed_schema(kind, doc)
+    schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": props,
+                              "required": list(props)}
+    doc = cls.__doc__ or ""
+    if doc and not doc.startswith(name + "("):
+        schema["description"] = " ".join(doc.split())
+    defs[name] = schema
+    return name
+
+
+@functools.cache
+def _metric_samples() -> dict[str, Any]:
+    """Metrics of an empty project: METRICS says "list" but not of what, and a sample shows it."""
+    from lifecycle.domain.model import Organisation
+
+    empty = Project(charter=Charter(code="SCHEMA", name="schema", client=Organisation(name="schema")))
+    try:
+        return dict(project_metrics(empty, date(2026, 1, 5)))
+    except Exception:  # a metric that cannot cope with an empty project must not break the schema
+        return {}
+
+
+def _sample_schema(value: Any) -> dict[str, Any]:
+    """The schema of a list's elements, from a sample list (text when it is empty: lists of ids)."""
+    if not isinstance(value, list) or not value:
+        return {"type": "string"}
+    first = value[0]
+    if isinstance(first, bool):
+        return {"type": "boolean"}
+    if isinstance(first, int):
+        return {"type": "integer"}
+    if isinstance(first, float):
+        return {"type": "number"}
+    if isinstance(first, list):
+        return {"type": "array", "items": _sample_schema(first)}
+    if isinstance(first, Mapping):
+        return {"type": "object"}
+    return {"type": "string"}
+
+
+def facts_schema() -> dict[str, Any]:
+    """The JSON Schema of the facts document (every name a rule can use, with its meaning)."""
+    defs: dict[str, Any] = {}
+    props: dict[str, Any] = {
+        "project": {"$ref": f"#/$defs/{_object_def(Charter, defs)}"},
+        "phase": {"type": "string", "description": "Current phase id"},
+        "phase_before_hold": {"type": "string", "description": "Phase to resume to while on hold ('' otherwise)"},
+        "today": {"type": "string", "format": "date", "description": "The evaluation date (ISO text)"},
+        "calendar": {"$ref": f"#/$defs/{_object_def(Calendar, defs)}"},
+    }
+    for name, cls in SECTIONS.items():
+        props[name] = {"type": "array", "items": {"$ref": f"#/$defs/{_object_def(cls, defs, name)}"},
+                       "description": f"The project's {name.replace('_', ' ')}"}
+    metric_props: dict[str, Any] = {}
+    samples = _metric_samples()
+    for mname, (mtype, mdoc) in METRICS.items():
+        ms = dict(_METRIC_TYPES.get(mtype, {}))
+        if mtype == "list":
+            ms["items"] = _sample_schema(samples.get(mname))
+        ms["description"] = mdoc
+        metric_props[mname] = ms
+    props["metrics"] = {"type": "object", "additionalProperties": False, "properties": metric_props,
+                        "required": list(metric_props), "description": "Computed project figures"}
+    for name, (schema, _) in EXTRA_FACTS.items():
+        props[name] = schema
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "pmo-lifecycle/facts.schema.json",
+        "title": "pmo-lifecycle gate facts",
+        "description": "What gate rules (CEL) see. Dates are ISO text 'YYYY-MM-DD' or null; money and "
+                       "other non-integer numbers are doubles.",
+        "x-facts-version": FACTS_SCHEMA_VERSION,
+        "type": "object",
+        "additionalProperties": True,
+        "required": list(props),
+        "properties": props,
+        "$defs": defs,
+    }
+
+
+__all__ = ["COMPUTED", "EXTRA_FACTS", "FACTS_SCHEMA_VERSION", "add_working_days", "build_facts",
+           "canonical_facts_json", "facts_hash", "facts_schema", "is_working_day", "working_days"]
