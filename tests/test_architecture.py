@@ -69,6 +69,13 @@ def test_published_project_schema_is_current():
     assert published == json.loads(json.dumps(json_schema())), "run: pmo schema project > schemas/project.schema.json"
 
 
+def test_published_facts_schema_is_current():
+    from lifecycle.domain.facts import facts_schema
+
+    published = json.loads((ROOT / "schemas" / "facts.schema.json").read_text(encoding="utf-8"))
+    assert published == json.loads(json.dumps(facts_schema())), "run: pmo schema facts > schemas/facts.schema.json"
+
+
 @pytest.mark.slow
 def test_installed_wheel_finds_rules_and_templates_from_any_directory(tmp_path):
     """A normal (not editable) install ships rules/ and templates/ inside the package."""

@@ -1,10 +1,11 @@
-"""``pmo rules``: lint and test PMO rule packs (the lead adds ``rules diff``).
+"""``pmo rules``: lint, test and diff PMO rule packs.
 
 ``lint DIR`` loads the pack exactly as the engine does and prints every problem as
 ``file:line yaml.path: message`` (exit 2 if there is any), else a summary: phases, transitions with
 their gates and approvals, rules per gate, quality standards, tests and the pack's content hash.
 ``test DIR`` runs the pack's rule tests like a test runner: one line per test, expected vs actual for
-each failure, then ``N passed, M failed`` (exit 1 if any failed).
+each failure, then ``N passed, M failed`` (exit 1 if any failed). ``diff NEW_DIR`` evaluates a new pack
+and the current one over every project in the database and lists the decisions that would change.
 """
 
 from __future__ import annotations
@@ -129,3 +130,40 @@ def test_cmd(directory: str, name_filter: str, as_json: bool) -> None:
 
 
 __all__ = ["rules_grp"]
+
+
+@rules_grp.command("diff")
+@click.argument("new_dir", metavar="NEW_DIR")
+@click.option("--against", metavar="DIR", help="The pack to compare with (default: the workspace's pack).")
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@click.pass_context
+@handle_errors
+def diff_cmd(ctx: click.Context, new_dir: str, against: str | None, as_json: bool) -> None:
+    """Evaluate NEW_DIR and the current pack over every project; list decisions that would change.
+
+    Exit code 0 whether or not something changes (this is a report); 2 if a pack does not load.
+    """
+    from lifecycle.cli.output import emit_json, ws_from
+    from lifecycle.services.context import open_context
+    from lifecycle.services.portfolio import diff_packs
+
+    c = open_context(ws_from(ctx))
+    try:
+        changes, n = diff_packs(c, new_dir, against)
+    finally:
+        c.close()
+    if as_json:
+        emit_json({"projects": n, "changes": [ch.to_dict() for ch in changes]})
+        return
+    out = console()
+    flips = [ch for ch in changes if ch.decision_changed]
+    out.print(f"{n} project(s) compared: {len(flips)} would get another decision, "
+              f"{len(changes) - len(flips)} keep their decision with other rule outcomes")
+    for ch in changes:
+        head = (f"{ch.old_decision} → {ch.new_decision}" if ch.decision_changed else f"{ch.new_decision} (same)")
+        trans = ch.new_transition
+        if ch.old_transition != ch.new_transition:
+            trans = f"{ch.old_transition} → {ch.new_transition}"
+        out.print(f"[bold]{ch.code}[/bold]  in {ch.phase}, gate {trans}: {head}")
+        for r in ch.rules:
+            out.print(f"   {r['id']}: {r['old']} → {r['new']}  {r['title']}")

@@ -90,7 +90,9 @@ def record_review(ctx: Context, decision: Decision) -> Decision:
 
 
 def describe_refusal(d: Decision) -> str:
-    lines = [f"{d.project}: {d.from_phase} → {d.to_phase} refused: decision {d.decision.replace('_', ' ')}"]
+    why = f"decision {d.decision.replace('_', ' ')}" if d.decision == "no_go" else \
+        f"the rules say {d.decision.replace('_', ' ')} but approvals are missing"
+    lines = [f"{d.project}: {d.from_phase} → {d.to_phase} refused: {why}"]
     for r in d.results:
         if r.blocks:
             what = "error" if r.outcome == "error" else "failed"

@@ -7,7 +7,7 @@ chain, records, documents); it keeps frozen objects, so nothing a caller holds c
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 
 from lifecycle.domain.model import AuditEvent, DocumentRecord, Project, replace
@@ -80,6 +80,18 @@ class MemoryStore:
 
     def get_record(self, code: str, kind: str, key: str) -> Record | None:
         return self._records.get((code, kind, key))
+
+    def all_records(self, kind: str) -> dict[str, list[Record]]:
+        out: dict[str, list[Record]] = {}
+        for (p, k, _), r in sorted(self._records.items(), key=lambda kv: (kv[1].created_at, kv[1].key)):
+            if k == kind:
+                out.setdefault(p, []).append(r)
+        return out
+
+    def get_many(self, codes: Sequence[str] | None = None) -> list[Project]:
+        with self._lock:
+            wanted = sorted(self._projects) if codes is None else sorted(c for c in codes if c in self._projects)
+            return [self._projects[c] for c in wanted]
 
     # ---------------------------------------------------------------- documents
     def add_document(self, doc: DocumentRecord, events: Iterable[AuditEvent] = ()) -> None:

@@ -409,6 +409,16 @@ class SqlStore:
                                 .order_by(r.c.created_at, r.c.key)).all()
         return [Record(code, x.kind, x.key, x.data, _utc(x.created_at)) for x in rows]
 
+    def all_records(self, kind: str) -> dict[str, list[Record]]:
+        r, p = T.records, T.projects
+        with self._tx() as conn:
+            rows = conn.execute(select(r, p.c.code).join(p, p.c.pk == r.c.project_id).where(r.c.kind == kind)
+                                .order_by(r.c.created_at, r.c.key)).all()
+        out: dict[str, list[Record]] = {}
+        for x in rows:
+            out.setdefault(x.code, []).append(Record(x.code, x.kind, x.key, x.data, _utc(x.created_at)))
+        return out
+
     def get_record(self, code: str, kind: str, key: str) -> Record | None:
         r = T.records
         with self._tx() as conn:

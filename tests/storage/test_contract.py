@@ -104,3 +104,13 @@ def test_audit_chain_appends_and_verifies(store):
     assert trail[1].data == {"to": "planning"}
     assert store.verify_audit() == []
     assert store.verify_audit("DEMO-1") == []
+
+
+def test_bulk_reads_for_sweeps(store):
+    store.save(small_project("B-2"), expected_version=None)
+    store.save(small_project("A-1"), expected_version=None)
+    store.add_records("B-2", [Record("B-2", "waiver", "w", {"rule": "x"}, NOW)])
+    assert [p.code for p in store.get_many()] == ["A-1", "B-2"]
+    assert store.get_many(["B-2"]) == [store.get("B-2")]
+    assert list(store.all_records("waiver")) == ["B-2"]
+    assert store.all_records("approval") == {}
