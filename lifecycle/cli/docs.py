@@ -1,0 +1,180 @@
+"""``pmo docs``: issue, list and verify client documents (signed PDF/A, Chinese or English).
+
+Each issuing command prints the path of the PDF it wrote (or, with ``--json``, the registry entry).
+``verify`` exits 1 when the file was altered or is not one of this workspace's documents.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from lifecycle.cli.output import console, emit_json, handle_errors, ws_from
+
+LANG = click.Choice(["zh-CN", "en"])
+
+
+def _issue(ctx: click.Context, code: str, kind: str, *, lang: str | None, out: str | None, as_json: bool,
+           milestone: str | None = None, review_id: str | None = None) -> None:
+    from lifecycle.services.context import open_context
+    from lifecycle.services.documents import issue_document
+
+    c = open_context(ws_from(ctx))
+    try:
+        doc = issue_document(c, code, kind, milestone=milestone, review_id=review_id, lang=lang, out_dir=out)
+    finally:
+        c.close()
+    if as_json:
+        emit_json(_doc_dict(doc))
+    else:
+        click.echo(doc.path)
+
+
+def _doc_dict(doc: Any) -> dict[str, Any]:
+    return {"number": doc.number, "kind": doc.kind, "project": doc.project, "path": doc.path,
+            "sha256": doc.sha256, "created_at": doc.created_at, "lang": doc.lang, "signed": doc.signed,
+            "subject": doc.subject, "pack_hash": doc.pack_hash}
+
+
+def _common(fn: Any) -> Any:
+    fn = click.option("--json", "as_json", is_flag=True, help="Print the registry entry as JSON.")(fn)
+    fn = click.option("--out", metavar="DIR", type=click.Path(file_okay=False),
+                      help="Output folder (default: <workspace>/documents/<CODE>).")(fn)
+    fn = click.option("--lang", type=LANG, help="Document language (default: the project's locale).")(fn)
+    return fn
+
+
+@click.group("docs")
+def docs_grp() -> None:
+    """Generate, list and verify client documents (PDF/A-3b with the record attached).
+
+    Documents are signed (PAdES) when `signing:` is configured in the workspace settings.
+    """
+
+
+@docs_grp.command("acceptance")
+@click.argument("code")
+@click.option("--milestone", metavar="ID", help="Milestone (default: the latest acceptance milestone reached).")
+@_common
+@click.pass_context
+@handle_errors
+def acceptance_cmd(ctx: click.Context, code: str, milestone: str | None, lang: str | None, out: str | None,
+                   as_json: bool) -> None:
+    """Acceptance certificate (验收单) for one milestone's deliverables."""
+    _issue(ctx, code, "acceptance", milestone=milestone, lang=lang, out=out, as_json=as_json)
+
+
+@docs_grp.command("final-acceptance")
+@click.argument("code")
+@_common
+@click.pass_context
+@handle_errors
+def final_acceptance_cmd(ctx: click.Context, code: str, lang: str | None, out: str | None, as_json: bool) -> None:
+    """Final acceptance report (验收报告) for the whole project."""
+    _issue(ctx, code, "final_acceptance", lang=lang, out=out, as_json=as_json)
+
+
+@docs_grp.command("handover")
+@click.argument("code")
+@_common
+@click.pass_context
+@handle_errors
+def handover_cmd(ctx: click.Context, code: str, lang: str | None, out: str | None, as_json: bool) -> None:
+    """Handover package (交接清单): items with checksums, training, support, warranty, open items."""
+    _issue(ctx, code, "handover", lang=lang, out=out, as_json=as_json)
+
+
+@docs_grp.command("gate-review")
+@click.argument("code")
+@click.option("--review", "review_id", metavar="ID", help="Gate review id (default: the latest).")
+@_common
+@click.pass_context
+@handle_errors
+def gate_review_cmd(ctx: click.Context, code: str, review_id: str | None, lang: str | None, out: str | None,
+                    as_json: bool) -> None:
+    """Gate review report: decision, each rule's result and evidence, approvals, waivers."""
+    _issue(ctx, code, "gate_review", review_id=review_id, lang=lang, out=out, as_json=as_json)
+
+
+@docs_grp.command("status")
+@click.argument("code")
+@_common
+@click.pass_context
+@handle_errors
+def status_cmd(ctx: click.Context, code: str, lang: str | None, out: str | None, as_json: bool) -> None:
+    """Status report: RAG, progress against plan, milestones, budget, risks, issues, decisions."""
+    _issue(ctx, code, "status", lang=lang, out=out, as_json=as_json)
+
+
+@docs_grp.command("list")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def list_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
+    """Documents issued for a project."""
+    from lifecycle.services.context import open_context
+    from lifecycle.services.documents import list_documents
+
+    c = open_context(ws_from(ctx))
+    try:
+        docs = list_documents(c, code)
+    finally:
+        c.close()
+    if as_json:
+        emit_json([_doc_dict(d) for d in docs])
+        return
+    if not docs:
+        click.echo(f"no documents issued for {code}")
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    widest = max(len(d.number) for d in docs)
+    table.add_column("number", no_wrap=True, min_width=widest)
+    for col in ("kind", "lang", "signed", "issued", "sha256"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("path", overflow="fold")
+    for d in docs:
+        table.add_row(d.number, d.kind, d.lang, "yes" if d.signed else "no",
+                      d.created_at.strftime("%Y-%m-%d %H:%M"), d.sha256[:12], d.path)
+    console().print(table)
+
+
+@docs_grp.command("verify")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def verify_cmd(ctx: click.Context, file: str, as_json: bool) -> None:
+    """Check a PDF against the registry, its attached record and its signature; exit 1 if altered."""
+    from lifecycle.services.context import open_context
+    from lifecycle.services.documents import verify_document
+
+    c = open_context(ws_from(ctx))
+    try:
+        result = verify_document(c, file)
+    finally:
+        c.close()
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        d = result.document
+        words = {"authentic": "AUTHENTIC: this is the registered document, unchanged",
+                 "altered": "ALTERED: this file differs from the document that was issued",
+                 "unknown": "UNKNOWN: not a document issued from this workspace"}
+        click.echo(words[result.verdict])
+        if d is not None:
+            click.echo(f"  document   {d.number} ({d.kind}, {d.project}), issued {d.created_at.isoformat()}")
+        click.echo(f"  registry   {'sha256 matches' if result.registered else 'sha256 not registered'}")
+        if result.record_matches is not None:
+            same = "attached JSON equals the registered record" if result.record_matches else "attached JSON differs"
+            click.echo(f"  record     {same}")
+        sig = {"valid": "valid", "invalid": "INVALID", "absent": "none"}[result.signature]
+        click.echo(f"  signature  {sig}" + "".join(f"; {s['signer']}{' (trusted)' if s['trusted'] else ''}"
+                                                  for s in result.signatures if s.get("signer")))
+        for p in result.problems:
+            click.echo(f"  - {p}")
+    if result.verdict != "authentic":
+        ctx.exit(1)

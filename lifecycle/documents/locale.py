@@ -1,0 +1,283 @@
+"""Labels and value formatting for client documents, in Simplified Chinese and English.
+
+Every word a document prints that is not project data comes from ``templates/labels.yaml``: one
+entry per key with a ``zh-CN`` and an ``en`` text, so a translator edits one file and a test checks
+that no key lacks a language. :class:`Formatter` is what templates and charts call to turn record
+values (ISO date text, decimal text, enum words) into the locale's form:
+
+* dates ``2026年3月31日`` / ``31 March 2026`` (short form ``31 Mar 2026`` for English tables);
+* numbers with the locale's group and decimal separators, money with the currency's symbol
+  (``¥1,234,567.00``, ``£1,234.50``);
+* enum values (``pass``, ``accepted_with_conditions`` …) as words of the locale.
+
+Nothing here reads the clock or the environment: a render is a pure function of its record.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from lifecycle.errors import ConfigError, InvalidInput
+
+LANGS = ("zh-CN", "en")
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+@dataclass(frozen=True, slots=True)
+class LocaleSpec:
+    lang: str
+    group: str
+    decimal: str
+    tz: timezone
+    tz_label: str
+    symbols: tuple[tuple[str, str], ...]
+
+
+_ZH_SYMBOLS = (("CNY", "¥"), ("RMB", "¥"), ("USD", "US$"), ("EUR", "€"), ("GBP", "£"), ("HKD", "HK$"),
+               ("JPY", "JP¥"))
+_EN_SYMBOLS = (("GBP", "£"), ("USD", "$"), ("EUR", "€"), ("CNY", "¥"), ("RMB", "¥"), ("HKD", "HK$"),
+               ("JPY", "JP¥"))
+
+LOCALES: dict[str, LocaleSpec] = {
+    # Chinese clients read times in Beijing time; English documents print UTC.
+    "zh-CN": LocaleSpec("zh-CN", ",", ".", timezone(timedelta(hours=8)), "北京时间", _ZH_SYMBOLS),
+    "en": LocaleSpec("en", ",", ".", timezone.utc, "UTC", _EN_SYMBOLS),
+}
+
+
+def check_lang(lang: str) -> str:
+    if lang not in LOCALES:
+        raise InvalidInput(f"unknown document language '{lang}' (use {' or '.join(LANGS)})")
+    return lang
+
+
+@functools.cache
+def _labels(path: str) -> dict[str, dict[str, str]]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read document labels {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: labels must be a mapping of key -> {{zh-CN: …, en: …}}")
+    out: dict[str, dict[str, str]] = {}
+    for key, texts in data.items():
+        if not isinstance(texts, dict) or any(lang not in texts for lang in LANGS):
+            raise ConfigError(f"{path}: label '{key}' needs a text for each of {', '.join(LANGS)}")
+        out[str(key)] = {lang: str(texts[lang]) for lang in LANGS}
+    return out
+
+
+def labels_path() -> Path:
+    from lifecycle.workspace import package_data_dir
+
+    return package_data_dir("templates") / "labels.yaml"
+
+
+def load_labels(path: Path | None = None) -> dict[str, dict[str, str]]:
+    """Every label, ``{key: {"zh-CN": text, "en": text}}``."""
+    return _labels(str(path or labels_path()))
+
+
+def _to_date(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _to_decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+class Formatter:
+    """Labels and value formats of one locale; templates receive it as ``L``."""
+
+    def __init__(self, lang: str, *, currency: str = "", labels: dict[str, dict[str, str]] | None = None):
+        self.lang = check_lang(lang)
+        self.spec = LOCALES[lang]
+        self.currency = currency
+        self._labels = labels if labels is not None else load_labels()
+
+    @property
+    def zh(self) -> bool:
+        return self.lang == "zh-CN"
+
+    # ------------------------------------------------------------------ words
+    def t(self, key: str, **values: Any) -> str:
+        """The label ``key`` in this language; ``{name}`` placeholders are filled from ``values``."""
+        try:
+            text = self._labels[key][self.lang]
+        except KeyError:
+            raise ConfigError(f"document label '{key}' is missing from labels.yaml") from None
+        return text.format(**values) if values else text
+
+    def has(self, key: str) -> bool:
+        return key in self._labels
+
+    def enum(self, group: str, value: Any) -> str:
+        """An enum value as a word (``status.pass`` → 通过 / Pass); unknown values print as given."""
+        if value is None or value == "":
+            return ""
+        key = f"{group}.{value}"
+        return self.t(key) if key in self._labels else str(value).replace("_", " ")
+
+    def enum_list(self, group: str, values: Any) -> str:
+        """Several enum values as words, joined the locale's way (、 or , )."""
+        return self.join(self.enum(group, v) for v in values or ())
+
+    def title(self, titles: Any) -> str:
+        """A ``{"zh": …, "en": …}`` text (rule titles) in this language, falling back to the other."""
+        if isinstance(titles, dict):
+            first = titles.get("zh" if self.zh else "en") or titles.get(self.lang)
+            return str(first or titles.get("en") or titles.get("zh") or "")
+        return "" if titles is None else str(titles)
+
+    # ------------------------------------------------------------------ dates
+    def date(self, value: Any) -> str:
+        d = _to_date(value)
+        if d is None:
+            return ""
+        if self.zh:
+            return f"{d.year}年{d.month}月{d.day}日"
+        return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+
+    def date_short(self, value: Any) -> str:
+        """Dates in table cells: ``2026年3月31日`` / ``31 Mar 2026``."""
+        d = _to_date(value)
+        if d is None:
+            return ""
+        if self.zh:
+            return f"{d.year}年{d.month}月{d.day}日"
+        return f"{d.day} {_MONTHS[d.month - 1][:3]} {d.year}"
+
+    def month_day(self, value: Any) -> str:
+        """Axis ticks of charts: ``3月31日`` / ``31 Mar``."""
+        d = _to_date(value)
+        if d is None:
+            return ""
+        return f"{d.month}月{d.day}日" if self.zh else f"{d.day} {_MONTHS[d.month - 1][:3]}"
+
+    def month(self, value: Any) -> str:
+        d = _to_date(value)
+        if d is None:
+            return ""
+        return f"{d.year}年{d.month}月" if self.zh else f"{_MONTHS[d.month - 1][:3]} {d.year}"
+
+    def period(self, start: Any, finish: Any) -> str:
+        a, b = self.date(start), self.date(finish)
+        if a and b:
+            return f"{a} – {b}" if not self.zh else f"{a} 至 {b}"
+        return a or b
+
+    def datetime(self, value: Any) -> str:
+        if value is None or value == "":
+            return ""
+        try:
+            dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        local = dt.astimezone(self.spec.tz)
+        hhmm = f"{local.hour:02d}:{local.minute:02d}"
+        if self.zh:
+            return f"{self.date(local.date())} {hhmm}（{self.spec.tz_label}）"
+        return f"{self.date(local.date())}, {hhmm} {self.spec.tz_label}"
+
+    # ------------------------------------------------------------------ numbers
+    def number(self, value: Any, places: int = 0) -> str:
+        d = _to_decimal(value)
+        if d is None:
+            return ""
+        q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP) if places else d.quantize(
+            Decimal(1), rounding=ROUND_HALF_UP)
+        sign = "-" if q < 0 else ""
+        text = f"{abs(q):,.{places}f}"
+        whole, _, frac = text.partition(".")
+        whole = whole.replace(",", self.spec.group)
+        return sign + whole + (self.spec.decimal + frac if frac else "")
+
+    def symbol(self, currency: str | None = None) -> str:
+        code = (currency or self.currency or "").upper()
+        for c, sym in self.spec.symbols:
+            if c == code:
+                return sym
+        return f"{code} " if code else ""
+
+    def money(self, value: Any, currency: str | None = None) -> str:
+        d = _to_decimal(value)
+        if d is None:
+            return ""
+        text = self.number(abs(d), 2)
+        return ("-" if d < 0 else "") + self.symbol(currency) + text
+
+    def money_short(self, value: Any, currency: str | None = None) -> str:
+        """Compact money for chart labels: ``¥1.2M`` / ``¥120k`` (``¥120万`` in Chinese)."""
+        d = _to_decimal(value)
+        if d is None:
+            return ""
+        sym = self.symbol(currency)
+        v = float(d)
+        if self.zh and abs(v) >= 10_000:
+            return f"{sym}{v / 10_000:,.0f}万" if abs(v) >= 1_000_000 else f"{sym}{v / 10_000:,.1f}万"
+        if abs(v) >= 1_000_000:
+            return f"{sym}{v / 1_000_000:,.1f}M"
+        if abs(v) >= 1_000:
+            return f"{sym}{v / 1_000:,.0f}k"
+        return f"{sym}{v:,.0f}"
+
+    def percent(self, value: Any, places: int = 0) -> str:
+        text = self.number(value, places)
+        return f"{text}%" if text else ""
+
+    def hours(self, value: Any) -> str:
+        d = _to_decimal(value)
+        if d is None:
+            return ""
+        text = self.number(d, 0 if d == d.to_integral_value() else 1)
+        return self.t("unit.hours", n=text)
+
+    def days(self, value: Any) -> str:
+        d = _to_decimal(value)
+        if d is None:
+            return ""
+        n = int(d)
+        sign = "+" if n > 0 else ""
+        return self.t("unit.days", n=f"{sign}{n}")
+
+    def section(self, n: int) -> str:
+        """Section numbers: 一、二、… in Chinese documents, 1 2 … in English ones."""
+        if not self.zh:
+            return f"{n}"
+        digits = "零一二三四五六七八九"
+        if n < 10:
+            text = digits[n]
+        elif n < 20:
+            text = "十" + (digits[n - 10] if n > 10 else "")
+        else:
+            text = digits[n // 10] + "十" + (digits[n % 10] if n % 10 else "")
+        return text + "、"
+
+    def join(self, items: Any) -> str:
+        sep = "、" if self.zh else ", "
+        return sep.join(str(i) for i in items if i)

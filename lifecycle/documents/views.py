@@ -1,0 +1,643 @@
+"""View models: the record each client document is rendered from, as plain JSON-ready dicts.
+
+A view is built from the project and the system records (gate reviews, waivers) by a pure function
+of its inputs; it holds raw values only (ISO dates, money as decimal text, enum words, ids) and no
+formatting, so the same dict is (1) what the Jinja2 template reads, (2) the JSON attached inside the
+PDF/A for the client's systems and (3) what the registry keeps to verify the file later. The
+locale's words and formats are applied by the template, never stored here.
+
+Document numbers are ``<CODE>-<KIND>[-<MILESTONE>]-<N>``: ``ACC`` acceptance certificate (per
+milestone), ``FAR`` final acceptance report, ``HOV`` handover package, ``GRR`` gate review report,
+``STR`` status report; ``N`` counts the registered documents with the same prefix, from 1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from lifecycle.domain.metrics import project_metrics
+from lifecycle.domain.model import DocumentRecord, Milestone, Project
+from lifecycle.errors import InvalidInput, NotFound
+
+VIEW_SCHEMA_VERSION = 1
+
+KIND_CODES: dict[str, str] = {
+    "acceptance": "ACC",
+    "final_acceptance": "FAR",
+    "handover": "HOV",
+    "gate_review": "GRR",
+    "status": "STR",
+}
+KINDS = tuple(KIND_CODES)
+STATUS_REPORT_FRESH_DAYS = 14  # a recorded status report is "current" until 14 days after its period
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_OPEN_ACTION = ("open",)
+_OPEN_ISSUE = ("open", "in_progress")
+_SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+# --------------------------------------------------------------------------- numbering
+def number_prefix(code: str, kind: str, milestone: str | None = None) -> str:
+    if kind not in KIND_CODES:
+        raise InvalidInput(f"unknown document kind '{kind}' (known: {', '.join(KINDS)})")
+    parts = [code, KIND_CODES[kind]]
+    if kind == "acceptance":
+        if not milestone:
+            raise InvalidInput("an acceptance certificate needs a milestone")
+        parts.append(_SAFE.sub("_", milestone))
+    return "-".join(parts)
+
+
+def next_number(code: str, kind: str, existing: Iterable[DocumentRecord],
+                milestone: str | None = None) -> tuple[str, int]:
+    """The next free document number for this prefix and its sequence ``N`` (1 for the first)."""
+    prefix = number_prefix(code, kind, milestone)
+    pattern = re.compile(re.escape(prefix) + r"-(\d+)$")
+    seen = [int(m.group(1)) for d in existing if d.kind == kind and (m := pattern.match(d.number))]
+    n = max(seen, default=0) + 1
+    return f"{prefix}-{n}", n
+
+
+# --------------------------------------------------------------------------- inputs
+@dataclass(frozen=True)
+class Stamp:
+    """Who issues the document, when, as which number and in which language."""
+
+    number: str
+    sequence: int
+    lang: str
+    issued_at: datetime
+    today: date
+    actor: str
+    supplier: Mapping[str, Any] = field(default_factory=dict)  # workspace default supplier (name, address)
+
+
+def plain(value: Any) -> Any:
+    """JSON round trip: what the registry and the PDF attachment hold is exactly this."""
+    result: Any = json.loads(json.dumps(value, ensure_ascii=False, default=_json_default))
+    return result
+
+
+def _plain_view(view: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = plain(view)
+    return result
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return _money(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _d(value: date | datetime | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    return value.isoformat()
+
+
+def _money(value: Decimal | int | float | None) -> str:
+    return f"{Decimal(str(value or 0)):.2f}"
+
+
+# --------------------------------------------------------------------------- parties
+def _org(o: Any) -> dict[str, Any]:
+    return {"name": o.name, "short_name": o.short_name, "address": o.address}
+
+
+def party(project: Project, pid: str) -> dict[str, Any] | None:
+    """A person or a contact as printed: name, organisation, title/role and how to reach them."""
+    if not pid:
+        return None
+    supplier = project.charter.supplier.name
+    person = project.index("people").get(pid)
+    if person is not None:
+        return {"id": pid, "name": person.name, "organisation": person.organisation or supplier,
+                "title": person.role, "role": person.role, "email": person.email, "phone": "",
+                "side": "supplier"}
+    contact = project.index("contacts").get(pid)
+    if contact is not None:
+        org = contact.organisation or (project.charter.client.name if contact.side == "client" else "")
+        return {"id": pid, "name": contact.name, "organisation": org, "title": contact.title,
+                "role": contact.role, "email": contact.email, "phone": contact.phone, "side": contact.side}
+    return {"id": pid, "name": pid, "organisation": "", "title": "", "role": "", "email": "", "phone": "",
+            "side": ""}
+
+
+def _name(project: Project, pid: str) -> str:
+    p = party(project, pid)
+    return p["name"] if p else ""
+
+
+def _with_names(project: Project, waivers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Waivers with the granting person's printed name (``granted_by`` may be a person id)."""
+    out = []
+    for w in waivers:
+        who = str(w.get("granted_by", ""))
+        known = party(project, who) if who in project.index("people") or who in project.index("contacts") else None
+        out.append({**w, "granted_by_name": known["name"] if known else who})
+    return out
+
+
+def _names(project: Project, ids: Iterable[str]) -> dict[str, str]:
+    """Printed names for the person and contact ids among ``ids`` (others are left out)."""
+    people, contacts = project.index("people"), project.index("contacts")
+    return {i: (people.get(i) or contacts[i]).name for i in ids if i in people or i in contacts}
+
+
+def _project_block(project: Project, stamp: Stamp) -> dict[str, Any]:
+    ch = project.charter
+    supplier = _org(ch.supplier)
+    for key in ("name", "short_name", "address"):
+        if not supplier[key] and stamp.supplier.get(key):
+            supplier[key] = str(stamp.supplier[key])
+    return {
+        "code": ch.code,
+        "name": ch.name,
+        "contract_number": ch.contract_number,
+        "description": ch.description,
+        "client": _org(ch.client),
+        "supplier": supplier,
+        "currency": ch.currency,
+        "locale": ch.locale,
+        "phase": project.phase,
+        "version": project.version,
+        "start": _d(ch.start),
+        "finish": _d(ch.finish),
+        "project_manager": party(project, ch.project_manager),
+        "client_representative": party(project, ch.client_representative),
+        "sponsor": party(project, ch.sponsor),
+    }
+
+
+def _head(kind: str, project: Project, stamp: Stamp) -> dict[str, Any]:
+    return {
+        "schema_version": VIEW_SCHEMA_VERSION,
+        "kind": kind,
+        "number": stamp.number,
+        "sequence": stamp.sequence,
+        "lang": stamp.lang,
+        "issued_at": _d(stamp.issued_at),
+        "issued_on": _d(stamp.today),
+        "issued_by": stamp.actor,
+        "project": _project_block(project, stamp),
+    }
+
+
+# --------------------------------------------------------------------------- waivers
+def collect_waivers(gate_reviews: Sequence[Mapping[str, Any]], waiver_records: Sequence[Mapping[str, Any]],
+                    today: date) -> list[dict[str, Any]]:
+    """Every waiver known for the project (first-class records and those inside gate reviews), once."""
+    seen: dict[str, dict[str, Any]] = {}
+
+    def add(w: Mapping[str, Any], source: str) -> None:
+        wid = str(w.get("id") or f"{w.get('rule', '')}@{w.get('granted_at', '')}")
+        if wid in seen:
+            return
+        expires = str(w.get("expires_on") or "")
+        try:
+            active = not expires or date.fromisoformat(expires[:10]) >= today
+        except ValueError:
+            active = True
+        seen[wid] = {"id": wid, "rule": str(w.get("rule", "")), "granted_by": str(w.get("granted_by", "")),
+                     "role": str(w.get("role", "")), "reason": str(w.get("reason", "")),
+                     "expires_on": expires or None, "granted_at": w.get("granted_at"),
+                     "active": active, "source": source}
+
+    for w in waiver_records:
+        add(w, str(w.get("review", "")))
+    for review in gate_reviews:
+        for w in review.get("waivers") or ():
+            add(w, str(review.get("id", "")))
+    return sorted(seen.values(), key=lambda w: (not w["active"], str(w["granted_at"] or ""), w["id"]))
+
+
+# --------------------------------------------------------------------------- deliverables
+def _standard(project: Project, sid: str) -> dict[str, Any] | None:
+    s = project.index("quality_standards").get(sid) if sid else None
+    if s is None:
+        return {"id": sid, "name": sid, "reference": "", "target": "", "metric": ""} if sid else None
+    return {"id": s.id, "name": s.name, "reference": s.reference, "target": s.target, "metric": s.metric}
+
+
+def _deliverable(project: Project, did: str, milestone: str | None) -> dict[str, Any]:
+    d = project.index("deliverables").get(did)
+    if d is None:
+        return {"id": did, "name": did, "description": "", "owner": "", "due": None, "status": "",
+                "file": "", "sha256": "", "tests_passed": 0, "tests_failed": 0, "defects_open": 0,
+                "criteria": [], "checks": [], "acceptance": [], "verdict": "pending"}
+    checks = sorted((c for c in project.quality_checks if c.deliverable == did),
+                    key=lambda c: (c.date or date.min, c.id))
+    records = [a for a in project.acceptance_records if a.deliverable == did]
+    if milestone:
+        scoped = [a for a in records if a.milestone in ("", milestone)]
+        records = scoped or records
+    records = sorted(records, key=lambda a: (a.date or date.min, a.id))
+    verdict = records[-1].verdict if records else ("accepted" if d.status == "accepted" else
+                                                   "rejected" if d.status == "rejected" else "pending")
+    return {
+        "id": d.id,
+        "name": d.name,
+        "description": d.description,
+        "owner": _name(project, d.owner),
+        "due": _d(d.due),
+        "status": d.status,
+        "file": d.file,
+        "sha256": d.sha256,
+        "tests_passed": d.tests_passed,
+        "tests_failed": d.tests_failed,
+        "defects_open": d.defects_open,
+        "criteria": [{"id": c.id, "text": c.text, "standard": _standard(project, c.standard), "method": c.method}
+                     for c in d.acceptance_criteria],
+        "checks": [{"id": c.id, "date": _d(c.date), "standard": _standard(project, c.standard),
+                    "checker": _name(project, c.checker), "result": c.result, "evidence": c.evidence,
+                    "notes": c.notes, "automated": c.automated} for c in checks],
+        "acceptance": [{"id": a.id, "date": _d(a.date), "milestone": a.milestone,
+                        "accepted_by": _name(project, a.accepted_by), "verdict": a.verdict,
+                        "conditions": a.conditions, "evidence": a.evidence} for a in records],
+        "verdict": verdict,
+    }
+
+
+def _criteria_rows(deliverables: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{"deliverable": d["id"], "deliverable_name": d["name"], **c}
+            for d in deliverables for c in d["criteria"]]
+
+
+def _open_items(project: Project, deliverables: Sequence[Mapping[str, Any]], *,
+                include_issues: bool) -> list[dict[str, Any]]:
+    """The punch list: open improvement actions, acceptance conditions, open defects (and issues)."""
+    ids = {d["id"] for d in deliverables}
+    check_of = {c.id: c for c in project.quality_checks}
+    items: list[dict[str, Any]] = []
+    for a in project.improvement_actions:
+        if a.status not in _OPEN_ACTION:
+            continue
+        check = check_of.get(a.check)
+        if check is not None and check.deliverable not in ids:
+            continue
+        if check is None and not include_issues:
+            continue
+        items.append({"ref": a.id, "source": "improvement", "about": a.check, "text": a.description,
+                      "owner": _name(project, a.owner), "due": _d(a.due), "status": a.status})
+    for d in deliverables:
+        for rec in d["acceptance"][-1:]:
+            if rec["verdict"] == "accepted_with_conditions" and rec["conditions"]:
+                items.append({"ref": rec["id"], "source": "condition", "about": d["id"], "text": rec["conditions"],
+                              "owner": d["owner"], "due": None, "status": "open"})
+        if d["defects_open"]:
+            items.append({"ref": d["id"], "source": "defects", "about": d["id"], "text": "",
+                          "count": d["defects_open"], "owner": d["owner"], "due": None, "status": "open"})
+    if include_issues:
+        for i in sorted(project.issues, key=lambda i: (_SEVERITY_ORDER.get(i.severity, 9), i.raised_on, i.id)):
+            if i.status in _OPEN_ISSUE:
+                items.append({"ref": i.id, "source": "issue", "about": i.severity, "text": i.title,
+                              "owner": _name(project, i.owner), "due": _d(i.due), "status": i.status})
+    return items
+
+
+def _conclusion(deliverables: Sequence[Mapping[str, Any]], open_items: Sequence[Mapping[str, Any]]) -> str:
+    verdicts = [d["verdict"] for d in deliverables]
+    if not verdicts:
+        return "pending"
+    if "rejected" in verdicts:
+        return "not_accepted"
+    if "pending" in verdicts:
+        return "pending"
+    if "accepted_with_conditions" in verdicts or open_items:
+        return "accepted_with_conditions"
+    return "accepted"
+
+
+def _signatures(project: Project, *, milestone: str | None, scope: str) -> dict[str, Any]:
+    ch = project.charter
+    signoffs = [s for s in project.signoffs if s.scope == scope and (scope == "project" or s.milestone == milestone)]
+    signoff = sorted(signoffs, key=lambda s: s.date)[-1] if signoffs else None
+    client = party(project, signoff.contact if signoff else ch.client_representative) or {}
+    supplier = party(project, ch.project_manager) or {}
+    return {
+        "client": {"name": client.get("name", ""), "title": client.get("title", ""),
+                   "organisation": ch.client.name, "date": _d(signoff.date) if signoff else None,
+                   "comment": signoff.comment if signoff else ""},
+        "supplier": {"name": supplier.get("name", ""), "title": supplier.get("title", ""),
+                     "organisation": ch.supplier.name, "date": None, "comment": ""},
+    }
+
+
+def _team(project: Project) -> list[dict[str, Any]]:
+    return [p for p in (party(project, pid) for pid in project.charter.acceptance_team) if p]
+
+
+def _lessons(project: Project) -> list[dict[str, Any]]:
+    return [{"id": x.id, "title": x.title, "category": x.category, "description": x.description,
+             "recommendation": x.recommendation, "recorded_by": _name(project, x.recorded_by), "date": _d(x.date)}
+            for x in sorted(project.lessons, key=lambda x: (x.category, x.id))]
+
+
+def _milestone_row(m: Milestone, today: date) -> dict[str, Any]:
+    if m.completed_on:
+        variance = (m.completed_on - m.date).days
+    elif m.status != "done" and m.date < today:
+        variance = (today - m.date).days
+    else:
+        variance = None
+    return {"id": m.id, "name": m.name, "date": _d(m.date), "kind": m.kind, "status": m.status,
+            "completed_on": _d(m.completed_on), "variance_days": variance, "deliverables": list(m.deliverables),
+            "payment_amount": _money(m.payment_amount) if m.payment_amount else None}
+
+
+# --------------------------------------------------------------------------- acceptance
+def choose_milestone(project: Project, today: date, milestone: str | None = None) -> Milestone:
+    """The named milestone, else the latest acceptance milestone done (or the next one due)."""
+    by_id = project.index("milestones")
+    if milestone:
+        if milestone not in by_id:
+            known = ", ".join(sorted(by_id)) or "none"
+            raise NotFound(f"project {project.code} has no milestone '{milestone}' (milestones: {known})")
+        m: Milestone = by_id[milestone]
+        return m
+    candidates = [m for m in project.milestones if m.kind == "acceptance"] or \
+        [m for m in project.milestones if m.deliverables]
+    if not candidates:
+        raise InvalidInput(f"project {project.code} has no acceptance milestone; name one with --milestone")
+    done = sorted((m for m in candidates if m.status == "done" or m.date <= today), key=lambda m: m.date)
+    return done[-1] if done else sorted(candidates, key=lambda m: m.date)[0]
+
+
+def build_acceptance(project: Project, stamp: Stamp, milestone: Milestone,
+                     waivers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    dids = list(milestone.deliverables)
+    for a in project.acceptance_records:
+        if a.milestone == milestone.id and a.deliverable not in dids:
+            dids.append(a.deliverable)
+    deliverables = [_deliverable(project, did, milestone.id) for did in dids]
+    items = _open_items(project, deliverables, include_issues=False)
+    view = _head("acceptance", project, stamp)
+    view.update({
+        "milestone": _milestone_row(milestone, stamp.today),
+        "method": project.charter.acceptance_method,
+        "team": _team(project),
+        "criteria": _criteria_rows(deliverables),
+        "deliverables": deliverables,
+        "open_items": items,
+        "waivers": _with_names(project, waivers),
+        "conclusion": _conclusion(deliverables, items),
+        "signatures": _signatures(project, milestone=milestone.id, scope="milestone"),
+    })
+    return _plain_view(view)
+
+
+# --------------------------------------------------------------------------- final acceptance
+def _cost_block(project: Project) -> dict[str, Any]:
+    plan: dict[str, Decimal] = {}
+    actual: dict[str, Decimal] = {}
+    for b in project.budget:
+        plan[b.category] = plan.get(b.category, Decimal(0)) + b.amount
+    for c in project.costs:
+        actual[c.category] = actual.get(c.category, Decimal(0)) + c.amount
+    order = ["labour", "materials", "equipment", "subcontract", "travel", "licences", "contingency", "other"]
+    cats = [c for c in order if c in plan or c in actual]
+    total = sum(plan.values(), Decimal(0))
+    spent = sum(actual.values(), Decimal(0))
+    approved = project.charter.approved_budget or total
+
+    def pct(part: Decimal, whole: Decimal) -> float | None:
+        return round(float(part) * 100.0 / float(whole), 1) if whole else None
+
+    return {
+        "approved": _money(approved),
+        "budget_total": _money(total),
+        "actual": _money(spent),
+        "variance": _money(approved - spent),
+        "spent_pct": pct(spent, approved),
+        "budget_difference": _money(total - spent),
+        "budget_used_pct": pct(spent, total),
+        "by_category": [{"category": c, "plan": _money(plan.get(c, 0)), "actual": _money(actual.get(c, 0)),
+                         "difference": _money(plan.get(c, Decimal(0)) - actual.get(c, Decimal(0))),
+                         "used_pct": pct(actual.get(c, Decimal(0)), plan.get(c, Decimal(0)))}
+                        for c in cats],
+    }
+
+
+def _schedule_block(project: Project, today: date) -> dict[str, Any]:
+    leaves = [t for t in project.leaf_tasks() if t.status != "cancelled"]
+    all_done = bool(leaves) and all(t.status == "done" for t in leaves)
+    ends = [t.actual_finish or t.finish for t in leaves if t.status == "done" and (t.actual_finish or t.finish)]
+    ends += [m.completed_on for m in project.milestones if m.completed_on]
+    actual_finish = max((e for e in ends if e), default=None) if all_done else None
+    baseline = sorted(project.baselines, key=lambda b: b.saved_on)[0] if project.baselines else None
+    planned_finish = (baseline.finish if baseline and baseline.finish else None) or project.charter.finish
+    variance = (actual_finish - planned_finish).days if actual_finish and planned_finish else None
+    done = sum(1 for t in leaves if t.status == "done")
+    return {
+        "planned_start": _d(project.charter.start),
+        "planned_finish": _d(project.charter.finish),
+        "baseline_finish": _d(baseline.finish) if baseline else None,
+        "actual_finish": _d(actual_finish),
+        "variance_days": variance,
+        "tasks_total": len(leaves),
+        "tasks_done": done,
+        "milestones": [_milestone_row(m, today) for m in sorted(project.milestones, key=lambda m: (m.date, m.id))],
+    }
+
+
+def build_final_acceptance(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    deliverables = [_deliverable(project, d.id, None) for d in project.deliverables]
+    items = _open_items(project, deliverables, include_issues=True)
+    view = _head("final_acceptance", project, stamp)
+    view.update({
+        "objectives": list(project.charter.objectives),
+        "scope_in": list(project.charter.scope_in),
+        "scope_out": list(project.charter.scope_out),
+        "method": project.charter.acceptance_method,
+        "team": _team(project),
+        "criteria": _criteria_rows(deliverables),
+        "deliverables": deliverables,
+        "schedule": _schedule_block(project, stamp.today),
+        "cost": _cost_block(project),
+        "open_items": items,
+        "waivers": _with_names(project, waivers),
+        "lessons": _lessons(project),
+        "conclusion": _conclusion(deliverables, items),
+        "signatures": _signatures(project, milestone=None, scope="project"),
+    })
+    return _plain_view(view)
+
+
+# --------------------------------------------------------------------------- handover
+def build_handover(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    ch = project.charter
+    deliverables = [_deliverable(project, d.id, None) for d in project.deliverables]
+    items = [{"id": h.id, "name": h.name, "kind": h.kind, "file": h.file, "sha256": h.sha256,
+              "recipient": _name(project, h.recipient), "handed_over_on": _d(h.handed_over_on),
+              "status": h.status, "notes": h.notes} for h in project.handover_items]
+    training = [{"id": t.id, "topic": t.topic, "date": _d(t.date), "trainer": _name(project, t.trainer),
+                 "trainees": [_name(project, c) for c in t.trainees], "hours": t.hours, "status": t.status}
+                for t in sorted(project.training, key=lambda t: (t.date or date.max, t.id))]
+    open_items = _open_items(project, deliverables, include_issues=True)
+    for h in project.handover_items:
+        if h.status == "pending":
+            open_items.append({"ref": h.id, "source": "handover", "about": h.kind, "text": h.name,
+                               "owner": _name(project, ch.project_manager), "due": None, "status": "open"})
+    view = _head("handover", project, stamp)
+    view.update({
+        "items": items,
+        "training": training,
+        "support": {"terms": ch.support_terms,
+                    "contacts": [p for p in (party(project, pid) for pid in ch.support_contacts) if p],
+                    "warranty_until": _d(ch.warranty_until)},
+        "open_items": open_items,
+        "waivers": _with_names(project, waivers),
+        "lessons": _lessons(project),
+        "signatures": _signatures(project, milestone=None, scope="project"),
+    })
+    return _plain_view(view)
+
+
+# --------------------------------------------------------------------------- gate review
+def build_gate_review(project: Project, stamp: Stamp, review: Mapping[str, Any],
+                      waivers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    results = list(review.get("results") or ())
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[str(r.get("outcome", ""))] = counts.get(str(r.get("outcome", "")), 0) + 1
+    approvals = review.get("approvals") or {}
+    ids = [str(review.get("evaluated_by", ""))] + [str(v.get("by", "")) for v in approvals.get("votes") or ()]
+    view = _head("gate_review", project, stamp)
+    view.update({
+        "review": dict(review),
+        "names": _names(project, ids),
+        "counts": counts,
+        "waivers": _with_names(project, waivers),
+    })
+    return _plain_view(view)
+
+
+# --------------------------------------------------------------------------- status report
+def _rag_from_metrics(project: Project, metrics: Mapping[str, Any]) -> dict[str, str]:
+    ch = project.charter
+
+    def grade(over: float, tolerance: float) -> str:
+        if over <= 0:
+            return "green"
+        return "amber" if over <= tolerance else "red"
+
+    schedule = grade(float(metrics["planned_progress_pct"]) - float(metrics["progress_pct"]),
+                     ch.schedule_tolerance_pct)
+    cost = "green"
+    if metrics["budget_total"]:
+        cost = grade(float(metrics["budget_spent_pct"]) - max(float(metrics["progress_pct"]), 0.0),
+                     ch.cost_tolerance_pct)
+    scope = "amber" if metrics["pending_change_requests"] else "green"
+    ranks = {"green": 0, "amber": 1, "red": 2}
+    overall = max((schedule, cost, scope), key=lambda r: ranks[r])
+    if metrics["blocking_issue_count"]:
+        overall = "red"
+    return {"overall": overall, "schedule": schedule, "cost": cost, "scope": scope}
+
+
+def _summary_tasks(project: Project) -> list[dict[str, Any]]:
+    parents = {t.parent for t in project.tasks if t.parent}
+    top = [t for t in project.tasks if not t.parent and t.id in parents] or \
+        [t for t in project.tasks if not t.parent and not t.milestone]
+    rows = []
+    for t in top[:18]:
+        children = [c for c in project.tasks if c.parent == t.id]
+        starts = [x.start for x in (t, *children) if x.start]
+        finishes = [x.finish for x in (t, *children) if x.finish]
+        rows.append({"id": t.id, "wbs": t.wbs, "name": t.name, "owner": _name(project, t.owner),
+                     "start": _d(min(starts)) if starts else None, "finish": _d(max(finishes)) if finishes else None,
+                     "percent": t.percent_complete, "status": t.status})
+    return rows
+
+
+def build_status(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    today = stamp.today
+    metrics = project_metrics(project, today)
+    reports = sorted(project.status_reports, key=lambda r: (r.date, r.id))
+    # A recorded report is used while it is current; an old one would pair stale words with today's figures.
+    current = [r for r in reports if r.period_end >= today - timedelta(days=STATUS_REPORT_FRESH_DAYS)]
+    if current:
+        r = current[-1]
+        report = {"id": r.id, "date": _d(r.date), "period_start": _d(r.period_start), "period_end": _d(r.period_end),
+                  "author": _name(project, r.author), "audience": r.audience, "overall": r.overall,
+                  "schedule": r.schedule, "cost": r.cost, "scope": r.scope, "summary": r.summary,
+                  "accomplishments": list(r.accomplishments), "next_steps": list(r.next_steps),
+                  "decisions_needed": list(r.decisions_needed), "recorded": True}
+    else:
+        rag = _rag_from_metrics(project, metrics)
+        start = today - timedelta(days=13)
+        if reports and start <= reports[-1].period_end < today:
+            start = reports[-1].period_end + timedelta(days=1)
+        report = {"id": "", "date": _d(today), "period_start": _d(start),
+                  "period_end": _d(today), "author": _name(project, project.charter.project_manager),
+                  "audience": "client", **rag, "summary": "", "accomplishments": [], "next_steps": [],
+                  "decisions_needed": [], "recorded": False}
+    by_id = project.index("tasks")
+    overdue = [{"id": tid, "name": by_id[tid].name, "owner": _name(project, by_id[tid].owner),
+                "finish": _d(by_id[tid].finish), "percent": by_id[tid].percent_complete}
+               for tid in metrics["overdue_tasks"] if tid in by_id]
+    open_risks = sorted((r for r in project.risks if r.status == "open"), key=lambda r: (-r.score, r.id))
+    issues = sorted((i for i in project.issues if i.status in _OPEN_ISSUE),
+                    key=lambda i: (_SEVERITY_ORDER.get(i.severity, 9), i.raised_on, i.id))
+    changes = [c for c in project.change_requests if c.status == "proposed"]
+    leaves = [t for t in project.leaf_tasks() if t.status != "cancelled"]
+    view = _head("status", project, stamp)
+    view.update({
+        "as_of": _d(today),
+        "report": report,
+        "progress": {"actual_pct": metrics["progress_pct"], "planned_pct": metrics["planned_progress_pct"],
+                     "variance_pct": round(float(metrics["progress_pct"]) - float(metrics["planned_progress_pct"]), 2),
+                     "tasks_total": len(leaves), "tasks_done": sum(1 for t in leaves if t.status == "done"),
+                     "overdue": overdue},
+        "plan": {"start": _d(project.charter.start), "finish": _d(project.charter.finish)},
+        "summary_tasks": _summary_tasks(project),
+        "milestones": [_milestone_row(m, today) for m in sorted(project.milestones, key=lambda m: (m.date, m.id))],
+        "budget": _cost_block(project),
+        "risks": [{"id": r.id, "title": r.title, "category": r.category, "probability": r.probability,
+                   "impact": r.impact, "score": r.score, "strategy": r.strategy, "response_plan": r.response_plan,
+                   "owner": _name(project, r.owner), "review_date": _d(r.review_date)} for r in open_risks[:5]],
+        "open_risk_count": len(open_risks),
+        "issues": [{"id": i.id, "title": i.title, "severity": i.severity, "blocking": i.blocking,
+                    "owner": _name(project, i.owner), "status": i.status, "due": _d(i.due),
+                    "raised_on": _d(i.raised_on)} for i in issues],
+        "changes": [{"id": c.id, "title": c.title, "requested_on": _d(c.requested_on),
+                     "schedule_impact_days": c.schedule_impact_days, "cost_impact": _money(c.cost_impact),
+                     "requested_by": _name(project, c.requested_by)} for c in changes],
+        "waivers": _with_names(project, waivers),
+    })
+    return _plain_view(view)
+
+
+# --------------------------------------------------------------------------- dispatcher
+def build_view(kind: str, project: Project, stamp: Stamp, *, milestone: Milestone | None = None,
+               review: Mapping[str, Any] | None = None,
+               waivers: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The record of a document of ``kind`` (see KINDS)."""
+    if kind == "acceptance":
+        if milestone is None:
+            raise InvalidInput("an acceptance certificate needs a milestone")
+        return build_acceptance(project, stamp, milestone, waivers)
+    if kind == "final_acceptance":
+        return build_final_acceptance(project, stamp, waivers)
+    if kind == "handover":
+        return build_handover(project, stamp, waivers)
+    if kind == "gate_review":
+        if review is None:
+            raise NotFound(f"no gate review to report for {project.code}")
+        return build_gate_review(project, stamp, review, waivers)
+    if kind == "status":
+        return build_status(project, stamp, waivers)
+    raise InvalidInput(f"unknown document kind '{kind}' (known: {', '.join(KINDS)})")
