@@ -7,7 +7,7 @@ value modules add their figures here, so gate rules see one ``metrics`` object.
 The schedule figures come from one critical-path pass (:mod:`lifecycle.domain.schedule`), the earned
 value figures from :mod:`lifecycle.domain.evm` at ``today`` as the status date (against the latest
 baseline when there is one), loading from :mod:`lifecycle.domain.resources` and the matrix from
-:mod:`lifecycle.domain.risk_matrix`. Dates are ISO text, ``""`` when there is none. A plan whose links
+:mod:`lifecycle.domain.risk_matrix`. Dates are ISO text, ``None`` (null) when there is none. A plan whose links
 form a cycle still gets every other figure; ``schedule_error`` then says why the schedule ones are
 empty. Everything here runs for every gate evaluation, so it computes each input once.
 """
@@ -42,7 +42,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "pending_change_requests": ("int", "Change requests still proposed"),
     # schedule (critical path method, working days of the project calendar)
     "project_start": ("date", "Start of the schedule: the charter's start (or the earliest task date)"),
-    "project_finish": ("date", "Early finish of the project from the critical path method"),
+    "project_finish": ("date", "Early finish of the project from the critical path method (null without tasks "
+                               "or when the schedule cannot be computed)"),
     "schedule_duration_days": ("int", "Working days from project_start to project_finish, both included"),
     "critical_path": ("list", "Ids of the critical leaf tasks (total slack <= 0, not done), in schedule order"),
     "critical_task_count": ("int", "Number of tasks in critical_path"),
@@ -51,7 +52,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "negative_slack_tasks": ("list", "Ids of leaf tasks with negative total slack"),
     "schedule_error": ("string", "Why the schedule could not be computed (e.g. a link cycle); '' when it was"),
     "has_baseline": ("bool", "At least one baseline has been saved"),
-    "baseline_finish": ("date", "Finish of the latest baseline ('' without a baseline)"),
+    "baseline_finish": ("date", "Finish of the latest baseline (null without a baseline)"),
     "schedule_slip_days": ("int", "Working days project_finish is later than baseline_finish (negative: "
                                   "earlier; 0 without a baseline)"),
     # earned value at today (PMI formulas; see lifecycle.domain.evm)
@@ -133,13 +134,13 @@ def _analytics_metrics(project: Project, today: date) -> dict[str, Any]:
             "schedule_slip_days": slip,
         })
     else:
-        out.update({"project_start": project.charter.start.isoformat() if project.charter.start else "",
-                    "project_finish": "", "schedule_duration_days": 0, "critical_path": [],
+        out.update({"project_start": project.charter.start.isoformat() if project.charter.start else None,
+                    "project_finish": None, "schedule_duration_days": 0, "critical_path": [],
                     "critical_task_count": 0, "min_total_slack_days": 0, "negative_slack_tasks": [],
                     "schedule_slip_days": 0})
     out["schedule_error"] = error
     out["has_baseline"] = baseline is not None
-    out["baseline_finish"] = base_finish.isoformat() if base_finish else ""
+    out["baseline_finish"] = base_finish.isoformat() if base_finish else None
     ev = earned_value(project, today, schedule=schedule, detail=False)
     f = ev.project
     out.update({
