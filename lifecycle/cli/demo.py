@@ -1,0 +1,389 @@
+"""``pmo demo``: the main job, a sample client project walked from initiation to closed.
+
+On the embedded default (SQLite in a fresh workspace, flows in process, a local SMTP server on
+127.0.0.1) it applies a sample, shows the gates refusing until the data is fixed, records what the
+team and the client do as simulated time passes (through the same audited services the CLI uses),
+runs the milestone and close-out flows that check quality, issue the client documents and e-mail
+them, and ends with a summary of where everything is. Dates are simulated: the walk-through moves
+"today" through the project's own calendar.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lifecycle.cli.output import console, handle_errors
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = {"zh": "zh-smart-factory.yaml", "en": "en-clinic-portal.yaml"}
+
+
+def _examples_dir() -> Path:
+    for p in (ROOT / "examples", Path.cwd() / "examples"):
+        if p.is_dir():
+            return p
+    raise click.ClickException("cannot find the examples/ folder (run from the repository)")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_mailbox(folder: Path) -> tuple[Any, int]:
+    from aiosmtpd.controller import Controller
+
+    folder.mkdir(parents=True, exist_ok=True)
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            n = len(list(folder.glob("*.eml"))) + 1
+            (folder / f"{n:03d}.eml").write_bytes(envelope.original_content or envelope.content)
+            return "250 Message accepted for delivery"
+
+    port = _free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, port
+
+
+class Walk:
+    """One sample's walk-through, step by step, printing what happens."""
+
+    def __init__(self, out: Any, ws: Any, sample: Path, docs_dir: Path) -> None:
+        self.out = out
+        self.ws = ws
+        self.sample = sample
+        self.docs_dir = docs_dir
+        self.code = ""
+        self.issued: list[str] = []
+
+    # -------------------------------------------------------------- helpers
+    def ctx(self) -> Any:
+        from lifecycle.services.context import open_context
+
+        return open_context(self.ws)
+
+    def at(self, day: date) -> None:
+        os.environ["PMO_TODAY"] = day.isoformat()
+        os.environ["PMO_NOW"] = datetime(day.year, day.month, day.day, 9, 0, tzinfo=timezone.utc).isoformat()
+
+    def say(self, text: str) -> None:
+        self.out.print(text)
+
+    def step(self, day: date, text: str) -> None:
+        self.at(day)
+        self.out.print(f"\n[bold cyan]{day}[/bold cyan]  [bold]{text}[/bold]")
+
+    def decision(self, to: str | None = None) -> Any:
+        from lifecycle.services.gates import check_gate
+
+        c = self.ctx()
+        try:
+            return check_gate(c, self.code, to)
+        finally:
+            c.close()
+
+    def show_decision(self, d: Any) -> None:
+        word = {"go": "[green]GO[/green]", "conditional_go": "[yellow]CONDITIONAL GO[/yellow]",
+                "no_go": "[red]NO-GO[/red]"}[d.decision]
+        n = d.counts()
+        self.say(f"  gate {d.from_phase} → {d.to_phase}: {word}  ({n['pass']} passed, {n['fail']} failed, "
+                 f"{n['waived']} waived)" + ("" if d.approvals.satisfied else
+                                            f"; approvals missing: {', '.join(d.approvals.missing)}"))
+        for r in d.results:
+            if r.outcome in ("fail", "error"):
+                from rich.markup import escape
+
+                ev = ", ".join(e.id for e in r.evidence[:5])
+                self.say(f"    [red]✗[/red] {r.id} {escape(r.title.get('en', ''))}" + (escape(f"  [{ev}]") if ev else ""))
+
+    def advance(self, to: str, reason: str = "") -> dict[str, Any]:
+        from lifecycle.services.gates import advance
+
+        c = self.ctx()
+        try:
+            res: dict[str, Any] = advance(c, self.code, to, reason=reason)
+        finally:
+            c.close()
+        self.say(f"  [green]→ {res['from']} → {res['to']}[/green] ({res['decision'].replace('_', ' ')}, "
+                 f"review {res['review']})" + "".join(f"; {n}" for n in res["notes"]))
+        return res
+
+    def flow(self, name: str, **params: Any) -> Any:
+        from lifecycle.cli.flows import run_flow
+
+        t0 = time.perf_counter()
+        result = run_flow(self.ws, name, params)
+        self.say(f"  flow [magenta]{name}[/magenta] finished in {time.perf_counter() - t0:.1f} s")
+        return result
+
+    def document(self, kind: str, **kw: Any) -> None:
+        from lifecycle.services.documents import issue_document
+
+        c = self.ctx()
+        try:
+            doc = issue_document(c, self.code, kind, **kw)
+        finally:
+            c.close()
+        self.issued.append(doc.path)
+        self.say(f"  document {doc.number}: {doc.path}")
+
+    # -------------------------------------------------------------- the walk
+    def run(self) -> str:
+        from lifecycle.services import gates, simulate
+        from lifecycle.services.projects import apply_files
+
+        c = self.ctx()
+        try:
+            project = apply_files(c, [self.sample])[0]
+            self.code = project.code
+            p = c.store.get(self.code)
+        finally:
+            c.close()
+        ch = p.charter
+        start = ch.start or date.today()
+        self.step(start - timedelta(days=7), f"{self.code} · {ch.name} · {ch.client.name}")
+        self.say(f"  applied {self.sample.name}: {len(p.tasks)} tasks, {len(p.risks)} risks, "
+                 f"{len(p.deliverables)} deliverables, {len(p.milestones)} milestones, locale {ch.locale}")
+
+        d = self.decision()
+        self.show_decision(d)
+        self.advance("planning", "Charter approved")
+        self.document("gate_review")
+
+        self.step(start - timedelta(days=2), "Planning gate: is the plan ready for execution?")
+        d = self.decision("execution")
+        self.show_decision(d)
+        self.say("  the project manager fixes what the gate found:")
+        c = self.ctx()
+        try:
+            p = c.store.get(self.code)
+            fixes = self._fix_plan(c, p, d)
+            for f in fixes:
+                self.say(f"    · {f}")
+            d = gates.check_gate(c, self.code, "execution")
+            remaining = [r for r in d.results if r.blocks]
+            for r in remaining:
+                w = gates.waive(c, self.code, rule=r.id, role="sponsor", by=ch.sponsor,
+                                reason=("指导委员会接受，执行第一阶段内整改" if ch.locale == "zh-CN"
+                                        else "Accepted by the steering committee; to be fixed in the first sprint"),
+                                until=start + timedelta(days=45))
+                self.say(f"    · [yellow]waiver[/yellow] {w.rule} granted by {w.granted_by} until {w.expires_on}")
+            for role, who in (("sponsor", ch.sponsor), ("client_representative", ch.client_representative)):
+                gates.approve(c, self.code, role=role, by=who, comment="Plan approved", to="execution")
+                self.say(f"    · approval by {who} as {role}")
+        finally:
+            c.close()
+        self.show_decision(self.decision("execution"))
+        self.advance("execution", "Plan approved at the steering committee")
+
+        milestones = sorted(p.milestones, key=lambda m: m.date)
+        final_day = max(m.date for m in milestones)
+        for ms in milestones:
+            self.step(ms.date, f"Milestone {ms.id} {ms.name} ({ms.kind})")
+            c = self.ctx()
+            try:
+                counts = simulate.work_until(c, self.code, ms.date)
+                self.say(f"  recorded: {counts['done']} tasks done, {counts['costs']} cost entries, "
+                         f"{counts['risks_reviewed']} risk reviews, status report and progress meeting")
+                flawed = {ms.deliverables[-1]: 2} if ms.deliverables and ms.date == final_day else {}
+                if ms.deliverables:
+                    simulate.submit_deliverables(c, self.code, list(ms.deliverables),
+                                                 self.docs_dir / "deliverables", ms.date, defects=flawed)
+                    self.say(f"  deliverables handed in: {', '.join(ms.deliverables)}"
+                             + (f" ({', '.join(flawed)} still with 2 open defects)" if flawed else ""))
+                from lifecycle.services.milestones import complete_milestone
+
+                complete_milestone(c, self.code, ms.id, on=ms.date)
+            finally:
+                c.close()
+            result = self.flow("milestone_reached", project=self.code, milestone=ms.id)
+            self._report_flow(result)
+            if flawed and isinstance(result, dict) and result.get("failed"):
+                self.step(ms.date + timedelta(days=3), "The team fixes the defects; the milestone flow runs again")
+                c = self.ctx()
+                try:
+                    simulate.fix_defects(c, self.code, list(flawed), ms.date + timedelta(days=3))
+                finally:
+                    c.close()
+                result = self.flow("milestone_reached", project=self.code, milestone=ms.id)
+                self._report_flow(result)
+            if ms.kind == "acceptance" and ms.deliverables:
+                c = self.ctx()
+                try:
+                    simulate.accept_deliverables(c, self.code, ms.id, ms.date + timedelta(days=4),
+                                                 evidence=self._certificate(c, ms.id))
+                finally:
+                    c.close()
+                self.say(f"  client accepted {', '.join(ms.deliverables)} against the certificate")
+
+        end = max(final_day, ch.finish or final_day)
+        self.step(end, "Stage review: execution → control")
+        c = self.ctx()
+        try:
+            simulate.work_until(c, self.code, end)
+        finally:
+            c.close()
+        self.show_decision(self.decision("control"))
+        self.advance("control", "All work packages complete")
+        self.document("status")
+
+        self.step(end + timedelta(days=1), "Ready for closure? The client signs off")
+        c = self.ctx()
+        try:
+            simulate.close_out_records(c, self.code, end + timedelta(days=1), self.docs_dir / "handover")
+        finally:
+            c.close()
+        self.say("  recorded: client sign-off, lessons learned, handover of every deliverable with checksums, "
+                 "training, satisfaction survey, final cost statement")
+        self.show_decision(self.decision("closure"))
+        self.advance("closure", "Client sign-off received")
+
+        self.step(end + timedelta(days=3), "Close-out: final acceptance report and handover package to the client")
+        c = self.ctx()
+        try:
+            steering = [s for s in ch.steering][:2]
+            for who in steering:
+                gates.approve(c, self.code, role="steering", by=who, comment="Close the project", to="closed")
+                self.say(f"  · approval by {who} as steering")
+        finally:
+            c.close()
+        result = self.flow("closeout", project=self.code)
+        self._report_flow(result)
+        return self.code
+
+    # -------------------------------------------------------------- pieces
+    def _fix_plan(self, c: Any, p: Any, d: Any) -> list[str]:
+        from lifecycle.services.projects import set_fields
+
+        done = []
+        pm = p.charter.project_manager
+        failing = {r.id: r for r in d.results if r.outcome == "fail"}
+        evidence_ids = {e.id for r in failing.values() for e in r.evidence}
+        for t in p.leaf_tasks():
+            if not t.owner and t.id in evidence_ids:
+                owner = next((a.person for a in p.assignments if a.task == t.id), pm)
+                set_fields(c, self.code, "tasks", t.id, {"owner": owner}, action="task.updated")
+                done.append(f"task {t.id} gets an owner: {owner}")
+        for r in p.risks:
+            if r.id in evidence_ids and (not r.owner or not r.response_plan):
+                plan = r.response_plan or ("与供应商签订接口开放承诺，并准备文件导出备选方案" if p.charter.locale == "zh-CN"
+                                           else "Written API access commitment from the vendor; file export as fallback")
+                set_fields(c, self.code, "risks", r.id, {"owner": r.owner or pm, "strategy": r.strategy or "mitigate",
+                                                         "response_plan": plan}, action="risk.updated")
+                done.append(f"risk {r.id} gets an owner and a response plan")
+        return done
+
+    def _certificate(self, c: Any, milestone: str) -> str:
+        from lifecycle.services.documents import list_documents
+
+        docs = [x for x in list_documents(c, self.code) if x.kind == "acceptance" and x.subject == milestone]
+        if docs:
+            self.issued.append(docs[-1].path)
+            return f"{docs[-1].number} (sha256 {docs[-1].sha256[:12]}…)"
+        return f"{self.code}-{milestone} acceptance meeting minutes"
+
+    def _report_flow(self, result: Any) -> None:
+        if not isinstance(result, dict):
+            return
+        checks = result.get("checks")
+        if checks is not None:
+            failed = result.get("failed") or []
+            self.say(f"    quality checks: {len(checks) - len(failed)} passed, {len(failed)} failed"
+                     + (f" ({', '.join(failed)})" if failed else "") + f"; status report {result.get('status_report')}")
+        docs = [result["document"]] if result.get("document") else list(result.get("documents") or [])
+        deliveries = [result["delivery"]] if result.get("delivery") else list(result.get("deliveries") or [])
+        for doc, sent in zip(docs, deliveries + [None] * (len(docs) - len(deliveries)), strict=False):
+            to = ", ".join(sent.get("to", [])) if isinstance(sent, dict) else ""
+            state = sent.get("status", "") if isinstance(sent, dict) else "not sent"
+            self.issued.append(str(doc.get("path", "")))
+            self.say(f"    document {doc.get('number')} issued, e-mail {state}" + (f" to {to}" if to else ""))
+        if result.get("acceptance", "").startswith("withheld"):
+            self.say(f"    [red]acceptance certificate {result['acceptance']}[/red]")
+        if "closed" in result:
+            self.say("    project closed" if result["closed"] else f"    [red]not closed: {result.get('reason')}[/red]")
+
+
+@click.command("demo")
+@click.option("--sample", type=click.Choice(["zh", "en", "both"]), default="both", show_default=True)
+@click.option("--out", "out_dir", default="out/demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the demo workspace (replaced on each run).")
+@handle_errors
+def demo_cmd(sample: str, out_dir: str) -> None:
+    """Walk sample client projects from initiation to closed: gates, flows, PDFs, e-mail."""
+    from lifecycle.workspace import Settings, Workspace
+
+    out = console()
+    root = Path(out_dir).resolve()
+    if root.exists():
+        shutil.rmtree(root)
+    ws_root = root / ".pmo"
+    ws_root.mkdir(parents=True)
+    mailbox, port = start_mailbox(root / "mail")
+    settings = Settings(documents_dir=str(root / "documents"),
+                        smtp={"host": "127.0.0.1", "port": port, "from": "pmo@supplier.example.com"})
+    (ws_root / "settings.yaml").write_text(
+        f"documents_dir: {root / 'documents'}\nsmtp:\n  host: 127.0.0.1\n  port: {port}\n"
+        "  from: pmo@supplier.example.com\n", encoding="utf-8")
+    ws = Workspace(ws_root, settings)
+    os.environ["PMO_WORKSPACE"] = str(ws_root)
+    os.environ.setdefault("PMO_FLOW_RETRY_DELAYS", "1,2")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the walk prints what each flow did
+    from lifecycle.services.context import open_context
+
+    open_context(ws, create=True).close()
+    out.print(f"[bold]pmo demo[/bold]: workspace {ws_root}, SMTP server on 127.0.0.1:{port}, "
+              "flows embedded (no Prefect server)")
+    t0 = time.perf_counter()
+    codes = []
+    try:
+        for key in (["zh", "en"] if sample == "both" else [sample]):
+            walk = Walk(out, ws, _examples_dir() / SAMPLES[key], root / "documents")
+            codes.append(walk.run())
+    finally:
+        mailbox.stop()
+        os.environ.pop("PMO_TODAY", None)
+        os.environ.pop("PMO_NOW", None)
+    _summary(out, ws, root, codes, time.perf_counter() - t0)
+
+
+def _summary(out: Any, ws: Any, root: Path, codes: list[str], seconds: float) -> None:
+    from email import message_from_bytes
+
+    from lifecycle.services.context import open_context
+
+    c = open_context(ws)
+    try:
+        out.print(f"\n[bold]Summary[/bold] ({seconds:.0f} s)")
+        for code in codes:
+            p = c.store.get(code)
+            docs = c.store.documents(code)
+            out.print(f"  {code}: phase [bold]{p.phase}[/bold], {len(c.store.audit(code))} audit events, "
+                      f"{len(c.store.records(code, 'gate_review'))} gate reviews, {len(docs)} documents")
+            for d in docs:
+                out.print(f"    {d.kind:<17} {d.path}")
+        problems = c.store.verify_audit()
+        out.print("  audit trail: " + ("[green]intact[/green]" if not problems else f"[red]{problems}[/red]"))
+    finally:
+        c.close()
+    mails = sorted((root / "mail").glob("*.eml"))
+    out.print(f"  e-mails received by the local SMTP server: {len(mails)} in {root / 'mail'}")
+    for m in mails:
+        msg = message_from_bytes(m.read_bytes())
+        from email.header import decode_header, make_header
+
+        subject = str(make_header(decode_header(msg.get("Subject", ""))))
+        atts = [part.get_filename() for part in msg.walk() if part.get_filename()]
+        out.print(f"    {m.name} to {msg.get('To')}: {subject} [{', '.join(atts)}]")
+    out.print(f"  database: {ws.database_url}\n  explore: PMO_WORKSPACE={ws.root} pmo show {codes[0] if codes else ''}")
