@@ -1,0 +1,51 @@
+"""The ``portfolio_monitor`` flow: the health of every active project, on a schedule.
+
+For each project in an active phase: recompute health (progress against plan, overdue tasks and
+milestones, budget, risks past review, days since the last status report), record its alerts (once
+per kind and day) and post each alert to the webhook with its owners (once per alert; retried).
+``prefect.yaml`` schedules it on weekday mornings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.common import log, notify_task, service_context
+
+
+@task(name="active-projects", cache_policy=NO_CACHE)
+async def active_projects_task() -> list[str]:
+    from lifecycle.services.monitor import active_codes
+
+    with service_context() as ctx:
+        return active_codes(ctx)
+
+
+@task(name="project-health", cache_policy=NO_CACHE)
+async def health_task(project: str) -> dict[str, Any]:
+    from lifecycle.services.monitor import project_health
+
+    with service_context() as ctx:
+        health = project_health(ctx, project)
+    log().info("%s: %s, %d alert(s)", project, health["health"], len(health["alerts"]))
+    return health
+
+
+@flow(name="portfolio-monitor")
+async def portfolio_monitor() -> dict[str, Any]:
+    """Health and alerts of every active project; owners notified through the webhook if configured."""
+    from lifecycle.services.monitor import alert_payload
+
+    projects = []
+    for code in await active_projects_task():
+        health = await health_task(code)
+        for alert in health["alerts"]:
+            await notify_task(code, "portfolio.alert", alert_payload(alert))
+        projects.append({k: health[k] for k in ("project", "name", "phase", "health", "progress_pct",
+                                                 "planned_progress_pct", "overdue_tasks", "budget_spent_pct",
+                                                 "days_since_status_report")}
+                        | {"alerts": [f"{a['severity']}: {a['message']}" for a in health["alerts"]]})
+    return {"projects": projects, "alerts": sum(len(p["alerts"]) for p in projects)}

@@ -1,0 +1,22 @@
+"""The ``quality_checks`` flow: run the rule pack's quality standards on a project's deliverables.
+
+One task around :func:`lifecycle.services.quality.run_quality_checks`; results and improvement actions
+are recorded with stable ids, so a repeated run records nothing new.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from flows.milestone import quality_task
+
+
+@flow(name="quality-checks")
+async def quality_checks(project: str, deliverables: list[str] | None = None) -> dict[str, Any]:
+    """Run and record the quality checks of ``deliverables`` (default: every deliverable)."""
+    checks = await quality_task(project, deliverables)
+    return {"project": project, "checks": checks,
+            "failed": [c["id"] for c in checks if c["result"] == "fail"],
+            "conditional": [c["id"] for c in checks if c["result"] == "conditional"]}

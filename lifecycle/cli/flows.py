@@ -1,0 +1,236 @@
+"""``pmo flow list`` and ``pmo flow run NAME --param k=v``: the Prefect flows from the command line.
+
+``flow list`` reads the flow table in :mod:`flows` and imports no Prefect. ``flow run`` runs a flow
+in this process: in embedded mode (no ``PREFECT_API_URL``) Prefect starts a temporary API of its own,
+with its home inside the workspace (``<workspace>/prefect``) and telemetry off; with a server
+configured the run is recorded there. ``--deployment`` instead asks the server to run the flow's
+deployment on a worker and returns at once. ``--runs`` lists recent flow runs from the server.
+
+:func:`run_flow` is the one place that imports and calls a flow in process; other commands (the demo,
+``pmo milestone done`` when asked to run the flow) call it rather than importing flows themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lifecycle.cli.output import emit_json, handle_errors, ws_from
+from lifecycle.errors import InvalidInput, LifecycleError
+
+
+def parse_params(name: str, raw: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs typed by the flow's parameter table; list parameters split on commas."""
+    from flows import find_flow
+
+    info = find_flow(name)
+    specs = {p.name: p for p in info.params}
+    out: dict[str, Any] = {}
+    for item in raw:
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise InvalidInput(f"--param '{item}' must look like KEY=VALUE")
+        spec = specs.get(key)
+        if spec is None:
+            known = ", ".join(specs) or "none"
+            raise InvalidInput(f"flow {info.name} has no parameter '{key}' (parameters: {known})")
+        if spec.type == "list":
+            out[key] = [v.strip() for v in value.split(",") if v.strip()]
+        elif spec.type == "int":
+            try:
+                out[key] = int(value)
+            except ValueError:
+                raise InvalidInput(f"--param {key} must be a whole number, not '{value}'") from None
+        else:
+            out[key] = value
+    missing = [p.name for p in info.params if p.required and p.name not in out]
+    if missing:
+        raise InvalidInput(f"flow {info.name} needs --param " + ", --param ".join(f"{m}=..." for m in missing))
+    return out
+
+
+def _prepare(workspace: Any) -> None:
+    """Environment for Prefect and for the flow's tasks, before Prefect is imported."""
+    from lifecycle.services.events import prefect_environment
+
+    prefect_environment(workspace)
+    os.environ["PMO_WORKSPACE"] = str(Path(workspace.root).resolve())
+    os.environ.setdefault("PMO_RULES", str(workspace.rules_dir))
+
+
+def run_flow(workspace: Any, name: str, params: Mapping[str, Any]) -> Any:
+    """Run flow ``name`` in this process and return its result (its exception if it fails)."""
+    import asyncio
+    import importlib
+
+    from flows import find_flow
+
+    info = find_flow(name)
+    _prepare(workspace)
+    fn = getattr(importlib.import_module(info.module), info.attr)
+    return asyncio.run(fn(**dict(params)))
+
+
+def start_deployment(workspace: Any, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Ask the configured server to run the flow's deployment; returns the new flow run's id and name."""
+    import asyncio
+
+    from flows import find_flow
+    from lifecycle.services.events import server_mode
+
+    if not server_mode():
+        raise InvalidInput("--deployment needs a Prefect server: set PREFECT_API_URL")
+    info = find_flow(name)
+    _prepare(workspace)
+    from prefect.deployments.flow_runs import arun_deployment
+
+    run = asyncio.run(arun_deployment(name=info.deployment_ref, parameters=dict(params), timeout=0))
+    return {"flow_run": str(run.id), "name": run.name, "deployment": info.deployment_ref,
+            "state": run.state.name if run.state else ""}
+
+
+def summary_lines(name: str, result: Any) -> list[str]:
+    """A few human lines about a flow's result (what `pmo flow run` prints)."""
+    if not isinstance(result, Mapping):
+        return [json.dumps(result, ensure_ascii=False, default=str)]
+    key = name.replace("-", "_")
+    lines: list[str] = []
+    if key in ("milestone_reached", "quality_checks"):
+        checks = result.get("checks", [])
+        failed = [c for c in checks if c.get("result") == "fail"]
+        head = f"{result.get('project')}"
+        if key == "milestone_reached":
+            head += f" {result.get('milestone')} ({result.get('kind')})"
+        lines.append(f"{head}: {len(checks)} quality check(s), {len(failed)} failed")
+        for c in checks:
+            mark = {"pass": "✓", "fail": "✗"}.get(str(c.get("result")), "~")
+            lines.append(f"  {mark} {c.get('deliverable')} {c.get('standard')}: {c.get('evidence')}")
+        if result.get("status_report"):
+            lines.append(f"  status report {result['status_report']}")
+        if result.get("acceptance"):
+            lines.append(f"  acceptance certificate: {result['acceptance']}")
+    elif key == "gate_review":
+        lines.append(f"{result.get('project')}: {result.get('from_phase')} → {result.get('to_phase')}: "
+                     f"{result.get('decision')}{', advanced' if result.get('advanced') else ', not advanced'} "
+                     f"(review {result.get('review')})")
+        for rid in result.get("blocking", []):
+            lines.append(f"  ✗ {rid}")
+        if result.get("approvals_missing"):
+            lines.append(f"  approvals missing: {', '.join(result['approvals_missing'])}")
+    elif key == "closeout":
+        lines.append(f"{result.get('project')}: {'closed' if result.get('closed') else 'not closed'}"
+                     + (f" ({result.get('reason')})" if result.get("reason") else ""))
+    elif key == "portfolio_monitor":
+        for p in result.get("projects", []):
+            lines.append(f"{p['project']} {p['phase']}: {p['health']} ({len(p['alerts'])} alert(s))")
+            lines.extend(f"  {a}" for a in p["alerts"])
+        if not result.get("projects"):
+            lines.append("no active project")
+    docs = ([result["document"]] if isinstance(result.get("document"), Mapping) else []) + \
+        [d for d in result.get("documents", []) if isinstance(d, Mapping)]
+    for d in docs:
+        lines.append(f"  document {d.get('number')}: {d.get('path')}")
+    deliveries = ([result["delivery"]] if isinstance(result.get("delivery"), Mapping) else []) + \
+        [d for d in result.get("deliveries", []) if isinstance(d, Mapping)]
+    for d in deliveries:
+        if d.get("status") == "sent":
+            how = "sent" if d.get("sent_now") else "already sent"
+            lines.append(f"  {d.get('number')} {how} to {', '.join(d.get('to', []))}")
+        else:
+            lines.append(f"  {d.get('document')} not sent: {d.get('reason', '')}")
+    return lines or [json.dumps(result, ensure_ascii=False, default=str)]
+
+
+@click.group("flow")
+def flow_grp() -> None:
+    """Run Prefect flows (embedded or on a server)."""
+
+
+@flow_grp.command("list")
+@click.option("--runs", is_flag=True, help="Also list recent flow runs (needs PREFECT_API_URL or an embedded home).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def flow_list(ctx: click.Context, runs: bool, as_json: bool) -> None:
+    """List the flows, their parameters and deployments (and recent runs with --runs)."""
+    from flows import FLOWS
+    from lifecycle.services.events import server_mode
+
+    rows: list[dict[str, Any]] = [{"name": key, "prefect_name": f.name, "deployment": f.deployment_ref,
+             "parameters": [{"name": p.name, "type": p.type, "required": p.required} for p in f.params],
+             "trigger": f.trigger, "schedule": f.schedule, "help": f.help} for key, f in FLOWS.items()]
+    recent: list[dict[str, Any]] = []
+    if runs:
+        recent = _recent_runs(ws_from(ctx))
+    if as_json:
+        emit_json({"mode": "server" if server_mode() else "embedded", "flows": rows, "runs": recent})
+        return
+    mode = f"server ({os.environ['PREFECT_API_URL']})" if server_mode() else "embedded (no PREFECT_API_URL)"
+    click.echo(f"mode: {mode}")
+    for r in rows:
+        params = " ".join(("" if p["required"] else "[") + f"{p['name']}=…" + ("" if p["required"] else "]")
+                          for p in r["parameters"])
+        extra = (f"  on event {r['trigger']}" if r["trigger"] else
+                 f"  scheduled {r['schedule']}" if r["schedule"] else "")
+        click.echo(f"  {r['name']:<18} {params or '(no parameters)'}")
+        click.echo(f"  {'':<18} {r['help']}")
+        click.echo(f"  {'':<18} deployment {r['deployment']}{extra}")
+    for run in recent:
+        click.echo(f"  run {run['id']} {run['flow']:<18} {run['name']:<24} {run['state']:<10} {run['start'] or ''}")
+
+
+def _recent_runs(workspace: Any, limit: int = 20) -> list[dict[str, Any]]:
+    import asyncio
+
+    _prepare(workspace)
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    async def fetch() -> list[dict[str, Any]]:
+        async with get_client() as client:
+            found = await client.read_flow_runs(limit=limit, sort=FlowRunSort.START_TIME_DESC)
+            names = {f.id: f.name for f in await client.read_flows(limit=200)}
+            return [{"id": str(r.id), "flow": names.get(r.flow_id, ""), "name": r.name,
+                     "state": r.state.name if r.state else "", "parameters": r.parameters,
+                     "start": r.start_time.isoformat() if r.start_time else None} for r in found]
+
+    try:
+        return asyncio.run(fetch())
+    except Exception as exc:  # server down, wrong URL: say so instead of a traceback
+        raise LifecycleError(f"cannot read flow runs: {exc}") from exc
+
+
+@flow_grp.command("run")
+@click.argument("name")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+              help="A flow parameter (repeat); lists are comma separated.")
+@click.option("--deployment", is_flag=True, help="Run the flow's deployment on a worker (server mode).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def flow_run(ctx: click.Context, name: str, params: tuple[str, ...], deployment: bool, as_json: bool) -> None:
+    """Run flow NAME now, in this process (or on a worker with --deployment).
+
+    Example: pmo flow run milestone_reached -p project=HZ-MES-2026 -p milestone=M2
+    """
+    values = parse_params(name, params)
+    ws = ws_from(ctx)
+    if deployment:
+        started = start_deployment(ws, name, values)
+        if as_json:
+            emit_json(started)
+        else:
+            click.echo(f"started {started['deployment']} as flow run {started['name']} ({started['flow_run']})")
+        return
+    result = run_flow(ws, name, values)
+    if as_json:
+        emit_json(result)
+        return
+    for line in summary_lines(name, result):
+        click.echo(line)

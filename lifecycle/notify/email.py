@@ -1,0 +1,179 @@
+"""Sending e-mail over SMTP: settings, message building and the one call that talks to the server.
+
+Settings come from the workspace's ``smtp`` mapping::
+
+    smtp:
+      host: mail.example.com      # required
+      port: 587                   # default 25, 587 with starttls, 465 with ssl
+      starttls: true              # upgrade a plain connection with STARTTLS
+      ssl: false                  # connect with implicit TLS (SMTPS)
+      username: pmo-bot
+      password_env: PMO_SMTP_PASSWORD   # name of the environment variable holding the password
+      from: "PMO <pmo@example.com>"
+      timeout: 30
+
+The password may also be given as ``password``, but keeping it in the environment keeps it out of a
+settings file that is often under version control. The ``Message-ID`` is derived from the caller's
+idempotency key, so a message re-sent after a failure carries the same id and mail clients show it once.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, parseaddr
+from typing import Any
+
+from lifecycle.errors import ConfigError, DeliveryError, InvalidInput
+
+_KNOWN = {"host", "port", "starttls", "ssl", "username", "password", "password_env", "from", "timeout",
+          "reply_to", "bcc"}
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    starttls: bool = False
+    use_ssl: bool = False
+    username: str = ""
+    password: str = ""
+    sender: str = "pmo@localhost"
+    timeout: float = 30.0
+    reply_to: str = ""
+    bcc: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> SmtpConfig:
+        """Validate the workspace's ``smtp`` settings; ConfigError names what is wrong."""
+        if not settings or not settings.get("host"):
+            raise ConfigError("no SMTP server configured: set smtp.host (and port, from) in settings.yaml")
+        unknown = sorted(set(settings) - _KNOWN)
+        if unknown:
+            raise ConfigError(f"unknown smtp setting(s): {', '.join(unknown)} (known: {', '.join(sorted(_KNOWN))})")
+        starttls = bool(settings.get("starttls", False))
+        use_ssl = bool(settings.get("ssl", False))
+        if starttls and use_ssl:
+            raise ConfigError("smtp: choose starttls or ssl, not both")
+        default_port = 465 if use_ssl else 587 if starttls else 25
+        try:
+            port = int(settings.get("port", default_port))
+            timeout = float(settings.get("timeout", 30))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"smtp: port and timeout must be numbers ({exc})") from exc
+        password = str(settings.get("password") or "")
+        env_name = settings.get("password_env")
+        if env_name:
+            if str(env_name) not in os.environ:
+                raise ConfigError(f"smtp.password_env names {env_name}, which is not set in the environment")
+            password = os.environ[str(env_name)]
+        sender = str(settings.get("from") or "pmo@localhost")
+        if "@" not in parseaddr(sender)[1]:
+            raise ConfigError(f"smtp.from '{sender}' is not an e-mail address")
+        bcc = settings.get("bcc") or ()
+        if isinstance(bcc, str):
+            bcc = (bcc,)
+        return cls(host=str(settings["host"]), port=port, starttls=starttls, use_ssl=use_ssl,
+                   username=str(settings.get("username") or ""), password=password, sender=sender,
+                   timeout=timeout, reply_to=str(settings.get("reply_to") or ""), bcc=tuple(str(b) for b in bcc))
+
+    @property
+    def sender_domain(self) -> str:
+        addr = parseaddr(self.sender)[1]
+        return addr.rpartition("@")[2] or "localhost"
+
+    @property
+    def sender_name(self) -> str:
+        name, addr = parseaddr(self.sender)
+        return name or addr
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime: str = "application/pdf"
+
+
+def message_id_for(key: str, domain: str) -> str:
+    """The Message-ID of the message with idempotency ``key``: the same key, the same id."""
+    return f"<pmo.{key[:40]}@{domain}>"
+
+
+def build_message(*, sender: str, to: Sequence[str], subject: str, body: str,
+                  attachments: Sequence[Attachment] = (), message_id: str, date: datetime,
+                  reply_to: str = "", headers: Mapping[str, str] | None = None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = ", ".join(to)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(body, charset="utf-8")
+    for att in attachments:
+        maintype, _, subtype = att.mime.partition("/")
+        msg.add_attachment(att.content, maintype=maintype, subtype=subtype or "octet-stream",
+                           filename=att.filename)
+    return msg
+
+
+def check_addresses(addresses: Sequence[str]) -> list[str]:
+    """The addresses, each checked to look like ``name@domain`` (InvalidInput otherwise)."""
+    out = []
+    for raw in addresses:
+        pairs = getaddresses([raw])
+        addr = pairs[0][1] if pairs else ""
+        if "@" not in addr or addr.startswith("@") or addr.endswith("@"):
+            raise InvalidInput(f"'{raw}' is not an e-mail address")
+        try:
+            Address(addr_spec=addr)
+        except (ValueError, IndexError) as exc:
+            raise InvalidInput(f"'{raw}' is not an e-mail address: {exc}") from exc
+        out.append(raw)
+    return out
+
+
+def send_message(cfg: SmtpConfig, msg: EmailMessage, recipients: Sequence[str]) -> None:
+    """Hand ``msg`` to the SMTP server for ``recipients`` (plus the configured Bcc)."""
+    rcpt = [parseaddr(r)[1] for r in recipients] + [parseaddr(b)[1] for b in cfg.bcc]
+    where = f"{cfg.host}:{cfg.port}"
+    try:
+        client: smtplib.SMTP
+        if cfg.use_ssl:
+            client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+        with client:
+            if cfg.starttls:
+                client.starttls(context=ssl.create_default_context())
+            if cfg.username:
+                client.login(cfg.username, cfg.password)
+            refused = client.send_message(msg, from_addr=parseaddr(cfg.sender)[1], to_addrs=rcpt)
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise DeliveryError(f"SMTP server {where} refused every recipient: "
+                            f"{_refusals(exc.recipients)}") from exc
+    except smtplib.SMTPResponseException as exc:
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        raise DeliveryError(f"SMTP server {where} refused the message: {exc.smtp_code} {text}") from exc
+    except (TimeoutError, smtplib.SMTPException, ssl.SSLError, OSError) as exc:
+        raise DeliveryError(f"cannot send e-mail through {where}: {exc}") from exc
+    if refused:
+        raise DeliveryError(f"SMTP server {where} refused some recipients: {_refusals(refused)}")
+
+
+def _refusals(refused: Mapping[str, Any]) -> str:
+    parts = []
+    for addr, (code, text) in refused.items():
+        msg = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+        parts.append(f"{addr} ({code} {msg})")
+    return ", ".join(parts)

@@ -1,0 +1,257 @@
+"""Delivery use cases: e-mailing a registered document to people, and webhook notifications.
+
+Both are **idempotent** so that a retried flow never sends twice:
+
+* ``send_document`` derives a key from the document's sha256 and the sorted recipient addresses. A
+  ``delivery`` system record under that key with status ``sent`` means the job is done: the call returns
+  the record and sends nothing. A failed attempt is recorded too (status ``failed``, the error, the
+  attempt count) and the :class:`~lifecycle.errors.DeliveryError` is raised again for the caller (a
+  Prefect task) to retry. The e-mail's ``Message-ID`` is derived from the key as well, so even a
+  message re-sent after a crash between sending and recording is shown once by mail clients.
+* ``notify`` posts a JSON message to the workspace's webhook, keyed by (event, project, payload), and
+  records it as a ``notification`` record (``sent``, ``failed`` or ``skipped`` when no webhook is set).
+
+Before sending, the PDF is read back and checked against its registered sha256: a file changed after
+it was issued is never sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from email.utils import formataddr, parseaddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from lifecycle.domain.model import AuditEvent, DocumentRecord, Project
+from lifecycle.errors import DeliveryError, InvalidInput, NotFound
+from lifecycle.notify.email import (
+    Attachment,
+    SmtpConfig,
+    build_message,
+    check_addresses,
+    message_id_for,
+    send_message,
+)
+from lifecycle.notify.templates import document_email, event_text
+from lifecycle.notify.webhook import WebhookConfig, post_json
+from lifecycle.services.context import Context
+from lifecycle.storage.protocol import RECORD_SCHEMA_VERSION, Record, canonical_json, jsonable
+
+DELIVERY = "delivery"
+NOTIFICATION = "notification"
+
+
+# ------------------------------------------------------------------ recipients
+def resolve_recipients(project: Project, to: Sequence[str] | None) -> list[tuple[str, str]]:
+    """``(name, address)`` pairs for ``to``: e-mail addresses, or contact / person ids of the project.
+
+    ``None`` means the client representative named in the charter.
+    """
+    wanted = list(to) if to else []
+    if not wanted:
+        if not project.charter.client_representative:
+            raise InvalidInput(f"project {project.code} names no client representative to send documents to")
+        wanted = [project.charter.client_representative]
+    contacts = project.index("contacts")
+    people = project.index("people")
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for entry in wanted:
+        entry = entry.strip()
+        if "@" in entry:
+            check_addresses([entry])
+            name, addr = parseaddr(entry)
+        else:
+            who = contacts.get(entry) or people.get(entry)
+            if who is None:
+                raise InvalidInput(f"'{entry}' is neither an e-mail address nor a contact or person of {project.code}")
+            if not who.email:
+                raise InvalidInput(f"{entry} ({who.name}) has no e-mail address in project {project.code}")
+            check_addresses([who.email])
+            name, addr = who.name, parseaddr(who.email)[1]
+        if addr.lower() not in seen:
+            seen.add(addr.lower())
+            out.append((name, addr))
+    return out
+
+
+def idempotency_key(doc_sha256: str, addresses: Sequence[str]) -> str:
+    """sha256 of the document checksum and the sorted, lower-cased recipient addresses."""
+    norm = sorted({parseaddr(a)[1].lower() or a.lower() for a in addresses})
+    return hashlib.sha256((doc_sha256 + "\n" + "\n".join(norm)).encode("utf-8")).hexdigest()
+
+
+def document_file(ctx: Context, doc: DocumentRecord) -> Path:
+    path = Path(doc.path)
+    if not path.is_absolute():
+        for base in (ctx.workspace.root, ctx.workspace.documents_dir):
+            if (base / path).is_file():
+                return base / path
+        path = ctx.workspace.root / path
+    return path
+
+
+def _read_checked(ctx: Context, doc: DocumentRecord) -> bytes:
+    path = document_file(ctx, doc)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise DeliveryError(f"cannot read document {doc.number} at {path}: {exc.strerror}") from exc
+    actual = hashlib.sha256(content).hexdigest()
+    if actual != doc.sha256:
+        raise DeliveryError(f"document {doc.number} at {path} no longer matches its registered checksum "
+                            f"({actual[:12]}… instead of {doc.sha256[:12]}…): it is not sent")
+    return content
+
+
+# ------------------------------------------------------------------ documents
+def current_document(ctx: Context, code: str, kind: str, subject: str = "") -> DocumentRecord | None:
+    """The latest document of ``kind`` (and ``subject``: milestone or review id) issued from the
+    project as it is now (same project version), or None."""
+    project = ctx.store.get(code)
+    found = None
+    for d in ctx.store.documents(code):
+        if d.kind != kind or (subject and d.subject != subject):
+            continue
+        block = d.record.get("project") if isinstance(d.record, Mapping) else None
+        if not isinstance(block, Mapping) or block.get("version") != project.version:
+            continue
+        if found is None or (d.created_at, d.number) > (found.created_at, found.number):
+            found = d
+    return found
+
+
+def ensure_document(ctx: Context, code: str, kind: str, *, milestone: str | None = None,
+                    review_id: str | None = None) -> tuple[DocumentRecord, bool]:
+    """The document to send: one already issued from the current project data, else a new one.
+
+    Returns ``(document, issued_now)``. A retried or repeated flow therefore sends the same file (and
+    ``send_document`` sends it once); a change to the project in between produces a new document.
+    """
+    from lifecycle.services.documents import issue_document
+
+    existing = current_document(ctx, code, kind, milestone or review_id or "")
+    if existing is not None:
+        return existing, False
+    return issue_document(ctx, code, kind, milestone=milestone, review_id=review_id), True
+
+
+def find_document(ctx: Context, code: str, doc_id: str) -> DocumentRecord:
+    """A registered document of the project by id or number."""
+    for d in ctx.store.documents(code):
+        if doc_id in (d.id, d.number):
+            return d
+    raise NotFound(f"project {code} has no document '{doc_id}'")
+
+
+def send_document(ctx: Context, doc: DocumentRecord, to: list[str] | None = None) -> dict[str, Any]:
+    """E-mail ``doc`` (PDF attached) to ``to`` (default: the client representative), at most once.
+
+    Returns the ``delivery`` record's data plus ``sent_now`` (False when it had been sent before).
+    """
+    code = doc.project
+    project = ctx.store.get(code)
+    recipients = resolve_recipients(project, to)
+    addresses = [addr for _, addr in recipients]
+    key = idempotency_key(doc.sha256, addresses)
+    existing = ctx.store.get_record(code, DELIVERY, key)
+    if existing is not None and existing.data.get("status") == "sent":
+        return {**existing.data, "sent_now": False}
+
+    cfg = SmtpConfig.from_settings(ctx.workspace.settings.smtp)
+    content = _read_checked(ctx, doc)
+    milestone = ""
+    ms = doc.record.get("milestone") if isinstance(doc.record, Mapping) else None
+    if isinstance(ms, Mapping):
+        milestone = str(ms.get("name") or ms.get("id") or "")
+    subject, body = document_email(doc.kind, doc.lang or project.charter.locale, {
+        "code": code, "project": project.charter.name, "number": doc.number, "sha256": doc.sha256,
+        "recipients": [name for name, _ in recipients], "sender_name": cfg.sender_name or "PMO",
+        "milestone": milestone,
+    })
+    message_id = message_id_for(key, cfg.sender_domain)
+    now = ctx.now()
+    to_headers = [formataddr((name, addr)) for name, addr in recipients]
+    msg = build_message(sender=cfg.sender, to=to_headers, subject=subject, body=body,
+                        attachments=[Attachment(Path(doc.path).name or f"{doc.number}.pdf", content)],
+                        message_id=message_id, date=now, reply_to=cfg.reply_to,
+                        headers={"X-PMO-Project": code, "X-PMO-Document": doc.number,
+                                 "X-PMO-SHA256": doc.sha256})
+    attempts = int(existing.data.get("attempts", 0)) + 1 if existing is not None else 1
+    base = {
+        "schema_version": RECORD_SCHEMA_VERSION, "key": key, "project": code, "document": doc.id,
+        "number": doc.number, "kind": doc.kind, "sha256": doc.sha256, "to": to_headers,
+        "addresses": addresses, "subject": subject, "message_id": message_id, "attempts": attempts,
+        "smtp": f"{cfg.host}:{cfg.port}",
+    }
+    try:
+        send_message(cfg, msg, addresses)
+    except DeliveryError as exc:
+        data = {**base, "status": "failed", "error": str(exc), "failed_at": now.isoformat()}
+        ctx.store.add_records(code, [Record(code, DELIVERY, key, data)], events=[
+            AuditEvent(code, "document.delivery_failed", ctx.actor, now, "document", doc.id,
+                       {"number": doc.number, "to": addresses, "attempt": attempts, "error": str(exc)})])
+        raise
+    data = {**base, "status": "sent", "sent_at": now.isoformat(), "error": ""}
+    ctx.store.add_records(code, [Record(code, DELIVERY, key, data)], events=[
+        AuditEvent(code, "document.sent", ctx.actor, now, "document", doc.id,
+                   {"number": doc.number, "sha256": doc.sha256, "to": addresses, "message_id": message_id,
+                    "attempt": attempts})])
+    return {**data, "sent_now": True}
+
+
+def deliveries(ctx: Context, code: str) -> list[dict[str, Any]]:
+    """Every delivery record of a project (sent and failed), oldest first."""
+    return [r.data for r in ctx.store.records(code, DELIVERY)]
+
+
+def smtp_configured(ctx: Context) -> bool:
+    return bool((ctx.workspace.settings.smtp or {}).get("host"))
+
+
+# ------------------------------------------------------------------ webhooks
+def notification_key(code: str, event: str, payload: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json({"project": code, "event": event, "payload": jsonable(payload)})
+                          .encode("utf-8")).hexdigest()
+
+
+def notify(ctx: Context, code: str, event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Post ``event`` for project ``code`` to the webhook, once per (event, project, payload).
+
+    Without a webhook URL (or when ``webhook.events`` excludes the event) nothing is sent and the
+    notification is recorded as ``skipped``. Returns the record's data plus ``sent_now``.
+    """
+    key = notification_key(code, event, payload)
+    existing = ctx.store.get_record(code, NOTIFICATION, key)
+    if existing is not None and existing.data.get("status") in ("sent", "skipped"):
+        return {**existing.data, "sent_now": False}
+    project = ctx.store.get(code)
+    cfg = WebhookConfig.from_settings(ctx.workspace.settings.webhook)
+    now = ctx.now()
+    text = event_text(event, project.charter.locale, {**payload, "project": code})
+    message = {"event": event, "project": code, "project_name": project.charter.name, "text": text,
+               "payload": jsonable(dict(payload)), "at": now.isoformat()}
+    attempts = int(existing.data.get("attempts", 0)) + 1 if existing is not None else 1
+    base = {"schema_version": RECORD_SCHEMA_VERSION, "key": key, "project": code, "event": event,
+            "text": text, "payload": jsonable(dict(payload)), "attempts": attempts}
+    if cfg is None or not cfg.wants(event):
+        reason = "no webhook configured" if cfg is None else f"webhook.events does not include {event}"
+        data = {**base, "status": "skipped", "reason": reason, "at": now.isoformat()}
+        ctx.store.add_records(code, [Record(code, NOTIFICATION, key, data)])
+        return {**data, "sent_now": False}
+    host = urlsplit(cfg.url).netloc  # not the URL: it may carry a token
+    try:
+        status = post_json(cfg, message, idempotency_key=key)
+    except DeliveryError as exc:
+        data = {**base, "status": "failed", "error": str(exc), "host": host, "failed_at": now.isoformat()}
+        ctx.store.add_records(code, [Record(code, NOTIFICATION, key, data)], events=[
+            AuditEvent(code, "notification.failed", ctx.actor, now, "notification", key[:16],
+                       {"event": event, "error": str(exc), "attempt": attempts})])
+        raise
+    data = {**base, "status": "sent", "http_status": status, "host": host, "sent_at": now.isoformat()}
+    ctx.store.add_records(code, [Record(code, NOTIFICATION, key, data)], events=[
+        AuditEvent(code, "notification.sent", ctx.actor, now, "notification", key[:16],
+                   {"event": event, "attempt": attempts})])
+    return {**data, "sent_now": True}

@@ -1,0 +1,212 @@
+"""Server mode end to end: a real Prefect server and worker, the deployments of ``prefect.yaml`` and the
+event trigger, driven by ``pmo milestone done`` with ``PREFECT_API_URL`` set.
+
+Everything runs on 127.0.0.1 with a private ``PREFECT_HOME`` and telemetry off. The server and the
+worker are started in their own sessions and stopped by pid (worker first, then server), escalating
+SIGINT → SIGTERM → SIGKILL, even when an assertion fails; the test then checks none is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.flows.conftest import ROOT, free_port, open_ctx
+
+pytestmark = [pytest.mark.prefect, pytest.mark.slow]
+
+PREFECT = [sys.executable, "-m", "prefect"]
+
+
+def _stop(proc: subprocess.Popen[bytes], name: str, grace: tuple[float, float] = (15.0, 10.0)) -> str:
+    """Stop ``proc`` by its pid: SIGINT, then SIGTERM, then SIGKILL (to its whole session)."""
+    if proc.poll() is not None:
+        return f"{name} had exited ({proc.returncode})"
+    for sig, wait in ((signal.SIGINT, grace[0]), (signal.SIGTERM, grace[1])):
+        try:
+            os.kill(proc.pid, sig)
+        except ProcessLookupError:
+            return f"{name} stopped"
+        try:
+            proc.wait(wait)
+            return f"{name} stopped by {sig.name}"
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):  # its own session: the server or worker and its children
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    return f"{name} killed"
+
+
+def _session_alive(pgid: int) -> list[str]:
+    """Processes still in the session we started (none may be left)."""
+    out = subprocess.run(["ps", "-eo", "pid,pgid,args"], capture_output=True, text=True).stdout.splitlines()[1:]
+    return [line.strip() for line in out if line.split(None, 2)[1:2] == [str(pgid)]]
+
+
+def _get_json(url: str, body: dict[str, Any] | None = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def _wait(what: str, check: Any, timeout: float, logs: list[Path]) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as exc:  # not up yet
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(0.5)
+    tails = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs if p.exists())
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n{tails}")
+
+
+@pytest.fixture
+def server_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PMO_"))}
+    env.update({
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_API_PORT": str(port),
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "PREFECT_WORKER_PREFETCH_SECONDS": "5",
+        "PREFECT_LOGGING_LEVEL": "INFO",
+        "PMO_FLOW_RETRY_DELAYS": "1,1",
+        "PMO_TODAY": "2026-03-30",
+        "PMO_NOW": "2026-03-30T09:00:00+00:00",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+        "COLUMNS": "200",
+        "NO_COLOR": "1",
+    })
+    return env
+
+
+@pytest.fixture
+def started() -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
+    """Processes the test starts; stopped in reverse order (worker before server) whatever happens."""
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+    yield procs
+    notes = [_stop(p, name) for name, p in reversed(procs)]
+    left = [line for _, p in procs for line in _session_alive(p.pid)]
+    assert not left, f"processes left behind: {left} ({notes})"
+
+
+def test_milestone_done_triggers_the_deployment_on_a_worker(make_workspace, inbox, tmp_path, server_env, started):
+    t0 = time.monotonic()
+    timings: dict[str, float] = {}
+    logs = [tmp_path / "server.log", tmp_path / "worker.log"]
+    ws = make_workspace(smtp=inbox.settings())
+    env = {**server_env, "PMO_WORKSPACE": str(ws)}
+    api = env["PREFECT_API_URL"]
+
+    with logs[0].open("wb") as log:
+        server = subprocess.Popen([*PREFECT, "server", "start", "--host", "127.0.0.1", "--port",
+                                   env["PREFECT_SERVER_API_PORT"]], env=env, cwd=tmp_path, stdout=log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+    started.append(("server", server))
+    _wait("the server's health check", lambda: _get_json(f"{api}/health") is True, 90, logs)
+    timings["server healthy"] = time.monotonic() - t0
+
+    def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+        res = subprocess.run(list(args), env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, f"{' '.join(args)} failed:\n{res.stdout}\n{res.stderr}"
+        return res
+
+    cli(*PREFECT, "work-pool", "create", "pmo-process", "--type", "process")
+    deployed = cli(*PREFECT, "--no-prompt", "deploy", "--all")
+    wanted = len(yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))["deployments"])
+    assert deployed.stdout.count("successfully created") == wanted, deployed.stdout
+    timings[f"pool and {wanted} deployments"] = time.monotonic() - t0
+
+    with logs[1].open("wb") as log:
+        worker = subprocess.Popen([*PREFECT, "worker", "start", "--pool", "pmo-process"], env=env, cwd=tmp_path,
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    started.append(("worker", worker))
+    _wait("the worker to poll the pool", lambda: "Worker" in logs[1].read_text(errors="replace")
+          and "started" in logs[1].read_text(errors="replace").lower(), 60, logs)
+
+    t_done = time.monotonic()
+    done = cli(sys.executable, "-m", "lifecycle.cli.main", "milestone", "done", "DEMO-1", "M1", cwd=tmp_path)
+    assert "event pmo.milestone.completed sent" in done.stdout, done.stdout
+    t_event = time.monotonic()
+    timings["pmo milestone done with the event"] = t_event - t_done
+
+    def finished_run() -> Any:
+        runs = _get_json(f"{api}/flow_runs/filter", {"flows": {"name": {"any_": ["milestone-reached"]}}})
+        final = [r for r in runs if r["state_type"] in ("COMPLETED", "FAILED", "CRASHED")]
+        return final[0] if final else None
+
+    run = _wait("the triggered flow run", finished_run, 120, logs)
+    timings["event to completed run"] = time.monotonic() - t_event
+    assert run["state_type"] == "COMPLETED", run
+    assert run["parameters"] == {"project": "DEMO-1", "milestone": "M1"}
+    assert run["deployment_id"]
+
+    # what the run did, read back from our database, the document folder and the SMTP server
+    ctx = open_ctx(ws)
+    try:
+        project = ctx.store.get("DEMO-1")
+        assert len(project.quality_checks) == 10
+        assert {c.result for c in project.quality_checks} == {"pass"} and all(c.automated
+                                                                             for c in project.quality_checks)
+        assert [r.id for r in project.status_reports] == ["SR-M1"]
+        docs = ctx.store.documents("DEMO-1")
+        assert [d.number for d in docs] == ["DEMO-1-ACC-M1-1"]
+        pdf_path = Path(docs[0].path)
+        assert pdf_path.is_file() and hashlib.sha256(pdf_path.read_bytes()).hexdigest() == docs[0].sha256
+        deliveries = ctx.store.records("DEMO-1", "delivery")
+        assert [d.data["status"] for d in deliveries] == ["sent"]
+    finally:
+        ctx.close()
+    assert len(inbox.messages) == 1
+    msg = inbox.messages[0].message
+    assert msg["To"] == "Rob Rep <rob@northwind.example>" and "DEMO-1-ACC-M1-1" in msg["Subject"]
+    attachment = next(p for p in msg.walk() if p.get_filename())
+    assert hashlib.sha256(attachment.get_payload(decode=True)).hexdigest() == docs[0].sha256
+
+    listed = cli(*PREFECT, "flow-run", "ls", "--flow-name", "milestone-reached", "-o", "json")
+    rows = json.loads(listed.stdout[listed.stdout.index("["):])
+    assert [(r["id"], r["state_name"]) for r in rows] == [(run["id"], "Completed")]
+    table = cli(*PREFECT, "flow-run", "ls", "--flow-name", "milestone-reached")
+    assert "Completed" in table.stdout.replace("COMPLETED", "Completed")
+
+    # another deployment, started from the CLI, runs on the worker too
+    quality = cli(sys.executable, "-m", "lifecycle.cli.main", "flow", "run", "quality_checks", "-p", "project=DEMO-1",
+                  "--deployment", "--json", cwd=tmp_path)
+    started_run = json.loads(quality.stdout)
+    assert started_run["deployment"] == "quality-checks/pmo-quality"
+
+    def quality_done() -> Any:
+        r = _get_json(f"{api}/flow_runs/{started_run['flow_run']}")
+        return r if r["state_type"] in ("COMPLETED", "FAILED", "CRASHED") else None
+
+    assert _wait("the quality-checks run", quality_done, 120, logs)["state_type"] == "COMPLETED"
+
+    # the same milestone again changes nothing and emits nothing
+    again = cli(sys.executable, "-m", "lifecycle.cli.main", "milestone", "done", "DEMO-1", "M1", cwd=tmp_path)
+    assert "already done" in again.stdout and "event" not in again.stdout
+    timings["total before shutdown"] = time.monotonic() - t0
+    print("\n  server mode: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
