@@ -108,7 +108,7 @@ class Walk:
                 ev = ", ".join(e.id for e in r.evidence[:5])
                 self.say(f"    [red]✗[/red] {r.id} {escape(r.title.get('en', ''))}" + (escape(f"  [{ev}]") if ev else ""))
 
-    def advance(self, to: str, reason: str = "") -> dict[str, Any]:
+    def advance(self, to: str | None, reason: str = "") -> dict[str, Any]:
         from lifecycle.services.gates import advance
 
         c = self.ctx()
@@ -159,11 +159,11 @@ class Walk:
 
         d = self.decision()
         self.show_decision(d)
-        self.advance("planning", "Charter approved")
+        self.advance(None, "Charter approved")
         self.document("gate_review")
 
         self.step(start - timedelta(days=2), "Planning gate: is the plan ready for execution?")
-        d = self.decision("execution")
+        d = self.decision()
         self.show_decision(d)
         self.say("  the project manager fixes what the gate found:")
         c = self.ctx()
@@ -172,7 +172,7 @@ class Walk:
             fixes = self._fix_plan(c, p, d)
             for f in fixes:
                 self.say(f"    · {f}")
-            d = gates.check_gate(c, self.code, "execution")
+            d = gates.check_gate(c, self.code)
             remaining = [r for r in d.results if r.blocks]
             for r in remaining:
                 w = gates.waive(c, self.code, rule=r.id, role="sponsor", by=ch.sponsor,
@@ -181,12 +181,12 @@ class Walk:
                                 until=start + timedelta(days=45))
                 self.say(f"    · [yellow]waiver[/yellow] {w.rule} granted by {w.granted_by} until {w.expires_on}")
             for role, who in (("sponsor", ch.sponsor), ("client_representative", ch.client_representative)):
-                gates.approve(c, self.code, role=role, by=who, comment="Plan approved", to="execution")
+                gates.approve(c, self.code, role=role, by=who, comment="Plan approved")
                 self.say(f"    · approval by {who} as {role}")
         finally:
             c.close()
-        self.show_decision(self.decision("execution"))
-        self.advance("execution", "Plan approved at the steering committee")
+        self.show_decision(self.decision())
+        self.advance(None, "Plan approved at the steering committee")
 
         milestones = sorted(p.milestones, key=lambda m: m.date)
         final_day = max(m.date for m in milestones)
@@ -235,8 +235,8 @@ class Walk:
             simulate.work_until(c, self.code, end)
         finally:
             c.close()
-        self.show_decision(self.decision("control"))
-        self.advance("control", "All work packages complete")
+        self.show_decision(self.decision())
+        self.advance(None, "All work packages complete")
         self.document("status")
 
         self.step(end + timedelta(days=1), "Ready for closure? The client signs off")
@@ -247,15 +247,15 @@ class Walk:
             c.close()
         self.say("  recorded: client sign-off, lessons learned, handover of every deliverable with checksums, "
                  "training, satisfaction survey, final cost statement")
-        self.show_decision(self.decision("closure"))
-        self.advance("closure", "Client sign-off received")
+        self.show_decision(self.decision())
+        self.advance(None, "Client sign-off received")
 
         self.step(end + timedelta(days=3), "Close-out: final acceptance report and handover package to the client")
         c = self.ctx()
         try:
             steering = [s for s in ch.steering][:2]
             for who in steering:
-                gates.approve(c, self.code, role="steering", by=who, comment="Close the project", to="closed")
+                gates.approve(c, self.code, role="steering", by=who, comment="Close the project")
                 self.say(f"  · approval by {who} as steering")
         finally:
             c.close()

@@ -258,20 +258,38 @@ def milestone_grp() -> None:
 @click.argument("code")
 @click.argument("milestone")
 @click.option("--date", "on", type=DATE, help="Completion date (default today).")
+@click.option("--run-flows", is_flag=True,
+              help="Embedded mode: run the milestone_reached flow in this process (quality checks, "
+                   "status report, acceptance certificate sent to the client).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
-def milestone_done(ctx: click.Context, code: str, milestone: str, on: date | None, as_json: bool) -> None:
-    """Record that a milestone is reached."""
+def milestone_done(ctx: click.Context, code: str, milestone: str, on: date | None, run_flows: bool,
+                   as_json: bool) -> None:
+    """Record that a milestone is reached.
+
+    With a Prefect server configured (PREFECT_API_URL) this emits the event pmo.milestone.completed
+    and the deployment trigger runs milestone_reached on a worker; with --run-flows and no server it
+    runs the flow here. Plain use records the milestone only and never imports Prefect.
+    """
     from lifecycle.services.milestones import complete_milestone
 
     result = _run(ctx, lambda c: complete_milestone(c, code, milestone, on=on))
+    flow_result = None
+    if run_flows and result.get("event") is None:
+        from lifecycle.cli.flows import run_flow, summary_lines
+
+        flow_result = run_flow(ws_from(ctx), "milestone_reached", {"project": code, "milestone": milestone})
+        result["flow"] = flow_result
     if as_json:
         emit_json(result)
         return
     click.echo(f"{code} {milestone} done on {result['completed_on']}")
     for line in result.get("notes", []):
         click.echo(f"  {line}")
+    if flow_result is not None:
+        for line in summary_lines("milestone_reached", flow_result):
+            click.echo(f"  {line}")
 
 
 # ------------------------------------------------------------------ costs

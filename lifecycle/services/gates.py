@@ -73,6 +73,23 @@ def next_transition(ctx: Context, code: str) -> str | None:
     return m.name if m else None
 
 
+def is_final(ctx: Context, project: Project) -> bool:
+    """Whether the project is in a final phase (closed, cancelled ...: nothing leaves it)."""
+    return load_rules(ctx).lifecycle.phase(project.phase).kind == "final"
+
+
+def closing_target(ctx: Context, project: Project) -> str | None:
+    """The final phase a forward move from the project's phase reaches (its 'close' move), if any.
+
+    Phase names come from the rule pack; a pack that calls its last phase 'archived' works the same.
+    """
+    lc = load_rules(ctx).lifecycle
+    for m in machine(ctx).moves(project.phase, project.phase_before_hold):
+        if m.kind == "forward" and lc.phase(m.dest).kind == "final":
+            return m.dest
+    return None
+
+
 def _review_id(ctx: Context, code: str) -> str:
     n = len(ctx.store.records(code, "gate_review")) + 1
     return f"{code}-GR-{n:03d}"

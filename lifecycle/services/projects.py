@@ -41,10 +41,7 @@ class ApplyResult:
 
 
 def initial_phase(ctx: Context) -> str:
-    try:
-        return str(load_rules(ctx).lifecycle.initial)
-    except ModuleNotFoundError:  # TEMP until the rule engine lands
-        return "initiation"
+    return str(load_rules(ctx).lifecycle.initial)
 
 
 def load_rules(ctx: Context) -> Any:
