@@ -106,7 +106,8 @@ class Walk:
                 from rich.markup import escape
 
                 ev = ", ".join(e.id for e in r.evidence[:5])
-                self.say(f"    [red]✗[/red] {r.id} {escape(r.title.get('en', ''))}" + (escape(f"  [{ev}]") if ev else ""))
+                title = escape(r.title.get("en", ""))
+                self.say(f"    [red]✗[/red] {r.id} {title}" + (escape(f"  [{ev}]") if ev else ""))
 
     def advance(self, to: str | None, reason: str = "") -> dict[str, Any]:
         from lifecycle.services.gates import advance
@@ -278,8 +279,9 @@ class Walk:
                 done.append(f"task {t.id} gets an owner: {owner}")
         for r in p.risks:
             if r.id in evidence_ids and (not r.owner or not r.response_plan):
-                plan = r.response_plan or ("与供应商签订接口开放承诺，并准备文件导出备选方案" if p.charter.locale == "zh-CN"
-                                           else "Written API access commitment from the vendor; file export as fallback")
+                zh_plan = "与供应商签订接口开放承诺，并准备文件导出备选方案"
+                en_plan = "Written API access commitment from the vendor; file export as fallback"
+                plan = r.response_plan or (zh_plan if p.charter.locale == "zh-CN" else en_plan)
                 set_fields(c, self.code, "risks", r.id, {"owner": r.owner or pm, "strategy": r.strategy or "mitigate",
                                                          "response_plan": plan}, action="risk.updated")
                 done.append(f"risk {r.id} gets an owner and a response plan")

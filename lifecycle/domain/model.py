@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 SCHEMA_VERSION = 1
 Date = date  # fields named `date` would shadow the type inside a class body
@@ -626,6 +626,9 @@ class DocumentRecord:
     record: dict[str, Any] = field(default_factory=dict)
 
 
-def replace(obj: Any, **changes: Any) -> Any:
-    """dataclasses.replace, typed loosely for frozen slots classes."""
-    return dataclasses.replace(obj, **changes)
+_T = TypeVar("_T")
+
+
+def replace(obj: _T, **changes: Any) -> _T:
+    """dataclasses.replace for the model's frozen classes, keeping the type for checkers."""
+    return dataclasses.replace(obj, **changes)  # type: ignore[type-var]

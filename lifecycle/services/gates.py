@@ -75,7 +75,7 @@ def next_transition(ctx: Context, code: str) -> str | None:
 
 def is_final(ctx: Context, project: Project) -> bool:
     """Whether the project is in a final phase (closed, cancelled ...: nothing leaves it)."""
-    return load_rules(ctx).lifecycle.phase(project.phase).kind == "final"
+    return bool(load_rules(ctx).lifecycle.phase(project.phase).kind == "final")
 
 
 def closing_target(ctx: Context, project: Project) -> str | None:
@@ -142,7 +142,7 @@ def advance(ctx: Context, code: str, to: str | None = None, *, transition: str |
                Record(code, "phase_change", review.id, change, now)]
     events = [AuditEvent(code, "phase.changed", ctx.actor, now, "project", code, change)]
     saved = ctx.store.save(new, expected_version=project.version, events=events, records=records)
-    result = {"project": code, "from": project.phase, "to": saved.phase, "transition": move.name,
+    result: dict[str, Any] = {"project": code, "from": project.phase, "to": saved.phase, "transition": move.name,
               "decision": decision.decision, "review": review.id, "version": saved.version, "notes": []}
     if _takes_baseline(ctx, move):
         try:
@@ -174,6 +174,7 @@ def holders(project: Project, role: str) -> set[str]:
         return set(value) if isinstance(value, tuple) else ({value} if value else set())
     want = role.lower()
     out = set()
+    item: Any
     for item in (*project.people, *project.contacts):
         r = item.role.lower().replace(" ", "_")
         if r == want or want in r.split("_"):
@@ -192,6 +193,7 @@ def _check_holder(project: Project, role: str, by: str) -> None:
 
 
 def _name(project: Project, pid: str) -> str:
+    item: Any
     for item in (*project.people, *project.contacts):
         if item.id == pid:
             return str(item.name)

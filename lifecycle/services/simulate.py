@@ -233,7 +233,8 @@ def close_out_records(ctx: Context, code: str, when: date, folder: Path) -> dict
                    recommendation="在设计评审中加入接口联调演示。" if zh
                    else "Add an interface demonstration to the design review."),
             Lesson(id="LL-02", category="client", date=when, recorded_by=p.charter.project_manager,
-                   title="关键用户全程参与提高了验收效率" if zh else "Key users in every sprint review sped up acceptance",
+                   title=("关键用户全程参与提高了验收效率" if zh
+                          else "Key users in every sprint review sped up acceptance"),
                    description="验收一次通过。" if zh else "Acceptance passed at the first attempt.",
                    recommendation="在后续项目中保持。" if zh else "Keep this in future projects."),
         ]
@@ -246,7 +247,8 @@ def close_out_records(ctx: Context, code: str, when: date, folder: Path) -> dict
         survey = Survey(id="SV-FINAL", date=when, contact=sponsor, csat=5, nps=9,
                         comment="交付质量高，团队响应及时。" if zh else "High-quality delivery and a responsive team.")
         final = CostEntry(id="C-FINAL", date=when, amount=Decimal("0.00"), category="other", final=True,
-                          description="最终成本结算（无新增费用）" if zh else "Final cost statement (no further charges)")
+                          description=("最终成本结算（无新增费用）" if zh
+                                       else "Final cost statement (no further charges)"))
         signoff = Signoff(id="SO-PROJECT", date=when, contact=rep, scope="project",
                           comment="同意项目验收。" if zh else "Project accepted.")
         actions = tuple(replace(a, status="done") if a.status == "open" else a for a in p.improvement_actions)
