@@ -167,3 +167,12 @@ def diff_cmd(ctx: click.Context, new_dir: str, against: str | None, as_json: boo
         out.print(f"[bold]{ch.code}[/bold]  in {ch.phase}, gate {trans}: {head}")
         for r in ch.rules:
             out.print(f"   {r['id']}: {r['old']} → {r['new']}  {r['title']}")
+
+
+@rules_grp.command("functions")
+def functions_cmd() -> None:
+    """List the functions gate rules may call (they replace CEL map/filter, and add working days)."""
+    from lifecycle.spec.cel import FUNCTION_DOCS
+
+    for name, doc in FUNCTION_DOCS.items():
+        click.echo(f"{name:<18} {doc}")
