@@ -91,52 +91,70 @@ def project_folders(ctx: Context, code: str) -> list[Path]:
     return folders
 
 
-def check_file_sha256(d: Deliverable, folders: Sequence[Path]) -> tuple[bool, str]:
+def check_file_sha256(d: Deliverable, folders: Sequence[Path], lang: str = "en") -> tuple[bool, str]:
+    zh = lang == "zh"
     if not d.file:
-        return False, f"{d.id} records no delivered file"
+        return False, (f"{d.id} 未登记交付文件" if zh else f"{d.id} records no delivered file")
     if not d.sha256:
-        return False, f"{d.id} records no sha256 for {d.file}"
+        return False, (f"{d.id} 的文件 {d.file} 未登记 SHA-256" if zh else f"{d.id} records no sha256 for {d.file}")
     raw = Path(d.file).expanduser()
     candidates = [raw] if raw.is_absolute() else [f / raw for f in folders]
     path = next((c for c in candidates if c.is_file()), None)
     if path is None:
         where = ", ".join(str(c.parent) for c in candidates)
-        return False, f"file {d.file} not found (looked in {where})"
+        return False, (f"找不到文件 {d.file}（查找位置：{where}）" if zh
+                       else f"file {d.file} not found (looked in {where})")
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     actual = h.hexdigest()
     if actual.lower() != d.sha256.strip().lower():
-        return False, f"file {path} has sha256 {actual}, but {d.sha256} is recorded"
-    return True, f"file {path} ({path.stat().st_size} bytes) matches the recorded sha256 {actual}"
+        return False, (f"文件 {path.name} 的 SHA-256 为 {actual[:16]}…，与登记的 {d.sha256[:16]}… 不一致" if zh
+                       else f"file {path.name} has SHA-256 {actual[:16]}…, but {d.sha256[:16]}… is recorded")
+    size = path.stat().st_size
+    return True, (f"文件 {path.name}（{size} 字节）与登记的 SHA-256 {actual[:16]}… 一致" if zh
+                  else f"file {path.name} ({size} bytes) matches its recorded SHA-256 {actual[:16]}…")
 
 
-def check_requirements(project: Project, d: Deliverable, params: Mapping[str, Any]) -> tuple[bool, str]:
+def check_requirements(project: Project, d: Deliverable, params: Mapping[str, Any],
+                       lang: str = "en") -> tuple[bool, str]:
+    zh = lang == "zh"
     priorities = tuple(params.get("priorities") or ("must",))
     linked = [r for r in project.requirements
               if r.deliverable == d.id and r.priority in priorities and r.status != "rejected"]
+    kinds = "/".join(priorities)
     if not linked:
-        return True, f"no requirement of priority {'/'.join(priorities)} is linked to {d.id}"
+        return True, (f"没有关联 {kinds} 类需求" if zh else f"no {kinds} requirement is linked to {d.id}")
     missing = [r for r in linked if r.status != "verified"]
-    listed = ", ".join(f"{r.id} {r.status}" for r in linked[:20]) + (" …" if len(linked) > 20 else "")
     if missing:
-        return False, (f"{len(missing)} of {len(linked)} requirement(s) linked to {d.id} not verified: "
-                       + ", ".join(f"{r.id} ({r.status})" for r in missing[:20]))
-    return True, f"all {len(linked)} requirement(s) linked to {d.id} are verified: {listed}"
+        ids = ", ".join(f"{r.id} ({r.status})" for r in missing[:20])
+        return False, (f"{len(linked)} 项关联需求中有 {len(missing)} 项未验证：{ids}" if zh
+                       else f"{len(missing)} of {len(linked)} linked requirement(s) not verified: {ids}")
+    ids = ", ".join(r.id for r in linked[:20]) + (" …" if len(linked) > 20 else "")
+    return True, (f"关联的 {len(linked)} 项需求均已验证（{ids}）" if zh
+                  else f"all {len(linked)} linked requirement(s) verified ({ids})")
 
 
-def check_defects(d: Deliverable, params: Mapping[str, Any]) -> tuple[bool, str]:
+def check_defects(d: Deliverable, params: Mapping[str, Any], lang: str = "en") -> tuple[bool, str]:
+    zh = lang == "zh"
     max_defects = int(params.get("max_open_defects", 0))
     max_failed = int(params.get("max_failed_tests", 0))
     min_passed = int(params.get("min_tests_passed", 0))
-    parts = [f"open defects {d.defects_open} (max {max_defects})",
-             f"failed tests {d.tests_failed} (max {max_failed})",
-             f"passed tests {d.tests_passed} (min {min_passed})"]
-    ok = d.defects_open <= max_defects and d.tests_failed <= max_failed and d.tests_passed >= min_passed
-    bad = [p for p, good in zip(parts, (d.defects_open <= max_defects, d.tests_failed <= max_failed,
-                                        d.tests_passed >= min_passed), strict=True) if not good]
-    return ok, (f"{d.id}: " + ", ".join(parts) + ("" if ok else f" — out of bounds: {'; '.join(bad)}"))
+    checks = (d.defects_open <= max_defects, d.tests_failed <= max_failed, d.tests_passed >= min_passed)
+    if zh:
+        parts = [f"未关闭缺陷 {d.defects_open}（上限 {max_defects}）",
+                 f"失败用例 {d.tests_failed}（上限 {max_failed}）",
+                 f"通过用例 {d.tests_passed}（至少 {min_passed}）"]
+    else:
+        parts = [f"open defects {d.defects_open} (max {max_defects})",
+                 f"failed tests {d.tests_failed} (max {max_failed})",
+                 f"passed tests {d.tests_passed} (min {min_passed})"]
+    ok = all(checks)
+    bad = [p for p, good in zip(parts, checks, strict=True) if not good]
+    sep = "，" if zh else ", "
+    tail = "" if ok else ((" — 超出：" if zh else " — out of bounds: ") + "; ".join(bad))
+    return ok, sep.join(parts) + tail
 
 
 # ------------------------------------------------------------------ evaluation
@@ -187,15 +205,16 @@ def evaluate_standards(ctx: Context, project: Project, deliverables: Sequence[st
                 elif not isinstance(got.value, bool):
                     ok, evidence = False, f"{did}: `{expr}` gave {got.value!r}, not true or false"
                 else:
-                    ok, evidence = got.value, f"{did}: `{expr}` is {'true' if got.value else 'false'}"
+                    met = ("符合" if got.value else "不符合") if lang == "zh" else ("met" if got.value else "not met")
+                    ok, evidence = got.value, f"{title}{'：' if lang == 'zh' else ': '}{met}"
             elif spec.kind == "file_sha256":
                 if folders is None:
                     folders = project_folders(ctx, project.code)
-                ok, evidence = check_file_sha256(d, folders)
+                ok, evidence = check_file_sha256(d, folders, lang)
             elif spec.kind == "requirements_verified":
-                ok, evidence = check_requirements(project, d, spec.params)
+                ok, evidence = check_requirements(project, d, spec.params, lang)
             elif spec.kind == "defect_threshold":
-                ok, evidence = check_defects(d, spec.params)
+                ok, evidence = check_defects(d, spec.params, lang)
             else:  # the pack loader only admits known kinds; be safe anyway
                 ok, evidence = False, f"unknown quality check kind '{spec.kind}'"
             if not ok:
