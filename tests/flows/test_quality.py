@@ -33,7 +33,7 @@ def test_every_kind_passes_on_a_good_project_with_evidence(ctx):
     assert {c.result for c in checks.values()} == {"pass"}
     assert all(c.automated and c.date.isoformat() == "2026-03-30" for c in checks.values())
     assert "design.pdf (28 bytes) matches its recorded SHA-256" in checks["QC-D1-QS-FILE"].evidence
-    assert checks["QC-D2-QS-REQ"].evidence == "all 1 requirement(s) linked to D2 are verified: RQ1 verified"
+    assert checks["QC-D2-QS-REQ"].evidence == "all 1 linked requirement(s) verified (RQ1)"
     assert checks["QC-D2-QS-DEF"].evidence.startswith("D2: open defects 0 (max 0), failed tests 0 (max 0), "
                                                       "passed tests 40 (min 1)")
     assert checks["QC-D1-QS-AC"].evidence == "Has acceptance criteria: met"
