@@ -34,7 +34,7 @@ def test_every_kind_passes_on_a_good_project_with_evidence(ctx):
     assert all(c.automated and c.date.isoformat() == "2026-03-30" for c in checks.values())
     assert "design.pdf (28 bytes) matches its recorded SHA-256" in checks["QC-D1-QS-FILE"].evidence
     assert checks["QC-D2-QS-REQ"].evidence == "all 1 linked requirement(s) verified (RQ1)"
-    assert checks["QC-D2-QS-DEF"].evidence.startswith("D2: open defects 0 (max 0), failed tests 0 (max 0), "
+    assert checks["QC-D2-QS-DEF"].evidence.startswith("open defects 0 (max 0), failed tests 0 (max 0), "
                                                       "passed tests 40 (min 1)")
     assert checks["QC-D1-QS-AC"].evidence == "Has acceptance criteria: met"
     p = ctx.store.get("DEMO-1")
@@ -60,7 +60,7 @@ def test_failures_are_recorded_with_evidence_and_one_improvement_action_each(ctx
     ev = checks["QC-D1-QS-FILE"].evidence
     assert "design.pdf has SHA-256" in ev and "is recorded" in ev and "checksum differs" in ev
     assert checks["QC-D2-QS-FILE"].evidence.startswith("file missing/app.zip not found (looked in ")
-    assert checks["QC-D2-QS-REQ"].evidence.startswith("1 of 1 requirement(s) linked to D2 not verified: RQ1 "
+    assert checks["QC-D2-QS-REQ"].evidence.startswith("1 of 1 linked requirement(s) not verified: RQ1 "
                                                       "(confirmed)")
     assert "out of bounds: open defects 2 (max 0); failed tests 1 (max 0)" in checks["QC-D2-QS-DEF"].evidence
     assert checks["QC-D2-QS-AC"].evidence.startswith("Has acceptance criteria: not met")
