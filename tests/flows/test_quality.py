@@ -69,7 +69,7 @@ def test_failures_are_recorded_with_evidence_and_one_improvement_action_each(ctx
     assert set(actions) == {k.replace("QC-", "IA-") for k in results}
     a = actions["IA-D2-QS-DEF"]
     assert a.status == "open" and a.owner == "p-dev" and a.check == "QC-D2-QS-DEF"
-    assert a.due.isoformat() == "2026-04-13" and a.description.startswith("Defects within threshold: D2:")
+    assert a.due.isoformat() == "2026-04-13" and a.description.startswith("Defects within threshold: open defects 2")
 
     # the same run again changes nothing: no new version, no duplicate
     version = p.version
