@@ -189,6 +189,20 @@ def show_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
         extra = f"   SPI {m['spi']:.2f}  CPI {m['cpi']:.2f}"
     out.print(f"budget approved {_money(m['approved_budget'], cur)}   allocated {_money(m['budget_total'], cur)}   "
               f"spent {_money(m['cost_actual'], cur)} ({m['budget_spent_pct']:.1f}%){extra}")
+    if m.get("schedule_error"):
+        from rich.markup import escape
+
+        out.print(f"finish (CPM) [red]not computed[/red]: {escape(str(m['schedule_error']))}")
+    elif m.get("project_finish"):
+        base = m.get("baseline_finish")
+        if base:
+            slip = int(m.get("schedule_slip_days") or 0)
+            tone = "red" if slip > 0 else "green"
+            versus = f"vs baseline {base}: [{tone}]slip {slip:+d} working days[/{tone}]"
+        else:
+            versus = "(no baseline saved)"
+        out.print(f"finish (CPM) {m['project_finish']} {versus}   "
+                  f"critical tasks {m.get('critical_task_count', 0)}")
     rep = s["last_status_report"]
     out.print("last status report " + (f"{rep['date']} ({rep['overall']})" if rep else "none")
               + f"   risk exposure {m['risk_exposure']:.0f} over {m['open_risk_count']} open risks")

@@ -4,7 +4,9 @@ A view is built from the project and the system records (gate reviews, waivers) 
 of its inputs; it holds raw values only (ISO dates, money as decimal text, enum words, ids) and no
 formatting, so the same dict is (1) what the Jinja2 template reads, (2) the JSON attached inside the
 PDF/A for the client's systems and (3) what the registry keeps to verify the file later. The
-locale's words and formats are applied by the template, never stored here.
+locale's words and formats are applied by the template, never stored here. The schedule and earned
+value figures (``schedule``, ``gantt``, ``evm``, ``s_curve``) are JSON numbers, exactly as
+:func:`~lifecycle.domain.metrics.project_metrics` and :func:`~lifecycle.domain.evm.s_curve` give them.
 
 Document numbers are ``<CODE>-<KIND>[-<MILESTONE>]-<N>``: ``ACC`` acceptance certificate (per
 milestone), ``FAR`` final acceptance report, ``HOV`` handover package, ``GRR`` gate review report,
@@ -21,9 +23,12 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from lifecycle.domain.calendar import work_calendar
+from lifecycle.domain.evm import TCPI_UNREACHABLE, s_curve, select_baseline
 from lifecycle.domain.metrics import project_metrics
 from lifecycle.domain.model import DocumentRecord, Milestone, Project
-from lifecycle.errors import InvalidInput, NotFound
+from lifecycle.domain.schedule import Schedule, compute_schedule
+from lifecycle.errors import InvalidInput, LifecycleError, NotFound
 
 VIEW_SCHEMA_VERSION = 1
 
@@ -36,6 +41,8 @@ KIND_CODES: dict[str, str] = {
 }
 KINDS = tuple(KIND_CODES)
 STATUS_REPORT_FRESH_DAYS = 14  # a recorded status report is "current" until 14 days after its period
+GANTT_MAX_ROWS = 30  # task rows of the status report's Gantt chart: it stays on one page
+INDEX_AMBER = 0.9  # SPI / CPI below 1.0 are rated amber, below this red
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _OPEN_ACTION = ("open",)
@@ -399,6 +406,138 @@ def build_acceptance(project: Project, stamp: Stamp, milestone: Milestone,
     return _plain_view(view)
 
 
+# --------------------------------------------------------------------------- schedule and earned value
+def _try_schedule(project: Project, today: date) -> tuple[Schedule | None, str]:
+    """The critical-path schedule, or None and why not (no tasks, a link cycle, no start date)."""
+    if not project.tasks:
+        return None, ""
+    try:
+        return compute_schedule(project, today=today), ""
+    except LifecycleError as exc:
+        return None, str(exc)
+
+
+def _num(value: Any, digits: int) -> float:
+    """A figure as a JSON number, rounded; never ``-0.0``."""
+    return round(float(value or 0.0), digits) + 0.0
+
+
+def _rating(index: float) -> str:
+    if index >= 1.0:
+        return "green"
+    return "amber" if index >= INDEX_AMBER else "red"
+
+
+def _evm_block(project: Project, metrics: Mapping[str, Any], today: date) -> dict[str, Any]:
+    """Earned value at ``today`` as numbers, exactly the figures of :func:`project_metrics`."""
+    source = str(metrics["evm_budget_source"])
+    baseline = select_baseline(project) if source == "baseline" else None
+    out: dict[str, Any] = {"status_date": _d(today), "budget_source": source,
+                           "baseline": baseline.id if baseline is not None else ""}
+    for key in ("bac", "pv", "ev", "ac", "sv", "cv", "eac", "etc", "vac"):
+        out[key] = _num(metrics[key], 2)
+    for key in ("spi", "cpi", "tcpi"):
+        out[key] = _num(metrics[key], 4)
+    out.update({
+        "sv_pct": _num(metrics["schedule_variance_pct"], 2),
+        "cv_pct": _num(metrics["cost_variance_pct"], 2),
+        "earned_pct": _num(metrics["earned_pct"], 2),
+        "tcpi_unreachable": float(metrics["tcpi"]) >= TCPI_UNREACHABLE,
+        "work_complete": bool(metrics["bac"]) and float(metrics["ev"]) >= float(metrics["bac"]) - 0.005,
+        "spi_rating": _rating(round(float(metrics["spi"]), 2)),
+        "cpi_rating": _rating(round(float(metrics["cpi"]), 2)),
+    })
+    return out
+
+
+def _s_curve_block(project: Project, today: date, schedule: Schedule | None,
+                   metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """Weekly cumulative PV, EV and AC (``evm.s_curve`` points; EV and AC null after ``today``)."""
+    points = [pt.to_dict() for pt in s_curve(project, today, schedule=schedule)]
+    return {"status_date": _d(today), "budget_source": str(metrics["evm_budget_source"]), "points": points}
+
+
+def _forecast_block(project: Project, metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """The CPM finish against the baseline finish (or, without a baseline, the charter's finish)."""
+    forecast = metrics["project_finish"]
+    baseline = metrics["baseline_finish"]
+    plan = _d(project.charter.finish)
+    reference, slip = None, None
+    if forecast and baseline:
+        reference, slip = "baseline", int(metrics["schedule_slip_days"])
+    elif forecast and plan:
+        cal = work_calendar(project.calendar)
+        pf, ref = date.fromisoformat(forecast), date.fromisoformat(plan)
+        reference = "plan"
+        slip = (cal.count_working_days(ref, pf) - 1 if pf >= ref else -(cal.count_working_days(pf, ref) - 1))
+    return {
+        "start": metrics["project_start"],
+        "forecast_finish": forecast,
+        "baseline_finish": baseline,
+        "planned_finish": plan,
+        "reference": reference,
+        "reference_finish": baseline if reference == "baseline" else plan if reference == "plan" else None,
+        "slip_days": slip,
+        "duration_days": int(metrics["schedule_duration_days"]),
+        "critical_task_count": int(metrics["critical_task_count"]),
+        "critical_path": list(metrics["critical_path"]),
+        "min_total_slack_days": int(metrics["min_total_slack_days"]),
+        "error": str(metrics["schedule_error"]),
+    }
+
+
+def _gantt_block(project: Project, schedule: Schedule | None, max_rows: int = GANTT_MAX_ROWS) -> dict[str, Any]:
+    """Rows of the status report's Gantt chart, in outline order, dates from the critical path method.
+
+    Every task when they fit in ``max_rows``; else every summary task and every critical task; else
+    the top level of the WBS and as many critical tasks as fit (``hidden`` counts the critical tasks
+    left out).
+    """
+    if schedule is None:
+        return {"mode": "none", "rows": [], "hidden": 0}
+    tasks = project.index("tasks")
+    rows = [r for r in schedule.rows() if r.summary or tasks[r.id].status != "cancelled"]
+    # percent complete: a leaf's own, a summary's weighted over its leaves (effort, else duration)
+    totals: dict[str, list[float]] = {}
+    percent: dict[str, float] = {}
+    for r in reversed(rows):  # descendants come before their summary
+        t = tasks[r.id]
+        acc = totals.setdefault(r.id, [0.0, 0.0])
+        if r.summary:
+            percent[r.id] = acc[1] / acc[0] if acc[0] else float(t.percent_complete)
+        else:
+            pct = 100.0 if r.done else max(0.0, min(100.0, float(t.percent_complete)))
+            weight = 0.0 if r.milestone else float(t.effort_hours or t.duration_days or r.duration_days or 1)
+            percent[r.id] = pct
+            acc[0], acc[1] = weight, weight * pct
+        if r.parent:
+            up = totals.setdefault(r.parent, [0.0, 0.0])
+            up[0] += acc[0]
+            up[1] += acc[1]
+    hidden = 0
+    if len(rows) <= max_rows:
+        mode, chosen = "all", rows
+    elif sum(1 for r in rows if r.summary or r.critical) <= max_rows:
+        mode, chosen = "summary", [r for r in rows if r.summary or r.critical]
+    else:
+        mode = "top"
+        order = {r.id: i for i, r in enumerate(rows)}
+        crit = [r for r in rows if r.critical and not r.summary]
+        ranked = ([r for r in rows if r.level == 0 and r.summary] + crit
+                  + [r for r in rows if r.level == 0 and not r.summary and not r.critical])
+        chosen = sorted(ranked[:max_rows], key=lambda r: order[r.id])
+        shown = {r.id for r in chosen}
+        hidden = sum(1 for r in crit if r.id not in shown)
+    return {
+        "mode": mode,
+        "hidden": hidden,
+        "rows": [{"id": r.id, "wbs": r.wbs, "name": r.name, "level": r.level, "summary": r.summary,
+                  "milestone": r.milestone, "critical": r.critical, "done": r.done,
+                  "start": _d(r.early_start), "finish": _d(r.early_finish),
+                  "percent": round(percent[r.id], 1), "total_slack": r.total_slack} for r in chosen],
+    }
+
+
 # --------------------------------------------------------------------------- final acceptance
 def _cost_block(project: Project) -> dict[str, Any]:
     plan: dict[str, Decimal] = {}
@@ -456,6 +595,10 @@ def _schedule_block(project: Project, today: date) -> dict[str, Any]:
 def build_final_acceptance(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     deliverables = [_deliverable(project, d.id, None) for d in project.deliverables]
     items = _open_items(project, deliverables, include_issues=True)
+    # the final figures count every booked cost, also one dated after the day the report is issued
+    evm_date = max([stamp.today, *(c.date for c in project.costs)])
+    metrics = project_metrics(project, evm_date)
+    schedule, _ = _try_schedule(project, evm_date)
     view = _head("final_acceptance", project, stamp)
     view.update({
         "objectives": list(project.charter.objectives),
@@ -467,6 +610,8 @@ def build_final_acceptance(project: Project, stamp: Stamp, waivers: Sequence[Map
         "deliverables": deliverables,
         "schedule": _schedule_block(project, stamp.today),
         "cost": _cost_block(project),
+        "evm": _evm_block(project, metrics, evm_date),
+        "s_curve": _s_curve_block(project, evm_date, schedule, metrics),
         "open_items": items,
         "waivers": _with_names(project, waivers),
         "lessons": _lessons(project),
@@ -566,6 +711,7 @@ def _summary_tasks(project: Project) -> list[dict[str, Any]]:
 def build_status(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     today = stamp.today
     metrics = project_metrics(project, today)
+    schedule, _ = _try_schedule(project, today)
     reports = sorted(project.status_reports, key=lambda r: (r.date, r.id))
     # A recorded report is used while it is current; an old one would pair stale words with today's figures.
     current = [r for r in reports if r.period_end >= today - timedelta(days=STATUS_REPORT_FRESH_DAYS)]
@@ -604,8 +750,12 @@ def build_status(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, 
                      "overdue": overdue},
         "plan": {"start": _d(project.charter.start), "finish": _d(project.charter.finish)},
         "summary_tasks": _summary_tasks(project),
+        "schedule": _forecast_block(project, metrics),
+        "gantt": _gantt_block(project, schedule),
         "milestones": [_milestone_row(m, today) for m in sorted(project.milestones, key=lambda m: (m.date, m.id))],
         "budget": _cost_block(project),
+        "evm": _evm_block(project, metrics, today),
+        "s_curve": _s_curve_block(project, today, schedule, metrics),
         "risks": [{"id": r.id, "title": r.title, "category": r.category, "probability": r.probability,
                    "impact": r.impact, "score": r.score, "strategy": r.strategy, "response_plan": r.response_plan,
                    "owner": _name(project, r.owner), "review_date": _d(r.review_date)} for r in open_risks[:5]],
