@@ -204,7 +204,27 @@ def audit_show(ctx: click.Context, code: str, as_json: bool, last: int) -> None:
         return
     for e in events:
         what = f"{e.entity} {e.entity_id}".strip()
-        click.echo(f"{e.seq:>5}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.action:<22} {what}")
+        click.echo(f"{e.seq:>5}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.action:<22} {what}{_gist(e.data)}")
+
+
+def _gist(data: dict[str, Any]) -> str:
+    """A few words on what an audit event changed, for the one-line listing."""
+    if "from" in data and "to" in data:
+        out = f"  {data['from']} → {data['to']}"
+        if data.get("decision"):
+            out += f" ({str(data['decision']).replace('_', ' ')})"
+        return out + (f": {data['reason']}" if data.get("reason") else "")
+    if "role" in data and "by" in data:
+        return f"  {data.get('decision', '')} by {data['by']} as {data['role']}".replace("  by", " by")
+    if "rule" in data and "expires_on" in data:
+        return f"  {data['rule']} until {data['expires_on']} by {data.get('granted_by', '')}"
+    if isinstance(data.get("fields"), dict) and data["fields"]:
+        return "  " + ", ".join(sorted(data["fields"]))[:80]
+    if isinstance(data.get("changes"), list) and data["changes"]:
+        parts = [f"{c.get('section')} {c.get('key')}" for c in data["changes"][:4]]
+        more = f" … +{len(data['changes']) - 4}" if len(data["changes"]) > 4 else ""
+        return "  " + ", ".join(parts) + more
+    return ""
 
 
 @audit_grp.command("verify")
