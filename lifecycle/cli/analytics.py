@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from lifecycle.cli.output import console, emit_json, handle_errors, ws_from
+from lifecycle.cli.output import console, emit_json, handle_errors, money, ws_from
 
 _MAX_ROWS = 80
 
@@ -19,8 +19,7 @@ def _ctx(ctx: click.Context) -> Any:
 
 
 def _money(value: float, currency: str) -> str:
-    symbol = {"CNY": "¥", "USD": "$", "GBP": "£", "EUR": "€"}.get(currency, currency + " " if currency else "")
-    return f"{'-' if value < 0 else ''}{symbol}{abs(value):,.0f}"
+    return money(value, currency, decimals=0)
 
 
 def _ratio_style(v: float) -> str:

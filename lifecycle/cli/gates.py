@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from lifecycle.cli.output import console, emit_json, handle_errors, ws_from
+from lifecycle.cli.output import console, emit_json, handle_errors, run_in_context
 from lifecycle.cli.record import DATE
 
 MARK = {"pass": ("✓", "green"), "fail": ("✗", "red"), "error": ("!", "red"), "waived": ("~", "yellow"),
@@ -16,13 +16,7 @@ VERDICT = {"go": ("GO", "green"), "conditional_go": ("CONDITIONAL GO", "yellow")
 
 
 def _run(ctx: click.Context, fn: Any) -> Any:
-    from lifecycle.services.context import open_context
-
-    c = open_context(ws_from(ctx))
-    try:
-        return fn(c)
-    finally:
-        c.close()
+    return run_in_context(ctx, fn)
 
 
 def print_decision(d: Any, *, verbose: bool = False) -> None:

@@ -59,6 +59,24 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def run_in_context(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
+    """Open a service context on the command's workspace, call ``fn`` with it, always close it."""
+    from lifecycle.services.context import open_context
+
+    c = open_context(ws_from(ctx))
+    try:
+        return fn(c)
+    finally:
+        c.close()
+
+
+def money(value: Any, currency: str, decimals: int = 2) -> str:
+    """An amount with its currency symbol for terminal output (documents format per locale)."""
+    symbol = {"CNY": "¥", "USD": "$", "GBP": "£", "EUR": "€"}.get(currency, currency + " " if currency else "")
+    v = float(value)
+    return f"{'-' if v < 0 else ''}{symbol}{abs(v):,.{decimals}f}"
+
+
 def ws_from(ctx: click.Context) -> Any:
     """The workspace named on the command line (or found), with --rules applied."""
     from lifecycle.workspace import open_workspace

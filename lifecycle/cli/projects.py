@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from lifecycle.cli.output import console, emit_json, handle_errors, ws_from
+from lifecycle.cli.output import console, emit_json, handle_errors, money, ws_from
 from lifecycle.errors import InvalidInput
 
 
@@ -19,8 +19,7 @@ def _ctx(ctx: click.Context, create: bool = False) -> Any:
 
 
 def _money(value: Any, currency: str) -> str:
-    symbol = {"CNY": "¥", "USD": "$", "GBP": "£", "EUR": "€"}.get(currency, currency + " ")
-    return f"{symbol}{float(value):,.2f}"
+    return money(value, currency)
 
 
 @click.command("init")

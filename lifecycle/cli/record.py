@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from lifecycle.cli.output import emit_json, handle_errors, ws_from
+from lifecycle.cli.output import emit_json, handle_errors, run_in_context, ws_from
 from lifecycle.errors import InvalidInput
 
 
@@ -54,13 +54,7 @@ def _svc() -> Any:
 
 
 def _run(ctx: click.Context, fn: Any) -> Any:
-    from lifecycle.services.context import open_context
-
-    c = open_context(ws_from(ctx))
-    try:
-        return fn(c)
-    finally:
-        c.close()
+    return run_in_context(ctx, fn)
 
 
 def _report(item: Any, as_json: bool, text: str) -> None:
