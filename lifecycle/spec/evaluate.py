@@ -34,7 +34,7 @@ from lifecycle.domain.gates import (
 from lifecycle.domain.lifecycle import Move
 from lifecycle.domain.model import Charter, Organisation, Project
 from lifecycle.errors import LifecycleError, SpecError
-from lifecycle.spec.cel import CelEnv, CelSyntax, CompiledExpr, Evaluated, compile_expr
+from lifecycle.spec.cel import CelEnv, CelSyntax, CompiledExpr, Evaluated, compile_expr, referenced_names
 from lifecycle.spec.rulepack import QualitySpec, Rule, RulePack, RuleTest
 
 EVIDENCE_LIMIT = 50
@@ -106,6 +106,17 @@ def evaluate_rules(rules: Sequence[Rule], env: CelEnv, today: date, waivers: Ite
 
 
 # --------------------------------------------------------------------------- a gate
+_NAMES: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _names(pack: RulePack, transition: str, rules: Sequence[Rule]) -> frozenset[str]:
+    """The facts a gate's rules read as CEL variables (computed once per pack and gate)."""
+    key = (pack.hash, transition)
+    if key not in _NAMES:
+        _NAMES[key] = referenced_names(e for r in rules for e in (r.when, r.check, r.evidence))
+    return _NAMES[key]
+
+
 def _utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -114,9 +125,10 @@ def decide(pack: RulePack, move: Move, project: Project, facts: Mapping[str, Any
            waivers: Iterable[Waiver] = (), votes: Iterable[Vote] = (), *, env: CelEnv | None = None,
            now: datetime | None = None, actor: str = "", lang: str | None = None) -> Decision:
     """The decision for ``move`` given an already built facts document (and optionally its context)."""
-    env = env or CelEnv(facts)
+    rules = pack.gate_for(move.name).rules
+    env = env or CelEnv(facts, names=_names(pack, move.name, rules))
     waivers = tuple(waivers)
-    results = evaluate_rules(pack.gate_for(move.name).rules, env, today, waivers, lang or lang_of(project))
+    results = evaluate_rules(rules, env, today, waivers, lang or lang_of(project))
     used = {r.waiver.id: r.waiver for r in results if r.waiver is not None}
     approvals = approval_status(move.transition.approvals, votes, project.version)
     notes = []

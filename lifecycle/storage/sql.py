@@ -12,6 +12,7 @@ check. Database errors are translated to :class:`StorageError` at this boundary.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
@@ -87,24 +88,54 @@ def _row_values(obj: Any, skip: tuple[str, ...] = ("id",)) -> dict[str, Any]:
     return out
 
 
-def _from_row(cls: type, row: Any, key: str | None) -> Any:
-    kwargs: dict[str, Any] = {}
-    m = row._mapping
+_Plan = tuple[type, tuple[tuple[str, int, Any], ...], int | None]
+_PLANS: dict[tuple[type, tuple[str, ...]], _Plan] = {}
+
+
+def _plan(cls: type, columns: tuple[str, ...]) -> _Plan:
+    """How to turn a row of ``columns`` into ``cls``: per field its column index and converter.
+
+    Worked out once per class and column list, so loading a portfolio does no per-field type dispatch
+    (reading rows was most of a sweep's time before).
+    """
+    key = (cls, columns)
+    plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
+    fields: list[tuple[str, int, Any]] = []
+    key_index = columns.index("key") if "key" in columns else None
     for info in fields_of(cls):
-        if info.name == "id" and key is not None:
-            kwargs["id"] = key
+        if info.name == "id" and key_index is not None:
             continue
-        v = m[info.name]
+        idx = columns.index(info.name)
+        conv: Any = None
         if _is_json(info):
-            v = _decode_json(info, v)
-        elif v is None and not info.optional:
-            v = info.default
-        elif info.kind == "money" and v is not None and not isinstance(v, Decimal):
-            v = Decimal(str(v))
-        elif info.kind == "datetime" and isinstance(v, datetime) and v.tzinfo is None:
-            v = v.replace(tzinfo=timezone.utc)
-        kwargs[info.name] = v
-    return cls(**kwargs)
+            conv = (lambda i: lambda v: _decode_json(i, v))(info)
+        elif info.kind == "money":
+            conv = (lambda i: lambda v: (i.default if not i.optional else None) if v is None
+                    else (v if isinstance(v, Decimal) else Decimal(str(v))))(info)
+        elif info.kind == "datetime":
+            conv = lambda v: v.replace(tzinfo=timezone.utc) if isinstance(v, datetime) and v.tzinfo is None else v  # noqa: E731
+        elif not info.optional:
+            conv = (lambda d: lambda v: d if v is None else v)(info.default)
+        fields.append((info.name, idx, conv))
+    plan = (cls, tuple(fields), key_index if any(i.name == "id" for i in fields_of(cls)) else None)
+    _PLANS[key] = plan
+    return plan
+
+
+def _decode_rows(cls: type, rows: Any) -> list[Any]:
+    """Model objects from result rows (all of one table), using the precomputed plan."""
+    if not rows:
+        return []
+    cls_, fields, key_index = _plan(cls, tuple(rows[0]._fields))
+    out = []
+    for row in rows:
+        kwargs = {name: (row[idx] if conv is None else conv(row[idx])) for name, idx, conv in fields}
+        if key_index is not None:
+            kwargs["id"] = row[key_index]
+        out.append(cls_(**kwargs))
+    return out
 
 
 def _utc(dt: datetime) -> datetime:
@@ -117,10 +148,17 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _json_loads(text: str) -> Any:
+    # Most JSON cells are empty lists (no skills, no deliverables ...): skip the decoder for those.
+    if text == "[]":
+        return []
+    return json.loads(text)
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60})
+        engine = create_engine(url, connect_args={"timeout": 60}, json_deserializer=_json_loads)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
@@ -136,7 +174,7 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_deserializer=_json_loads)
 
 
 def alembic_config(connection: Connection | None = None) -> Any:
@@ -249,11 +287,10 @@ class SqlStore:
             per: dict[int, dict[str, list[Any]]] = {pk: {} for pk in pks}
             for name, table in T.section_tables.items():
                 cls = SECTIONS[name]
-                key_is_id = any(i.name == "id" for i in fields_of(cls))
                 rows = conn.execute(select(table).where(table.c.project_id.in_(pks))
                                     .order_by(table.c.project_id, table.c.position)).all()
-                for r in rows:
-                    per[r.project_id].setdefault(name, []).append(_from_row(cls, r, r.key if key_is_id else None))
+                for r, obj in zip(rows, _decode_rows(cls, rows), strict=True):
+                    per[r.project_id].setdefault(name, []).append(obj)
             return [self._assemble(h, {k: tuple(v) for k, v in per[h.pk].items()}) for h in heads]
 
     def _head_row(self, conn: Connection, code: str) -> Any:
@@ -285,9 +322,8 @@ class SqlStore:
         sections: dict[str, tuple[Any, ...]] = {}
         for name, table in T.section_tables.items():
             cls = SECTIONS[name]
-            key_is_id = any(i.name == "id" for i in fields_of(cls))
             rows = conn.execute(select(table).where(table.c.project_id == head.pk).order_by(table.c.position)).all()
-            sections[name] = tuple(_from_row(cls, r, r.key if key_is_id else None) for r in rows)
+            sections[name] = tuple(_decode_rows(cls, rows))
         return self._assemble(head, sections)
 
     # ------------------------------------------------------------ writing
