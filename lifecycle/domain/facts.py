@@ -193,7 +193,7 @@ def _plain_plan(cls: type) -> tuple[tuple[str, Any], ...]:
     """
     plan = _PLAIN_PLANS.get(cls)
     if plan is None:
-        out = []
+        out: list[tuple[str, Any]] = []
         for info in fields_of(cls):
             if info.kind in ("str", "enum", "bool"):
                 out.append((info.name, None))
@@ -313,7 +313,51 @@ def build_facts(project: Project, today: date, extra: Mapping[str, Any] | None =
     if extra:
         for key, value in extra.items():
             facts[key] = _plain_value(value)
-    return facts
+    return FactsDoc(facts)
+
+
+class FactsDoc(dict[str, Any]):
+    """A facts document: a plain dict that remembers its hash once computed.
+
+    Evaluating several gates on one project hashes the same facts each time; the hash is kept until
+    the document is changed through the dict's own methods. Facts are treated as immutable once built
+    (``patch_facts`` works on a deep copy, which starts without a hash); nested values are not
+    watched, so code must not edit them in place.
+    """
+
+    _hash: str | None = None
+
+    def _changed(self) -> None:
+        self._hash = None
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._changed()
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._changed()
+        super().__delitem__(key)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._changed()
+        super().update(*args, **kwargs)
+
+    def pop(self, *args: Any) -> Any:
+        self._changed()
+        return super().pop(*args)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self._changed()
+        return super().setdefault(key, default)
+
+    def clear(self) -> None:
+        self._changed()
+        super().clear()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FactsDoc:
+        import copy
+
+        return FactsDoc({k: copy.deepcopy(v, memo) for k, v in self.items()})
 
 
 def _plain_value(value: Any) -> Any:
@@ -360,8 +404,13 @@ def canonical_facts_json(facts: Mapping[str, Any]) -> str:
 
 
 def facts_hash(facts: Mapping[str, Any]) -> str:
-    """sha256 (hex) of the canonical JSON of a facts document."""
-    return hashlib.sha256(canonical_facts_json(facts).encode("utf-8")).hexdigest()
+    """sha256 (hex) of the canonical JSON of a facts document (remembered by a FactsDoc)."""
+    if isinstance(facts, FactsDoc) and facts._hash is not None:
+        return facts._hash
+    digest = hashlib.sha256(canonical_facts_json(facts).encode("utf-8")).hexdigest()
+    if isinstance(facts, FactsDoc):
+        facts._hash = digest
+    return digest
 
 
 # --------------------------------------------------------------------------- JSON Schema
