@@ -1,0 +1,992 @@
+"""A seeded generator of realistic synthetic client projects and portfolios for the benchmarks.
+
+Every project is built straight into the frozen model (:class:`~lifecycle.domain.model.Project`), so
+a benchmark can store it, dump it as a project file or build its facts without a parse in between.
+The same ``(code, seed)`` always gives the same project, and every project passes
+:func:`~lifecycle.domain.validate.validate_project`.
+
+Proportions follow the sample projects in ``examples/`` (per 100 tasks: ~105 links, ~140
+assignments, ~10 risks, ~6 deliverables with 2-4 acceptance criteria each, a milestone per top-level
+WBS phase), with the state a project of its phase would have on :data:`TODAY`:
+
+* a WBS of top-level phases, work packages (summary tasks) and leaf tasks with owners, dates, effort
+  and progress consistent with ``today`` (done before it, in progress across it, a few overdue);
+* links between leaf tasks only, always from an earlier to a later leaf (so never a cycle): a
+  finish-to-start chain inside each work package plus cross-package links, ~85 % FS, the rest SS, FF
+  and a few SF, ~10 % with a lag or a lead;
+* people with roles, rates and capacity; contacts on the client side; materials; budget lines by
+  category; monthly costs up to today; periodic status reports, meetings with action items;
+  change requests; risks (probability x impact, a response and an owner for most); issues;
+  requirements; quality standards; quality checks (some failing, with improvement actions) on
+  delivered items; acceptance records, sign-offs, lessons, handover items and training when the
+  phase has them.
+
+:func:`schedule_network` makes the flat finish-to-start network of the critical-path workload.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import random
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from lifecycle.domain.model import (
+    AcceptanceCriterion,
+    AcceptanceRecord,
+    ActionItem,
+    Assignment,
+    Baseline,
+    BaselineTask,
+    BudgetLine,
+    Calendar,
+    ChangeRequest,
+    Charter,
+    Contact,
+    CostEntry,
+    Deliverable,
+    Feedback,
+    HandoverItem,
+    ImprovementAction,
+    Issue,
+    Lesson,
+    Material,
+    Meeting,
+    Milestone,
+    Organisation,
+    Person,
+    Project,
+    QualityCheck,
+    QualityStandard,
+    Requirement,
+    Risk,
+    Signoff,
+    StatusReport,
+    Survey,
+    Task,
+    TaskLink,
+    Training,
+)
+
+GENERATOR_VERSION = 1
+"""Bump when what the generator makes changes: cached portfolio databases are keyed by it."""
+
+TODAY = date(2026, 9, 15)
+"""The fixed 'today' of every benchmark (set as PMO_TODAY for the commands it runs)."""
+
+PHASES = ("initiation", "planning", "execution", "control", "closure")
+PHASE_WEIGHTS = (0.12, 0.18, 0.38, 0.17, 0.15)
+# how far through its planned span a project of each phase is on TODAY
+PHASE_ELAPSED = {
+    "initiation": (-0.15, -0.02),
+    "planning": (0.0, 0.08),
+    "execution": (0.15, 0.65),
+    "control": (0.6, 0.9),
+    "closure": (0.96, 1.02),
+}
+
+_CLIENTS = (
+    "杭州精密机械股份有限公司",
+    "Northwind Logistics Ltd",
+    "苏州新材料科技有限公司",
+    "Contoso Retail GmbH",
+    "宁波港口集团",
+    "Fabrikam Health AG",
+    "成都智能装备有限公司",
+    "Tailspin Airports plc",
+)
+_PHASE_NAMES = (
+    "Project management",
+    "Discovery",
+    "Design",
+    "Build",
+    "Integration",
+    "Testing",
+    "Deployment",
+    "Training",
+    "Data migration",
+    "Go-live support",
+    "Acceptance",
+    "Closure",
+)
+_VERBS = (
+    "Specify",
+    "Design",
+    "Build",
+    "Configure",
+    "Integrate",
+    "Test",
+    "Review",
+    "Migrate",
+    "Document",
+    "Deploy",
+    "Prepare",
+    "Validate",
+)
+_OBJECTS = (
+    "order intake",
+    "MES interface",
+    "warehouse scanning",
+    "shop-floor terminals",
+    "quality module",
+    "reporting",
+    "ERP bridge",
+    "label printing",
+    "user roles",
+    "data model",
+    "OEE dashboard",
+    "equipment adapters",
+    "traceability",
+    "batch records",
+    "alerts",
+    "mobile app",
+)
+_DELIVERABLE_KINDS = ("specification", "software", "report", "manual", "design")
+_ROLES = (
+    "project manager",
+    "architect",
+    "developer",
+    "developer",
+    "developer",
+    "tester",
+    "business analyst",
+    "data engineer",
+    "trainer",
+    "integration engineer",
+)
+_SKILLS = ("python", "sql", "plc", "opc-ua", "sap", "testing", "training", "linux", "networking", "ux")
+_RISK_TITLES = (
+    "Legacy equipment cannot be connected",
+    "Key user availability during harvest season",
+    "Interface specification of the ERP not frozen",
+    "Hardware delivery delayed by supplier",
+    "Data quality of master data too low for migration",
+    "Scope creep from plant managers",
+    "Network coverage in the warehouse insufficient",
+    "Licence costs above estimate",
+    "Key developer may leave",
+    "Regulatory audit during go-live window",
+)
+_CATEGORIES = ("labour", "materials", "equipment", "subcontract", "travel", "licences", "contingency", "other")
+_RISK_CATEGORIES = ("technical", "resource", "schedule", "cost", "scope", "external", "client", "quality", "legal")
+
+
+def _pick_phase(rng: random.Random) -> str:
+    return rng.choices(PHASES, weights=PHASE_WEIGHTS)[0]
+
+
+def _d(day: date, n: float) -> date:
+    return day + timedelta(days=int(n))
+
+
+def generate_project(
+    code: str,
+    *,
+    seed: int = 1,
+    tasks: int = 200,
+    risks: int | None = None,
+    deliverables: int | None = None,
+    phase: str | None = None,
+    today: date = TODAY,
+) -> Project:
+    """One realistic project with ``tasks`` tasks (summaries included), deterministic in (code, seed)."""
+    rng = random.Random(f"{seed}:{code}")
+    phase = phase or _pick_phase(rng)
+    n_tasks = max(tasks, 8)
+    n_risks = risks if risks is not None else max(3, n_tasks // 10)
+    n_deliv = deliverables if deliverables is not None else max(3, n_tasks // 17)
+    zh = rng.random() < 0.5
+
+    # ----------------------------------------------------------------- parties
+    n_people = max(4, min(80, n_tasks // 5))
+    people = tuple(
+        Person(
+            id=f"p{i:03d}",
+            name=f"Person {i:03d}",
+            role=_ROLES[i % len(_ROLES)] if i else "project manager",
+            skills=tuple(rng.sample(_SKILLS, 2)),
+            capacity_hours_per_week=rng.choice((40.0, 40.0, 32.0, 20.0)),
+            rate=Decimal(rng.choice((380, 450, 520, 600, 750)) if zh else rng.choice((65, 80, 95, 120))),
+            email=f"p{i:03d}@supplier.example",
+        )
+        for i in range(n_people)
+    )
+    pids = [p.id for p in people]
+    client = rng.choice(_CLIENTS)
+    contacts = (
+        Contact(
+            id="c-sponsor",
+            name="Client Sponsor",
+            organisation=client,
+            role="sponsor",
+            title="COO",
+            email="sponsor@client.example",
+        ),
+        Contact(
+            id="c-rep",
+            name="Client Representative",
+            organisation=client,
+            role="client_representative",
+            title="IT manager",
+            email="rep@client.example",
+        ),
+        Contact(id="c-keyuser1", name="Key User One", organisation=client, role="key_user"),
+        Contact(id="c-keyuser2", name="Key User Two", organisation=client, role="key_user"),
+        Contact(id="c-steer", name="Steering Member", organisation=client, role="steering"),
+        Contact(id="c-qa", name="Client QA", organisation=client, role="quality"),
+    )
+    cids = [c.id for c in contacts]
+
+    # ----------------------------------------------------------------- the plan
+    span = min(730, 150 + n_tasks // 2)  # calendar days
+    lo, hi = PHASE_ELAPSED[phase]
+    elapsed = rng.uniform(lo, hi)
+    start = today - timedelta(days=int(span * elapsed))
+    start -= timedelta(days=start.weekday())  # projects start on a Monday
+    finish = start + timedelta(days=span)
+
+    k = max(3, min(12, round(n_tasks**0.4)))  # top-level WBS phases
+    n_leaf_budget = n_tasks - k
+    # work packages: 1 summary + m leaves (+ the phase milestone, counted separately)
+    packages: list[int] = []
+    remaining = n_leaf_budget - k  # k milestone tasks
+    while remaining > 0:
+        m = rng.randint(3, 8)
+        if remaining - (m + 1) < 2:
+            m = max(1, remaining - 1)
+        packages.append(m)
+        remaining -= m + 1
+    task_list: list[dict[str, Any]] = []
+    leaves: list[int] = []  # indexes into task_list, in creation (= topological) order
+    phase_of_pkg = [min(k - 1, i * k // max(1, len(packages))) for i in range(len(packages))]
+    milestone_tasks: list[int] = []
+    pkg_leaves: list[list[int]] = []
+    pkg_index = 0
+    for ph in range(k):
+        ph_start = _d(start, span * ph / k * 0.9)
+        ph_end = _d(start, span * (ph + 1) / k)
+        top = len(task_list)
+        task_list.append(
+            {
+                "id": f"T{ph + 1}",
+                "name": _PHASE_NAMES[ph % len(_PHASE_NAMES)],
+                "wbs": str(ph + 1),
+                "parent": "",
+                "owner": pids[0],
+                "summary": True,
+            }
+        )
+        wp_no = 0
+        while pkg_index < len(packages) and phase_of_pkg[pkg_index] == ph:
+            m = packages[pkg_index]
+            wp_no += 1
+            wp = len(task_list)
+            wbs = f"{ph + 1}.{wp_no}"
+            task_list.append(
+                {
+                    "id": f"T{ph + 1}.{wp_no}",
+                    "name": f"{rng.choice(_OBJECTS).capitalize()} package",
+                    "wbs": wbs,
+                    "parent": task_list[top]["id"],
+                    "owner": rng.choice(pids),
+                    "summary": True,
+                }
+            )
+            cursor = _d(ph_start, rng.uniform(0, max(1, (ph_end - ph_start).days * 0.5)))
+            mine = []
+            for j in range(m):
+                dur = rng.choice((2, 3, 5, 5, 8, 10, 15))
+                s = cursor
+                f = _d(s, dur * 7 / 5)
+                cursor = _d(f, 1)
+                idx = len(task_list)
+                task_list.append(
+                    {
+                        "id": f"T{ph + 1}.{wp_no}.{j + 1}",
+                        "name": f"{rng.choice(_VERBS)} {rng.choice(_OBJECTS)}",
+                        "wbs": f"{wbs}.{j + 1}",
+                        "parent": task_list[wp]["id"],
+                        "owner": rng.choice(pids),
+                        "start": s,
+                        "finish": f,
+                        "duration": dur,
+                        "effort": float(dur * 8 * rng.choice((0.5, 1, 1, 1.5, 2))),
+                    }
+                )
+                leaves.append(idx)
+                mine.append(idx)
+            pkg_leaves.append(mine)
+            pkg_index += 1
+        last_finish = (
+            max((task_list[i]["finish"] for pl in pkg_leaves[-wp_no:] for i in pl), default=ph_end) if wp_no else ph_end
+        )
+        ms = len(task_list)
+        task_list.append(
+            {
+                "id": f"T{ph + 1}.M",
+                "name": f"{_PHASE_NAMES[ph % len(_PHASE_NAMES)]} complete",
+                "wbs": f"{ph + 1}.{wp_no + 1}",
+                "parent": task_list[top]["id"],
+                "owner": pids[0],
+                "start": last_finish,
+                "finish": last_finish,
+                "duration": 0,
+                "effort": 0.0,
+                "milestone": True,
+            }
+        )
+        leaves.append(ms)
+        milestone_tasks.append(ms)
+
+    # deliverables produced by the last leaf of evenly spread work packages
+    producers: dict[int, str] = {}
+    step = max(1, len(pkg_leaves) / max(1, n_deliv))
+    deliv_rows: list[tuple[str, int]] = []
+    for i in range(n_deliv):
+        pl = pkg_leaves[min(len(pkg_leaves) - 1, int(i * step))] if pkg_leaves else [leaves[0]]
+        producer = pl[-1] if i * step < len(pkg_leaves) else rng.choice(leaves)
+        did = f"D{i + 1:03d}"
+        producers.setdefault(producer, "")
+        producers[producer] += ("," if producers[producer] else "") + did
+        deliv_rows.append((did, producer))
+
+    built_tasks: list[Task] = []
+    for i, t in enumerate(task_list):
+        if t.get("summary"):
+            built_tasks.append(Task(id=t["id"], name=t["name"], wbs=t["wbs"], parent=t["parent"], owner=t["owner"]))
+            continue
+        s, f = t["start"], t["finish"]
+        status, pct, a_s, a_f = "not_started", 0.0, None, None
+        if f < today:
+            if rng.random() < 0.93:
+                status, pct, a_s, a_f = "done", 100.0, s, _d(f, rng.choice((0, 0, 0, 1, 2, -1)))
+                if a_f < s:
+                    a_f = s
+                if a_f > today:
+                    a_f = today
+            else:
+                status, pct, a_s = "in_progress", float(rng.choice((50, 70, 80, 90))), s
+        elif s <= today:
+            frac = ((today - s).days + 1) / ((f - s).days + 1)
+            status, pct, a_s = "in_progress", round(max(5.0, min(95.0, 100 * frac + rng.uniform(-20, 10))), 0), s
+        if t.get("milestone") and status == "in_progress":
+            status, pct = "not_started", 0.0
+        built_tasks.append(
+            Task(
+                id=t["id"],
+                name=t["name"],
+                wbs=t["wbs"],
+                parent=t["parent"],
+                owner=t["owner"],
+                start=s,
+                finish=f,
+                duration_days=float(t["duration"]),
+                effort_hours=t["effort"],
+                percent_complete=pct,
+                status=status,
+                actual_start=a_s,
+                actual_finish=a_f,
+                milestone=bool(t.get("milestone")),
+                deliverables=tuple(producers[i].split(",")) if i in producers else (),
+                notes="" if rng.random() < 0.8 else "Agreed with the client's key users in the weekly meeting",
+            )
+        )
+
+    links: list[TaskLink] = []
+    seen: set[tuple[str, str]] = set()
+
+    def link(a: int, b: int) -> None:
+        pa, sb = task_list[a]["id"], task_list[b]["id"]
+        if a == b or (pa, sb) in seen:
+            return
+        seen.add((pa, sb))
+        r = rng.random()
+        kind = "FS" if r < 0.85 else "SS" if r < 0.93 else "FF" if r < 0.985 else "SF"
+        lag = 0.0
+        if rng.random() < 0.10:
+            lag = float(rng.choice((1, 2, 3, 5, -1)))
+        links.append(TaskLink(predecessor=pa, successor=sb, type=kind, lag_days=lag))  # type: ignore[arg-type]
+
+    for pl in pkg_leaves:
+        for a, b in itertools.pairwise(pl):
+            link(a, b)
+    pos = {idx: n for n, idx in enumerate(leaves)}
+    for n, pl in enumerate(pkg_leaves[1:], start=1):  # a package waits for an earlier one that ends in time
+        prev = pkg_leaves[rng.randrange(max(0, n - 3), n)]
+        if task_list[prev[-1]]["finish"] <= task_list[pl[0]]["start"]:
+            link(prev[-1], pl[0])
+    for ms in milestone_tasks:  # each phase milestone waits for the last leaves before it
+        before = [i for i in leaves[: pos[ms]] if not task_list[i].get("milestone")][-3:]
+        for b in before:
+            link(b, ms)
+    # extra links to reach ~1.05 links per task, each from a leaf to one that starts after it finishes
+    # (as planners link work), so the critical path stays close to the planned span
+    by_start = sorted((i for i in leaves if not task_list[i].get("milestone")), key=lambda i: task_list[i]["start"])
+    starts = [task_list[i]["start"] for i in by_start]
+    target = int(n_tasks * 1.05)
+    guard = 0
+    while len(links) < target and guard < target * 4 and len(by_start) > 2:
+        guard += 1
+        a = by_start[rng.randrange(0, len(by_start))]
+        first = bisect.bisect_left(starts, task_list[a]["finish"])
+        if first >= len(by_start):
+            continue
+        b = by_start[min(len(by_start) - 1, first + rng.randint(0, 20))]
+        if pos[a] < pos[b]:  # creation order is a topological order of every link
+            link(a, b)
+
+    # ----------------------------------------------------------------- deliverables and milestones
+    task_by_idx = built_tasks
+    standards = (
+        QualityStandard(
+            id="QS-01",
+            name="Functional suitability",
+            reference="GB/T 25000.51-2016",
+            metric="share of test cases passed",
+            target=">= 98 %",
+        ),
+        QualityStandard(
+            id="QS-02",
+            name="Performance efficiency",
+            reference="ISO/IEC 25010",
+            metric="95th percentile response time",
+            target="< 2 s",
+        ),
+        QualityStandard(id="QS-03", name="Documentation", reference="GB/T 8567-2006"),
+        QualityStandard(id="QS-04", name="Security", reference="GB/T 22239-2019 level 2"),
+        QualityStandard(id="QS-05", name="Usability", reference="ISO 9241-11", metric="SUS score", target=">= 70"),
+    )
+    deliverable_list: list[Deliverable] = []
+    checks: list[QualityCheck] = []
+    improvements: list[ImprovementAction] = []
+    acceptance: list[AcceptanceRecord] = []
+    deliv_phase: dict[str, int] = {}
+    for did, producer in deliv_rows:
+        t = task_by_idx[producer]
+        due = t.finish or finish
+        ph = int(task_list[producer]["wbs"].split(".")[0]) - 1
+        deliv_phase[did] = ph
+        n_ac = rng.randint(2, 4)
+        criteria = tuple(
+            AcceptanceCriterion(
+                id=f"{did}-AC{j + 1}",
+                text=rng.choice(
+                    (
+                        "All confirmed requirements covered by test cases",
+                        "No open defect of severity 1 or 2",
+                        "Signed off by the client's key users",
+                        "Response time under 2 s for 95 % of requests",
+                        "Documentation reviewed and approved",
+                    )
+                ),
+                standard=rng.choice(("", "QS-01", "QS-02", "QS-03", "QS-04")),
+                method=rng.choice(("test", "inspection", "demonstration", "review")),
+            )
+            for j in range(n_ac)
+        )
+        status = "planned"
+        if t.status == "in_progress":
+            status = "in_progress"
+        elif t.status == "done":
+            status = rng.choices(("submitted", "accepted", "rejected"), weights=(0.35, 0.6, 0.05))[0]
+            if phase == "closure":
+                status = "accepted" if rng.random() < 0.95 else "submitted"
+        tested = status in ("submitted", "accepted", "rejected")
+        passed = rng.randint(20, 400) if tested else 0
+        deliverable_list.append(
+            Deliverable(
+                id=did,
+                name=f"{rng.choice(_OBJECTS).capitalize()} {rng.choice(_DELIVERABLE_KINDS)}",
+                description="Delivered to the client for acceptance",
+                owner=t.owner,
+                due=due,
+                status=status,  # type: ignore[arg-type]
+                acceptance_criteria=criteria,
+                defects_open=rng.choice((0, 0, 0, 1, 3)) if tested else 0,
+                tests_passed=passed,
+                tests_failed=rng.choice((0, 0, 0, 1, 2)) if tested else 0,
+                file=f"deliverables/{did}.pdf" if tested else "",
+                sha256=("ab" * 32) if tested else "",
+            )
+        )
+        if tested:
+            for j in range(rng.randint(1, 3)):
+                result = rng.choices(("pass", "fail", "conditional"), weights=(0.82, 0.1, 0.08))[0]
+                qid = f"QC-{did}-{j + 1}"
+                qday = min(today, _d(due, j * 2))
+                checks.append(
+                    QualityCheck(
+                        id=qid,
+                        deliverable=did,
+                        date=qday,
+                        standard=f"QS-0{1 + (j % 5)}",
+                        checker=rng.choice(pids),
+                        result=result,
+                        evidence=f"TR-{did}-{j + 1}",  # type: ignore[arg-type]
+                        automated=rng.random() < 0.3,
+                    )
+                )
+                if result == "fail":
+                    improvements.append(
+                        ImprovementAction(
+                            id=f"IA-{qid}",
+                            description="Fix the defects found",
+                            check=qid,
+                            owner=rng.choice(pids),
+                            due=_d(qday, 14),
+                            status=rng.choice(("open", "done")),
+                        )
+                    )  # type: ignore[arg-type]
+    milestones: list[Milestone] = []
+    for ph, ms in enumerate(milestone_tasks):
+        t = task_by_idx[ms]
+        kind = "acceptance" if ph % 2 == 1 or ph == k - 1 else ("payment" if ph % 3 == 2 else "key")
+        dels = tuple(d for d, p in deliv_phase.items() if p == ph) if kind == "acceptance" else ()
+        done = t.finish is not None and t.finish < today and rng.random() < 0.9
+        milestones.append(
+            Milestone(
+                id=f"M{ph + 1}",
+                name=t.name,
+                date=t.finish or finish,
+                kind=kind,  # type: ignore[arg-type]
+                deliverables=dels,
+                task=t.id,
+                status="done" if done else "planned",
+                completed_on=t.finish if done else None,
+                payment_amount=Decimal(rng.choice((0, 50000, 120000))) if kind != "key" else Decimal(0),
+            )
+        )
+    ms_of_phase = {ph: f"M{ph + 1}" for ph in range(k)}
+    for d in deliverable_list:
+        if d.status == "accepted":
+            acceptance.append(
+                AcceptanceRecord(
+                    id=f"AR-{d.id}",
+                    deliverable=d.id,
+                    date=min(today, _d(d.due or today, 5)),
+                    milestone=ms_of_phase[deliv_phase[d.id]],
+                    accepted_by="c-rep",
+                    verdict="accepted" if rng.random() < 0.85 else "accepted_with_conditions",
+                    evidence=f"UAT report {d.id}" if rng.random() < 0.95 else "",
+                )
+            )
+
+    # ----------------------------------------------------------------- resources and money
+    assignments: list[Assignment] = []
+    for i in leaves:
+        t = task_by_idx[i]
+        if t.milestone:
+            continue
+        assignments.append(Assignment(person=t.owner, task=t.id, units=rng.choice((0.5, 1.0, 1.0))))
+        if rng.random() < 0.4:
+            other = rng.choice(pids)
+            if other != t.owner:
+                assignments.append(Assignment(person=other, task=t.id, units=rng.choice((0.25, 0.5))))
+    materials = tuple(
+        Material(
+            id=f"MAT-{i + 1:02d}",
+            name=rng.choice(("Industrial PC", "Barcode scanner", "Network switch", "Label printer", "Server")),
+            kind=rng.choice(("material", "equipment")),
+            quantity=float(rng.randint(1, 40)),
+            unit_cost=Decimal(rng.choice((800, 2400, 15000))),
+            needed_by=_d(start, rng.uniform(20, span * 0.7)),
+            task=task_by_idx[rng.choice(leaves)].id,
+            status=rng.choice(("planned", "ordered", "delivered")),
+        )  # type: ignore[arg-type]
+        for i in range(max(2, min(40, n_tasks // 10)))
+    )
+    labour = sum((Decimal(str(t.effort_hours)) for t in built_tasks), Decimal(0)) * Decimal(people[1].rate)
+    labour = labour.quantize(Decimal(1))
+    budget: list[BudgetLine] = [
+        BudgetLine(
+            id=f"B-L{ph + 1}",
+            category="labour",
+            amount=(labour / k).quantize(Decimal(1)),
+            task=f"T{ph + 1}",
+            description=f"Labour of WBS {ph + 1}",
+        )
+        for ph in range(k)
+    ]
+    for j, cat in enumerate(("materials", "equipment", "subcontract", "travel", "licences", "contingency")):
+        budget.append(
+            BudgetLine(
+                id=f"B-{j + 1:02d}",
+                category=cat,  # type: ignore[arg-type]
+                amount=(labour * Decimal(rng.choice(("0.03", "0.05", "0.08", "0.1")))).quantize(Decimal(1)),
+            )
+        )
+    budget_total = sum((b.amount for b in budget), Decimal(0))
+    costs: list[CostEntry] = []
+    month = start.replace(day=1)
+    n_cost = 0
+    spend_factor = Decimal(str(rng.uniform(0.85, 1.2)))
+    months = max(1, span // 30)
+    while month <= today and month <= finish:
+        for cat, line in (
+            ("labour", f"B-L{min(k, 1 + (month - start.replace(day=1)).days * k // max(1, span))}"),
+            ("materials", "B-01"),
+            ("travel", "B-04"),
+        ):
+            if cat != "labour" and rng.random() < 0.5:
+                continue
+            share = Decimal(1) / Decimal(months) if cat == "labour" else Decimal("0.1") / Decimal(months)
+            amount = (budget_total * share * spend_factor * Decimal(str(rng.uniform(0.7, 1.3)))).quantize(
+                Decimal("0.01")
+            )
+            n_cost += 1
+            costs.append(
+                CostEntry(
+                    id=f"C-{n_cost:04d}",
+                    date=min(today, month + timedelta(days=27)),
+                    amount=amount,
+                    category=cat,
+                    budget_line=line,
+                    description=f"{cat} {month:%Y-%m}",
+                )
+            )  # type: ignore[arg-type]
+        month = (month + timedelta(days=32)).replace(day=1)
+
+    baselines: tuple[Baseline, ...] = ()
+    if phase not in ("initiation",):
+        baselines = (
+            Baseline(
+                id="BL1",
+                name="Approved plan",
+                saved_on=start,
+                budget=budget_total,
+                finish=finish,
+                tasks=tuple(
+                    BaselineTask(task=t.id, start=t.start, finish=t.finish, effort_hours=t.effort_hours)
+                    for t in built_tasks
+                    if t.parent == "" or t.milestone
+                ),
+            ),
+        )
+
+    # ----------------------------------------------------------------- monitoring
+    reports: list[StatusReport] = []
+    meetings: list[Meeting] = []
+    day = start + timedelta(days=11)
+    n = 0
+    while day <= today and n < 40:
+        n += 1
+        rag = rng.choices(("green", "amber", "red"), weights=(0.7, 0.25, 0.05))[0]
+        reports.append(
+            StatusReport(
+                id=f"SR-{n:03d}",
+                date=day,
+                period_start=day - timedelta(days=13),
+                period_end=day,
+                author=pids[0],
+                audience="client" if n % 2 else "team",
+                overall=rag,
+                schedule=rag,
+                cost=rng.choice(("green", "amber")),  # type: ignore[arg-type]
+                summary="Progress as planned; interface tests continue",
+                accomplishments=("Completed the planned tasks",),
+                next_steps=("Continue integration tests",),
+            )
+        )
+        if n % 2 == 1:
+            meetings.append(
+                Meeting(
+                    id=f"MT-{n:03d}",
+                    date=day,
+                    title=f"Progress meeting {n}",
+                    kind="kickoff" if n == 1 else "progress",
+                    attendees=(pids[0], "c-rep", rng.choice(pids)),
+                    decisions=("Keep the go-live date",),
+                    action_items=(
+                        ActionItem(
+                            id=f"AI-{n:03d}-1",
+                            text="Send the test plan",
+                            owner=rng.choice(pids),
+                            due=day + timedelta(days=7),
+                            status="done" if day + timedelta(days=7) < today else "open",
+                        ),
+                    ),
+                )
+            )
+        day += timedelta(days=14)
+    changes = tuple(
+        ChangeRequest(
+            id=f"CR-{i + 1:02d}",
+            title="Additional report requested by the client",
+            requested_on=min(today, _d(start, 30 + i * 20)),
+            requested_by="c-rep",
+            schedule_impact_days=float(rng.choice((0, 2, 5))),
+            cost_impact=Decimal(rng.choice((0, 8000, 20000))),
+            status=rng.choice(("proposed", "approved", "rejected")),
+        )  # type: ignore[arg-type]
+        for i in range(n_tasks // 100 + 1 if phase not in ("initiation",) else 0)
+    )
+
+    risk_list: list[Risk] = []
+    for i in range(n_risks):
+        p, im = rng.choice((1, 2, 2, 3, 3, 4, 5)), rng.choice((1, 2, 3, 3, 4, 4, 5))
+        has_resp = rng.random() < 0.9
+        ident = min(today, _d(start, rng.uniform(-20, max(1, span * max(0.0, elapsed)))))
+        risk_list.append(
+            Risk(
+                id=f"R-{i + 1:04d}",
+                title=rng.choice(_RISK_TITLES),
+                category=rng.choice(_RISK_CATEGORIES),  # type: ignore[arg-type]
+                description="Identified in the risk workshop",
+                probability=p,
+                impact=im,
+                strategy=rng.choice(("avoid", "mitigate", "mitigate", "transfer", "accept")) if has_resp else "",  # type: ignore[arg-type]
+                response_plan="Agreed response, reviewed monthly" if has_resp else "",
+                owner=rng.choice(pids) if rng.random() < 0.93 else "",
+                status=rng.choices(("open", "closed", "occurred"), weights=(0.75, 0.2, 0.05))[0],  # type: ignore[arg-type]
+                identified_on=ident,
+                review_date=_d(ident, rng.choice((14, 30, 45, 90))),
+            )
+        )
+    issues = tuple(
+        Issue(
+            id=f"I-{i + 1:03d}",
+            title="Interface returns incomplete data",
+            raised_on=min(today, _d(start, 10 + i * 9)),
+            severity=rng.choice(("low", "medium", "high")),
+            blocking=rng.random() < 0.05,  # type: ignore[arg-type]
+            owner=rng.choice(pids),
+            status=rng.choice(("open", "in_progress", "resolved", "closed")),
+        )  # type: ignore[arg-type]
+        for i in range(n_tasks // 40 + 1 if phase != "initiation" else 0)
+    )
+
+    # ----------------------------------------------------------------- client
+    requirements = tuple(
+        Requirement(
+            id=f"REQ-{i + 1:03d}",
+            title=f"The system supports {rng.choice(_OBJECTS)}",
+            priority=rng.choice(("must", "must", "should", "could")),  # type: ignore[arg-type]
+            status="confirmed" if phase != "initiation" else "draft",
+            source=rng.choice(cids),
+            deliverable=deliverable_list[i % len(deliverable_list)].id,
+            expectation="Works as in the current paper process, but faster",
+        )
+        for i in range(min(2 * len(deliverable_list), 200))
+    )
+    feedback = tuple(
+        Feedback(
+            id=f"FB-{r.id}",
+            date=r.date,
+            contact="c-rep",
+            status_report=r.id,
+            rating=rng.choice((3, 4, 4, 5)),
+            comment="Thank you for the clear report",
+        )
+        for r in reports
+        if r.audience == "client" and rng.random() < 0.4
+    )
+    surveys = tuple(
+        Survey(
+            id=f"SV-{i + 1}",
+            date=_d(start, 90 * (i + 1)),
+            contact="c-sponsor",
+            csat=rng.choice((3, 4, 5)),
+            nps=rng.choice((6, 7, 8, 9, 10)),
+        )
+        for i in range(3)
+        if _d(start, 90 * (i + 1)) <= today
+    )
+
+    # ----------------------------------------------------------------- closure
+    signoffs: tuple[Signoff, ...] = ()
+    lessons: tuple[Lesson, ...] = ()
+    handover: tuple[HandoverItem, ...] = ()
+    training: tuple[Training, ...] = ()
+    if phase in ("control", "closure"):
+        lessons = tuple(
+            Lesson(
+                id=f"LL-{i + 1:02d}",
+                title="Freeze interface specifications earlier",
+                category=rng.choice(("planning", "technical", "client", "process")),  # type: ignore[arg-type]
+                description="Late changes cost two weeks",
+                recommendation="Freeze at design review",
+                recorded_by=pids[0],
+                date=today - timedelta(days=i),
+            )
+            for i in range(rng.randint(3, 8))
+        )
+    if phase == "closure":
+        signoffs = tuple(
+            Signoff(
+                id=f"SO-{m.id}", date=m.completed_on or today, contact="c-sponsor", scope="milestone", milestone=m.id
+            )
+            for m in milestones
+            if m.status == "done" and m.kind == "acceptance"
+        ) + (Signoff(id="SO-PROJECT", date=today - timedelta(days=5), contact="c-sponsor", scope="project"),)
+        if rng.random() < 0.7:  # the final cost statement is booked
+            costs.append(CostEntry(id="C-FINAL", date=today, amount=Decimal("0"), category="other",
+                                   description="Final cost statement", final=True))
+        handover = tuple(
+            HandoverItem(
+                id=f"HO-{i + 1:02d}",
+                name=rng.choice(("Operations manual", "Source code", "Admin credentials", "Test reports")),
+                kind=rng.choice(("document", "source_code", "credentials", "software")),  # type: ignore[arg-type]
+                recipient="c-rep",
+                status=rng.choice(("pending", "delivered", "accepted")),
+            )  # type: ignore[arg-type]
+            for i in range(rng.randint(5, 10))
+        )
+        training = tuple(
+            Training(
+                id=f"TR-{i + 1}",
+                topic="Operating the new system",
+                date=today - timedelta(days=10 * i),
+                trainer=rng.choice(pids),
+                trainees=("c-keyuser1", "c-keyuser2"),
+                hours=8.0,
+                status="done",
+            )
+            for i in range(rng.randint(2, 4))
+        )
+
+    budget_amount = (budget_total * Decimal(rng.choice(("1.0", "1.0", "1.05")))).quantize(Decimal(1))
+    charter = Charter(
+        code=code,
+        name=f"{rng.choice(_OBJECTS).capitalize()} rollout {code}",
+        client=Organisation(name=client, short_name=client.split()[0][:12], industry="manufacturing"),
+        supplier=Organisation(name="Acme Delivery Co., Ltd.", short_name="Acme"),
+        locale="zh-CN" if zh else "en",
+        currency="CNY" if zh else "EUR",
+        contract_number=f"CN-{code}",
+        description="Roll out the shop-floor system to the client's plants",
+        objectives=("Go live in all plants", "Reduce paper records by 90 %"),
+        scope_in=("MES core modules", "Interfaces to ERP"),
+        scope_out=("Hardware maintenance",),
+        sponsor="c-sponsor",
+        project_manager=pids[0],
+        client_representative="c-rep",
+        steering=("c-sponsor", "c-steer", pids[0]),
+        start=start,
+        finish=finish,
+        approved_budget=budget_amount,
+        acceptance_method="Acceptance tests against the criteria of each deliverable, witnessed by the client",
+        acceptance_team=(pids[0], "c-rep", "c-qa"),
+        support_terms="12 months of support after go-live",
+        support_contacts=(pids[0],),
+    )
+    return Project(
+        charter=charter,
+        phase=phase,
+        calendar=Calendar(holidays=(date(2026, 10, 1), date(2026, 10, 2))),
+        contacts=contacts,
+        people=people,
+        materials=materials,
+        tasks=tuple(built_tasks),
+        links=tuple(links),
+        deliverables=tuple(deliverable_list),
+        milestones=tuple(milestones),
+        assignments=tuple(assignments),
+        budget=tuple(budget),
+        costs=tuple(costs),
+        baselines=baselines,
+        status_reports=tuple(reports),
+        meetings=tuple(meetings),
+        change_requests=changes,
+        risks=tuple(risk_list),
+        issues=issues,
+        requirements=requirements,
+        feedback=feedback,
+        surveys=surveys,
+        quality_standards=standards,
+        quality_checks=tuple(checks),
+        improvement_actions=tuple(improvements),
+        acceptance_records=tuple(acceptance),
+        signoffs=signoffs,
+        lessons=lessons,
+        handover_items=handover,
+        training=training,
+    )
+
+
+def portfolio(n: int, *, seed: int = 1, tasks: int = 200, prefix: str = "PF", start: int = 0) -> Iterator[Project]:
+    """``n`` projects of about ``tasks`` tasks each (±25 %), phases mixed as in a live portfolio.
+
+    ``start`` skips the first projects without building them: ``portfolio(n, start=k)`` yields exactly
+    the projects ``portfolio(n)`` yields after its first ``k``.
+    """
+    rng = random.Random(seed)
+    for i in range(n):
+        size = max(20, int(tasks * rng.uniform(0.75, 1.25)))
+        if i < start:
+            continue
+        yield generate_project(f"{prefix}-{i + 1:05d}", seed=seed, tasks=size)
+
+
+def acceptance_project(deliverables: int = 40, *, seed: int = 7, code: str = "BENCH-ACC") -> Project:
+    """A project in closure whose milestone ``M-ACC`` covers ``deliverables`` accepted deliverables."""
+    from dataclasses import replace
+
+    p = generate_project(code, seed=seed, tasks=max(120, deliverables * 6), deliverables=deliverables, phase="closure")
+    dels = tuple(replace(d, status="accepted") for d in p.deliverables)
+    have = {a.deliverable for a in p.acceptance_records}
+    recs = [replace(a, milestone="M-ACC") for a in p.acceptance_records] + [
+        AcceptanceRecord(
+            id=f"AR-{d.id}",
+            deliverable=d.id,
+            date=TODAY - timedelta(days=3),
+            milestone="M-ACC",
+            accepted_by="c-rep",
+            evidence=f"UAT report {d.id}",
+        )
+        for d in dels
+        if d.id not in have
+    ]
+    last = p.tasks[-1]
+    ms = Milestone(
+        id="M-ACC",
+        name="Final acceptance",
+        date=TODAY - timedelta(days=2),
+        kind="acceptance",
+        deliverables=tuple(d.id for d in dels),
+        task=last.id,
+        status="done",
+        completed_on=TODAY - timedelta(days=2),
+    )
+    return replace(p, deliverables=dels, acceptance_records=tuple(recs), milestones=(*p.milestones, ms))
+
+
+def schedule_network(n: int, *, links_per_task: int = 5, seed: int = 11) -> tuple[list[int], list[tuple[int, int]]]:
+    """A flat finish-to-start network: durations (1-15 working days) and ~``links_per_task`` edges per task.
+
+    Edges go from a task to one of the next 200 tasks (real plans link mostly nearby work), so the
+    graph is acyclic and has the long chains a real critical path runs through.
+    """
+    rng = random.Random(seed)
+    durations = [rng.choice((1, 2, 3, 5, 5, 8, 10, 15)) for _ in range(n)]
+    edges: set[tuple[int, int]] = set()
+    for i in range(n - 1):
+        for _ in range(links_per_task):
+            j = min(n - 1, i + 1 + int(rng.expovariate(1 / 30)) % 200)
+            edges.add((i, j))
+    return durations, sorted(edges)
+
+
+def network_project(durations: list[int], edges: list[tuple[int, int]], *, start: date = date(2026, 1, 5)) -> Project:
+    """The network of :func:`schedule_network` as a project: one task per node, one FS link per edge."""
+    tasks = tuple(Task(id=f"N{i}", name=f"Task {i}", duration_days=float(d)) for i, d in enumerate(durations))
+    links = tuple(TaskLink(predecessor=f"N{a}", successor=f"N{b}") for a, b in edges)
+    charter = Charter(code="BENCH-CPM", name="Critical path network", client=Organisation(name="Bench"), start=start)
+    return Project(charter=charter, phase="planning", tasks=tasks, links=links)
+
+
+def clean_acceptance_project(deliverables: int = 10, *, seed: int = 9, code: str = "BENCH-FLOW") -> Project:
+    """:func:`acceptance_project` whose deliverables pass the default pack's quality standards.
+
+    No open defects or failed tests, no delivered file to checksum, every linked requirement verified:
+    the ``milestone_reached`` flow then runs every step, the certificate included.
+    """
+    from dataclasses import replace
+
+    p = acceptance_project(deliverables, seed=seed, code=code)
+    dels = tuple(replace(d, defects_open=0, tests_failed=0, tests_passed=max(1, d.tests_passed), file="", sha256="")
+                 for d in p.deliverables)
+    reqs = tuple(replace(r, status="verified") for r in p.requirements)
+    return replace(p, deliverables=dels, requirements=reqs)

@@ -1,0 +1,279 @@
+"""Workload 3: a portfolio sweep, the next-gate decision of every project, read from SQLite.
+
+A portfolio of 10,000 projects of ~200 tasks each (phases mixed as in a live portfolio; built once by
+``bench.generate`` through the store and cached in ``out/bench/cache`` keyed by the generator and the
+schema revision) is swept by the engine's portfolio sweep: for every project, load it, build its
+facts and evaluate the gate of its next forward move (``lifecycle.services.portfolio.sweep``).
+Baseline, in the same run: the same sweep's reading alone (its own reader: waivers and votes, then
+``get_many`` per 500 projects) and nothing else. Reported next to it: fetching the raw rows without
+building model objects.
+
+Each measurement runs in a new process pinned to one CPU, which reports its own elapsed time
+(imports and opening the database excluded) and its peak resident memory. Targets: at least 500
+projects/s on one core, peak memory under 1 GiB, and time growing linearly from 1,000 to 10,000
+projects (log-log slope at most 1.15). Sizes that would not fit the size's time budget at the rate
+measured so far are skipped and named in the note. At the full size the sweep is also run on
+PostgreSQL (up to 1,000 projects, as many as take ~20 s, copied into a throw-away cluster) for the
+README's scale section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from bench import ROOT, Bench, NotAvailable, env_for, growth_exponent, python, result, run_command, stats
+
+NUMBER = 3
+TITLE = "portfolio sweep, next-gate decisions, ~200 tasks/project"
+TARGET = "≥ 500 projects/s on one core, < 1 GiB, linear 1k→10k"
+MIN_RATE = 500.0
+MAX_MIB = 1024.0
+MAX_EXPONENT = 1.15
+BATCH = 500
+
+
+# --------------------------------------------------------------------------- the engine's sweep
+def sweep_function() -> Callable[..., Any]:
+    """``lifecycle.services.portfolio.sweep`` (NotAvailable before it lands)."""
+    try:
+        from lifecycle.services.portfolio import sweep
+    except (ModuleNotFoundError, ImportError) as exc:
+        raise NotAvailable("lifecycle.services.portfolio.sweep has not landed") from exc
+    return sweep
+
+
+def read_only(ctx: Any) -> int:
+    """What the sweep reads, and nothing else: its own reader when it has one, else the same calls."""
+    try:
+        from lifecycle.services.portfolio import _portfolio
+    except ImportError:
+        _portfolio = None
+    if _portfolio is not None:
+        return sum(1 for _ in _portfolio(ctx))
+    ctx.store.all_records("waiver")
+    ctx.store.all_records("approval")
+    codes = [s.code for s in ctx.store.list_projects()]
+    return sum(len(ctx.store.get_many(codes[i:i + BATCH])) for i in range(0, len(codes), BATCH))
+
+
+def _consume(value: Any) -> int:
+    if isinstance(value, dict):
+        return len(value)
+    if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+        return sum(1 for _ in value)
+    return 0
+
+
+# --------------------------------------------------------------------------- the child process
+def child(url: str, mode: str) -> dict[str, Any]:
+    """Run one measurement in this process: ``sweep``, ``read`` (get_many in batches) or ``raw`` rows."""
+    from bench import peak_rss_mib, pin_to_one_core
+
+    cpu = pin_to_one_core()
+    from lifecycle.services.context import Context
+    from lifecycle.storage.sql import SqlStore
+    from lifecycle.workspace import Settings, Workspace
+
+    store = SqlStore.open(url)
+    ctx = Context(Workspace(Path.cwd(), Settings()), store)
+    try:
+        codes = [s.code for s in store.list_projects()]
+        count = 0
+        if mode == "sweep":
+            fn = sweep_function()
+            t0 = time.perf_counter()
+            count = _consume(fn(ctx))
+        elif mode == "read":
+            t0 = time.perf_counter()
+            count = read_only(ctx)
+        else:
+            from sqlalchemy import select
+
+            from lifecycle.storage import tables as T
+
+            t0 = time.perf_counter()
+            with store.engine.connect() as conn:
+                count = len(conn.execute(select(T.projects)).all())
+                for table in T.section_tables.values():
+                    for _ in conn.execute(select(table)).yield_per(5000):
+                        pass
+        elapsed = time.perf_counter() - t0
+    finally:
+        ctx.close()
+    return {"mode": mode, "projects": len(codes), "results": count, "seconds": elapsed,
+            "peak_rss_mib": round(peak_rss_mib(), 1), "cpu": cpu}
+
+
+def _child_main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.w3_sweep child")
+    ap.add_argument("mode", choices=("sweep", "read", "raw"))
+    ap.add_argument("--url", required=True)
+    args = ap.parse_args(argv)
+    print("BENCH-RESULT " + json.dumps(child(args.url, args.mode)))
+    return 0
+
+
+def measure(url: str, mode: str, workdir: Path) -> dict[str, Any]:
+    env = env_for(workdir, PYTHONPATH=str(ROOT))
+    _, proc = run_command([python(), "-m", "bench.w3_sweep", "child", mode, "--url", url], env, cwd=workdir,
+                          timeout=3600)
+    for line in proc.stdout.splitlines():
+        if line.startswith("BENCH-RESULT "):
+            data: dict[str, Any] = json.loads(line[len("BENCH-RESULT "):])
+            return data
+    raise RuntimeError(f"the {mode} child printed no result: {proc.stderr[-400:]}")
+
+
+# --------------------------------------------------------------------------- the portfolio databases
+def _cache_key(tasks: int) -> str:
+    from bench.generate import GENERATOR_VERSION
+    from lifecycle.storage.sql import head_revision
+
+    return hashlib.sha256(f"{GENERATOR_VERSION}:{head_revision()}:{tasks}".encode()).hexdigest()[:12]
+
+
+def portfolio_db(b: Bench, n: int, tasks: int) -> Path:
+    """A SQLite file holding ``n`` generated projects (cached; grown from the largest smaller one)."""
+    from bench.generate import portfolio
+    from lifecycle.storage.sql import SqlStore
+
+    key = _cache_key(tasks)
+    path = b.cache / f"portfolio-{n}x{tasks}-{key}.db"
+    if path.exists():
+        return path
+    smaller = sorted((int(p.name.split("-")[1].split("x")[0]), p) for p in b.cache.glob(f"portfolio-*x{tasks}-{key}.db")
+                     if int(p.name.split("-")[1].split("x")[0]) < n)
+    tmp = path.with_suffix(".building")
+    start = 0
+    if smaller:
+        start, src = smaller[-1]
+        shutil.copyfile(src, tmp)
+    elif tmp.exists():
+        tmp.unlink()
+    store = SqlStore.open(f"sqlite:///{tmp}", create=True)
+    t0 = time.perf_counter()
+    try:
+        for i, p in enumerate(portfolio(n, tasks=tasks, start=start), start=start):
+            store.save(p, expected_version=None)
+            if (i + 1) % 1000 == 0:
+                b.log(f"w3 building the portfolio: {i + 1:,}/{n:,} ({time.perf_counter() - t0:.0f}s)")
+    finally:
+        store.close()
+    tmp.rename(path)
+    return path
+
+
+# --------------------------------------------------------------------------- the workload
+def run(b: Bench) -> dict[str, Any]:
+    sweep_function()  # NotAvailable early
+    folder = b.scratch("w3")
+    tasks = b.size.w3_tasks
+    budget = b.size.w3_budget_s
+    started = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for n in b.size.w3_projects:
+        if rows and budget:
+            last = rows[-1]
+            predicted = n / last["projects_per_s"] + n / last["read_projects_per_s"]
+            if time.perf_counter() - started + predicted > budget:
+                skipped.append(f"{n:,} (one sweep and one read would take ~{predicted:.0f} s at the measured rate)")
+                continue
+        db = portfolio_db(b, n, tasks)
+        url = f"sqlite:///{db}"
+        sweep, read = [], []
+        for _ in range(3 if b.size.profile else 1):  # repeat while runs are short
+            sweep.append(measure(url, "sweep", folder))
+            read.append(measure(url, "read", folder))
+            if sweep[-1]["seconds"] + read[-1]["seconds"] > 20:
+                break
+        raw = measure(url, "raw", folder)
+        s_sweep = stats([m["seconds"] for m in sweep])
+        s_read = stats([m["seconds"] for m in read])
+        row = {"projects": n, "sweep": s_sweep, "read": s_read, "raw_rows_s": round(raw["seconds"], 3),
+               "projects_per_s": round(n / s_sweep["median"], 1),
+               "read_projects_per_s": round(n / s_read["median"], 1),
+               "peak_rss_mib": max(m["peak_rss_mib"] for m in sweep),
+               "read_peak_rss_mib": max(m["peak_rss_mib"] for m in read),
+               "results": sweep[0]["results"], "db_mib": round(db.stat().st_size / 2**20, 1)}
+        rows.append(row)
+        b.log(f"w3 {n:,} projects: sweep {s_sweep['median']:.1f}s ({row['projects_per_s']}/s, "
+              f"{row['peak_rss_mib']} MiB), read {s_read['median']:.1f}s, raw rows {raw['seconds']:.1f}s")
+
+    extra: dict[str, Any] = {"sizes": rows, "not_measured": skipped}
+    if b.size.name == "full":
+        rate = rows[-1]["projects_per_s"]  # keep the PostgreSQL sweep to ~20 s at the SQLite rate
+        n_pg = max((r["projects"] for r in rows if r["projects"] / rate <= 20), default=rows[0]["projects"])
+        try:
+            extra["postgresql"] = postgres_sweep(b, folder, tasks, n_pg)
+        except Exception as exc:  # the scale figure is optional; never lose the SQLite results for it
+            extra["postgresql_error"] = f"{type(exc).__name__}: {exc}"[:300]
+
+    sizes = [r["projects"] for r in rows]
+    exp = growth_exponent(sizes, [r["sweep"]["median"] for r in rows])
+    head = rows[-1]
+    rate_ok = head["projects_per_s"] >= MIN_RATE
+    mem_ok = max(r["peak_rss_mib"] for r in rows) < MAX_MIB
+    linear = exp is not None and exp <= MAX_EXPONENT and not skipped
+    extra.update({"growth_exponent": exp, "rate_ok": rate_ok, "memory_ok": mem_ok, "linear": linear})
+    note = (f"{head['projects_per_s']:.0f} projects/s at {head['projects']:,} (reading alone "
+            f"{head['read_projects_per_s']:.0f}/s, raw rows {head['raw_rows_s']:.1f} s), peak "
+            f"{head['peak_rss_mib']:.0f} MiB, growth exponent {exp} over " + ", ".join(f"{x:,}" for x in sizes))
+    if skipped:
+        note += "; not measured within the time budget: " + "; ".join(skipped)
+    if "postgresql" in extra:
+        pg = extra["postgresql"]
+        note += f"; PostgreSQL {pg['projects']:,} projects: {pg['projects_per_s']:.0f}/s"
+    return result(NUMBER, TITLE, target=TARGET, measured=head["sweep"], baseline=head["read"],
+                  baseline_label="reading the same projects", met=rate_ok and mem_ok and linear, note=note,
+                  size={"projects": sizes, "tasks_per_project": tasks}, extra=extra)
+
+
+def postgres_sweep(b: Bench, folder: Path, tasks: int, n: int = 1000) -> dict[str, Any]:
+    """The sweep on PostgreSQL: ``n`` projects of the SQLite portfolio copied into a throw-away cluster."""
+    sys.path.insert(0, str(ROOT))
+    from lifecycle.domain.model import replace
+    from lifecycle.storage.sql import SqlStore
+    from tests.pgcluster import PgCluster
+
+    src = SqlStore.open(f"sqlite:///{portfolio_db(b, n, tasks)}")
+    cluster = PgCluster().start()
+    try:
+        url = cluster.create_database("bench")
+        dst = SqlStore.open(url, create=True)
+        try:
+            codes = [s.code for s in src.list_projects()]
+            t0 = time.perf_counter()
+            for i in range(0, len(codes), BATCH):
+                for p in src.get_many(codes[i:i + BATCH]):
+                    dst.save(replace(p, version=0), expected_version=None)
+            load_s = time.perf_counter() - t0
+        finally:
+            dst.close()
+            src.close()
+        sweep = [measure(url, "sweep", folder)]
+        if sweep[0]["seconds"] < 10:
+            sweep.append(measure(url, "sweep", folder))
+        read = measure(url, "read", folder)
+        med = stats([m["seconds"] for m in sweep])["median"]
+        b.log(f"w3 PostgreSQL {n:,} projects: sweep {med:.1f}s ({n / med:.0f}/s)")
+        return {"projects": n, "sweep_s": round(med, 2), "projects_per_s": round(n / med, 1),
+                "read_s": round(read["seconds"], 2), "peak_rss_mib": max(m["peak_rss_mib"] for m in sweep),
+                "load_s": round(load_s, 1)}
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "child":
+        sys.exit(_child_main(sys.argv[2:]))
+    print("usage: python -m bench.w3_sweep child sweep|read|raw --url URL", file=sys.stderr)
+    sys.exit(2)
