@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench import report
 
     started = time.time()
+    commit = report.commit()  # the code measured is the code at the start
     rows = []
     for name in names:
         if not args.quiet:
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         if not args.quiet:
             print(f"[bench] {name}: {row['status']} in {row['wall_s']} s", file=sys.stderr, flush=True)
-    doc = report.document(rows, size=size.name, size_params=asdict(size), started=started)
+    doc = report.document(rows, size=size.name, size_params=asdict(size), started=started, commit_id=commit)
     report.write(doc, Path(args.output))
     print(report.table(doc))
     return 1 if any(r["status"] == "error" for r in rows) else 0

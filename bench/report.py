@@ -91,7 +91,9 @@ def commit() -> str:
         return ""
 
 
-def document(rows: list[dict[str, Any]], *, size: str, size_params: dict[str, Any], started: float) -> dict[str, Any]:
+def document(rows: list[dict[str, Any]], *, size: str, size_params: dict[str, Any], started: float,
+             commit_id: str | None = None) -> dict[str, Any]:
+    """The results document; ``commit_id`` is the commit measured (taken at the start of the run)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
@@ -99,7 +101,7 @@ def document(rows: list[dict[str, Any]], *, size: str, size_params: dict[str, An
         "size_params": size_params,
         "machine": machine(),
         "versions": versions(),
-        "commit": commit(),
+        "commit": commit_id if commit_id is not None else commit(),
         "duration_s": round(time.time() - started, 1),
         "workloads": rows,
     }

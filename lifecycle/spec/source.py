@@ -51,8 +51,8 @@ class Source:
         return Problem(self.file, self.line(path), format_path(path), message)
 
 
-class _Loader(yaml.SafeLoader):
-    pass
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The C parser when PyYAML has it (about 10x faster on large files), marks included."""
 
 
 def _convert(node: yaml.Node, path: YPath, lines: dict[YPath, int], problems: list[Problem], file: str,
@@ -98,8 +98,12 @@ def parse_text(text: str, file: str) -> Source:
             mark = exc.context_mark  # "end of stream": point where the unclosed thing started
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or ""
-        if "'\\t'" in problem or "\t" in problem:
+        src_lines = text.splitlines()
+        src = src_lines[line - 1] if line and 0 < line <= len(src_lines) else ""
+        if "'\\t'" in problem or "\t" in problem or "\t" in src[: len(src) - len(src.lstrip())]:
             problem = "a tab character: YAML indentation must use spaces, not tabs"
+        elif "mapping values are not allowed" in problem:
+            problem = f"{problem} (a value that contains ': ' must be in quotes)"
         elif "end of stream" in problem and exc.context:
             problem = f"{exc.context} that is never closed"
         msg = f"not valid YAML/JSON: {problem}"
