@@ -585,10 +585,34 @@ def _matcher(where: Any, items: Sequence[Any], coll: str) -> Callable[[Any], boo
                 names = sorted(first)
                 raise LookupError(f"unknown field '{fname}' in {coll}{_hint(fname, names)}")
 
+    tests = [_condition(f, op, v) for f, op, v in conds]
+    if len(tests) == 1:
+        return tests[0]
+
     def match(item: Any) -> bool:
-        return all(_test(op, _get(item, f), v) for f, op, v in conds)
+        return all(t(item) for t in tests)
 
     return match
+
+
+def _condition(fieldname: str, op: str, expected: Any) -> Callable[[Any], bool]:
+    """One where-condition as a function of an item, specialised once (paths split, operator chosen)
+    rather than re-parsed for every item: selections over thousands of items are most of a gate."""
+    parts = fieldname.split(".")
+    if len(parts) == 1:
+        def get(item: Any) -> Any:
+            return item[fieldname]
+    else:
+        def get(item: Any) -> Any:
+            value = item
+            for part in parts:
+                value = value[part]
+            return value
+    if op == "==":
+        return lambda item: bool(get(item) == expected)
+    if op == "!=":
+        return lambda item: bool(get(item) != expected)
+    return lambda item: _test(op, get(item), expected)
 
 
 def _hint(word: str, choices: Iterable[str]) -> str:
@@ -623,6 +647,7 @@ class _Functions:
         today = facts.get("today")
         self.today = self._date(today, "today") if today else date.today()
         self.seen: dict[str, str] = {}  # id -> label of items named by ids()/unreferenced()
+        self._selections: dict[Any, tuple[list[Any], str]] = {}
 
     def table(self) -> dict[str, Callable[..., Any]]:
         return {name: getattr(self, "f_" + name) for name in FUNCTION_DOCS}
@@ -658,9 +683,22 @@ class _Functions:
             raise ValueError(f"'{value}' is not a date like 2026-03-31") from None
 
     def _select(self, coll: Any, where: Any, fname: str) -> tuple[list[Any], str]:
+        # The facts do not change while an env lives, and a rule's evidence usually repeats its
+        # check's selection: remember selections by collection name and condition.
+        key = None
+        if isinstance(coll, str):
+            try:
+                key = (coll, repr(sorted(where.items())) if isinstance(where, Mapping) else repr(where))
+            except TypeError:
+                key = None
+            if key is not None and key in self._selections:
+                return self._selections[key]
         items, name = self._items(coll, fname)
         match = _matcher(where, items, name)
-        return [i for i in items if match(i)], name
+        out = ([i for i in items if match(i)], name)
+        if key is not None:
+            self._selections[key] = out
+        return out
 
     def _field_values(self, coll: Any, fieldname: Any, where: Any, fname: str) -> list[Any]:
         items, name = self._select(coll, where, fname)
