@@ -387,5 +387,5 @@ def _summary(out: Any, ws: Any, root: Path, codes: list[str], seconds: float) ->
 
         subject = str(make_header(decode_header(msg.get("Subject", ""))))
         atts = [part.get_filename() for part in msg.walk() if part.get_filename()]
-        out.print(f"    {m.name} to {msg.get('To')}: {subject} [{', '.join(atts)}]")
+        out.print(f"    {m.name} to {msg.get('To')}: {subject} [{', '.join(atts)}]", soft_wrap=True, markup=False)
     out.print(f"  database: {ws.database_url}\n  explore: PMO_WORKSPACE={ws.root} pmo show {codes[0] if codes else ''}")
