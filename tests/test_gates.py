@@ -128,6 +128,14 @@ def test_waiver_rules_are_enforced(planning):
     assert "at most" in res.output
 
 
+def test_approver_may_be_named_by_full_name(planning):
+    run("gate", "approve", CODE, "--as", "sponsor", "--by", "Richard  Ashworth")
+    d = json.loads(run("gate", "check", CODE, "--json", code=1).output)
+    assert [v["by"] for v in d["approvals"]["votes"]] == ["richard_ashworth"]
+    res = run("gate", "approve", CODE, "--as", "sponsor", "--by", "Nobody Known", code=2)
+    assert "give their id or full name" in res.output
+
+
 def test_approval_roles_are_checked(planning):
     res = run("gate", "approve", CODE, "--as", "sponsor", "--by", "priya_nair", code=2)
     assert "does not hold the role 'sponsor'" in res.output

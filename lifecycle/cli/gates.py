@@ -98,7 +98,7 @@ def gate_check(ctx: click.Context, code: str, to: str | None, verbose: bool, rec
 @gate_grp.command("approve")
 @click.argument("code")
 @click.option("--as", "role", required=True, help="The role you approve in (e.g. sponsor).")
-@click.option("--by", "by", required=True, help="Your person or contact id in the project.")
+@click.option("--by", "by", required=True, help="Who approves: their person or contact id, or full name.")
 @click.option("--comment", default="")
 @click.option("--reject", is_flag=True, help="Record a rejection instead (it blocks the gate).")
 @click.option("--to", "to", metavar="PHASE", help="The gate reaching this phase (default: the next).")
@@ -119,7 +119,7 @@ def gate_approve(ctx: click.Context, code: str, role: str, by: str, comment: str
 @click.argument("code")
 @click.option("--rule", required=True, help="Rule id to waive.")
 @click.option("--as", "role", required=True, help="Your role (the pack says which roles may waive).")
-@click.option("--by", "by", required=True, help="Your person or contact id in the project.")
+@click.option("--by", "by", required=True, help="Who grants it: their person or contact id, or full name.")
 @click.option("--reason", required=True)
 @click.option("--until", type=DATE, required=True, help="Last day the waiver holds.")
 @click.pass_context

@@ -182,10 +182,22 @@ def holders(project: Project, role: str) -> set[str]:
     return out
 
 
-def _check_holder(project: Project, role: str, by: str) -> None:
+def resolve_person(project: Project, by: str) -> str:
+    """The id of the person or contact named by ``by``: their id, or their name as written."""
     ids = {p.id for p in project.people} | {c.id for c in project.contacts}
-    if by not in ids:
-        raise InvalidInput(f"'{by}' is not a person or contact of {project.code} (use their id)")
+    if by in ids:
+        return by
+    want = " ".join(by.split()).casefold()
+    everyone: list[Any] = [*project.people, *project.contacts]
+    matches = sorted({x.id for x in everyone if " ".join(str(x.name).split()).casefold() == want})
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise InvalidInput(f"'{by}' names several people in {project.code} ({', '.join(matches)}): use the id")
+    raise InvalidInput(f"'{by}' is not a person or contact of {project.code} (give their id or full name)")
+
+
+def _check_holder(project: Project, role: str, by: str) -> None:
     allowed = holders(project, role)
     if by not in allowed:
         who = ", ".join(sorted(allowed)) or "nobody in this project"
@@ -210,6 +222,7 @@ def approve(ctx: Context, code: str, *, role: str, by: str, comment: str = "", r
         raise InvalidInput(f"the gate {move.source} → {move.dest} ({move.name}) needs no approvals")
     if role not in req.roles:
         raise InvalidInput(f"the gate {move.name} takes approvals from: {', '.join(req.roles)} (not '{role}')")
+    by = resolve_person(project, by)
     _check_holder(project, role, by)
     now = ctx.now()
     vote = Vote(role=role, by=by, decision="reject" if reject else "approve", comment=comment,
@@ -238,6 +251,7 @@ def waive(ctx: Context, code: str, *, rule: str, role: str, by: str, reason: str
     problems = pack.waiver_policy.problems(role, ctx.today(), until)
     if problems:
         raise InvalidInput("waiver refused: " + "; ".join(problems))
+    by = resolve_person(project, by)
     _check_holder(project, role, by)
     now = ctx.now()
     wid = "W-" + hashlib.sha256(f"{code}:{rule}:{by}:{now.isoformat()}".encode()).hexdigest()[:8]
