@@ -191,7 +191,7 @@ def resolve_person(project: Project, by: str) -> str:
     everyone: list[Any] = [*project.people, *project.contacts]
     matches = sorted({x.id for x in everyone if " ".join(str(x.name).split()).casefold() == want})
     if len(matches) == 1:
-        return matches[0]
+        return str(matches[0])
     if len(matches) > 1:
         raise InvalidInput(f"'{by}' names several people in {project.code} ({', '.join(matches)}): use the id")
     raise InvalidInput(f"'{by}' is not a person or contact of {project.code} (give their id or full name)")
