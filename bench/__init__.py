@@ -281,3 +281,15 @@ def result(number: int, title: str, *, target: str, status: str = "ok", note: st
     out["ratio"] = round(ratio, 3) if ratio is not None else None
     out["extra"] = extra or {}
     return out
+
+
+def default_pack() -> Any:
+    """The shipped rule pack, or NotAvailable with the reason it does not load."""
+    from lifecycle.errors import SpecError
+    from lifecycle.spec.rulepack import load_pack
+    from lifecycle.workspace import package_data_dir
+
+    try:
+        return load_pack(package_data_dir("rules") / "default")
+    except SpecError as exc:
+        raise NotAvailable(f"the default rule pack does not load: {str(exc).splitlines()[-1].strip()}") from exc

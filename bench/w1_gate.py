@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import Bench, NotAvailable, interleaved, result
+from bench import Bench, NotAvailable, default_pack, interleaved, result
 
 NUMBER = 1
 TITLE = "gate evaluation, default pack, 5,000 tasks (facts built)"
@@ -313,16 +313,9 @@ def run(b: Bench) -> dict[str, Any]:
         from lifecycle.domain.facts import build_facts, facts_hash
         from lifecycle.spec.cel import CelEnv
         from lifecycle.spec.evaluate import EVIDENCE_LIMIT, decide, evaluate_rules
-        from lifecycle.spec.rulepack import load_pack
-        from lifecycle.workspace import package_data_dir
     except ModuleNotFoundError as exc:
         raise NotAvailable(f"{exc.name} has not landed") from exc
-    from lifecycle.errors import SpecError
-
-    try:
-        pack = load_pack(package_data_dir("rules") / "default")
-    except SpecError as exc:
-        raise NotAvailable(f"the default rule pack does not load: {str(exc).splitlines()[-1].strip()}") from exc
+    pack = default_pack()
     gates = gate_moves(pack)
     if not gates:
         raise NotAvailable("the default rule pack has no gate rules yet")

@@ -18,7 +18,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench import Bench, NotAvailable, env_for, pmo_command, python, result, run_command, slowest_imports, time_commands
+from bench import (
+    Bench,
+    NotAvailable,
+    default_pack,
+    env_for,
+    pmo_command,
+    python,
+    result,
+    run_command,
+    slowest_imports,
+    time_commands,
+)
 
 NUMBER = 2
 TITLE = "`pmo gate check`, 5,000 tasks, SQLite (new process)"
@@ -50,16 +61,9 @@ def run(b: Bench) -> dict[str, Any]:
     try:
         import lifecycle.cli.gates
         import lifecycle.services.gates  # noqa: F401
-        from lifecycle.spec.rulepack import load_pack
-        from lifecycle.workspace import package_data_dir
     except ModuleNotFoundError as exc:
         raise NotAvailable(f"{exc.name} has not landed") from exc
-    from lifecycle.errors import SpecError
-
-    try:
-        pack = load_pack(package_data_dir("rules") / "default")
-    except SpecError as exc:
-        raise NotAvailable(f"the default rule pack does not load: {str(exc).splitlines()[-1].strip()}") from exc
+    pack = default_pack()
     if not any(g.rules for g in pack.gates.values()):
         raise NotAvailable("the default rule pack has no gate rules yet")
 
