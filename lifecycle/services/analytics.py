@@ -148,12 +148,15 @@ def save_baseline(ctx: Context, code: str, name: str | None = None) -> Baseline:
     p = ctx.store.get(code)
     bl = build_baseline(p, ctx.today(), name=name)
     new = replace(p, baselines=(*p.baselines, bl))
-    ev = AuditEvent(code, "baseline.saved", ctx.actor, ctx.now(), "baselines", bl.id,
-                    {"name": bl.name, "budget": float(bl.budget),
-                     "finish": bl.finish.isoformat() if bl.finish else None,
-                     "tasks": len(bl.tasks)})
-    ctx.store.save(new, expected_version=p.version, events=[ev])
+    ctx.store.save(new, expected_version=p.version, events=[baseline_event(ctx, code, bl)])
     return bl
+
+
+def baseline_event(ctx: Context, code: str, bl: Baseline) -> AuditEvent:
+    """The audit event recording a saved baseline."""
+    return AuditEvent(code, "baseline.saved", ctx.actor, ctx.now(), "baselines", bl.id,
+                      {"name": bl.name, "budget": float(bl.budget),
+                       "finish": bl.finish.isoformat() if bl.finish else None, "tasks": len(bl.tasks)})
 
 
 def list_baselines(ctx: Context, code: str) -> list[Baseline]:

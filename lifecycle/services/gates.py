@@ -141,28 +141,18 @@ def advance(ctx: Context, code: str, to: str | None = None, *, transition: str |
     records = [Record(code, "gate_review", review.id, review.to_dict(), now),
                Record(code, "phase_change", review.id, change, now)]
     events = [AuditEvent(code, "phase.changed", ctx.actor, now, "project", code, change)]
+    notes = []
+    if move.kind == "forward" and move.dest in (load_rules(ctx).lifecycle.baseline_phases or ()):
+        # the pack's baseline_on_entry phases: the plan is baselined in the same transaction as the move
+        from lifecycle.services.analytics import baseline_event, build_baseline
+
+        bl = build_baseline(new, ctx.today(), name=f"{state.phase} {now.date().isoformat()}")
+        new = replace(new, baselines=(*new.baselines, bl))
+        events.append(baseline_event(ctx, code, bl))
+        notes.append(f"baseline {bl.id} saved")
     saved = ctx.store.save(new, expected_version=project.version, events=events, records=records)
-    result: dict[str, Any] = {"project": code, "from": project.phase, "to": saved.phase, "transition": move.name,
-              "decision": decision.decision, "review": review.id, "version": saved.version, "notes": []}
-    if _takes_baseline(ctx, move):
-        try:
-            from lifecycle.services.analytics import save_baseline
-
-            b = save_baseline(ctx, code, name=f"{saved.phase} {now.date().isoformat()}")
-            result["notes"].append(f"baseline {b.id} saved")
-        except ModuleNotFoundError:  # analytics not installed in this build
-            pass
-    return result
-
-
-def _takes_baseline(ctx: Context, move: Move) -> bool:
-    """A baseline is saved when a project first commits to its plan: the pack's ``baseline_on_entry``
-    phases, defaulting to the destination of the first forward move out of the initial-plus-one phase."""
-    pack = load_rules(ctx)
-    phases = getattr(pack.lifecycle, "baseline_phases", None)
-    if phases is not None:
-        return move.dest in phases and move.kind == "forward"
-    return False
+    return {"project": code, "from": project.phase, "to": saved.phase, "transition": move.name,
+            "decision": decision.decision, "review": review.id, "version": saved.version, "notes": notes}
 
 
 # ------------------------------------------------------------------ who holds a role
