@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -276,7 +275,3 @@ def add_item(ctx: Context, code: str, section: str, item: Any, *, action: str, r
 
     update_project(ctx, code, change, action=action, entity=section, entity_id=item.id)
     return item
-
-
-def today_or(value: date | None, ctx: Context) -> date:
-    return value or ctx.today()

@@ -8,7 +8,6 @@ until the caller has gathered them all.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -177,7 +176,3 @@ class Builder:
 
 def is_invalid(value: Any) -> bool:
     return value is _INVALID
-
-
-def defaults_of(cls: type) -> dict[str, Any]:
-    return {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}

@@ -9,9 +9,7 @@ Duplicate keys in a mapping are reported, not silently overwritten.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -135,13 +133,3 @@ def read_source(path: str | FsPath) -> Source:
     except OSError as exc:
         raise SpecError([Problem(str(path), None, "", f"cannot read: {exc.strerror}")], "cannot read the file") from exc
     return parse_text(text, str(path))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return str(value)
-
-
-def dump_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=_json_default) + "\n"

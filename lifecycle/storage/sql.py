@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
@@ -518,10 +518,6 @@ class SqlStore:
         for h in heads:
             problems += verify_chain(self.audit(h.code), h.audit_seq, h.audit_head)
         return problems
-
-    def count_projects(self) -> int:
-        with self._tx() as conn:
-            return int(conn.execute(select(func.count()).select_from(T.projects)).scalar_one())
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 
 from lifecycle.domain.fields import FieldInfo, fields_of
-from lifecycle.domain.model import SECTIONS, Calendar, Charter
+from lifecycle.domain.model import SECTIONS, Charter
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -138,5 +138,3 @@ audit_events = Table(
     Column("hash", String(64), nullable=False),
     UniqueConstraint("project_id", "seq", name="uq_audit_events_project_seq"),
 )
-
-CALENDAR_CLS = Calendar
