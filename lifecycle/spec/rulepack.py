@@ -26,7 +26,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -506,6 +506,26 @@ def _yaml_files(folder: Path, sub: str) -> list[str]:
             if p.is_file() and p.suffix in YAML_SUFFIXES and not p.name.startswith(".")]
 
 
+def _sections(r: _PackReader, sub: str, key: str, *, required: bool, kind: type,
+                what: str) -> Iterator[tuple[str, Builder, Any]]:
+    """Each YAML file of a pack folder with its builder and its top-level ``key`` section (a ``kind``,
+    ``what`` in the message when it is not); the file's problems are collected after the caller's turn."""
+    for rel in _yaml_files(r.folder, sub):
+        src = r.read(rel)
+        if src is None or src.data is None:
+            continue
+        b = Builder(src)
+        if not r.keys(b, src.data, (), (key, "description"), (key,) if required else ()):
+            r.problems.extend(_by_line(b.problems))
+            continue
+        section = src.data.get(key) or kind()
+        if not isinstance(section, kind):
+            b.error((key,), f"expected {what}")
+            section = kind()
+        yield rel, b, section
+        r.problems.extend(_by_line(b.problems))
+
+
 def _read_gates(r: _PackReader, lc: LifecycleDef | None) -> tuple[dict[str, Gate], dict[str, str]]:
     """The gates, and every rule id declared (valid or not) with its gate, so tests that name an
     invalid rule are not reported a second time."""
@@ -516,21 +536,8 @@ def _read_gates(r: _PackReader, lc: LifecycleDef | None) -> tuple[dict[str, Gate
     collected: dict[str, list[Rule]] = {}
     titles: dict[str, dict[str, str]] = {}
     descriptions: dict[str, str] = {}
-    for rel in _yaml_files(r.folder, "gates"):
-        src = r.read(rel)
-        if src is None:
-            continue
-        b = Builder(src)
-        data = src.data
-        if data is None:
-            continue
-        if not r.keys(b, data, (), ("gates", "description")):
-            r.problems.extend(_by_line(b.problems))
-            continue
-        gates = data.get("gates") or {}
-        if not isinstance(gates, dict):
-            b.error(("gates",), "expected a mapping of gate id -> {title, rules}")
-            gates = {}
+    for rel, b, gates in _sections(r, "gates", "gates", required=False, kind=dict,
+                                     what="a mapping of gate id -> {title, rules}"):
         for gid, gdata in gates.items():
             gpath: YPath = ("gates", gid)
             if lc is not None and gid not in gate_ids:
@@ -553,7 +560,6 @@ def _read_gates(r: _PackReader, lc: LifecycleDef | None) -> tuple[dict[str, Gate
                 rule = _read_rule(r, b, raw, gpath + ("rules", k), gid, seen_rules, rel)
                 if rule is not None:
                     collected.setdefault(gid, []).append(rule)
-        r.problems.extend(_by_line(b.problems))
     out: dict[str, Gate] = {}
     for gid, rules in collected.items():
         out[gid] = Gate(gid, titles.get(gid, {"zh": gid, "en": gid}), tuple(rules), descriptions.get(gid, ""))
@@ -604,21 +610,8 @@ def _read_quality(r: _PackReader) -> tuple[QualitySpec, ...]:
     out: list[QualitySpec] = []
     seen: dict[str, str] = {}
     priorities = next(i.choices for i in fields_of(Requirement) if i.name == "priority")
-    for rel in _yaml_files(r.folder, "quality"):
-        src = r.read(rel)
-        if src is None:
-            continue
-        b = Builder(src)
-        data = src.data
-        if data is None:
-            continue
-        if not r.keys(b, data, (), ("standards", "description"), ("standards",)):
-            r.problems.extend(_by_line(b.problems))
-            continue
-        items = data.get("standards") or []
-        if not isinstance(items, list):
-            b.error(("standards",), "expected a list of quality standards")
-            items = []
+    for rel, b, items in _sections(r, "quality", "standards", required=True, kind=list,
+                                     what="a list of quality standards"):
         for i, raw in enumerate(items):
             path: YPath = ("standards", i)
             if isinstance(raw, dict):
@@ -659,7 +652,6 @@ def _read_quality(r: _PackReader) -> tuple[QualitySpec, ...]:
                                    check=check, params=params, severity=doc.severity, reference=doc.reference,
                                    description=doc.description, message=_text_map(doc.message),
                                    file=b.source.file, line=b.source.line(path)))
-        r.problems.extend(_by_line(b.problems))
     return tuple(out)
 
 
@@ -681,21 +673,7 @@ def _read_tests(r: _PackReader, lc: LifecycleDef | None, declared: Mapping[str, 
     out: list[RuleTest] = []
     names: dict[str, str] = {}
     allowed = ("name", "description", "fixture", "patch", "transition", "today", "waivers", "votes", "expect")
-    for rel in _yaml_files(r.folder, "tests"):
-        src = r.read(rel)
-        if src is None:
-            continue
-        b = Builder(src)
-        data = src.data
-        if data is None:
-            continue
-        if not r.keys(b, data, (), ("tests", "description"), ("tests",)):
-            r.problems.extend(_by_line(b.problems))
-            continue
-        items = data.get("tests") or []
-        if not isinstance(items, list):
-            b.error(("tests",), "expected a list of tests")
-            items = []
+    for rel, b, items in _sections(r, "tests", "tests", required=True, kind=list, what="a list of tests"):
         for i, raw in enumerate(items):
             path: YPath = ("tests", i)
             if not r.keys(b, raw, path, allowed, ("name", "transition", "today", "expect")):
@@ -778,7 +756,6 @@ def _read_tests(r: _PackReader, lc: LifecycleDef | None, declared: Mapping[str, 
                                     expect_decision=expect_decision, expect_rules=expect_rules,
                                     expect_approved=expect_approved, file=b.source.file,
                                     line=b.source.line(path)))
-        r.problems.extend(_by_line(b.problems))
     return tuple(out)
 
 
