@@ -79,14 +79,18 @@ def _charter_only_code(pf: ProjectFile) -> bool:
     return isinstance(data, dict) and set(data) <= {"code", "phase"}
 
 
-def load_for_apply(paths: Sequence[str | Path], ctx: Context | None = None) -> list[ProjectFile]:
-    """Load and validate every file; one SpecError listing the problems of all of them."""
+def load_for_apply(paths: Sequence[str | Path], ctx: Context | None = None,
+                   stored: dict[str, Project] | None = None) -> list[ProjectFile]:
+    """Load and validate every file; one SpecError listing the problems of all of them.
+
+    ``stored`` receives the stored projects the files update (read once, reused by ``apply_files``).
+    """
     problems: list[Problem] = []
     loaded: list[ProjectFile] = []
     seen: dict[str, str] = {}
     for path in paths:
         try:
-            pf = _load_patchable(path, ctx)
+            pf = _load_patchable(path, ctx, stored if stored is not None else {})
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
@@ -100,7 +104,7 @@ def load_for_apply(paths: Sequence[str | Path], ctx: Context | None = None) -> l
     return loaded
 
 
-def _load_patchable(path: str | Path, ctx: Context | None) -> ProjectFile:
+def _load_patchable(path: str | Path, ctx: Context | None, stored: dict[str, Project]) -> ProjectFile:
     """Load a file; for a project that exists, the file is checked as applied over the stored one."""
     from lifecycle.spec.projectfile import load_project_source
     from lifecycle.spec.source import read_source
@@ -111,19 +115,18 @@ def _load_patchable(path: str | Path, ctx: Context | None) -> ProjectFile:
     if ctx is not None and isinstance(data, dict) and isinstance(data.get("project"), dict):
         code = data["project"].get("code")
         if isinstance(code, str) and ctx.store.exists(code):
-            base = ctx.store.get(code)
+            base = stored[code] = ctx.store.get(code)
     return load_project_source(source, base)
 
 
 def apply_files(ctx: Context, paths: Sequence[str | Path], *, dry_run: bool = False) -> list[ApplyResult]:
-    files = load_for_apply(paths, ctx)
+    existing: dict[str, Project] = {}
+    files = load_for_apply(paths, ctx, existing)
     start = initial_phase(ctx)
     # phase problems are user errors too: check them all before writing anything
     problems = []
-    existing: dict[str, Project] = {}
     for pf in files:
-        if ctx.store.exists(pf.project.code):
-            existing[pf.project.code] = ctx.store.get(pf.project.code)
+        if pf.project.code in existing:
             prob = _file_phase_problem(pf, existing[pf.project.code].phase, False)
         else:
             prob = _file_phase_problem(pf, start, True)
