@@ -32,10 +32,8 @@ CHARTER_ROLES = ("sponsor", "project_manager", "client_representative", "steerin
 
 
 def machine(ctx: Context) -> PhaseMachine:
-    key = f"machine:{ctx.workspace.rules_dir}"
-    if key not in ctx.cache:
-        ctx.cache[key] = PhaseMachine(load_rules(ctx).lifecycle)
-    m: PhaseMachine = ctx.cache[key]
+    """The rule pack's state machine (built once with the pack)."""
+    m: PhaseMachine = load_rules(ctx).machine
     return m
 
 
