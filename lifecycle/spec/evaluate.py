@@ -56,20 +56,19 @@ def _evidence(env: CelEnv, rule: Rule) -> tuple[tuple[Evidence, ...], str]:
         value = [value] if value not in (None, "") else []
     out: list[Evidence] = []
     seen: set[str] = set()
+    more = 0
     for item in value:
-        if isinstance(item, Mapping):
-            key = str(item.get("id", ""))
-            label = str(item.get("label") or env.label(key))
-        else:
-            key = str(item)
-            label = env.label(key)
+        key = str(item.get("id", "")) if isinstance(item, Mapping) else str(item)
         if key in seen:
             continue
         seen.add(key)
+        if len(out) >= EVIDENCE_LIMIT:
+            more += 1  # counted, not labelled: only the first EVIDENCE_LIMIT are shown
+            continue
+        label = str(item.get("label") or env.label(key)) if isinstance(item, Mapping) else env.label(key)
         out.append(Evidence(key, label))
-    if len(out) > EVIDENCE_LIMIT:
-        more = len(out) - EVIDENCE_LIMIT
-        out = [*out[:EVIDENCE_LIMIT], Evidence("", f"… and {more} more")]
+    if more:
+        out.append(Evidence("", f"… and {more} more"))
     return tuple(out), ""
 
 

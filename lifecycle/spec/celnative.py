@@ -1,0 +1,386 @@
+"""Native evaluation of CEL: our syntax tree of an expression turned into one Python function.
+
+The CEL library evaluates over its own values, so a project's facts must be converted into them
+first: for a 5,000-task project that conversion costs more than all the rules of a gate together.
+This module compiles the common, well-typed subset of CEL that rule packs use into Python source
+(one ``lambda V, F: ...`` per expression, ``V`` the variables and ``F`` the registered functions),
+which reads the facts as they are.
+
+**The library stays the judge.** The native function either returns the value CEL gives or raises
+:class:`Fallback`; it never guesses. Whenever anything is not plainly well typed (an ``int`` added
+to a ``double``, a missing field, a non-bool operand of ``&&``, a null in a comparison, an integer
+overflow, a failing registered function...), the native function gives up and the caller evaluates
+the same expression with the library, which produces the value or the exact error CEL defines
+(including CEL's error absorption in ``&&``, ``||`` and the macros). Expressions using anything
+outside the subset (``matches``, conversions, timestamps, ``uint``, bytes, message construction)
+are not compiled at all and always run in the library. A differential test runs every rule of the
+default pack both ways on sample and generated projects and compares the outcomes.
+
+The subset, and how each piece keeps CEL's semantics:
+
+- literals: int (64-bit range), double, string, bool, null; list and map literals (map keys must be
+  distinct literal strings or ints);
+- variables; field selection on maps (``x.f``; a missing key falls back), indexing lists and maps;
+- ``==`` / ``!=`` with CEL's heterogeneous equality (``1 == 1.0`` is true, ``true == 1`` false);
+  ``<``, ``<=``, ``>``, ``>=`` on two numbers, two strings or two bools; ``in`` on lists and maps;
+- ``&&``, ``||``, ``!`` and ``?:`` on bools only; ``+ - * / %`` on two ints (checked for overflow,
+  truncating division), two doubles, strings and lists (``+``); unary ``-``;
+- the macros ``all``, ``exists``, ``exists_one``, ``map`` (2 and 3 arguments), ``filter`` over lists;
+- ``size()`` (in bytes for strings, as the library counts), ``has(x.f)``, ``contains``,
+  ``startsWith``, ``endsWith`` on strings, and every registered function (called directly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from lifecycle.spec.cel import (
+    _ARITY,
+    MACROS,
+    Binary,
+    Call,
+    Cond,
+    Ident,
+    Index,
+    ListLit,
+    Lit,
+    MapLit,
+    Node,
+    Select,
+    Unary,
+)
+
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+NativeFn = Callable[[Mapping[str, Any], Any], Any]
+
+
+class Fallback(Exception):
+    """The native function cannot decide this value; evaluate the expression with the library."""
+
+
+class _Unsupported(Exception):
+    """The expression uses something outside the native subset (compile time only)."""
+
+
+# --------------------------------------------------------------------------- runtime helpers
+def _b(x: Any) -> bool:
+    if x is True or x is False:
+        return x
+    raise Fallback
+
+
+def _num(x: Any) -> Any:
+    t = type(x)
+    if t is int or t is float:
+        return x
+    raise Fallback
+
+
+def _eq(a: Any, b: Any) -> bool:
+    ta, tb = type(a), type(b)
+    if ta is tb:
+        if ta is list:
+            return len(a) == len(b) and all(_eq(x, y) for x, y in zip(a, b, strict=True))
+        if ta is dict:
+            return a.keys() == b.keys() and all(_eq(v, b[k]) for k, v in a.items())
+        if ta in (str, int, float, bool, type(None)):
+            return bool(a == b)
+        raise Fallback
+    if (ta is int or ta is float) and (tb is int or tb is float):
+        return bool(a == b)
+    if {ta, tb} <= {str, int, float, bool, type(None), list, dict}:
+        return False  # values of different kinds are never equal
+    raise Fallback
+
+
+def _ne(a: Any, b: Any) -> bool:
+    return not _eq(a, b)
+
+
+def _order(a: Any, b: Any) -> None:
+    ta, tb = type(a), type(b)
+    if ta is tb and ta in (str, int, float, bool):
+        return
+    if (ta is int or ta is float) and (tb is int or tb is float):
+        return
+    raise Fallback
+
+
+def _lt(a: Any, b: Any) -> bool:
+    _order(a, b)
+    return bool(a < b)
+
+
+def _le(a: Any, b: Any) -> bool:
+    _order(a, b)
+    return bool(a <= b)
+
+
+def _gt(a: Any, b: Any) -> bool:
+    _order(a, b)
+    return bool(a > b)
+
+
+def _ge(a: Any, b: Any) -> bool:
+    _order(a, b)
+    return bool(a >= b)
+
+
+def _int(x: int) -> int:
+    if INT_MIN <= x <= INT_MAX:
+        return x
+    raise Fallback
+
+
+def _arithmetic(op: Callable[[Any, Any], Any], *other_types: type) -> Callable[[Any, Any], Any]:
+    """CEL's ``+``, ``-`` or ``*``: both operands of one type; ints checked for 64-bit overflow."""
+    allowed = (float, *other_types)
+
+    def apply(a: Any, b: Any) -> Any:
+        ta = type(a)
+        if ta is not type(b):
+            raise Fallback
+        if ta is int:
+            return _int(op(a, b))
+        if ta in allowed:
+            return op(a, b)
+        raise Fallback
+    return apply
+
+
+_add = _arithmetic(lambda a, b: a + b, str, list)
+_sub = _arithmetic(lambda a, b: a - b)
+_mul = _arithmetic(lambda a, b: a * b)
+
+
+def _div(a: Any, b: Any) -> Any:
+    ta, tb = type(a), type(b)
+    if ta is not tb or not b:
+        raise Fallback  # also division by zero: the library says what CEL does
+    if ta is int:
+        q = abs(a) // abs(b)
+        return _int(q if (a < 0) == (b < 0) else -q)
+    if ta is float:
+        return a / b
+    raise Fallback
+
+
+def _mod(a: Any, b: Any) -> Any:
+    if type(a) is not int or type(b) is not int or not b:
+        raise Fallback
+    r = abs(a) % abs(b)
+    return -r if a < 0 else r
+
+
+def _neg(a: Any) -> Any:
+    t = type(a)
+    if t is int:
+        return _int(-a)
+    if t is float:
+        return -a
+    raise Fallback
+
+
+def _in(a: Any, b: Any) -> bool:
+    if type(b) is list:
+        return any(_eq(a, x) for x in b)
+    if type(b) is dict and type(a) is str:
+        return a in b
+    raise Fallback
+
+
+def _lst(x: Any) -> list[Any]:
+    if type(x) is list:
+        return x
+    raise Fallback
+
+
+def _sel(x: Any, name: str) -> Any:
+    if type(x) is dict and name in x:
+        return x[name]
+    raise Fallback
+
+
+def _index(x: Any, i: Any) -> Any:
+    if type(x) is list and type(i) is int and 0 <= i < len(x):
+        return x[i]
+    if type(x) is dict and type(i) in (str, int) and i in x:
+        return x[i]
+    raise Fallback
+
+
+def _has(x: Any, name: str) -> bool:
+    if type(x) is dict:
+        return name in x
+    raise Fallback
+
+
+def _size(x: Any) -> int:
+    t = type(x)
+    if t is str:
+        return len(x.encode("utf-8"))
+    if t is list or t is dict:
+        return len(x)
+    raise Fallback
+
+
+def _str2(a: Any, b: Any) -> None:
+    if type(a) is not str or type(b) is not str:
+        raise Fallback
+
+
+def _contains(a: Any, b: Any) -> bool:
+    _str2(a, b)
+    return b in a
+
+
+def _starts(a: Any, b: Any) -> bool:
+    _str2(a, b)
+    return bool(a.startswith(b))
+
+
+def _ends(a: Any, b: Any) -> bool:
+    _str2(a, b)
+    return bool(a.endswith(b))
+
+
+def _exists_one(values: Any) -> bool:
+    return sum(1 for v in values if _b(v)) == 1
+
+
+_HELPERS: dict[str, Any] = {name: value for name, value in globals().items()
+                            if name.startswith("_") and callable(value) and not isinstance(value, type)}
+_HELPERS["__builtins__"] = {"all": all, "any": any, "len": len, "sum": sum}
+
+_BINARY = {"==": "_eq", "!=": "_ne", "<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge", "+": "_add", "-": "_sub",
+           "*": "_mul", "/": "_div", "%": "_mod", "in": "_in"}
+_STRING_METHODS = {"contains": "_contains", "startsWith": "_starts", "endsWith": "_ends"}
+
+
+# --------------------------------------------------------------------------- code generation
+class _Gen:
+    def __init__(self) -> None:
+        self.counter = 0
+
+    def local(self) -> str:
+        self.counter += 1
+        return f"v{self.counter}"
+
+    def gen(self, node: Node, scope: Mapping[str, str]) -> str:
+        if isinstance(node, Lit):
+            return self.literal(node)
+        if isinstance(node, Ident):
+            if node.name in scope:
+                return scope[node.name]
+            return f"V[{node.name!r}]"
+        if isinstance(node, Select):
+            return f"_sel({self.gen(node.operand, scope)}, {node.field!r})"
+        if isinstance(node, Index):
+            return f"_index({self.gen(node.operand, scope)}, {self.gen(node.index, scope)})"
+        if isinstance(node, ListLit):
+            return "[" + "".join(self.gen(x, scope) + ", " for x in node.items) + "]"
+        if isinstance(node, MapLit):
+            keys: set[Any] = set()
+            parts = []
+            for k, v in node.entries:
+                if not (isinstance(k, Lit) and k.kind in ("string", "int")) or k.value in keys:
+                    raise _Unsupported
+                keys.add(k.value)
+                parts.append(f"{self.literal(k)}: {self.gen(v, scope)}")
+            return "{" + ", ".join(parts) + "}"
+        if isinstance(node, Unary):
+            inner = self.gen(node.operand, scope)
+            return f"(not _b({inner}))" if node.op == "!" else f"_neg({inner})"
+        if isinstance(node, Binary):
+            left, right = self.gen(node.left, scope), self.gen(node.right, scope)
+            if node.op == "&&":
+                return f"(_b({left}) and _b({right}))"
+            if node.op == "||":
+                return f"(_b({left}) or _b({right}))"
+            if node.op in ("==", "!=") and self.is_plain_literal(node.right):
+                op = "==" if node.op == "==" else "!="
+                return f"({left} {op} {right})"
+            if node.op not in _BINARY:
+                raise _Unsupported
+            return f"{_BINARY[node.op]}({left}, {right})"
+        if isinstance(node, Cond):
+            return (f"({self.gen(node.then, scope)} if _b({self.gen(node.cond, scope)}) "
+                    f"else {self.gen(node.other, scope)})")
+        if isinstance(node, Call):
+            return self.call(node, scope)
+        raise _Unsupported
+
+    @staticmethod
+    def is_plain_literal(node: Node) -> bool:
+        """A string or null literal: Python's ``==`` against it is CEL's (never equal across kinds)."""
+        return isinstance(node, Lit) and node.kind in ("string", "null")
+
+    @staticmethod
+    def literal(node: Lit) -> str:
+        if node.kind == "string":
+            return repr(str(node.value))
+        if node.kind == "int":
+            if not INT_MIN <= int(node.value) <= INT_MAX:
+                raise _Unsupported
+            return repr(int(node.value))
+        if node.kind == "double":
+            return repr(float(node.value))
+        if node.kind == "bool":
+            return "True" if node.value else "False"
+        if node.kind == "null":
+            return "None"
+        raise _Unsupported  # uint, bytes
+
+    def call(self, node: Call, scope: Mapping[str, str]) -> str:
+        name, args = node.name, node.args
+        if node.target is not None and name in MACROS:
+            if not args or not isinstance(args[0], Ident) or len(args) not in (2, 3) \
+                    or (len(args) == 3 and name != "map"):
+                raise _Unsupported
+            coll = self.gen(node.target, scope)
+            var = self.local()
+            inner = {**scope, args[0].name: var}
+            body = [self.gen(a, inner) for a in args[1:]]
+            loop = f"for {var} in _lst({coll})"
+            if name == "all":
+                return f"all(_b({body[0]}) {loop})"
+            if name == "exists":
+                return f"any(_b({body[0]}) {loop})"
+            if name == "exists_one":
+                return f"_exists_one({body[0]} {loop})"
+            if name == "filter":
+                return f"[{var} {loop} if _b({body[0]})]"
+            if len(body) == 2:
+                return f"[{body[1]} {loop} if _b({body[0]})]"
+            return f"[{body[0]} {loop}]"
+        if name == "size" and len(args) + (node.target is not None) == 1:
+            target = node.target if node.target is not None else args[0]
+            return f"_size({self.gen(target, scope)})"
+        if node.target is not None and name in _STRING_METHODS and len(args) == 1:
+            return f"{_STRING_METHODS[name]}({self.gen(node.target, scope)}, {self.gen(args[0], scope)})"
+        if node.target is None and name == "has" and len(args) == 1 and isinstance(args[0], Select):
+            return f"_has({self.gen(args[0].operand, scope)}, {args[0].field!r})"
+        if node.target is None and name in _ARITY and name not in scope:
+            lo, hi = _ARITY[name]
+            if not lo <= len(args) <= hi:
+                raise _Unsupported  # the library reports the wrong number of arguments
+            return f"F.f_{name}(" + ", ".join(self.gen(a, scope) for a in args) + ")"
+        raise _Unsupported
+
+
+def compile_native(tree: Node | None, text: str = "") -> NativeFn | None:
+    """The native function of an expression's syntax tree, or None if it is outside the subset."""
+    if tree is None:
+        return None
+    try:
+        source = _Gen().gen(tree, {})
+    except (_Unsupported, RecursionError):
+        return None
+    code = compile(f"lambda V, F: {source}", f"<cel: {text[:60]}>", "eval")
+    fn: NativeFn = eval(code, dict(_HELPERS))
+    return fn
+
+
+__all__ = ["Fallback", "NativeFn", "compile_native"]
