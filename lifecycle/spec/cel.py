@@ -633,23 +633,46 @@ def _predicate(conds: Sequence[tuple[str, str, Any]]) -> Selector:
                   for f, op, v in conds)
     make = _PREDICATES.get(shape)
     if make is None:
+        make = _PREDICATES[shape] = _generate(shape)
+    values = tuple(bool(v) if op == "empty" else v for (_, op, v) in conds)
+    return make(values)
+
+
+def _generate(shape: tuple[tuple[str, str], ...]) -> Callable[[tuple[Any, ...]], Selector]:
+    """The selection code of a shape. An ordering (``'finish <'``) runs inline first; if one item's
+    value does not compare with the given one (a ``TypeError``), the selection runs again with
+    :func:`_test`'s rule for it: such an item does not match."""
+    def code(inline_order: bool) -> str:
         parts = []
         for i, (fname, op) in enumerate(shape):
             get = "item" + "".join(f"[{part!r}]" for part in fname.split("."))
             if op in ("==", "!=") or op in ("in", "not in"):
                 parts.append(f"{get} {op} E[{i}]")
+            elif op in _ORDER_OPS and inline_order:
+                parts.append(f"(v{i} := {get}) is not None and E[{i}] is not None and v{i} {op} E[{i}]")
             elif op in _ORDER_OPS:
                 parts.append(f"{_ORDER_OPS[op]}({get}, E[{i}])")
             elif op == "empty":  # as _is_empty: None, '' and empty lists/maps
-                parts.append(f"(((v{i} := {get}) is None or v{i} == '' or (type(v{i}) in _COLLECTIONS and not v{i})) "
-                             f"is E[{i}])")
+                parts.append(f"((v{i} := {get}) is None or v{i} == '' or (type(v{i}) in _COLLECTIONS and not v{i})) "
+                             f"is E[{i}]")
             else:
                 parts.append(f"_test({op.rstrip('?')!r}, {get}, E[{i}])")
         body = " and ".join(f"({p})" for p in parts) or "True"
-        code = compile(f"lambda E: lambda items: [item for item in items if {body}]", "<where>", "eval")
-        make = _PREDICATES[shape] = eval(code, dict(_PREDICATE_GLOBALS))
-    values = tuple(bool(v) if op == "empty" else v for (_, op, v) in conds)
-    return make(values)
+        return f"lambda items: [item for item in items if {body}]"
+
+    fast_src, safe_src = code(True), code(False)
+    source = (f"lambda E: (lambda fast, safe: (lambda items: _first(fast, safe, items)))({fast_src}, {safe_src})"
+              if fast_src != safe_src else f"lambda E: {safe_src}")
+    make: Callable[[tuple[Any, ...]], Selector] = eval(  # field names are repr()ed: no user text runs
+        compile(source, "<where>", "eval"), dict(_PREDICATE_GLOBALS, _first=_first))
+    return make
+
+
+def _first(fast: Selector, safe: Selector, items: Sequence[Any]) -> list[Any]:
+    try:
+        return fast(items)
+    except TypeError:
+        return safe(items)
 
 
 def _hint(word: str, choices: Iterable[str]) -> str:
@@ -744,9 +767,19 @@ class _Functions:
         return [v for v in (_get(i, str(fieldname)) for i in items) if v is not None]
 
     def _ids(self, items: list[Any]) -> list[str]:
+        if items and type(items[0]) is dict:
+            try:
+                keys = [item["id"] for item in items]
+            except (KeyError, TypeError):  # records without ids, or a mixed list: item by item below
+                keys = None
+            if keys is not None:
+                if set(map(type, keys)) != {str}:
+                    keys = [str(k) for k in keys]
+                self.seen.update(zip(keys, items, strict=True))
+                return keys
         out = []
         for item in items:
-            if type(item) is dict or isinstance(item, Mapping):
+            if isinstance(item, Mapping):
                 key = str(item.get("id", ""))
                 self.seen[key] = item
             else:
@@ -800,10 +833,8 @@ class _Functions:
             raise LookupError(f"unknown field '{fieldname}' in {sname}{_hint(str(fieldname), sources[0])}")
         named: set[Any] = set()
         parts = str(fieldname).split(".")
-        for s in sources:
-            v = s
-            for part in parts:
-                v = v[part]
+        values = [s[parts[0]] for s in sources] if len(parts) == 1 else [_get(s, str(fieldname)) for s in sources]
+        for v in values:
             if isinstance(v, (list, tuple)):
                 named.update(v)
             elif v is not None:

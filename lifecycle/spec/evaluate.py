@@ -54,6 +54,19 @@ def _evidence(env: CelEnv, rule: Rule) -> tuple[tuple[Evidence, ...], str]:
     value = ev.value
     if not isinstance(value, list):
         value = [value] if value not in (None, "") else []
+    if all(type(item) is str for item in value):
+        keys: list[str] = list(dict.fromkeys(value))  # ids: de-duplicated in order, at C speed
+        out = [Evidence(key, env.label(key)) for key in keys[:EVIDENCE_LIMIT]]
+        more = len(keys) - len(out)
+    else:
+        out, more = _mixed_evidence(env, value)
+    if more:
+        out.append(Evidence("", f"… and {more} more"))
+    return tuple(out), ""
+
+
+def _mixed_evidence(env: CelEnv, value: list[Any]) -> tuple[list[Evidence], int]:
+    """Evidence from ids and ``{'id', 'label'}`` maps: the first EVIDENCE_LIMIT, and how many more."""
     out: list[Evidence] = []
     seen: set[str] = set()
     more = 0
@@ -67,9 +80,7 @@ def _evidence(env: CelEnv, rule: Rule) -> tuple[tuple[Evidence, ...], str]:
             continue
         label = str(item.get("label") or env.label(key)) if isinstance(item, Mapping) else env.label(key)
         out.append(Evidence(key, label))
-    if more:
-        out.append(Evidence("", f"… and {more} more"))
-    return tuple(out), ""
+    return out, more
 
 
 def evaluate_rule(rule: Rule, env: CelEnv, lang: str = "en") -> RuleResult:
