@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifecycle.domain.changes import Change, diff_projects
 from lifecycle.domain.fields import to_plain
@@ -21,9 +21,11 @@ from lifecycle.domain.model import SECTIONS, AuditEvent, Project, replace
 from lifecycle.domain.validate import validate_project
 from lifecycle.errors import InvalidInput, NotFound, Problem, SpecError
 from lifecycle.services.context import Context
-from lifecycle.spec.projectfile import ProjectFile, dump_project
 from lifecycle.spec.source import format_path
 from lifecycle.storage.protocol import ProjectSummary
+
+if TYPE_CHECKING:  # the project-file reader is imported where files are read, not by every gate check
+    from lifecycle.spec.projectfile import ProjectFile
 
 
 @dataclass
@@ -163,6 +165,8 @@ def apply_files(ctx: Context, paths: Sequence[str | Path], *, dry_run: bool = Fa
 def export_project(ctx: Context, code: str, fmt: str = "yaml") -> str:
     if fmt not in ("yaml", "json"):
         raise InvalidInput(f"unknown format '{fmt}' (yaml or json)")
+    from lifecycle.spec.projectfile import dump_project
+
     return dump_project(ctx.store.get(code), fmt)
 
 

@@ -7,27 +7,34 @@ write transaction starts with ``BEGIN IMMEDIATE`` so writers queue on the databa
 failing half-way. Either way the loser gets :class:`ConcurrentUpdate` and nothing of its work is
 kept. Only rows that differ are written, so an idempotent apply touches nothing but the version
 check. Database errors are translated to :class:`StorageError` at this boundary.
+
+Reading is the hot path (every command loads a project, a portfolio sweep loads thousands), so it
+bypasses SQLAlchemy's result processing: plain SQL on the driver's cursor, and each model class gets
+a row builder generated once (:func:`_builder`) that converts the cells and calls the class, without
+per-row type dispatch. What a cell looks like depends on the driver: SQLite hands back dates, times
+and JSON as text, money as a number and booleans as 0/1 (``text_types``); psycopg returns native
+``date``, ``datetime``, ``Decimal``, ``bool`` and decoded JSON. A store opened on a SQLite file reads
+through its own small pool of ``sqlite3`` connections (deferred ``BEGIN``: a consistent snapshot that
+does not wait for writers), so a read-only command never imports SQLAlchemy; the engine is made on
+first write. The column lists mirror :mod:`lifecycle.storage.tables` (a test compares them).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
-from sqlalchemy import delete as sa_delete
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from lifecycle.domain.fields import FieldInfo, fields_of
 from lifecycle.domain.model import SECTIONS, AuditEvent, Calendar, Charter, DocumentRecord, Project, replace
 from lifecycle.errors import ConcurrentUpdate, NotFound, StorageError
-from lifecycle.storage import tables as T
 from lifecycle.storage.protocol import (
     RECORD_SCHEMA_VERSION,
     ProjectSummary,
@@ -37,7 +44,18 @@ from lifecycle.storage.protocol import (
     verify_chain,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+SCHEMA_REVISION = "0001"
+"""The Alembic revision the tables correspond to (a test checks it is the migrations' head)."""
+
+MONEY_SCALE = 2
+"""Decimal places of money columns (``Numeric(18, 2)``); SQLite returns them as numbers."""
+
+_SQLITE_PRAGMAS = ("PRAGMA foreign_keys=ON", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
 
 
 # ------------------------------------------------------------------ value codecs
@@ -56,24 +74,6 @@ def _encode_json(info: FieldInfo, value: Any) -> Any:
     return value
 
 
-def _decode_json(info: FieldInfo, value: Any) -> Any:
-    if value is None:
-        return None if info.optional else info.default
-    if info.kind == "list":
-        assert info.item is not None
-        return tuple(_decode_json(info.item, v) for v in value)
-    if info.kind == "object":
-        assert info.cls is not None
-        return info.cls(**{i.name: _decode_json(i, value[i.name]) for i in fields_of(info.cls) if i.name in value})
-    if info.kind == "date":
-        return date.fromisoformat(value)
-    if info.kind == "datetime":
-        return datetime.fromisoformat(value)
-    if info.kind == "money":
-        return Decimal(value)
-    return value
-
-
 def _is_json(info: FieldInfo) -> bool:
     return info.kind in ("list", "object", "dict")
 
@@ -88,86 +88,323 @@ def _row_values(obj: Any, skip: tuple[str, ...] = ("id",)) -> dict[str, Any]:
     return out
 
 
-_Plan = tuple[type, tuple[tuple[str, int, Any], ...], int | None]
-_PLANS: dict[tuple[type, tuple[str, ...]], _Plan] = {}
+def _json_loads(text: str | bytes) -> Any:
+    """A JSON column's text as Python values (also the engine's ``json_deserializer``).
 
-
-def _plan(cls: type, columns: tuple[str, ...]) -> _Plan:
-    """How to turn a row of ``columns`` into ``cls``: per field its column index and converter.
-
-    Worked out once per class and column list, so loading a portfolio does no per-field type dispatch
-    (reading rows was most of a sweep's time before).
+    The standard library's decoder: orjson would save about 3 % of a sweep's read but reads integers
+    beyond 64 bits as floats, so a stored value would not always read back the same.
     """
-    key = (cls, columns)
-    plan = _PLANS.get(key)
-    if plan is not None:
-        return plan
-    fields: list[tuple[str, int, Any]] = []
-    key_index = columns.index("key") if "key" in columns else None
-    for info in fields_of(cls):
-        if info.name == "id" and key_index is not None:
-            continue
-        idx = columns.index(info.name)
-        conv: Any = None
-        if _is_json(info):
-            conv = (lambda i: lambda v: _decode_json(i, v))(info)
-        elif info.kind == "money":
-            conv = (lambda i: lambda v: (i.default if not i.optional else None) if v is None
-                    else (v if isinstance(v, Decimal) else Decimal(str(v))))(info)
-        elif info.kind == "datetime":
-            conv = lambda v: v.replace(tzinfo=timezone.utc) if isinstance(v, datetime) and v.tzinfo is None else v  # noqa: E731
-        elif not info.optional:
-            conv = (lambda d: lambda v: d if v is None else v)(info.default)
-        fields.append((info.name, idx, conv))
-    plan = (cls, tuple(fields), key_index if any(i.name == "id" for i in fields_of(cls)) else None)
-    _PLANS[key] = plan
-    return plan
-
-
-def _decode_rows(cls: type, rows: Any) -> list[Any]:
-    """Model objects from result rows (all of one table), using the precomputed plan."""
-    if not rows:
+    if text == "[]":  # most JSON cells are empty lists (no skills, no deliverables ...)
         return []
-    cls_, fields, key_index = _plan(cls, tuple(rows[0]._fields))
-    out = []
-    for row in rows:
-        kwargs = {name: (row[idx] if conv is None else conv(row[idx])) for name, idx, conv in fields}
-        if key_index is not None:
-            kwargs["id"] = row[key_index]
-        out.append(cls_(**kwargs))
-    return out
+    return json.loads(text)
+
+
+_Decoder = Callable[[Any], Any]
+_DECODERS: dict[FieldInfo, _Decoder] = {}
+
+
+def _json_decoder(info: FieldInfo) -> _Decoder:
+    """A function from a decoded JSON value to the field's value (``None``: null or the field's default).
+
+    Lists become tuples, objects their dataclass (missing keys take the class defaults), dates, times
+    and money are parsed from text. Made once per field.
+    """
+    dec = _DECODERS.get(info)
+    if dec is None:
+        dec = _DECODERS[info] = _make_json_decoder(info)
+    return dec
+
+
+def _make_json_decoder(info: FieldInfo) -> _Decoder:
+    none = None if info.optional else info.default
+    kind = info.kind
+    if kind == "list":
+        assert info.item is not None
+        item = _json_decoder(info.item)
+        if _is_json(info.item) or info.item.kind in ("date", "datetime", "money"):
+            return lambda v: none if v is None else tuple(map(item, v))
+        # scalar items need no conversion; only a null item takes the item's default
+        return lambda v: none if v is None else (tuple(v) if None not in v else tuple(map(item, v)))
+    if kind == "object":
+        assert info.cls is not None
+        cls = info.cls
+        parts = tuple((i.name, _json_decoder(i)) for i in fields_of(cls))
+        return lambda v: none if v is None else cls(**{n: d(v[n]) for n, d in parts if n in v})
+    if kind == "date":
+        return lambda v: none if v is None else date.fromisoformat(v)
+    if kind == "datetime":
+        return lambda v: none if v is None else datetime.fromisoformat(v)
+    if kind == "money":
+        return lambda v: none if v is None else Decimal(v)
+    return lambda v: none if v is None else v
 
 
 def _utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
 
 
+def _cell(info: FieldInfo, text_types: bool) -> tuple[str, tuple[Any, ...]]:
+    """How to turn a column cell into the field's value: a Python expression and the constants it uses.
+
+    In the expression ``{c}`` stands for the cell and ``{0}``, ``{1}`` ... for the constants, so the
+    common conversions run inline (C functions, no Python-level call per cell). NULL in a non-optional
+    column means the field's default.
+    """
+    none = None if info.optional else info.default
+    kind = info.kind
+    if _is_json(info):
+        dec = _json_decoder(info)
+        if not text_types:
+            return "{0}({c})", (dec,)
+        text_dec: _Decoder = lambda v: dec(None if v is None else _json_loads(v))  # noqa: E731
+        if kind == "list":  # most list cells are empty
+            return '({0} if {c} == "[]" else {1}({c}))', ((), text_dec)
+        return "{0}({c})", (text_dec,)
+    if kind == "money":
+        if text_types:
+            return "({0} if {c} is None else {1}({2} % {c}))", (none, Decimal, f"%.{MONEY_SCALE}f")
+        return "({0} if {c} is None else {1}({c}))", (none, lambda v: v if isinstance(v, Decimal) else Decimal(str(v)))
+    if kind == "datetime":
+        if text_types:
+            return "(None if {c} is None else {0}({1}({c})))", (_utc, datetime.fromisoformat)
+        return "({0}({c}) if isinstance({c}, {1}) else {c})", (_utc, datetime)
+    if text_types and kind == "date":
+        return "({0} if {c} is None else {1}({c}))", (none, date.fromisoformat)
+    if text_types and kind == "bool":
+        return "({0} if {c} is None else {1}({c}))", (none, bool)
+    if info.optional:
+        return "{c}", ()
+    return "({0} if {c} is None else {c})", (none,)
+
+
+_Builder = Callable[[Sequence[Sequence[Any]]], list[Any]]
+_BUILDERS: dict[tuple[type, tuple[str, ...], bool], _Builder] = {}
+
+
+def _builder(cls: type, columns: tuple[str, ...], text_types: bool) -> _Builder:
+    """A function turning rows of ``columns`` into ``cls`` objects (the ``id`` field reads column ``key``).
+
+    The function is generated once per class and column list, like dataclasses generates ``__init__``:
+    one list comprehension calling ``cls`` with each field's cell, converted only where the driver's
+    value differs from the model's. Reading a portfolio spends its time here, so there is no per-row
+    dispatch on field kinds.
+    """
+    cache_key = (cls, columns, text_types)
+    cached = _BUILDERS.get(cache_key)
+    if cached is not None:
+        return cached
+    positional = all(f.init and not f.kw_only for f in dataclasses.fields(cls))
+    namespace: dict[str, Any] = {"_cls": cls}
+    args = []
+    for n, info in enumerate(fields_of(cls)):
+        column = "key" if info.name == "id" and "key" in columns else info.name
+        template, constants = _cell(info, text_types)
+        names = []
+        for j, value in enumerate(constants):
+            namespace[f"_k{n}_{j}"] = value
+            names.append(f"_k{n}_{j}")
+        expr = template.format(*names, c=f"r[{columns.index(column)}]")
+        args.append(expr if positional else f"{info.name}={expr}")
+    source = f"def build(rows):\n    return [_cls({', '.join(args)}) for r in rows]\n"
+    exec(source, namespace)  # the source is made above from column indexes only, no outside text
+    build: _Builder = namespace["build"]
+    _BUILDERS[cache_key] = build
+    return build
+
+
+# ------------------------------------------------------------------ reading with plain SQL
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a load builds its objects.
+
+    Loading allocates hundreds of thousands of small objects, none of them in a cycle, and each batch
+    of allocations would make the collector rescan the growing heap: about a third of a sweep's read
+    time. Collection resumes (if it was on) when the load is done.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def _select(table: str, columns: Sequence[str]) -> str:
+    return f"SELECT {', '.join(map(_q, columns))} FROM {_q(table)}"
+
+
+def _marks(n: int) -> str:
+    return "(" + ", ".join("?" * n) + ")"
+
+
+HEAD_COLUMNS: tuple[str, ...] = ("pk", "phase", "phase_before_hold", "version", "calendar",
+                                 *(i.name for i in fields_of(Charter)))
+"""The columns of ``projects`` a project is read from: its head, then the charter's fields."""
+
+SECTION_COLUMNS: dict[str, tuple[str, ...]] = {
+    name: ("project_id", "key", *(i.name for i in fields_of(cls) if i.name != "id"))
+    for name, cls in SECTIONS.items()
+}
+"""Per section table, the columns an entity is read from (``key`` holds its id)."""
+
+_HEAD_SQL = _select("projects", HEAD_COLUMNS)
+_SECTION_SQL = {name: _select(name, cols) for name, cols in SECTION_COLUMNS.items()}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _CalendarHolder:
+    calendar: Calendar
+
+
+_CALENDAR = fields_of(_CalendarHolder)[0]
+
+
+class _Reader:
+    """One read transaction on a DBAPI connection: SQL with ``?`` placeholders in, plain rows out."""
+
+    __slots__ = ("_qmark", "_run", "text_types")
+
+    def __init__(self, run: Callable[[str, tuple[Any, ...]], Sequence[Sequence[Any]]], *, qmark: bool,
+                 text_types: bool):
+        self._run = run
+        self._qmark = qmark
+        self.text_types = text_types
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Sequence[Any]]:
+        return self._run(sql if self._qmark else sql.replace("?", "%s"), tuple(params))
+
+    def json(self, value: Any) -> Any:
+        return _json_loads(value) if self.text_types and value is not None else value
+
+    def datetime(self, value: Any) -> datetime:
+        return _utc(datetime.fromisoformat(value) if self.text_types else value)
+
+    def pk(self, code: str) -> int:
+        rows = self.rows('SELECT "pk" FROM "projects" WHERE "code" = ?', (code,))
+        if not rows:
+            raise NotFound(f"no project '{code}' (see `pmo list`)")
+        return int(rows[0][0])
+
+    def project(self, code: str) -> tuple[int, Project]:
+        """The project ``code`` and its primary key (NotFound if there is none)."""
+        heads = self.rows(_HEAD_SQL + ' WHERE "code" = ?', (code,))
+        if not heads:
+            raise NotFound(f"no project '{code}' (see `pmo list`)")
+        head = heads[0]
+        sections = {}
+        for name, cls in SECTIONS.items():
+            rows = self.rows(_SECTION_SQL[name] + ' WHERE "project_id" = ? ORDER BY "position"', (head[0],))
+            sections[name] = tuple(_builder(cls, SECTION_COLUMNS[name], self.text_types)(rows)) if rows else ()
+        return int(head[0]), self._assemble(head, sections)
+
+    def projects(self, codes: Sequence[str] | None) -> list[Project]:
+        """Many projects (all when ``codes`` is None) with one query per table, ordered by code."""
+        params: tuple[Any, ...] = ()
+        where = ""
+        if codes is not None:
+            params = tuple(codes)
+            if not params:
+                return []
+            where = f' WHERE "code" IN {_marks(len(params))}'
+        heads = self.rows(_HEAD_SQL + where + ' ORDER BY "code"', params)
+        if not heads:
+            return []
+        per: dict[Any, dict[str, tuple[Any, ...]]] = {h[0]: {} for h in heads}
+        if codes is not None:
+            params = tuple(per)
+            where = f' WHERE "project_id" IN {_marks(len(params))}'
+        for name, cls in SECTIONS.items():
+            rows = self.rows(_SECTION_SQL[name] + where + ' ORDER BY "project_id", "position"', params)
+            if not rows:
+                continue
+            objs = _builder(cls, SECTION_COLUMNS[name], self.text_types)(rows)
+            start, current = 0, rows[0][0]
+            for i, row in enumerate(rows):
+                if row[0] != current:
+                    if current in per:
+                        per[current][name] = tuple(objs[start:i])
+                    start, current = i, row[0]
+            if current in per:
+                per[current][name] = tuple(objs[start:])
+        return [self._assemble(h, per[h[0]]) for h in heads]
+
+    def _assemble(self, head: Sequence[Any], sections: dict[str, tuple[Any, ...]]) -> Project:
+        charter = _builder(Charter, HEAD_COLUMNS, self.text_types)([head])[0]
+        calendar = _json_decoder(_CALENDAR)(self.json(head[4]))
+        return Project(charter=charter, phase=head[1], phase_before_hold=head[2], version=head[3],
+                       calendar=calendar, **sections)
+
+    def record(self, code: str, row: Sequence[Any]) -> Record:
+        """A Record from ``kind, key, data, created_at``."""
+        return Record(code, row[0], row[1], self.json(row[2]), self.datetime(row[3]))
+
+
+_RECORD_COLUMNS = 'r."kind", r."key", r."data", r."created_at"'
+
+
+def _connection_reader(conn: Connection) -> _Reader:
+    """A reader on the DBAPI cursor of an open SQLAlchemy connection (its transaction, no result processing)."""
+    dialect = conn.dialect
+    if dialect.paramstyle not in ("qmark", "format", "pyformat"):
+        raise StorageError(f"unsupported database driver {dialect.driver} (paramstyle {dialect.paramstyle})")
+
+    def run(sql: str, params: tuple[Any, ...]) -> Sequence[Sequence[Any]]:
+        return conn.exec_driver_sql(sql, params).all()
+
+    return _Reader(run, qmark=dialect.paramstyle == "qmark", text_types=dialect.name == "sqlite")
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a plain ``sqlite:///path`` URL (not in memory, no options), else None."""
+    if not url.startswith("sqlite:///") or "?" in url:
+        return None
+    path = url[len("sqlite:///"):]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def _prepare_sqlite(dbapi_conn: Any) -> None:
+    """The same settings on every SQLite connection, the engine's and the read pool's."""
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+    cur = dbapi_conn.cursor()
+    for pragma in _SQLITE_PRAGMAS:
+        cur.execute(pragma)
+    cur.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+# ------------------------------------------------------------------ engine
 def normalise_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
 
 
-def _json_loads(text: str) -> Any:
-    # Most JSON cells are empty lists (no skills, no deliverables ...): skip the decoder for those.
-    if text == "[]":
-        return []
-    return json.loads(text)
-
-
 def make_engine(url: str) -> Engine:
+    from sqlalchemy import create_engine, event
+
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60}, json_deserializer=_json_loads)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
-            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
+            _prepare_sqlite(dbapi_conn)
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
@@ -196,28 +433,48 @@ def head_revision() -> str:
 
 
 class SqlStore:
-    def __init__(self, engine: Engine):
-        self.engine = engine
+    """The store on a SQLAlchemy engine; ``open`` one by URL (the engine is then made on first need)."""
+
+    def __init__(self, engine: Engine | None = None, *, url: str = ""):
+        if engine is None and not url:
+            raise ValueError("SqlStore needs an engine or a URL")
+        self._engine = engine
+        self._url = url
+        # Reads of a store opened on a SQLite file go through plain sqlite3 connections (see the module doc).
+        self._sqlite_path = _sqlite_file(url) if engine is None else None
+        self._idle: list[sqlite3.Connection] = []
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, made on first use (a read-only command on SQLite never needs it)."""
+        if self._engine is None:
+            self._engine = make_engine(self._url)
+        return self._engine
 
     # ------------------------------------------------------------ opening
     @classmethod
     def open(cls, url: str, *, create: bool = False) -> SqlStore:
         """Open the database at ``url``; with ``create`` make it (and migrate it to the newest schema)."""
-        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            path = Path(url[len("sqlite:///"):])
+        path = _sqlite_file(url)
+        if path is not None:
             if not path.exists() and not create:
                 raise NotFound(f"no database at {path}: run `pmo init` first (or set PMO_DATABASE_URL)")
             if create:
                 path.parent.mkdir(parents=True, exist_ok=True)
+        store = cls(url=url)
+        failure = f"cannot open the database {_safe_url(url)}"
+        if path is not None and not create:
+            store._check_schema(failure)  # plain sqlite3: no engine, no SQLAlchemy import
+            return store
+        from sqlalchemy.exc import SQLAlchemyError
+
         try:
-            engine = make_engine(url)
-            store = cls(engine)
             if create:
                 store.migrate()
             else:
-                store.check_schema()
+                store._check_schema(failure)
         except SQLAlchemyError as exc:
-            raise StorageError(f"cannot open the database {_safe_url(url)}: {_first_line(exc)}") from exc
+            raise StorageError(f"{failure}: {_first_line(exc)}") from exc
         return store
 
     def migrate(self) -> None:
@@ -233,108 +490,133 @@ class SqlStore:
     def check_schema(self) -> None:
         """Refuse a database that is not at this code's schema revision (read without importing Alembic,
         which would cost every command a noticeable start-up)."""
-        from sqlalchemy import inspect, text
+        self._check_schema("database error")
 
-        with self.engine.connect() as conn:
-            if not inspect(conn).has_table("alembic_version"):
-                raise NotFound("the database has no pmo tables: run `pmo init` first")
-            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            conn.rollback()
-        if current != T.SCHEMA_REVISION:
+    def _check_schema(self, failure: str) -> None:
+        if self._sqlite_path is not None:
+            with self._read(failure) as r:
+                if not r.rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"):
+                    raise NotFound("the database has no pmo tables: run `pmo init` first")
+                rows = r.rows("SELECT version_num FROM alembic_version")
+            current = rows[0][0] if rows else None
+        else:
+            from sqlalchemy import inspect, text
+
+            with self.engine.connect() as conn:
+                if not inspect(conn).has_table("alembic_version"):
+                    raise NotFound("the database has no pmo tables: run `pmo init` first")
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                conn.rollback()
+        if current != SCHEMA_REVISION:
             raise StorageError(f"the database schema is at revision {current}, this version needs "
-                               f"{T.SCHEMA_REVISION}: run `pmo init` to upgrade it")
+                               f"{SCHEMA_REVISION}: run `pmo init` to upgrade it")
 
     def close(self) -> None:
-        self.engine.dispose()
+        while self._idle:
+            self._idle.pop().close()
+        if self._engine is not None:
+            self._engine.dispose()
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
+        from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
         try:
             with self.engine.begin() as conn:
                 yield conn
         except IntegrityError as exc:
             raise ConcurrentUpdate(f"another change to the same records won: {_first_line(exc)}") from exc
-        except OperationalError as exc:
-            raise StorageError(f"database error: {_first_line(exc)}") from exc
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {_first_line(exc)}") from exc
 
+    @contextmanager
+    def _read(self, failure: str = "database error") -> Iterator[_Reader]:
+        """A read transaction: on the SQLite read pool, else on an engine connection."""
+        if self._sqlite_path is None:
+            with self._tx() as conn:
+                yield _connection_reader(conn)
+            return
+        try:
+            con = self._idle.pop() if self._idle else self._connect_sqlite(self._sqlite_path)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{failure}: {_first_line(exc)}") from exc
+        healthy = True
+        try:
+            con.execute("BEGIN")
+            try:
+                yield _Reader(lambda sql, params: con.execute(sql, params).fetchall(), qmark=True, text_types=True)
+            finally:
+                con.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            healthy = False
+            con.close()
+            raise StorageError(f"{failure}: {_first_line(exc)}") from exc
+        finally:
+            if healthy:
+                self._idle.append(con)
+
+    @staticmethod
+    def _connect_sqlite(path: Path) -> sqlite3.Connection:
+        # check_same_thread off: a pooled connection is used by one caller at a time, from any thread
+        con = sqlite3.connect(str(path), timeout=60, isolation_level=None, check_same_thread=False)
+        _prepare_sqlite(con)
+        return con
+
     # ------------------------------------------------------------ reading
     def list_projects(self) -> list[ProjectSummary]:
-        p = T.projects
-        with self._tx() as conn:
-            rows = conn.execute(select(p.c.code, p.c.name, p.c.phase, p.c.locale, p.c.client, p.c.version,
-                                       p.c.updated_at).order_by(p.c.code)).all()
-        return [ProjectSummary(r.code, r.name or "", r.phase, r.locale or "", (r.client or {}).get("name", ""),
-                               r.version, _utc(r.updated_at)) for r in rows]
+        with self._read() as r:
+            rows = r.rows('SELECT "code", "name", "phase", "locale", "client", "version", "updated_at" '
+                          'FROM "projects" ORDER BY "code"')
+            return [ProjectSummary(x[0], x[1] or "", x[2], x[3] or "", (r.json(x[4]) or {}).get("name", ""),
+                                   x[5], r.datetime(x[6])) for x in rows]
 
     def exists(self, code: str) -> bool:
-        with self._tx() as conn:
-            return conn.execute(select(T.projects.c.pk).where(T.projects.c.code == code)).first() is not None
+        with self._read() as r:
+            return bool(r.rows('SELECT "pk" FROM "projects" WHERE "code" = ?', (code,)))
 
     def get(self, code: str) -> Project:
-        with self._tx() as conn:
-            return self._load(conn, code)
+        with self._read() as r, _gc_paused():
+            return r.project(code)[1]
 
     def get_many(self, codes: Sequence[str] | None = None) -> list[Project]:
         """Load many projects with one query per table (portfolio sweeps)."""
-        with self._tx() as conn:
-            q = select(T.projects)
-            if codes is not None:
-                q = q.where(T.projects.c.code.in_(list(codes)))
-            heads = conn.execute(q.order_by(T.projects.c.code)).all()
-            pks = [h.pk for h in heads]
-            per: dict[int, dict[str, list[Any]]] = {pk: {} for pk in pks}
-            for name, table in T.section_tables.items():
-                cls = SECTIONS[name]
-                rows = conn.execute(select(table).where(table.c.project_id.in_(pks))
-                                    .order_by(table.c.project_id, table.c.position)).all()
-                for r, obj in zip(rows, _decode_rows(cls, rows), strict=True):
-                    per[r.project_id].setdefault(name, []).append(obj)
-            return [self._assemble(h, {k: tuple(v) for k, v in per[h.pk].items()}) for h in heads]
+        with self._read() as r, _gc_paused():
+            return r.projects(None if codes is None else list(codes))
 
-    def _head_row(self, conn: Connection, code: str) -> Any:
-        row = conn.execute(select(T.projects).where(T.projects.c.code == code)).first()
-        if row is None:
-            raise NotFound(f"no project '{code}' (see `pmo list`)")
-        return row
+    def records(self, code: str, kind: str) -> list[Record]:
+        with self._read() as r:
+            rows = r.rows(f'SELECT {_RECORD_COLUMNS} FROM "records" r WHERE r."project_id" = ? AND r."kind" = ? '
+                          'ORDER BY r."created_at", r."key"', (r.pk(code), kind))
+            return [r.record(code, x) for x in rows]
 
-    def _assemble(self, head: Any, sections: dict[str, tuple[Any, ...]]) -> Project:
-        charter = self._charter(head)
-        calendar = _decode_json(fields_of(_CalendarHolder)[0], head.calendar)
-        return Project(charter=charter, phase=head.phase, phase_before_hold=head.phase_before_hold,
-                       version=head.version, calendar=calendar, **sections)
+    def all_records(self, kind: str) -> dict[str, list[Record]]:
+        with self._read() as r:
+            rows = r.rows(f'SELECT {_RECORD_COLUMNS}, p."code" FROM "records" r JOIN "projects" p '
+                          'ON p."pk" = r."project_id" WHERE r."kind" = ? ORDER BY r."created_at", r."key"', (kind,))
+            out: dict[str, list[Record]] = {}
+            for x in rows:
+                out.setdefault(x[4], []).append(r.record(x[4], x))
+            return out
 
-    def _charter(self, head: Any) -> Charter:
-        kwargs: dict[str, Any] = {}
-        m = head._mapping
-        for info in fields_of(Charter):
-            v = m[info.name]
-            if _is_json(info):
-                v = _decode_json(info, v)
-            elif v is None and not info.optional:
-                v = info.default
-            kwargs[info.name] = v
-        return Charter(**kwargs)
-
-    def _load(self, conn: Connection, code: str) -> Project:
-        head = self._head_row(conn, code)
-        sections: dict[str, tuple[Any, ...]] = {}
-        for name, table in T.section_tables.items():
-            cls = SECTIONS[name]
-            rows = conn.execute(select(table).where(table.c.project_id == head.pk).order_by(table.c.position)).all()
-            sections[name] = tuple(_decode_rows(cls, rows))
-        return self._assemble(head, sections)
+    def get_record(self, code: str, kind: str, key: str) -> Record | None:
+        with self._read() as r:
+            rows = r.rows(f'SELECT {_RECORD_COLUMNS} FROM "records" r WHERE r."project_id" = ? AND r."kind" = ? '
+                          'AND r."key" = ?', (r.pk(code), kind, key))
+            return r.record(code, rows[0]) if rows else None
 
     # ------------------------------------------------------------ writing
     def save(self, project: Project, *, expected_version: int | None, events: Iterable[AuditEvent] = (),
              records: Iterable[Record] = ()) -> Project:
+        from sqlalchemy import insert, select, update
+
+        from lifecycle.storage import tables as T
+
         now = datetime.now(timezone.utc)
         p = T.projects
         head_values = {
             "phase": project.phase,
             "phase_before_hold": project.phase_before_hold,
-            "calendar": _encode_json(fields_of(_CalendarHolder)[0], project.calendar),
+            "calendar": _encode_json(_CALENDAR, project.calendar),
             "updated_at": now,
             **_row_values(project.charter, skip=("code",)),
         }
@@ -359,8 +641,7 @@ class SqlStore:
                         f"project '{project.code}' was changed by someone else (now version {row.version}, "
                         f"this change was based on version {expected_version}); nothing was written, "
                         "reload and try again")
-                current = self._load(conn, project.code)
-                pk = conn.execute(select(p.c.pk).where(p.c.code == project.code)).scalar_one()
+                pk, current = _connection_reader(conn).project(project.code)
                 new_version = expected_version + 1
             self._write_sections(conn, pk, current, project)
             self._append(conn, pk, project.code, events)
@@ -369,6 +650,10 @@ class SqlStore:
         return saved
 
     def _write_sections(self, conn: Connection, pk: int, current: Project | None, project: Project) -> None:
+        from sqlalchemy import delete, insert, update
+
+        from lifecycle.storage import tables as T
+
         for name, table in T.section_tables.items():
             new_items = project.section(name)
             old = {item.id: (i, item) for i, item in enumerate(current.section(name))} if current else {}
@@ -387,7 +672,7 @@ class SqlStore:
                                      .values(position=pos, **values))
             gone = [k for k in old if k not in seen]
             if gone:
-                conn.execute(sa_delete(table).where(table.c.project_id == pk, table.c.key.in_(gone)))
+                conn.execute(delete(table).where(table.c.project_id == pk, table.c.key.in_(gone)))
             if to_insert:
                 conn.execute(insert(table), to_insert)
 
@@ -395,6 +680,10 @@ class SqlStore:
         events = list(events)
         if not events:
             return
+        from sqlalchemy import insert, select, update
+
+        from lifecycle.storage import tables as T
+
         p = T.projects
         row = conn.execute(select(p.c.audit_seq, p.c.audit_head).where(p.c.pk == pk)).one()
         seq, head = row.audit_seq, row.audit_head
@@ -414,14 +703,22 @@ class SqlStore:
             raise ConcurrentUpdate(f"the audit trail of '{code}' was extended concurrently; try again")
 
     def _put_records(self, conn: Connection, pk: int, records: Iterable[Record]) -> None:
+        from sqlalchemy import delete, insert
+
+        from lifecycle.storage import tables as T
+
         r = T.records
         for rec in records:
-            conn.execute(sa_delete(r).where(r.c.project_id == pk, r.c.kind == rec.kind, r.c.key == rec.key))
+            conn.execute(delete(r).where(r.c.project_id == pk, r.c.kind == rec.kind, r.c.key == rec.key))
             conn.execute(insert(r).values(project_id=pk, kind=rec.kind, key=rec.key,
                                           schema_version=RECORD_SCHEMA_VERSION, data=jsonable(rec.data),
                                           created_at=_utc(rec.created_at)))
 
     def _lock(self, conn: Connection, code: str) -> int:
+        from sqlalchemy import select
+
+        from lifecycle.storage import tables as T
+
         p = T.projects
         q = select(p.c.pk).where(p.c.code == code)
         if self.engine.dialect.name == "postgresql":
@@ -437,33 +734,12 @@ class SqlStore:
             self._put_records(conn, pk, records)
             self._append(conn, pk, code, events)
 
-    def records(self, code: str, kind: str) -> list[Record]:
-        r = T.records
-        with self._tx() as conn:
-            pk = self._head_row(conn, code).pk
-            rows = conn.execute(select(r).where(r.c.project_id == pk, r.c.kind == kind)
-                                .order_by(r.c.created_at, r.c.key)).all()
-        return [Record(code, x.kind, x.key, x.data, _utc(x.created_at)) for x in rows]
-
-    def all_records(self, kind: str) -> dict[str, list[Record]]:
-        r, p = T.records, T.projects
-        with self._tx() as conn:
-            rows = conn.execute(select(r, p.c.code).join(p, p.c.pk == r.c.project_id).where(r.c.kind == kind)
-                                .order_by(r.c.created_at, r.c.key)).all()
-        out: dict[str, list[Record]] = {}
-        for x in rows:
-            out.setdefault(x.code, []).append(Record(x.code, x.kind, x.key, x.data, _utc(x.created_at)))
-        return out
-
-    def get_record(self, code: str, kind: str, key: str) -> Record | None:
-        r = T.records
-        with self._tx() as conn:
-            pk = self._head_row(conn, code).pk
-            x = conn.execute(select(r).where(r.c.project_id == pk, r.c.kind == kind, r.c.key == key)).first()
-        return Record(code, x.kind, x.key, x.data, _utc(x.created_at)) if x else None
-
     # ------------------------------------------------------------ documents
     def add_document(self, doc: DocumentRecord, events: Iterable[AuditEvent] = ()) -> None:
+        from sqlalchemy import insert
+
+        from lifecycle.storage import tables as T
+
         with self._tx() as conn:
             pk = self._lock(conn, doc.project)
             values = {f.name: getattr(doc, f.name) for f in dataclasses.fields(doc) if f.name != "project"}
@@ -480,6 +756,10 @@ class SqlStore:
         return DocumentRecord(project=m.pop("code"), **m)
 
     def documents(self, code: str | None = None) -> list[DocumentRecord]:
+        from sqlalchemy import select
+
+        from lifecycle.storage import tables as T
+
         d, p = T.documents, T.projects
         q = select(d, p.c.code).join(p, p.c.pk == d.c.project_id)
         if code is not None:
@@ -489,6 +769,10 @@ class SqlStore:
         return [self._doc(r) for r in rows]
 
     def find_document(self, sha256: str) -> DocumentRecord | None:
+        from sqlalchemy import select
+
+        from lifecycle.storage import tables as T
+
         d, p = T.documents, T.projects
         with self._tx() as conn:
             row = conn.execute(select(d, p.c.code).join(p, p.c.pk == d.c.project_id).where(d.c.sha256 == sha256)
@@ -497,41 +781,21 @@ class SqlStore:
 
     # ------------------------------------------------------------ audit
     def audit(self, code: str) -> list[AuditEvent]:
-        a = T.audit_events
-        with self._tx() as conn:
-            pk = self._head_row(conn, code).pk
-            rows = conn.execute(select(a).where(a.c.project_id == pk).order_by(a.c.seq)).all()
-        return [AuditEvent(project=code, action=r.action, actor=r.actor, at=_utc(r.at), entity=r.entity,
-                           entity_id=r.entity_id, data=r.data, seq=r.seq, prev_hash=r.prev_hash, hash=r.hash)
-                for r in rows]
+        with self._read() as r:
+            rows = r.rows('SELECT "action", "actor", "at", "entity", "entity_id", "data", "seq", "prev_hash", "hash" '
+                          'FROM "audit_events" WHERE "project_id" = ? ORDER BY "seq"', (r.pk(code),))
+            return [AuditEvent(project=code, action=x[0], actor=x[1], at=r.datetime(x[2]), entity=x[3],
+                               entity_id=x[4], data=r.json(x[5]), seq=x[6], prev_hash=x[7], hash=x[8])
+                    for x in rows]
 
     def verify_audit(self, code: str | None = None) -> list[str]:
-        p = T.projects
-        with self._tx() as conn:
-            q = select(p.c.code, p.c.audit_seq, p.c.audit_head).order_by(p.c.code)
-            if code is not None:
-                q = q.where(p.c.code == code)
-            heads = conn.execute(q).all()
+        sql = 'SELECT "code", "audit_seq", "audit_head" FROM "projects"'
+        with self._read() as r:
+            heads = r.rows(sql + ' WHERE "code" = ?' if code is not None else sql + ' ORDER BY "code"',
+                           (code,) if code is not None else ())
         if code is not None and not heads:
             raise NotFound(f"no project '{code}'")
         problems: list[str] = []
         for h in heads:
-            problems += verify_chain(self.audit(h.code), h.audit_seq, h.audit_head)
+            problems += verify_chain(self.audit(h[0]), h[1], h[2])
         return problems
-
-
-@dataclasses.dataclass(frozen=True)
-class _CalendarHolder:
-    calendar: Calendar
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc)
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-
-
-def _safe_url(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url

@@ -5,6 +5,8 @@ Each collection of ``SECTIONS`` gets a table (``project_id``, ``key`` = the enti
 ``projects``. Scalars get typed columns (money is ``Numeric(18, 2)``, dates ``Date``); lists and nested
 objects are JSON. Deriving the tables keeps model and schema in step; the Alembic migrations are
 still written out and committed, so a model change needs a new migration (a test compares the two).
+The store reads with plain SQL over the same column lists (``SECTION_COLUMNS`` and ``HEAD_COLUMNS`` of
+:mod:`lifecycle.storage.sql`), and writes through these tables.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from sqlalchemy import (
 
 from lifecycle.domain.fields import FieldInfo, fields_of
 from lifecycle.domain.model import SECTIONS, Charter
+from lifecycle.storage.sql import MONEY_SCALE
+from lifecycle.storage.sql import SCHEMA_REVISION as SCHEMA_REVISION
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -40,8 +44,8 @@ NAMING = {
 }
 metadata = MetaData(naming_convention=NAMING)
 
-SCHEMA_REVISION = "0001"
-"""The Alembic revision these tables correspond to (a test checks it is the migrations' head)."""
+# SCHEMA_REVISION (imported above) is the Alembic revision these tables correspond to; it lives with the
+# store, which checks it on open without importing SQLAlchemy. A test checks it is the migrations' head.
 
 
 def column_type(info: FieldInfo) -> Any:
@@ -53,7 +57,7 @@ def column_type(info: FieldInfo) -> Any:
         "bool": Boolean(),
         "date": Date(),
         "datetime": DateTime(timezone=True),
-        "money": Numeric(18, 2),
+        "money": Numeric(18, MONEY_SCALE),
     }.get(info.kind, JSON())
 
 
