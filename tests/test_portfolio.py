@@ -74,3 +74,93 @@ def test_sweep_and_diff(workspace, tmp_path, monkeypatch):
     (broken / "gates" / "initiation.yaml").write_text(text.replace("project.contract_number", "project.contrct"))
     res = run("rules", "diff", str(broken), code=2)
     assert "contrct" in res.output and "initiation.yaml:" in res.output
+
+
+def test_sweep_keeps_decisions_and_evaluates_only_what_changed(workspace, monkeypatch):
+    """A second sweep serves every decision from the cache; a change, a waiver, a vote, another day or
+    another rule pack makes exactly the affected projects be evaluated again."""
+    monkeypatch.setenv("PMO_TODAY", "2026-11-26")
+    run("apply", str(ZH), str(EN))
+    zh, en = _codes()
+
+    from lifecycle.services.context import open_context
+    from lifecycle.services.portfolio import NEXT_GATE, SweepStats, sweep
+
+    def swept(**kw: object) -> tuple[dict[str, object], SweepStats]:
+        stats = SweepStats()
+        ctx = open_context()
+        try:
+            return {d.project: d for d in sweep(ctx, stats=stats, **kw)}, stats  # type: ignore[arg-type]
+        finally:
+            ctx.close()
+
+    first, s1 = swept()
+    assert (s1.projects, s1.evaluated, s1.cached) == (2, 2, 0)
+    again, s2 = swept()
+    assert (s2.evaluated, s2.cached) == (0, 2)
+    assert {k: d.to_dict() for k, d in again.items()} == {k: d.to_dict() for k, d in first.items()}
+
+    run("advance", en, "--to", "planning")  # a real change to one project
+    moved, s3 = swept()
+    assert (s3.evaluated, s3.cached) == (1, 1)
+    assert moved[en].transition == "planning_to_execution" and moved[en].decision == "no_go"
+    assert moved[zh].to_dict() == first[zh].to_dict()
+
+    run("gate", "waive", en, "--rule", "PLN-05", "--as", "sponsor", "--by", _sponsor(en), "--reason", "agreed",
+        "--until", "2026-12-31")
+    waived, s4 = swept()
+    assert (s4.evaluated, s4.cached) == (1, 1)
+    assert waived[en].result("PLN-05").outcome in ("waived", "pass")
+
+    monkeypatch.setenv("PMO_TODAY", "2026-11-27")
+    _, s5 = swept()
+    assert (s5.evaluated, s5.cached) == (2, 0)
+
+    _, s6 = swept(use_cache=False)
+    assert (s6.evaluated, s6.cached) == (2, 0)
+    ctx = open_context()
+    try:
+        assert set(ctx.store.derived(NEXT_GATE)) == {zh, en}
+    finally:
+        ctx.close()
+
+    out = json.loads(run("gate", "sweep", "--json").output)
+    assert out["cached"] == 2 and out["evaluated"] == 0 and len(out["decisions"]) == 2
+    text = run("gate", "sweep", "--only", "no_go").output
+    assert en in text and zh not in text.split("\n")[0] and "2 projects, 2 with a next gate" in text
+
+
+def test_sweep_cache_is_keyed_by_the_rule_pack(workspace, tmp_path, monkeypatch):
+    monkeypatch.setenv("PMO_TODAY", "2026-11-26")
+    run("apply", str(ZH))
+    from lifecycle.services.context import open_context
+    from lifecycle.services.portfolio import SweepStats, sweep
+    from lifecycle.spec.rulepack import load_pack
+
+    pack = tmp_path / "pack"
+    shutil.copytree(ROOT / "rules" / "default", pack)
+    ctx = open_context()
+    try:
+        sweep(ctx)
+        stats = SweepStats()
+        sweep(ctx, stats=stats)
+        assert stats.cached == 1
+        gate = pack / "gates" / "initiation.yaml"
+        text = gate.read_text(encoding="utf-8")
+        assert "size(project.objectives) > 0" in text
+        gate.write_text(text.replace("size(project.objectives) > 0", "size(project.objectives) >= 0"), encoding="utf-8")
+        stats = SweepStats()
+        sweep(ctx, load_pack(pack), stats=stats)
+        assert (stats.evaluated, stats.cached) == (1, 0)
+    finally:
+        ctx.close()
+
+
+def _sponsor(code: str) -> str:
+    from lifecycle.services.context import open_context
+
+    ctx = open_context()
+    try:
+        return ctx.store.get(code).charter.sponsor
+    finally:
+        ctx.close()

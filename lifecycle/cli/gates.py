@@ -1,4 +1,4 @@
-"""``pmo gate check|approve|waive|reviews``, ``pmo advance`` and ``pmo audit show|verify``."""
+"""``pmo gate check|sweep|approve|waive|reviews``, ``pmo advance`` and ``pmo audit show|verify``."""
 
 from __future__ import annotations
 
@@ -93,6 +93,52 @@ def gate_check(ctx: click.Context, code: str, to: str | None, verbose: bool, rec
             click.echo(f"recorded as {d.id}")
     if not d.allows_advance:
         raise SystemExit(1)
+
+
+@gate_grp.command("sweep")
+@click.option("--only", "only", type=click.Choice(["go", "conditional_go", "no_go"]), multiple=True,
+              help="Only projects with this decision (repeatable).")
+@click.option("--no-cache", "no_cache", is_flag=True, help="Evaluate every project; do not read or keep "
+              "the decisions cached by earlier sweeps.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def gate_sweep(ctx: click.Context, only: tuple[str, ...], no_cache: bool, as_json: bool) -> None:
+    """The next-gate decision of every project in the portfolio, one line each.
+
+    Decisions are kept per project under a hash of everything they depend on (the project's stored
+    version, the rule pack, today's date, waivers, approval votes and the engine), so a sweep only
+    evaluates the projects that changed since the last one; the first sweep of a day evaluates all.
+    Exit code 0 whatever the decisions are (a sweep reports; `pmo gate check` enforces).
+    """
+    import time
+
+    from lifecycle.services.portfolio import SweepStats, sweep
+
+    stats = SweepStats()
+    t0 = time.perf_counter()
+    decisions = _run(ctx, lambda c: sweep(c, use_cache=not no_cache, stats=stats))
+    seconds = time.perf_counter() - t0
+    shown = [d for d in decisions if not only or d.decision in only]
+    if as_json:
+        emit_json({"projects": stats.projects, "with_next_gate": len(decisions), "cached": stats.cached,
+                   "evaluated": stats.evaluated, "seconds": round(seconds, 3),
+                   "decisions": [d.to_dict() for d in shown]})
+        return
+    out = console()
+    width = max((len(d.project) for d in shown), default=7)
+    for d in shown:
+        word, colour = VERDICT.get(d.decision, (d.decision, "white"))
+        counts = d.counts()
+        blocking = ", ".join(r.id for r in d.blocking[:4]) + (" …" if len(d.blocking) > 4 else "")
+        approvals = "" if d.approvals.satisfied else "  approvals missing"
+        out.print(f"{d.project:<{width}}  {d.from_phase} → {d.to_phase:<10} [{colour}]{word:<14}[/{colour}] "
+                  f"{counts['fail']} failed, {counts['error']} errors{approvals}"
+                  + (f"  [dim]{blocking}[/dim]" if blocking else ""))
+    tally = {k: sum(1 for d in decisions if d.decision == k) for k in VERDICT}
+    out.print(f"{stats.projects} projects, {len(decisions)} with a next gate: {tally['go']} go, "
+              f"{tally['conditional_go']} conditional go, {tally['no_go']} no-go "
+              f"({stats.evaluated} evaluated, {stats.cached} from the last sweep; {seconds:.1f} s)")
 
 
 @gate_grp.command("approve")

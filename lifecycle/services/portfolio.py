@@ -1,15 +1,24 @@
 """Portfolio use cases: the next-gate decision of every project, and what a new rule pack would change.
 
-``sweep`` reads the whole portfolio with one query per table (not one per project), builds each
-project's facts once and evaluates its next gate. ``diff_packs`` evaluates two rule packs over the
+``sweep`` gives the next-gate decision of every project. A decision is a pure function of the
+project as stored (its version and audit-chain head), the rule pack, the date, the project's waivers
+and approval votes, and the engine's code; the sweep keeps each decision in the store's derived-data
+cache under a hash of exactly those inputs. A sweep therefore reads the project list, the cached
+decisions, the waivers and the votes, and loads and evaluates only the projects whose inputs changed
+(with one query per table, in batches of 500, not one per project); the first sweep of a day, or
+after a rule-pack change, evaluates every project. ``use_cache=False`` evaluates everything and
+leaves the cache alone. ``diff_packs`` evaluates two rule packs over the
 same facts and lists the projects whose decision would change, with the rules that cause it — what a
 PMO looks at before publishing a rule change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +27,10 @@ from lifecycle.domain.gates import Decision, Vote, Waiver
 from lifecycle.domain.model import Project
 from lifecycle.services.context import Context
 from lifecycle.services.projects import load_rules
+from lifecycle.storage.protocol import Record
+
+NEXT_GATE = "next_gate"  # the kind of derived data a sweep keeps
+BATCH = 500
 
 
 @dataclass
@@ -44,10 +57,13 @@ class PackChange:
 Votes = list[tuple[str, Vote]]  # (transition, vote)
 
 
-def _portfolio(ctx: Context, batch: int = 500) -> Iterator[tuple[Project, list[Waiver], Votes]]:
-    waivers = ctx.store.all_records("waiver")
-    votes = ctx.store.all_records("approval")
-    codes = [s.code for s in ctx.store.list_projects()]
+def _portfolio(ctx: Context, batch: int = BATCH, codes: Sequence[str] | None = None,
+               waivers: Mapping[str, list[Record]] | None = None, votes: Mapping[str, list[Record]] | None = None,
+               ) -> Iterator[tuple[Project, list[Waiver], Votes]]:
+    """Every project (or those of ``codes``) with its waivers and votes, loaded ``batch`` at a time."""
+    waivers = ctx.store.all_records("waiver") if waivers is None else waivers
+    votes = ctx.store.all_records("approval") if votes is None else votes
+    codes = [s.code for s in ctx.store.list_projects()] if codes is None else list(codes)
     for i in range(0, len(codes), batch):
         for p in ctx.store.get_many(codes[i:i + batch]):
             yield (p, [Waiver.from_dict(r.data) for r in waivers.get(p.code, [])],
@@ -66,16 +82,87 @@ def _decide(pack: Any, project: Project, facts: dict[str, Any], today: Any, waiv
     return d
 
 
-def sweep(ctx: Context, pack: Any = None) -> list[Decision]:
-    """The next-gate decision of every project that has a next gate."""
+@lru_cache(maxsize=1)
+def engine_fingerprint() -> str:
+    """Identifies the code that computes decisions (facts, metrics, rule evaluation) in this install.
+
+    Part of every cached decision's key, so upgrading or editing the engine never serves a decision
+    the new code would not make. Made from the version and the size and modification time of the
+    modules of ``lifecycle.domain`` and ``lifecycle.spec``.
+    """
+    import lifecycle
+
+    root = Path(lifecycle.__file__).resolve().parent
+    h = hashlib.sha256(getattr(lifecycle, "__version__", "").encode())
+    for sub in ("domain", "spec"):
+        for path in sorted((root / sub).glob("*.py")):
+            st = path.stat()
+            h.update(f"{sub}/{path.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return h.hexdigest()[:16]
+
+
+def _records_digest(records: Sequence[Record]) -> str:
+    if not records:
+        return ""
+    text = json.dumps([[r.key, r.data] for r in records], sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def decision_key(base: str, code: str, version: int, audit_head: str, waivers: Sequence[Record],
+                 votes: Sequence[Record]) -> str:
+    """The cache key of a project's next-gate decision (``base``: engine, pack hash and date)."""
+    text = f"{base}|{code}|{version}|{audit_head}|{_records_digest(waivers)}|{_records_digest(votes)}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _cached(entry: Mapping[str, Any]) -> Decision | None:
+    if entry.get("decision") is None:
+        return None  # no next gate (closed, cancelled)
+    d = Decision.from_dict(entry["decision"])
+    return replace(d, notes=tuple(entry.get("notes") or ()))
+
+
+@dataclass
+class SweepStats:
+    """What a sweep did: how many projects, how many decisions came from the cache."""
+
+    projects: int = 0
+    cached: int = 0
+    evaluated: int = 0
+
+
+def sweep(ctx: Context, pack: Any = None, *, use_cache: bool = True, stats: SweepStats | None = None,
+          ) -> list[Decision]:
+    """The next-gate decision of every project that has a next gate, in project-code order."""
     pack = pack or load_rules(ctx)
     today = ctx.today()
-    out = []
-    for project, waivers, votes in _portfolio(ctx):
-        d = _decide(pack, project, build_facts(project, today), today, waivers, votes)
-        if d is not None:
-            out.append(d)
-    return out
+    stats = stats if stats is not None else SweepStats()
+    summaries = ctx.store.list_projects()
+    waivers = ctx.store.all_records("waiver")
+    votes = ctx.store.all_records("approval")
+    cache = ctx.store.derived(NEXT_GATE) if use_cache else {}
+    base = f"{engine_fingerprint()}|{pack.hash}|{today.isoformat()}"
+    decisions: dict[str, Decision | None] = {}
+    keys: dict[str, str] = {}
+    for s in summaries:
+        key = decision_key(base, s.code, s.version, s.audit_head, waivers.get(s.code, []), votes.get(s.code, []))
+        held = cache.get(s.code)
+        if held is not None and held[0] == key:
+            decisions[s.code] = _cached(held[1])
+        else:
+            keys[s.code] = key
+    stats.projects, stats.cached = len(summaries), len(decisions)
+    fresh: dict[str, tuple[str, dict[str, Any]]] = {}
+    for project, ws, vs in _portfolio(ctx, codes=list(keys), waivers=waivers, votes=votes):
+        d = _decide(pack, project, build_facts(project, today), today, ws, vs)
+        decisions[project.code] = d
+        stats.evaluated += 1
+        if project.code in keys:
+            fresh[project.code] = (keys[project.code], {"decision": d.to_dict() if d else None,
+                                                         "notes": list(d.notes) if d else []})
+    if use_cache and fresh:
+        ctx.store.put_derived(NEXT_GATE, fresh)
+    return [d for s in summaries if (d := decisions.get(s.code)) is not None]
 
 
 def diff_packs(ctx: Context, new_dir: str | Path, against: str | Path | None = None) -> tuple[list[PackChange], int]:

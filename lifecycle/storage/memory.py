@@ -6,9 +6,11 @@ chain, records, documents); it keeps frozen objects, so nothing a caller holds c
 
 from __future__ import annotations
 
+import copy
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
+from typing import Any
 
 from lifecycle.domain.model import AuditEvent, DocumentRecord, Project, replace
 from lifecycle.errors import ConcurrentUpdate, NotFound, StorageError
@@ -24,12 +26,13 @@ class MemoryStore:
         self._head: dict[str, tuple[int, str]] = {}
         self._records: dict[tuple[str, str, str], Record] = {}
         self._docs: list[DocumentRecord] = []
+        self._derived: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}  # (kind, code) -> (key, data)
 
     # ---------------------------------------------------------------- projects
     def list_projects(self) -> list[ProjectSummary]:
         with self._lock:
             return [ProjectSummary(p.code, p.charter.name, p.phase, p.charter.locale, p.charter.client.name,
-                                   p.version, self._updated.get(p.code))
+                                   p.version, self._updated.get(p.code), self._head.get(p.code, (0, ""))[1])
                     for p in sorted(self._projects.values(), key=lambda p: p.code)]
 
     def exists(self, code: str) -> bool:
@@ -92,6 +95,18 @@ class MemoryStore:
         with self._lock:
             wanted = sorted(self._projects) if codes is None else sorted(c for c in codes if c in self._projects)
             return [self._projects[c] for c in wanted]
+
+    # ---------------------------------------------------------------- derived data (a cache)
+    def derived(self, kind: str) -> dict[str, tuple[str, dict[str, Any]]]:
+        with self._lock:
+            return {code: (key, copy.deepcopy(data)) for (k, code), (key, data) in self._derived.items()
+                    if k == kind and code in self._projects}
+
+    def put_derived(self, kind: str, entries: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
+        with self._lock:
+            for code, (key, data) in entries.items():
+                if code in self._projects:
+                    self._derived[(kind, code)] = (key, jsonable(dict(data)))
 
     # ---------------------------------------------------------------- documents
     def add_document(self, doc: DocumentRecord, events: Iterable[AuditEvent] = ()) -> None:

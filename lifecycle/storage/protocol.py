@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -51,6 +51,7 @@ class ProjectSummary:
     client: str
     version: int
     updated_at: datetime | None = None
+    audit_head: str = ""  # the hash at the head of the project's audit chain: changes with every event
 
 
 def _canon(value: Any) -> Any:
@@ -131,6 +132,17 @@ class Store(Protocol):
 
     def get_many(self, codes: Sequence[str] | None = None) -> list[Project]:
         """Many projects at once (all when ``codes`` is None), ordered by code."""
+        ...
+
+    def derived(self, kind: str) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Derived data of ``kind`` (e.g. ``next_gate``) by project code: (key of its inputs, data).
+
+        A cache, never history: not audited, dropped with its project, safe to lose.
+        """
+        ...
+
+    def put_derived(self, kind: str, entries: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
+        """Store or replace derived data by project code; codes of projects that are gone are ignored."""
         ...
 
     def add_document(self, doc: DocumentRecord, events: Iterable[AuditEvent] = ()) -> None: ...

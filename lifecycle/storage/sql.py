@@ -25,7 +25,7 @@ import dataclasses
 import gc
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 """The Alembic revision the tables correspond to (a test checks it is the migrations' head)."""
 
 MONEY_SCALE = 2
@@ -565,10 +565,10 @@ class SqlStore:
     # ------------------------------------------------------------ reading
     def list_projects(self) -> list[ProjectSummary]:
         with self._read() as r:
-            rows = r.rows('SELECT "code", "name", "phase", "locale", "client", "version", "updated_at" '
-                          'FROM "projects" ORDER BY "code"')
+            rows = r.rows('SELECT "code", "name", "phase", "locale", "client", "version", "updated_at", '
+                          '"audit_head" FROM "projects" ORDER BY "code"')
             return [ProjectSummary(x[0], x[1] or "", x[2], x[3] or "", (r.json(x[4]) or {}).get("name", ""),
-                                   x[5], r.datetime(x[6])) for x in rows]
+                                   x[5], r.datetime(x[6]), x[7] or "") for x in rows]
 
     def exists(self, code: str) -> bool:
         with self._read() as r:
@@ -603,6 +603,38 @@ class SqlStore:
             rows = r.rows(f'SELECT {_RECORD_COLUMNS} FROM "records" r WHERE r."project_id" = ? AND r."kind" = ? '
                           'AND r."key" = ?', (r.pk(code), kind, key))
             return r.record(code, rows[0]) if rows else None
+
+    # ------------------------------------------------------------ derived data (a cache)
+    def derived(self, kind: str) -> dict[str, tuple[str, dict[str, Any]]]:
+        with self._read() as r:
+            rows = r.rows('SELECT p."code", d."key", d."data" FROM "derived" d JOIN "projects" p '
+                          'ON p."pk" = d."project_id" WHERE d."kind" = ?', (kind,))
+            return {x[0]: (x[1], r.json(x[2])) for x in rows}
+
+    def put_derived(self, kind: str, entries: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
+        """Replace derived data in one transaction (not audited: it is a cache of what can be recomputed)."""
+        from sqlalchemy import delete, insert, select
+
+        from lifecycle.storage import tables as T
+
+        if not entries:
+            return
+        now = datetime.now(timezone.utc)
+        codes = list(entries)
+        with self._tx() as conn:
+            pks: dict[str, int] = {}
+            for i in range(0, len(codes), 500):
+                chunk = codes[i:i + 500]
+                pks.update((row.code, int(row.pk)) for row in conn.execute(
+                    select(T.projects.c.code, T.projects.c.pk).where(T.projects.c.code.in_(chunk))))
+            d = T.derived
+            ids = list(pks.values())
+            for i in range(0, len(ids), 500):
+                conn.execute(delete(d).where(d.c.kind == kind, d.c.project_id.in_(ids[i:i + 500])))
+            rows = [{"project_id": pks[code], "kind": kind, "key": key, "data": jsonable(dict(data)), "stored_at": now}
+                    for code, (key, data) in entries.items() if code in pks]
+            if rows:
+                conn.execute(insert(d), rows)
 
     # ------------------------------------------------------------ writing
     def save(self, project: Project, *, expected_version: int | None, events: Iterable[AuditEvent] = (),

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -141,4 +142,15 @@ audit_events = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     UniqueConstraint("project_id", "seq", name="uq_audit_events_project_seq"),
+)
+
+derived = Table(
+    "derived",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.pk", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("stored_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("project_id", "kind"),
 )

@@ -114,3 +114,29 @@ def test_bulk_reads_for_sweeps(store):
     assert store.get_many(["B-2"]) == [store.get("B-2")]
     assert list(store.all_records("waiver")) == ["B-2"]
     assert store.all_records("approval") == {}
+
+
+def test_summaries_carry_the_audit_head(store):
+    store.save(small_project("DEMO-1"), expected_version=None, events=[ev("project.created")])
+    head = store.list_projects()[0].audit_head
+    assert len(head) == 64
+    p = store.get("DEMO-1")
+    store.save(replace(p, phase="planning"), expected_version=p.version, events=[ev("phase.changed")])
+    assert store.list_projects()[0].audit_head not in ("", head)
+
+
+def test_derived_data_is_a_replaceable_cache_per_kind(store):
+    store.save(small_project("A-1"), expected_version=None)
+    store.save(small_project("B-2"), expected_version=None)
+    assert store.derived("next_gate") == {}
+    store.put_derived("next_gate", {"A-1": ("k1", {"decision": None, "n": [1, 2]}),
+                                    "B-2": ("k2", {"decision": {"x": "名"}})})
+    store.put_derived("other", {"A-1": ("k9", {"v": 1})})
+    assert store.derived("next_gate") == {"A-1": ("k1", {"decision": None, "n": [1, 2]}),
+                                          "B-2": ("k2", {"decision": {"x": "名"}})}
+    store.put_derived("next_gate", {"A-1": ("k3", {"decision": "new"}), "GONE-9": ("k", {})})  # unknown: ignored
+    got = store.derived("next_gate")
+    assert got["A-1"] == ("k3", {"decision": "new"}) and got["B-2"][0] == "k2" and "GONE-9" not in got
+    assert store.derived("other") == {"A-1": ("k9", {"v": 1})}
+    # derived data is not history: no audit events, no version change
+    assert store.get("A-1").version == 1 and store.audit("A-1") == []
