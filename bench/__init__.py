@@ -64,7 +64,7 @@ SIZES: dict[str, Size] = {
     "full": Size("full", repeat=7, w1_tasks=5000, w1_risks=500, w1_deliverables=300,
                  w3_projects=(300, 1000, 3000, 10_000), w3_tasks=200, w4_deliverables=40, w4_batch=200,
                  w5_tasks=(1000, 10_000, 100_000), w6_tasks=(1250, 2500, 5000), w7_later_runs=3, w7_enabled=True,
-                 process_repeat=7, w4_repeat=3, w3_budget_s=200),
+                 process_repeat=7, w4_repeat=3, w3_budget_s=900),
 }
 
 
