@@ -140,17 +140,13 @@ def sweep(ctx: Context, pack: Any = None, *, use_cache: bool = True, stats: Swee
     summaries = ctx.store.list_projects()
     waivers = ctx.store.all_records("waiver")
     votes = ctx.store.all_records("approval")
-    cache = ctx.store.derived(NEXT_GATE) if use_cache else {}
     base = f"{engine_fingerprint()}|{pack.hash}|{today.isoformat()}"
-    decisions: dict[str, Decision | None] = {}
-    keys: dict[str, str] = {}
-    for s in summaries:
-        key = decision_key(base, s.code, s.version, s.audit_head, waivers.get(s.code, []), votes.get(s.code, []))
-        held = cache.get(s.code)
-        if held is not None and held[0] == key:
-            decisions[s.code] = _cached(held[1])
-        else:
-            keys[s.code] = key
+    keys = {s.code: decision_key(base, s.code, s.version, s.audit_head, waivers.get(s.code, []),
+                                 votes.get(s.code, []))
+            for s in summaries}
+    cache = ctx.store.derived(NEXT_GATE, keys) if use_cache else {}
+    decisions: dict[str, Decision | None] = {code: _cached(entry) for code, (_, entry) in cache.items()}
+    keys = {code: key for code, key in keys.items() if code not in decisions}  # to evaluate
     stats.projects, stats.cached = len(summaries), len(decisions)
     fresh: dict[str, tuple[str, dict[str, Any]]] = {}
     for project, ws, vs in _portfolio(ctx, codes=list(keys), waivers=waivers, votes=votes):

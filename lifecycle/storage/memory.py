@@ -97,10 +97,10 @@ class MemoryStore:
             return [self._projects[c] for c in wanted]
 
     # ---------------------------------------------------------------- derived data (a cache)
-    def derived(self, kind: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    def derived(self, kind: str, valid: Mapping[str, str] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
         with self._lock:
             return {code: (key, copy.deepcopy(data)) for (k, code), (key, data) in self._derived.items()
-                    if k == kind and code in self._projects}
+                    if k == kind and code in self._projects and (valid is None or valid.get(code) == key)}
 
     def put_derived(self, kind: str, entries: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
         with self._lock:

@@ -134,9 +134,10 @@ class Store(Protocol):
         """Many projects at once (all when ``codes`` is None), ordered by code."""
         ...
 
-    def derived(self, kind: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    def derived(self, kind: str, valid: Mapping[str, str] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
         """Derived data of ``kind`` (e.g. ``next_gate``) by project code: (key of its inputs, data).
 
+        With ``valid`` (code -> the key its inputs have now), only the entries stored under that key.
         A cache, never history: not audited, dropped with its project, safe to lose.
         """
         ...

@@ -605,11 +605,11 @@ class SqlStore:
             return r.record(code, rows[0]) if rows else None
 
     # ------------------------------------------------------------ derived data (a cache)
-    def derived(self, kind: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    def derived(self, kind: str, valid: Mapping[str, str] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
         with self._read() as r:
             rows = r.rows('SELECT p."code", d."key", d."data" FROM "derived" d JOIN "projects" p '
                           'ON p."pk" = d."project_id" WHERE d."kind" = ?', (kind,))
-            return {x[0]: (x[1], r.json(x[2])) for x in rows}
+            return {x[0]: (x[1], r.json(x[2])) for x in rows if valid is None or valid.get(x[0]) == x[1]}
 
     def put_derived(self, kind: str, entries: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
         """Replace derived data in one transaction (not audited: it is a cache of what can be recomputed)."""

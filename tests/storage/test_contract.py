@@ -138,5 +138,6 @@ def test_derived_data_is_a_replaceable_cache_per_kind(store):
     got = store.derived("next_gate")
     assert got["A-1"] == ("k3", {"decision": "new"}) and got["B-2"][0] == "k2" and "GONE-9" not in got
     assert store.derived("other") == {"A-1": ("k9", {"v": 1})}
+    assert store.derived("next_gate", {"A-1": "k3", "B-2": "stale"}) == {"A-1": ("k3", {"decision": "new"})}
     # derived data is not history: no audit events, no version change
     assert store.get("A-1").version == 1 and store.audit("A-1") == []
