@@ -153,10 +153,13 @@ def sweep(ctx: Context, pack: Any = None, *, use_cache: bool = True, stats: Swee
         d = _decide(pack, project, build_facts(project, today), today, ws, vs)
         decisions[project.code] = d
         stats.evaluated += 1
-        if project.code in keys:
+        if use_cache:
             fresh[project.code] = (keys[project.code], {"decision": d.to_dict() if d else None,
                                                          "notes": list(d.notes) if d else []})
-    if use_cache and fresh:
+            if len(fresh) >= BATCH:  # written as the sweep goes: bounded memory, progress kept
+                ctx.store.put_derived(NEXT_GATE, fresh)
+                fresh = {}
+    if fresh:
         ctx.store.put_derived(NEXT_GATE, fresh)
     return [d for s in summaries if (d := decisions.get(s.code)) is not None]
 
