@@ -87,6 +87,10 @@ class WorkCalendar:
         """The working-day index of ``d`` (a non-working day has the index of the next working day)."""
         return self._cum(d.toordinal())
 
+    def index_of_ordinal(self, o: int) -> int:
+        """:meth:`index` of the day with ordinal ``o`` (for loops that count days as integers)."""
+        return self._cum(o)
+
     def _locate(self, i: int) -> int:
         """Ordinal of the working day with index ``i`` (binary search; used to seed the table)."""
         k = self._k or 1

@@ -21,17 +21,26 @@ that hashes stably:
 ``facts_schema()`` is the published JSON Schema of this document, generated from the model's field
 descriptions, :data:`COMPUTED`, :data:`~lifecycle.domain.metrics.METRICS` and :data:`EXTRA_FACTS`.
 The rule-pack loader also builds its exemplar document from it, so the schema and the checks that
-reject a misspelled field cannot drift apart. ``facts_hash()`` is the sha256 of the canonical JSON.
+reject a misspelled field cannot drift apart. ``facts_hash()`` is the sha256 of the canonical JSON
+(``json.dumps`` with sorted keys; written by orjson when a caller enabled it with ``use_orjson()`` and
+it gives the same bytes).
+
+Entities are converted by a function generated once per model class (the conversions of ``_plain``),
+and working days are counted on day ordinals per calendar: facts are built for every gate check and
+every project of a portfolio sweep.
 
 Pure: standard library and the model only.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+import math
+import operator
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -122,8 +131,17 @@ def working_days(calendar: Calendar, start: date, finish: date) -> int:
     """Working days from ``start`` to ``finish``, both included; 0 when ``finish`` is before ``start``.
 
     Whole weeks are counted arithmetically, then holidays and extra workdays inside the range are
-    corrected one by one, so a span of years costs the same as a span of days.
+    corrected, so a span of years costs the same as a span of days.
     """
+    if type(start) is date and type(finish) is date:
+        count = _working_days_counter(calendar)
+        if count is not None:
+            return count(start, finish)
+    return _working_days_by_dates(calendar, start, finish)
+
+
+def _working_days_by_dates(calendar: Calendar, start: date, finish: date) -> int:
+    """:func:`working_days` on date objects: the reference the ordinal counter must agree with."""
     if finish < start:
         return 0
     total_days = (finish - start).days + 1
@@ -141,6 +159,40 @@ def working_days(calendar: Calendar, start: date, finish: date) -> int:
     for e in extra:
         if start <= e <= finish and e.isoweekday() not in weekdays:
             count += 1
+    return count
+
+
+@functools.lru_cache(maxsize=128)
+def _working_days_counter(calendar: Calendar) -> Callable[[date, date], int] | None:
+    """:func:`working_days` for one calendar on day ordinals: a table for the days after the whole
+    weeks and two binary searches for the exceptions. None when the calendar holds other than plain
+    dates (the date-based count then applies unchanged)."""
+    if any(type(d) is not date for d in (*calendar.holidays, *calendar.extra_workdays)):
+        return None
+    weekdays = set(calendar.working_weekdays)
+    per_week = len(weekdays)
+    extra_days = set(calendar.extra_workdays)
+    hol = sorted(h.toordinal() for h in set(calendar.holidays) - extra_days if h.isoweekday() in weekdays)
+    ext = sorted(e.toordinal() for e in extra_days if e.isoweekday() not in weekdays)
+    # partial[iso][r]: working weekdays among the r days from a day of ISO weekday iso
+    partial = [[0] * 7 for _ in range(8)]
+    for iso in range(1, 8):
+        for r in range(1, 7):
+            partial[iso][r] = partial[iso][r - 1] + (1 if ((iso - 1 + r - 1) % 7) + 1 in weekdays else 0)
+    left, right = bisect.bisect_left, bisect.bisect_right
+
+    def count(start: date, finish: date) -> int:
+        s, f = start.toordinal(), finish.toordinal()
+        if f < s:
+            return 0
+        weeks, rest = divmod(f - s + 1, 7)
+        n = weeks * per_week + partial[start.isoweekday()][rest]
+        if hol:
+            n -= right(hol, f) - left(hol, s)
+        if ext:
+            n += right(ext, f) - left(ext, s)
+        return n
+
     return count
 
 
@@ -163,6 +215,7 @@ def add_working_days(calendar: Calendar, start: date, n: int) -> date:
 
 # --------------------------------------------------------------------------- plain values
 def _plain(info: FieldInfo, value: Any) -> Any:
+    """One field value as facts data: the reference rules that the generated converters follow."""
     if value is None:
         return None
     kind = info.kind
@@ -182,30 +235,101 @@ def _plain(info: FieldInfo, value: Any) -> Any:
     return value
 
 
-_PLAIN_PLANS: dict[type, tuple[tuple[str, Any], ...]] = {}
+# ISO text of the dates met so far. ``date.isoformat`` costs more than a dict lookup, and a project's
+# dates repeat (tasks share starts, finishes and the status dates), as do the dates of a portfolio.
+_ISO: dict[date, str] = {}
+_ISO_MAX = 1 << 16
+_iso_get = _ISO.get
 
 
-def _plain_plan(cls: type) -> tuple[tuple[str, Any], ...]:
-    """Per field of ``cls``: its name and a converter (None: the value is already plain).
+def _iso(value: Any) -> str:
+    """``value.isoformat()``, remembered for plain dates (a datetime is never equal to a date)."""
+    text: str = value.isoformat()
+    if type(value) is date:
+        if len(_ISO) >= _ISO_MAX:
+            _ISO.clear()
+        _ISO[value] = text
+    return text
 
-    Worked out once per class: building facts converts every entity of a project, and per-field type
-    dispatch was most of that cost in portfolio sweeps.
+
+def _convert_expr(info: FieldInfo, var: str, depth: int = 0) -> str:
+    """Python source converting ``var`` (known not to be None) exactly as :func:`_plain` does."""
+    kind = info.kind
+    if kind in ("float", "money"):
+        return f"_float({var})"
+    if kind == "int":
+        return f"_int({var})"
+    if kind in ("date", "datetime"):
+        return f"(_iso_get({var}) or _iso({var}))"
+    if kind == "object":
+        return f"_plain_obj({var})"
+    if kind == "dict":
+        return f"_dict({var})"
+    if kind == "list":
+        assert info.item is not None
+        if info.item.kind in ("float", "money", "int", "date", "datetime", "object", "list", "dict"):
+            x = f"_x{depth}"
+            return f"[None if {x} is None else {_convert_expr(info.item, x, depth + 1)} for {x} in {var}]"
+        return f"_list({var})"  # items kept as they are
+    return var
+
+
+_CONVERTERS: dict[type, Callable[[Any], dict[str, Any]]] = {}
+
+
+def _make_converter(cls: type) -> Callable[[Any], dict[str, Any]]:
+    """Compile a function turning an instance of ``cls`` into its plain mapping, in field order.
+
+    Building facts converts every entity of a project; a function generated per class reads all
+    fields with one ``attrgetter`` call and converts each inline, which is several times faster than
+    a generic per-field dispatch. The conversions are those of :func:`_plain` (a test compares them).
     """
-    plan = _PLAIN_PLANS.get(cls)
-    if plan is None:
-        out: list[tuple[str, Any]] = []
-        for info in fields_of(cls):
-            if info.kind in ("str", "enum", "bool"):
-                out.append((info.name, None))
-            else:
-                out.append((info.name, (lambda i: lambda v: _plain(i, v))(info)))
-        plan = _PLAIN_PLANS[cls] = tuple(out)
-    return plan
+    infos = fields_of(cls)
+    if not infos:
+        return lambda obj: {}
+    names = [i.name for i in infos]
+    items = []
+    for k, info in enumerate(infos):
+        v = f"v{k}"
+        expr = _convert_expr(info, v)
+        items.append(f"{info.name!r}: {v}" if expr == v else f"{info.name!r}: None if {v} is None else {expr}")
+    unpack = ", ".join(f"v{k}" for k in range(len(infos))) + ","
+    src = (f"def convert(obj):\n    {unpack} = _get(obj){',' if len(infos) == 1 else ''}\n"
+           f"    return {{{', '.join(items)}}}\n")
+    namespace: dict[str, Any] = {
+        "_get": operator.attrgetter(*names), "_float": float, "_int": int, "_dict": dict, "_list": list,
+        "_iso_get": _iso_get, "_iso": _iso, "_plain_obj": _plain_obj,
+    }
+    exec(compile(src, f"<facts converter for {cls.__qualname__}>", "exec"), namespace)
+    convert: Callable[[Any], dict[str, Any]] = namespace["convert"]
+    return convert
+
+
+def _converter(cls: type) -> Callable[[Any], dict[str, Any]]:
+    conv = _CONVERTERS.get(cls)
+    if conv is None:
+        conv = _CONVERTERS[cls] = _make_converter(cls)
+    return conv
 
 
 def _plain_obj(obj: Any) -> dict[str, Any]:
-    return {name: (v if conv is None or v is None else conv(v))
-            for name, conv in _plain_plan(type(obj)) for v in (getattr(obj, name),)}
+    """A model object as a plain mapping of its fields (dates as text, money and floats as doubles)."""
+    conv = _CONVERTERS.get(type(obj))
+    if conv is None:
+        conv = _converter(type(obj))
+    return conv(obj)
+
+
+def _plain_items(items: tuple[Any, ...], cls: type) -> tuple[list[dict[str, Any]], bool]:
+    """The plain mappings of a collection, and whether every item was exactly of class ``cls``."""
+    if not items:
+        return [], True
+    if set(map(type, items)) == {cls}:
+        return list(map(_converter(cls), items)), True
+    return [_plain_obj(x) for x in items], False
+
+
+_ONE_DAY = timedelta(days=1)
 
 
 def _peak_units(spans: list[tuple[date, date, float]]) -> float:
@@ -213,12 +337,13 @@ def _peak_units(spans: list[tuple[date, date, float]]) -> float:
     events: list[tuple[date, float]] = []
     for start, finish, units in spans:
         events.append((start, units))
-        events.append((finish + timedelta(days=1), -units))
-    events.sort(key=lambda e: (e[0], e[1]))  # ends (negative) before starts on the same day
+        events.append((finish + _ONE_DAY, -units))
+    events.sort()  # by day, then ends (negative) before starts on the same day
     peak = current = 0.0
     for _, delta in events:
         current += delta
-        peak = max(peak, current)
+        if current > peak:
+            peak = current
     return round(peak, 4)
 
 
@@ -232,8 +357,10 @@ def build_facts(project: Project, today: date, extra: Mapping[str, Any] | None =
         "today": iso_today,
         "calendar": _plain_obj(project.calendar),
     }
-    for name in SECTIONS:
-        facts[name] = [_plain_obj(item) for item in project.section(name)]
+    uniform = True  # every item of its section's class: the facts have the layout _finite_layout knows
+    for name, cls in SECTIONS.items():
+        facts[name], same = _plain_items(project.section(name), cls)
+        uniform = uniform and same
 
     tasks = facts["tasks"]
     children: dict[str, list[str]] = {}
@@ -283,23 +410,27 @@ def build_facts(project: Project, today: date, extra: Mapping[str, Any] | None =
         plain["quality_checks_failed"] = sum(1 for qc in latest.values() if qc.result == "fail")
 
     task_index = {t.id: t for t in project.tasks}
+    calendar = project.calendar
+    count_days = _working_days_counter(calendar)
     for p, plain in zip(project.people, facts["people"], strict=True):
         mine = by_person.get(p.id, [])
         plain["assigned_tasks"] = [a.task for a in mine]
         hours = 0.0
+        spans = []
         for a in mine:
             work = task_index.get(a.task)
             if a.hours or work is None:
                 hours += float(a.hours)
             elif work.start and work.finish:  # 0 hours: derived from units, working days and hours per day
-                days = working_days(project.calendar, work.start, work.finish)
-                hours += a.units * project.calendar.hours_per_day * days
-        plain["assigned_hours"] = round(hours, 2)
-        spans = []
-        for a in mine:
-            work = task_index.get(a.task)
+                ws, wf = work.start, work.finish
+                if count_days is not None and type(ws) is date and type(wf) is date:
+                    days = count_days(ws, wf)
+                else:
+                    days = _working_days_by_dates(calendar, ws, wf)
+                hours += a.units * calendar.hours_per_day * days
             if work is not None and work.start and work.finish and work.status != "cancelled":
                 spans.append((work.start, work.finish, float(a.units)))
+        plain["assigned_hours"] = round(hours, 2)
         plain["peak_units"] = _peak_units(spans)
 
     for m, plain in zip(project.milestones, facts["milestones"], strict=True):
@@ -313,7 +444,9 @@ def build_facts(project: Project, today: date, extra: Mapping[str, Any] | None =
     if extra:
         for key, value in extra.items():
             facts[key] = _plain_value(value)
-    return FactsDoc(facts)
+    doc = FactsDoc(facts)
+    doc._built = uniform
+    return doc
 
 
 class FactsDoc(dict[str, Any]):
@@ -326,9 +459,11 @@ class FactsDoc(dict[str, Any]):
     """
 
     _hash: str | None = None
+    _built = False  # made by build_facts and not changed since: its layout is known (see _finite_facts)
 
     def _changed(self) -> None:
         self._hash = None
+        self._built = False
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._changed()
@@ -397,17 +532,155 @@ def _json_default(value: Any) -> Any:
 
 def canonical_facts_json(facts: Mapping[str, Any]) -> str:
     """Sorted keys, no whitespace, UTF-8 text: the same facts always give the same text."""
+    return _canonical_bytes(facts).decode("utf-8")
+
+
+def _canonical_json_text(facts: Mapping[str, Any]) -> str:
+    """The canonical form, as :func:`json.dumps` writes it: the definition of the facts hash."""
     # NaN / Infinity (a ratio over nothing) are written as such: still deterministic, never an error.
     # The C encoder walks the plain dicts and lists directly (the facts are JSON-shaped already); only
     # stray dates and Decimals go through the default hook.
     return json.dumps(facts, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=_json_default)
 
 
+def _canonical_bytes(facts: Mapping[str, Any]) -> bytes:
+    """The UTF-8 bytes of the canonical JSON, by orjson when it is enabled and provably writes them.
+
+    orjson is several times faster than :func:`json.dumps`. The domain imports no third-party code,
+    so a caller outside it enables orjson with :func:`use_orjson`. orjson writes the same text for
+    every value of a facts document except two kinds of double: NaN and the infinities (orjson writes
+    ``null``, json ``NaN``/``Infinity``) and non-zero magnitudes below 1e-4 (orjson ``0.00001`` and
+    ``1e-9``, json ``1e-05`` and ``1e-09``). So it is used only for a document :func:`build_facts` made
+    and nobody changed (its layout is known, so :func:`_finite_facts` finds every double cheaply) with
+    no such double, and its output is checked for the small-number patterns; anything else, and any
+    orjson error, goes to :func:`json.dumps`. The hash never depends on whether orjson is enabled.
+    """
+    dumps = _FAST_DUMPS[0]
+    if dumps is not None and isinstance(facts, FactsDoc) and facts._built:
+        try:
+            if _finite_facts(facts):
+                out = dumps(facts)
+                if b"0.0000" not in out and not _has_negative_exponent(out):
+                    return out
+        except (TypeError, ValueError, OverflowError, RecursionError):
+            pass
+    return _canonical_json_text(facts).encode("utf-8")
+
+
+# orjson's dumps with the canonical options, once use_orjson() has been given the module
+_FAST_DUMPS: list[Callable[[Any], bytes] | None] = [None]
+
+
+def use_orjson(orjson: Any) -> None:
+    """Serialise facts for :func:`facts_hash` with the given ``orjson`` module (None: json only).
+
+    The bytes, and so the hash, stay exactly those of :func:`json.dumps` (see :func:`_canonical_bytes`);
+    only the time changes. Called by the layers that may import third-party code.
+    """
+    if orjson is None:
+        _FAST_DUMPS[0] = None
+        return
+    # dataclasses and dates go to the default hook, as in json.dumps (a facts document has neither)
+    option = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+    orjson_dumps = orjson.dumps
+
+    def dumps(value: Any) -> bytes:
+        out: bytes = orjson_dumps(value, default=_json_default, option=option)
+        return out
+
+    _FAST_DUMPS[0] = dumps
+
+
+_DIGITS = frozenset(b"0123456789")
+
+
+def _has_negative_exponent(out: bytes) -> bool:
+    """A number written with a negative exponent (``1e-9``) somewhere in ``out``; text may match too."""
+    i = out.find(b"e-")
+    while i >= 0:
+        if i and out[i - 1] in _DIGITS:
+            return True
+        i = out.find(b"e-", i + 2)
+    return False
+
+
+_KIND_SAFE = frozenset({"str", "enum", "bool", "int", "date", "datetime"})
+
+
+@functools.cache
+def _finite_layout(cls: type, section: str = "") -> tuple[tuple[str, ...], tuple[tuple[str, type], ...],
+                                                         tuple[str, ...]]:
+    """Where the plain mapping of ``cls`` can hold a double: (number keys, lists of objects, other keys).
+
+    Number keys are the float and money fields (and the section's computed numbers); lists of objects
+    are checked with their class's layout; any other field that could hold a double is walked.
+    """
+    numbers: list[str] = []
+    nested: list[tuple[str, type]] = []
+    other: list[str] = []
+    for info in fields_of(cls):
+        if info.kind in ("float", "money"):
+            numbers.append(info.name)
+        elif info.kind in _KIND_SAFE or (info.kind == "list" and info.item is not None
+                                         and info.item.kind in _KIND_SAFE):
+            continue
+        elif info.kind == "list" and info.item is not None and info.item.kind == "object" and info.item.cls:
+            nested.append((info.name, info.item.cls))
+        else:
+            other.append(info.name)
+    numbers += [name for name, (kind, _) in COMPUTED.get(section, {}).items() if kind == "number"]
+    return tuple(numbers), tuple(nested), tuple(other)
+
+
+def _finite_items(items: list[dict[str, Any]], cls: type, section: str = "") -> bool:
+    """No NaN or infinity in the plain mappings of a collection of ``cls`` (made by its converter)."""
+    if not items:
+        return True
+    numbers, nested, other = _finite_layout(cls, section)
+    for key in numbers:
+        # None and 0.0 dropped; a NaN or an infinity makes the sum non-finite (so may an overflow,
+        # which only costs the slower path)
+        if not math.isfinite(sum(filter(None, map(operator.itemgetter(key), items)), 0.0)):
+            return False
+    for key, sub in nested:
+        for item in items:
+            if item[key] is not None and not _finite_items(item[key], sub):
+                return False
+    return all(_finite_value(item[key]) for key in other for item in items)
+
+
+def _finite_value(value: Any) -> bool:
+    """No NaN or infinity anywhere in ``value`` (a double, a Decimal, or containers of them)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (str, int)) or value is None:
+        return True
+    if isinstance(value, Mapping):
+        return all(_finite_value(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_finite_value(v) for v in value)
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return True  # other objects: the default hook decides (a date, or an error on both paths)
+
+
+def _finite_facts(facts: FactsDoc) -> bool:
+    """No NaN or infinity in a facts document made by :func:`build_facts` (sections by their layout)."""
+    for key, value in facts.items():
+        cls = SECTIONS.get(key)
+        if cls is not None:
+            if not _finite_items(value, cls, key):
+                return False
+        elif not _finite_value(value):
+            return False
+    return True
+
+
 def facts_hash(facts: Mapping[str, Any]) -> str:
     """sha256 (hex) of the canonical JSON of a facts document (remembered by a FactsDoc)."""
     if isinstance(facts, FactsDoc) and facts._hash is not None:
         return facts._hash
-    digest = hashlib.sha256(canonical_facts_json(facts).encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(_canonical_bytes(facts)).hexdigest()
     if isinstance(facts, FactsDoc):
         facts._hash = digest
     return digest
@@ -554,4 +827,4 @@ def facts_schema() -> dict[str, Any]:
 
 
 __all__ = ["COMPUTED", "EXTRA_FACTS", "FACTS_SCHEMA_VERSION", "add_working_days", "build_facts",
-           "canonical_facts_json", "facts_hash", "facts_schema", "is_working_day", "working_days"]
+           "canonical_facts_json", "facts_hash", "facts_schema", "is_working_day", "use_orjson", "working_days"]

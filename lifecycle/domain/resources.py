@@ -19,12 +19,13 @@ Pure: standard library only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from lifecycle.domain.calendar import WorkCalendar, monday_of, work_calendar
-from lifecycle.domain.model import Project, Task
+from lifecycle.domain.calendar import WorkCalendar, work_calendar
+from lifecycle.domain.model import Person, Project, Task
 
 _EPS = 0.01
 
@@ -104,20 +105,39 @@ def resource_loading(project: Project, schedule: Any = None, *, from_date: date 
     ``from_date`` drops weeks before the week of that date; ``include_done=False`` leaves out the
     work of completed tasks.
     """
+    people, load, week_days, cal = _weekly_load(project, schedule, from_date, include_done)
+    out: dict[str, list[WeekLoad]] = {}
+    for pid in sorted(load):
+        person = people[pid]
+        rows = []
+        weeks = load[pid]
+        for m in sorted(weeks):
+            per_task = weeks[m]
+            cap = float(person.capacity_hours_per_week) * week_days(m) / cal.weekly_days
+            rows.append(WeekLoad(pid, date.fromordinal(m), sum(per_task.values()), cap,
+                                 tuple(sorted(per_task.items(), key=_largest_first))))
+        out[pid] = rows
+    return out
+
+
+def _largest_first(kv: tuple[str, float]) -> tuple[float, str]:
+    return -kv[1], kv[0]
+
+
+def _weekly_load(project: Project, schedule: Any, from_date: date | None, include_done: bool) -> tuple[
+        dict[str, Person], dict[str, dict[int, dict[str, float]]], Callable[[int], int], WorkCalendar]:
+    """People by id; hours per person, per week (the ordinal of its Monday), per task; working days of
+    a week by its Monday's ordinal; the calendar. Weeks are day ordinals here (dates only for output):
+    the loop meets the same Mondays for many assignments, and their working-day indexes are kept."""
     cal = work_calendar(project.calendar)
     tasks = {t.id: t for t in project.tasks}
     people = {p.id: p for p in project.people}
-    first_week = monday_of(from_date) if from_date else None
-    load: dict[str, dict[date, dict[str, float]]] = {}
+    first_week = _monday_ordinal(from_date.toordinal()) if from_date else None
+    load: dict[str, dict[int, dict[str, float]]] = {}
     spans: dict[str, tuple[int, int] | None] = {}
-    week = timedelta(days=7)
-    monday_index: dict[date, int] = {}  # working-day index of each Monday met (weeks repeat across tasks)
-
-    def windex(m: date) -> int:
-        i = monday_index.get(m)
-        if i is None:
-            i = monday_index[m] = cal.index(m)
-        return i
+    monday_index: dict[int, int] = {}  # working-day index of each Monday met (weeks repeat across tasks)
+    index_of = cal.index_of_ordinal
+    first = first_week if first_week is not None else 0  # ordinals start at 1: 0 keeps every week
 
     for a in project.assignments:
         t = tasks.get(a.task)
@@ -135,34 +155,48 @@ def resource_loading(project: Project, schedule: Any = None, *, from_date: date 
         if hours <= 0:
             continue
         weeks = load.setdefault(a.person, {})
-        m = monday_of(cal.date_at(i0))
+        m = _monday_ordinal(cal.ordinal_at(i0))
+        tid = t.id
         if n <= 0:
-            if first_week is None or m >= first_week:
+            if m >= first:
                 wk = weeks.setdefault(m, {})
-                wk[t.id] = wk.get(t.id, 0.0) + hours
+                wk[tid] = wk.get(tid, 0.0) + hours
             continue
         end = i0 + n
-        w0 = windex(m)
-        while w0 < end:
-            w1 = windex(m + week)
-            if first_week is None or m >= first_week:
-                days = min(end, w1) - max(i0, w0)
+        w0 = monday_index.get(m)
+        if w0 is None:
+            w0 = monday_index[m] = index_of(m)
+        while w0 < end:  # one step per week the task spans; the hot loop of a portfolio sweep
+            m7 = m + 7
+            w1 = monday_index.get(m7)
+            if w1 is None:
+                w1 = monday_index[m7] = index_of(m7)
+            if m >= first:
+                days = (end if end < w1 else w1) - (i0 if i0 > w0 else w0)
                 if days > 0:
-                    wk = weeks.setdefault(m, {})
-                    wk[t.id] = wk.get(t.id, 0.0) + hours * days / n
-            m += week
+                    got = weeks.get(m)
+                    if got is None:
+                        got = weeks[m] = {}
+                    got[tid] = got.get(tid, 0.0) + hours * days / n
+            m = m7
             w0 = w1
-    out: dict[str, list[WeekLoad]] = {}
-    for pid in sorted(load):
-        person = people[pid]
-        rows = []
-        for m in sorted(load[pid]):
-            per_task = load[pid][m]
-            cap = float(person.capacity_hours_per_week) * cal.working_days_in_week(m) / cal.weekly_days
-            rows.append(WeekLoad(pid, m, sum(per_task.values()), cap,
-                                 tuple(sorted(per_task.items(), key=lambda kv: (-kv[1], kv[0])))))
-        out[pid] = rows
-    return out
+
+    def windex(m: int) -> int:
+        i = monday_index.get(m)
+        if i is None:
+            i = monday_index[m] = index_of(m)
+        return i
+
+    def week_days(m: int) -> int:
+        """Working days of the week starting on the Monday with ordinal ``m``."""
+        return windex(m + 7) - windex(m)
+
+    return people, load, week_days, cal
+
+
+def _monday_ordinal(o: int) -> int:
+    """The ordinal of the Monday of the week of day ordinal ``o`` (ordinal 1 is a Monday)."""
+    return o - (o - 1) % 7
 
 
 def _span_index(t: Task, schedule: Any, cal: WorkCalendar) -> tuple[int, int] | None:
@@ -184,14 +218,19 @@ def over_allocations(project: Project, schedule: Any = None, *, from_date: date 
     With ``from_date`` only that week and later ones are considered, and completed tasks are left out
     (history cannot be re-planned).
     """
-    people = {p.id: p for p in project.people}
-    loads = resource_loading(project, schedule, from_date=from_date, include_done=from_date is None)
+    people, load, week_days, cal = _weekly_load(project, schedule, from_date, from_date is None)
     out = []
-    for pid, weeks in loads.items():
-        for w in weeks:
-            if w.over:
-                out.append(OverAllocation(pid, people[pid].name, w.week, w.hours, w.capacity,
-                                          tuple(t for t, _ in w.tasks)))
+    for pid in sorted(load):  # the weeks resource_loading() reports, keeping only those over capacity
+        person = people[pid]
+        weeks = load[pid]
+        for m in sorted(weeks):
+            per_task = weeks[m]
+            hours = sum(per_task.values())
+            cap = float(person.capacity_hours_per_week) * week_days(m) / cal.weekly_days
+            if hours > cap + _EPS:
+                ranked = sorted(per_task.items(), key=_largest_first)
+                out.append(OverAllocation(pid, person.name, date.fromordinal(m), hours, cap,
+                                          tuple(t for t, _ in ranked)))
     out.sort(key=lambda o: (o.week, o.person))
     return out
 
