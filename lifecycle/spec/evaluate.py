@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any
 
-from lifecycle.domain.facts import build_facts, facts_hash
+from lifecycle.domain.facts import build_facts, facts_hash, use_orjson
 from lifecycle.domain.gates import (
     Decision,
     Evidence,
@@ -38,6 +38,19 @@ from lifecycle.spec.cel import CelEnv, CelSyntax, CompiledExpr, Evaluated, compi
 from lifecycle.spec.rulepack import QualitySpec, Rule, RulePack, RuleTest
 
 EVIDENCE_LIMIT = 50
+
+
+def _fast_facts_hash() -> None:
+    """Let facts_hash serialise with orjson (the domain imports no third-party code; the bytes, and so
+    the hash, stay those of json.dumps: see lifecycle.domain.facts.use_orjson)."""
+    try:
+        import orjson
+    except ImportError:  # json.dumps alone: slower, the same hash
+        return
+    use_orjson(orjson)
+
+
+_fast_facts_hash()
 
 
 def lang_of(project: Project) -> str:
