@@ -316,3 +316,27 @@ def test_peak_units_match_a_day_by_day_sum() -> None:
                 day += timedelta(days=1)
         expected = round(max(by_day.values(), default=0.0), 4)
         assert math.isclose(facts_module._peak_units(spans), expected, abs_tol=1e-9)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_bulk_steps_pause_the_collector_and_restore_its_state(enabled: bool) -> None:
+    """build_facts and compute_schedule pause cyclic GC while they run, and leave it as they found it,
+    also when the step raises."""
+    import gc
+
+    from lifecycle.domain.bulk import gc_paused
+
+    project = generate_project("GC-1", seed=2, tasks=60, risks=5, deliverables=4, phase="execution")
+    seen: list[bool] = []
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        build_facts(project, date(2026, 9, 15))
+        compute_schedule(project)
+        assert gc.isenabled() is enabled
+        with pytest.raises(ZeroDivisionError), gc_paused():
+            seen.append(gc.isenabled())
+            _ = 1 / 0
+        assert seen == [False] and gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

@@ -45,6 +45,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from lifecycle.domain.bulk import gc_paused
 from lifecycle.domain.fields import FieldInfo, fields_of
 from lifecycle.domain.metrics import METRICS, project_metrics
 from lifecycle.domain.model import SECTIONS, Calendar, Charter, Project
@@ -349,6 +350,11 @@ def _peak_units(spans: list[tuple[date, date, float]]) -> float:
 
 def build_facts(project: Project, today: date, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The facts document of ``project`` as of ``today`` (see the module docstring)."""
+    with gc_paused():  # a dict per entity, none in a cycle
+        return _build_facts(project, today, extra)
+
+
+def _build_facts(project: Project, today: date, extra: Mapping[str, Any] | None) -> dict[str, Any]:
     iso_today = today.isoformat()
     facts: dict[str, Any] = {
         "project": _plain_obj(project.charter),

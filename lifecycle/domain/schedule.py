@@ -63,6 +63,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from lifecycle.domain.bulk import gc_paused
 from lifecycle.domain.calendar import WorkCalendar, work_calendar
 from lifecycle.domain.model import Project, Task
 from lifecycle.errors import InvalidInput
@@ -318,6 +319,11 @@ def compute_schedule(project: Project, *, today: date | None = None, honor_const
     Raises :class:`ScheduleCycle` when links (with the summary hierarchy) form a cycle, and
     :class:`~lifecycle.errors.InvalidInput` when there is no date to start from.
     """
+    with gc_paused():  # lists of lists for the whole network, no cycles among them
+        return _compute_schedule(project, today, honor_constraints)
+
+
+def _compute_schedule(project: Project, today: date | None, honor_constraints: bool) -> Schedule:
     tasks = project.tasks
     n = len(tasks)
     cal = work_calendar(project.calendar)

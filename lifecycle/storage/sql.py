@@ -22,7 +22,6 @@ first write. The column lists mirror :mod:`lifecycle.storage.tables` (a test com
 from __future__ import annotations
 
 import dataclasses
-import gc
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -32,6 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lifecycle.domain.bulk import gc_paused
 from lifecycle.domain.fields import FieldInfo, fields_of
 from lifecycle.domain.model import SECTIONS, AuditEvent, Calendar, Charter, DocumentRecord, Project, replace
 from lifecycle.errors import ConcurrentUpdate, NotFound, StorageError
@@ -213,23 +213,6 @@ def _builder(cls: type, columns: tuple[str, ...], text_types: bool) -> _Builder:
 
 
 # ------------------------------------------------------------------ reading with plain SQL
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a load builds its objects.
-
-    Loading allocates hundreds of thousands of small objects, none of them in a cycle, and each batch
-    of allocations would make the collector rescan the growing heap: about a third of a sweep's read
-    time. Collection resumes (if it was on) when the load is done.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _q(name: str) -> str:
     return f'"{name}"'
 
@@ -575,12 +558,12 @@ class SqlStore:
             return bool(r.rows('SELECT "pk" FROM "projects" WHERE "code" = ?', (code,)))
 
     def get(self, code: str) -> Project:
-        with self._read() as r, _gc_paused():
+        with self._read() as r, gc_paused():
             return r.project(code)[1]
 
     def get_many(self, codes: Sequence[str] | None = None) -> list[Project]:
         """Load many projects with one query per table (portfolio sweeps)."""
-        with self._read() as r, _gc_paused():
+        with self._read() as r, gc_paused():
             return r.projects(None if codes is None else list(codes))
 
     def records(self, code: str, kind: str) -> list[Record]:
