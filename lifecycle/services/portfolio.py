@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from lifecycle.domain.bulk import gc_paused
 from lifecycle.domain.facts import build_facts
 from lifecycle.domain.gates import Decision, Vote, Waiver
 from lifecycle.domain.model import Project
@@ -148,6 +149,15 @@ def sweep(ctx: Context, pack: Any = None, *, use_cache: bool = True, stats: Swee
     decisions: dict[str, Decision | None] = {code: _cached(entry) for code, (_, entry) in cache.items()}
     keys = {code: key for code, key in keys.items() if code not in decisions}  # to evaluate
     stats.projects, stats.cached = len(summaries), len(decisions)
+    with gc_paused():  # loading, facts and decisions allocate millions of objects, none in a cycle
+        _evaluate(ctx, pack, today, keys, waivers, votes, decisions, stats, use_cache)
+    return [d for s in summaries if (d := decisions.get(s.code)) is not None]
+
+
+def _evaluate(ctx: Context, pack: Any, today: Any, keys: Mapping[str, str], waivers: Mapping[str, list[Record]],
+              votes: Mapping[str, list[Record]], decisions: dict[str, Decision | None], stats: SweepStats,
+              use_cache: bool) -> None:
+    """Evaluate the projects of ``keys`` into ``decisions``; keep them in the cache every BATCH projects."""
     fresh: dict[str, tuple[str, dict[str, Any]]] = {}
     for project, ws, vs in _portfolio(ctx, codes=list(keys), waivers=waivers, votes=votes):
         d = _decide(pack, project, build_facts(project, today), today, ws, vs)
@@ -161,7 +171,6 @@ def sweep(ctx: Context, pack: Any = None, *, use_cache: bool = True, stats: Swee
                 fresh = {}
     if fresh:
         ctx.store.put_derived(NEXT_GATE, fresh)
-    return [d for s in summaries if (d := decisions.get(s.code)) is not None]
 
 
 def diff_packs(ctx: Context, new_dir: str | Path, against: str | Path | None = None) -> tuple[list[PackChange], int]:
