@@ -40,6 +40,7 @@ import difflib
 import importlib.machinery
 import importlib.util
 import logging
+import math
 import re
 import sys
 import weakref
@@ -598,7 +599,7 @@ def _selector(where: Any, items: Sequence[Any], coll: str) -> Selector:
     return _predicate(conds)
 
 
-_PREDICATES: dict[tuple[tuple[str, str], ...], Callable[[tuple[Any, ...]], Selector]] = {}
+_PREDICATES: dict[tuple[tuple[str, str, str | None], ...], Callable[[tuple[Any, ...]], Selector]] = {}
 _ORDER_OPS = {"<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge"}
 
 
@@ -619,51 +620,69 @@ _PREDICATE_GLOBALS: dict[str, Any] = {
     "_COLLECTIONS": (list, tuple, dict), "__builtins__": {"type": type}}
 
 
+def _literal(value: Any, op: str) -> str | None:
+    """Python source for a plain value of a where-map: text, number, bool or null, and for ``in`` and
+    ``not in`` a list of them (written as a tuple: membership is the same; equality would not be)."""
+    t = type(value)
+    if value is None or t in (str, int, bool) or (t is float and math.isfinite(value)):
+        return repr(value)
+    if t in (list, tuple) and op in ("in", "not in"):
+        items = [_literal(v, "==") for v in value]
+        if all(i is not None for i in items):
+            return "(" + "".join(f"{i}, " for i in items) + ")"
+    return None
+
+
 def _predicate(conds: Sequence[tuple[str, str, Any]]) -> Selector:
     """A where-map as one generated selection function, made once per shape of the conditions.
 
     Selections over thousands of items are most of a gate's work, so ``{'status': 'open', 'owner
-    empty': true}`` becomes ``lambda items: [item for item in items if item['status'] == E[0] and
-    (...item['owner'] is empty...) is E[1]]``: paths split, operators chosen and the values bound
-    once, not re-read for every item, and no function call per item.
-    The shape (fields, operators, and for ``in`` whether the value is a list) keys the generated
-    code; the values are bound per call. Semantics are :func:`_test`'s.
+    empty': true}`` becomes ``lambda items: [item for item in items if item['status'] == 'open' and
+    (...item['owner'] is empty...) is True]``: paths split, operators chosen and plain values
+    written into the code (others bound as ``E[i]``), and no function call per item. The shape
+    (fields, operators, plain values, and for ``in`` whether the value is a list) keys the generated
+    code. Semantics are :func:`_test`'s.
     """
-    shape = tuple((f, op if op not in ("in", "not in") or isinstance(v, (list, tuple)) else op + "?")
-                  for f, op, v in conds)
+    values = tuple(bool(v) if op == "empty" else v for (_, op, v) in conds)
+    shape = tuple((f, op if op not in ("in", "not in") or isinstance(v, (list, tuple)) else op + "?", _literal(v, op))
+                  for (f, op, _), v in zip(conds, values, strict=True))
     make = _PREDICATES.get(shape)
     if make is None:
         make = _PREDICATES[shape] = _generate(shape)
-    values = tuple(bool(v) if op == "empty" else v for (_, op, v) in conds)
     return make(values)
 
 
-def _generate(shape: tuple[tuple[str, str], ...]) -> Callable[[tuple[Any, ...]], Selector]:
+def _generate(shape: tuple[tuple[str, str, str | None], ...]) -> Callable[[tuple[Any, ...]], Selector]:
     """The selection code of a shape. An ordering (``'finish <'``) runs inline first; if one item's
     value does not compare with the given one (a ``TypeError``), the selection runs again with
     :func:`_test`'s rule for it: such an item does not match."""
     def code(inline_order: bool) -> str:
         parts = []
-        for i, (fname, op) in enumerate(shape):
+        for i, (fname, op, lit) in enumerate(shape):
             get = "item" + "".join(f"[{part!r}]" for part in fname.split("."))
+            val = lit if lit is not None else f"E[{i}]"
             if op in ("==", "!=") or op in ("in", "not in"):
-                parts.append(f"{get} {op} E[{i}]")
+                parts.append(f"{get} {op} {val}")
             elif op in _ORDER_OPS and inline_order:
-                parts.append(f"(v{i} := {get}) is not None and E[{i}] is not None and v{i} {op} E[{i}]")
+                if lit == "None":
+                    parts.append("False")  # nothing orders against null
+                else:
+                    known = "" if lit is not None else f" and {val} is not None"
+                    parts.append(f"(v{i} := {get}) is not None{known} and v{i} {op} {val}")
             elif op in _ORDER_OPS:
-                parts.append(f"{_ORDER_OPS[op]}({get}, E[{i}])")
+                parts.append(f"{_ORDER_OPS[op]}({get}, {val})")
             elif op == "empty":  # as _is_empty: None, '' and empty lists/maps
                 parts.append(f"((v{i} := {get}) is None or v{i} == '' or (type(v{i}) in _COLLECTIONS and not v{i})) "
-                             f"is E[{i}]")
+                             f"is {val}")
             else:
-                parts.append(f"_test({op.rstrip('?')!r}, {get}, E[{i}])")
+                parts.append(f"_test({op.rstrip('?')!r}, {get}, {val})")
         body = " and ".join(f"({p})" for p in parts) or "True"
         return f"lambda items: [item for item in items if {body}]"
 
     fast_src, safe_src = code(True), code(False)
     source = (f"lambda E: (lambda fast, safe: (lambda items: _first(fast, safe, items)))({fast_src}, {safe_src})"
               if fast_src != safe_src else f"lambda E: {safe_src}")
-    make: Callable[[tuple[Any, ...]], Selector] = eval(  # field names are repr()ed: no user text runs
+    make: Callable[[tuple[Any, ...]], Selector] = eval(  # field names and values are repr()ed: no user text runs
         compile(source, "<where>", "eval"), dict(_PREDICATE_GLOBALS, _first=_first))
     return make
 

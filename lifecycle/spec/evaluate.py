@@ -67,7 +67,7 @@ def _evidence(env: CelEnv, rule: Rule) -> tuple[tuple[Evidence, ...], str]:
     value = ev.value
     if not isinstance(value, list):
         value = [value] if value not in (None, "") else []
-    if all(type(item) is str for item in value):
+    if set(map(type, value)) <= {str}:
         keys: list[str] = list(dict.fromkeys(value))  # ids: de-duplicated in order, at C speed
         out = [Evidence(key, env.label(key)) for key in keys[:EVIDENCE_LIMIT]]
         more = len(keys) - len(out)
