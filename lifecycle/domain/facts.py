@@ -46,7 +46,7 @@ from decimal import Decimal
 from typing import Any
 
 from lifecycle.domain.bulk import gc_paused
-from lifecycle.domain.fields import FieldInfo, fields_of
+from lifecycle.domain.fields import FieldInfo, SchemaWriter, fields_of
 from lifecycle.domain.metrics import METRICS, project_metrics
 from lifecycle.domain.model import SECTIONS, Calendar, Charter, Project
 
@@ -693,48 +693,6 @@ def facts_hash(facts: Mapping[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- JSON Schema
-def _field_schema(info: FieldInfo, defs: dict[str, Any]) -> dict[str, Any]:
-    kind = info.kind
-    s: dict[str, Any]
-    if kind == "str":
-        s = {"type": "string"}
-    elif kind == "enum":
-        s = {"enum": list(info.choices)}
-    elif kind == "bool":
-        s = {"type": "boolean"}
-    elif kind == "int":
-        s = {"type": "integer"}
-    elif kind in ("float", "money"):
-        s = {"type": "number"}
-        if kind == "money":
-            s["x-money"] = True
-    elif kind == "date":
-        s = {"type": "string", "format": "date"}
-    elif kind == "datetime":
-        s = {"type": "string", "format": "date-time"}
-    elif kind == "object":
-        assert info.cls is not None
-        s = {"$ref": f"#/$defs/{_object_def(info.cls, defs)}"}
-    elif kind == "list":
-        assert info.item is not None
-        s = {"type": "array", "items": _field_schema(info.item, defs)}
-    else:
-        s = {"type": "object"}
-    if info.minimum is not None and kind in ("int", "float", "money"):
-        s["minimum"] = info.minimum
-    if info.maximum is not None and kind in ("int", "float", "money"):
-        s["maximum"] = info.maximum
-    if info.doc:
-        s["description"] = info.doc
-    if info.ref:
-        s["x-references"] = list(info.ref)
-    if info.optional:
-        s = {"anyOf": [s, {"type": "null"}]}
-        if info.doc:
-            s["description"] = info.doc
-    return s
-
-
 def _computed_schema(kind: str, doc: str) -> dict[str, Any]:
     if kind == "string_list":
         return {"type": "array", "items": {"type": "string"}, "description": doc, "x-computed": True}
@@ -742,24 +700,6 @@ def _computed_schema(kind: str, doc: str) -> dict[str, Any]:
         return {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}], "description": doc,
                 "x-computed": True}
     return {"type": kind, "description": doc, "x-computed": True}
-
-
-def _object_def(cls: type, defs: dict[str, Any], section: str | None = None) -> str:
-    name = cls.__name__
-    if name in defs:
-        return name
-    defs[name] = {}
-    props = {info.name: _field_schema(info, defs) for info in fields_of(cls)}
-    if section:
-        for fname, (kind, doc) in COMPUTED.get(section, {}).items():
-            props[fname] = _computed_schema(kind, doc)
-    schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": props,
-                              "required": list(props)}
-    doc = cls.__doc__ or ""
-    if doc and not doc.startswith(name + "("):
-        schema["description"] = " ".join(doc.split())
-    defs[name] = schema
-    return name
 
 
 @functools.cache
@@ -794,16 +734,18 @@ def _sample_schema(value: Any) -> dict[str, Any]:
 
 def facts_schema() -> dict[str, Any]:
     """The JSON Schema of the facts document (every name a rule can use, with its meaning)."""
-    defs: dict[str, Any] = {}
+    writer = SchemaWriter(facts=True)
+    defs = writer.defs
     props: dict[str, Any] = {
-        "project": {"$ref": f"#/$defs/{_object_def(Charter, defs)}"},
+        "project": {"$ref": f"#/$defs/{writer.object(Charter)}"},
         "phase": {"type": "string", "description": "Current phase id"},
         "phase_before_hold": {"type": "string", "description": "Phase to resume to while on hold ('' otherwise)"},
         "today": {"type": "string", "format": "date", "description": "The evaluation date (ISO text)"},
-        "calendar": {"$ref": f"#/$defs/{_object_def(Calendar, defs)}"},
+        "calendar": {"$ref": f"#/$defs/{writer.object(Calendar)}"},
     }
     for name, cls in SECTIONS.items():
-        props[name] = {"type": "array", "items": {"$ref": f"#/$defs/{_object_def(cls, defs, name)}"},
+        computed = {f: _computed_schema(kind, doc) for f, (kind, doc) in COMPUTED.get(name, {}).items()}
+        props[name] = {"type": "array", "items": {"$ref": f"#/$defs/{writer.object(cls, computed)}"},
                        "description": f"The project's {name.replace('_', ' ')}"}
     metric_props: dict[str, Any] = {}
     samples = _metric_samples()

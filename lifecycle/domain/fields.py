@@ -112,3 +112,77 @@ def to_plain(value: Any, *, money: Any = Decimal, drop_defaults: bool = False) -
             return value
         return money(value)
     return value
+
+
+class SchemaWriter:
+    """JSON Schema of model classes (``$defs``) and their fields, for the two published schemas.
+
+    Project files and facts documents describe the same model and differ in three ways, chosen by
+    ``facts``: facts mark money fields (``x-money``), repeat an optional field's description on its
+    null-able wrapper, and list every field as required (a facts document always has them all); a
+    project file requires only the fields the model requires. ``extra`` adds properties to one
+    class's schema (the computed fields of a facts section).
+    """
+
+    def __init__(self, *, facts: bool) -> None:
+        self.facts = facts
+        self.defs: dict[str, Any] = {}
+
+    def field(self, info: FieldInfo) -> dict[str, Any]:
+        kind = info.kind
+        s: dict[str, Any]
+        if kind in _PLAIN_SCHEMAS:
+            s = dict(_PLAIN_SCHEMAS[kind])
+            if kind == "money" and self.facts:
+                s["x-money"] = True
+        elif kind == "enum":
+            s = {"enum": list(info.choices)}
+        elif kind == "object":
+            assert info.cls is not None
+            s = {"$ref": f"#/$defs/{self.object(info.cls)}"}
+        elif kind == "list":
+            assert info.item is not None
+            s = {"type": "array", "items": self.field(info.item)}
+        else:
+            s = {"type": "object"}
+        if info.minimum is not None and kind in ("int", "float", "money"):
+            s["minimum"] = info.minimum
+        if info.maximum is not None and kind in ("int", "float", "money"):
+            s["maximum"] = info.maximum
+        if info.doc:
+            s["description"] = info.doc
+        if info.ref:
+            s["x-references"] = list(info.ref)
+        if info.optional:
+            s = {"anyOf": [s, {"type": "null"}]}
+            if info.doc and self.facts:
+                s["description"] = info.doc
+        return s
+
+    def object(self, cls: type, extra: dict[str, Any] | None = None) -> str:
+        """The name of ``cls``'s schema in :attr:`defs` (written on first use)."""
+        name = cls.__name__
+        if name in self.defs:
+            return name
+        self.defs[name] = {}  # a placeholder: a class may refer to itself
+        infos = fields_of(cls)
+        props = {info.name: self.field(info) for info in infos}
+        props.update(extra or {})
+        schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": props}
+        required = list(props) if self.facts else [i.name for i in infos if i.required]
+        if self.facts:
+            schema["required"] = required
+        doc = cls.__doc__ or ""
+        if doc and not doc.startswith(name + "("):
+            schema["description"] = " ".join(doc.split())
+        if required and not self.facts:
+            schema["required"] = required
+        self.defs[name] = schema
+        return name
+
+
+_PLAIN_SCHEMAS: dict[str, dict[str, Any]] = {
+    "str": {"type": "string"}, "bool": {"type": "boolean"}, "int": {"type": "integer"},
+    "float": {"type": "number"}, "money": {"type": "number"}, "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+}

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from lifecycle.domain.fields import fields_of, to_plain
+from lifecycle.domain.fields import SchemaWriter, to_plain
 from lifecycle.domain.model import SCHEMA_VERSION, SECTIONS, Calendar, Charter, Organisation, Project, replace
 from lifecycle.domain.validate import validate_project
 from lifecycle.errors import SpecError
@@ -164,56 +164,8 @@ def dump_project(project: Project, fmt: str = "yaml") -> str:
 
 def json_schema() -> dict[str, Any]:
     """The published JSON Schema of project files, generated from the model."""
-    defs: dict[str, Any] = {}
-
-    def schema_of(info: Any) -> dict[str, Any]:
-        k = info.kind
-        s: dict[str, Any]
-        if k == "str":
-            s = {"type": "string"}
-        elif k == "enum":
-            s = {"enum": list(info.choices)}
-        elif k == "bool":
-            s = {"type": "boolean"}
-        elif k == "int":
-            s = {"type": "integer"}
-        elif k in ("float", "money"):
-            s = {"type": "number"}
-        elif k == "date":
-            s = {"type": "string", "format": "date"}
-        elif k == "datetime":
-            s = {"type": "string", "format": "date-time"}
-        elif k == "object":
-            s = {"$ref": f"#/$defs/{obj(info.cls)}"}
-        elif k == "list":
-            s = {"type": "array", "items": schema_of(info.item)}
-        else:
-            s = {"type": "object"}
-        if info.minimum is not None:
-            s["minimum"] = info.minimum
-        if info.maximum is not None:
-            s["maximum"] = info.maximum
-        if info.doc:
-            s["description"] = info.doc
-        if info.ref:
-            s["x-references"] = list(info.ref)
-        if info.optional:
-            s = {"anyOf": [s, {"type": "null"}]}
-        return s
-
-    def obj(cls: type) -> str:
-        name = cls.__name__
-        if name not in defs:
-            defs[name] = {}
-            props = {i.name: schema_of(i) for i in fields_of(cls)}
-            req = [i.name for i in fields_of(cls) if i.required]
-            defs[name] = {"type": "object", "additionalProperties": False, "properties": props}
-            if cls.__doc__ and not cls.__doc__.startswith(name + "("):
-                defs[name]["description"] = " ".join(cls.__doc__.split())
-            if req:
-                defs[name]["required"] = req
-        return name
-
+    writer = SchemaWriter(facts=False)
+    defs, obj = writer.defs, writer.object
     charter_ref = obj(Charter)
     project_schema = dict(defs[charter_ref])
     project_schema["properties"] = {"phase": {"type": "string", "description": "Current phase (read only)"},
