@@ -14,6 +14,7 @@ workloads import the engine, this module does not.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -183,6 +184,25 @@ def run_command(args: Sequence[str], env: dict[str, str] | None = None, *, cwd: 
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-8:]
         raise RuntimeError(f"`{' '.join(args)}` exited {proc.returncode}: " + " | ".join(tail))
     return elapsed, proc
+
+
+RESULT_PREFIX = "BENCH-RESULT "
+
+
+def report_result(data: dict[str, Any]) -> None:
+    """What a measuring child process prints: one line that :func:`child_result` reads back."""
+    print(RESULT_PREFIX + json.dumps(data))
+
+
+def child_result(args: Sequence[str], env: dict[str, str] | None = None, *, cwd: Path | None = None,
+                 timeout: float = 600) -> dict[str, Any]:
+    """Run a measuring child process and return the result it reported with :func:`report_result`."""
+    _, proc = run_command(args, env, cwd=cwd, timeout=timeout)
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            data: dict[str, Any] = json.loads(line[len(RESULT_PREFIX):])
+            return data
+    raise RuntimeError(f"`{' '.join(args[:4])}` printed no result: {proc.stdout[-300:]} {proc.stderr[-300:]}")
 
 
 def time_commands(commands: dict[str, tuple[Sequence[str], dict[str, Any]]], repeat: int,

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import shutil
 import sys
 import time
@@ -37,7 +36,18 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from bench import ROOT, Bench, NotAvailable, env_for, growth_exponent, python, result, run_command, stats
+from bench import (
+    ROOT,
+    Bench,
+    NotAvailable,
+    child_result,
+    env_for,
+    growth_exponent,
+    python,
+    report_result,
+    result,
+    stats,
+)
 
 NUMBER = 3
 TITLE = "portfolio sweep, next-gate decisions, ~200 tasks/project, 5% changed since the last sweep"
@@ -170,19 +180,14 @@ def _child_main(argv: list[str]) -> int:
     ap.add_argument("mode", choices=("cold", "warm", "changed", "read", "raw"))
     ap.add_argument("--url", required=True)
     args = ap.parse_args(argv)
-    print("BENCH-RESULT " + json.dumps(child(args.url, args.mode)))
+    report_result(child(args.url, args.mode))
     return 0
 
 
 def measure(url: str, mode: str, workdir: Path) -> dict[str, Any]:
     env = env_for(workdir, PYTHONPATH=str(ROOT))
-    _, proc = run_command([python(), "-m", "bench.w3_sweep", "child", mode, "--url", url], env, cwd=workdir,
-                          timeout=3600)
-    for line in proc.stdout.splitlines():
-        if line.startswith("BENCH-RESULT "):
-            data: dict[str, Any] = json.loads(line[len("BENCH-RESULT "):])
-            return data
-    raise RuntimeError(f"the {mode} child printed no result: {proc.stderr[-400:]}")
+    return child_result([python(), "-m", "bench.w3_sweep", "child", mode, "--url", url], env, cwd=workdir,
+                        timeout=3600)
 
 
 # --------------------------------------------------------------------------- the portfolio databases

@@ -16,7 +16,6 @@ JSON; import time is reported separately.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -24,7 +23,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from bench import ROOT, Bench, NotAvailable, env_for, python, result, run_command, stats
+from bench import ROOT, Bench, NotAvailable, child_result, env_for, python, report_result, result, stats
 
 NUMBER = 7
 TITLE = "`milestone_reached` flow, embedded"
@@ -122,19 +121,14 @@ def _child_main(argv: list[str]) -> int:
     ap.add_argument("--milestone", default=MILESTONE)
     args = ap.parse_args(argv)
     out = child(args.mode, args.codes.split(","), args.milestone)
-    print("BENCH-RESULT " + json.dumps(out))
+    report_result(out)
     return 0
 
 
 # --------------------------------------------------------------------------- the workload
 def _run_child(mode: str, codes: list[str], env: dict[str, str]) -> dict[str, Any]:
-    _, proc = run_command([python(), "-m", "bench.w7_flow", "child", mode, "--codes", ",".join(codes)], env,
-                          timeout=900)
-    for line in proc.stdout.splitlines():
-        if line.startswith("BENCH-RESULT "):
-            data: dict[str, Any] = json.loads(line[len("BENCH-RESULT "):])
-            return data
-    raise RuntimeError(f"the {mode} child printed no result: {proc.stdout[-300:]} {proc.stderr[-300:]}")
+    return child_result([python(), "-m", "bench.w7_flow", "child", mode, "--codes", ",".join(codes)], env,
+                        timeout=900)
 
 
 def run(b: Bench) -> dict[str, Any]:
