@@ -153,22 +153,19 @@ class Formatter:
         return "" if titles is None else str(titles)
 
     # ------------------------------------------------------------------ dates
-    def date(self, value: Any) -> str:
+    def date(self, value: Any, *, short: bool = False) -> str:
+        """``2026年3月31日`` / ``31 March 2026`` (``31 Mar 2026`` when ``short``)."""
         d = _to_date(value)
         if d is None:
             return ""
         if self.zh:
             return f"{d.year}年{d.month}月{d.day}日"
-        return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+        month = _MONTHS[d.month - 1]
+        return f"{d.day} {month[:3] if short else month} {d.year}"
 
     def date_short(self, value: Any) -> str:
         """Dates in table cells: ``2026年3月31日`` / ``31 Mar 2026``."""
-        d = _to_date(value)
-        if d is None:
-            return ""
-        if self.zh:
-            return f"{d.year}年{d.month}月{d.day}日"
-        return f"{d.day} {_MONTHS[d.month - 1][:3]} {d.year}"
+        return self.date(value, short=True)
 
     def month_day(self, value: Any) -> str:
         """Axis ticks of charts: ``3月31日`` / ``31 Mar``."""

@@ -89,6 +89,15 @@ class EvmFigures:
         return out
 
 
+def _tcpi(remaining_work: float, remaining_funds: float) -> float:
+    """To-complete performance index: the efficiency the remaining work needs to finish on the funds left."""
+    if abs(remaining_work) < 1e-9:
+        return 1.0 if abs(remaining_funds) < 1e-9 else 0.0
+    if remaining_funds <= 1e-9:
+        return TCPI_UNREACHABLE
+    return remaining_work / remaining_funds
+
+
 def evm_figures(bac: float, pv: float, ev: float, ac: float, *, scope: str = "project", name: str = "",
                 wbs: str = "") -> EvmFigures:
     """Every derived figure from the four base values (the formulas of the module docstring)."""
@@ -103,20 +112,8 @@ def evm_figures(bac: float, pv: float, ev: float, ac: float, *, scope: str = "pr
     etc = eac - ac
     vac = bac - eac
     remaining_work = bac - ev
-    remaining_budget = bac - ac
-    if abs(remaining_work) < 1e-9:
-        tcpi = 1.0 if abs(remaining_budget) < 1e-9 else 0.0
-    elif remaining_budget <= 1e-9:
-        tcpi = TCPI_UNREACHABLE
-    else:
-        tcpi = remaining_work / remaining_budget
-    rest = eac - ac
-    if abs(remaining_work) < 1e-9:
-        tcpi_eac = 1.0 if abs(rest) < 1e-9 else 0.0
-    elif rest <= 1e-9:
-        tcpi_eac = TCPI_UNREACHABLE
-    else:
-        tcpi_eac = remaining_work / rest
+    tcpi = _tcpi(remaining_work, bac - ac)
+    tcpi_eac = _tcpi(remaining_work, eac - ac)
     return EvmFigures(
         scope=scope, name=name, wbs=wbs, bac=bac, pv=pv, ev=ev, ac=ac, sv=sv, cv=cv, spi=spi, cpi=cpi,
         eac=eac, eac_atypical=eac_atypical, eac_combined=eac_combined, etc=etc, vac=vac, tcpi=tcpi,
