@@ -48,10 +48,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lifecycle.domain.facts import add_working_days, facts_schema, is_working_day, working_days
 from lifecycle.domain.model import Calendar
+
+_T = TypeVar("_T")
 
 # --------------------------------------------------------------------------- loading the library
 _CEL: Any = None
@@ -726,8 +728,7 @@ class _Functions:
         today = facts.get("today")
         self.today = self._date(today, "today") if today else date.today()
         self.seen: dict[str, Any] = {}  # id -> item named by ids()/unreferenced() (labelled on demand)
-        self._selections: dict[Any, tuple[list[Any], str]] = {}
-        self._unreferenced: dict[Any, list[str]] = {}
+        self._memo: dict[tuple[Any, ...], Any] = {}  # see _remembered
 
     def table(self) -> dict[str, Callable[..., Any]]:
         return {name: getattr(self, "f_" + name) for name in FUNCTION_DOCS}
@@ -762,22 +763,24 @@ class _Functions:
         except ValueError:
             raise ValueError(f"'{value}' is not a date like 2026-03-31") from None
 
+    def _remembered(self, names: tuple[str, ...], where: Any, compute: Callable[[], _T]) -> _T:
+        """``compute()`` once per context for the same names and where-map: the facts do not change
+        while a context lives, and a rule's evidence usually repeats its check's selection."""
+        try:
+            key = (*names, repr(sorted(where.items())) if isinstance(where, Mapping) else repr(where))
+        except TypeError:  # a where-map that cannot be ordered: not remembered
+            return compute()
+        if key not in self._memo:
+            self._memo[key] = compute()
+        value: _T = self._memo[key]
+        return value
+
     def _select(self, coll: Any, where: Any, fname: str) -> tuple[list[Any], str]:
-        # The facts do not change while an env lives, and a rule's evidence usually repeats its
-        # check's selection: remember selections by collection name and condition.
-        key = None
-        if isinstance(coll, str):
-            try:
-                key = (coll, repr(sorted(where.items())) if isinstance(where, Mapping) else repr(where))
-            except TypeError:
-                key = None
-            if key is not None and key in self._selections:
-                return self._selections[key]
-        items, name = self._items(coll, fname)
-        out = (_selector(where, items, name)(items), name)
-        if key is not None:
-            self._selections[key] = out
-        return out
+        def select() -> tuple[list[Any], str]:
+            items, name = self._items(coll, fname)
+            return _selector(where, items, name)(items), name
+
+        return self._remembered(("select", coll), where, select) if isinstance(coll, str) else select()
 
     def _field_values(self, coll: Any, fieldname: Any, where: Any, fname: str) -> list[Any]:
         items, name = self._select(coll, where, fname)
@@ -831,19 +834,10 @@ class _Functions:
         return min(values) if values else None
 
     def f_unreferenced(self, target: Any, source: Any, fieldname: Any, where: Any = None) -> list[str]:
-        key = None
-        if isinstance(target, str) and isinstance(source, str) and isinstance(fieldname, str):
-            try:
-                key = ("unreferenced", target, source, fieldname,
-                       repr(sorted(where.items())) if isinstance(where, Mapping) else repr(where))
-            except TypeError:
-                key = None
-            if key in self._unreferenced:  # a rule's evidence usually repeats its check
-                return list(self._unreferenced[key])
-        out = self._unreferenced_ids(target, source, fieldname, where)
-        if key is not None:
-            self._unreferenced[key] = out
-        return list(out)
+        if not (isinstance(target, str) and isinstance(source, str) and isinstance(fieldname, str)):
+            return self._unreferenced_ids(target, source, fieldname, where)
+        return list(self._remembered(("unreferenced", target, source, fieldname), where,
+                                     lambda: self._unreferenced_ids(target, source, fieldname, where)))
 
     def _unreferenced_ids(self, target: Any, source: Any, fieldname: Any, where: Any) -> list[str]:
         targets, _ = self._items(target, "unreferenced")

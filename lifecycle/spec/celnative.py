@@ -71,13 +71,6 @@ def _b(x: Any) -> bool:
     raise Fallback
 
 
-def _num(x: Any) -> Any:
-    t = type(x)
-    if t is int or t is float:
-        return x
-    raise Fallback
-
-
 def _eq(a: Any, b: Any) -> bool:
     ta, tb = type(a), type(b)
     if ta is tb:
