@@ -29,6 +29,7 @@ from typing import Any
 from markupsafe import Markup
 
 from lifecycle.documents.locale import Formatter
+from lifecycle.documents.locale import to_date as _date
 
 PLOT_WIDTH = 493.0  # points: A4 (595 pt) minus 2 x 18 mm margins
 FONT = "Noto Sans CJK SC, Noto Sans, DejaVu Sans, sans-serif"
@@ -45,17 +46,6 @@ CRIT = BAD  # critical path: dark red bars, light red for the part still to do
 CRIT_LIGHT = "#eebdb8"
 TODAY = "#8a5a00"
 ZEBRA = "#f4f6f8"
-
-
-def _date(value: Any) -> date | None:
-    if not value:
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
 
 
 def _text_width(text: str, size: float) -> float:

@@ -87,7 +87,8 @@ def load_labels(path: Path | None = None) -> dict[str, dict[str, str]]:
     return _labels(str(path or labels_path()))
 
 
-def _to_date(value: Any) -> date | None:
+def to_date(value: Any) -> date | None:
+    """A date from a date, datetime or ISO text (its first ten characters); None when there is none."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -155,7 +156,7 @@ class Formatter:
     # ------------------------------------------------------------------ dates
     def date(self, value: Any, *, short: bool = False) -> str:
         """``2026年3月31日`` / ``31 March 2026`` (``31 Mar 2026`` when ``short``)."""
-        d = _to_date(value)
+        d = to_date(value)
         if d is None:
             return ""
         if self.zh:
@@ -169,13 +170,13 @@ class Formatter:
 
     def month_day(self, value: Any) -> str:
         """Axis ticks of charts: ``3月31日`` / ``31 Mar``."""
-        d = _to_date(value)
+        d = to_date(value)
         if d is None:
             return ""
         return f"{d.month}月{d.day}日" if self.zh else f"{d.day} {_MONTHS[d.month - 1][:3]}"
 
     def month(self, value: Any) -> str:
-        d = _to_date(value)
+        d = to_date(value)
         if d is None:
             return ""
         return f"{d.year}年{d.month}月" if self.zh else f"{_MONTHS[d.month - 1][:3]} {d.year}"
