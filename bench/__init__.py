@@ -56,16 +56,60 @@ class Size:
 
 
 SIZES: dict[str, Size] = {
-    "tiny": Size("tiny", repeat=2, w1_tasks=300, w1_risks=30, w1_deliverables=18, w3_projects=(20, 60), w3_tasks=40,
-                 w4_deliverables=4, w4_batch=2, w5_tasks=(300, 1000), w6_tasks=(100, 200), w7_later_runs=1,
-                 w7_enabled=False, process_repeat=2, w4_repeat=2, profile=False),
-    "small": Size("small", repeat=5, w1_tasks=1000, w1_risks=100, w1_deliverables=60, w3_projects=(200, 1000),
-                  w3_tasks=200, w4_deliverables=40, w4_batch=20, w5_tasks=(1000, 10_000), w6_tasks=(500, 1000),
-                  w7_later_runs=3, w7_enabled=True, process_repeat=5, w4_repeat=3, w3_budget_s=120),
-    "full": Size("full", repeat=7, w1_tasks=5000, w1_risks=500, w1_deliverables=300,
-                 w3_projects=(300, 1000, 3000, 10_000), w3_tasks=200, w4_deliverables=40, w4_batch=200,
-                 w5_tasks=(1000, 10_000, 100_000), w6_tasks=(1250, 2500, 5000), w7_later_runs=3, w7_enabled=True,
-                 process_repeat=7, w4_repeat=3, w3_budget_s=900),
+    "tiny": Size(
+        "tiny",
+        repeat=2,
+        w1_tasks=300,
+        w1_risks=30,
+        w1_deliverables=18,
+        w3_projects=(20, 60),
+        w3_tasks=40,
+        w4_deliverables=4,
+        w4_batch=2,
+        w5_tasks=(300, 1000),
+        w6_tasks=(100, 200),
+        w7_later_runs=1,
+        w7_enabled=False,
+        process_repeat=2,
+        w4_repeat=2,
+        profile=False,
+    ),
+    "small": Size(
+        "small",
+        repeat=5,
+        w1_tasks=1000,
+        w1_risks=100,
+        w1_deliverables=60,
+        w3_projects=(200, 1000),
+        w3_tasks=200,
+        w4_deliverables=40,
+        w4_batch=20,
+        w5_tasks=(1000, 10_000),
+        w6_tasks=(500, 1000),
+        w7_later_runs=3,
+        w7_enabled=True,
+        process_repeat=5,
+        w4_repeat=3,
+        w3_budget_s=120,
+    ),
+    "full": Size(
+        "full",
+        repeat=7,
+        w1_tasks=5000,
+        w1_risks=500,
+        w1_deliverables=300,
+        w3_projects=(300, 1000, 3000, 10_000),
+        w3_tasks=200,
+        w4_deliverables=40,
+        w4_batch=200,
+        w5_tasks=(1000, 10_000, 100_000),
+        w6_tasks=(1250, 2500, 5000),
+        w7_later_runs=3,
+        w7_enabled=True,
+        process_repeat=7,
+        w4_repeat=3,
+        w3_budget_s=900,
+    ),
 }
 
 
@@ -94,12 +138,17 @@ class Bench:
 # --------------------------------------------------------------------------- timing
 def stats(samples: Sequence[float]) -> dict[str, Any]:
     """Median, min and max of repeated runs (seconds), with the runs themselves."""
-    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples),
-            "runs": [round(s, 6) for s in samples]}
+    return {
+        "median": statistics.median(samples),
+        "min": min(samples),
+        "max": max(samples),
+        "runs": [round(s, 6) for s in samples],
+    }
 
 
-def timeit(fn: Callable[[], Any], repeat: int, *, warmup: int = 1,
-           setup: Callable[[], Any] | None = None) -> dict[str, Any]:
+def timeit(
+    fn: Callable[[], Any], repeat: int, *, warmup: int = 1, setup: Callable[[], Any] | None = None
+) -> dict[str, Any]:
     """Run ``fn`` ``warmup`` times untimed, then ``repeat`` times timed (``setup`` before each, untimed)."""
     for _ in range(warmup):
         if setup:
@@ -122,8 +171,14 @@ def _rounds(repeat: int, round_cost: float, budget_s: float | None, minimum: int
     return max(min(repeat, minimum), min(repeat, int(budget_s / round_cost)))
 
 
-def interleaved(fns: dict[str, Callable[[], Any]], repeat: int, *, warmup: int = 1,
-                setup: Callable[[], Any] | None = None, budget_s: float | None = None) -> dict[str, dict[str, Any]]:
+def interleaved(
+    fns: dict[str, Callable[[], Any]],
+    repeat: int,
+    *,
+    warmup: int = 1,
+    setup: Callable[[], Any] | None = None,
+    budget_s: float | None = None,
+) -> dict[str, dict[str, Any]]:
     """Time several functions in alternation, so a noisy neighbour on the machine hits them alike.
 
     With ``budget_s`` the number of rounds is cut (to no fewer than 3) so the timed rounds take about
@@ -174,8 +229,14 @@ def env_for(workspace: Path | None = None, **extra: str) -> dict[str, str]:
 Completed = subprocess.CompletedProcess
 
 
-def run_command(args: Sequence[str], env: dict[str, str] | None = None, *, cwd: Path | None = None,
-                ok_codes: tuple[int, ...] = (0,), timeout: float = 600) -> tuple[float, Completed[str]]:
+def run_command(
+    args: Sequence[str],
+    env: dict[str, str] | None = None,
+    *,
+    cwd: Path | None = None,
+    ok_codes: tuple[int, ...] = (0,),
+    timeout: float = 600,
+) -> tuple[float, Completed[str]]:
     """Run a command as a new process; its wall time and result. Fails loudly on an unexpected exit code."""
     t0 = time.perf_counter()
     proc = subprocess.run(list(args), env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
@@ -194,19 +255,24 @@ def report_result(data: dict[str, Any]) -> None:
     print(RESULT_PREFIX + json.dumps(data))
 
 
-def child_result(args: Sequence[str], env: dict[str, str] | None = None, *, cwd: Path | None = None,
-                 timeout: float = 600) -> dict[str, Any]:
+def child_result(
+    args: Sequence[str], env: dict[str, str] | None = None, *, cwd: Path | None = None, timeout: float = 600
+) -> dict[str, Any]:
     """Run a measuring child process and return the result it reported with :func:`report_result`."""
     _, proc = run_command(args, env, cwd=cwd, timeout=timeout)
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
-            data: dict[str, Any] = json.loads(line[len(RESULT_PREFIX):])
+            data: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
             return data
     raise RuntimeError(f"`{' '.join(args[:4])}` printed no result: {proc.stdout[-300:]} {proc.stderr[-300:]}")
 
 
-def time_commands(commands: dict[str, tuple[Sequence[str], dict[str, Any]]], repeat: int,
-                  warmup: int = 1, budget_s: float | None = None) -> dict[str, dict[str, Any]]:
+def time_commands(
+    commands: dict[str, tuple[Sequence[str], dict[str, Any]]],
+    repeat: int,
+    warmup: int = 1,
+    budget_s: float | None = None,
+) -> dict[str, dict[str, Any]]:
     """Time commands started as new processes, alternating between them; ``{name: stats}``."""
     t0 = time.perf_counter()
     for _ in range(warmup):
@@ -284,18 +350,41 @@ def growth_exponent(sizes: Sequence[float], times: Sequence[float]) -> float | N
     return round(sum((p[0] - mx) * (p[1] - my) for p in pts) / den, 3)
 
 
-def result(number: int, title: str, *, target: str, status: str = "ok", note: str = "",
-           measured: dict[str, Any] | None = None, baseline: dict[str, Any] | None = None,
-           baseline_label: str = "", ratio: float | None = None, met: bool | None = None,
-           unit: str = "s", size: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def result(
+    number: int,
+    title: str,
+    *,
+    target: str,
+    status: str = "ok",
+    note: str = "",
+    measured: dict[str, Any] | None = None,
+    baseline: dict[str, Any] | None = None,
+    baseline_label: str = "",
+    ratio: float | None = None,
+    met: bool | None = None,
+    unit: str = "s",
+    size: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One workload's entry of results.json (see bench.report for the shape)."""
-    out: dict[str, Any] = {"number": number, "id": f"w{number}", "title": title, "status": status, "note": note,
-                           "unit": unit, "target": target, "met": met, "size": size or {}}
+    out: dict[str, Any] = {
+        "number": number,
+        "id": f"w{number}",
+        "title": title,
+        "status": status,
+        "note": note,
+        "unit": unit,
+        "target": target,
+        "met": met,
+        "size": size or {},
+    }
     if measured:
         out.update({k: measured[k] for k in ("median", "min", "max", "runs") if k in measured})
     if baseline:
-        out["baseline"] = {"label": baseline_label, **{k: baseline[k] for k in ("median", "min", "max", "runs")
-                                                         if k in baseline}}
+        out["baseline"] = {
+            "label": baseline_label,
+            **{k: baseline[k] for k in ("median", "min", "max", "runs") if k in baseline},
+        }
     if ratio is None and measured and baseline and baseline.get("median"):
         ratio = measured["median"] / baseline["median"]
     out["ratio"] = round(ratio, 3) if ratio is not None else None
@@ -306,7 +395,7 @@ def result(number: int, title: str, *, target: str, status: str = "ok", note: st
 def default_pack() -> Any:
     """The shipped rule pack, or NotAvailable with the reason it does not load."""
     from lifecycle.errors import SpecError
-    from lifecycle.spec.rulepack import load_pack
+    from lifecycle.load.rulepack import load_pack
     from lifecycle.workspace import package_data_dir
 
     try:

@@ -56,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated workload numbers, e.g. 1,3")
     ap.add_argument("--output", default=str(ROOT / "bench" / "results.json"), help="results file to write")
     ap.add_argument("--workdir", default="", help="scratch folder (default: out/bench/<size>)")
-    ap.add_argument("--cache", default="", help="folder for generated databases kept between runs "
-                                                "(default: out/bench/cache)")
+    ap.add_argument(
+        "--cache", default="", help="folder for generated databases kept between runs (default: out/bench/cache)"
+    )
     ap.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = ap.parse_args(argv)
 

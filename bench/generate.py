@@ -822,8 +822,16 @@ def generate_project(
             if m.status == "done" and m.kind == "acceptance"
         ) + (Signoff(id="SO-PROJECT", date=today - timedelta(days=5), contact="c-sponsor", scope="project"),)
         if rng.random() < 0.7:  # the final cost statement is booked
-            costs.append(CostEntry(id="C-FINAL", date=today, amount=Decimal("0"), category="other",
-                                   description="Final cost statement", final=True))
+            costs.append(
+                CostEntry(
+                    id="C-FINAL",
+                    date=today,
+                    amount=Decimal("0"),
+                    category="other",
+                    description="Final cost statement",
+                    final=True,
+                )
+            )
         handover = tuple(
             HandoverItem(
                 id=f"HO-{i + 1:02d}",
@@ -986,7 +994,9 @@ def clean_acceptance_project(deliverables: int = 10, *, seed: int = 9, code: str
     from dataclasses import replace
 
     p = acceptance_project(deliverables, seed=seed, code=code)
-    dels = tuple(replace(d, defects_open=0, tests_failed=0, tests_passed=max(1, d.tests_passed), file="", sha256="")
-                 for d in p.deliverables)
+    dels = tuple(
+        replace(d, defects_open=0, tests_failed=0, tests_passed=max(1, d.tests_passed), file="", sha256="")
+        for d in p.deliverables
+    )
     reqs = tuple(replace(r, status="verified") for r in p.requirements)
     return replace(p, deliverables=dels, requirements=reqs)

@@ -35,8 +35,18 @@ from bench import ROOT
 
 SCHEMA_VERSION = 1
 BEGIN, END = "<!-- BENCHMARK-TABLE -->", "<!-- /BENCHMARK-TABLE -->"
-PACKAGES = ("pmo-lifecycle", "SQLAlchemy", "common-expression-language", "weasyprint", "prefect", "transitions",
-            "PyYAML", "Jinja2", "networkx", "psycopg")
+PACKAGES = (
+    "pmo-lifecycle",
+    "SQLAlchemy",
+    "common-expression-language",
+    "weasyprint",
+    "prefect",
+    "transitions",
+    "PyYAML",
+    "Jinja2",
+    "networkx",
+    "psycopg",
+)
 STATUS_TEXT = {"not_available": "not available", "skipped": "skipped", "error": "ERROR"}
 
 
@@ -66,8 +76,14 @@ def machine() -> dict[str, Any]:
         load = [round(x, 2) for x in os.getloadavg()]
     except OSError:
         load = []
-    return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": usable, "memory_gib": mem,
-            "platform": platform.platform(), "load_avg": load}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "memory_gib": mem,
+        "platform": platform.platform(),
+        "load_avg": load,
+    }
 
 
 def versions() -> dict[str, str]:
@@ -82,17 +98,24 @@ def versions() -> dict[str, str]:
 
 def commit() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return head + ("+uncommitted" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return ""
 
 
-def document(rows: list[dict[str, Any]], *, size: str, size_params: dict[str, Any], started: float,
-             commit_id: str | None = None) -> dict[str, Any]:
+def document(
+    rows: list[dict[str, Any]], *, size: str, size_params: dict[str, Any], started: float, commit_id: str | None = None
+) -> dict[str, Any]:
     """The results document; ``commit_id`` is the commit measured (taken at the start of the run)."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -138,9 +161,18 @@ def rows_for_table(doc: dict[str, Any]) -> list[list[str]]:
         base = r.get("baseline") or {}
         ratio = r.get("ratio")
         spread = f"{fmt_s(r.get('min'))} – {fmt_s(r.get('max'))}" if "min" in r else "–"
-        out.append([str(r["number"]), r["title"], fmt_s(r.get("median")), spread,
-                    f"{fmt_s(base.get('median'))} ({base.get('label', '')})" if base else "–",
-                    f"{ratio:.2f}×" if ratio is not None else "–", r.get("target", ""), _met(r)])
+        out.append(
+            [
+                str(r["number"]),
+                r["title"],
+                fmt_s(r.get("median")),
+                spread,
+                f"{fmt_s(base.get('median'))} ({base.get('label', '')})" if base else "–",
+                f"{ratio:.2f}×" if ratio is not None else "–",
+                r.get("target", ""),
+                _met(r),
+            ]
+        )
     return out
 
 
@@ -161,9 +193,11 @@ def table(doc: dict[str, Any]) -> str:
 
 def _header_line(doc: dict[str, Any]) -> str:
     m = doc["machine"]
-    return (f"pmo-lifecycle benchmarks, size {doc['size']}, {doc['generated_at'][:10]}, {m['cpu']}, "
-            f"{m['cores']} cores, {m['memory_gib']} GiB, Python {doc['versions']['python']}, "
-            f"commit {doc.get('commit') or '?'}")
+    return (
+        f"pmo-lifecycle benchmarks, size {doc['size']}, {doc['generated_at'][:10]}, {m['cpu']}, "
+        f"{m['cores']} cores, {m['memory_gib']} GiB, Python {doc['versions']['python']}, "
+        f"commit {doc.get('commit') or '?'}"
+    )
 
 
 def markdown(doc: dict[str, Any]) -> str:
@@ -198,7 +232,7 @@ def _row(doc: dict[str, Any], number: int) -> dict[str, Any] | None:
 
 
 def scale_lines(doc: dict[str, Any]) -> list[str]:
-    """"How far one machine goes", from this run's figures only (nothing here is estimated elsewhere)."""
+    """ "How far one machine goes", from this run's figures only (nothing here is estimated elsewhere)."""
     out: list[str] = []
     cores = doc["machine"].get("cores") or 1
     sweep = _row(doc, 3)
@@ -208,40 +242,50 @@ def scale_lines(doc: dict[str, Any]) -> list[str]:
             big = sizes[-1]
             rate, cold = big["projects_per_s"], big["cold_projects_per_s"]
             tasks = sweep["size"].get("tasks_per_project", 200)
-            line = (f"- **Gate sweeps** ({big['projects']:,} projects of ~{tasks} tasks, SQLite, one core, peak "
-                    f"{big['peak_rss_mib']:.0f} MiB): a sweep after 5% of the projects changed takes "
-                    f"{big['changed']['median']:.1f} s ({rate:,.0f} projects/s), an unchanged portfolio "
-                    f"{big['warm']['median']:.1f} s; the first sweep of a day (or after a rule change) evaluates "
-                    f"every project at {cold:,.0f} projects/s (reading alone {big['read_projects_per_s']:,.0f}/s), "
-                    f"about {big['projects'] / cold / 60:.0f} min")
+            line = (
+                f"- **Gate sweeps** ({big['projects']:,} projects of ~{tasks} tasks, SQLite, one core, peak "
+                f"{big['peak_rss_mib']:.0f} MiB): a sweep after 5% of the projects changed takes "
+                f"{big['changed']['median']:.1f} s ({rate:,.0f} projects/s), an unchanged portfolio "
+                f"{big['warm']['median']:.1f} s; the first sweep of a day (or after a rule change) evaluates "
+                f"every project at {cold:,.0f} projects/s (reading alone {big['read_projects_per_s']:,.0f}/s), "
+                f"about {big['projects'] / cold / 60:.0f} min"
+            )
             pg = sweep["extra"].get("postgresql")
             if pg:
-                line += (f"; from PostgreSQL ({pg['projects']:,} projects) {pg['cold_projects_per_s']:,.0f}/s "
-                         f"cold and {pg['projects_per_s']:,.0f}/s with 5% changed (reading alone "
-                         f"{pg['projects'] / pg['read_s']:,.0f}/s)")
+                line += (
+                    f"; from PostgreSQL ({pg['projects']:,} projects) {pg['cold_projects_per_s']:,.0f}/s "
+                    f"cold and {pg['projects_per_s']:,.0f}/s with 5% changed (reading alone "
+                    f"{pg['projects'] / pg['read_s']:,.0f}/s)"
+                )
             out.append(line + ".")
     docs = _row(doc, 4)
     if docs and docs["extra"].get("batch"):
         bat = docs["extra"]["batch"]
-        out.append(f"- **Documents**: {bat['docs_per_s']:.2f} acceptance certificates per second with "
-                   f"{bat['processes']} processes writing to one SQLite workspace "
-                   f"({bat['docs_per_s'] * 3600:,.0f} per hour; one core: "
-                   f"{docs['extra'].get('one_core_docs_per_s', 0):.2f}/s).")
+        out.append(
+            f"- **Documents**: {bat['docs_per_s']:.2f} acceptance certificates per second with "
+            f"{bat['processes']} processes writing to one SQLite workspace "
+            f"({bat['docs_per_s'] * 3600:,.0f} per hour; one core: "
+            f"{docs['extra'].get('one_core_docs_per_s', 0):.2f}/s)."
+        )
     flow = _row(doc, 7)
     if flow:
         later = flow["extra"]["later_runs"]["flow"]["median"]
         first = flow["extra"]["first_run"]["overhead_s"]
         over = flow["extra"]["later_runs"]["overhead_s"]
-        out.append(f"- **Flows**: a warm `milestone_reached` run (quality checks, report, certificate) takes "
-                   f"{later:.1f} s, the first run of a process {first:+.1f} s more (Prefect's temporary API starts); "
-                   f"one worker per core gives about {3600 / later * cores:,.0f} milestone runs per hour on this "
-                   f"machine. The later-run overhead of Prefect itself is {over:+.2f} s.")
+        out.append(
+            f"- **Flows**: a warm `milestone_reached` run (quality checks, report, certificate) takes "
+            f"{later:.1f} s, the first run of a process {first:+.1f} s more (Prefect's temporary API starts); "
+            f"one worker per core gives about {3600 / later * cores:,.0f} milestone runs per hour on this "
+            f"machine. The later-run overhead of Prefect itself is {over:+.2f} s."
+        )
     if out:
         out.insert(0, f"Scale on this machine ({cores} cores), from the same run:")
-        out.append("- **PostgreSQL and several workers**: SQLite serialises writers on one database lock, so "
-                   "processes on one machine queue for it (the documents batch above includes that); PostgreSQL "
-                   "locks rows, so workers on several machines write at once, and the per-run work (rendering, "
-                   "evaluating) then scales with the number of worker processes and cores.")
+        out.append(
+            "- **PostgreSQL and several workers**: SQLite serialises writers on one database lock, so "
+            "processes on one machine queue for it (the documents batch above includes that); PostgreSQL "
+            "locks rows, so workers on several machines write at once, and the per-run work (rendering, "
+            "evaluating) then scales with the number of worker processes and cores."
+        )
     return out
 
 

@@ -2,7 +2,7 @@
 
 The project: 5,000 tasks, 500 risks, 300 deliverables (``bench.generate``), its facts document built
 once, untimed. Ours: for every gate of the default pack, what a gate check does after the facts are
-built: :func:`lifecycle.spec.evaluate.decide` (a fresh CEL context on the facts, every rule's
+built: :func:`lifecycle.load.evaluate.decide` (a fresh CEL context on the facts, every rule's
 ``when``/``check``/``evidence``, waivers, approvals, the facts hash). Baseline, in the same run: the
 hand-written Python functions below, one per rule, checking the same criteria on the same facts
 document and collecting the same evidence ids. Target: ours at most 2x the baseline.
@@ -145,13 +145,15 @@ def _ctl_02(f: Facts) -> Outcome:
 
 
 def _pending_changes(f: Facts) -> Outcome:
-    return _ok(f["metrics"]["pending_change_requests"] == 0,
-               _ids(c for c in f["change_requests"] if c["status"] == "proposed"))
+    return _ok(
+        f["metrics"]["pending_change_requests"] == 0, _ids(c for c in f["change_requests"] if c["status"] == "proposed")
+    )
 
 
 def _blocking_issues(f: Facts) -> Outcome:
-    return _ok(f["metrics"]["blocking_issue_count"] == 0,
-               _ids(i for i in f["issues"] if i["blocking"] and i["is_open"]))
+    return _ok(
+        f["metrics"]["blocking_issue_count"] == 0, _ids(i for i in f["issues"] if i["blocking"] and i["is_open"])
+    )
 
 
 def _replan_approved(f: Facts) -> list[Mapping[str, Any]]:
@@ -164,8 +166,12 @@ def _rpl_02(f: Facts) -> Outcome:
 
 
 def _rpl_03(f: Facts) -> Outcome:
-    return _ok(all(c["scope_impact"] != "" or c["schedule_impact_days"] != 0.0 or c["cost_impact"] != 0.0
-                   for c in _replan_approved(f)))
+    return _ok(
+        all(
+            c["scope_impact"] != "" or c["schedule_impact_days"] != 0.0 or c["cost_impact"] != 0.0
+            for c in _replan_approved(f)
+        )
+    )
 
 
 def _cls_01(f: Facts) -> Outcome:
@@ -224,8 +230,9 @@ HAND: dict[str, Callable[[Facts], Outcome]] = {
     "EXE-02": _exe_02,
     "EXE-03": lambda f: _ok(not f["metrics"]["risks_past_review"], list(f["metrics"]["risks_past_review"])),
     "EXE-04": _exe_04,
-    "CTL-01": lambda f: _ok(f["metrics"]["planned_progress_pct"] - f["metrics"]["progress_pct"]
-                            <= f["project"]["schedule_tolerance_pct"]),
+    "CTL-01": lambda f: _ok(
+        f["metrics"]["planned_progress_pct"] - f["metrics"]["progress_pct"] <= f["project"]["schedule_tolerance_pct"]
+    ),
     "CTL-02": _ctl_02,
     "CTL-03": _status_recent,
     "CTL-04": _pending_changes,
@@ -234,24 +241,36 @@ HAND: dict[str, Callable[[Facts], Outcome]] = {
     "RPL-02": _rpl_02,
     "RPL-03": _rpl_03,
     "CLS-01": _cls_01,
-    "CLS-02": lambda f: _ok(all(d["accepted_with_evidence"] for d in f["deliverables"]),
-                            _ids(d for d in f["deliverables"] if not d["accepted_with_evidence"])),
-    "CLS-03": lambda f: _ok(all(d["quality_checks_failed"] == 0 for d in f["deliverables"]),
-                            _ids(d for d in f["deliverables"] if d["quality_checks_failed"] > 0)),
-    "CLS-04": lambda f: _ok(all(d["quality_checks"] != 0 for d in f["deliverables"]),
-                            _ids(d for d in f["deliverables"] if d["quality_checks"] == 0)),
+    "CLS-02": lambda f: _ok(
+        all(d["accepted_with_evidence"] for d in f["deliverables"]),
+        _ids(d for d in f["deliverables"] if not d["accepted_with_evidence"]),
+    ),
+    "CLS-03": lambda f: _ok(
+        all(d["quality_checks_failed"] == 0 for d in f["deliverables"]),
+        _ids(d for d in f["deliverables"] if d["quality_checks_failed"] > 0),
+    ),
+    "CLS-04": lambda f: _ok(
+        all(d["quality_checks"] != 0 for d in f["deliverables"]),
+        _ids(d for d in f["deliverables"] if d["quality_checks"] == 0),
+    ),
     "CLS-05": _blocking_issues,
     "CLS-06": lambda f: _ok(any(s["scope"] == "project" for s in f["signoffs"])),
     "CLS-07": _cls_07,
     "CLS-08": _pending_changes,
-    "CLS-09": lambda f: _ok(not any(a["status"] == "open" for a in f["improvement_actions"]),
-                            _ids(a for a in f["improvement_actions"] if a["status"] == "open")),
+    "CLS-09": lambda f: _ok(
+        not any(a["status"] == "open" for a in f["improvement_actions"]),
+        _ids(a for a in f["improvement_actions"] if a["status"] == "open"),
+    ),
     "CLD-01": lambda f: _ok(bool(f["lessons"])),
     "CLD-02": _cld_02,
-    "CLD-03": lambda f: _ok(not any(h["file"] != "" and h["sha256"] == "" for h in f["handover_items"]),
-                            _ids(h for h in f["handover_items"] if h["file"] != "" and h["sha256"] == "")),
-    "CLD-04": lambda f: _ok(not any(t["status"] == "planned" for t in f["training"]),
-                            _ids(t for t in f["training"] if t["status"] == "planned")),
+    "CLD-03": lambda f: _ok(
+        not any(h["file"] != "" and h["sha256"] == "" for h in f["handover_items"]),
+        _ids(h for h in f["handover_items"] if h["file"] != "" and h["sha256"] == ""),
+    ),
+    "CLD-04": lambda f: _ok(
+        not any(t["status"] == "planned" for t in f["training"]),
+        _ids(t for t in f["training"] if t["status"] == "planned"),
+    ),
     "CLD-05": lambda f: _ok(bool(f["surveys"])),
     "CLD-06": _cld_06,
     "CLD-07": lambda f: _ok(any(c["final"] for c in f["costs"])),
@@ -311,8 +330,8 @@ def _compare(engine: Any, hand: dict[str, Outcome], limit: int) -> list[str]:
 def run(b: Bench) -> dict[str, Any]:
     try:
         from lifecycle.domain.facts import build_facts, facts_hash
-        from lifecycle.spec.cel import CelEnv
-        from lifecycle.spec.evaluate import EVIDENCE_LIMIT, decide, evaluate_rules
+        from lifecycle.load.cel import CelEnv
+        from lifecycle.load.evaluate import EVIDENCE_LIMIT, decide, evaluate_rules
     except ModuleNotFoundError as exc:
         raise NotAvailable(f"{exc.name} has not landed") from exc
     pack = default_pack()
@@ -361,8 +380,13 @@ def run(b: Bench) -> dict[str, Any]:
     t0 = time.perf_counter()
     facts_hash(facts)
     hash_s = (time.perf_counter() - t0) * len(plan)
-    breakdown = {"cel_context_s": round(cel_s, 4), "rules_s": round(rules_s, 4), "facts_hash_s": round(hash_s, 4),
-                 "gates": len(plan), "rules": sum(len(p[3]) for p in plan)}
+    breakdown = {
+        "cel_context_s": round(cel_s, 4),
+        "rules_s": round(rules_s, 4),
+        "facts_hash_s": round(hash_s, 4),
+        "gates": len(plan),
+        "rules": sum(len(p[3]) for p in plan),
+    }
     per_rule = []
     env = CelEnv(facts)  # every variable: any single rule can run in it
     env.evaluate_text("true")
@@ -374,34 +398,51 @@ def run(b: Bench) -> dict[str, Any]:
             if rule.id in HAND:
                 HAND[rule.id](facts)
             r2 = time.perf_counter()
-            per_rule.append({"rule": rule.id, "ours_ms": round((r1 - r0) * 1000, 3),
-                             "hand_ms": round((r2 - r1) * 1000, 3)})
+            per_rule.append(
+                {"rule": rule.id, "ours_ms": round((r1 - r0) * 1000, 3), "hand_ms": round((r2 - r1) * 1000, 3)}
+            )
     per_rule.sort(key=lambda r: -r["ours_ms"])
 
-    extra: dict[str, Any] = {"breakdown": breakdown, "slowest_rules": per_rule[:10], "gates": [g[0] for g in plan],
-                             "disagreements": problems, "rules_without_baseline": missing}
+    extra: dict[str, Any] = {
+        "breakdown": breakdown,
+        "slowest_rules": per_rule[:10],
+        "gates": [g[0] for g in plan],
+        "disagreements": problems,
+        "rules_without_baseline": missing,
+    }
     if b.size.profile:
         extra.update(_profile(ours, b.workdir / "w1-profile.txt"))
     ratio = measured["median"] / baseline["median"]
     judged = not missing and not problems
     bd = breakdown
-    note = (f"{bd['rules']} rules in {bd['gates']} gates; over all gates: CEL context {bd['cel_context_s'] * 1000:.0f}"
-            f" ms, rules {bd['rules_s'] * 1000:.0f} ms, facts hash {bd['facts_hash_s'] * 1000:.0f} ms")
+    note = (
+        f"{bd['rules']} rules in {bd['gates']} gates; over all gates: CEL context {bd['cel_context_s'] * 1000:.0f}"
+        f" ms, rules {bd['rules_s'] * 1000:.0f} ms, facts hash {bd['facts_hash_s'] * 1000:.0f} ms"
+    )
     if missing:
         note += f"; NOT JUDGED: no hand-written baseline for {', '.join(missing)}"
     if problems:
         note += f"; NOT JUDGED: baseline disagrees with the engine: {'; '.join(problems[:5])}"
     s = b.size
-    return result(NUMBER, TITLE, target=TARGET, measured=measured, baseline=baseline,
-                  baseline_label="hand-written Python", ratio=ratio, met=(ratio <= MAX_RATIO) if judged else None,
-                  note=note, size={"tasks": s.w1_tasks, "risks": s.w1_risks, "deliverables": s.w1_deliverables},
-                  extra=extra)
+    return result(
+        NUMBER,
+        TITLE,
+        target=TARGET,
+        measured=measured,
+        baseline=baseline,
+        baseline_label="hand-written Python",
+        ratio=ratio,
+        met=(ratio <= MAX_RATIO) if judged else None,
+        note=note,
+        size={"tasks": s.w1_tasks, "risks": s.w1_risks, "deliverables": s.w1_deliverables},
+        extra=extra,
+    )
 
 
 def _gate_env(cel_env: Any, facts: Facts, rules: Any) -> Any:
     """A CEL context as decide() makes it: only the variables the gate's rules read, where supported."""
     try:
-        from lifecycle.spec.cel import referenced_names
+        from lifecycle.load.cel import referenced_names
 
         return cel_env(facts, names=referenced_names(e for r in rules for e in (r.when, r.check, r.evidence)))
     except (ImportError, TypeError):

@@ -42,8 +42,9 @@ def big_project(b: Bench, phase: str = "planning") -> Any:
     from bench.generate import generate_project
 
     s = b.size
-    return generate_project(CODE, seed=5, tasks=s.w1_tasks, risks=s.w1_risks, deliverables=s.w1_deliverables,
-                            phase=phase)
+    return generate_project(
+        CODE, seed=5, tasks=s.w1_tasks, risks=s.w1_risks, deliverables=s.w1_deliverables, phase=phase
+    )
 
 
 def profile_command(args: list[str], env: dict[str, str], out: Path) -> dict[str, Any]:
@@ -80,17 +81,47 @@ def run(b: Bench) -> dict[str, Any]:
     check = [*pmo_command(), "gate", "check", CODE]
     _, proc = run_command(check, env, ok_codes=(0, 1))
     verdict = next((w for w in ("CONDITIONAL GO", "NO-GO", "GO") if w in proc.stdout), "?")
-    timed = time_commands({"check": (check, {"env": env, "ok_codes": (0, 1)}),
-                           "pass": ([python(), "-c", "pass"], {"env": env})},
-                          repeat=b.size.process_repeat, warmup=1, budget_s=30)
+    timed = time_commands(
+        {"check": (check, {"env": env, "ok_codes": (0, 1)}), "pass": ([python(), "-c", "pass"], {"env": env})},
+        repeat=b.size.process_repeat,
+        warmup=1,
+        budget_s=30,
+    )
     measured, base = timed["check"], timed["pass"]
     met = measured["median"] < LIMIT_S
     extra: dict[str, Any] = {"verdict": verdict, "slowest_imports": slowest_imports(check, env)}
     if b.size.profile:
-        extra.update(profile_command([python(), "-m", "pyinstrument", "-r", "text", "-o", str(ws / "profile.txt"),
-                                      "-m", "lifecycle.cli.main", "gate", "check", CODE], env, ws / "profile.txt"))
+        extra.update(
+            profile_command(
+                [
+                    python(),
+                    "-m",
+                    "pyinstrument",
+                    "-r",
+                    "text",
+                    "-o",
+                    str(ws / "profile.txt"),
+                    "-m",
+                    "lifecycle.cli.main",
+                    "gate",
+                    "check",
+                    CODE,
+                ],
+                env,
+                ws / "profile.txt",
+            )
+        )
     imports = ", ".join(f"{m['package']} {m['ms']:.0f} ms" for m in extra["slowest_imports"][:4])
     note = f"decision {verdict}; slowest imports: {imports}"
-    return result(NUMBER, TITLE, target=TARGET, measured=measured, baseline=base, baseline_label="python -c pass",
-                  met=met, note=note, size={"tasks": b.size.w1_tasks, "risks": b.size.w1_risks,
-                                            "deliverables": b.size.w1_deliverables}, extra=extra)
+    return result(
+        NUMBER,
+        TITLE,
+        target=TARGET,
+        measured=measured,
+        baseline=base,
+        baseline_label="python -c pass",
+        met=met,
+        note=note,
+        size={"tasks": b.size.w1_tasks, "risks": b.size.w1_risks, "deliverables": b.size.w1_deliverables},
+        extra=extra,
+    )

@@ -80,7 +80,7 @@ def read_only(ctx: Any) -> int:
     ctx.store.all_records("waiver")
     ctx.store.all_records("approval")
     codes = [s.code for s in ctx.store.list_projects()]
-    return sum(len(ctx.store.get_many(codes[i:i + BATCH])) for i in range(0, len(codes), BATCH))
+    return sum(len(ctx.store.get_many(codes[i : i + BATCH])) for i in range(0, len(codes), BATCH))
 
 
 def _consume(value: Any) -> int:
@@ -112,11 +112,24 @@ def _change_some(store: Any, share: float) -> int:
         p = store.get(code)
         n = len(p.status_reports) + 1
         day = date(2026, 9, 14)
-        report = StatusReport(id=f"SR-BENCH-{p.version}-{n}", date=day, period_start=day, period_end=day,
-                              author=p.charter.project_manager, audience="internal", overall="green",
-                              schedule="green", cost="green", scope="green", summary="Weekly report.")
-        store.save(replace(p, status_reports=(*p.status_reports, report)), expected_version=p.version,
-                   events=[AuditEvent(code, "status_report.recorded", "bench", _now(), "status_report", report.id)])
+        report = StatusReport(
+            id=f"SR-BENCH-{p.version}-{n}",
+            date=day,
+            period_start=day,
+            period_end=day,
+            author=p.charter.project_manager,
+            audience="internal",
+            overall="green",
+            schedule="green",
+            cost="green",
+            scope="green",
+            summary="Weekly report.",
+        )
+        store.save(
+            replace(p, status_reports=(*p.status_reports, report)),
+            expected_version=p.version,
+            events=[AuditEvent(code, "status_report.recorded", "bench", _now(), "status_report", report.id)],
+        )
         changed += 1
     return changed
 
@@ -171,8 +184,15 @@ def child(url: str, mode: str) -> dict[str, Any]:
         elapsed = time.perf_counter() - t0
     finally:
         ctx.close()
-    return {"mode": mode, "projects": len(codes), "results": count, "seconds": elapsed,
-            "peak_rss_mib": round(peak_rss_mib(), 1), "cpu": cpu, **extra}
+    return {
+        "mode": mode,
+        "projects": len(codes),
+        "results": count,
+        "seconds": elapsed,
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+        "cpu": cpu,
+        **extra,
+    }
 
 
 def _child_main(argv: list[str]) -> int:
@@ -186,8 +206,7 @@ def _child_main(argv: list[str]) -> int:
 
 def measure(url: str, mode: str, workdir: Path) -> dict[str, Any]:
     env = env_for(workdir, PYTHONPATH=str(ROOT))
-    return child_result([python(), "-m", "bench.w3_sweep", "child", mode, "--url", url], env, cwd=workdir,
-                        timeout=3600)
+    return child_result([python(), "-m", "bench.w3_sweep", "child", mode, "--url", url], env, cwd=workdir, timeout=3600)
 
 
 # --------------------------------------------------------------------------- the portfolio databases
@@ -208,8 +227,11 @@ def portfolio_db(b: Bench, n: int, tasks: int) -> Path:
     if path.exists():
         SqlStore.open(f"sqlite:///{path}", create=True).close()  # brings an older schema up to date
         return path
-    smaller = sorted((int(p.name.split("-")[1].split("x")[0]), p) for p in b.cache.glob(f"portfolio-*x{tasks}-{key}.db")
-                     if int(p.name.split("-")[1].split("x")[0]) < n)
+    smaller = sorted(
+        (int(p.name.split("-")[1].split("x")[0]), p)
+        for p in b.cache.glob(f"portfolio-*x{tasks}-{key}.db")
+        if int(p.name.split("-")[1].split("x")[0]) < n
+    )
     tmp = path.with_suffix(".building")
     start = 0
     if smaller:
@@ -248,17 +270,24 @@ def _measure_size(b: Bench, n: int, tasks: int, folder: Path) -> dict[str, Any]:
     finally:
         db.unlink(missing_ok=True)
     st = {mode: stats([m["seconds"] for m in ms]) for mode, ms in runs.items()}
-    row = {"projects": n, **st, "raw_rows_s": round(raw["seconds"], 3),
-           **{f"{mode}_projects_per_s": round(n / st[mode]["median"], 1) for mode in runs},
-           "changed_projects": runs["changed"][0].get("changed"),
-           "changed_evaluated": runs["changed"][0].get("evaluated"),
-           "peak_rss_mib": max(m["peak_rss_mib"] for mode in ("cold", "warm", "changed") for m in runs[mode]),
-           "read_peak_rss_mib": max(m["peak_rss_mib"] for m in runs["read"]),
-           "results": runs["cold"][0]["results"], "db_mib": round(src.stat().st_size / 2**20, 1)}
+    row = {
+        "projects": n,
+        **st,
+        "raw_rows_s": round(raw["seconds"], 3),
+        **{f"{mode}_projects_per_s": round(n / st[mode]["median"], 1) for mode in runs},
+        "changed_projects": runs["changed"][0].get("changed"),
+        "changed_evaluated": runs["changed"][0].get("evaluated"),
+        "peak_rss_mib": max(m["peak_rss_mib"] for mode in ("cold", "warm", "changed") for m in runs[mode]),
+        "read_peak_rss_mib": max(m["peak_rss_mib"] for m in runs["read"]),
+        "results": runs["cold"][0]["results"],
+        "db_mib": round(src.stat().st_size / 2**20, 1),
+    }
     row["projects_per_s"] = row["changed_projects_per_s"]
-    b.log(f"w3 {n:,} projects: cold {st['cold']['median']:.1f}s ({row['cold_projects_per_s']}/s), warm "
-          f"{st['warm']['median']:.2f}s, 5% changed {st['changed']['median']:.2f}s ({row['projects_per_s']}/s, "
-          f"{row['peak_rss_mib']} MiB), read {st['read']['median']:.1f}s, raw rows {raw['seconds']:.1f}s")
+    b.log(
+        f"w3 {n:,} projects: cold {st['cold']['median']:.1f}s ({row['cold_projects_per_s']}/s), warm "
+        f"{st['warm']['median']:.2f}s, 5% changed {st['changed']['median']:.2f}s ({row['projects_per_s']}/s, "
+        f"{row['peak_rss_mib']} MiB), read {st['read']['median']:.1f}s, raw rows {raw['seconds']:.1f}s"
+    )
     return row
 
 
@@ -275,8 +304,9 @@ def run(b: Bench) -> dict[str, Any]:
             last = rows[-1]
             predicted = n / last["cold_projects_per_s"] + n / last["read_projects_per_s"]
             if time.perf_counter() - started + predicted > budget:
-                skipped.append(f"{n:,} (one cold sweep and one read would take ~{predicted:.0f} s at the "
-                               "measured rate)")
+                skipped.append(
+                    f"{n:,} (one cold sweep and one read would take ~{predicted:.0f} s at the measured rate)"
+                )
                 continue
         rows.append(_measure_size(b, n, tasks, folder))
 
@@ -296,22 +326,42 @@ def run(b: Bench) -> dict[str, Any]:
     rate_ok = head["projects_per_s"] >= MIN_RATE
     mem_ok = max(r["peak_rss_mib"] for r in rows) < MAX_MIB
     linear = exp is not None and exp <= MAX_EXPONENT and not skipped
-    extra.update({"growth_exponent": exp, "cold_growth_exponent": cold_exp, "rate_ok": rate_ok,
-                  "memory_ok": mem_ok, "linear": linear})
-    note = (f"{head['projects_per_s']:.0f} projects/s at {head['projects']:,} with 5% changed since the last "
-            f"sweep; warm {head['warm_projects_per_s']:.0f}/s; cold (every project evaluated) "
-            f"{head['cold_projects_per_s']:.0f}/s, reading alone {head['read_projects_per_s']:.0f}/s, raw rows "
-            f"{head['raw_rows_s']:.1f} s; peak {head['peak_rss_mib']:.0f} MiB, growth exponent {exp} (cold "
-            f"{cold_exp}) over " + ", ".join(f"{x:,}" for x in sizes))
+    extra.update(
+        {
+            "growth_exponent": exp,
+            "cold_growth_exponent": cold_exp,
+            "rate_ok": rate_ok,
+            "memory_ok": mem_ok,
+            "linear": linear,
+        }
+    )
+    note = (
+        f"{head['projects_per_s']:.0f} projects/s at {head['projects']:,} with 5% changed since the last "
+        f"sweep; warm {head['warm_projects_per_s']:.0f}/s; cold (every project evaluated) "
+        f"{head['cold_projects_per_s']:.0f}/s, reading alone {head['read_projects_per_s']:.0f}/s, raw rows "
+        f"{head['raw_rows_s']:.1f} s; peak {head['peak_rss_mib']:.0f} MiB, growth exponent {exp} (cold "
+        f"{cold_exp}) over " + ", ".join(f"{x:,}" for x in sizes)
+    )
     if skipped:
         note += "; not measured within the time budget: " + "; ".join(skipped)
     if "postgresql" in extra:
         pg = extra["postgresql"]
-        note += (f"; PostgreSQL {pg['projects']:,} projects: cold {pg['cold_projects_per_s']:.0f}/s, "
-                 f"5% changed {pg['projects_per_s']:.0f}/s")
-    return result(NUMBER, TITLE, target=TARGET, measured=head["changed"], baseline=head["read"],
-                  baseline_label="reading the same projects", met=rate_ok and mem_ok and linear, note=note,
-                  size={"projects": sizes, "tasks_per_project": tasks}, extra=extra)
+        note += (
+            f"; PostgreSQL {pg['projects']:,} projects: cold {pg['cold_projects_per_s']:.0f}/s, "
+            f"5% changed {pg['projects_per_s']:.0f}/s"
+        )
+    return result(
+        NUMBER,
+        TITLE,
+        target=TARGET,
+        measured=head["changed"],
+        baseline=head["read"],
+        baseline_label="reading the same projects",
+        met=rate_ok and mem_ok and linear,
+        note=note,
+        size={"projects": sizes, "tasks_per_project": tasks},
+        extra=extra,
+    )
 
 
 def postgres_sweep(b: Bench, folder: Path, tasks: int, n: int = 1000) -> dict[str, Any]:
@@ -330,7 +380,7 @@ def postgres_sweep(b: Bench, folder: Path, tasks: int, n: int = 1000) -> dict[st
             codes = [s.code for s in src.list_projects()]
             t0 = time.perf_counter()
             for i in range(0, len(codes), BATCH):
-                for p in src.get_many(codes[i:i + BATCH]):
+                for p in src.get_many(codes[i : i + BATCH]):
                     dst.save(replace(p, version=0), expected_version=None)
             load_s = time.perf_counter() - t0
         finally:
@@ -339,12 +389,20 @@ def postgres_sweep(b: Bench, folder: Path, tasks: int, n: int = 1000) -> dict[st
         cold = measure(url, "cold", folder)
         changed = measure(url, "changed", folder)
         read = measure(url, "read", folder)
-        b.log(f"w3 PostgreSQL {n:,} projects: cold {cold['seconds']:.1f}s ({n / cold['seconds']:.0f}/s), "
-              f"5% changed {changed['seconds']:.2f}s ({n / changed['seconds']:.0f}/s)")
-        return {"projects": n, "cold_s": round(cold["seconds"], 2),
-                "cold_projects_per_s": round(n / cold["seconds"], 1), "changed_s": round(changed["seconds"], 3),
-                "projects_per_s": round(n / changed["seconds"], 1), "read_s": round(read["seconds"], 2),
-                "peak_rss_mib": max(cold["peak_rss_mib"], changed["peak_rss_mib"]), "load_s": round(load_s, 1)}
+        b.log(
+            f"w3 PostgreSQL {n:,} projects: cold {cold['seconds']:.1f}s ({n / cold['seconds']:.0f}/s), "
+            f"5% changed {changed['seconds']:.2f}s ({n / changed['seconds']:.0f}/s)"
+        )
+        return {
+            "projects": n,
+            "cold_s": round(cold["seconds"], 2),
+            "cold_projects_per_s": round(n / cold["seconds"], 1),
+            "changed_s": round(changed["seconds"], 3),
+            "projects_per_s": round(n / changed["seconds"], 1),
+            "read_s": round(read["seconds"], 2),
+            "peak_rss_mib": max(cold["peak_rss_mib"], changed["peak_rss_mib"]),
+            "load_s": round(load_s, 1),
+        }
     finally:
         cluster.stop()
 

@@ -62,8 +62,10 @@ def batch(root: Path, codes: list[str], total: int) -> dict[str, Any]:
     barrier = spawn.Barrier(len(codes))
     queue = spawn.Queue()
     share = [total // len(codes) + (1 if i < total % len(codes) else 0) for i in range(len(codes))]
-    procs = [spawn.Process(target=_worker, args=(str(root), code, n, barrier, queue))
-             for code, n in zip(codes, share, strict=True)]
+    procs = [
+        spawn.Process(target=_worker, args=(str(root), code, n, barrier, queue))
+        for code, n in zip(codes, share, strict=True)
+    ]
     for p in procs:
         p.start()
     outs = [queue.get(timeout=1800) for _ in procs]
@@ -74,8 +76,7 @@ def batch(root: Path, codes: list[str], total: int) -> dict[str, Any]:
         raise RuntimeError("batch worker failed: " + "; ".join(errors))
     span = max(o[1] for o in outs) - min(o[0] for o in outs)
     done = sum(o[2] for o in outs)
-    return {"documents": done, "processes": len(codes), "seconds": round(span, 2),
-            "docs_per_s": round(done / span, 2)}
+    return {"documents": done, "processes": len(codes), "seconds": round(span, 2), "docs_per_s": round(done / span, 2)}
 
 
 def run(b: Bench) -> dict[str, Any]:
@@ -130,10 +131,25 @@ def run(b: Bench) -> dict[str, Any]:
     bat = batch(root, codes, total)
     one_core = 1 / measured["median"]
     b.log(f"w4 batch: {bat['docs_per_s']} docs/s on {bat['processes']} processes")
-    note = (f"{pages or '?'} pages; batch of {bat['documents']} on {bat['processes']} processes: "
-            f"{bat['docs_per_s']} docs/s ({bat['docs_per_s'] / one_core:.2f}x one core's {one_core:.2f}/s)")
-    return result(NUMBER, TITLE, target=TARGET, measured=measured, baseline=baseline,
-                  baseline_label="WeasyPrint alone, same HTML", ratio=ratio, met=ratio <= MAX_RATIO, note=note,
-                  size={"deliverables": b.size.w4_deliverables, "batch": b.size.w4_batch},
-                  extra={"batch": bat, "one_core_docs_per_s": round(one_core, 2), "pages": pages,
-                         "html_bytes": len(html.encode())})
+    note = (
+        f"{pages or '?'} pages; batch of {bat['documents']} on {bat['processes']} processes: "
+        f"{bat['docs_per_s']} docs/s ({bat['docs_per_s'] / one_core:.2f}x one core's {one_core:.2f}/s)"
+    )
+    return result(
+        NUMBER,
+        TITLE,
+        target=TARGET,
+        measured=measured,
+        baseline=baseline,
+        baseline_label="WeasyPrint alone, same HTML",
+        ratio=ratio,
+        met=ratio <= MAX_RATIO,
+        note=note,
+        size={"deliverables": b.size.w4_deliverables, "batch": b.size.w4_batch},
+        extra={
+            "batch": bat,
+            "one_core_docs_per_s": round(one_core, 2),
+            "pages": pages,
+            "html_bytes": len(html.encode()),
+        },
+    )

@@ -65,9 +65,16 @@ def run(b: Bench) -> dict[str, Any]:
 
         repeat = b.size.repeat if n <= 10_000 else max(3, b.size.repeat // 2)
         timed = interleaved({"ours": ours, "networkx": base}, repeat=repeat, warmup=1)
-        rows.append({"tasks": n, "links": len(edges), "length_days": ours_len, "ours": timed["ours"],
-                     "networkx": timed["networkx"],
-                     "ratio": round(timed["ours"]["median"] / timed["networkx"]["median"], 3)})
+        rows.append(
+            {
+                "tasks": n,
+                "links": len(edges),
+                "length_days": ours_len,
+                "ours": timed["ours"],
+                "networkx": timed["networkx"],
+                "ratio": round(timed["ours"]["median"] / timed["networkx"]["median"], 3),
+            }
+        )
         b.log(f"w5 {n} tasks: ours {timed['ours']['median']:.3f}s networkx {timed['networkx']['median']:.3f}s")
 
     sizes = [r["tasks"] for r in rows]
@@ -76,10 +83,27 @@ def run(b: Bench) -> dict[str, Any]:
     faster = all(r["ratio"] < 1.0 for r in rows)
     linear = exp_ours is not None and exp_ours <= MAX_EXPONENT
     head = rows[-1]
-    note = "; ".join(f"{r['tasks']:,}: {r['ours']['median'] * 1000:.0f} ms vs {r['networkx']['median'] * 1000:.0f} ms"
-                     for r in rows) + f"; growth exponent {exp_ours} (networkx {exp_nx})"
-    return result(NUMBER, TITLE, target=TARGET, measured=head["ours"], baseline=head["networkx"],
-                  baseline_label="networkx dag_longest_path", met=faster and linear, note=note,
-                  size={"tasks": sizes, "links_per_task": 5},
-                  extra={"sizes": [{k: v for k, v in r.items()} for r in rows], "growth_exponent": exp_ours,
-                         "growth_exponent_baseline": exp_nx, "faster_at_every_size": faster})
+    note = (
+        "; ".join(
+            f"{r['tasks']:,}: {r['ours']['median'] * 1000:.0f} ms vs {r['networkx']['median'] * 1000:.0f} ms"
+            for r in rows
+        )
+        + f"; growth exponent {exp_ours} (networkx {exp_nx})"
+    )
+    return result(
+        NUMBER,
+        TITLE,
+        target=TARGET,
+        measured=head["ours"],
+        baseline=head["networkx"],
+        baseline_label="networkx dag_longest_path",
+        met=faster and linear,
+        note=note,
+        size={"tasks": sizes, "links_per_task": 5},
+        extra={
+            "sizes": [{k: v for k, v in r.items()} for r in rows],
+            "growth_exponent": exp_ours,
+            "growth_exponent_baseline": exp_nx,
+            "faster_at_every_size": faster,
+        },
+    )

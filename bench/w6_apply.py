@@ -31,10 +31,9 @@ MAX_EXPONENT = 1.2
 
 def _write_file(folder: Path, n: int) -> Path:
     from bench.generate import generate_project
-    from lifecycle.spec.projectfile import dump_project
+    from lifecycle.load.projectfile import dump_project
 
-    p = generate_project(f"APPLY-{n}", seed=3, tasks=n, risks=n // 10, deliverables=max(3, n // 17),
-                         phase="planning")
+    p = generate_project(f"APPLY-{n}", seed=3, tasks=n, risks=n // 10, deliverables=max(3, n // 17), phase="planning")
     path = folder / f"apply-{n}.yaml"
     path.write_text(dump_project(replace(p, phase="")), encoding="utf-8")
     return path
@@ -43,10 +42,10 @@ def _write_file(folder: Path, n: int) -> Path:
 def run(b: Bench) -> dict[str, Any]:
     import yaml
 
+    from lifecycle.load.projectfile import load_project_source
+    from lifecycle.load.source import read_source
     from lifecycle.services.context import Context
     from lifecycle.services.projects import apply_files, load_rules
-    from lifecycle.spec.projectfile import load_project_source
-    from lifecycle.spec.source import read_source
     from lifecycle.storage.sql import SqlStore
     from lifecycle.workspace import Settings, Workspace
 
@@ -104,9 +103,12 @@ def run(b: Bench) -> dict[str, Any]:
     yaml.load(text, Loader=loader)  # a safe loader (CSafeLoader or SafeLoader)
     c_parse = time.perf_counter() - t3
     parse_lines, build = t1 - t0, t2 - t1
-    breakdown = {"parse_with_lines_s": round(parse_lines, 3), "build_and_validate_s": round(build, 3),
-                 "write_and_rest_s": round(max(0.0, head["ours"]["median"] - parse_lines - build), 3),
-                 "parse_c_loader_s": round(c_parse, 3)}
+    breakdown = {
+        "parse_with_lines_s": round(parse_lines, 3),
+        "build_and_validate_s": round(build, 3),
+        "write_and_rest_s": round(max(0.0, head["ours"]["median"] - parse_lines - build), 3),
+        "parse_c_loader_s": round(c_parse, 3),
+    }
 
     # the same as a new process, as a user runs it
     cli: list[float] = []
@@ -120,11 +122,26 @@ def run(b: Bench) -> dict[str, Any]:
     exp = growth_exponent(sizes, [r["ours"]["median"] for r in rows])
     exp_parse = growth_exponent(sizes, [r["parse"]["median"] for r in rows])
     met = exp is not None and exp <= MAX_EXPONENT
-    note = (f"growth exponent {exp} (parse alone {exp_parse}); at {head['tasks']:,} tasks: parse with lines "
-            f"{breakdown['parse_with_lines_s']} s, build+validate {breakdown['build_and_validate_s']} s, write "
-            f"{breakdown['write_and_rest_s']} s; as a new process {stats(cli)['median']:.2f} s")
-    return result(NUMBER, TITLE, target=TARGET, measured=head["ours"], baseline=head["parse"],
-                  baseline_label="yaml.safe_load", met=met, note=note,
-                  size={"tasks": sizes, "file_bytes": head["bytes"]},
-                  extra={"sizes": rows, "growth_exponent": exp, "growth_exponent_parse": exp_parse,
-                         "breakdown": breakdown, "cli_process": stats(cli)})
+    note = (
+        f"growth exponent {exp} (parse alone {exp_parse}); at {head['tasks']:,} tasks: parse with lines "
+        f"{breakdown['parse_with_lines_s']} s, build+validate {breakdown['build_and_validate_s']} s, write "
+        f"{breakdown['write_and_rest_s']} s; as a new process {stats(cli)['median']:.2f} s"
+    )
+    return result(
+        NUMBER,
+        TITLE,
+        target=TARGET,
+        measured=head["ours"],
+        baseline=head["parse"],
+        baseline_label="yaml.safe_load",
+        met=met,
+        note=note,
+        size={"tasks": sizes, "file_bytes": head["bytes"]},
+        extra={
+            "sizes": rows,
+            "growth_exponent": exp,
+            "growth_exponent_parse": exp_parse,
+            "breakdown": breakdown,
+            "cli_process": stats(cli),
+        },
+    )

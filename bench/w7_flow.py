@@ -74,9 +74,18 @@ def _direct_steps(code: str, milestone: str) -> dict[str, Any]:
             c.close()
     c = ctx()
     try:
-        notify(c, code, "milestone.reached", {"milestone": milestone, "passed": len(checks) - len(failed),
-                                              "total": len(checks), "failed": [q["id"] for q in failed],
-                                              "document": doc.number if doc else ""})
+        notify(
+            c,
+            code,
+            "milestone.reached",
+            {
+                "milestone": milestone,
+                "passed": len(checks) - len(failed),
+                "total": len(checks),
+                "failed": [q["id"] for q in failed],
+                "document": doc.number if doc else "",
+            },
+        )
     finally:
         c.close()
     return {"document": doc.number if doc else None, "failed": len(failed)}
@@ -127,15 +136,19 @@ def _child_main(argv: list[str]) -> int:
 
 # --------------------------------------------------------------------------- the workload
 def _run_child(mode: str, codes: list[str], env: dict[str, str]) -> dict[str, Any]:
-    return child_result([python(), "-m", "bench.w7_flow", "child", mode, "--codes", ",".join(codes)], env,
-                        timeout=900)
+    return child_result([python(), "-m", "bench.w7_flow", "child", mode, "--codes", ",".join(codes)], env, timeout=900)
 
 
 def run(b: Bench) -> dict[str, Any]:
     if not b.size.w7_enabled:
-        return result(NUMBER, TITLE, target=TARGET, status="skipped",
-                      note=f"skipped at size {b.size.name}: the first embedded flow run alone takes longer than "
-                           "the smoke test allows (run --size small or full)")
+        return result(
+            NUMBER,
+            TITLE,
+            target=TARGET,
+            status="skipped",
+            note=f"skipped at size {b.size.name}: the first embedded flow run alone takes longer than "
+            "the smoke test allows (run --size small or full)",
+        )
     try:
         import flows.milestone  # noqa: F401
         import lifecycle.services.delivery  # noqa: F401
@@ -149,8 +162,13 @@ def run(b: Bench) -> dict[str, Any]:
     rounds = 2 if b.size.name == "full" else 1
     per_child = 1 + b.size.w7_later_runs
     n = 1 + rounds * 2 * per_child  # one for the untimed Prefect-home warm-up
-    env = env_for(ws, PYTHONPATH=str(ROOT), PMO_FLOW_RETRY_DELAYS="none", PREFECT_LOGGING_LEVEL="WARNING",
-                  PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
+    env = env_for(
+        ws,
+        PYTHONPATH=str(ROOT),
+        PMO_FLOW_RETRY_DELAYS="none",
+        PREFECT_LOGGING_LEVEL="WARNING",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
+    )
     env.pop("PREFECT_API_URL", None)
     store = SqlStore.open(f"sqlite:///{ws / 'pmo.db'}", create=True)
     codes = [f"FLOW-{i:03d}" for i in range(n)]
@@ -173,7 +191,7 @@ def run(b: Bench) -> dict[str, Any]:
     nxt = 1
     for _ in range(rounds):
         for mode in ("flow", "direct"):
-            mine = codes[nxt:nxt + per_child]
+            mine = codes[nxt : nxt + per_child]
             nxt += per_child
             out = _run_child(mode, mine, env)
             first, later = (flow_first, flow_later) if mode == "flow" else (direct_first, direct_later)
@@ -181,8 +199,10 @@ def run(b: Bench) -> dict[str, Any]:
             later.extend(out["times"][1:])
             imports[mode].append(out["import_s"])
             outcomes.append((mode, out["outcome"][0]))
-            b.log(f"w7 {mode}: first {out['times'][0]:.2f}s, later "
-                  f"{statistics.median(out['times'][1:]) if out['times'][1:] else float('nan'):.2f}s")
+            b.log(
+                f"w7 {mode}: first {out['times'][0]:.2f}s, later "
+                f"{statistics.median(out['times'][1:]) if out['times'][1:] else float('nan'):.2f}s"
+            )
     if not later_ok(flow_later, direct_later):
         raise RuntimeError("no later runs were timed")
     f_later, d_later = stats(flow_later), stats(direct_later)
@@ -190,20 +210,32 @@ def run(b: Bench) -> dict[str, Any]:
     over_first = f_first["median"] - d_first["median"]
     over_later = f_later["median"] - d_later["median"]
     docs = {o.get("document") is not None for _, o in outcomes}
-    note = (f"overhead of the flow: first run of a process +{over_first:.2f} s ({f_first['median']:.2f} s vs "
-            f"{d_first['median']:.2f} s direct), later runs +{over_later:.2f} s ({f_later['median']:.2f} s vs "
-            f"{d_later['median']:.2f} s); importing flows {statistics.median(imports['flow']):.2f} s vs services "
-            f"{statistics.median(imports['direct']):.2f} s; a cold Prefect home's first run {warm['times'][0]:.2f} s")
+    note = (
+        f"overhead of the flow: first run of a process +{over_first:.2f} s ({f_first['median']:.2f} s vs "
+        f"{d_first['median']:.2f} s direct), later runs +{over_later:.2f} s ({f_later['median']:.2f} s vs "
+        f"{d_later['median']:.2f} s); importing flows {statistics.median(imports['flow']):.2f} s vs services "
+        f"{statistics.median(imports['direct']):.2f} s; a cold Prefect home's first run {warm['times'][0]:.2f} s"
+    )
     if docs != {True}:
         note += "; NOTE: not every run issued the certificate (quality checks failed)"
-    return result(NUMBER, TITLE, target=TARGET, measured=f_later, baseline=d_later,
-                  baseline_label="same services called directly", met=None, note=note,
-                  size={"later_runs_per_process": b.size.w7_later_runs, "processes_per_side": rounds},
-                  extra={"first_run": {"flow": f_first, "direct": d_first, "overhead_s": round(over_first, 3)},
-                         "later_runs": {"flow": f_later, "direct": d_later, "overhead_s": round(over_later, 3)},
-                         "import_s": {k: round(statistics.median(v), 3) for k, v in imports.items()},
-                         "cold_prefect_home_first_run_s": round(warm["times"][0], 3),
-                         "outcomes": outcomes[:4]})
+    return result(
+        NUMBER,
+        TITLE,
+        target=TARGET,
+        measured=f_later,
+        baseline=d_later,
+        baseline_label="same services called directly",
+        met=None,
+        note=note,
+        size={"later_runs_per_process": b.size.w7_later_runs, "processes_per_side": rounds},
+        extra={
+            "first_run": {"flow": f_first, "direct": d_first, "overhead_s": round(over_first, 3)},
+            "later_runs": {"flow": f_later, "direct": d_later, "overhead_s": round(over_later, 3)},
+            "import_s": {k: round(statistics.median(v), 3) for k, v in imports.items()},
+            "cold_prefect_home_first_run_s": round(warm["times"][0], 3),
+            "outcomes": outcomes[:4],
+        },
+    )
 
 
 def later_ok(*lists: list[float]) -> bool:

@@ -22,8 +22,11 @@ def run(b: Bench) -> dict[str, Any]:
     ws = b.scratch("w8")
     env = env_for(ws)
     help_cmd = [*pmo_command(), "--help"]
-    timed = time_commands({"help": (help_cmd, {"env": env}), "pass": ([python(), "-c", "pass"], {"env": env})},
-                          repeat=max(5, b.size.process_repeat), warmup=2)
+    timed = time_commands(
+        {"help": (help_cmd, {"env": env}), "pass": ([python(), "-c", "pass"], {"env": env})},
+        repeat=max(5, b.size.process_repeat),
+        warmup=2,
+    )
     measured, base = timed["help"], timed["pass"]
     met = measured["median"] < LIMIT_S
     extra: dict[str, Any] = {"overhead_s": round(measured["median"] - base["median"], 4)}
@@ -32,5 +35,14 @@ def run(b: Bench) -> dict[str, Any]:
     names = {m["package"] for m in imported}
     forbidden = [p for p in ("prefect", "sqlalchemy", "weasyprint") if p in names]
     note = "imports " + ", ".join(forbidden) if forbidden else ""
-    return result(NUMBER, TITLE, target=TARGET, measured=measured, baseline=base, baseline_label="python -c pass",
-                  met=met, note=note, extra=extra)
+    return result(
+        NUMBER,
+        TITLE,
+        target=TARGET,
+        measured=measured,
+        baseline=base,
+        baseline_label="python -c pass",
+        met=met,
+        note=note,
+        extra=extra,
+    )

@@ -38,30 +38,54 @@ class FlowInfo:
 
 FLOWS: dict[str, FlowInfo] = {
     "milestone_reached": FlowInfo(
-        "milestone-reached", "flows.milestone", "milestone_reached", "pmo-milestone",
+        "milestone-reached",
+        "flows.milestone",
+        "milestone_reached",
+        "pmo-milestone",
         "Quality checks of a reached milestone, status report, and for an acceptance milestone whose checks "
         "pass the acceptance certificate sent to the client representative.",
         (Param("project", "str", help="Project code"), Param("milestone", "str", help="Milestone id")),
-        trigger="pmo.milestone.completed"),
+        trigger="pmo.milestone.completed",
+    ),
     "gate_review": FlowInfo(
-        "gate-review", "flows.gate", "gate_review", "pmo-gate-review",
+        "gate-review",
+        "flows.gate",
+        "gate_review",
+        "pmo-gate-review",
         "Evaluate a gate, issue the gate review report, advance when allowed, notify the PM and sponsor.",
-        (Param("project", "str", help="Project code"),
-         Param("to_phase", "str", required=False, help="Target phase (default: the next one)"))),
+        (
+            Param("project", "str", help="Project code"),
+            Param("to_phase", "str", required=False, help="Target phase (default: the next one)"),
+        ),
+    ),
     "quality_checks": FlowInfo(
-        "quality-checks", "flows.quality", "quality_checks", "pmo-quality",
+        "quality-checks",
+        "flows.quality",
+        "quality_checks",
+        "pmo-quality",
         "Run the rule pack's quality standards on a project's deliverables and record the results.",
-        (Param("project", "str", help="Project code"),
-         Param("deliverables", "list", required=False, help="Deliverable ids, comma separated (default: all)"))),
+        (
+            Param("project", "str", help="Project code"),
+            Param("deliverables", "list", required=False, help="Deliverable ids, comma separated (default: all)"),
+        ),
+    ),
     "closeout": FlowInfo(
-        "closeout", "flows.closeout", "closeout", "pmo-closeout",
-        "Final acceptance report and handover package, sent to the client; close the project when the gate "
-        "allows.",
-        (Param("project", "str", help="Project code"),)),
+        "closeout",
+        "flows.closeout",
+        "closeout",
+        "pmo-closeout",
+        "Final acceptance report and handover package, sent to the client; close the project when the gate allows.",
+        (Param("project", "str", help="Project code"),),
+    ),
     "portfolio_monitor": FlowInfo(
-        "portfolio-monitor", "flows.monitor", "portfolio_monitor", "pmo-monitor",
-        "Health of every active project: alerts recorded, owners notified.", (),
-        schedule="weekdays 08:00 Asia/Shanghai"),
+        "portfolio-monitor",
+        "flows.monitor",
+        "portfolio_monitor",
+        "pmo-monitor",
+        "Health of every active project: alerts recorded, owners notified.",
+        (),
+        schedule="weekdays 08:00 Asia/Shanghai",
+    ),
 }
 
 

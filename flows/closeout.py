@@ -28,12 +28,22 @@ async def closing_move_task(project: str) -> dict[str, Any]:
     with service_context() as ctx:
         p = ctx.store.get(project)
         if is_final(ctx, p):
-            return {"phase": p.phase, "final": True, "target": p.phase, "possible": False,
-                    "reason": f"already in the final phase '{p.phase}'"}
+            return {
+                "phase": p.phase,
+                "final": True,
+                "target": p.phase,
+                "possible": False,
+                "reason": f"already in the final phase '{p.phase}'",
+            }
         target = closing_target(ctx, p)
         if target is None:
-            return {"phase": p.phase, "final": False, "target": None, "possible": False,
-                    "reason": f"no move from '{p.phase}' closes the project; take it through its gates first"}
+            return {
+                "phase": p.phase,
+                "final": False,
+                "target": None,
+                "possible": False,
+                "reason": f"no move from '{p.phase}' closes the project; take it through its gates first",
+            }
         return {"phase": p.phase, "final": False, "target": target, "possible": True, "reason": ""}
 
 
@@ -60,8 +70,10 @@ async def closeout(project: str) -> dict[str, Any]:
     if outcome["advanced"]:
         await notify_task(project, "project.closed", {"review": outcome["review"]})
     else:
-        reason = ", ".join(outcome["blocking"] + [f"approval {m}" for m in outcome["approvals_missing"]]) \
+        reason = (
+            ", ".join(outcome["blocking"] + [f"approval {m}" for m in outcome["approvals_missing"]])
             or outcome["decision"]
+        )
         result["reason"] = reason
         await notify_task(project, "closeout.blocked", {"reason": reason, "review": outcome["review"]})
     return result

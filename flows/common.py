@@ -64,16 +64,23 @@ def service_context() -> Iterator[Context]:
 
 # ------------------------------------------------------------------ shared tasks
 @task(name="ensure-document", cache_policy=NO_CACHE)
-async def ensure_document_task(project: str, kind: str, milestone: str | None = None,
-                               review_id: str | None = None) -> dict[str, Any]:
+async def ensure_document_task(
+    project: str, kind: str, milestone: str | None = None, review_id: str | None = None
+) -> dict[str, Any]:
     """Issue the document (or reuse the one issued from the same project data)."""
     from lifecycle.services.delivery import ensure_document
 
     with service_context() as ctx:
         doc, issued = ensure_document(ctx, project, kind, milestone=milestone, review_id=review_id)
     log().info("%s %s %s (%s)", "issued" if issued else "reusing", kind, doc.number, doc.path)
-    return {"id": doc.id, "number": doc.number, "kind": doc.kind, "path": doc.path, "sha256": doc.sha256,
-            "issued_now": issued}
+    return {
+        "id": doc.id,
+        "number": doc.number,
+        "kind": doc.kind,
+        "path": doc.path,
+        "sha256": doc.sha256,
+        "issued_now": issued,
+    }
 
 
 @task(name="send-document", cache_policy=NO_CACHE, retries=len(DELAYS), retry_delay_seconds=DELAYS or 0)
@@ -84,8 +91,12 @@ async def send_document_task(project: str, document: str, to: Sequence[str] | No
     with service_context() as ctx:
         if not smtp_configured(ctx):
             log().warning("no SMTP server configured (smtp.host): %s was not sent", document)
-            return {"document": document, "status": "not_sent", "reason": "no SMTP server configured",
-                    "sent_now": False}
+            return {
+                "document": document,
+                "status": "not_sent",
+                "reason": "no SMTP server configured",
+                "sent_now": False,
+            }
         doc = find_document(ctx, project, document)
         try:
             result = send_document(ctx, doc, list(to) if to else None)

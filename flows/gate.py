@@ -28,15 +28,36 @@ from flows.common import (
 
 
 def _summary(review: dict[str, Any]) -> dict[str, Any]:
-    blocking = [r["id"] for r in review.get("results", [])
-                if r.get("severity") == "blocking" and r.get("outcome") in ("fail", "error")]
-    return {"review": review["id"], "transition": review["transition"], "from_phase": review["from"],
-            "to_phase": review["to"], "decision": review["decision"], "advanced": bool(review.get("advanced")),
-            "blocking": blocking, "approvals_missing": list((review.get("approvals") or {}).get("missing", []))}
+    blocking = [
+        r["id"]
+        for r in review.get("results", [])
+        if r.get("severity") == "blocking" and r.get("outcome") in ("fail", "error")
+    ]
+    return {
+        "review": review["id"],
+        "transition": review["transition"],
+        "from_phase": review["from"],
+        "to_phase": review["to"],
+        "decision": review["decision"],
+        "advanced": bool(review.get("advanced")),
+        "blocking": blocking,
+        "approvals_missing": list((review.get("approvals") or {}).get("missing", [])),
+    }
 
 
-_COMPARED = ("transition", "from", "to", "decision", "today", "pack", "facts_hash", "project_version", "results",
-             "approvals", "waivers")
+_COMPARED = (
+    "transition",
+    "from",
+    "to",
+    "decision",
+    "today",
+    "pack",
+    "facts_hash",
+    "project_version",
+    "results",
+    "approvals",
+    "waivers",
+)
 
 
 def _same_review(stored: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -53,8 +74,10 @@ async def evaluate_gate_task(project: str, to_phase: str | None) -> dict[str, An
 
     with service_context() as ctx:
         current = ctx.store.get(project)
-        reviews = sorted((r.data for r in ctx.store.records(project, "gate_review")),
-                         key=lambda d: (str(d.get("evaluated_at", "")), str(d.get("id", ""))))
+        reviews = sorted(
+            (r.data for r in ctx.store.records(project, "gate_review")),
+            key=lambda d: (str(d.get("evaluated_at", "")), str(d.get("id", ""))),
+        )
         if to_phase and current.phase == to_phase:
             done = [r for r in reviews if r.get("advanced") and r.get("to") == to_phase]
             if done:
@@ -63,8 +86,9 @@ async def evaluate_gate_task(project: str, to_phase: str | None) -> dict[str, An
         decision = gates.check_gate(ctx, project, to_phase)
         if decision.allows_advance:
             try:
-                moved = gates.advance(ctx, project, decision.to_phase, transition=decision.transition,
-                                      reason="gate_review flow")
+                moved = gates.advance(
+                    ctx, project, decision.to_phase, transition=decision.transition, reason="gate_review flow"
+                )
                 review = ctx.store.get_record(project, "gate_review", moved["review"])
                 assert review is not None
                 log().info("%s advanced %s → %s (%s)", project, moved["from"], moved["to"], moved["decision"])
@@ -76,8 +100,9 @@ async def evaluate_gate_task(project: str, to_phase: str | None) -> dict[str, An
             log().info("gate unchanged since review %s: %s", same[-1]["id"], decision.decision)
             return _summary(dict(same[-1]))
         stored = gates.record_review(ctx, decision)
-        log().warning("%s stays in %s: %s\n%s", project, decision.from_phase, decision.decision,
-                      gates.describe_refusal(decision))
+        log().warning(
+            "%s stays in %s: %s\n%s", project, decision.from_phase, decision.decision, gates.describe_refusal(decision)
+        )
         return _summary(stored.to_dict())
 
 
@@ -87,8 +112,10 @@ async def recipients_task(project: str) -> dict[str, Any]:
         p = ctx.store.get(project)
         ids = [p.charter.project_manager, p.charter.sponsor]
         names = {**p.index("contacts"), **p.index("people")}
-        return {"to": people_with_email(ctx, project, ids),
-                "names": [names[i].name if i in names else i for i in ids if i]}
+        return {
+            "to": people_with_email(ctx, project, ids),
+            "names": [names[i].name if i in names else i for i in ids if i],
+        }
 
 
 @flow(name="gate-review")

@@ -28,10 +28,17 @@ async def milestone_task(project: str, milestone: str) -> dict[str, Any]:
     with service_context() as ctx:
         ms = get_item(ctx.store.get(project), "milestones", milestone)
     if ms.status != "done":
-        raise InvalidInput(f"{project} milestone {milestone} is {ms.status}, not done: record it with "
-                           f"`pmo milestone done {project} {milestone}` first")
-    return {"id": ms.id, "name": ms.name, "kind": ms.kind, "deliverables": list(ms.deliverables),
-            "completed_on": ms.completed_on.isoformat() if ms.completed_on else None}
+        raise InvalidInput(
+            f"{project} milestone {milestone} is {ms.status}, not done: record it with "
+            f"`pmo milestone done {project} {milestone}` first"
+        )
+    return {
+        "id": ms.id,
+        "name": ms.name,
+        "kind": ms.kind,
+        "deliverables": list(ms.deliverables),
+        "completed_on": ms.completed_on.isoformat() if ms.completed_on else None,
+    }
 
 
 @task(name="quality-checks", cache_policy=NO_CACHE)
@@ -41,8 +48,12 @@ async def quality_task(project: str, deliverables: list[str] | None) -> list[dic
     with service_context() as ctx:
         checks = [check_summary(c) for c in run_quality_checks(ctx, project, deliverables)]
     failed = [c for c in checks if c["result"] == "fail"]
-    log().info("%d quality check(s), %d failed%s", len(checks), len(failed),
-               "".join(f"\n  ✗ {c['deliverable']} {c['standard']}: {c['evidence']}" for c in failed))
+    log().info(
+        "%d quality check(s), %d failed%s",
+        len(checks),
+        len(failed),
+        "".join(f"\n  ✗ {c['deliverable']} {c['standard']}: {c['evidence']}" for c in failed),
+    )
     return checks
 
 
@@ -63,9 +74,16 @@ async def milestone_reached(project: str, milestone: str) -> dict[str, Any]:
     checks = await quality_task(project, ms["deliverables"])
     report = await status_report_task(project, milestone, checks)
     failed = [c for c in checks if c["result"] == "fail"]
-    result: dict[str, Any] = {"project": project, "milestone": milestone, "kind": ms["kind"], "checks": checks,
-                              "failed": [c["id"] for c in failed], "status_report": report["id"],
-                              "document": None, "delivery": None}
+    result: dict[str, Any] = {
+        "project": project,
+        "milestone": milestone,
+        "kind": ms["kind"],
+        "checks": checks,
+        "failed": [c["id"] for c in failed],
+        "status_report": report["id"],
+        "document": None,
+        "delivery": None,
+    }
     if ms["kind"] == "acceptance":
         if failed:
             result["acceptance"] = f"withheld: {len(failed)} quality check(s) failed"
@@ -76,7 +94,15 @@ async def milestone_reached(project: str, milestone: str) -> dict[str, Any]:
             result["delivery"] = await send_document_task(project, doc["id"])
             result["acceptance"] = "sent" if result["delivery"].get("status") == "sent" else "issued"
     passed = sum(1 for c in checks if c["result"] != "fail")
-    await notify_task(project, "milestone.reached", {
-        "milestone": milestone, "passed": passed, "total": len(checks), "failed": result["failed"],
-        "document": result["document"]["number"] if result["document"] else ""})
+    await notify_task(
+        project,
+        "milestone.reached",
+        {
+            "milestone": milestone,
+            "passed": passed,
+            "total": len(checks),
+            "failed": result["failed"],
+            "document": result["document"]["number"] if result["document"] else "",
+        },
+    )
     return result

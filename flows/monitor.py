@@ -44,8 +44,21 @@ async def portfolio_monitor() -> dict[str, Any]:
         health = await health_task(code)
         for alert in health["alerts"]:
             await notify_task(code, "portfolio.alert", alert_payload(alert))
-        projects.append({k: health[k] for k in ("project", "name", "phase", "health", "progress_pct",
-                                                 "planned_progress_pct", "overdue_tasks", "budget_spent_pct",
-                                                 "days_since_status_report")}
-                        | {"alerts": [f"{a['severity']}: {a['message']}" for a in health["alerts"]]})
+        projects.append(
+            {
+                k: health[k]
+                for k in (
+                    "project",
+                    "name",
+                    "phase",
+                    "health",
+                    "progress_pct",
+                    "planned_progress_pct",
+                    "overdue_tasks",
+                    "budget_spent_pct",
+                    "days_since_status_report",
+                )
+            }
+            | {"alerts": [f"{a['severity']}: {a['message']}" for a in health["alerts"]]}
+        )
     return {"projects": projects, "alerts": sum(len(p["alerts"]) for p in projects)}

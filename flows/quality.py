@@ -17,6 +17,9 @@ from flows.milestone import quality_task
 async def quality_checks(project: str, deliverables: list[str] | None = None) -> dict[str, Any]:
     """Run and record the quality checks of ``deliverables`` (default: every deliverable)."""
     checks = await quality_task(project, deliverables)
-    return {"project": project, "checks": checks,
-            "failed": [c["id"] for c in checks if c["result"] == "fail"],
-            "conditional": [c["id"] for c in checks if c["result"] == "conditional"]}
+    return {
+        "project": project,
+        "checks": checks,
+        "failed": [c["id"] for c in checks if c["result"] == "fail"],
+        "conditional": [c["id"] for c in checks if c["result"] == "conditional"],
+    }

@@ -28,10 +28,22 @@ PV_COLOUR = "#2e86c1"
 EV_COLOUR = "#27ae60"
 AC_COLOUR = "#c0392b"
 
-S_CURVE_LABELS = {"title": "", "pv": "Planned value (PV)", "ev": "Earned value (EV)", "ac": "Actual cost (AC)",
-                  "status_date": "Status date"}
-GANTT_LABELS = {"title": "", "critical": "Critical", "normal": "Task", "milestone": "Milestone",
-                "slack": "Total slack", "today": "Today", "more": "more tasks not shown"}
+S_CURVE_LABELS = {
+    "title": "",
+    "pv": "Planned value (PV)",
+    "ev": "Earned value (EV)",
+    "ac": "Actual cost (AC)",
+    "status_date": "Status date",
+}
+GANTT_LABELS = {
+    "title": "",
+    "critical": "Critical",
+    "normal": "Task",
+    "milestone": "Milestone",
+    "slack": "Total slack",
+    "today": "Today",
+    "more": "more tasks not shown",
+}
 
 
 def _get(p: Any, key: str) -> Any:
@@ -67,27 +79,45 @@ def _nice_max(v: float) -> float:
     return 10.0 * exp
 
 
-def _text(x: float, y: float, s: str, *, size: int = 11, anchor: str = "start", fill: str = "#333",
-          weight: str = "normal") -> str:
+def _text(
+    x: float, y: float, s: str, *, size: int = 11, anchor: str = "start", fill: str = "#333", weight: str = "normal"
+) -> str:
     extra = f' font-weight="{weight}"' if weight != "normal" else ""
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}"{extra}>'
-            f"{escape(s)}</text>")
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}"{extra}>'
+        f"{escape(s)}</text>"
+    )
 
 
-def s_curve_svg(series: Sequence[Any], *, width: int = 720, height: int = 320, labels: Mapping[str, str] | None = None,
-                currency: str = "", status_date: date | None = None) -> str:
+def s_curve_svg(
+    series: Sequence[Any],
+    *,
+    width: int = 720,
+    height: int = 320,
+    labels: Mapping[str, str] | None = None,
+    currency: str = "",
+    status_date: date | None = None,
+) -> str:
     """Cumulative PV, EV and AC against time as an SVG document fragment (``<svg>...</svg>``)."""
     lab = {**S_CURVE_LABELS, **(labels or {})}
-    pts = [(_as_date(_get(p, "date")), float(_get(p, "pv") or 0.0),
+    pts = [
+        (
+            _as_date(_get(p, "date")),
+            float(_get(p, "pv") or 0.0),
             None if _get(p, "ev") is None else float(_get(p, "ev")),
-            None if _get(p, "ac") is None else float(_get(p, "ac"))) for p in series]
+            None if _get(p, "ac") is None else float(_get(p, "ac")),
+        )
+        for p in series
+    ]
     title = lab.get("title") or ""
     head = 28 if title else 8
     left, right, top, bottom = 64, 16, head + 22, 40
     plot_w, plot_h = width - left - right, height - top - bottom
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title or lab["pv"])}>',
-           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title or lab["pv"])}>',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+    ]
     if title:
         out.append(_text(width / 2, 18, title, size=14, anchor="middle", weight="bold"))
     if not pts:
@@ -124,8 +154,9 @@ def s_curve_svg(series: Sequence[Any], *, width: int = 720, height: int = 320, l
     sd = status_date or max((p[0] for p in pts if p[2] is not None), default=None)
     if sd is not None and d0 <= sd <= d1:
         xx = x(sd)
-        out.append(f'<line x1="{xx:.1f}" y1="{top}" x2="{xx:.1f}" y2="{top + plot_h}" stroke="#999" '
-                   'stroke-dasharray="4 3"/>')
+        out.append(
+            f'<line x1="{xx:.1f}" y1="{top}" x2="{xx:.1f}" y2="{top + plot_h}" stroke="#999" stroke-dasharray="4 3"/>'
+        )
         out.append(_text(xx + 3, top + 10, f"{lab['status_date']} {sd.isoformat()}", size=10, fill="#777"))
 
     def poly(values: Iterable[tuple[date, float]], colour: str, dash: str) -> str:
@@ -142,16 +173,26 @@ def s_curve_svg(series: Sequence[Any], *, width: int = 720, height: int = 320, l
     lx = left
     for key, colour, dash in (("pv", PV_COLOUR, ""), ("ev", EV_COLOUR, "6 3"), ("ac", AC_COLOUR, "2 2")):
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        out.append(f'<line x1="{lx}" y1="{head + 8}" x2="{lx + 22}" y2="{head + 8}" stroke="{colour}" '
-                   f'stroke-width="2"{dash_attr}/>')
+        out.append(
+            f'<line x1="{lx}" y1="{head + 8}" x2="{lx + 22}" y2="{head + 8}" stroke="{colour}" '
+            f'stroke-width="2"{dash_attr}/>'
+        )
         out.append(_text(lx + 27, head + 12, lab[key], size=11))
         lx += 40 + 7 * len(lab[key])
     out.append("</svg>")
     return "".join(s for s in out if s)
 
 
-def gantt_svg(schedule: Any, *, width: int = 900, row_height: int = 18, labels: Mapping[str, str] | None = None,
-              today: date | None = None, max_rows: int = 80, label_width: int = 240) -> str:
+def gantt_svg(
+    schedule: Any,
+    *,
+    width: int = 900,
+    row_height: int = 18,
+    labels: Mapping[str, str] | None = None,
+    today: date | None = None,
+    max_rows: int = 80,
+    label_width: int = 240,
+) -> str:
     """A Gantt chart of a schedule (or a list of task timings), critical path highlighted."""
     lab = {**GANTT_LABELS, **(labels or {})}
     rows = list(schedule.rows()) if hasattr(schedule, "rows") else list(schedule)
@@ -162,9 +203,11 @@ def gantt_svg(schedule: Any, *, width: int = 900, row_height: int = 18, labels: 
     axis = 34
     legend = 22
     height = head + axis + row_height * max(1, len(rows)) + legend + (16 if hidden else 0) + 6
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title or "Gantt")}>',
-           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title or "Gantt")}>',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+    ]
     if title:
         out.append(_text(width / 2, 18, title, size=14, anchor="middle", weight="bold"))
     if not rows:
@@ -203,8 +246,9 @@ def gantt_svg(schedule: Any, *, width: int = 900, row_height: int = 18, labels: 
         out.append(_text(xx + 2, top - 10, t.strftime(fmt), size=10, fill="#555"))
     if today is not None and d0 <= today <= d1:
         xx = x(today)
-        out.append(f'<line x1="{xx:.1f}" y1="{top - 6}" x2="{xx:.1f}" y2="{bottom}" stroke="#8e44ad" '
-                   'stroke-dasharray="3 3"/>')
+        out.append(
+            f'<line x1="{xx:.1f}" y1="{top - 6}" x2="{xx:.1f}" y2="{bottom}" stroke="#8e44ad" stroke-dasharray="3 3"/>'
+        )
         out.append(_text(xx + 2, head + 12, lab["today"], size=10, fill="#8e44ad"))
     for i, r in enumerate(rows):
         y0 = top + i * row_height
@@ -217,33 +261,50 @@ def gantt_svg(schedule: Any, *, width: int = 900, row_height: int = 18, labels: 
         if len(name) > max_chars:
             name = name[: max_chars - 1] + "…"
         colour = CRITICAL if r.critical else (DONE if r.done else NORMAL)
-        out.append(_text(indent, mid + 4, name, size=11, fill=CRITICAL if r.critical and not r.summary else "#222",
-                         weight="bold" if r.summary else "normal"))
+        out.append(
+            _text(
+                indent,
+                mid + 4,
+                name,
+                size=11,
+                fill=CRITICAL if r.critical and not r.summary else "#222",
+                weight="bold" if r.summary else "normal",
+            )
+        )
         xs = x(r.early_start)
         xe = x(r.early_finish + timedelta(days=1))
         if r.summary:
             yb = mid - 3
             out.append(f'<rect x="{xs:.1f}" y="{yb:.1f}" width="{max(1.0, xe - xs):.1f}" height="5" fill="{SUMMARY}"/>')
-            out.append(f'<polygon points="{xs:.1f},{yb + 5:.1f} {xs + 5:.1f},{yb + 5:.1f} {xs:.1f},{yb + 10:.1f}" '
-                       f'fill="{SUMMARY}"/>')
-            out.append(f'<polygon points="{xe:.1f},{yb + 5:.1f} {xe - 5:.1f},{yb + 5:.1f} {xe:.1f},{yb + 10:.1f}" '
-                       f'fill="{SUMMARY}"/>')
+            out.append(
+                f'<polygon points="{xs:.1f},{yb + 5:.1f} {xs + 5:.1f},{yb + 5:.1f} {xs:.1f},{yb + 10:.1f}" '
+                f'fill="{SUMMARY}"/>'
+            )
+            out.append(
+                f'<polygon points="{xe:.1f},{yb + 5:.1f} {xe - 5:.1f},{yb + 5:.1f} {xe:.1f},{yb + 10:.1f}" '
+                f'fill="{SUMMARY}"/>'
+            )
             continue
         if r.milestone:
             cx = x(r.early_start) + plot_w / span / 2
             h = row_height / 2 - 2
-            out.append(f'<polygon points="{cx:.1f},{mid - h:.1f} {cx + h:.1f},{mid:.1f} {cx:.1f},{mid + h:.1f} '
-                       f'{cx - h:.1f},{mid:.1f}" fill="{colour}"><title>{escape(r.name)} '
-                       f'{r.early_start.isoformat()}</title></polygon>')
+            out.append(
+                f'<polygon points="{cx:.1f},{mid - h:.1f} {cx + h:.1f},{mid:.1f} {cx:.1f},{mid + h:.1f} '
+                f'{cx - h:.1f},{mid:.1f}" fill="{colour}"><title>{escape(r.name)} '
+                f"{r.early_start.isoformat()}</title></polygon>"
+            )
             continue
         if r.total_slack > 0 and not r.critical:
             xl = x(r.late_finish + timedelta(days=1))
-            out.append(f'<line x1="{xe:.1f}" y1="{mid:.1f}" x2="{xl:.1f}" y2="{mid:.1f}" stroke="#aaaaaa" '
-                       'stroke-width="1.5"/>')
-        out.append(f'<rect x="{xs:.1f}" y="{mid - row_height * 0.3:.1f}" width="{max(1.0, xe - xs):.1f}" '
-                   f'height="{row_height * 0.6:.1f}" rx="2" fill="{colour}"><title>{escape(r.name)}: '
-                   f'{r.early_start.isoformat()} – {r.early_finish.isoformat()}, '
-                   f'{escape(lab["slack"])} {r.total_slack}</title></rect>')
+            out.append(
+                f'<line x1="{xe:.1f}" y1="{mid:.1f}" x2="{xl:.1f}" y2="{mid:.1f}" stroke="#aaaaaa" stroke-width="1.5"/>'
+            )
+        out.append(
+            f'<rect x="{xs:.1f}" y="{mid - row_height * 0.3:.1f}" width="{max(1.0, xe - xs):.1f}" '
+            f'height="{row_height * 0.6:.1f}" rx="2" fill="{colour}"><title>{escape(r.name)}: '
+            f"{r.early_start.isoformat()} – {r.early_finish.isoformat()}, "
+            f"{escape(lab['slack'])} {r.total_slack}</title></rect>"
+        )
     ly = bottom + 16
     if hidden:
         out.append(_text(6, ly, f"… {hidden} {lab['more']}", size=10, fill="#777"))

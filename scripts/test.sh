@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
-echo "== ruff"; .venv/bin/ruff check lifecycle flows tests bench
+echo "== ruff"; .venv/bin/ruff check lifecycle flows tests bench; .venv/bin/ruff format --check lifecycle flows tests bench
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest"; .venv/bin/python -m pytest -n 2 -q "$@"
 if [ -f bench/__main__.py ]; then echo "== benchmark smoke"; .venv/bin/python -m bench --size tiny --output /tmp/pmo-bench-smoke.json; fi

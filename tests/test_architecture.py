@@ -39,7 +39,7 @@ def test_domain_imports_only_stdlib_and_transitions():
 
 
 def test_nothing_below_services_imports_services_or_cli():
-    for sub in ("domain", "spec", "storage", "documents"):
+    for sub in ("domain", "load", "storage", "documents"):
         for path in (ROOT / "lifecycle" / sub).rglob("*.py"):
             for mod in _imports(path):
                 assert not mod.startswith(("lifecycle.services", "lifecycle.cli")), f"{path} imports {mod}"
@@ -54,16 +54,18 @@ def test_every_module_says_its_role():
 
 
 def test_help_imports_no_heavy_library():
-    code = ("import sys; sys.argv=['pmo','--help']\n"
-            "from lifecycle.cli.main import main\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            f"print('HEAVY', [m for m in sys.modules if m.split('.')[0] in {HEAVY!r}])")
+    code = (
+        "import sys; sys.argv=['pmo','--help']\n"
+        "from lifecycle.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print('HEAVY', [m for m in sys.modules if m.split('.')[0] in {HEAVY!r}])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert "Commands:" in out and "HEAVY []" in out, out
 
 
 def test_published_project_schema_is_current():
-    from lifecycle.spec.projectfile import json_schema
+    from lifecycle.load.projectfile import json_schema
 
     published = json.loads((ROOT / "schemas" / "project.schema.json").read_text(encoding="utf-8"))
     assert published == json.loads(json.dumps(json_schema())), "run: pmo schema project > schemas/project.schema.json"
@@ -79,8 +81,22 @@ def test_published_facts_schema_is_current():
 @pytest.mark.slow
 def test_installed_wheel_finds_rules_and_templates_from_any_directory(tmp_path):
     """A normal (not editable) install ships rules/ and templates/ inside the package."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path / "dist"), str(ROOT)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
     wheel = next((tmp_path / "dist").glob("pmo_lifecycle-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "lifecycle/_data/rules/default/lifecycle.yaml" in names
@@ -90,10 +106,22 @@ def test_installed_wheel_finds_rules_and_templates_from_any_directory(tmp_path):
     zipfile.ZipFile(wheel).extractall(target)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    code = ("from lifecycle.workspace import package_data_dir; import lifecycle;"
-            "print(lifecycle.__file__); print(package_data_dir('rules')); print(package_data_dir('templates'))")
+    code = (
+        "from lifecycle.workspace import package_data_dir; import lifecycle;"
+        "print(lifecycle.__file__); print(package_data_dir('rules')); print(package_data_dir('templates'))"
+    )
     env = {**os.environ, "PYTHONPATH": str(target)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=elsewhere, env=env,
-                         check=True).stdout.splitlines()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=elsewhere, env=env, check=True
+    ).stdout.splitlines()
     assert out[0].startswith(str(target))
     assert out[1].startswith(str(target)) and out[2].startswith(str(target))
+
+
+def test_package_version_matches_pyproject():
+    import tomllib
+
+    import lifecycle
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert lifecycle.__version__ == meta["project"]["version"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from lifecycle.errors import SpecError
-from lifecycle.spec.projectfile import load_project_file
+from lifecycle.load.projectfile import load_project_file
 
 BAD = Path(__file__).parent / "data" / "bad"
 PROJECT_SUFFIXES = (".yaml", ".yml", ".json")

@@ -21,9 +21,25 @@ def test_bench_tiny_runs_and_writes_results(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMO_", "PREFECT_"))}
     env.update(DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false")
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--size", "tiny", "--quiet", "--output", str(out),
-         "--workdir", str(tmp_path / "work"), "--cache", str(tmp_path / "cache")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--size",
+            "tiny",
+            "--quiet",
+            "--output",
+            str(out),
+            "--workdir",
+            str(tmp_path / "work"),
+            "--cache",
+            str(tmp_path / "cache"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     doc = json.loads(out.read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from lifecycle.cli.main import cli
-from lifecycle.spec.projectfile import dump_project
+from lifecycle.load.projectfile import dump_project
 from tests.factory import small_project
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,8 +72,10 @@ def test_export_apply_round_trip(workspace, project_file, tmp_path):
 def test_partial_file_touches_only_its_sections(workspace, project_file, tmp_path):
     run("apply", str(project_file))
     patch = tmp_path / "patch.yaml"
-    patch.write_text("project: {code: DEMO-1}\nrisks:\n  - {id: R9, title: New risk, probability: 2, impact: 2, "
-                     "owner: p-dev, strategy: accept}\n")
+    patch.write_text(
+        "project: {code: DEMO-1}\nrisks:\n  - {id: R9, title: New risk, probability: 2, impact: 2, "
+        "owner: p-dev, strategy: accept}\n"
+    )
     res = json.loads(run("apply", str(patch), "--json").output)
     ops = sorted((c["key"], c["op"]) for c in res[0]["changes"])
     assert ops == [("R1", "delete"), ("R9", "create")]
@@ -105,12 +107,38 @@ def test_daily_commands_record_and_audit(workspace, project_file):
     run("apply", str(project_file))
     run("task", "progress", "DEMO-1", "T1", "--percent", "60")
     run("task", "progress", "DEMO-1", "T1", "--status", "done")
-    run("risk", "add", "DEMO-1", "--title", "Key user leaves", "--category", "resource", "--probability", "2",
-        "--impact", "4", "--owner", "p-pm", "--strategy", "mitigate", "--plan", "Backup user named")
+    run(
+        "risk",
+        "add",
+        "DEMO-1",
+        "--title",
+        "Key user leaves",
+        "--category",
+        "resource",
+        "--probability",
+        "2",
+        "--impact",
+        "4",
+        "--owner",
+        "p-pm",
+        "--strategy",
+        "mitigate",
+        "--plan",
+        "Backup user named",
+    )
     run("risk", "update", "DEMO-1", "R1", "--probability", "1", "--status", "closed")
     run("cost", "add", "DEMO-1", "--amount", "1,250.50", "--category", "travel", "--task", "T1")
-    run("status-report", "add", "DEMO-1", "--overall", "amber", "--summary", "Design done, build starting",
-        "--decision", "Confirm scanner model")
+    run(
+        "status-report",
+        "add",
+        "DEMO-1",
+        "--overall",
+        "amber",
+        "--summary",
+        "Design done, build starting",
+        "--decision",
+        "Confirm scanner model",
+    )
     run("feedback", "add", "DEMO-1", "--contact", "c-rep", "--rating", "4", "--comment", "Clear report")
     run("feedback", "survey", "DEMO-1", "--contact", "c-spon", "--csat", "5", "--nps", "9")
     run("change", "add", "DEMO-1", "--title", "Add a second warehouse", "--cost", "8000", "--schedule-days", "10")

@@ -20,16 +20,28 @@ def test_demo_walks_the_english_sample_to_closed(tmp_path):
     out = tmp_path / "demo"
     env = {**os.environ, "PMO_WORKSPACE": "", "NO_COLOR": "1"}
     env.pop("PMO_DATABASE_URL", None)
-    res = subprocess.run([sys.executable, "-m", "lifecycle.cli.main", "demo", "--sample", "en", "--out", str(out)],
-                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    res = subprocess.run(
+        [sys.executable, "-m", "lifecycle.cli.main", "demo", "--sample", "en", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     text = res.stdout
     assert "NO-GO" in text and "CONDITIONAL GO" in text and "waiver" in text
     assert "acceptance certificate withheld" in text  # a failing quality check held it back once
     assert "phase closed" in text and "audit trail: intact" in text
     ws = out / ".pmo"
-    show = subprocess.run([sys.executable, "-m", "lifecycle.cli.main", "show", "NHP-PORTAL-2026", "--json"],
-                          capture_output=True, text=True, cwd=ROOT, env={**env, "PMO_WORKSPACE": str(ws)}, check=True)
+    show = subprocess.run(
+        [sys.executable, "-m", "lifecycle.cli.main", "show", "NHP-PORTAL-2026", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**env, "PMO_WORKSPACE": str(ws)},
+        check=True,
+    )
     assert json.loads(show.stdout)["phase"] == "closed"
     pdfs = sorted((out / "documents" / "NHP-PORTAL-2026").glob("*.pdf"))
     kinds = {p.name.split("-")[3] for p in pdfs}
@@ -58,7 +70,7 @@ def test_milestone_done_can_run_the_flow_in_process(workspace, monkeypatch):
     assert runner.invoke(cli, ["apply", str(ROOT / "examples" / "zh-smart-factory.yaml")]).exit_code == 0
     res = runner.invoke(cli, ["milestone", "done", "SZ-MES-2026", "M1", "--run-flows", "--json"])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output[res.output.index("{"):])
+    out = json.loads(res.output[res.output.index("{") :])
     assert out["changed"] is True and out["flow"]["status_report"] == "SR-M1"
     export = json.loads(runner.invoke(cli, ["export", "SZ-MES-2026", "--format", "json"]).output)
     assert any(r["id"] == "SR-M1" for r in export["status_reports"])

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lifecycle.domain.model import Project
-from lifecycle.spec.projectfile import dump_project, load_project_file, load_project_text
+from lifecycle.load.projectfile import dump_project, load_project_file, load_project_text
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SAMPLES = ["zh-smart-factory.yaml", "en-clinic-portal.yaml"]

@@ -38,7 +38,7 @@ from lifecycle.domain.model import (
 )
 from lifecycle.domain.resources import over_allocations, resource_loading
 from lifecycle.domain.schedule import compute_schedule
-from lifecycle.spec.projectfile import load_project_file
+from lifecycle.load.projectfile import load_project_file
 from tests.factory import small_project
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,8 +46,9 @@ TODAYS = (date(2026, 1, 5), date(2026, 3, 31), date(2026, 9, 15))
 
 
 def _samples() -> list[Project]:
-    files = sorted((ROOT / "examples").glob("*.yaml")) + sorted((ROOT / "rules" / "default" / "tests" / "fixtures")
-                                                               .glob("*.yaml"))
+    files = sorted((ROOT / "examples").glob("*.yaml")) + sorted(
+        (ROOT / "rules" / "default" / "tests" / "fixtures").glob("*.yaml")
+    )
     out = []
     for f in files:
         pf = load_project_file(f)
@@ -137,10 +138,22 @@ def test_facts_sections_are_the_reference_conversion_plus_computed_fields(sample
 
 def test_converters_keep_odd_values_as_the_reference_does() -> None:
     # ints in float fields become doubles, a datetime-free model keeps None, nested objects convert
-    task = Task(id="t", name="T", duration_days=3, effort_hours=2, percent_complete=50,  # type: ignore[arg-type]
-                start=date(2026, 1, 5), deliverables=("d1", "d2"))
-    base = Baseline(id="b", name="B", saved_on=date(2026, 1, 1), budget=Decimal("12.50"),
-                    tasks=(BaselineTask(task="t", start=None, finish=date(2026, 2, 1), cost=Decimal("1.25")),))
+    task = Task(
+        id="t",
+        name="T",
+        duration_days=3,
+        effort_hours=2,
+        percent_complete=50,  # type: ignore[arg-type]
+        start=date(2026, 1, 5),
+        deliverables=("d1", "d2"),
+    )
+    base = Baseline(
+        id="b",
+        name="B",
+        saved_on=date(2026, 1, 1),
+        budget=Decimal("12.50"),
+        tasks=(BaselineTask(task="t", start=None, finish=date(2026, 2, 1), cost=Decimal("1.25")),),
+    )
     cal = Calendar(working_weekdays=(1, 2, 3), holidays=(date(2026, 1, 1),))
     for obj in (task, base, cal):
         _same(facts_module._plain_obj(obj), _reference_obj(obj))
@@ -152,8 +165,9 @@ def _reference_working_days(calendar: Calendar, start: date, finish: date) -> in
     n = 0
     day = start
     while day <= finish:
-        if day in calendar.extra_workdays or (day.isoweekday() in calendar.working_weekdays
-                                              and day not in calendar.holidays):
+        if day in calendar.extra_workdays or (
+            day.isoweekday() in calendar.working_weekdays and day not in calendar.holidays
+        ):
             n += 1
         day += timedelta(days=1)
     return n
@@ -162,14 +176,21 @@ def _reference_working_days(calendar: Calendar, start: date, finish: date) -> in
 def test_working_days_agree_with_a_day_by_day_count() -> None:
     rng = random.Random(7)
     base = date(2026, 1, 1)
-    calendars = [Calendar(), Calendar(working_weekdays=()), Calendar(working_weekdays=(1, 1, 3, 7)),
-                 Calendar(working_weekdays=(6, 7, 9))]
+    calendars = [
+        Calendar(),
+        Calendar(working_weekdays=()),
+        Calendar(working_weekdays=(1, 1, 3, 7)),
+        Calendar(working_weekdays=(6, 7, 9)),
+    ]
     for _ in range(20):
         weekdays = tuple(sorted(rng.sample(range(1, 8), rng.randint(1, 7))))
         days = [base + timedelta(days=rng.randint(0, 400)) for _ in range(rng.randint(0, 25))]
         split = rng.randint(0, len(days))
-        calendars.append(Calendar(working_weekdays=weekdays, holidays=tuple(days[:split]),
-                                  extra_workdays=tuple(days[split:] + days[:2])))
+        calendars.append(
+            Calendar(
+                working_weekdays=weekdays, holidays=tuple(days[:split]), extra_workdays=tuple(days[split:] + days[:2])
+            )
+        )
     for cal in calendars:
         for _ in range(60):
             start = base + timedelta(days=rng.randint(-20, 420))
@@ -182,8 +203,9 @@ def test_working_days_agree_with_a_day_by_day_count() -> None:
 
 # --------------------------------------------------------------------------- canonical JSON and hash
 def _reference_hash(facts: Any) -> str:
-    text = json.dumps(facts, ensure_ascii=False, separators=(",", ":"), sort_keys=True,
-                      default=facts_module._json_default)
+    text = json.dumps(
+        facts, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=facts_module._json_default
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -196,15 +218,29 @@ def test_facts_hash_is_the_sha256_of_json_dumps(samples: list[Project], encoder:
             assert canonical_facts_json(facts).encode("utf-8") == canonical_facts_json(dict(facts)).encode("utf-8")
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), 1e-5, -2.5e-7, 1e-9, 3e-300, 1e16,
-                                   1.5e300, 0.0001, -0.0, 123456.789])
+@pytest.mark.parametrize(
+    "value",
+    [float("nan"), float("inf"), -float("inf"), 1e-5, -2.5e-7, 1e-9, 3e-300, 1e16, 1.5e300, 0.0001, -0.0, 123456.789],
+)
 def test_doubles_orjson_writes_differently_keep_the_json_dumps_bytes(value: float, encoder: str) -> None:
     project = small_project()
     people = (*project.people, Person(id="odd", name="Odd", role="x", capacity_hours_per_week=value))
-    tasks = (*project.tasks, Task(id="odd-task", name="Odd", effort_hours=value, percent_complete=value,
-                                  start=date(2026, 1, 5), finish=date(2026, 1, 9)))
-    baselines = (Baseline(id="b1", name="B", saved_on=date(2026, 1, 2),
-                          tasks=(BaselineTask(task="odd-task", effort_hours=value),)),)
+    tasks = (
+        *project.tasks,
+        Task(
+            id="odd-task",
+            name="Odd",
+            effort_hours=value,
+            percent_complete=value,
+            start=date(2026, 1, 5),
+            finish=date(2026, 1, 9),
+        ),
+    )
+    baselines = (
+        Baseline(
+            id="b1", name="B", saved_on=date(2026, 1, 2), tasks=(BaselineTask(task="odd-task", effort_hours=value),)
+        ),
+    )
     assignments = (*project.assignments, Assignment(person="odd", task="odd-task", units=1.0, hours=value))
     odd = dataclasses.replace(project, people=people, tasks=tasks, baselines=baselines, assignments=assignments)
     facts = build_facts(odd, date(2026, 2, 2), {"extra": {"ratio": value}})
@@ -217,8 +253,10 @@ def test_random_doubles_hash_as_json_dumps_writes_them(encoder: str) -> None:
     rng = random.Random(11)
     project = small_project()
     values = [rng.uniform(-1, 1) * 10 ** rng.uniform(-12, 20) for _ in range(300)]
-    tasks = tuple(Task(id=f"r{i}", name="R", effort_hours=v, percent_complete=abs(v) % 100, duration_days=1.0)
-                  for i, v in enumerate(values))
+    tasks = tuple(
+        Task(id=f"r{i}", name="R", effort_hours=v, percent_complete=abs(v) % 100, duration_days=1.0)
+        for i, v in enumerate(values)
+    )
     facts = build_facts(dataclasses.replace(project, tasks=project.tasks + tasks), date(2026, 2, 2))
     assert facts_hash(facts) == _reference_hash(facts)
 
@@ -231,8 +269,9 @@ def test_a_changed_document_is_hashed_by_its_new_content(samples: list[Project],
 
 
 # --------------------------------------------------------------------------- resource loading
-def _reference_loading(project: Project, schedule: Any, from_date: date | None,
-                       include_done: bool) -> dict[str, list[tuple[date, float, float, tuple[tuple[str, float], ...]]]]:
+def _reference_loading(
+    project: Project, schedule: Any, from_date: date | None, include_done: bool
+) -> dict[str, list[tuple[date, float, float, tuple[tuple[str, float], ...]]]]:
     """Resource loading on dates, one week at a time (what resources.resource_loading computes)."""
     from lifecycle.domain.calendar import monday_of, work_calendar
     from lifecycle.domain.resources import _span_index
@@ -276,8 +315,9 @@ def _reference_loading(project: Project, schedule: Any, from_date: date | None,
         for m in sorted(load[pid]):
             per_task = load[pid][m]
             cap = float(people[pid].capacity_hours_per_week) * cal.working_days_in_week(m) / cal.weekly_days
-            rows.append((m, sum(per_task.values()), cap,
-                         tuple(sorted(per_task.items(), key=lambda kv: (-kv[1], kv[0])))))
+            rows.append(
+                (m, sum(per_task.values()), cap, tuple(sorted(per_task.items(), key=lambda kv: (-kv[1], kv[0]))))
+            )
         out[pid] = rows
     return out
 
@@ -290,14 +330,26 @@ def test_resource_loading_and_over_allocations_match_the_week_by_week_reference(
                 for from_date, include_done in ((None, True), (today, False), (today, True)):
                     ref = _reference_loading(project, sched, from_date, include_done)
                     got = resource_loading(project, sched, from_date=from_date, include_done=include_done)
-                    _same({pid: [[w.week.isoformat(), w.hours, w.capacity, [list(x) for x in w.tasks]] for w in rows]
-                           for pid, rows in got.items()},
-                          {pid: [[m.isoformat(), h, c, [list(x) for x in ts]] for m, h, c, ts in rows]
-                           for pid, rows in ref.items()})
+                    _same(
+                        {
+                            pid: [[w.week.isoformat(), w.hours, w.capacity, [list(x) for x in w.tasks]] for w in rows]
+                            for pid, rows in got.items()
+                        },
+                        {
+                            pid: [[m.isoformat(), h, c, [list(x) for x in ts]] for m, h, c, ts in rows]
+                            for pid, rows in ref.items()
+                        },
+                    )
                 over = over_allocations(project, sched, from_date=today)
-                ref_over = sorted(((m, pid, h, c, tuple(t for t, _ in ts))
-                                   for pid, rows in _reference_loading(project, sched, today, False).items()
-                                   for m, h, c, ts in rows if h > c + 0.01), key=lambda o: (o[0], o[1]))
+                ref_over = sorted(
+                    (
+                        (m, pid, h, c, tuple(t for t, _ in ts))
+                        for pid, rows in _reference_loading(project, sched, today, False).items()
+                        for m, h, c, ts in rows
+                        if h > c + 0.01
+                    ),
+                    key=lambda o: (o[0], o[1]),
+                )
                 assert [(o.week, o.person, o.hours, o.capacity, o.tasks) for o in over] == ref_over
 
 

@@ -61,8 +61,18 @@ def test_illegal_transition_is_refused(planning):
 
 def _fix_plan(planning_fix: bool = True) -> None:
     run("task", "progress", CODE, "safety", "--owner", "olivia_grant")
-    run("risk", "update", CODE, "R-01", "--owner", "olivia_grant", "--strategy", "mitigate",
-        "--plan", "Escalate through the clinic group's contract; fall back to file export")
+    run(
+        "risk",
+        "update",
+        CODE,
+        "R-01",
+        "--owner",
+        "olivia_grant",
+        "--strategy",
+        "mitigate",
+        "--plan",
+        "Escalate through the clinic group's contract; fall back to file export",
+    )
 
 
 def test_fix_approve_waive_and_advance(planning, tmp_path):
@@ -71,8 +81,21 @@ def test_fix_approve_waive_and_advance(planning, tmp_path):
     still = [r["id"] for r in d["results"] if r["outcome"] in ("fail", "error") and r["severity"] == "blocking"]
     assert still, "the sample keeps some blocking findings to waive"
     for rule in still:
-        run("gate", "waive", CODE, "--rule", rule, "--as", "sponsor", "--by", "richard_ashworth",
-            "--reason", "Accepted at steering 2", "--until", "2027-01-15")
+        run(
+            "gate",
+            "waive",
+            CODE,
+            "--rule",
+            rule,
+            "--as",
+            "sponsor",
+            "--by",
+            "richard_ashworth",
+            "--reason",
+            "Accepted at steering 2",
+            "--until",
+            "2027-01-15",
+        )
     d = json.loads(run("gate", "check", CODE, "--json", code=1).output)
     assert d["decision"] == "conditional_go"
     assert {w["rule"] for w in d["waivers"]} == set(still)
@@ -103,8 +126,21 @@ def test_expired_waiver_blocks_again(planning, monkeypatch):
     d = json.loads(run("gate", "check", CODE, "--json", code=1).output)
     still = [r["id"] for r in d["results"] if r["outcome"] == "fail" and r["severity"] == "blocking"]
     for rule in still:
-        run("gate", "waive", CODE, "--rule", rule, "--as", "sponsor", "--by", "richard_ashworth",
-            "--reason", "short", "--until", "2026-11-30")
+        run(
+            "gate",
+            "waive",
+            CODE,
+            "--rule",
+            rule,
+            "--as",
+            "sponsor",
+            "--by",
+            "richard_ashworth",
+            "--reason",
+            "short",
+            "--until",
+            "2026-11-30",
+        )
     assert json.loads(run("gate", "check", CODE, "--json", code=1).output)["decision"] == "conditional_go"
     monkeypatch.setenv("PMO_TODAY", "2026-12-01")
     d = json.loads(run("gate", "check", CODE, "--json", code=1).output)
@@ -112,19 +148,75 @@ def test_expired_waiver_blocks_again(planning, monkeypatch):
 
 
 def test_waiver_rules_are_enforced(planning):
-    res = run("gate", "waive", CODE, "--rule", "NOPE-1", "--as", "sponsor", "--by", "richard_ashworth",
-              "--reason", "x", "--until", "2026-12-01", code=2)
+    res = run(
+        "gate",
+        "waive",
+        CODE,
+        "--rule",
+        "NOPE-1",
+        "--as",
+        "sponsor",
+        "--by",
+        "richard_ashworth",
+        "--reason",
+        "x",
+        "--until",
+        "2026-12-01",
+        code=2,
+    )
     assert "no rule 'NOPE-1'" in res.output
     d = json.loads(run("gate", "check", CODE, "--json", code=1).output)
     rule = next(r["id"] for r in d["results"] if r["outcome"] == "fail")
-    res = run("gate", "waive", CODE, "--rule", rule, "--as", "client_representative", "--by", "priya_nair",
-              "--reason", "x", "--until", "2026-12-01", code=2)
+    res = run(
+        "gate",
+        "waive",
+        CODE,
+        "--rule",
+        rule,
+        "--as",
+        "client_representative",
+        "--by",
+        "priya_nair",
+        "--reason",
+        "x",
+        "--until",
+        "2026-12-01",
+        code=2,
+    )
     assert "may not grant waivers" in res.output
-    res = run("gate", "waive", CODE, "--rule", rule, "--as", "sponsor", "--by", "priya_nair",
-              "--reason", "x", "--until", "2026-12-01", code=2)
+    res = run(
+        "gate",
+        "waive",
+        CODE,
+        "--rule",
+        rule,
+        "--as",
+        "sponsor",
+        "--by",
+        "priya_nair",
+        "--reason",
+        "x",
+        "--until",
+        "2026-12-01",
+        code=2,
+    )
     assert "does not hold the role 'sponsor'" in res.output
-    res = run("gate", "waive", CODE, "--rule", rule, "--as", "sponsor", "--by", "richard_ashworth",
-              "--reason", "x", "--until", "2027-12-01", code=2)
+    res = run(
+        "gate",
+        "waive",
+        CODE,
+        "--rule",
+        rule,
+        "--as",
+        "sponsor",
+        "--by",
+        "richard_ashworth",
+        "--reason",
+        "x",
+        "--until",
+        "2027-12-01",
+        code=2,
+    )
     assert "at most" in res.output
 
 

@@ -48,16 +48,23 @@ def test_sweep_and_diff(workspace, tmp_path, monkeypatch):
     shutil.copytree(ROOT / "rules" / "default", pack)
     gate = pack / "gates" / "initiation.yaml"
     text = gate.read_text(encoding="utf-8")
-    text = text.replace("    rules:\n", "    rules:\n"
-                        "      - id: INI-99\n"
-                        "        title: {zh: 合同已签署, en: The contract is signed}\n"
-                        "        check: \"project.contract_number == 'SIGNED'\"\n"
-                        "        message: {zh: 合同未签署, en: No signed contract}\n", 1)
+    text = text.replace(
+        "    rules:\n",
+        "    rules:\n"
+        "      - id: INI-99\n"
+        "        title: {zh: 合同已签署, en: The contract is signed}\n"
+        "        check: \"project.contract_number == 'SIGNED'\"\n"
+        "        message: {zh: 合同未签署, en: No signed contract}\n",
+        1,
+    )
     gate.write_text(text, encoding="utf-8")
     plan = pack / "gates" / "planning.yaml"
-    plan.write_text(plan.read_text(encoding="utf-8").replace(
-        "check: \"count('tasks', {'is_leaf': true, 'status !=': 'cancelled', 'owner': ''}) == 0\"",
-        "check: \"true\""), encoding="utf-8")
+    plan.write_text(
+        plan.read_text(encoding="utf-8").replace(
+            "check: \"count('tasks', {'is_leaf': true, 'status !=': 'cancelled', 'owner': ''}) == 0\"", 'check: "true"'
+        ),
+        encoding="utf-8",
+    )
     run("rules", "lint", str(pack))
     out = json.loads(run("rules", "diff", str(pack), "--json").output)
     assert out["projects"] == 2
@@ -106,8 +113,21 @@ def test_sweep_keeps_decisions_and_evaluates_only_what_changed(workspace, monkey
     assert moved[en].transition == "planning_to_execution" and moved[en].decision == "no_go"
     assert moved[zh].to_dict() == first[zh].to_dict()
 
-    run("gate", "waive", en, "--rule", "PLN-05", "--as", "sponsor", "--by", _sponsor(en), "--reason", "agreed",
-        "--until", "2026-12-31")
+    run(
+        "gate",
+        "waive",
+        en,
+        "--rule",
+        "PLN-05",
+        "--as",
+        "sponsor",
+        "--by",
+        _sponsor(en),
+        "--reason",
+        "agreed",
+        "--until",
+        "2026-12-31",
+    )
     waived, s4 = swept()
     assert (s4.evaluated, s4.cached) == (1, 1)
     assert waived[en].result("PLN-05").outcome in ("waived", "pass")
@@ -133,9 +153,9 @@ def test_sweep_keeps_decisions_and_evaluates_only_what_changed(workspace, monkey
 def test_sweep_cache_is_keyed_by_the_rule_pack(workspace, tmp_path, monkeypatch):
     monkeypatch.setenv("PMO_TODAY", "2026-11-26")
     run("apply", str(ZH))
+    from lifecycle.load.rulepack import load_pack
     from lifecycle.services.context import open_context
     from lifecycle.services.portfolio import SweepStats, sweep
-    from lifecycle.spec.rulepack import load_pack
 
     pack = tmp_path / "pack"
     shutil.copytree(ROOT / "rules" / "default", pack)

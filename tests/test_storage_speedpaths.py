@@ -30,10 +30,14 @@ NOW = datetime(2026, 2, 1, 9, 30, 15, 123456, tzinfo=timezone.utc)
 def _rich_project() -> Project:
     """The small project plus nested JSON objects holding dates and money (baselines)."""
     p = small_project()
-    bl = Baseline(id="BL1", name="Approved plan", saved_on=p.charter.start, budget=Decimal("110000.25"),
-                  finish=p.charter.finish,
-                  tasks=(BaselineTask(task="T1", start=p.charter.start, finish=None, cost=Decimal("12.5"),
-                                      effort_hours=8.0),))
+    bl = Baseline(
+        id="BL1",
+        name="Approved plan",
+        saved_on=p.charter.start,
+        budget=Decimal("110000.25"),
+        finish=p.charter.finish,
+        tasks=(BaselineTask(task="T1", start=p.charter.start, finish=None, cost=Decimal("12.5"), effort_hours=8.0),),
+    )
     return replace(p, baselines=(bl,))
 
 
@@ -56,9 +60,12 @@ def test_read_columns_mirror_the_tables():
 
 def test_sqlite_read_pool_and_engine_connection_decode_alike(tmp_path):
     url = f"sqlite:///{tmp_path / 'pmo.db'}"
-    saved = SqlStore.open(url, create=True).save(_rich_project(), expected_version=None,
-                                                 events=[AuditEvent("DEMO-1", "x", "t", NOW, data={"n": 1})],
-                                                 records=[Record("DEMO-1", "waiver", "W1", {"a": [1]}, NOW)])
+    saved = SqlStore.open(url, create=True).save(
+        _rich_project(),
+        expected_version=None,
+        events=[AuditEvent("DEMO-1", "x", "t", NOW, data={"n": 1})],
+        records=[Record("DEMO-1", "waiver", "W1", {"a": [1]}, NOW)],
+    )
     pooled = SqlStore.open(url)  # reads through plain sqlite3 connections
     engine = SqlStore(make_engine(url))  # reads through the DBAPI cursor of SQLAlchemy connections
     expected = repr(pooled.get("DEMO-1"))  # money reads back with its two decimals: Decimal('95.00')
@@ -91,8 +98,12 @@ def test_null_cells_read_as_the_model_defaults(db_url):
     store = SqlStore.open(db_url, create=True)
     store.save(small_project(), expected_version=None)
     with store.engine.begin() as conn:
-        conn.execute(text("UPDATE tasks SET notes = NULL, effort_hours = NULL, deliverables = NULL, "
-                          "milestone = NULL, start = NULL"))
+        conn.execute(
+            text(
+                "UPDATE tasks SET notes = NULL, effort_hours = NULL, deliverables = NULL, "
+                "milestone = NULL, start = NULL"
+            )
+        )
         conn.execute(text("UPDATE people SET rate = NULL, skills = NULL"))
         conn.execute(text("UPDATE projects SET approved_budget = NULL, objectives = NULL"))
     for reader in (store, SqlStore.open(db_url)):
@@ -151,6 +162,7 @@ def test_a_read_only_command_on_sqlite_does_not_import_sqlalchemy(tmp_path):
         s.close()
         assert not [m for m in sys.modules if m.startswith("sqlalchemy")], "sqlalchemy was imported"
     """)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=Path(__file__).parent.parent)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent
+    )
     assert proc.returncode == 0, proc.stderr

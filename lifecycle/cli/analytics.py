@@ -28,8 +28,9 @@ def _ratio_style(v: float) -> str:
 
 @click.command("report")
 @click.argument("code")
-@click.option("--status-date", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Earned value at this date (default today).")
+@click.option(
+    "--status-date", type=click.DateTime(formats=["%Y-%m-%d"]), help="Earned value at this date (default today)."
+)
 @click.option("--all", "show_all", is_flag=True, help=f"List every task (default: at most {_MAX_ROWS}).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
 @click.pass_context
@@ -59,24 +60,51 @@ def _print_report(d: dict[str, Any], show_all: bool) -> None:
     if d["schedule_error"]:
         out.print(f"[red]schedule: {d['schedule_error']}[/red]")
     elif sched:
-        out.print(f"schedule {sched['project_start']} → [bold]{sched['project_finish']}[/bold] "
-                  f"({sched['duration_days']} working days), critical path: "
-                  + (" → ".join(sched["critical_path"]) or "none"))
+        out.print(
+            f"schedule {sched['project_start']} → [bold]{sched['project_finish']}[/bold] "
+            f"({sched['duration_days']} working days), critical path: " + (" → ".join(sched["critical_path"]) or "none")
+        )
         rows = sched["tasks"]
         shown = rows
         if not show_all and len(rows) > _MAX_ROWS:
             shown = [r for r in rows if r["summary"] or r["critical"]][:_MAX_ROWS]
-        t = Table(title="schedule (critical tasks in red; slack in working days)", title_justify="left",
-                  header_style="bold", box=None)
-        for col in ("wbs", "task", "early start", "early finish", "late start", "late finish", "days",
-                    "total slack", "free slack"):
+        t = Table(
+            title="schedule (critical tasks in red; slack in working days)",
+            title_justify="left",
+            header_style="bold",
+            box=None,
+        )
+        for col in (
+            "wbs",
+            "task",
+            "early start",
+            "early finish",
+            "late start",
+            "late finish",
+            "days",
+            "total slack",
+            "free slack",
+        ):
             t.add_column(col, justify="right" if col in ("days", "total slack", "free slack") else "left")
         for r in shown:
             name = "  " * r["level"] + r["name"] + (" ◆" if r["milestone"] else "")
-            style = "bold red" if r["critical"] and not r["summary"] else ("bold" if r["summary"] else
-                                                                          ("dim" if r["done"] else ""))
-            t.add_row(r["wbs"], name, r["early_start"], r["early_finish"], r["late_start"], r["late_finish"],
-                      str(r["duration_days"]), str(r["total_slack"]), str(r["free_slack"]), style=style)
+            style = (
+                "bold red"
+                if r["critical"] and not r["summary"]
+                else ("bold" if r["summary"] else ("dim" if r["done"] else ""))
+            )
+            t.add_row(
+                r["wbs"],
+                name,
+                r["early_start"],
+                r["early_finish"],
+                r["late_start"],
+                r["late_finish"],
+                str(r["duration_days"]),
+                str(r["total_slack"]),
+                str(r["free_slack"]),
+                style=style,
+            )
         out.print(t)
         if len(shown) < len(rows):
             out.print(f"[dim]{len(rows) - len(shown)} non-critical tasks not shown (--all lists them)[/dim]")
@@ -85,28 +113,50 @@ def _print_report(d: dict[str, Any], show_all: bool) -> None:
     ev = d["earned_value"]
     p = ev["project"]
     src = ev["budget_source"] + (f" {ev['baseline']}" if ev["baseline"] else "")
-    t = Table(title=f"earned value at {ev['status_date']} (budgets from {src})", title_justify="left",
-              header_style="bold", box=None)
+    t = Table(
+        title=f"earned value at {ev['status_date']} (budgets from {src})",
+        title_justify="left",
+        header_style="bold",
+        box=None,
+    )
     for col in ("scope", "BAC", "PV", "EV", "AC", "SV", "CV", "SPI", "CPI", "EAC", "ETC", "VAC", "TCPI"):
         t.add_column(col, justify="left" if col == "scope" else "right")
     for f in [p, *ev["branches"]]:
         label = "project" if f["scope"] == "project" else f"{f['wbs']} {f['name']}".strip()
-        t.add_row(label, _money(f["bac"], cur), _money(f["pv"], cur), _money(f["ev"], cur), _money(f["ac"], cur),
-                  _money(f["sv"], cur), _money(f["cv"], cur),
-                  f"[{_ratio_style(f['spi'])}]{f['spi']:.2f}[/]", f"[{_ratio_style(f['cpi'])}]{f['cpi']:.2f}[/]",
-                  _money(f["eac"], cur), _money(f["etc"], cur), _money(f["vac"], cur), f"{f['tcpi']:.2f}",
-                  style="bold" if f["scope"] == "project" else "")
+        t.add_row(
+            label,
+            _money(f["bac"], cur),
+            _money(f["pv"], cur),
+            _money(f["ev"], cur),
+            _money(f["ac"], cur),
+            _money(f["sv"], cur),
+            _money(f["cv"], cur),
+            f"[{_ratio_style(f['spi'])}]{f['spi']:.2f}[/]",
+            f"[{_ratio_style(f['cpi'])}]{f['cpi']:.2f}[/]",
+            _money(f["eac"], cur),
+            _money(f["etc"], cur),
+            _money(f["vac"], cur),
+            f"{f['tcpi']:.2f}",
+            style="bold" if f["scope"] == "project" else "",
+        )
     out.print(t)
-    out.print(f"EAC: BAC/CPI {_money(p['eac'], cur)}   AC+(BAC-EV) {_money(p['eac_atypical'], cur)}   "
-              f"AC+(BAC-EV)/(CPI×SPI) {_money(p['eac_combined'], cur)}")
+    out.print(
+        f"EAC: BAC/CPI {_money(p['eac'], cur)}   AC+(BAC-EV) {_money(p['eac_atypical'], cur)}   "
+        f"AC+(BAC-EV)/(CPI×SPI) {_money(p['eac_combined'], cur)}"
+    )
     costs = d["costs"]
     if costs["categories"]:
         t = Table(title="budget by category", title_justify="left", header_style="bold", box=None)
         for col in ("category", "budget", "actual", "remaining"):
             t.add_column(col, justify="left" if col == "category" else "right")
         for c in costs["categories"]:
-            t.add_row(c["category"], _money(c["budget"], cur), _money(c["actual"], cur), _money(c["variance"], cur),
-                      style="red" if c["variance"] < 0 else "")
+            t.add_row(
+                c["category"],
+                _money(c["budget"], cur),
+                _money(c["actual"], cur),
+                _money(c["variance"], cur),
+                style="red" if c["variance"] < 0 else "",
+            )
         out.print(t)
     overs = d["over_allocations"]
     if overs:
@@ -114,8 +164,15 @@ def _print_report(d: dict[str, Any], show_all: bool) -> None:
         for col in ("person", "week", "load", "capacity", "over by", "tasks"):
             t.add_column(col, justify="right" if col in ("load", "capacity", "over by") else "left")
         for o in overs[:40]:
-            t.add_row(o["name"], o["week"], f"{o['hours']:.1f}", f"{o['capacity']:.1f}", f"{o['excess']:.1f}",
-                      ", ".join(o["tasks"]), style="red")
+            t.add_row(
+                o["name"],
+                o["week"],
+                f"{o['hours']:.1f}",
+                f"{o['capacity']:.1f}",
+                f"{o['excess']:.1f}",
+                ", ".join(o["tasks"]),
+                style="red",
+            )
         out.print(t)
     else:
         out.print("no one is over-allocated")
@@ -132,8 +189,11 @@ def _print_matrix(rm: dict[str, Any]) -> None:
 
     colours = {"low": "green", "moderate": "yellow", "significant": "dark_orange", "high": "red"}
     out = console()
-    t = Table(title=f"risk matrix: {rm['open_count']} open risks, exposure {rm['exposure']:.0f}",
-              title_justify="left", header_style="bold")
+    t = Table(
+        title=f"risk matrix: {rm['open_count']} open risks, exposure {rm['exposure']:.0f}",
+        title_justify="left",
+        header_style="bold",
+    )
     t.add_column("probability \\ impact")
     for i in range(1, 6):
         t.add_column(str(i), justify="center")
@@ -172,11 +232,21 @@ def baseline_save(ctx: click.Context, code: str, name: str | None, as_json: bool
     finally:
         c.close()
     if as_json:
-        emit_json({"id": bl.id, "name": bl.name, "saved_on": bl.saved_on, "budget": bl.budget, "finish": bl.finish,
-                   "tasks": len(bl.tasks)})
+        emit_json(
+            {
+                "id": bl.id,
+                "name": bl.name,
+                "saved_on": bl.saved_on,
+                "budget": bl.budget,
+                "finish": bl.finish,
+                "tasks": len(bl.tasks),
+            }
+        )
         return
-    click.echo(f"{code}: saved baseline {bl.id} '{bl.name}' (budget {float(bl.budget):,.2f}, finish "
-               f"{bl.finish or '-'}, {len(bl.tasks)} tasks)")
+    click.echo(
+        f"{code}: saved baseline {bl.id} '{bl.name}' (budget {float(bl.budget):,.2f}, finish "
+        f"{bl.finish or '-'}, {len(bl.tasks)} tasks)"
+    )
 
 
 @baseline_grp.command("list")
@@ -194,8 +264,19 @@ def baseline_list(ctx: click.Context, code: str, as_json: bool) -> None:
     finally:
         c.close()
     if as_json:
-        emit_json([{"id": b.id, "name": b.name, "saved_on": b.saved_on, "budget": b.budget, "finish": b.finish,
-                    "tasks": len(b.tasks)} for b in bls])
+        emit_json(
+            [
+                {
+                    "id": b.id,
+                    "name": b.name,
+                    "saved_on": b.saved_on,
+                    "budget": b.budget,
+                    "finish": b.finish,
+                    "tasks": len(b.tasks),
+                }
+                for b in bls
+            ]
+        )
         return
     if not bls:
         click.echo(f"{code} has no baseline yet: `pmo baseline save {code}`")
@@ -276,4 +357,3 @@ def import_csv_cmd(ctx: click.Context, code: str, file: str, kind: str, as_json:
         return
     links = f", {res.links} link(s) set" if res.links is not None else ""
     click.echo(f"{code}: {len(res.added)} {kind} added, {len(res.updated)} updated{links} (version {res.version})")
-

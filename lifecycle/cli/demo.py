@@ -95,12 +95,17 @@ class Walk:
             c.close()
 
     def show_decision(self, d: Any) -> None:
-        word = {"go": "[green]GO[/green]", "conditional_go": "[yellow]CONDITIONAL GO[/yellow]",
-                "no_go": "[red]NO-GO[/red]"}[d.decision]
+        word = {
+            "go": "[green]GO[/green]",
+            "conditional_go": "[yellow]CONDITIONAL GO[/yellow]",
+            "no_go": "[red]NO-GO[/red]",
+        }[d.decision]
         n = d.counts()
-        self.say(f"  gate {d.from_phase} → {d.to_phase}: {word}  ({n['pass']} passed, {n['fail']} failed, "
-                 f"{n['waived']} waived)" + ("" if d.approvals.satisfied else
-                                            f"; approvals missing: {', '.join(d.approvals.missing)}"))
+        self.say(
+            f"  gate {d.from_phase} → {d.to_phase}: {word}  ({n['pass']} passed, {n['fail']} failed, "
+            f"{n['waived']} waived)"
+            + ("" if d.approvals.satisfied else f"; approvals missing: {', '.join(d.approvals.missing)}")
+        )
         for r in d.results:
             if r.outcome in ("fail", "error"):
                 from rich.markup import escape
@@ -117,8 +122,10 @@ class Walk:
             res: dict[str, Any] = advance(c, self.code, to, reason=reason)
         finally:
             c.close()
-        self.say(f"  [green]→ {res['from']} → {res['to']}[/green] ({res['decision'].replace('_', ' ')}, "
-                 f"review {res['review']})" + "".join(f"; {n}" for n in res["notes"]))
+        self.say(
+            f"  [green]→ {res['from']} → {res['to']}[/green] ({res['decision'].replace('_', ' ')}, "
+            f"review {res['review']})" + "".join(f"; {n}" for n in res["notes"])
+        )
         return res
 
     def flow(self, name: str, **params: Any) -> Any:
@@ -155,8 +162,10 @@ class Walk:
         ch = p.charter
         start = ch.start or date.today()
         self.step(start - timedelta(days=7), f"{self.code} · {ch.name} · {ch.client.name}")
-        self.say(f"  applied {self.sample.name}: {len(p.tasks)} tasks, {len(p.risks)} risks, "
-                 f"{len(p.deliverables)} deliverables, {len(p.milestones)} milestones, locale {ch.locale}")
+        self.say(
+            f"  applied {self.sample.name}: {len(p.tasks)} tasks, {len(p.risks)} risks, "
+            f"{len(p.deliverables)} deliverables, {len(p.milestones)} milestones, locale {ch.locale}"
+        )
 
         d = self.decision()
         self.show_decision(d)
@@ -176,10 +185,19 @@ class Walk:
             d = gates.check_gate(c, self.code)
             remaining = [r for r in d.results if r.blocks]
             for r in remaining:
-                w = gates.waive(c, self.code, rule=r.id, role="sponsor", by=ch.sponsor,
-                                reason=("指导委员会接受，执行第一阶段内整改" if ch.locale == "zh-CN"
-                                        else "Accepted by the steering committee; to be fixed in the first sprint"),
-                                until=start + timedelta(days=45))
+                w = gates.waive(
+                    c,
+                    self.code,
+                    rule=r.id,
+                    role="sponsor",
+                    by=ch.sponsor,
+                    reason=(
+                        "指导委员会接受，执行第一阶段内整改"
+                        if ch.locale == "zh-CN"
+                        else "Accepted by the steering committee; to be fixed in the first sprint"
+                    ),
+                    until=start + timedelta(days=45),
+                )
                 self.say(f"    · [yellow]waiver[/yellow] {w.rule} granted by {w.granted_by} until {w.expires_on}")
             for role, who in (("sponsor", ch.sponsor), ("client_representative", ch.client_representative)):
                 gates.approve(c, self.code, role=role, by=who, comment="Plan approved")
@@ -196,14 +214,19 @@ class Walk:
             c = self.ctx()
             try:
                 counts = simulate.work_until(c, self.code, ms.date)
-                self.say(f"  recorded: {counts['done']} tasks done, {counts['costs']} cost entries, "
-                         f"{counts['risks_reviewed']} risk reviews, status report and progress meeting")
+                self.say(
+                    f"  recorded: {counts['done']} tasks done, {counts['costs']} cost entries, "
+                    f"{counts['risks_reviewed']} risk reviews, status report and progress meeting"
+                )
                 flawed = {ms.deliverables[-1]: 2} if ms.deliverables and ms.date == final_day else {}
                 if ms.deliverables:
-                    simulate.submit_deliverables(c, self.code, list(ms.deliverables),
-                                                 self.docs_dir / "deliverables", ms.date, defects=flawed)
-                    self.say(f"  deliverables handed in: {', '.join(ms.deliverables)}"
-                             + (f" ({', '.join(flawed)} still with 2 open defects)" if flawed else ""))
+                    simulate.submit_deliverables(
+                        c, self.code, list(ms.deliverables), self.docs_dir / "deliverables", ms.date, defects=flawed
+                    )
+                    self.say(
+                        f"  deliverables handed in: {', '.join(ms.deliverables)}"
+                        + (f" ({', '.join(flawed)} still with 2 open defects)" if flawed else "")
+                    )
                 from lifecycle.services.milestones import complete_milestone
 
                 complete_milestone(c, self.code, ms.id, on=ms.date)
@@ -223,8 +246,9 @@ class Walk:
             if ms.kind == "acceptance" and ms.deliverables:
                 c = self.ctx()
                 try:
-                    simulate.accept_deliverables(c, self.code, ms.id, ms.date + timedelta(days=4),
-                                                 evidence=self._certificate(c, ms.id))
+                    simulate.accept_deliverables(
+                        c, self.code, ms.id, ms.date + timedelta(days=4), evidence=self._certificate(c, ms.id)
+                    )
                 finally:
                     c.close()
                 self.say(f"  client accepted {', '.join(ms.deliverables)} against the certificate")
@@ -246,8 +270,10 @@ class Walk:
             simulate.close_out_records(c, self.code, end + timedelta(days=1), self.docs_dir / "handover")
         finally:
             c.close()
-        self.say("  recorded: client sign-off, lessons learned, handover of every deliverable with checksums, "
-                 "training, satisfaction survey, final cost statement")
+        self.say(
+            "  recorded: client sign-off, lessons learned, handover of every deliverable with checksums, "
+            "training, satisfaction survey, final cost statement"
+        )
         self.show_decision(self.decision())
         self.advance(None, "Client sign-off received")
 
@@ -282,8 +308,14 @@ class Walk:
                 zh_plan = "与供应商签订接口开放承诺，并准备文件导出备选方案"
                 en_plan = "Written API access commitment from the vendor; file export as fallback"
                 plan = r.response_plan or (zh_plan if p.charter.locale == "zh-CN" else en_plan)
-                set_fields(c, self.code, "risks", r.id, {"owner": r.owner or pm, "strategy": r.strategy or "mitigate",
-                                                         "response_plan": plan}, action="risk.updated")
+                set_fields(
+                    c,
+                    self.code,
+                    "risks",
+                    r.id,
+                    {"owner": r.owner or pm, "strategy": r.strategy or "mitigate", "response_plan": plan},
+                    action="risk.updated",
+                )
                 done.append(f"risk {r.id} gets an owner and a response plan")
         return done
 
@@ -302,8 +334,11 @@ class Walk:
         checks = result.get("checks")
         if checks is not None:
             failed = result.get("failed") or []
-            self.say(f"    quality checks: {len(checks) - len(failed)} passed, {len(failed)} failed"
-                     + (f" ({', '.join(failed)})" if failed else "") + f"; status report {result.get('status_report')}")
+            self.say(
+                f"    quality checks: {len(checks) - len(failed)} passed, {len(failed)} failed"
+                + (f" ({', '.join(failed)})" if failed else "")
+                + f"; status report {result.get('status_report')}"
+            )
         docs = [result["document"]] if result.get("document") else list(result.get("documents") or [])
         deliveries = [result["delivery"]] if result.get("delivery") else list(result.get("deliveries") or [])
         for doc, sent in zip(docs, deliveries + [None] * (len(docs) - len(deliveries)), strict=False):
@@ -319,8 +354,14 @@ class Walk:
 
 @click.command("demo")
 @click.option("--sample", type=click.Choice(["zh", "en", "both"]), default="both", show_default=True)
-@click.option("--out", "out_dir", default="out/demo", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the demo workspace (replaced on each run).")
+@click.option(
+    "--out",
+    "out_dir",
+    default="out/demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the demo workspace (replaced on each run).",
+)
 @handle_errors
 def demo_cmd(sample: str, out_dir: str) -> None:
     """Walk sample client projects from initiation to closed: gates, flows, PDFs, e-mail."""
@@ -333,11 +374,15 @@ def demo_cmd(sample: str, out_dir: str) -> None:
     ws_root = root / ".pmo"
     ws_root.mkdir(parents=True)
     mailbox, port = start_mailbox(root / "mail")
-    settings = Settings(documents_dir=str(root / "documents"),
-                        smtp={"host": "127.0.0.1", "port": port, "from": "pmo@supplier.example.com"})
+    settings = Settings(
+        documents_dir=str(root / "documents"),
+        smtp={"host": "127.0.0.1", "port": port, "from": "pmo@supplier.example.com"},
+    )
     (ws_root / "settings.yaml").write_text(
         f"documents_dir: {root / 'documents'}\nsmtp:\n  host: 127.0.0.1\n  port: {port}\n"
-        "  from: pmo@supplier.example.com\n", encoding="utf-8")
+        "  from: pmo@supplier.example.com\n",
+        encoding="utf-8",
+    )
     ws = Workspace(ws_root, settings)
     os.environ["PMO_WORKSPACE"] = str(ws_root)
     os.environ.setdefault("PMO_FLOW_RETRY_DELAYS", "1,2")
@@ -345,12 +390,14 @@ def demo_cmd(sample: str, out_dir: str) -> None:
     from lifecycle.services.context import open_context
 
     open_context(ws, create=True).close()
-    out.print(f"[bold]pmo demo[/bold]: workspace {ws_root}, SMTP server on 127.0.0.1:{port}, "
-              "flows embedded (no Prefect server)")
+    out.print(
+        f"[bold]pmo demo[/bold]: workspace {ws_root}, SMTP server on 127.0.0.1:{port}, "
+        "flows embedded (no Prefect server)"
+    )
     t0 = time.perf_counter()
     codes = []
     try:
-        for key in (["zh", "en"] if sample == "both" else [sample]):
+        for key in ["zh", "en"] if sample == "both" else [sample]:
             walk = Walk(out, ws, _examples_dir() / SAMPLES[key], root / "documents")
             codes.append(walk.run())
     finally:
@@ -371,8 +418,10 @@ def _summary(out: Any, ws: Any, root: Path, codes: list[str], seconds: float) ->
         for code in codes:
             p = c.store.get(code)
             docs = c.store.documents(code)
-            out.print(f"  {code}: phase [bold]{p.phase}[/bold], {len(c.store.audit(code))} audit events, "
-                      f"{len(c.store.records(code, 'gate_review'))} gate reviews, {len(docs)} documents")
+            out.print(
+                f"  {code}: phase [bold]{p.phase}[/bold], {len(c.store.audit(code))} audit events, "
+                f"{len(c.store.records(code, 'gate_review'))} gate reviews, {len(docs)} documents"
+            )
             for d in docs:
                 out.print(f"    {d.kind:<17} {d.path}")
         problems = c.store.verify_audit()

@@ -15,8 +15,17 @@ from lifecycle.cli.output import console, emit_json, handle_errors, ws_from
 LANG = click.Choice(["zh-CN", "en"])
 
 
-def _issue(ctx: click.Context, code: str, kind: str, *, lang: str | None, out: str | None, as_json: bool,
-           milestone: str | None = None, review_id: str | None = None) -> None:
+def _issue(
+    ctx: click.Context,
+    code: str,
+    kind: str,
+    *,
+    lang: str | None,
+    out: str | None,
+    as_json: bool,
+    milestone: str | None = None,
+    review_id: str | None = None,
+) -> None:
     from lifecycle.services.context import open_context
     from lifecycle.services.documents import issue_document
 
@@ -32,15 +41,28 @@ def _issue(ctx: click.Context, code: str, kind: str, *, lang: str | None, out: s
 
 
 def _doc_dict(doc: Any) -> dict[str, Any]:
-    return {"number": doc.number, "kind": doc.kind, "project": doc.project, "path": doc.path,
-            "sha256": doc.sha256, "created_at": doc.created_at, "lang": doc.lang, "signed": doc.signed,
-            "subject": doc.subject, "pack_hash": doc.pack_hash}
+    return {
+        "number": doc.number,
+        "kind": doc.kind,
+        "project": doc.project,
+        "path": doc.path,
+        "sha256": doc.sha256,
+        "created_at": doc.created_at,
+        "lang": doc.lang,
+        "signed": doc.signed,
+        "subject": doc.subject,
+        "pack_hash": doc.pack_hash,
+    }
 
 
 def _common(fn: Any) -> Any:
     fn = click.option("--json", "as_json", is_flag=True, help="Print the registry entry as JSON.")(fn)
-    fn = click.option("--out", metavar="DIR", type=click.Path(file_okay=False),
-                      help="Output folder (default: <workspace>/documents/<CODE>).")(fn)
+    fn = click.option(
+        "--out",
+        metavar="DIR",
+        type=click.Path(file_okay=False),
+        help="Output folder (default: <workspace>/documents/<CODE>).",
+    )(fn)
     fn = click.option("--lang", type=LANG, help="Document language (default: the project's locale).")(fn)
     return fn
 
@@ -59,8 +81,9 @@ def docs_grp() -> None:
 @_common
 @click.pass_context
 @handle_errors
-def acceptance_cmd(ctx: click.Context, code: str, milestone: str | None, lang: str | None, out: str | None,
-                   as_json: bool) -> None:
+def acceptance_cmd(
+    ctx: click.Context, code: str, milestone: str | None, lang: str | None, out: str | None, as_json: bool
+) -> None:
     """Acceptance certificate (验收单) for one milestone's deliverables."""
     _issue(ctx, code, "acceptance", milestone=milestone, lang=lang, out=out, as_json=as_json)
 
@@ -91,8 +114,9 @@ def handover_cmd(ctx: click.Context, code: str, lang: str | None, out: str | Non
 @_common
 @click.pass_context
 @handle_errors
-def gate_review_cmd(ctx: click.Context, code: str, review_id: str | None, lang: str | None, out: str | None,
-                    as_json: bool) -> None:
+def gate_review_cmd(
+    ctx: click.Context, code: str, review_id: str | None, lang: str | None, out: str | None, as_json: bool
+) -> None:
     """Gate review report: decision, each rule's result and evidence, approvals, waivers."""
     _issue(ctx, code, "gate_review", review_id=review_id, lang=lang, out=out, as_json=as_json)
 
@@ -137,8 +161,15 @@ def list_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
         table.add_column(col, no_wrap=True)
     table.add_column("path", overflow="fold")
     for d in docs:
-        table.add_row(d.number, d.kind, d.lang, "yes" if d.signed else "no",
-                      d.created_at.strftime("%Y-%m-%d %H:%M"), d.sha256[:12], d.path)
+        table.add_row(
+            d.number,
+            d.kind,
+            d.lang,
+            "yes" if d.signed else "no",
+            d.created_at.strftime("%Y-%m-%d %H:%M"),
+            d.sha256[:12],
+            d.path,
+        )
     console().print(table)
 
 
@@ -161,9 +192,11 @@ def verify_cmd(ctx: click.Context, file: str, as_json: bool) -> None:
         emit_json(result.to_dict())
     else:
         d = result.document
-        words = {"authentic": "AUTHENTIC: this is the registered document, unchanged",
-                 "altered": "ALTERED: this file differs from the document that was issued",
-                 "unknown": "UNKNOWN: not a document issued from this workspace"}
+        words = {
+            "authentic": "AUTHENTIC: this is the registered document, unchanged",
+            "altered": "ALTERED: this file differs from the document that was issued",
+            "unknown": "UNKNOWN: not a document issued from this workspace",
+        }
         click.echo(words[result.verdict])
         if d is not None:
             click.echo(f"  document   {d.number} ({d.kind}, {d.project}), issued {d.created_at.isoformat()}")
@@ -172,8 +205,12 @@ def verify_cmd(ctx: click.Context, file: str, as_json: bool) -> None:
             same = "attached JSON equals the registered record" if result.record_matches else "attached JSON differs"
             click.echo(f"  record     {same}")
         sig = {"valid": "valid", "invalid": "INVALID", "absent": "none"}[result.signature]
-        click.echo(f"  signature  {sig}" + "".join(f"; {s['signer']}{' (trusted)' if s['trusted'] else ''}"
-                                                  for s in result.signatures if s.get("signer")))
+        click.echo(
+            f"  signature  {sig}"
+            + "".join(
+                f"; {s['signer']}{' (trusted)' if s['trusted'] else ''}" for s in result.signatures if s.get("signer")
+            )
+        )
         for p in result.problems:
             click.echo(f"  - {p}")
     if result.verdict != "authentic":

@@ -91,8 +91,12 @@ def start_deployment(workspace: Any, name: str, params: Mapping[str, Any]) -> di
     from prefect.deployments.flow_runs import arun_deployment
 
     run = asyncio.run(arun_deployment(name=info.deployment_ref, parameters=dict(params), timeout=0))
-    return {"flow_run": str(run.id), "name": run.name, "deployment": info.deployment_ref,
-            "state": run.state.name if run.state else ""}
+    return {
+        "flow_run": str(run.id),
+        "name": run.name,
+        "deployment": info.deployment_ref,
+        "state": run.state.name if run.state else "",
+    }
 
 
 def summary_lines(name: str, result: Any) -> list[str]:
@@ -116,28 +120,34 @@ def summary_lines(name: str, result: Any) -> list[str]:
         if result.get("acceptance"):
             lines.append(f"  acceptance certificate: {result['acceptance']}")
     elif key == "gate_review":
-        lines.append(f"{result.get('project')}: {result.get('from_phase')} → {result.get('to_phase')}: "
-                     f"{result.get('decision')}{', advanced' if result.get('advanced') else ', not advanced'} "
-                     f"(review {result.get('review')})")
+        lines.append(
+            f"{result.get('project')}: {result.get('from_phase')} → {result.get('to_phase')}: "
+            f"{result.get('decision')}{', advanced' if result.get('advanced') else ', not advanced'} "
+            f"(review {result.get('review')})"
+        )
         for rid in result.get("blocking", []):
             lines.append(f"  ✗ {rid}")
         if result.get("approvals_missing"):
             lines.append(f"  approvals missing: {', '.join(result['approvals_missing'])}")
     elif key == "closeout":
-        lines.append(f"{result.get('project')}: {'closed' if result.get('closed') else 'not closed'}"
-                     + (f" ({result.get('reason')})" if result.get("reason") else ""))
+        lines.append(
+            f"{result.get('project')}: {'closed' if result.get('closed') else 'not closed'}"
+            + (f" ({result.get('reason')})" if result.get("reason") else "")
+        )
     elif key == "portfolio_monitor":
         for p in result.get("projects", []):
             lines.append(f"{p['project']} {p['phase']}: {p['health']} ({len(p['alerts'])} alert(s))")
             lines.extend(f"  {a}" for a in p["alerts"])
         if not result.get("projects"):
             lines.append("no active project")
-    docs = ([result["document"]] if isinstance(result.get("document"), Mapping) else []) + \
-        [d for d in result.get("documents", []) if isinstance(d, Mapping)]
+    docs = ([result["document"]] if isinstance(result.get("document"), Mapping) else []) + [
+        d for d in result.get("documents", []) if isinstance(d, Mapping)
+    ]
     for d in docs:
         lines.append(f"  document {d.get('number')}: {d.get('path')}")
-    deliveries = ([result["delivery"]] if isinstance(result.get("delivery"), Mapping) else []) + \
-        [d for d in result.get("deliveries", []) if isinstance(d, Mapping)]
+    deliveries = ([result["delivery"]] if isinstance(result.get("delivery"), Mapping) else []) + [
+        d for d in result.get("deliveries", []) if isinstance(d, Mapping)
+    ]
     for d in deliveries:
         if d.get("status") == "sent":
             how = "sent" if d.get("sent_now") else "already sent"
@@ -162,9 +172,18 @@ def flow_list(ctx: click.Context, runs: bool, as_json: bool) -> None:
     from flows import FLOWS
     from lifecycle.services.events import server_mode
 
-    rows: list[dict[str, Any]] = [{"name": key, "prefect_name": f.name, "deployment": f.deployment_ref,
-             "parameters": [{"name": p.name, "type": p.type, "required": p.required} for p in f.params],
-             "trigger": f.trigger, "schedule": f.schedule, "help": f.help} for key, f in FLOWS.items()]
+    rows: list[dict[str, Any]] = [
+        {
+            "name": key,
+            "prefect_name": f.name,
+            "deployment": f.deployment_ref,
+            "parameters": [{"name": p.name, "type": p.type, "required": p.required} for p in f.params],
+            "trigger": f.trigger,
+            "schedule": f.schedule,
+            "help": f.help,
+        }
+        for key, f in FLOWS.items()
+    ]
     recent: list[dict[str, Any]] = []
     if runs:
         recent = _recent_runs(ws_from(ctx))
@@ -174,10 +193,12 @@ def flow_list(ctx: click.Context, runs: bool, as_json: bool) -> None:
     mode = f"server ({os.environ['PREFECT_API_URL']})" if server_mode() else "embedded (no PREFECT_API_URL)"
     click.echo(f"mode: {mode}")
     for r in rows:
-        params = " ".join(("" if p["required"] else "[") + f"{p['name']}=…" + ("" if p["required"] else "]")
-                          for p in r["parameters"])
-        extra = (f"  on event {r['trigger']}" if r["trigger"] else
-                 f"  scheduled {r['schedule']}" if r["schedule"] else "")
+        params = " ".join(
+            ("" if p["required"] else "[") + f"{p['name']}=…" + ("" if p["required"] else "]") for p in r["parameters"]
+        )
+        extra = (
+            f"  on event {r['trigger']}" if r["trigger"] else f"  scheduled {r['schedule']}" if r["schedule"] else ""
+        )
         click.echo(f"  {r['name']:<18} {params or '(no parameters)'}")
         click.echo(f"  {'':<18} {r['help']}")
         click.echo(f"  {'':<18} deployment {r['deployment']}{extra}")
@@ -196,9 +217,17 @@ def _recent_runs(workspace: Any, limit: int = 20) -> list[dict[str, Any]]:
         async with get_client() as client:
             found = await client.read_flow_runs(limit=limit, sort=FlowRunSort.START_TIME_DESC)
             names = {f.id: f.name for f in await client.read_flows(limit=200)}
-            return [{"id": str(r.id), "flow": names.get(r.flow_id, ""), "name": r.name,
-                     "state": r.state.name if r.state else "", "parameters": r.parameters,
-                     "start": r.start_time.isoformat() if r.start_time else None} for r in found]
+            return [
+                {
+                    "id": str(r.id),
+                    "flow": names.get(r.flow_id, ""),
+                    "name": r.name,
+                    "state": r.state.name if r.state else "",
+                    "parameters": r.parameters,
+                    "start": r.start_time.isoformat() if r.start_time else None,
+                }
+                for r in found
+            ]
 
     try:
         return asyncio.run(fetch())
@@ -208,8 +237,14 @@ def _recent_runs(workspace: Any, limit: int = 20) -> list[dict[str, Any]]:
 
 @flow_grp.command("run")
 @click.argument("name")
-@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
-              help="A flow parameter (repeat); lists are comma separated.")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A flow parameter (repeat); lists are comma separated.",
+)
 @click.option("--deployment", is_flag=True, help="Run the flow's deployment on a worker (server mode).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context

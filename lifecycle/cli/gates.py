@@ -10,8 +10,13 @@ import click
 from lifecycle.cli.output import console, emit_json, handle_errors, run_in_context
 from lifecycle.cli.record import DATE
 
-MARK = {"pass": ("✓", "green"), "fail": ("✗", "red"), "error": ("!", "red"), "waived": ("~", "yellow"),
-        "not_applicable": ("-", "dim")}
+MARK = {
+    "pass": ("✓", "green"),
+    "fail": ("✗", "red"),
+    "error": ("!", "red"),
+    "waived": ("~", "yellow"),
+    "not_applicable": ("-", "dim"),
+}
 VERDICT = {"go": ("GO", "green"), "conditional_go": ("CONDITIONAL GO", "yellow"), "no_go": ("NO-GO", "red")}
 
 
@@ -23,11 +28,15 @@ def print_decision(d: Any, *, verbose: bool = False) -> None:
     out = console()
     word, colour = VERDICT.get(d.decision, (d.decision, "white"))
     counts = d.counts()
-    out.print(f"[bold]{d.project}[/bold]  {d.from_phase} → {d.to_phase}  ({d.transition})   "
-              f"[bold {colour}]{word}[/bold {colour}]")
-    out.print(f"rules: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
-              f"{counts['waived']} waived, {counts['not_applicable']} not applicable   "
-              f"pack {d.pack.name} {d.pack.version} ({d.pack.hash[:12]})   facts {d.facts_hash[:12]}")
+    out.print(
+        f"[bold]{d.project}[/bold]  {d.from_phase} → {d.to_phase}  ({d.transition})   "
+        f"[bold {colour}]{word}[/bold {colour}]"
+    )
+    out.print(
+        f"rules: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
+        f"{counts['waived']} waived, {counts['not_applicable']} not applicable   "
+        f"pack {d.pack.name} {d.pack.version} ({d.pack.hash[:12]})   facts {d.facts_hash[:12]}"
+    )
     for r in d.results:
         if r.outcome in ("pass", "not_applicable") and not verbose:
             continue
@@ -96,10 +105,19 @@ def gate_check(ctx: click.Context, code: str, to: str | None, verbose: bool, rec
 
 
 @gate_grp.command("sweep")
-@click.option("--only", "only", type=click.Choice(["go", "conditional_go", "no_go"]), multiple=True,
-              help="Only projects with this decision (repeatable).")
-@click.option("--no-cache", "no_cache", is_flag=True, help="Evaluate every project; do not read or keep "
-              "the decisions cached by earlier sweeps.")
+@click.option(
+    "--only",
+    "only",
+    type=click.Choice(["go", "conditional_go", "no_go"]),
+    multiple=True,
+    help="Only projects with this decision (repeatable).",
+)
+@click.option(
+    "--no-cache",
+    "no_cache",
+    is_flag=True,
+    help="Evaluate every project; do not read or keep the decisions cached by earlier sweeps.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
@@ -121,9 +139,16 @@ def gate_sweep(ctx: click.Context, only: tuple[str, ...], no_cache: bool, as_jso
     seconds = time.perf_counter() - t0
     shown = [d for d in decisions if not only or d.decision in only]
     if as_json:
-        emit_json({"projects": stats.projects, "with_next_gate": len(decisions), "cached": stats.cached,
-                   "evaluated": stats.evaluated, "seconds": round(seconds, 3),
-                   "decisions": [d.to_dict() for d in shown]})
+        emit_json(
+            {
+                "projects": stats.projects,
+                "with_next_gate": len(decisions),
+                "cached": stats.cached,
+                "evaluated": stats.evaluated,
+                "seconds": round(seconds, 3),
+                "decisions": [d.to_dict() for d in shown],
+            }
+        )
         return
     out = console()
     width = max((len(d.project) for d in shown), default=7)
@@ -132,13 +157,17 @@ def gate_sweep(ctx: click.Context, only: tuple[str, ...], no_cache: bool, as_jso
         counts = d.counts()
         blocking = ", ".join(r.id for r in d.blocking[:4]) + (" …" if len(d.blocking) > 4 else "")
         approvals = "" if d.approvals.satisfied else "  approvals missing"
-        out.print(f"{d.project:<{width}}  {d.from_phase} → {d.to_phase:<10} [{colour}]{word:<14}[/{colour}] "
-                  f"{counts['fail']} failed, {counts['error']} errors{approvals}"
-                  + (f"  [dim]{blocking}[/dim]" if blocking else ""))
+        out.print(
+            f"{d.project:<{width}}  {d.from_phase} → {d.to_phase:<10} [{colour}]{word:<14}[/{colour}] "
+            f"{counts['fail']} failed, {counts['error']} errors{approvals}"
+            + (f"  [dim]{blocking}[/dim]" if blocking else "")
+        )
     tally = {k: sum(1 for d in decisions if d.decision == k) for k in VERDICT}
-    out.print(f"{stats.projects} projects, {len(decisions)} with a next gate: {tally['go']} go, "
-              f"{tally['conditional_go']} conditional go, {tally['no_go']} no-go "
-              f"({stats.evaluated} evaluated, {stats.cached} from the last sweep; {seconds:.1f} s)")
+    out.print(
+        f"{stats.projects} projects, {len(decisions)} with a next gate: {tally['go']} go, "
+        f"{tally['conditional_go']} conditional go, {tally['no_go']} no-go "
+        f"({stats.evaluated} evaluated, {stats.cached} from the last sweep; {seconds:.1f} s)"
+    )
 
 
 @gate_grp.command("approve")
@@ -150,8 +179,7 @@ def gate_sweep(ctx: click.Context, only: tuple[str, ...], no_cache: bool, as_jso
 @click.option("--to", "to", metavar="PHASE", help="The gate reaching this phase (default: the next).")
 @click.pass_context
 @handle_errors
-def gate_approve(ctx: click.Context, code: str, role: str, by: str, comment: str, reject: bool,
-                 to: str | None) -> None:
+def gate_approve(ctx: click.Context, code: str, role: str, by: str, comment: str, reject: bool, to: str | None) -> None:
     """Approve (or reject) the next gate in a role; valid only for the project as it is now."""
     from lifecycle.services import gates
 
@@ -194,8 +222,10 @@ def gate_reviews(ctx: click.Context, code: str, as_json: bool) -> None:
     if not reviews:
         click.echo(f"{code}: no gate reviews yet")
     for r in reviews:
-        click.echo(f"{r.id}  {r.evaluated_at}  {r.from_phase} → {r.to_phase}  {r.decision}"
-                   f"{'  advanced' if r.advanced else ''}  by {r.evaluated_by}")
+        click.echo(
+            f"{r.id}  {r.evaluated_at}  {r.from_phase} → {r.to_phase}  {r.decision}"
+            f"{'  advanced' if r.advanced else ''}  by {r.evaluated_by}"
+        )
 
 
 @click.command("advance")
@@ -206,8 +236,9 @@ def gate_reviews(ctx: click.Context, code: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
-def advance_cmd(ctx: click.Context, code: str, to: str | None, transition: str | None, reason: str,
-                as_json: bool) -> None:
+def advance_cmd(
+    ctx: click.Context, code: str, to: str | None, transition: str | None, reason: str, as_json: bool
+) -> None:
     """Move a project through its gate. No-go changes nothing and exits 1 with the reasons."""
     from lifecycle.services import gates
 
@@ -239,8 +270,21 @@ def audit_show(ctx: click.Context, code: str, as_json: bool, last: int) -> None:
     if last:
         events = events[-last:]
     if as_json:
-        emit_json([{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "entity": e.entity,
-                    "entity_id": e.entity_id, "data": e.data, "hash": e.hash} for e in events])
+        emit_json(
+            [
+                {
+                    "seq": e.seq,
+                    "at": e.at,
+                    "actor": e.actor,
+                    "action": e.action,
+                    "entity": e.entity,
+                    "entity_id": e.entity_id,
+                    "data": e.data,
+                    "hash": e.hash,
+                }
+                for e in events
+            ]
+        )
         return
     for e in events:
         what = f"{e.entity} {e.entity_id}".strip()

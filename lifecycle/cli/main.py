@@ -53,8 +53,12 @@ class LazyGroup(click.Group):
             cmd: click.Command = getattr(importlib.import_module(module), attr)
         except ModuleNotFoundError as exc:
             if exc.name == module:
-                return click.Command(cmd_name, help=entry[1] + " (not available in this build)",
-                                     short_help=entry[1], callback=_unavailable(cmd_name))
+                return click.Command(
+                    cmd_name,
+                    help=entry[1] + " (not available in this build)",
+                    short_help=entry[1],
+                    callback=_unavailable(cmd_name),
+                )
             raise
         return cmd
 
@@ -72,8 +76,13 @@ def _unavailable(name: str) -> Any:
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-@click.option("--workspace", "-w", envvar="PMO_WORKSPACE", metavar="DIR",
-              help="Workspace folder (default: nearest .pmo folder, else ./.pmo).")
+@click.option(
+    "--workspace",
+    "-w",
+    envvar="PMO_WORKSPACE",
+    metavar="DIR",
+    help="Workspace folder (default: nearest .pmo folder, else ./.pmo).",
+)
 @click.option("--rules", metavar="DIR", help="Rule pack folder (default: the workspace's or the shipped pack).")
 @click.version_option(package_name="pmo-lifecycle", prog_name="pmo")
 @click.pass_context

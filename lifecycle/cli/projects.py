@@ -36,7 +36,9 @@ def init_cmd(ctx: click.Context) -> None:
             "# database_url: postgresql://user@127.0.0.1:5432/pmo   # default: SQLite pmo.db in this folder\n"
             "# rules: ../rules/default                                # default: the shipped rule pack\n"
             "documents_dir: documents\n"
-            "supplier: {}\n", encoding="utf-8")
+            "supplier: {}\n",
+            encoding="utf-8",
+        )
     c = _ctx(ctx, create=True)
     try:
         n = len(c.store.list_projects())
@@ -70,9 +72,21 @@ def apply_cmd(ctx: click.Context, files: tuple[str, ...], dry_run: bool, as_json
     finally:
         c.close()
     if as_json:
-        emit_json([{"code": r.code, "file": r.file, "created": r.created, "version": r.version,
-                    "changes": [{"section": ch.section, "key": ch.key, "op": ch.op, "fields": sorted(ch.fields)}
-                                for ch in r.changes]} for r in results])
+        emit_json(
+            [
+                {
+                    "code": r.code,
+                    "file": r.file,
+                    "created": r.created,
+                    "version": r.version,
+                    "changes": [
+                        {"section": ch.section, "key": ch.key, "op": ch.op, "fields": sorted(ch.fields)}
+                        for ch in r.changes
+                    ],
+                }
+                for r in results
+            ]
+        )
         return
     prefix = "would " if dry_run else ""
     for r in results:
@@ -134,9 +148,21 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
     finally:
         c.close()
     if as_json:
-        emit_json([r.__dict__ if hasattr(r, "__dict__") else {
-            "code": r.code, "name": r.name, "phase": r.phase, "locale": r.locale, "client": r.client,
-            "version": r.version} for r in rows])
+        emit_json(
+            [
+                r.__dict__
+                if hasattr(r, "__dict__")
+                else {
+                    "code": r.code,
+                    "name": r.name,
+                    "phase": r.phase,
+                    "locale": r.locale,
+                    "client": r.client,
+                    "version": r.version,
+                }
+                for r in rows
+            ]
+        )
         return
     if not rows:
         click.echo("no projects yet: `pmo apply examples/en-clinic-portal.yaml` adds one")
@@ -176,18 +202,24 @@ def show_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
     phase = s["phase"] + (f" (on hold, from {s['on_hold_from']})" if s["on_hold_from"] else "")
     out.print(f"[bold]{s['code']}[/bold]  {s['name']}  ·  {s['client']}")
     out.print(f"phase [bold]{phase}[/bold]   {s['start']} → {s['finish']}   today {s['today']}   v{s['version']}")
-    out.print(f"PM {s['project_manager'] or '-'}   sponsor {s['sponsor'] or '-'}   "
-              f"client rep {s['client_representative'] or '-'}")
+    out.print(
+        f"PM {s['project_manager'] or '-'}   sponsor {s['sponsor'] or '-'}   "
+        f"client rep {s['client_representative'] or '-'}"
+    )
     lag = m["progress_pct"] - m["planned_progress_pct"]
     colour = "green" if lag >= -5 else ("yellow" if lag >= -15 else "red")
-    out.print(f"progress [{colour}]{m['progress_pct']:.1f}%[/{colour}] (plan {m['planned_progress_pct']:.1f}%)   "
-              f"overdue tasks {m['overdue_task_count']}   open issues {m['open_issue_count']} "
-              f"({m['blocking_issue_count']} blocking)")
+    out.print(
+        f"progress [{colour}]{m['progress_pct']:.1f}%[/{colour}] (plan {m['planned_progress_pct']:.1f}%)   "
+        f"overdue tasks {m['overdue_task_count']}   open issues {m['open_issue_count']} "
+        f"({m['blocking_issue_count']} blocking)"
+    )
     extra = ""
     if "spi" in m and "cpi" in m:
         extra = f"   SPI {m['spi']:.2f}  CPI {m['cpi']:.2f}"
-    out.print(f"budget approved {_money(m['approved_budget'], cur)}   allocated {_money(m['budget_total'], cur)}   "
-              f"spent {_money(m['cost_actual'], cur)} ({m['budget_spent_pct']:.1f}%){extra}")
+    out.print(
+        f"budget approved {_money(m['approved_budget'], cur)}   allocated {_money(m['budget_total'], cur)}   "
+        f"spent {_money(m['cost_actual'], cur)} ({m['budget_spent_pct']:.1f}%){extra}"
+    )
     if m.get("schedule_error"):
         from rich.markup import escape
 
@@ -200,19 +232,27 @@ def show_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
             versus = f"vs baseline {base}: [{tone}]slip {slip:+d} working days[/{tone}]"
         else:
             versus = "(no baseline saved)"
-        out.print(f"finish (CPM) {m['project_finish']} {versus}   "
-                  f"critical tasks {m.get('critical_task_count', 0)}")
+        out.print(f"finish (CPM) {m['project_finish']} {versus}   critical tasks {m.get('critical_task_count', 0)}")
     rep = s["last_status_report"]
-    out.print("last status report " + (f"{rep['date']} ({rep['overall']})" if rep else "none")
-              + f"   risk exposure {m['risk_exposure']:.0f} over {m['open_risk_count']} open risks")
+    out.print(
+        "last status report "
+        + (f"{rep['date']} ({rep['overall']})" if rep else "none")
+        + f"   risk exposure {m['risk_exposure']:.0f} over {m['open_risk_count']} open risks"
+    )
     if s["top_risks"]:
         t = Table(title="top risks", title_justify="left", box=None, header_style="bold")
         for col in ("id", "risk", "score", "owner", "response", "review"):
             t.add_column(col)
         for r in s["top_risks"]:
             style = "red" if r["score"] >= 15 else ("yellow" if r["score"] >= 8 else "")
-            t.add_row(r["id"], r["title"], f"[{style}]{r['score']}[/{style}]" if style else str(r["score"]),
-                      r["owner"] or "[red]none[/red]", r["strategy"] or "[red]none[/red]", str(r["review_date"] or "-"))
+            t.add_row(
+                r["id"],
+                r["title"],
+                f"[{style}]{r['score']}[/{style}]" if style else str(r["score"]),
+                r["owner"] or "[red]none[/red]",
+                r["strategy"] or "[red]none[/red]",
+                str(r["review_date"] or "-"),
+            )
         out.print(t)
     if s["next_milestones"]:
         t = Table(title="next milestones", title_justify="left", box=None, header_style="bold")
@@ -230,7 +270,7 @@ def show_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
 def schema_cmd(ctx: click.Context, what: str) -> None:
     """Print the JSON Schema of project files (`project`) or of the gate facts (`facts`)."""
     if what == "project":
-        from lifecycle.spec.projectfile import json_schema
+        from lifecycle.load.projectfile import json_schema
 
         emit_json(json_schema())
     else:

@@ -81,13 +81,23 @@ def task_grp() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
-def task_progress(ctx: click.Context, code: str, task: str, percent: float | None, status: str | None,
-                  actual_start: date | None, actual_finish: date | None, owner: str | None, as_json: bool) -> None:
+def task_progress(
+    ctx: click.Context,
+    code: str,
+    task: str,
+    percent: float | None,
+    status: str | None,
+    actual_start: date | None,
+    actual_finish: date | None,
+    owner: str | None,
+    as_json: bool,
+) -> None:
     """Set a task's percent complete, status, actual dates or owner.
 
     `--status done` sets 100% and, unless given, the actual finish to today; any progress above 0
     sets the actual start to today if it has none.
     """
+
     def run(c: Any) -> Any:
         svc = _svc()
         p = c.store.get(code)
@@ -105,8 +115,11 @@ def task_progress(ctx: click.Context, code: str, task: str, percent: float | Non
             values["percent_complete"] = 100.0
             if actual_finish is None and t.actual_finish is None:
                 values["actual_finish"] = c.today()
-        if (values.get("percent_complete", 0) > 0 or values.get("status") in ("in_progress", "done")) \
-                and t.actual_start is None and actual_start is None:
+        if (
+            (values.get("percent_complete", 0) > 0 or values.get("status") in ("in_progress", "done"))
+            and t.actual_start is None
+            and actual_start is None
+        ):
             values["actual_start"] = min(c.today(), values.get("actual_finish", c.today()))
         if actual_start is not None:
             values["actual_start"] = actual_start
@@ -115,8 +128,9 @@ def task_progress(ctx: click.Context, code: str, task: str, percent: float | Non
         if owner is not None:
             values["owner"] = owner
         if not values:
-            raise InvalidInput("nothing to change: give --percent, --status, --actual-start, "
-                               "--actual-finish or --owner")
+            raise InvalidInput(
+                "nothing to change: give --percent, --status, --actual-start, --actual-finish or --owner"
+            )
         return svc.set_fields(c, code, "tasks", task, values, action="task.progress")
 
     t = _run(ctx, run)
@@ -126,8 +140,12 @@ def task_progress(ctx: click.Context, code: str, task: str, percent: float | Non
 # ------------------------------------------------------------------ risks
 RISK_OPTS = [
     click.option("--title"),
-    click.option("--category", type=click.Choice(["technical", "resource", "schedule", "cost", "scope", "external",
-                                                   "client", "quality", "legal"])),
+    click.option(
+        "--category",
+        type=click.Choice(
+            ["technical", "resource", "schedule", "cost", "scope", "external", "client", "quality", "legal"]
+        ),
+    ),
     click.option("--description"),
     click.option("--probability", type=click.IntRange(1, 5)),
     click.option("--impact", type=click.IntRange(1, 5)),
@@ -144,6 +162,7 @@ def _with(opts: list[Any]) -> Any:
         for o in reversed(opts):
             f = o(f)
         return f
+
     return deco
 
 
@@ -191,8 +210,9 @@ def risk_update(ctx: click.Context, code: str, risk_id: str, as_json: bool, **va
     if not fields:
         raise InvalidInput("nothing to change: give at least one option (see --help)")
     r = _run(ctx, lambda c: _svc().set_fields(c, code, "risks", risk_id, fields, action="risk.updated"))
-    _report(r, as_json, f"{code} {r.id}: score {r.score}, {r.strategy or 'no response'}, owner {r.owner or '-'}, "
-                        f"{r.status}")
+    _report(
+        r, as_json, f"{code} {r.id}: score {r.score}, {r.strategy or 'no response'}, owner {r.owner or '-'}, {r.status}"
+    )
 
 
 # ------------------------------------------------------------------ issues
@@ -212,16 +232,33 @@ def issue_grp() -> None:
 @click.option("--description", default="")
 @click.pass_context
 @handle_errors
-def issue_add(ctx: click.Context, code: str, issue_id: str | None, title: str, severity: str, blocking: bool,
-              owner: str, due: date | None, description: str) -> None:
+def issue_add(
+    ctx: click.Context,
+    code: str,
+    issue_id: str | None,
+    title: str,
+    severity: str,
+    blocking: bool,
+    owner: str,
+    due: date | None,
+    description: str,
+) -> None:
     """Raise an issue."""
     from lifecycle.domain.model import Issue
 
     def run(c: Any) -> Any:
         svc = _svc()
         iid = issue_id or svc.next_id(c.store.get(code), "issues", "I")
-        item = Issue(id=iid, title=title, raised_on=c.today(), severity=severity,  # type: ignore[arg-type]
-                     blocking=blocking, owner=owner, due=due, description=description)
+        item = Issue(
+            id=iid,
+            title=title,
+            raised_on=c.today(),
+            severity=severity,  # type: ignore[arg-type]
+            blocking=blocking,
+            owner=owner,
+            due=due,
+            description=description,
+        )
         return svc.add_item(c, code, "issues", item, action="issue.raised")
 
     i = _run(ctx, run)
@@ -236,9 +273,12 @@ def issue_add(ctx: click.Context, code: str, issue_id: str | None, title: str, s
 @handle_errors
 def issue_resolve(ctx: click.Context, code: str, issue_id: str, on: date | None) -> None:
     """Mark an issue resolved."""
-    i = _run(ctx, lambda c: _svc().set_fields(c, code, "issues", issue_id,
-                                              {"status": "resolved", "resolved_on": on or c.today()},
-                                              action="issue.resolved"))
+    i = _run(
+        ctx,
+        lambda c: _svc().set_fields(
+            c, code, "issues", issue_id, {"status": "resolved", "resolved_on": on or c.today()}, action="issue.resolved"
+        ),
+    )
     click.echo(f"{code} {i.id} resolved on {i.resolved_on}")
 
 
@@ -252,14 +292,18 @@ def milestone_grp() -> None:
 @click.argument("code")
 @click.argument("milestone")
 @click.option("--date", "on", type=DATE, help="Completion date (default today).")
-@click.option("--run-flows", is_flag=True,
-              help="Embedded mode: run the milestone_reached flow in this process (quality checks, "
-                   "status report, acceptance certificate sent to the client).")
+@click.option(
+    "--run-flows",
+    is_flag=True,
+    help="Embedded mode: run the milestone_reached flow in this process (quality checks, "
+    "status report, acceptance certificate sent to the client).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
-def milestone_done(ctx: click.Context, code: str, milestone: str, on: date | None, run_flows: bool,
-                   as_json: bool) -> None:
+def milestone_done(
+    ctx: click.Context, code: str, milestone: str, on: date | None, run_flows: bool, as_json: bool
+) -> None:
     """Record that a milestone is reached.
 
     With a Prefect server configured (PREFECT_API_URL) this emits the event pmo.milestone.completed
@@ -295,8 +339,13 @@ def cost_grp() -> None:
 @cost_grp.command("add")
 @click.argument("code")
 @click.option("--amount", type=MONEY, required=True)
-@click.option("--category", type=click.Choice(["labour", "materials", "equipment", "subcontract", "travel",
-                                               "licences", "contingency", "other"]), default="labour")
+@click.option(
+    "--category",
+    type=click.Choice(
+        ["labour", "materials", "equipment", "subcontract", "travel", "licences", "contingency", "other"]
+    ),
+    default="labour",
+)
 @click.option("--task", default="")
 @click.option("--budget-line", default="")
 @click.option("--date", "on", type=DATE)
@@ -305,16 +354,34 @@ def cost_grp() -> None:
 @click.option("--id", "cost_id")
 @click.pass_context
 @handle_errors
-def cost_add(ctx: click.Context, code: str, amount: Decimal, category: str, task: str, budget_line: str,
-             on: date | None, description: str, final: bool, cost_id: str | None) -> None:
+def cost_add(
+    ctx: click.Context,
+    code: str,
+    amount: Decimal,
+    category: str,
+    task: str,
+    budget_line: str,
+    on: date | None,
+    description: str,
+    final: bool,
+    cost_id: str | None,
+) -> None:
     """Book an actual cost."""
     from lifecycle.domain.model import CostEntry
 
     def run(c: Any) -> Any:
         svc = _svc()
         cid = cost_id or svc.next_id(c.store.get(code), "costs", "C")
-        item = CostEntry(id=cid, date=on or c.today(), amount=amount, category=category,  # type: ignore[arg-type]
-                         task=task, budget_line=budget_line, description=description, final=final)
+        item = CostEntry(
+            id=cid,
+            date=on or c.today(),
+            amount=amount,
+            category=category,  # type: ignore[arg-type]
+            task=task,
+            budget_line=budget_line,
+            description=description,
+            final=final,
+        )
         return svc.add_item(c, code, "costs", item, action="cost.booked")
 
     e = _run(ctx, run)
@@ -344,10 +411,23 @@ def status_grp() -> None:
 @click.option("--id", "report_id")
 @click.pass_context
 @handle_errors
-def status_add(ctx: click.Context, code: str, overall: str, schedule: str | None, cost: str | None,
-               scope: str | None, summary: str, period_start: date | None, period_end: date | None,
-               on: date | None, audience: str, accomplishments: tuple[str, ...], next_steps: tuple[str, ...],
-               decisions: tuple[str, ...], report_id: str | None) -> None:
+def status_add(
+    ctx: click.Context,
+    code: str,
+    overall: str,
+    schedule: str | None,
+    cost: str | None,
+    scope: str | None,
+    summary: str,
+    period_start: date | None,
+    period_end: date | None,
+    on: date | None,
+    audience: str,
+    accomplishments: tuple[str, ...],
+    next_steps: tuple[str, ...],
+    decisions: tuple[str, ...],
+    report_id: str | None,
+) -> None:
     """Record a periodic status report for the team or the client."""
     from datetime import timedelta
 
@@ -358,11 +438,21 @@ def status_add(ctx: click.Context, code: str, overall: str, schedule: str | None
         p = c.store.get(code)
         d = on or c.today()
         item = StatusReport(
-            id=report_id or svc.next_id(p, "status_reports", "SR"), date=d,
-            period_start=period_start or d - timedelta(days=14), period_end=period_end or d,
-            author=p.charter.project_manager, audience=audience, overall=overall,  # type: ignore[arg-type]
-            schedule=schedule or overall, cost=cost or overall, scope=scope or "green",  # type: ignore[arg-type]
-            summary=summary, accomplishments=accomplishments, next_steps=next_steps, decisions_needed=decisions)
+            id=report_id or svc.next_id(p, "status_reports", "SR"),
+            date=d,
+            period_start=period_start or d - timedelta(days=14),
+            period_end=period_end or d,
+            author=p.charter.project_manager,
+            audience=audience,
+            overall=overall,  # type: ignore[arg-type]
+            schedule=schedule or overall,
+            cost=cost or overall,
+            scope=scope or "green",  # type: ignore[arg-type]
+            summary=summary,
+            accomplishments=accomplishments,
+            next_steps=next_steps,
+            decisions_needed=decisions,
+        )
         return svc.add_item(c, code, "status_reports", item, action="status_report.added")
 
     r = _run(ctx, run)
@@ -384,17 +474,29 @@ def feedback_grp() -> None:
 @click.option("--date", "on", type=DATE)
 @click.pass_context
 @handle_errors
-def feedback_add(ctx: click.Context, code: str, contact: str, rating: int, comment: str, status_report: str,
-                 on: date | None) -> None:
+def feedback_add(
+    ctx: click.Context, code: str, contact: str, rating: int, comment: str, status_report: str, on: date | None
+) -> None:
     """Record the client's feedback on a report or meeting."""
     from lifecycle.domain.model import Feedback
 
     def run(c: Any) -> Any:
         svc = _svc()
         fid = svc.next_id(c.store.get(code), "feedback", "FB")
-        return svc.add_item(c, code, "feedback", Feedback(id=fid, date=on or c.today(), contact=contact,
-                                                          status_report=status_report, rating=rating,
-                                                          comment=comment), action="feedback.recorded")
+        return svc.add_item(
+            c,
+            code,
+            "feedback",
+            Feedback(
+                id=fid,
+                date=on or c.today(),
+                contact=contact,
+                status_report=status_report,
+                rating=rating,
+                comment=comment,
+            ),
+            action="feedback.recorded",
+        )
 
     f = _run(ctx, run)
     click.echo(f"{code} {f.id} recorded: {f.rating}/5")
@@ -409,8 +511,9 @@ def feedback_add(ctx: click.Context, code: str, contact: str, rating: int, comme
 @click.option("--date", "on", type=DATE)
 @click.pass_context
 @handle_errors
-def feedback_survey(ctx: click.Context, code: str, contact: str, csat: int | None, nps: int | None, comment: str,
-                    on: date | None) -> None:
+def feedback_survey(
+    ctx: click.Context, code: str, contact: str, csat: int | None, nps: int | None, comment: str, on: date | None
+) -> None:
     """Record a satisfaction survey (CSAT 1-5 and/or NPS 0-10)."""
     from lifecycle.domain.model import Survey
 
@@ -420,12 +523,19 @@ def feedback_survey(ctx: click.Context, code: str, contact: str, csat: int | Non
     def run(c: Any) -> Any:
         svc = _svc()
         sid = svc.next_id(c.store.get(code), "surveys", "SV")
-        return svc.add_item(c, code, "surveys", Survey(id=sid, date=on or c.today(), contact=contact, csat=csat,
-                                                       nps=nps, comment=comment), action="survey.recorded")
+        return svc.add_item(
+            c,
+            code,
+            "surveys",
+            Survey(id=sid, date=on or c.today(), contact=contact, csat=csat, nps=nps, comment=comment),
+            action="survey.recorded",
+        )
 
     s = _run(ctx, run)
-    click.echo(f"{code} {s.id} recorded: CSAT {s.csat if s.csat is not None else '-'}, "
-               f"NPS {s.nps if s.nps is not None else '-'}")
+    click.echo(
+        f"{code} {s.id} recorded: CSAT {s.csat if s.csat is not None else '-'}, "
+        f"NPS {s.nps if s.nps is not None else '-'}"
+    )
 
 
 # ------------------------------------------------------------------ change requests
@@ -446,18 +556,35 @@ def change_grp() -> None:
 @click.option("--id", "cr_id")
 @click.pass_context
 @handle_errors
-def change_add(ctx: click.Context, code: str, title: str, description: str, requested_by: str, scope_impact: str,
-               schedule_days: float, cost_impact: float, replan: bool, cr_id: str | None) -> None:
+def change_add(
+    ctx: click.Context,
+    code: str,
+    title: str,
+    description: str,
+    requested_by: str,
+    scope_impact: str,
+    schedule_days: float,
+    cost_impact: float,
+    replan: bool,
+    cr_id: str | None,
+) -> None:
     """Raise a change request."""
     from lifecycle.domain.model import ChangeRequest
 
     def run(c: Any) -> Any:
         svc = _svc()
         cid = cr_id or svc.next_id(c.store.get(code), "change_requests", "CR")
-        item = ChangeRequest(id=cid, title=title, requested_on=c.today(), description=description,
-                             requested_by=requested_by, scope_impact=scope_impact,
-                             schedule_impact_days=schedule_days, cost_impact=Decimal(str(cost_impact)),
-                             replan=replan)
+        item = ChangeRequest(
+            id=cid,
+            title=title,
+            requested_on=c.today(),
+            description=description,
+            requested_by=requested_by,
+            scope_impact=scope_impact,
+            schedule_impact_days=schedule_days,
+            cost_impact=Decimal(str(cost_impact)),
+            replan=replan,
+        )
         return svc.add_item(c, code, "change_requests", item, action="change_request.raised")
 
     cr = _run(ctx, run)
@@ -472,19 +599,22 @@ def change_add(ctx: click.Context, code: str, title: str, description: str, requ
 @click.option("--date", "on", type=DATE)
 @click.pass_context
 @handle_errors
-def change_decide(ctx: click.Context, code: str, cr_id: str, approve: bool, decided_by: str,
-                  on: date | None) -> None:
+def change_decide(ctx: click.Context, code: str, cr_id: str, approve: bool, decided_by: str, on: date | None) -> None:
     """Approve or reject a change request."""
+
     def run(c: Any) -> Any:
         svc = _svc()
         cr = svc.get_item(c.store.get(code), "change_requests", cr_id)
         if cr.status != "proposed":
             raise InvalidInput(f"{cr_id} is already {cr.status}")
-        return svc.set_fields(c, code, "change_requests", cr_id,
-                              {"status": "approved" if approve else "rejected", "decided_by": decided_by,
-                               "decided_on": on or c.today()}, action="change_request.decided")
+        return svc.set_fields(
+            c,
+            code,
+            "change_requests",
+            cr_id,
+            {"status": "approved" if approve else "rejected", "decided_by": decided_by, "decided_on": on or c.today()},
+            action="change_request.decided",
+        )
 
     cr = _run(ctx, run)
     click.echo(f"{code} {cr.id} {cr.status} by {cr.decided_by} on {cr.decided_on}")
-
-

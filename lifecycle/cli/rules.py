@@ -36,14 +36,20 @@ def rules_grp() -> None:
 @handle_errors
 def lint_cmd(directory: str, as_json: bool) -> None:
     """Check a rule pack: every file, rule, expression and test, with file, line and YAML path."""
-    from lifecycle.spec.rulepack import load_pack
+    from lifecycle.load.rulepack import load_pack
 
     try:
         pack = load_pack(directory)
     except SpecError as exc:
         if as_json:
-            emit_json({"ok": False, "problems": [
-                {"file": p.file, "line": p.line, "path": p.path, "message": p.message} for p in exc.problems]})
+            emit_json(
+                {
+                    "ok": False,
+                    "problems": [
+                        {"file": p.file, "line": p.line, "path": p.path, "message": p.message} for p in exc.problems
+                    ],
+                }
+            )
         else:
             out = console()
             for p in exc.problems:
@@ -54,16 +60,31 @@ def lint_cmd(directory: str, as_json: bool) -> None:
 
     lc = pack.lifecycle
     if as_json:
-        emit_json({
-            "ok": True, "name": pack.name, "version": pack.version, "hash": pack.hash,
-            "phases": [{"id": p.id, "kind": p.kind, "title": dict(p.title)} for p in lc.phases],
-            "initial": lc.initial,
-            "transitions": [{"name": t.name, "from": list(lc.expanded_sources(t)),
-                             "to": t.dest or "(phase before hold)", "kind": t.kind, "gate": t.gate_id,
-                             "rules": len(pack.rules_for(t.name)),
-                             "approvals": t.approvals.describe() if t.approvals else None} for t in lc.transitions],
-            "rules": len(pack.all_rules()), "quality_standards": len(pack.quality), "tests": len(pack.tests),
-        })
+        emit_json(
+            {
+                "ok": True,
+                "name": pack.name,
+                "version": pack.version,
+                "hash": pack.hash,
+                "phases": [{"id": p.id, "kind": p.kind, "title": dict(p.title)} for p in lc.phases],
+                "initial": lc.initial,
+                "transitions": [
+                    {
+                        "name": t.name,
+                        "from": list(lc.expanded_sources(t)),
+                        "to": t.dest or "(phase before hold)",
+                        "kind": t.kind,
+                        "gate": t.gate_id,
+                        "rules": len(pack.rules_for(t.name)),
+                        "approvals": t.approvals.describe() if t.approvals else None,
+                    }
+                    for t in lc.transitions
+                ],
+                "rules": len(pack.all_rules()),
+                "quality_standards": len(pack.quality),
+                "tests": len(pack.tests),
+            }
+        )
         return
 
     out = console()
@@ -89,8 +110,13 @@ def lint_cmd(directory: str, as_json: bool) -> None:
         line = "  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4]))
         say(_text((line + "  " + row[4]).rstrip()), soft_wrap=True)
     policy = pack.waiver_policy
-    say(_text(f"rules: {len(pack.all_rules())} in {len(pack.gates)} gates; quality standards: "
-              f"{len(pack.quality)}; tests: {len(pack.tests)}"), soft_wrap=True)
+    say(
+        _text(
+            f"rules: {len(pack.all_rules())} in {len(pack.gates)} gates; quality standards: "
+            f"{len(pack.quality)}; tests: {len(pack.tests)}"
+        ),
+        soft_wrap=True,
+    )
     say(_text(f"waivers: by {', '.join(policy.roles) or 'nobody'}, at most {policy.max_days} days"), soft_wrap=True)
     say(_text(f"hash: {pack.hash}"), soft_wrap=True)
 
@@ -102,8 +128,8 @@ def lint_cmd(directory: str, as_json: bool) -> None:
 @handle_errors
 def test_cmd(directory: str, name_filter: str, as_json: bool) -> None:
     """Run a rule pack's tests (tests/*.yaml) and report like a test runner."""
-    from lifecycle.spec.evaluate import run_pack_tests
-    from lifecycle.spec.rulepack import load_pack
+    from lifecycle.load.evaluate import run_pack_tests
+    from lifecycle.load.rulepack import load_pack
 
     pack = load_pack(directory)
     report = run_pack_tests(pack, name_filter)
@@ -116,8 +142,9 @@ def test_cmd(directory: str, name_filter: str, as_json: bool) -> None:
             if r.passed:
                 out.print(_text("PASS ", "green"), _text(r.name), _text(f"  ({where})", "dim"), sep="", soft_wrap=True)
             else:
-                out.print(_text("FAIL ", "bold red"), _text(r.name), _text(f"  ({where})", "dim"), sep="",
-                          soft_wrap=True)
+                out.print(
+                    _text("FAIL ", "bold red"), _text(r.name), _text(f"  ({where})", "dim"), sep="", soft_wrap=True
+                )
                 for f in r.failures:
                     out.print(_text(f"     {f}"), soft_wrap=True)
         style = "bold green" if report.ok else "bold red"
@@ -157,10 +184,12 @@ def diff_cmd(ctx: click.Context, new_dir: str, against: str | None, as_json: boo
         return
     out = console()
     flips = [ch for ch in changes if ch.decision_changed]
-    out.print(f"{n} project(s) compared: {len(flips)} would get another decision, "
-              f"{len(changes) - len(flips)} keep their decision with other rule outcomes")
+    out.print(
+        f"{n} project(s) compared: {len(flips)} would get another decision, "
+        f"{len(changes) - len(flips)} keep their decision with other rule outcomes"
+    )
     for ch in changes:
-        head = (f"{ch.old_decision} → {ch.new_decision}" if ch.decision_changed else f"{ch.new_decision} (same)")
+        head = f"{ch.old_decision} → {ch.new_decision}" if ch.decision_changed else f"{ch.new_decision} (same)"
         trans = ch.new_transition
         if ch.old_transition != ch.new_transition:
             trans = f"{ch.old_transition} → {ch.new_transition}"
@@ -172,7 +201,7 @@ def diff_cmd(ctx: click.Context, new_dir: str, against: str | None, as_json: boo
 @rules_grp.command("functions")
 def functions_cmd() -> None:
     """List the functions gate rules may call (they replace CEL map/filter, and add working days)."""
-    from lifecycle.spec.cel import FUNCTION_DOCS
+    from lifecycle.load.cel import FUNCTION_DOCS
 
     for name, doc in FUNCTION_DOCS.items():
         click.echo(f"{name:<18} {doc}")

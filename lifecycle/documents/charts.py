@@ -64,16 +64,21 @@ def _fit(text: str, size: float, width: float) -> str:
     return out + "…"
 
 
-def _t(x: float, y: float, text: str, *, size: float = 7.5, anchor: str = "start", fill: str = INK,
-       weight: str = "normal") -> str:
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}" '
-            f'font-weight="{weight}">{escape(text)}</text>')
+def _t(
+    x: float, y: float, text: str, *, size: float = 7.5, anchor: str = "start", fill: str = INK, weight: str = "normal"
+) -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}" '
+        f'font-weight="{weight}">{escape(text)}</text>'
+    )
 
 
 def _svg(width: float, height: float, body: list[str], label: str) -> Markup:
-    head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="{escape(label)}" '
-            f'width="{width:.0f}pt" height="{height:.0f}pt" viewBox="0 0 {width:.0f} {height:.0f}" '
-            f'font-family="{FONT}">')
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="{escape(label)}" '
+        f'width="{width:.0f}pt" height="{height:.0f}pt" viewBox="0 0 {width:.0f} {height:.0f}" '
+        f'font-family="{FONT}">'
+    )
     return Markup(head + "".join(body) + "</svg>")
 
 
@@ -93,8 +98,16 @@ def _ticks(start: date, end: date) -> list[date]:
     return out
 
 
-def schedule_chart(tasks: Sequence[Mapping[str, Any]], milestones: Sequence[Mapping[str, Any]], *,
-                   start: Any, finish: Any, today: Any, fmt: Formatter, width: float = PLOT_WIDTH) -> Markup:
+def schedule_chart(
+    tasks: Sequence[Mapping[str, Any]],
+    milestones: Sequence[Mapping[str, Any]],
+    *,
+    start: Any,
+    finish: Any,
+    today: Any,
+    fmt: Formatter,
+    width: float = PLOT_WIDTH,
+) -> Markup:
     """Gantt rows for ``tasks`` (id, name, start, finish, percent, status) then milestone diamonds
     (name, date, status, completed_on), with month grid and a today line."""
     label_w = 150.0
@@ -123,8 +136,9 @@ def schedule_chart(tasks: Sequence[Mapping[str, Any]], milestones: Sequence[Mapp
     free_from = 0.0  # labels never overlap: one that would is left out (its grid line stays)
     for i, tk in enumerate(ticks):
         xx = x(tk)
-        body.append(f'<line x1="{xx:.1f}" y1="{top - 4}" x2="{xx:.1f}" y2="{height - 6}" stroke="{GRID}" '
-                    f'stroke-width="0.5"/>')
+        body.append(
+            f'<line x1="{xx:.1f}" y1="{top - 4}" x2="{xx:.1f}" y2="{height - 6}" stroke="{GRID}" stroke-width="0.5"/>'
+        )
         label = fmt.month(tk) if (i == 0 or tk.month == 1) else (f"{tk.month}月" if fmt.zh else fmt.month(tk)[:3])
         if xx + 2 >= free_from and xx + 2 + _text_width(label, 6.5) <= width:
             body.append(_t(xx + 2, top - 7, label, size=6.5, fill=MUTED))
@@ -141,10 +155,20 @@ def schedule_chart(tasks: Sequence[Mapping[str, Any]], milestones: Sequence[Mapp
                 pct = 100.0
             body.append(f'<rect x="{xs:.1f}" y="{y + 3.5}" width="{xf - xs:.1f}" height="8" fill="{PLAN}" rx="1"/>')
             if pct:
-                body.append(f'<rect x="{xs:.1f}" y="{y + 3.5}" width="{(xf - xs) * pct / 100:.1f}" height="8" '
-                            f'fill="{DONE}" rx="1"/>')
-            body.append(_t(min(xf + 3, x1 - 1), y + 10, f"{pct:.0f}%", size=6.5, fill=MUTED,
-                           anchor="start" if xf + 22 < x1 else "end"))
+                body.append(
+                    f'<rect x="{xs:.1f}" y="{y + 3.5}" width="{(xf - xs) * pct / 100:.1f}" height="8" '
+                    f'fill="{DONE}" rx="1"/>'
+                )
+            body.append(
+                _t(
+                    min(xf + 3, x1 - 1),
+                    y + 10,
+                    f"{pct:.0f}%",
+                    size=6.5,
+                    fill=MUTED,
+                    anchor="start" if xf + 22 < x1 else "end",
+                )
+            )
         y += row_h
     for m in milestones:
         d = _date(m.get("date"))
@@ -155,47 +179,85 @@ def schedule_chart(tasks: Sequence[Mapping[str, Any]], milestones: Sequence[Mapp
             fill = GOOD if done else BAD if late else "#ffffff"
             stroke = GOOD if done else BAD if late else DONE
             cx, cy, r = x(d), y + 7.5, 4.2
-            body.append(f'<path d="M{cx:.1f} {cy - r:.1f} L{cx + r:.1f} {cy:.1f} L{cx:.1f} {cy + r:.1f} '
-                        f'L{cx - r:.1f} {cy:.1f} Z" fill="{fill}" stroke="{stroke}" stroke-width="0.9"/>')
+            body.append(
+                f'<path d="M{cx:.1f} {cy - r:.1f} L{cx + r:.1f} {cy:.1f} L{cx:.1f} {cy + r:.1f} '
+                f'L{cx - r:.1f} {cy:.1f} Z" fill="{fill}" stroke="{stroke}" stroke-width="0.9"/>'
+            )
             actual = _date(m.get("completed_on"))
             if actual and actual != d:
                 ax = x(actual)
-                body.append(f'<line x1="{cx:.1f}" y1="{cy}" x2="{ax:.1f}" y2="{cy}" stroke="{stroke}" '
-                            f'stroke-width="0.8" stroke-dasharray="1.5 1.5"/>')
+                body.append(
+                    f'<line x1="{cx:.1f}" y1="{cy}" x2="{ax:.1f}" y2="{cy}" stroke="{stroke}" '
+                    f'stroke-width="0.8" stroke-dasharray="1.5 1.5"/>'
+                )
                 body.append(f'<circle cx="{ax:.1f}" cy="{cy}" r="1.8" fill="{stroke}"/>')
             label = fmt.month_day(d)
             right = cx + 8 + _text_width(label, 6.5) < x1
-            body.append(_t(cx + 7 if right else cx - 7, y + 10, label, size=6.5, fill=MUTED,
-                           anchor="start" if right else "end"))
+            body.append(
+                _t(cx + 7 if right else cx - 7, y + 10, label, size=6.5, fill=MUTED, anchor="start" if right else "end")
+            )
         y += row_h
     td = _date(today)
     if td and lo <= td <= hi:
         tx = x(td)
-        body.append(f'<line x1="{tx:.1f}" y1="{top - 4}" x2="{tx:.1f}" y2="{height - 6}" stroke="{BAD}" '
-                    f'stroke-width="0.8" stroke-dasharray="3 2"/>')
+        body.append(
+            f'<line x1="{tx:.1f}" y1="{top - 4}" x2="{tx:.1f}" y2="{height - 6}" stroke="{BAD}" '
+            f'stroke-width="0.8" stroke-dasharray="3 2"/>'
+        )
         label = fmt.t("chart.today")
         right = tx + 4 + _text_width(label, 6.5) < x1
-        body.append(_t(tx + 3 if right else tx - 3, height - 1, label, size=6.5, fill=BAD,
-                       anchor="start" if right else "end", weight="bold"))
+        body.append(
+            _t(
+                tx + 3 if right else tx - 3,
+                height - 1,
+                label,
+                size=6.5,
+                fill=BAD,
+                anchor="start" if right else "end",
+                weight="bold",
+            )
+        )
     return _svg(width, height, body, fmt.t("chart.schedule"))
 
 
-def milestone_timeline(milestones: Sequence[Mapping[str, Any]], *, start: Any, finish: Any, today: Any,
-                       fmt: Formatter, width: float = PLOT_WIDTH) -> Markup:
+def milestone_timeline(
+    milestones: Sequence[Mapping[str, Any]],
+    *,
+    start: Any,
+    finish: Any,
+    today: Any,
+    fmt: Formatter,
+    width: float = PLOT_WIDTH,
+) -> Markup:
     """Milestones only: one row per milestone, planned diamond, actual date dot, today line."""
     return schedule_chart((), milestones, start=start, finish=finish, today=today, fmt=fmt, width=width)
 
 
-def budget_bars(rows: Sequence[Mapping[str, Any]], *, fmt: Formatter, currency: str = "",
-                total_label: str = "", width: float = PLOT_WIDTH) -> Markup:
+def budget_bars(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    fmt: Formatter,
+    currency: str = "",
+    total_label: str = "",
+    width: float = PLOT_WIDTH,
+) -> Markup:
     """Spent against plan: ``rows`` of {label or category, plan, actual} (decimal text); a total row
     is added. A ``category`` is printed as the locale's word for it."""
     if not rows:
         return Markup("")
-    data = [(str(r.get("label") or fmt.enum("category", r.get("category", ""))), Decimal(str(r.get("plan") or 0)),
-             Decimal(str(r.get("actual") or 0))) for r in rows]
-    total = (total_label or fmt.t("common.total"), sum((p for _, p, _ in data), Decimal(0)),
-             sum((a for _, _, a in data), Decimal(0)))
+    data = [
+        (
+            str(r.get("label") or fmt.enum("category", r.get("category", ""))),
+            Decimal(str(r.get("plan") or 0)),
+            Decimal(str(r.get("actual") or 0)),
+        )
+        for r in rows
+    ]
+    total = (
+        total_label or fmt.t("common.total"),
+        sum((p for _, p, _ in data), Decimal(0)),
+        sum((a for _, _, a in data), Decimal(0)),
+    )
     label_w, value_w = 110.0, 120.0
     x0, x1 = label_w + 6, width - value_w
     row_h, top = 16.0, 14.0
@@ -229,22 +291,41 @@ def budget_bars(rows: Sequence[Mapping[str, Any]], *, fmt: Formatter, currency: 
         colour = BAD if actual > plan else DONE
         body.append(f'<rect x="{x0}" y="{y + 4.5}" width="{w_act:.1f}" height="5" fill="{colour}"/>')
         pct = f" ({float(actual * 100 / plan):.0f}%)" if plan else ""
-        body.append(_t(width, y + 10, f"{fmt.money(actual, currency)} / {fmt.money(plan, currency)}{pct}",
-                       size=6.8, anchor="end", fill=INK, weight=weight))
+        body.append(
+            _t(
+                width,
+                y + 10,
+                f"{fmt.money(actual, currency)} / {fmt.money(plan, currency)}{pct}",
+                size=6.8,
+                anchor="end",
+                fill=INK,
+                weight=weight,
+            )
+        )
         y += row_h
     return _svg(width, height, body, fmt.t("chart.budget"))
 
 
-def _month_labels(lo: date, hi: date, x: Any, y: float, fmt: Formatter, width: float, body: list[str],
-                  grid: tuple[float, float] | None = None) -> None:
+def _month_labels(
+    lo: date,
+    hi: date,
+    x: Any,
+    y: float,
+    fmt: Formatter,
+    width: float,
+    body: list[str],
+    grid: tuple[float, float] | None = None,
+) -> None:
     """Month ticks between ``lo`` and ``hi``: grid lines from ``grid[0]`` to ``grid[1]`` and labels at
     ``y`` (the year with the first month and with January); a label that would overlap is left out."""
     free_from = 0.0
     for i, tk in enumerate(_ticks(lo, hi)):
         xx = x(tk)
         if grid:
-            body.append(f'<line x1="{xx:.1f}" y1="{grid[0]:.1f}" x2="{xx:.1f}" y2="{grid[1]:.1f}" stroke="{GRID}" '
-                        f'stroke-width="0.5"/>')
+            body.append(
+                f'<line x1="{xx:.1f}" y1="{grid[0]:.1f}" x2="{xx:.1f}" y2="{grid[1]:.1f}" stroke="{GRID}" '
+                f'stroke-width="0.5"/>'
+            )
         label = fmt.month(tk) if (i == 0 or tk.month == 1) else (f"{tk.month}月" if fmt.zh else fmt.month(tk)[:3])
         if xx + 2 >= free_from and xx + 2 + _text_width(label, 6.5) <= width:
             body.append(_t(xx + 2, y, label, size=6.5, fill=MUTED))
@@ -267,12 +348,15 @@ def _legend(items: Sequence[tuple[str, str]], x: float, y: float, width: float) 
 
 
 def _diamond(cx: float, cy: float, r: float, fill: str, stroke: str) -> str:
-    return (f'<path d="M{cx:.1f} {cy - r:.1f} L{cx + r:.1f} {cy:.1f} L{cx:.1f} {cy + r:.1f} L{cx - r:.1f} {cy:.1f} Z" '
-            f'fill="{fill}" stroke="{stroke}" stroke-width="0.9"/>')
+    return (
+        f'<path d="M{cx:.1f} {cy - r:.1f} L{cx + r:.1f} {cy:.1f} L{cx:.1f} {cy + r:.1f} L{cx - r:.1f} {cy:.1f} Z" '
+        f'fill="{fill}" stroke="{stroke}" stroke-width="0.9"/>'
+    )
 
 
-def gantt_chart(rows: Sequence[Mapping[str, Any]], *, today: Any, fmt: Formatter, hidden: int = 0,
-                width: float = PLOT_WIDTH) -> Markup:
+def gantt_chart(
+    rows: Sequence[Mapping[str, Any]], *, today: Any, fmt: Formatter, hidden: int = 0, width: float = PLOT_WIDTH
+) -> Markup:
     """A Gantt chart of ``rows`` (id, wbs, name, level, summary, milestone, critical, done, start, finish,
     percent) in the order given: critical rows are drawn red and carry ``class="gantt-row critical"``.
     The legend names the critical path in the document's language; the today line is dashed."""
@@ -280,16 +364,26 @@ def gantt_chart(rows: Sequence[Mapping[str, Any]], *, today: Any, fmt: Formatter
     x0, x1 = label_w + 6, width - 24
     row_h = 12.5
     legend_items = [
-        (f'<rect x="0" y="1" width="14" height="6" fill="{CRIT_LIGHT}"/><rect x="0" y="1" width="7" height="6" '
-         f'fill="{CRIT}"/><rect x="0" y="1" width="14" height="6" fill="none" stroke="{CRIT}" stroke-width="0.7"/>',
-         fmt.t("chart.critical")),
-        (f'<rect x="0" y="1" width="14" height="6" fill="{PLAN}"/><rect x="0" y="1" width="7" height="6" '
-         f'fill="{DONE}"/>', fmt.t("chart.noncritical")),
-        (f'<rect x="0" y="2" width="14" height="3" fill="{INK}"/>'
-         f'<path d="M0 5 L3.5 5 L0 8.5 Z M14 5 L10.5 5 L14 8.5 Z" fill="{INK}"/>', fmt.t("chart.summary")),
+        (
+            f'<rect x="0" y="1" width="14" height="6" fill="{CRIT_LIGHT}"/><rect x="0" y="1" width="7" height="6" '
+            f'fill="{CRIT}"/><rect x="0" y="1" width="14" height="6" fill="none" stroke="{CRIT}" stroke-width="0.7"/>',
+            fmt.t("chart.critical"),
+        ),
+        (
+            f'<rect x="0" y="1" width="14" height="6" fill="{PLAN}"/><rect x="0" y="1" width="7" height="6" '
+            f'fill="{DONE}"/>',
+            fmt.t("chart.noncritical"),
+        ),
+        (
+            f'<rect x="0" y="2" width="14" height="3" fill="{INK}"/>'
+            f'<path d="M0 5 L3.5 5 L0 8.5 Z M14 5 L10.5 5 L14 8.5 Z" fill="{INK}"/>',
+            fmt.t("chart.summary"),
+        ),
         (_diamond(7, 4, 3.8, "#ffffff", DONE), fmt.t("chart.milestone")),
-        (f'<line x1="7" y1="-1" x2="7" y2="9" stroke="{TODAY}" stroke-width="0.9" stroke-dasharray="2.5 1.5"/>',
-         fmt.t("chart.today")),
+        (
+            f'<line x1="7" y1="-1" x2="7" y2="9" stroke="{TODAY}" stroke-width="0.9" stroke-dasharray="2.5 1.5"/>',
+            fmt.t("chart.today"),
+        ),
     ]
     legend, legend_h = _legend(legend_items, 0, 8, width)
     top = legend_h + 16  # month labels sit between the legend and the first row
@@ -322,8 +416,16 @@ def gantt_chart(rows: Sequence[Mapping[str, Any]], *, today: Any, fmt: Formatter
         body.append(f'<g class="{cls}" data-task="{escape(str(r.get("id", "")))}">')
         indent = 7.0 * min(level, 4)
         name = " ".join(p for p in (str(r.get("wbs") or ""), str(r.get("name") or "")) if p)
-        body.append(_t(indent, y + 9, _fit(name, 7.2, label_w - indent), size=7.2,
-                       fill=CRIT if crit and not summary else INK, weight="bold" if summary else "normal"))
+        body.append(
+            _t(
+                indent,
+                y + 9,
+                _fit(name, 7.2, label_w - indent),
+                size=7.2,
+                fill=CRIT if crit and not summary else INK,
+                weight="bold" if summary else "normal",
+            )
+        )
         s, f = _date(r.get("start")), _date(r.get("finish"))
         if s and f:
             pct = 100.0 if r.get("done") else max(0.0, min(100.0, float(r.get("percent") or 0)))
@@ -334,45 +436,84 @@ def gantt_chart(rows: Sequence[Mapping[str, Any]], *, today: Any, fmt: Formatter
                 body.append(_diamond(xs, y + 6.25, 4.0, fill, stroke))
                 label = fmt.month_day(s)
                 right = xs + 7 + _text_width(label, 6.3) < width
-                body.append(_t(xs + 6 if right else xs - 6, y + 8.7, label, size=6.3, fill=MUTED,
-                               anchor="start" if right else "end"))
+                body.append(
+                    _t(
+                        xs + 6 if right else xs - 6,
+                        y + 8.7,
+                        label,
+                        size=6.3,
+                        fill=MUTED,
+                        anchor="start" if right else "end",
+                    )
+                )
             else:
                 xf = max(x(f + timedelta(days=1)), xs + 1.5)
                 if summary:
                     body.append(f'<rect x="{xs:.1f}" y="{y + 3:.1f}" width="{xf - xs:.1f}" height="4" fill="{light}"/>')
                     if pct:
-                        body.append(f'<rect x="{xs:.1f}" y="{y + 3:.1f}" width="{(xf - xs) * pct / 100:.1f}" '
-                                    f'height="4" fill="{dark}"/>')
+                        body.append(
+                            f'<rect x="{xs:.1f}" y="{y + 3:.1f}" width="{(xf - xs) * pct / 100:.1f}" '
+                            f'height="4" fill="{dark}"/>'
+                        )
                     ink = CRIT if crit else INK
-                    body.append(f'<path d="M{xs:.1f} {y + 3:.1f} L{xs + 3.5:.1f} {y + 3:.1f} L{xs:.1f} {y + 10:.1f} Z '
-                                f'M{xf:.1f} {y + 3:.1f} L{xf - 3.5:.1f} {y + 3:.1f} L{xf:.1f} {y + 10:.1f} Z" '
-                                f'fill="{ink}"/>')
-                    body.append(f'<line x1="{xs:.1f}" y1="{y + 3:.1f}" x2="{xf:.1f}" y2="{y + 3:.1f}" stroke="{ink}" '
-                                f'stroke-width="0.8"/>')
+                    body.append(
+                        f'<path d="M{xs:.1f} {y + 3:.1f} L{xs + 3.5:.1f} {y + 3:.1f} L{xs:.1f} {y + 10:.1f} Z '
+                        f'M{xf:.1f} {y + 3:.1f} L{xf - 3.5:.1f} {y + 3:.1f} L{xf:.1f} {y + 10:.1f} Z" '
+                        f'fill="{ink}"/>'
+                    )
+                    body.append(
+                        f'<line x1="{xs:.1f}" y1="{y + 3:.1f}" x2="{xf:.1f}" y2="{y + 3:.1f}" stroke="{ink}" '
+                        f'stroke-width="0.8"/>'
+                    )
                 else:
-                    body.append(f'<rect x="{xs:.1f}" y="{y + 2.5:.1f}" width="{xf - xs:.1f}" height="7.5" '
-                                f'fill="{light}" rx="1"/>')
+                    body.append(
+                        f'<rect x="{xs:.1f}" y="{y + 2.5:.1f}" width="{xf - xs:.1f}" height="7.5" '
+                        f'fill="{light}" rx="1"/>'
+                    )
                     if pct:
-                        body.append(f'<rect x="{xs:.1f}" y="{y + 2.5:.1f}" width="{(xf - xs) * pct / 100:.1f}" '
-                                    f'height="7.5" fill="{dark}" rx="1"/>')
+                        body.append(
+                            f'<rect x="{xs:.1f}" y="{y + 2.5:.1f}" width="{(xf - xs) * pct / 100:.1f}" '
+                            f'height="7.5" fill="{dark}" rx="1"/>'
+                        )
                     if crit:  # outlined too, so a critical task not yet started stands out (also in grey)
-                        body.append(f'<rect x="{xs:.1f}" y="{y + 2.5:.1f}" width="{xf - xs:.1f}" height="7.5" '
-                                    f'fill="none" stroke="{CRIT}" stroke-width="0.7" rx="1"/>')
+                        body.append(
+                            f'<rect x="{xs:.1f}" y="{y + 2.5:.1f}" width="{xf - xs:.1f}" height="7.5" '
+                            f'fill="none" stroke="{CRIT}" stroke-width="0.7" rx="1"/>'
+                        )
                 text = f"{pct:.0f}%"
                 right = xf + 3 + _text_width(text, 6.3) <= width
-                body.append(_t(xf + 3 if right else xs - 3, y + 8.7, text, size=6.3, fill=MUTED,
-                               anchor="start" if right else "end"))
+                body.append(
+                    _t(
+                        xf + 3 if right else xs - 3,
+                        y + 8.7,
+                        text,
+                        size=6.3,
+                        fill=MUTED,
+                        anchor="start" if right else "end",
+                    )
+                )
         body.append("</g>")
         y += row_h
     td = _date(today)
     if td and lo <= td <= hi:
         tx = x(td)
-        body.append(f'<line x1="{tx:.1f}" y1="{top - 2}" x2="{tx:.1f}" y2="{bottom + 2:.1f}" stroke="{TODAY}" '
-                    f'stroke-width="0.9" stroke-dasharray="3 2"/>')
+        body.append(
+            f'<line x1="{tx:.1f}" y1="{top - 2}" x2="{tx:.1f}" y2="{bottom + 2:.1f}" stroke="{TODAY}" '
+            f'stroke-width="0.9" stroke-dasharray="3 2"/>'
+        )
         label = f"{fmt.t('chart.today')} {fmt.month_day(td)}"
         right = tx + 4 + _text_width(label, 6.5) < width
-        body.append(_t(tx + 3 if right else tx - 3, bottom + 9, label, size=6.5, fill=TODAY,
-                       anchor="start" if right else "end", weight="bold"))
+        body.append(
+            _t(
+                tx + 3 if right else tx - 3,
+                bottom + 9,
+                label,
+                size=6.5,
+                fill=TODAY,
+                anchor="start" if right else "end",
+                weight="bold",
+            )
+        )
     if hidden:
         body.append(_t(0, height - 2, fmt.t("label.gantt_more", n=hidden), size=6.5, fill=MUTED))
     return _svg(width, height, body, fmt.t("chart.gantt"))
@@ -407,9 +548,18 @@ def _amount_tick(v: float, step: float, fmt: Formatter, currency: str, money: bo
     return f"{sym}{v / unit:,.{places}f}{suffix}"
 
 
-def cost_s_curve(planned: Sequence[tuple[Any, Any]], actual: Sequence[tuple[Any, Any]],
-                 earned: Sequence[tuple[Any, Any]] = (), *, today: Any, fmt: Formatter, currency: str = "",
-                 width: float = PLOT_WIDTH, height: float = 150.0, money: bool = True) -> Markup:
+def cost_s_curve(
+    planned: Sequence[tuple[Any, Any]],
+    actual: Sequence[tuple[Any, Any]],
+    earned: Sequence[tuple[Any, Any]] = (),
+    *,
+    today: Any,
+    fmt: Formatter,
+    currency: str = "",
+    width: float = PLOT_WIDTH,
+    height: float = 150.0,
+    money: bool = True,
+) -> Markup:
     """Cumulative cost over time: planned value, actual cost and (optionally) earned value, each a
     series of (date, cumulative amount) sorted by date, with the status date (``today``) marked and
     a legend. Dates may be ISO text, amounts decimal text or numbers; ``money=False`` prints plain
@@ -418,8 +568,11 @@ def cost_s_curve(planned: Sequence[tuple[Any, Any]], actual: Sequence[tuple[Any,
     Returns an ``<svg>`` like the other charts (text escaped, sized in points).
     """
     series: list[tuple[str, str, str, list[tuple[date, float]]]] = []
-    for key, colour, dash, seq in (("chart.pv", DONE, "", planned), ("chart.ev", GOOD, "5 2.5", earned),
-                                   ("chart.ac", BAD, "1.6 1.4", actual)):
+    for key, colour, dash, seq in (
+        ("chart.pv", DONE, "", planned),
+        ("chart.ev", GOOD, "5 2.5", earned),
+        ("chart.ac", BAD, "1.6 1.4", actual),
+    ):
         pts = [(d, float(v)) for d, v in ((_date(a), b) for a, b in seq) if d is not None and v is not None]
         series.append((key, colour, dash, pts))
     every = [p for _, _, _, pts in series for p in pts]
@@ -435,11 +588,22 @@ def cost_s_curve(planned: Sequence[tuple[Any, Any]], actual: Sequence[tuple[Any,
     ticks = [step * i for i in range(n_steps + 1)]
     labels = [_amount_tick(v, step, fmt, currency, money) for v in ticks]
     left = max(_text_width(lb, 6.5) for lb in labels) + 8
-    legend_items = [(f'<line x1="0" y1="4" x2="14" y2="4" stroke="{colour}" stroke-width="1.6"'
-                     + (f' stroke-dasharray="{dash}"' if dash else "") + "/>", fmt.t(key))
-                    for key, colour, dash, pts in series if pts]
-    legend_items.append((f'<line x1="7" y1="-1" x2="7" y2="9" stroke="{TODAY}" stroke-width="0.9" '
-                         f'stroke-dasharray="3 2"/>', fmt.t("chart.status_date")))
+    legend_items = [
+        (
+            f'<line x1="0" y1="4" x2="14" y2="4" stroke="{colour}" stroke-width="1.6"'
+            + (f' stroke-dasharray="{dash}"' if dash else "")
+            + "/>",
+            fmt.t(key),
+        )
+        for key, colour, dash, pts in series
+        if pts
+    ]
+    legend_items.append(
+        (
+            f'<line x1="7" y1="-1" x2="7" y2="9" stroke="{TODAY}" stroke-width="0.9" stroke-dasharray="3 2"/>',
+            fmt.t("chart.status_date"),
+        )
+    )
     legend, legend_h = _legend(legend_items, left, 8, width)
     top, bottom, x0, x1 = legend_h + 8, height - 14, left, width - 6
 
@@ -452,35 +616,53 @@ def cost_s_curve(planned: Sequence[tuple[Any, Any]], actual: Sequence[tuple[Any,
     body: list[str] = list(legend)
     for v, lb in zip(ticks, labels, strict=True):
         yy = y(v)
-        body.append(f'<line x1="{x0:.1f}" y1="{yy:.1f}" x2="{x1:.1f}" y2="{yy:.1f}" stroke="{GRID}" '
-                    f'stroke-width="0.5"/>')
+        body.append(
+            f'<line x1="{x0:.1f}" y1="{yy:.1f}" x2="{x1:.1f}" y2="{yy:.1f}" stroke="{GRID}" stroke-width="0.5"/>'
+        )
         body.append(_t(x0 - 4, yy + 2.3, lb, size=6.5, anchor="end", fill=MUTED))
     _month_labels(lo, hi, x, bottom + 9, fmt, width, body)
     for tk in _ticks(lo, hi):
-        body.append(f'<line x1="{x(tk):.1f}" y1="{bottom:.1f}" x2="{x(tk):.1f}" y2="{bottom + 2.5:.1f}" '
-                    f'stroke="{MUTED}" stroke-width="0.5"/>')
-    body.append(f'<line x1="{x0:.1f}" y1="{bottom:.1f}" x2="{x1:.1f}" y2="{bottom:.1f}" stroke="{MUTED}" '
-                f'stroke-width="0.6"/>')
+        body.append(
+            f'<line x1="{x(tk):.1f}" y1="{bottom:.1f}" x2="{x(tk):.1f}" y2="{bottom + 2.5:.1f}" '
+            f'stroke="{MUTED}" stroke-width="0.5"/>'
+        )
+    body.append(
+        f'<line x1="{x0:.1f}" y1="{bottom:.1f}" x2="{x1:.1f}" y2="{bottom:.1f}" stroke="{MUTED}" stroke-width="0.6"/>'
+    )
     if td and lo <= td <= hi:
         tx = x(td)
-        body.append(f'<line x1="{tx:.1f}" y1="{top:.1f}" x2="{tx:.1f}" y2="{bottom:.1f}" stroke="{TODAY}" '
-                    f'stroke-width="0.9" stroke-dasharray="3 2"/>')
+        body.append(
+            f'<line x1="{tx:.1f}" y1="{top:.1f}" x2="{tx:.1f}" y2="{bottom:.1f}" stroke="{TODAY}" '
+            f'stroke-width="0.9" stroke-dasharray="3 2"/>'
+        )
         label = fmt.month_day(td)
         right = tx + 4 + _text_width(label, 6.5) < x1
-        body.append(_t(tx + 3 if right else tx - 3, top + 7, label, size=6.5, fill=TODAY,
-                       anchor="start" if right else "end", weight="bold"))
+        body.append(
+            _t(
+                tx + 3 if right else tx - 3,
+                top + 7,
+                label,
+                size=6.5,
+                fill=TODAY,
+                anchor="start" if right else "end",
+                weight="bold",
+            )
+        )
     for key, colour, dash, pts in series:
         if not pts:
             continue
         coords = " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in pts)
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        body.append(f'<polyline class="series {key[6:]}" fill="none" stroke="{colour}" stroke-width="1.5" '
-                    f'stroke-linejoin="round"{dash_attr} points="{coords}"/>')
+        body.append(
+            f'<polyline class="series {key[6:]}" fill="none" stroke="{colour}" stroke-width="1.5" '
+            f'stroke-linejoin="round"{dash_attr} points="{coords}"/>'
+        )
     return _svg(width, height, body, fmt.t("chart.s_curve"))
 
 
-def s_curve_chart(block: Mapping[str, Any], *, fmt: Formatter, currency: str = "",
-                  width: float = PLOT_WIDTH, height: float = 160.0) -> Markup:
+def s_curve_chart(
+    block: Mapping[str, Any], *, fmt: Formatter, currency: str = "", width: float = PLOT_WIDTH, height: float = 160.0
+) -> Markup:
     """:func:`cost_s_curve` from a record's ``s_curve`` block (``points`` of date, pv, ev, ac; ev and
     ac null after ``status_date``). When the budgets are effort hours (``budget_source`` ``effort``)
     actual cost is left out: it is money and the other two lines are hours."""
@@ -489,5 +671,14 @@ def s_curve_chart(block: Mapping[str, Any], *, fmt: Formatter, currency: str = "
     planned = [(p.get("date"), p.get("pv")) for p in points]
     earned = [(p.get("date"), p.get("ev")) for p in points if p.get("ev") is not None]
     actual = [(p.get("date"), p.get("ac")) for p in points if p.get("ac") is not None] if money else []
-    return cost_s_curve(planned, actual, earned, today=block.get("status_date"), fmt=fmt, currency=currency,
-                        width=width, height=height, money=money)
+    return cost_s_curve(
+        planned,
+        actual,
+        earned,
+        today=block.get("status_date"),
+        fmt=fmt,
+        currency=currency,
+        width=width,
+        height=height,
+        money=money,
+    )

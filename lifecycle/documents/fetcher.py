@@ -24,9 +24,17 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 log = logging.getLogger(__name__)
 
-_TYPES = {".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg",
-          ".jpeg": "image/jpeg", ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf",
-          ".otf": "font/otf"}
+_TYPES = {
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".woff2": "font/woff2",
+    ".woff": "font/woff",
+    ".ttf": "font/ttf",
+    ".otf": "font/otf",
+}
 
 
 class FetchRefused(ValueError):
@@ -53,8 +61,9 @@ class AssetFetcher(URLFetcher):  # type: ignore[misc]  # untyped base class
         if scheme == "file":
             path = self._inside_root(url)
             if path is not None:
-                media = _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or \
-                    "application/octet-stream"
+                media = (
+                    _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                )
                 return URLFetcherResponse(path.as_uri(), body=path.read_bytes(), headers={"Content-Type": media})
         return self._refuse(url)
 

@@ -26,8 +26,20 @@ from lifecycle.errors import ConfigError, InvalidInput
 
 LANGS = ("zh-CN", "en")
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +52,8 @@ class LocaleSpec:
     symbols: tuple[tuple[str, str], ...]
 
 
-_ZH_SYMBOLS = (("CNY", "¥"), ("RMB", "¥"), ("USD", "US$"), ("EUR", "€"), ("GBP", "£"), ("HKD", "HK$"),
-               ("JPY", "JP¥"))
-_EN_SYMBOLS = (("GBP", "£"), ("USD", "$"), ("EUR", "€"), ("CNY", "¥"), ("RMB", "¥"), ("HKD", "HK$"),
-               ("JPY", "JP¥"))
+_ZH_SYMBOLS = (("CNY", "¥"), ("RMB", "¥"), ("USD", "US$"), ("EUR", "€"), ("GBP", "£"), ("HKD", "HK$"), ("JPY", "JP¥"))
+_EN_SYMBOLS = (("GBP", "£"), ("USD", "$"), ("EUR", "€"), ("CNY", "¥"), ("RMB", "¥"), ("HKD", "HK$"), ("JPY", "JP¥"))
 
 LOCALES: dict[str, LocaleSpec] = {
     # Chinese clients read times in Beijing time; English documents print UTC.
@@ -207,8 +217,11 @@ class Formatter:
         d = _to_decimal(value)
         if d is None:
             return ""
-        q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP) if places else d.quantize(
-            Decimal(1), rounding=ROUND_HALF_UP)
+        q = (
+            d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+            if places
+            else d.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        )
         sign = "-" if q < 0 else ""
         text = f"{abs(q):,.{places}f}"
         whole, _, frac = text.partition(".")

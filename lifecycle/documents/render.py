@@ -95,22 +95,25 @@ def render_html(record: Mapping[str, Any], *, logo: str = "", folder: Path | Non
     issued = _issued_at(record)
     try:
         template = environment(folder).get_template(f"{kind}.html")
-        return str(template.render(
-            doc=record,
-            L=fmt,
-            charts=charts,
-            logo=logo if logo.startswith("data:image/") else "",
-            w3c_issued=issued.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            generator=GENERATOR,
-        ))
+        return str(
+            template.render(
+                doc=record,
+                L=fmt,
+                charts=charts,
+                logo=logo if logo.startswith("data:image/") else "",
+                w3c_issued=issued.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                generator=GENERATOR,
+            )
+        )
     except jinja2.TemplateNotFound as exc:
         raise RenderError(f"no template for document kind '{kind}'") from exc
     except jinja2.TemplateError as exc:
         raise RenderError(f"template for '{kind}' failed: {exc}") from exc
 
 
-def render_pdf(record: Mapping[str, Any], *, logo: str = "", folder: Path | None = None,
-               fetcher: AssetFetcher | None = None) -> Rendered:
+def render_pdf(
+    record: Mapping[str, Any], *, logo: str = "", folder: Path | None = None, fetcher: AssetFetcher | None = None
+) -> Rendered:
     """Render a record to PDF/A-3b bytes with the record attached; same record → same bytes."""
     from weasyprint import HTML, Attachment
 

@@ -60,8 +60,21 @@ class SigningConfig:
         """The workspace's signing configuration, or None when signing is not configured."""
         if not data or data.get("enabled") is False:
             return None
-        known = {"pkcs12", "passphrase", "passphrase_env", "key", "cert", "key_passphrase", "key_passphrase_env",
-                 "chain", "trust_roots", "reason", "location", "contact", "enabled"}
+        known = {
+            "pkcs12",
+            "passphrase",
+            "passphrase_env",
+            "key",
+            "cert",
+            "key_passphrase",
+            "key_passphrase_env",
+            "chain",
+            "trust_roots",
+            "reason",
+            "location",
+            "contact",
+            "enabled",
+        }
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"signing: unknown setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -131,8 +144,9 @@ def load_signer(cfg: SigningConfig) -> Any:
     chain = _load_certs(cfg.chain)
     try:
         if cfg.pkcs12 is not None:
-            return signers.SimpleSigner.load_pkcs12_data(cfg.pkcs12.read_bytes(), other_certs=chain,
-                                                         passphrase=cfg.passphrase)
+            return signers.SimpleSigner.load_pkcs12_data(
+                cfg.pkcs12.read_bytes(), other_certs=chain, passphrase=cfg.passphrase
+            )
         from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
         from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -189,9 +203,17 @@ class SignatureCheck:
         return self.intact and self.valid and self.covers_whole_file
 
     def to_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "signer": self.signer, "intact": self.intact, "valid": self.valid,
-                "trusted": self.trusted, "covers_whole_file": self.covers_whole_file,
-                "signing_time": self.signing_time, "ok": self.ok, "problem": self.problem}
+        return {
+            "field": self.field,
+            "signer": self.signer,
+            "intact": self.intact,
+            "valid": self.valid,
+            "trusted": self.trusted,
+            "covers_whole_file": self.covers_whole_file,
+            "signing_time": self.signing_time,
+            "ok": self.ok,
+            "problem": self.problem,
+        }
 
 
 def trust_roots_for(cfg: SigningConfig | None) -> list[Any]:
@@ -220,9 +242,18 @@ def verify_pdf(pdf: bytes, trust_roots: Sequence[Any] = ()) -> list[SignatureChe
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         embedded = list(reader.embedded_signatures)
     except Exception as exc:  # a file too damaged to parse has no verifiable signature
-        return [SignatureCheck(field="", signer="", intact=False, valid=False, trusted=False,
-                               covers_whole_file=False, signing_time="",
-                               problem=f"the file cannot be parsed: {type(exc).__name__}: {exc}")]
+        return [
+            SignatureCheck(
+                field="",
+                signer="",
+                intact=False,
+                valid=False,
+                trusted=False,
+                covers_whole_file=False,
+                signing_time="",
+                problem=f"the file cannot be parsed: {type(exc).__name__}: {exc}",
+            )
+        ]
     roots = [r for r in trust_roots if not isinstance(r, (str, Path))]
     roots += _load_certs([Path(r) for r in trust_roots if isinstance(r, (str, Path))])
     checks = []
@@ -232,17 +263,28 @@ def verify_pdf(pdf: bytes, trust_roots: Sequence[Any] = ()) -> list[SignatureChe
             vc = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
             status: Any = _run(functools.partial(validate_pdf_signature, sig, vc))
             time = status.signer_reported_dt.isoformat() if status.signer_reported_dt else ""
-            checks.append(SignatureCheck(
-                field=str(sig.field_name),
-                signer=signer_cert.subject.human_friendly,
-                intact=bool(status.intact),
-                valid=bool(status.valid),
-                trusted=bool(status.trusted),
-                covers_whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
-                signing_time=time,
-            ))
+            checks.append(
+                SignatureCheck(
+                    field=str(sig.field_name),
+                    signer=signer_cert.subject.human_friendly,
+                    intact=bool(status.intact),
+                    valid=bool(status.valid),
+                    trusted=bool(status.trusted),
+                    covers_whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+                    signing_time=time,
+                )
+            )
         except Exception as exc:
-            checks.append(SignatureCheck(field=str(getattr(sig, "field_name", "")), signer="", intact=False,
-                                         valid=False, trusted=False, covers_whole_file=False, signing_time="",
-                                         problem=f"{type(exc).__name__}: {exc}"))
+            checks.append(
+                SignatureCheck(
+                    field=str(getattr(sig, "field_name", "")),
+                    signer="",
+                    intact=False,
+                    valid=False,
+                    trusted=False,
+                    covers_whole_file=False,
+                    signing_time="",
+                    problem=f"{type(exc).__name__}: {exc}",
+                )
+            )
     return checks

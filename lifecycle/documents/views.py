@@ -62,8 +62,9 @@ def number_prefix(code: str, kind: str, milestone: str | None = None) -> str:
     return "-".join(parts)
 
 
-def next_number(code: str, kind: str, existing: Iterable[DocumentRecord],
-                milestone: str | None = None) -> tuple[str, int]:
+def next_number(
+    code: str, kind: str, existing: Iterable[DocumentRecord], milestone: str | None = None
+) -> tuple[str, int]:
     """The next free document number for this prefix and its sequence ``N`` (1 for the first)."""
     prefix = number_prefix(code, kind, milestone)
     pattern = re.compile(re.escape(prefix) + r"-(\d+)$")
@@ -131,16 +132,30 @@ def party(project: Project, pid: str) -> dict[str, Any] | None:
     supplier = project.charter.supplier.name
     person = project.index("people").get(pid)
     if person is not None:
-        return {"id": pid, "name": person.name, "organisation": person.organisation or supplier,
-                "title": person.role, "role": person.role, "email": person.email, "phone": "",
-                "side": "supplier"}
+        return {
+            "id": pid,
+            "name": person.name,
+            "organisation": person.organisation or supplier,
+            "title": person.role,
+            "role": person.role,
+            "email": person.email,
+            "phone": "",
+            "side": "supplier",
+        }
     contact = project.index("contacts").get(pid)
     if contact is not None:
         org = contact.organisation or (project.charter.client.name if contact.side == "client" else "")
-        return {"id": pid, "name": contact.name, "organisation": org, "title": contact.title,
-                "role": contact.role, "email": contact.email, "phone": contact.phone, "side": contact.side}
-    return {"id": pid, "name": pid, "organisation": "", "title": "", "role": "", "email": "", "phone": "",
-            "side": ""}
+        return {
+            "id": pid,
+            "name": contact.name,
+            "organisation": org,
+            "title": contact.title,
+            "role": contact.role,
+            "email": contact.email,
+            "phone": contact.phone,
+            "side": contact.side,
+        }
+    return {"id": pid, "name": pid, "organisation": "", "title": "", "role": "", "email": "", "phone": "", "side": ""}
 
 
 def _name(project: Project, pid: str) -> str:
@@ -204,8 +219,9 @@ def _head(kind: str, project: Project, stamp: Stamp) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- waivers
-def collect_waivers(gate_reviews: Sequence[Mapping[str, Any]], waiver_records: Sequence[Mapping[str, Any]],
-                    today: date) -> list[dict[str, Any]]:
+def collect_waivers(
+    gate_reviews: Sequence[Mapping[str, Any]], waiver_records: Sequence[Mapping[str, Any]], today: date
+) -> list[dict[str, Any]]:
     """Every waiver known for the project (first-class records and those inside gate reviews), once."""
     seen: dict[str, dict[str, Any]] = {}
 
@@ -218,10 +234,17 @@ def collect_waivers(gate_reviews: Sequence[Mapping[str, Any]], waiver_records: S
             active = not expires or date.fromisoformat(expires[:10]) >= today
         except ValueError:
             active = True
-        seen[wid] = {"id": wid, "rule": str(w.get("rule", "")), "granted_by": str(w.get("granted_by", "")),
-                     "role": str(w.get("role", "")), "reason": str(w.get("reason", "")),
-                     "expires_on": expires or None, "granted_at": w.get("granted_at"),
-                     "active": active, "source": source}
+        seen[wid] = {
+            "id": wid,
+            "rule": str(w.get("rule", "")),
+            "granted_by": str(w.get("granted_by", "")),
+            "role": str(w.get("role", "")),
+            "reason": str(w.get("reason", "")),
+            "expires_on": expires or None,
+            "granted_at": w.get("granted_at"),
+            "active": active,
+            "source": source,
+        }
 
     for w in waiver_records:
         add(w, str(w.get("review", "")))
@@ -242,18 +265,36 @@ def _standard(project: Project, sid: str) -> dict[str, Any] | None:
 def _deliverable(project: Project, did: str, milestone: str | None) -> dict[str, Any]:
     d = project.index("deliverables").get(did)
     if d is None:
-        return {"id": did, "name": did, "description": "", "owner": "", "due": None, "status": "",
-                "file": "", "sha256": "", "tests_passed": 0, "tests_failed": 0, "defects_open": 0,
-                "criteria": [], "checks": [], "acceptance": [], "verdict": "pending"}
-    checks = sorted((c for c in project.quality_checks if c.deliverable == did),
-                    key=lambda c: (c.date or date.min, c.id))
+        return {
+            "id": did,
+            "name": did,
+            "description": "",
+            "owner": "",
+            "due": None,
+            "status": "",
+            "file": "",
+            "sha256": "",
+            "tests_passed": 0,
+            "tests_failed": 0,
+            "defects_open": 0,
+            "criteria": [],
+            "checks": [],
+            "acceptance": [],
+            "verdict": "pending",
+        }
+    checks = sorted(
+        (c for c in project.quality_checks if c.deliverable == did), key=lambda c: (c.date or date.min, c.id)
+    )
     records = [a for a in project.acceptance_records if a.deliverable == did]
     if milestone:
         scoped = [a for a in records if a.milestone in ("", milestone)]
         records = scoped or records
     records = sorted(records, key=lambda a: (a.date or date.min, a.id))
-    verdict = records[-1].verdict if records else ("accepted" if d.status == "accepted" else
-                                                   "rejected" if d.status == "rejected" else "pending")
+    verdict = (
+        records[-1].verdict
+        if records
+        else ("accepted" if d.status == "accepted" else "rejected" if d.status == "rejected" else "pending")
+    )
     return {
         "id": d.id,
         "name": d.name,
@@ -266,25 +307,46 @@ def _deliverable(project: Project, did: str, milestone: str | None) -> dict[str,
         "tests_passed": d.tests_passed,
         "tests_failed": d.tests_failed,
         "defects_open": d.defects_open,
-        "criteria": [{"id": c.id, "text": c.text, "standard": _standard(project, c.standard), "method": c.method}
-                     for c in d.acceptance_criteria],
-        "checks": [{"id": c.id, "date": _d(c.date), "standard": _standard(project, c.standard),
-                    "checker": _name(project, c.checker), "result": c.result, "evidence": c.evidence,
-                    "notes": c.notes, "automated": c.automated} for c in checks],
-        "acceptance": [{"id": a.id, "date": _d(a.date), "milestone": a.milestone,
-                        "accepted_by": _name(project, a.accepted_by), "verdict": a.verdict,
-                        "conditions": a.conditions, "evidence": a.evidence} for a in records],
+        "criteria": [
+            {"id": c.id, "text": c.text, "standard": _standard(project, c.standard), "method": c.method}
+            for c in d.acceptance_criteria
+        ],
+        "checks": [
+            {
+                "id": c.id,
+                "date": _d(c.date),
+                "standard": _standard(project, c.standard),
+                "checker": _name(project, c.checker),
+                "result": c.result,
+                "evidence": c.evidence,
+                "notes": c.notes,
+                "automated": c.automated,
+            }
+            for c in checks
+        ],
+        "acceptance": [
+            {
+                "id": a.id,
+                "date": _d(a.date),
+                "milestone": a.milestone,
+                "accepted_by": _name(project, a.accepted_by),
+                "verdict": a.verdict,
+                "conditions": a.conditions,
+                "evidence": a.evidence,
+            }
+            for a in records
+        ],
         "verdict": verdict,
     }
 
 
 def _criteria_rows(deliverables: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [{"deliverable": d["id"], "deliverable_name": d["name"], **c}
-            for d in deliverables for c in d["criteria"]]
+    return [{"deliverable": d["id"], "deliverable_name": d["name"], **c} for d in deliverables for c in d["criteria"]]
 
 
-def _open_items(project: Project, deliverables: Sequence[Mapping[str, Any]], *,
-                include_issues: bool) -> list[dict[str, Any]]:
+def _open_items(
+    project: Project, deliverables: Sequence[Mapping[str, Any]], *, include_issues: bool
+) -> list[dict[str, Any]]:
     """The punch list: open improvement actions, acceptance conditions, open defects (and issues)."""
     ids = {d["id"] for d in deliverables}
     check_of = {c.id: c for c in project.quality_checks}
@@ -297,21 +359,58 @@ def _open_items(project: Project, deliverables: Sequence[Mapping[str, Any]], *,
             continue
         if check is None and not include_issues:
             continue
-        items.append({"ref": a.id, "source": "improvement", "about": a.check, "text": a.description,
-                      "owner": _name(project, a.owner), "due": _d(a.due), "status": a.status})
+        items.append(
+            {
+                "ref": a.id,
+                "source": "improvement",
+                "about": a.check,
+                "text": a.description,
+                "owner": _name(project, a.owner),
+                "due": _d(a.due),
+                "status": a.status,
+            }
+        )
     for d in deliverables:
         for rec in d["acceptance"][-1:]:
             if rec["verdict"] == "accepted_with_conditions" and rec["conditions"]:
-                items.append({"ref": rec["id"], "source": "condition", "about": d["id"], "text": rec["conditions"],
-                              "owner": d["owner"], "due": None, "status": "open"})
+                items.append(
+                    {
+                        "ref": rec["id"],
+                        "source": "condition",
+                        "about": d["id"],
+                        "text": rec["conditions"],
+                        "owner": d["owner"],
+                        "due": None,
+                        "status": "open",
+                    }
+                )
         if d["defects_open"]:
-            items.append({"ref": d["id"], "source": "defects", "about": d["id"], "text": "",
-                          "count": d["defects_open"], "owner": d["owner"], "due": None, "status": "open"})
+            items.append(
+                {
+                    "ref": d["id"],
+                    "source": "defects",
+                    "about": d["id"],
+                    "text": "",
+                    "count": d["defects_open"],
+                    "owner": d["owner"],
+                    "due": None,
+                    "status": "open",
+                }
+            )
     if include_issues:
         for i in sorted(project.issues, key=lambda i: (_SEVERITY_ORDER.get(i.severity, 9), i.raised_on, i.id)):
             if i.status in _OPEN_ISSUE:
-                items.append({"ref": i.id, "source": "issue", "about": i.severity, "text": i.title,
-                              "owner": _name(project, i.owner), "due": _d(i.due), "status": i.status})
+                items.append(
+                    {
+                        "ref": i.id,
+                        "source": "issue",
+                        "about": i.severity,
+                        "text": i.title,
+                        "owner": _name(project, i.owner),
+                        "due": _d(i.due),
+                        "status": i.status,
+                    }
+                )
     return items
 
 
@@ -335,11 +434,20 @@ def _signatures(project: Project, *, milestone: str | None, scope: str) -> dict[
     client = party(project, signoff.contact if signoff else ch.client_representative) or {}
     supplier = party(project, ch.project_manager) or {}
     return {
-        "client": {"name": client.get("name", ""), "title": client.get("title", ""),
-                   "organisation": ch.client.name, "date": _d(signoff.date) if signoff else None,
-                   "comment": signoff.comment if signoff else ""},
-        "supplier": {"name": supplier.get("name", ""), "title": supplier.get("title", ""),
-                     "organisation": ch.supplier.name, "date": None, "comment": ""},
+        "client": {
+            "name": client.get("name", ""),
+            "title": client.get("title", ""),
+            "organisation": ch.client.name,
+            "date": _d(signoff.date) if signoff else None,
+            "comment": signoff.comment if signoff else "",
+        },
+        "supplier": {
+            "name": supplier.get("name", ""),
+            "title": supplier.get("title", ""),
+            "organisation": ch.supplier.name,
+            "date": None,
+            "comment": "",
+        },
     }
 
 
@@ -348,9 +456,18 @@ def _team(project: Project) -> list[dict[str, Any]]:
 
 
 def _lessons(project: Project) -> list[dict[str, Any]]:
-    return [{"id": x.id, "title": x.title, "category": x.category, "description": x.description,
-             "recommendation": x.recommendation, "recorded_by": _name(project, x.recorded_by), "date": _d(x.date)}
-            for x in sorted(project.lessons, key=lambda x: (x.category, x.id))]
+    return [
+        {
+            "id": x.id,
+            "title": x.title,
+            "category": x.category,
+            "description": x.description,
+            "recommendation": x.recommendation,
+            "recorded_by": _name(project, x.recorded_by),
+            "date": _d(x.date),
+        }
+        for x in sorted(project.lessons, key=lambda x: (x.category, x.id))
+    ]
 
 
 def _milestone_row(m: Milestone, today: date) -> dict[str, Any]:
@@ -360,9 +477,17 @@ def _milestone_row(m: Milestone, today: date) -> dict[str, Any]:
         variance = (today - m.date).days
     else:
         variance = None
-    return {"id": m.id, "name": m.name, "date": _d(m.date), "kind": m.kind, "status": m.status,
-            "completed_on": _d(m.completed_on), "variance_days": variance, "deliverables": list(m.deliverables),
-            "payment_amount": _money(m.payment_amount) if m.payment_amount else None}
+    return {
+        "id": m.id,
+        "name": m.name,
+        "date": _d(m.date),
+        "kind": m.kind,
+        "status": m.status,
+        "completed_on": _d(m.completed_on),
+        "variance_days": variance,
+        "deliverables": list(m.deliverables),
+        "payment_amount": _money(m.payment_amount) if m.payment_amount else None,
+    }
 
 
 # --------------------------------------------------------------------------- acceptance
@@ -375,16 +500,18 @@ def choose_milestone(project: Project, today: date, milestone: str | None = None
             raise NotFound(f"project {project.code} has no milestone '{milestone}' (milestones: {known})")
         m: Milestone = by_id[milestone]
         return m
-    candidates = [m for m in project.milestones if m.kind == "acceptance"] or \
-        [m for m in project.milestones if m.deliverables]
+    candidates = [m for m in project.milestones if m.kind == "acceptance"] or [
+        m for m in project.milestones if m.deliverables
+    ]
     if not candidates:
         raise InvalidInput(f"project {project.code} has no acceptance milestone; name one with --milestone")
     done = sorted((m for m in candidates if m.status == "done" or m.date <= today), key=lambda m: m.date)
     return done[-1] if done else sorted(candidates, key=lambda m: m.date)[0]
 
 
-def build_acceptance(project: Project, stamp: Stamp, milestone: Milestone,
-                     waivers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def build_acceptance(
+    project: Project, stamp: Stamp, milestone: Milestone, waivers: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
     dids = list(milestone.deliverables)
     for a in project.acceptance_records:
         if a.milestone == milestone.id and a.deliverable not in dids:
@@ -392,17 +519,19 @@ def build_acceptance(project: Project, stamp: Stamp, milestone: Milestone,
     deliverables = [_deliverable(project, did, milestone.id) for did in dids]
     items = _open_items(project, deliverables, include_issues=False)
     view = _head("acceptance", project, stamp)
-    view.update({
-        "milestone": _milestone_row(milestone, stamp.today),
-        "method": project.charter.acceptance_method,
-        "team": _team(project),
-        "criteria": _criteria_rows(deliverables),
-        "deliverables": deliverables,
-        "open_items": items,
-        "waivers": _with_names(project, waivers),
-        "conclusion": _conclusion(deliverables, items),
-        "signatures": _signatures(project, milestone=milestone.id, scope="milestone"),
-    })
+    view.update(
+        {
+            "milestone": _milestone_row(milestone, stamp.today),
+            "method": project.charter.acceptance_method,
+            "team": _team(project),
+            "criteria": _criteria_rows(deliverables),
+            "deliverables": deliverables,
+            "open_items": items,
+            "waivers": _with_names(project, waivers),
+            "conclusion": _conclusion(deliverables, items),
+            "signatures": _signatures(project, milestone=milestone.id, scope="milestone"),
+        }
+    )
     return _plain_view(view)
 
 
@@ -432,26 +561,32 @@ def _evm_block(project: Project, metrics: Mapping[str, Any], today: date) -> dic
     """Earned value at ``today`` as numbers, exactly the figures of :func:`project_metrics`."""
     source = str(metrics["evm_budget_source"])
     baseline = select_baseline(project) if source == "baseline" else None
-    out: dict[str, Any] = {"status_date": _d(today), "budget_source": source,
-                           "baseline": baseline.id if baseline is not None else ""}
+    out: dict[str, Any] = {
+        "status_date": _d(today),
+        "budget_source": source,
+        "baseline": baseline.id if baseline is not None else "",
+    }
     for key in ("bac", "pv", "ev", "ac", "sv", "cv", "eac", "etc", "vac"):
         out[key] = _num(metrics[key], 2)
     for key in ("spi", "cpi", "tcpi"):
         out[key] = _num(metrics[key], 4)
-    out.update({
-        "sv_pct": _num(metrics["schedule_variance_pct"], 2),
-        "cv_pct": _num(metrics["cost_variance_pct"], 2),
-        "earned_pct": _num(metrics["earned_pct"], 2),
-        "tcpi_unreachable": float(metrics["tcpi"]) >= TCPI_UNREACHABLE,
-        "work_complete": bool(metrics["bac"]) and float(metrics["ev"]) >= float(metrics["bac"]) - 0.005,
-        "spi_rating": _rating(round(float(metrics["spi"]), 2)),
-        "cpi_rating": _rating(round(float(metrics["cpi"]), 2)),
-    })
+    out.update(
+        {
+            "sv_pct": _num(metrics["schedule_variance_pct"], 2),
+            "cv_pct": _num(metrics["cost_variance_pct"], 2),
+            "earned_pct": _num(metrics["earned_pct"], 2),
+            "tcpi_unreachable": float(metrics["tcpi"]) >= TCPI_UNREACHABLE,
+            "work_complete": bool(metrics["bac"]) and float(metrics["ev"]) >= float(metrics["bac"]) - 0.005,
+            "spi_rating": _rating(round(float(metrics["spi"]), 2)),
+            "cpi_rating": _rating(round(float(metrics["cpi"]), 2)),
+        }
+    )
     return out
 
 
-def _s_curve_block(project: Project, today: date, schedule: Schedule | None,
-                   metrics: Mapping[str, Any]) -> dict[str, Any]:
+def _s_curve_block(
+    project: Project, today: date, schedule: Schedule | None, metrics: Mapping[str, Any]
+) -> dict[str, Any]:
     """Weekly cumulative PV, EV and AC (``evm.s_curve`` points; EV and AC null after ``today``)."""
     points = [pt.to_dict() for pt in s_curve(project, today, schedule=schedule)]
     return {"status_date": _d(today), "budget_source": str(metrics["evm_budget_source"]), "points": points}
@@ -469,7 +604,7 @@ def _forecast_block(project: Project, metrics: Mapping[str, Any]) -> dict[str, A
         cal = work_calendar(project.calendar)
         pf, ref = date.fromisoformat(forecast), date.fromisoformat(plan)
         reference = "plan"
-        slip = (cal.count_working_days(ref, pf) - 1 if pf >= ref else -(cal.count_working_days(pf, ref) - 1))
+        slip = cal.count_working_days(ref, pf) - 1 if pf >= ref else -(cal.count_working_days(pf, ref) - 1)
     return {
         "start": metrics["project_start"],
         "forecast_finish": forecast,
@@ -523,18 +658,34 @@ def _gantt_block(project: Project, schedule: Schedule | None, max_rows: int = GA
         mode = "top"
         order = {r.id: i for i, r in enumerate(rows)}
         crit = [r for r in rows if r.critical and not r.summary]
-        ranked = ([r for r in rows if r.level == 0 and r.summary] + crit
-                  + [r for r in rows if r.level == 0 and not r.summary and not r.critical])
+        ranked = (
+            [r for r in rows if r.level == 0 and r.summary]
+            + crit
+            + [r for r in rows if r.level == 0 and not r.summary and not r.critical]
+        )
         chosen = sorted(ranked[:max_rows], key=lambda r: order[r.id])
         shown = {r.id for r in chosen}
         hidden = sum(1 for r in crit if r.id not in shown)
     return {
         "mode": mode,
         "hidden": hidden,
-        "rows": [{"id": r.id, "wbs": r.wbs, "name": r.name, "level": r.level, "summary": r.summary,
-                  "milestone": r.milestone, "critical": r.critical, "done": r.done,
-                  "start": _d(r.early_start), "finish": _d(r.early_finish),
-                  "percent": round(percent[r.id], 1), "total_slack": r.total_slack} for r in chosen],
+        "rows": [
+            {
+                "id": r.id,
+                "wbs": r.wbs,
+                "name": r.name,
+                "level": r.level,
+                "summary": r.summary,
+                "milestone": r.milestone,
+                "critical": r.critical,
+                "done": r.done,
+                "start": _d(r.early_start),
+                "finish": _d(r.early_finish),
+                "percent": round(percent[r.id], 1),
+                "total_slack": r.total_slack,
+            }
+            for r in chosen
+        ],
     }
 
 
@@ -563,10 +714,16 @@ def _cost_block(project: Project) -> dict[str, Any]:
         "spent_pct": pct(spent, approved),
         "budget_difference": _money(total - spent),
         "budget_used_pct": pct(spent, total),
-        "by_category": [{"category": c, "plan": _money(plan.get(c, 0)), "actual": _money(actual.get(c, 0)),
-                         "difference": _money(plan.get(c, Decimal(0)) - actual.get(c, Decimal(0))),
-                         "used_pct": pct(actual.get(c, Decimal(0)), plan.get(c, Decimal(0)))}
-                        for c in cats],
+        "by_category": [
+            {
+                "category": c,
+                "plan": _money(plan.get(c, 0)),
+                "actual": _money(actual.get(c, 0)),
+                "difference": _money(plan.get(c, Decimal(0)) - actual.get(c, Decimal(0))),
+                "used_pct": pct(actual.get(c, Decimal(0)), plan.get(c, Decimal(0))),
+            }
+            for c in cats
+        ],
     }
 
 
@@ -600,24 +757,26 @@ def build_final_acceptance(project: Project, stamp: Stamp, waivers: Sequence[Map
     metrics = project_metrics(project, evm_date)
     schedule, _ = _try_schedule(project, evm_date)
     view = _head("final_acceptance", project, stamp)
-    view.update({
-        "objectives": list(project.charter.objectives),
-        "scope_in": list(project.charter.scope_in),
-        "scope_out": list(project.charter.scope_out),
-        "method": project.charter.acceptance_method,
-        "team": _team(project),
-        "criteria": _criteria_rows(deliverables),
-        "deliverables": deliverables,
-        "schedule": _schedule_block(project, stamp.today),
-        "cost": _cost_block(project),
-        "evm": _evm_block(project, metrics, evm_date),
-        "s_curve": _s_curve_block(project, evm_date, schedule, metrics),
-        "open_items": items,
-        "waivers": _with_names(project, waivers),
-        "lessons": _lessons(project),
-        "conclusion": _conclusion(deliverables, items),
-        "signatures": _signatures(project, milestone=None, scope="project"),
-    })
+    view.update(
+        {
+            "objectives": list(project.charter.objectives),
+            "scope_in": list(project.charter.scope_in),
+            "scope_out": list(project.charter.scope_out),
+            "method": project.charter.acceptance_method,
+            "team": _team(project),
+            "criteria": _criteria_rows(deliverables),
+            "deliverables": deliverables,
+            "schedule": _schedule_block(project, stamp.today),
+            "cost": _cost_block(project),
+            "evm": _evm_block(project, metrics, evm_date),
+            "s_curve": _s_curve_block(project, evm_date, schedule, metrics),
+            "open_items": items,
+            "waivers": _with_names(project, waivers),
+            "lessons": _lessons(project),
+            "conclusion": _conclusion(deliverables, items),
+            "signatures": _signatures(project, milestone=None, scope="project"),
+        }
+    )
     return _plain_view(view)
 
 
@@ -625,35 +784,69 @@ def build_final_acceptance(project: Project, stamp: Stamp, waivers: Sequence[Map
 def build_handover(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     ch = project.charter
     deliverables = [_deliverable(project, d.id, None) for d in project.deliverables]
-    items = [{"id": h.id, "name": h.name, "kind": h.kind, "file": h.file, "sha256": h.sha256,
-              "recipient": _name(project, h.recipient), "handed_over_on": _d(h.handed_over_on),
-              "status": h.status, "notes": h.notes} for h in project.handover_items]
-    training = [{"id": t.id, "topic": t.topic, "date": _d(t.date), "trainer": _name(project, t.trainer),
-                 "trainees": [_name(project, c) for c in t.trainees], "hours": t.hours, "status": t.status}
-                for t in sorted(project.training, key=lambda t: (t.date or date.max, t.id))]
+    items = [
+        {
+            "id": h.id,
+            "name": h.name,
+            "kind": h.kind,
+            "file": h.file,
+            "sha256": h.sha256,
+            "recipient": _name(project, h.recipient),
+            "handed_over_on": _d(h.handed_over_on),
+            "status": h.status,
+            "notes": h.notes,
+        }
+        for h in project.handover_items
+    ]
+    training = [
+        {
+            "id": t.id,
+            "topic": t.topic,
+            "date": _d(t.date),
+            "trainer": _name(project, t.trainer),
+            "trainees": [_name(project, c) for c in t.trainees],
+            "hours": t.hours,
+            "status": t.status,
+        }
+        for t in sorted(project.training, key=lambda t: (t.date or date.max, t.id))
+    ]
     open_items = _open_items(project, deliverables, include_issues=True)
     for h in project.handover_items:
         if h.status == "pending":
-            open_items.append({"ref": h.id, "source": "handover", "about": h.kind, "text": h.name,
-                               "owner": _name(project, ch.project_manager), "due": None, "status": "open"})
+            open_items.append(
+                {
+                    "ref": h.id,
+                    "source": "handover",
+                    "about": h.kind,
+                    "text": h.name,
+                    "owner": _name(project, ch.project_manager),
+                    "due": None,
+                    "status": "open",
+                }
+            )
     view = _head("handover", project, stamp)
-    view.update({
-        "items": items,
-        "training": training,
-        "support": {"terms": ch.support_terms,
-                    "contacts": [p for p in (party(project, pid) for pid in ch.support_contacts) if p],
-                    "warranty_until": _d(ch.warranty_until)},
-        "open_items": open_items,
-        "waivers": _with_names(project, waivers),
-        "lessons": _lessons(project),
-        "signatures": _signatures(project, milestone=None, scope="project"),
-    })
+    view.update(
+        {
+            "items": items,
+            "training": training,
+            "support": {
+                "terms": ch.support_terms,
+                "contacts": [p for p in (party(project, pid) for pid in ch.support_contacts) if p],
+                "warranty_until": _d(ch.warranty_until),
+            },
+            "open_items": open_items,
+            "waivers": _with_names(project, waivers),
+            "lessons": _lessons(project),
+            "signatures": _signatures(project, milestone=None, scope="project"),
+        }
+    )
     return _plain_view(view)
 
 
 # --------------------------------------------------------------------------- gate review
-def build_gate_review(project: Project, stamp: Stamp, review: Mapping[str, Any],
-                      waivers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def build_gate_review(
+    project: Project, stamp: Stamp, review: Mapping[str, Any], waivers: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
     results = list(review.get("results") or ())
     counts: dict[str, int] = {}
     for r in results:
@@ -661,12 +854,14 @@ def build_gate_review(project: Project, stamp: Stamp, review: Mapping[str, Any],
     approvals = review.get("approvals") or {}
     ids = [str(review.get("evaluated_by", ""))] + [str(v.get("by", "")) for v in approvals.get("votes") or ()]
     view = _head("gate_review", project, stamp)
-    view.update({
-        "review": dict(review),
-        "names": _names(project, ids),
-        "counts": counts,
-        "waivers": _with_names(project, waivers),
-    })
+    view.update(
+        {
+            "review": dict(review),
+            "names": _names(project, ids),
+            "counts": counts,
+            "waivers": _with_names(project, waivers),
+        }
+    )
     return _plain_view(view)
 
 
@@ -679,12 +874,12 @@ def _rag_from_metrics(project: Project, metrics: Mapping[str, Any]) -> dict[str,
             return "green"
         return "amber" if over <= tolerance else "red"
 
-    schedule = grade(float(metrics["planned_progress_pct"]) - float(metrics["progress_pct"]),
-                     ch.schedule_tolerance_pct)
+    schedule = grade(float(metrics["planned_progress_pct"]) - float(metrics["progress_pct"]), ch.schedule_tolerance_pct)
     cost = "green"
     if metrics["budget_total"]:
-        cost = grade(float(metrics["budget_spent_pct"]) - max(float(metrics["progress_pct"]), 0.0),
-                     ch.cost_tolerance_pct)
+        cost = grade(
+            float(metrics["budget_spent_pct"]) - max(float(metrics["progress_pct"]), 0.0), ch.cost_tolerance_pct
+        )
     scope = "amber" if metrics["pending_change_requests"] else "green"
     ranks = {"green": 0, "amber": 1, "red": 2}
     overall = max((schedule, cost, scope), key=lambda r: ranks[r])
@@ -695,16 +890,26 @@ def _rag_from_metrics(project: Project, metrics: Mapping[str, Any]) -> dict[str,
 
 def _summary_tasks(project: Project) -> list[dict[str, Any]]:
     parents = {t.parent for t in project.tasks if t.parent}
-    top = [t for t in project.tasks if not t.parent and t.id in parents] or \
-        [t for t in project.tasks if not t.parent and not t.milestone]
+    top = [t for t in project.tasks if not t.parent and t.id in parents] or [
+        t for t in project.tasks if not t.parent and not t.milestone
+    ]
     rows = []
     for t in top[:18]:
         children = [c for c in project.tasks if c.parent == t.id]
         starts = [x.start for x in (t, *children) if x.start]
         finishes = [x.finish for x in (t, *children) if x.finish]
-        rows.append({"id": t.id, "wbs": t.wbs, "name": t.name, "owner": _name(project, t.owner),
-                     "start": _d(min(starts)) if starts else None, "finish": _d(max(finishes)) if finishes else None,
-                     "percent": t.percent_complete, "status": t.status})
+        rows.append(
+            {
+                "id": t.id,
+                "wbs": t.wbs,
+                "name": t.name,
+                "owner": _name(project, t.owner),
+                "start": _d(min(starts)) if starts else None,
+                "finish": _d(max(finishes)) if finishes else None,
+                "percent": t.percent_complete,
+                "status": t.status,
+            }
+        )
     return rows
 
 
@@ -717,64 +922,138 @@ def build_status(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, 
     current = [r for r in reports if r.period_end >= today - timedelta(days=STATUS_REPORT_FRESH_DAYS)]
     if current:
         r = current[-1]
-        report = {"id": r.id, "date": _d(r.date), "period_start": _d(r.period_start), "period_end": _d(r.period_end),
-                  "author": _name(project, r.author), "audience": r.audience, "overall": r.overall,
-                  "schedule": r.schedule, "cost": r.cost, "scope": r.scope, "summary": r.summary,
-                  "accomplishments": list(r.accomplishments), "next_steps": list(r.next_steps),
-                  "decisions_needed": list(r.decisions_needed), "recorded": True}
+        report = {
+            "id": r.id,
+            "date": _d(r.date),
+            "period_start": _d(r.period_start),
+            "period_end": _d(r.period_end),
+            "author": _name(project, r.author),
+            "audience": r.audience,
+            "overall": r.overall,
+            "schedule": r.schedule,
+            "cost": r.cost,
+            "scope": r.scope,
+            "summary": r.summary,
+            "accomplishments": list(r.accomplishments),
+            "next_steps": list(r.next_steps),
+            "decisions_needed": list(r.decisions_needed),
+            "recorded": True,
+        }
     else:
         rag = _rag_from_metrics(project, metrics)
         start = today - timedelta(days=13)
         if reports and start <= reports[-1].period_end < today:
             start = reports[-1].period_end + timedelta(days=1)
-        report = {"id": "", "date": _d(today), "period_start": _d(start),
-                  "period_end": _d(today), "author": _name(project, project.charter.project_manager),
-                  "audience": "client", **rag, "summary": "", "accomplishments": [], "next_steps": [],
-                  "decisions_needed": [], "recorded": False}
+        report = {
+            "id": "",
+            "date": _d(today),
+            "period_start": _d(start),
+            "period_end": _d(today),
+            "author": _name(project, project.charter.project_manager),
+            "audience": "client",
+            **rag,
+            "summary": "",
+            "accomplishments": [],
+            "next_steps": [],
+            "decisions_needed": [],
+            "recorded": False,
+        }
     by_id = project.index("tasks")
-    overdue = [{"id": tid, "name": by_id[tid].name, "owner": _name(project, by_id[tid].owner),
-                "finish": _d(by_id[tid].finish), "percent": by_id[tid].percent_complete}
-               for tid in metrics["overdue_tasks"] if tid in by_id]
+    overdue = [
+        {
+            "id": tid,
+            "name": by_id[tid].name,
+            "owner": _name(project, by_id[tid].owner),
+            "finish": _d(by_id[tid].finish),
+            "percent": by_id[tid].percent_complete,
+        }
+        for tid in metrics["overdue_tasks"]
+        if tid in by_id
+    ]
     open_risks = sorted((r for r in project.risks if r.status == "open"), key=lambda r: (-r.score, r.id))
-    issues = sorted((i for i in project.issues if i.status in _OPEN_ISSUE),
-                    key=lambda i: (_SEVERITY_ORDER.get(i.severity, 9), i.raised_on, i.id))
+    issues = sorted(
+        (i for i in project.issues if i.status in _OPEN_ISSUE),
+        key=lambda i: (_SEVERITY_ORDER.get(i.severity, 9), i.raised_on, i.id),
+    )
     changes = [c for c in project.change_requests if c.status == "proposed"]
     leaves = [t for t in project.leaf_tasks() if t.status != "cancelled"]
     view = _head("status", project, stamp)
-    view.update({
-        "as_of": _d(today),
-        "report": report,
-        "progress": {"actual_pct": metrics["progress_pct"], "planned_pct": metrics["planned_progress_pct"],
-                     "variance_pct": round(float(metrics["progress_pct"]) - float(metrics["planned_progress_pct"]), 2),
-                     "tasks_total": len(leaves), "tasks_done": sum(1 for t in leaves if t.status == "done"),
-                     "overdue": overdue},
-        "plan": {"start": _d(project.charter.start), "finish": _d(project.charter.finish)},
-        "summary_tasks": _summary_tasks(project),
-        "schedule": _forecast_block(project, metrics),
-        "gantt": _gantt_block(project, schedule),
-        "milestones": [_milestone_row(m, today) for m in sorted(project.milestones, key=lambda m: (m.date, m.id))],
-        "budget": _cost_block(project),
-        "evm": _evm_block(project, metrics, today),
-        "s_curve": _s_curve_block(project, today, schedule, metrics),
-        "risks": [{"id": r.id, "title": r.title, "category": r.category, "probability": r.probability,
-                   "impact": r.impact, "score": r.score, "strategy": r.strategy, "response_plan": r.response_plan,
-                   "owner": _name(project, r.owner), "review_date": _d(r.review_date)} for r in open_risks[:5]],
-        "open_risk_count": len(open_risks),
-        "issues": [{"id": i.id, "title": i.title, "severity": i.severity, "blocking": i.blocking,
-                    "owner": _name(project, i.owner), "status": i.status, "due": _d(i.due),
-                    "raised_on": _d(i.raised_on)} for i in issues],
-        "changes": [{"id": c.id, "title": c.title, "requested_on": _d(c.requested_on),
-                     "schedule_impact_days": c.schedule_impact_days, "cost_impact": _money(c.cost_impact),
-                     "requested_by": _name(project, c.requested_by)} for c in changes],
-        "waivers": _with_names(project, waivers),
-    })
+    view.update(
+        {
+            "as_of": _d(today),
+            "report": report,
+            "progress": {
+                "actual_pct": metrics["progress_pct"],
+                "planned_pct": metrics["planned_progress_pct"],
+                "variance_pct": round(float(metrics["progress_pct"]) - float(metrics["planned_progress_pct"]), 2),
+                "tasks_total": len(leaves),
+                "tasks_done": sum(1 for t in leaves if t.status == "done"),
+                "overdue": overdue,
+            },
+            "plan": {"start": _d(project.charter.start), "finish": _d(project.charter.finish)},
+            "summary_tasks": _summary_tasks(project),
+            "schedule": _forecast_block(project, metrics),
+            "gantt": _gantt_block(project, schedule),
+            "milestones": [_milestone_row(m, today) for m in sorted(project.milestones, key=lambda m: (m.date, m.id))],
+            "budget": _cost_block(project),
+            "evm": _evm_block(project, metrics, today),
+            "s_curve": _s_curve_block(project, today, schedule, metrics),
+            "risks": [
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "category": r.category,
+                    "probability": r.probability,
+                    "impact": r.impact,
+                    "score": r.score,
+                    "strategy": r.strategy,
+                    "response_plan": r.response_plan,
+                    "owner": _name(project, r.owner),
+                    "review_date": _d(r.review_date),
+                }
+                for r in open_risks[:5]
+            ],
+            "open_risk_count": len(open_risks),
+            "issues": [
+                {
+                    "id": i.id,
+                    "title": i.title,
+                    "severity": i.severity,
+                    "blocking": i.blocking,
+                    "owner": _name(project, i.owner),
+                    "status": i.status,
+                    "due": _d(i.due),
+                    "raised_on": _d(i.raised_on),
+                }
+                for i in issues
+            ],
+            "changes": [
+                {
+                    "id": c.id,
+                    "title": c.title,
+                    "requested_on": _d(c.requested_on),
+                    "schedule_impact_days": c.schedule_impact_days,
+                    "cost_impact": _money(c.cost_impact),
+                    "requested_by": _name(project, c.requested_by),
+                }
+                for c in changes
+            ],
+            "waivers": _with_names(project, waivers),
+        }
+    )
     return _plain_view(view)
 
 
 # --------------------------------------------------------------------------- dispatcher
-def build_view(kind: str, project: Project, stamp: Stamp, *, milestone: Milestone | None = None,
-               review: Mapping[str, Any] | None = None,
-               waivers: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+def build_view(
+    kind: str,
+    project: Project,
+    stamp: Stamp,
+    *,
+    milestone: Milestone | None = None,
+    review: Mapping[str, Any] | None = None,
+    waivers: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
     """The record of a document of ``kind`` (see KINDS)."""
     if kind == "acceptance":
         if milestone is None:

@@ -38,8 +38,18 @@ _MAX_ORDINAL = date.max.toordinal() - 8
 class WorkCalendar:
     """Working-day arithmetic for one calendar; build it with :func:`work_calendar`."""
 
-    __slots__ = ("_extra", "_fwd", "_fwd_index0", "_hol", "_k", "_prefix", "_weekdays", "calendar",
-                 "hours_per_day", "weekly_days")
+    __slots__ = (
+        "_extra",
+        "_fwd",
+        "_fwd_index0",
+        "_hol",
+        "_k",
+        "_prefix",
+        "_weekdays",
+        "calendar",
+        "hours_per_day",
+        "weekly_days",
+    )
 
     def __init__(self, calendar: Calendar | None = None):
         cal = calendar or Calendar()
@@ -59,8 +69,7 @@ class WorkCalendar:
         self._prefix = prefix
         extra = {d.toordinal() for d in cal.extra_workdays}
         self._extra = sorted(o for o in extra if (((o - 1) % 7) + 1) not in wd)
-        self._hol = sorted({d.toordinal() for d in cal.holidays
-                            if d.toordinal() not in extra and d.isoweekday() in wd})
+        self._hol = sorted({d.toordinal() for d in cal.holidays if d.toordinal() not in extra and d.isoweekday() in wd})
         if not wd and not self._extra:
             raise InvalidInput("the calendar has no working days (no working weekdays and no extra workdays)")
         self._fwd: list[int] = []  # ordinals of consecutive working days
@@ -70,8 +79,7 @@ class WorkCalendar:
     def _cum(self, o: int) -> int:
         """Working days with an ordinal strictly below ``o``."""
         q, r = divmod(o, 7)
-        return (q * self._k + self._prefix[r] + bisect.bisect_left(self._extra, o)
-                - bisect.bisect_left(self._hol, o))
+        return q * self._k + self._prefix[r] + bisect.bisect_left(self._extra, o) - bisect.bisect_left(self._hol, o)
 
     def _working_ord(self, o: int) -> bool:
         if (((o - 1) % 7) + 1) in self._weekdays:
@@ -150,8 +158,9 @@ class WorkCalendar:
             else:
                 gap += 1
                 if gap > _MAX_GAP_DAYS:
-                    raise InvalidInput("the calendar has no working day for ten years after "
-                                       f"{date.fromordinal(fwd[-1])}")
+                    raise InvalidInput(
+                        f"the calendar has no working day for ten years after {date.fromordinal(fwd[-1])}"
+                    )
 
     def date_at(self, i: int) -> date:
         """The working day whose index is ``i``."""

@@ -81,8 +81,24 @@ class EvmFigures:
 
     def to_dict(self, digits: int = 2) -> dict[str, Any]:
         out: dict[str, Any] = {"scope": self.scope, "name": self.name, "wbs": self.wbs}
-        for k in ("bac", "pv", "ev", "ac", "sv", "cv", "eac", "eac_atypical", "eac_combined", "etc", "vac",
-                  "sv_pct", "cv_pct", "percent_planned", "percent_complete", "percent_spent"):
+        for k in (
+            "bac",
+            "pv",
+            "ev",
+            "ac",
+            "sv",
+            "cv",
+            "eac",
+            "eac_atypical",
+            "eac_combined",
+            "etc",
+            "vac",
+            "sv_pct",
+            "cv_pct",
+            "percent_planned",
+            "percent_complete",
+            "percent_spent",
+        ):
             out[k] = round(getattr(self, k), digits)
         for k in ("spi", "cpi", "tcpi", "tcpi_eac"):
             out[k] = round(getattr(self, k), 4)
@@ -98,8 +114,9 @@ def _tcpi(remaining_work: float, remaining_funds: float) -> float:
     return remaining_work / remaining_funds
 
 
-def evm_figures(bac: float, pv: float, ev: float, ac: float, *, scope: str = "project", name: str = "",
-                wbs: str = "") -> EvmFigures:
+def evm_figures(
+    bac: float, pv: float, ev: float, ac: float, *, scope: str = "project", name: str = "", wbs: str = ""
+) -> EvmFigures:
     """Every derived figure from the four base values (the formulas of the module docstring)."""
     bac, pv, ev, ac = float(bac), float(pv), float(ev), float(ac)
     sv = ev - pv
@@ -115,11 +132,30 @@ def evm_figures(bac: float, pv: float, ev: float, ac: float, *, scope: str = "pr
     tcpi = _tcpi(remaining_work, bac - ac)
     tcpi_eac = _tcpi(remaining_work, eac - ac)
     return EvmFigures(
-        scope=scope, name=name, wbs=wbs, bac=bac, pv=pv, ev=ev, ac=ac, sv=sv, cv=cv, spi=spi, cpi=cpi,
-        eac=eac, eac_atypical=eac_atypical, eac_combined=eac_combined, etc=etc, vac=vac, tcpi=tcpi,
-        tcpi_eac=tcpi_eac, sv_pct=100.0 * sv / pv if pv else 0.0, cv_pct=100.0 * cv / ev if ev else 0.0,
-        percent_planned=100.0 * pv / bac if bac else 0.0, percent_complete=100.0 * ev / bac if bac else 0.0,
-        percent_spent=100.0 * ac / bac if bac else 0.0)
+        scope=scope,
+        name=name,
+        wbs=wbs,
+        bac=bac,
+        pv=pv,
+        ev=ev,
+        ac=ac,
+        sv=sv,
+        cv=cv,
+        spi=spi,
+        cpi=cpi,
+        eac=eac,
+        eac_atypical=eac_atypical,
+        eac_combined=eac_combined,
+        etc=etc,
+        vac=vac,
+        tcpi=tcpi,
+        tcpi_eac=tcpi_eac,
+        sv_pct=100.0 * sv / pv if pv else 0.0,
+        cv_pct=100.0 * cv / ev if ev else 0.0,
+        percent_planned=100.0 * pv / bac if bac else 0.0,
+        percent_complete=100.0 * ev / bac if bac else 0.0,
+        percent_spent=100.0 * ac / bac if bac else 0.0,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +166,12 @@ class SCurvePoint:
     ac: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"date": self.date.isoformat(), "pv": round(self.pv, 2),
-                "ev": None if self.ev is None else round(self.ev, 2),
-                "ac": None if self.ac is None else round(self.ac, 2)}
+        return {
+            "date": self.date.isoformat(),
+            "pv": round(self.pv, 2),
+            "ev": None if self.ev is None else round(self.ev, 2),
+            "ac": None if self.ac is None else round(self.ac, 2),
+        }
 
 
 @dataclass
@@ -147,9 +186,14 @@ class EarnedValue:
     tasks: list[EvmFigures] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status_date": self.status_date.isoformat(), "baseline": self.baseline,
-                "budget_source": self.budget_source, "project": self.project.to_dict(),
-                "branches": [b.to_dict() for b in self.branches], "tasks": [t.to_dict() for t in self.tasks]}
+        return {
+            "status_date": self.status_date.isoformat(),
+            "baseline": self.baseline,
+            "budget_source": self.budget_source,
+            "project": self.project.to_dict(),
+            "branches": [b.to_dict() for b in self.branches],
+            "tasks": [t.to_dict() for t in self.tasks],
+        }
 
 
 # ---------------------------------------------------------------------------------------- inputs
@@ -240,8 +284,9 @@ def _spread(amount: float, targets: list[Task], basis: dict[str, float], out: di
         out[t.id] = out.get(t.id, 0.0) + amount * weights[t.id] / total
 
 
-def task_budgets(project: Project, baseline: Baseline | None = None,
-                 schedule: Any = None) -> tuple[dict[str, float], str]:
+def task_budgets(
+    project: Project, baseline: Baseline | None = None, schedule: Any = None
+) -> tuple[dict[str, float], str]:
     """What each leaf task is worth (its share of BAC) and where that came from.
 
     Returns ``(budgets, source)`` with source ``baseline``, ``budget``, ``assignments`` or ``effort``.
@@ -312,8 +357,9 @@ def budget_at_completion(project: Project, budgets: dict[str, float]) -> float:
     return float(sum((line.amount for line in project.budget), Decimal("0")))
 
 
-def _planned_span(t: Task, baseline_dates: dict[str, tuple[date | None, date | None]] | None,
-                  schedule: Any) -> tuple[date | None, date | None]:
+def _planned_span(
+    t: Task, baseline_dates: dict[str, tuple[date | None, date | None]] | None, schedule: Any
+) -> tuple[date | None, date | None]:
     if baseline_dates is not None:
         return baseline_dates.get(t.id, (None, None))
     if t.start is not None and t.finish is not None:
@@ -324,8 +370,9 @@ def _planned_span(t: Task, baseline_dates: dict[str, tuple[date | None, date | N
     return t.start, t.finish
 
 
-def _planned_index(cal: WorkCalendar, t: Task, baseline_dates: dict[str, tuple[date | None, date | None]] | None,
-                   schedule: Any) -> tuple[int, int] | None:
+def _planned_index(
+    cal: WorkCalendar, t: Task, baseline_dates: dict[str, tuple[date | None, date | None]] | None, schedule: Any
+) -> tuple[int, int] | None:
     """(working-day index of the planned start, planned working days) or None without dates."""
     if baseline_dates is None and (t.start is None or t.finish is None) and schedule is not None and t.id in schedule:
         return schedule.span(t.id)  # type: ignore[no-any-return]
@@ -359,8 +406,15 @@ def _done_share(t: Task) -> float:
 
 
 # ---------------------------------------------------------------------------------------- figures
-def earned_value(project: Project, status_date: date, *, schedule: Any = None, baseline_id: str | None = None,
-                 use_baseline: bool = True, detail: bool = True) -> EarnedValue:
+def earned_value(
+    project: Project,
+    status_date: date,
+    *,
+    schedule: Any = None,
+    baseline_id: str | None = None,
+    use_baseline: bool = True,
+    detail: bool = True,
+) -> EarnedValue:
     """Earned value at ``status_date`` for the project and (``detail``) every WBS branch and task.
 
     ``schedule`` (a :class:`~lifecycle.domain.schedule.Schedule`) supplies dates for tasks that have no
@@ -391,10 +445,12 @@ def earned_value(project: Project, status_date: date, *, schedule: Any = None, b
             if c.task:
                 ac_t[c.task] = ac_t.get(c.task, 0.0) + amt
     bac = budget_at_completion(project, budgets)
-    proj = evm_figures(bac, sum(pv_t.values()), sum(ev_t.values()), ac_total, scope="project",
-                       name=project.charter.name)
-    result = EarnedValue(status_date, baseline.id if baseline is not None and source == "baseline" else "",
-                         source, proj)
+    proj = evm_figures(
+        bac, sum(pv_t.values()), sum(ev_t.values()), ac_total, scope="project", name=project.charter.name
+    )
+    result = EarnedValue(
+        status_date, baseline.id if baseline is not None and source == "baseline" else "", source, proj
+    )
     if not detail:
         return result
     # roll leaf figures up every ancestor (a WBS branch is a summary task)
@@ -424,8 +480,14 @@ def earned_value(project: Project, status_date: date, *, schedule: Any = None, b
     return result
 
 
-def s_curve(project: Project, status_date: date, *, schedule: Any = None, baseline_id: str | None = None,
-            use_baseline: bool = True) -> list[SCurvePoint]:
+def s_curve(
+    project: Project,
+    status_date: date,
+    *,
+    schedule: Any = None,
+    baseline_id: str | None = None,
+    use_baseline: bool = True,
+) -> list[SCurvePoint]:
     """Cumulative PV, EV and AC at the end of every week (Sunday) and at the status date."""
     cal = work_calendar(project.calendar)
     baseline = select_baseline(project, baseline_id) if use_baseline else None
@@ -536,10 +598,24 @@ def cost_breakdown(project: Project, status_date: date, *, eac: float | None = N
     total_budget = sum(c["budget"] for c in cats.values())
     total_actual = sum(c["actual"] for c in cats.values())
     return {
-        "categories": [{"category": k, "budget": round(v["budget"], 2), "actual": round(v["actual"], 2),
-                        "variance": round(v["budget"] - v["actual"], 2)} for k, v in sorted(cats.items())],
-        "tasks": [{"task": k, "budget": round(v["budget"], 2), "actual": round(v["actual"], 2),
-                   "variance": round(v["budget"] - v["actual"], 2)} for k, v in per_task.items()],
+        "categories": [
+            {
+                "category": k,
+                "budget": round(v["budget"], 2),
+                "actual": round(v["actual"], 2),
+                "variance": round(v["budget"] - v["actual"], 2),
+            }
+            for k, v in sorted(cats.items())
+        ],
+        "tasks": [
+            {
+                "task": k,
+                "budget": round(v["budget"], 2),
+                "actual": round(v["actual"], 2),
+                "variance": round(v["budget"] - v["actual"], 2),
+            }
+            for k, v in per_task.items()
+        ],
         "budget": round(total_budget, 2),
         "actual": round(total_actual, 2),
         "forecast_at_completion": round(eac if eac is not None else total_budget, 2),

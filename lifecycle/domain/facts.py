@@ -70,14 +70,18 @@ COMPUTED: dict[str, dict[str, tuple[str, str]]] = {
         "accepted": ("boolean", "An acceptance record with verdict accepted or accepted_with_conditions exists"),
         "accepted_with_evidence": ("boolean", "Such an acceptance record exists and names its evidence"),
         "quality_checks": ("integer", "Number of quality checks recorded for this deliverable"),
-        "quality_checks_failed": ("integer",
-                                  "Standards whose latest check of this deliverable failed (latest by date)"),
+        "quality_checks_failed": (
+            "integer",
+            "Standards whose latest check of this deliverable failed (latest by date)",
+        ),
     },
     "people": {
         "assigned_tasks": ("string_list", "Ids of the tasks this person is assigned to"),
         "assigned_hours": ("number", "Planned hours over all assignments"),
-        "peak_units": ("number", "Highest sum of assignment units on any one day (1.0 = full time; "
-                                 "tasks without dates are not counted)"),
+        "peak_units": (
+            "number",
+            "Highest sum of assignment units on any one day (1.0 = full time; tasks without dates are not counted)",
+        ),
     },
     "milestones": {
         "is_overdue": ("boolean", "Planned, and its date is before today"),
@@ -295,11 +299,19 @@ def _make_converter(cls: type) -> Callable[[Any], dict[str, Any]]:
         expr = _convert_expr(info, v)
         items.append(f"{info.name!r}: {v}" if expr == v else f"{info.name!r}: None if {v} is None else {expr}")
     unpack = ", ".join(f"v{k}" for k in range(len(infos))) + ","
-    src = (f"def convert(obj):\n    {unpack} = _get(obj){',' if len(infos) == 1 else ''}\n"
-           f"    return {{{', '.join(items)}}}\n")
+    src = (
+        f"def convert(obj):\n    {unpack} = _get(obj){',' if len(infos) == 1 else ''}\n"
+        f"    return {{{', '.join(items)}}}\n"
+    )
     namespace: dict[str, Any] = {
-        "_get": operator.attrgetter(*names), "_float": float, "_int": int, "_dict": dict, "_list": list,
-        "_iso_get": _iso_get, "_iso": _iso, "_plain_obj": _plain_obj,
+        "_get": operator.attrgetter(*names),
+        "_float": float,
+        "_int": int,
+        "_dict": dict,
+        "_list": list,
+        "_iso_get": _iso_get,
+        "_iso": _iso,
+        "_plain_obj": _plain_obj,
     }
     exec(compile(src, f"<facts converter for {cls.__qualname__}>", "exec"), namespace)
     convert: Callable[[Any], dict[str, Any]] = namespace["convert"]
@@ -614,8 +626,9 @@ _KIND_SAFE = frozenset({"str", "enum", "bool", "int", "date", "datetime"})
 
 
 @functools.cache
-def _finite_layout(cls: type, section: str = "") -> tuple[tuple[str, ...], tuple[tuple[str, type], ...],
-                                                         tuple[str, ...]]:
+def _finite_layout(
+    cls: type, section: str = ""
+) -> tuple[tuple[str, ...], tuple[tuple[str, type], ...], tuple[str, ...]]:
     """Where the plain mapping of ``cls`` can hold a double: (number keys, lists of objects, other keys).
 
     Number keys are the float and money fields (and the section's computed numbers); lists of objects
@@ -627,8 +640,9 @@ def _finite_layout(cls: type, section: str = "") -> tuple[tuple[str, ...], tuple
     for info in fields_of(cls):
         if info.kind in ("float", "money"):
             numbers.append(info.name)
-        elif info.kind in _KIND_SAFE or (info.kind == "list" and info.item is not None
-                                         and info.item.kind in _KIND_SAFE):
+        elif info.kind in _KIND_SAFE or (
+            info.kind == "list" and info.item is not None and info.item.kind in _KIND_SAFE
+        ):
             continue
         elif info.kind == "list" and info.item is not None and info.item.kind == "object" and info.item.cls:
             nested.append((info.name, info.item.cls))
@@ -697,8 +711,11 @@ def _computed_schema(kind: str, doc: str) -> dict[str, Any]:
     if kind == "string_list":
         return {"type": "array", "items": {"type": "string"}, "description": doc, "x-computed": True}
     if kind == "date":
-        return {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}], "description": doc,
-                "x-computed": True}
+        return {
+            "anyOf": [{"type": "string", "format": "date"}, {"type": "null"}],
+            "description": doc,
+            "x-computed": True,
+        }
     return {"type": kind, "description": doc, "x-computed": True}
 
 
@@ -745,8 +762,11 @@ def facts_schema() -> dict[str, Any]:
     }
     for name, cls in SECTIONS.items():
         computed = {f: _computed_schema(kind, doc) for f, (kind, doc) in COMPUTED.get(name, {}).items()}
-        props[name] = {"type": "array", "items": {"$ref": f"#/$defs/{writer.object(cls, computed)}"},
-                       "description": f"The project's {name.replace('_', ' ')}"}
+        props[name] = {
+            "type": "array",
+            "items": {"$ref": f"#/$defs/{writer.object(cls, computed)}"},
+            "description": f"The project's {name.replace('_', ' ')}",
+        }
     metric_props: dict[str, Any] = {}
     samples = _metric_samples()
     for mname, (mtype, mdoc) in METRICS.items():
@@ -755,8 +775,13 @@ def facts_schema() -> dict[str, Any]:
             ms["items"] = _sample_schema(samples.get(mname))
         ms["description"] = mdoc
         metric_props[mname] = ms
-    props["metrics"] = {"type": "object", "additionalProperties": False, "properties": metric_props,
-                        "required": list(metric_props), "description": "Computed project figures"}
+    props["metrics"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": metric_props,
+        "required": list(metric_props),
+        "description": "Computed project figures",
+    }
     for name, (schema, _) in EXTRA_FACTS.items():
         props[name] = schema
     return {
@@ -764,7 +789,7 @@ def facts_schema() -> dict[str, Any]:
         "$id": "pmo-lifecycle/facts.schema.json",
         "title": "pmo-lifecycle gate facts",
         "description": "What gate rules (CEL) see. Dates are ISO text 'YYYY-MM-DD' or null; money and "
-                       "other non-integer numbers are doubles.",
+        "other non-integer numbers are doubles.",
         "x-facts-version": FACTS_SCHEMA_VERSION,
         "type": "object",
         "additionalProperties": True,
@@ -774,5 +799,16 @@ def facts_schema() -> dict[str, Any]:
     }
 
 
-__all__ = ["COMPUTED", "EXTRA_FACTS", "FACTS_SCHEMA_VERSION", "add_working_days", "build_facts",
-           "canonical_facts_json", "facts_hash", "facts_schema", "is_working_day", "use_orjson", "working_days"]
+__all__ = [
+    "COMPUTED",
+    "EXTRA_FACTS",
+    "FACTS_SCHEMA_VERSION",
+    "add_working_days",
+    "build_facts",
+    "canonical_facts_json",
+    "facts_hash",
+    "facts_schema",
+    "is_working_day",
+    "use_orjson",
+    "working_days",
+]

@@ -63,8 +63,7 @@ def _describe(name: str, hint: Any, meta: Any, default: Any, required: bool) -> 
         return FieldInfo(kind="dict", **common)
     if dataclasses.is_dataclass(hint):
         return FieldInfo(kind="object", cls=hint, **common)  # type: ignore[arg-type]
-    kinds = {str: "str", int: "int", float: "float", bool: "bool", date: "date", datetime: "datetime",
-             Decimal: "money"}
+    kinds = {str: "str", int: "int", float: "float", bool: "bool", date: "date", datetime: "datetime", Decimal: "money"}
     if hint in kinds:
         return FieldInfo(kind=kinds[hint], **common)
     raise TypeError(f"unsupported field type {hint!r} for {name}")
@@ -182,7 +181,11 @@ class SchemaWriter:
 
 
 _PLAIN_SCHEMAS: dict[str, dict[str, Any]] = {
-    "str": {"type": "string"}, "bool": {"type": "boolean"}, "int": {"type": "integer"},
-    "float": {"type": "number"}, "money": {"type": "number"}, "date": {"type": "string", "format": "date"},
+    "str": {"type": "string"},
+    "bool": {"type": "boolean"},
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "money": {"type": "number"},
+    "date": {"type": "string", "format": "date"},
     "datetime": {"type": "string", "format": "date-time"},
 }

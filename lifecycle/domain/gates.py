@@ -63,14 +63,27 @@ class Waiver:
         return today <= self.expires_on
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "rule": self.rule, "granted_by": self.granted_by, "role": self.role,
-                "reason": self.reason, "expires_on": self.expires_on.isoformat(), "granted_at": self.granted_at}
+        return {
+            "id": self.id,
+            "rule": self.rule,
+            "granted_by": self.granted_by,
+            "role": self.role,
+            "reason": self.reason,
+            "expires_on": self.expires_on.isoformat(),
+            "granted_at": self.granted_at,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Waiver:
-        return cls(id=str(data["id"]), rule=str(data["rule"]), granted_by=str(data.get("granted_by", "")),
-                   role=str(data.get("role", "")), reason=str(data.get("reason", "")),
-                   expires_on=_date(data["expires_on"]), granted_at=_iso(data.get("granted_at", "")))
+        return cls(
+            id=str(data["id"]),
+            rule=str(data["rule"]),
+            granted_by=str(data.get("granted_by", "")),
+            role=str(data.get("role", "")),
+            reason=str(data.get("reason", "")),
+            expires_on=_date(data["expires_on"]),
+            granted_at=_iso(data.get("granted_at", "")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +102,10 @@ class WaiverPolicy:
         if expires_on < granted_on:
             out.append(f"expiry {expires_on} is before today ({granted_on})")
         elif (expires_on - granted_on).days > self.max_days:
-            out.append(f"a waiver lasts at most {self.max_days} days; {expires_on} is "
-                       f"{(expires_on - granted_on).days} days away")
+            out.append(
+                f"a waiver lasts at most {self.max_days} days; {expires_on} is "
+                f"{(expires_on - granted_on).days} days away"
+            )
         return out
 
 
@@ -117,8 +132,7 @@ class Vote:
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's vote shape (the project version is what made it count, not part of it)."""
-        return {"role": self.role, "by": self.by, "comment": self.comment, "at": self.at,
-                "decision": self.decision}
+        return {"role": self.role, "by": self.by, "comment": self.comment, "at": self.at, "decision": self.decision}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], project_version: int | None = None) -> Vote:
@@ -126,9 +140,14 @@ class Vote:
         if decision not in ("approve", "reject"):
             raise ValueError(f"vote decision must be approve or reject, not {decision!r}")
         version = data.get("project_version", project_version if project_version is not None else 0)
-        return cls(role=str(data["role"]), by=str(data["by"]), decision=decision,  # type: ignore[arg-type]
-                   comment=str(data.get("comment", "")), at=_iso(data.get("at", "")),
-                   project_version=int(version))
+        return cls(
+            role=str(data["role"]),
+            by=str(data["by"]),
+            decision=decision,  # type: ignore[arg-type]
+            comment=str(data.get("comment", "")),
+            at=_iso(data.get("at", "")),
+            project_version=int(version),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +185,7 @@ class ApprovalRequirement:
         roles: tuple[str, ...] = ()
         for part in (p.strip() for p in text.split(";")):
             if part.startswith("all of:"):
-                all_of = tuple(r.strip() for r in part[len("all of:"):].split(",") if r.strip())
+                all_of = tuple(r.strip() for r in part[len("all of:") :].split(",") if r.strip())
             elif " of:" in part:
                 head, tail = part.split(" of:", 1)
                 if head.strip().isdigit():
@@ -186,20 +205,30 @@ class ApprovalStatus:
     voided: tuple[Vote, ...] = ()  # votes given on an earlier project version
 
     def to_dict(self) -> dict[str, Any]:
-        return {"required": self.required, "rule": self.rule, "satisfied": self.satisfied,
-                "votes": [v.to_dict() for v in self.votes], "missing": list(self.missing)}
+        return {
+            "required": self.required,
+            "rule": self.rule,
+            "satisfied": self.satisfied,
+            "votes": [v.to_dict() for v in self.votes],
+            "missing": list(self.missing),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ApprovalStatus:
         votes = tuple(Vote.from_dict(v) for v in data.get("votes", ()))
-        return cls(required=bool(data.get("required", False)), rule=str(data.get("rule", "")),
-                   satisfied=bool(data.get("satisfied", True)), votes=votes,
-                   missing=tuple(str(m) for m in data.get("missing", ())),
-                   rejected_by=tuple(f"{v.by} ({v.role})" for v in votes if v.decision == "reject"))
+        return cls(
+            required=bool(data.get("required", False)),
+            rule=str(data.get("rule", "")),
+            satisfied=bool(data.get("satisfied", True)),
+            votes=votes,
+            missing=tuple(str(m) for m in data.get("missing", ())),
+            rejected_by=tuple(f"{v.by} ({v.role})" for v in votes if v.decision == "reject"),
+        )
 
 
-def approval_status(requirement: ApprovalRequirement | None, votes: Iterable[Vote],
-                    project_version: int) -> ApprovalStatus:
+def approval_status(
+    requirement: ApprovalRequirement | None, votes: Iterable[Vote], project_version: int
+) -> ApprovalStatus:
     """Whether ``votes`` satisfy ``requirement`` for the project at ``project_version``.
 
     A vote counts only if it was given on ``project_version`` and in a role the requirement names;
@@ -231,8 +260,15 @@ def approval_status(requirement: ApprovalRequirement | None, votes: Iterable[Vot
         if short > 0:
             missing.append(f"{short} more of {requirement.n}: {', '.join(requirement.n_of_roles)}")
     satisfied = not missing and not rejects
-    return ApprovalStatus(required=True, rule=requirement.describe(), satisfied=satisfied, votes=current,
-                          missing=tuple(missing), rejected_by=rejects, voided=tuple(voided))
+    return ApprovalStatus(
+        required=True,
+        rule=requirement.describe(),
+        satisfied=satisfied,
+        votes=current,
+        missing=tuple(missing),
+        rejected_by=rejects,
+        voided=tuple(voided),
+    )
 
 
 # --------------------------------------------------------------------------- rule results
@@ -264,23 +300,35 @@ class RuleResult:
         return self.outcome == "error" or (self.outcome == "fail" and self.severity == "blocking")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": {"zh": self.title.get("zh", ""), "en": self.title.get("en", "")},
-                "severity": self.severity, "outcome": self.outcome, "message": self.message,
-                "evidence": [e.to_dict() for e in self.evidence], "source": self.source,
-                "tags": list(self.tags), "error": self.error,
-                "waiver": self.waiver.to_dict() if self.waiver else None}
+        return {
+            "id": self.id,
+            "title": {"zh": self.title.get("zh", ""), "en": self.title.get("en", "")},
+            "severity": self.severity,
+            "outcome": self.outcome,
+            "message": self.message,
+            "evidence": [e.to_dict() for e in self.evidence],
+            "source": self.source,
+            "tags": list(self.tags),
+            "error": self.error,
+            "waiver": self.waiver.to_dict() if self.waiver else None,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RuleResult:
         waiver = data.get("waiver")
         title = data.get("title") or {}
-        return cls(id=str(data["id"]), title={"zh": str(title.get("zh", "")), "en": str(title.get("en", ""))},
-                   severity=str(data.get("severity", "blocking")), outcome=str(data["outcome"]),
-                   message=str(data.get("message", "")),
-                   evidence=tuple(Evidence(str(e.get("id", "")), str(e.get("label", "")))
-                                  for e in data.get("evidence", ())),
-                   source=str(data.get("source", "")), tags=tuple(str(t) for t in data.get("tags", ())),
-                   error=str(data.get("error", "")), waiver=Waiver.from_dict(waiver) if waiver else None)
+        return cls(
+            id=str(data["id"]),
+            title={"zh": str(title.get("zh", "")), "en": str(title.get("en", ""))},
+            severity=str(data.get("severity", "blocking")),
+            outcome=str(data["outcome"]),
+            message=str(data.get("message", "")),
+            evidence=tuple(Evidence(str(e.get("id", "")), str(e.get("label", ""))) for e in data.get("evidence", ())),
+            source=str(data.get("source", "")),
+            tags=tuple(str(t) for t in data.get("tags", ())),
+            error=str(data.get("error", "")),
+            waiver=Waiver.from_dict(waiver) if waiver else None,
+        )
 
 
 def apply_waiver(result: RuleResult, waivers: Iterable[Waiver], today: date) -> RuleResult:
@@ -386,22 +434,46 @@ class Decision:
         pack = data.get("pack") or {}
         project_version = int(data.get("project_version", 0))
         approvals = ApprovalStatus.from_dict(data.get("approvals") or {})
-        approvals = replace(approvals, votes=tuple(replace(v, project_version=project_version)
-                                                   for v in approvals.votes))
+        approvals = replace(
+            approvals, votes=tuple(replace(v, project_version=project_version) for v in approvals.votes)
+        )
         return cls(
-            project=str(data.get("project", "")), transition=str(data["transition"]),
-            from_phase=str(data.get("from", "")), to_phase=str(data.get("to", "")),
-            decision=str(data["decision"]), today=_date(data["today"]),
+            project=str(data.get("project", "")),
+            transition=str(data["transition"]),
+            from_phase=str(data.get("from", "")),
+            to_phase=str(data.get("to", "")),
+            decision=str(data["decision"]),
+            today=_date(data["today"]),
             pack=PackRef(str(pack.get("name", "")), str(pack.get("version", "")), str(pack.get("hash", ""))),
-            facts_hash=str(data.get("facts_hash", "")), project_version=project_version,
+            facts_hash=str(data.get("facts_hash", "")),
+            project_version=project_version,
             results=tuple(RuleResult.from_dict(r) for r in data.get("results", ())),
             approvals=approvals,
             waivers=tuple(Waiver.from_dict(w) for w in data.get("waivers", ())),
-            evaluated_at=str(data.get("evaluated_at", "")), evaluated_by=str(data.get("evaluated_by", "")),
-            id=str(data.get("id", "")), advanced=bool(data.get("advanced", False)), schema_version=version,
+            evaluated_at=str(data.get("evaluated_at", "")),
+            evaluated_by=str(data.get("evaluated_by", "")),
+            id=str(data.get("id", "")),
+            advanced=bool(data.get("advanced", False)),
+            schema_version=version,
         )
 
 
-__all__ = ["DECISION_SCHEMA_VERSION", "OUTCOMES", "SEVERITIES", "VERDICTS", "ApprovalRequirement",
-           "ApprovalStatus", "Decision", "Evidence", "PackRef", "RuleResult", "Vote", "Waiver", "WaiverPolicy",
-           "active_waiver", "aggregate", "apply_waiver", "approval_status"]
+__all__ = [
+    "DECISION_SCHEMA_VERSION",
+    "OUTCOMES",
+    "SEVERITIES",
+    "VERDICTS",
+    "ApprovalRequirement",
+    "ApprovalStatus",
+    "Decision",
+    "Evidence",
+    "PackRef",
+    "RuleResult",
+    "Vote",
+    "Waiver",
+    "WaiverPolicy",
+    "active_waiver",
+    "aggregate",
+    "apply_waiver",
+    "approval_status",
+]

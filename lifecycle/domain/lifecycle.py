@@ -118,8 +118,9 @@ class LifecycleDef:
         for p in self.phases:
             if p.id == phase_id:
                 return p
-        raise IllegalTransition(f"unknown phase '{phase_id}'{_hint(phase_id, self.phase_ids)} "
-                                f"(phases: {', '.join(self.phase_ids)})")
+        raise IllegalTransition(
+            f"unknown phase '{phase_id}'{_hint(phase_id, self.phase_ids)} (phases: {', '.join(self.phase_ids)})"
+        )
 
     @property
     def phase_ids(self) -> tuple[str, ...]:
@@ -131,7 +132,7 @@ class LifecycleDef:
     def expanded_sources(self, t: TransitionDef) -> tuple[str, ...]:
         out: list[str] = []
         for s in t.sources:
-            for pid in (self.ids_of_kind("active") if s == ANY_ACTIVE else (s,)):
+            for pid in self.ids_of_kind("active") if s == ANY_ACTIVE else (s,):
                 if pid not in out:
                     out.append(pid)
         return tuple(out)
@@ -231,8 +232,13 @@ def validate_lifecycle(lc: LifecycleDef, *, check_reachability: bool = True) -> 
                         continue
                     key = (s, t.dest)
                     if key in pairs and pairs[key] != t.name:
-                        out.append((base + ("to",), f"'{pairs[key]}' already leads from '{s}' to '{t.dest}'; "
-                                                    "two transitions between the same phases are ambiguous"))
+                        out.append(
+                            (
+                                base + ("to",),
+                                f"'{pairs[key]}' already leads from '{s}' to '{t.dest}'; "
+                                "two transitions between the same phases are ambiguous",
+                            )
+                        )
                     pairs.setdefault(key, t.name)
         if t.approvals is not None:
             a = t.approvals
@@ -267,8 +273,12 @@ def validate_lifecycle(lc: LifecycleDef, *, check_reachability: bool = True) -> 
                     changed = True
         for p in lc.phases:
             if p.id not in reach:
-                out.append((("phases", ids[p.id], "id"),
-                            f"phase '{p.id}' cannot be reached from '{lc.initial}': no transition leads to it"))
+                out.append(
+                    (
+                        ("phases", ids[p.id], "id"),
+                        f"phase '{p.id}' cannot be reached from '{lc.initial}': no transition leads to it",
+                    )
+                )
     return out
 
 
@@ -317,8 +327,11 @@ class PhaseMachine:
     def _describe_allowed(self, phase: str, phase_before_hold: str) -> str:
         moves = self.moves(phase, phase_before_hold)
         if not moves:
-            return f"'{phase}' is a final phase: no transition leaves it" if self._kinds.get(phase) == "final" \
+            return (
+                f"'{phase}' is a final phase: no transition leaves it"
+                if self._kinds.get(phase) == "final"
                 else f"no transition leaves '{phase}'"
+            )
         return "allowed: " + ", ".join(f"{m.dest} ({m.name})" for m in moves)
 
     def move(self, phase: str, name: str, phase_before_hold: str = "") -> Move:
@@ -326,12 +339,12 @@ class PhaseMachine:
         self._check_phase(phase)
         t = self.definition.transition(name)
         if phase not in self.definition.expanded_sources(t):
-            raise IllegalTransition(f"'{name}' cannot be taken from '{phase}'; "
-                                    f"{self._describe_allowed(phase, phase_before_hold)}")
+            raise IllegalTransition(
+                f"'{name}' cannot be taken from '{phase}'; {self._describe_allowed(phase, phase_before_hold)}"
+            )
         if t.kind == "resume":
             if not phase_before_hold or self._kinds.get(phase_before_hold) != "active":
-                raise IllegalTransition(f"cannot resume: the phase before the hold is unknown "
-                                        f"('{phase_before_hold}')")
+                raise IllegalTransition(f"cannot resume: the phase before the hold is unknown ('{phase_before_hold}')")
             return Move(t, phase, phase_before_hold)
         return Move(t, phase, t.dest)
 
@@ -343,13 +356,17 @@ class PhaseMachine:
             if m.dest == target:
                 return m
         if self._kinds[phase] == "hold" and phase_before_hold and target != phase_before_hold:
-            raise IllegalTransition(f"the project is on hold in '{phase}' and resumes to '{phase_before_hold}', "
-                                    f"not '{target}'; {self._describe_allowed(phase, phase_before_hold)}")
+            raise IllegalTransition(
+                f"the project is on hold in '{phase}' and resumes to '{phase_before_hold}', "
+                f"not '{target}'; {self._describe_allowed(phase, phase_before_hold)}"
+            )
         if target == phase:
-            raise IllegalTransition(f"the project is already in '{phase}'; "
-                                    f"{self._describe_allowed(phase, phase_before_hold)}")
-        raise IllegalTransition(f"no transition from '{phase}' to '{target}'; "
-                                f"{self._describe_allowed(phase, phase_before_hold)}")
+            raise IllegalTransition(
+                f"the project is already in '{phase}'; {self._describe_allowed(phase, phase_before_hold)}"
+            )
+        raise IllegalTransition(
+            f"no transition from '{phase}' to '{target}'; {self._describe_allowed(phase, phase_before_hold)}"
+        )
 
     def next_move(self, phase: str, phase_before_hold: str = "") -> Move | None:
         """The default move for ``gate check`` without ``--to``: a forward move, else a resume."""
@@ -361,8 +378,9 @@ class PhaseMachine:
                 return min(candidates, key=lambda m: order.get(m.dest, 0))
         return None
 
-    def resolve(self, phase: str, phase_before_hold: str = "", *, to: str | None = None,
-                transition: str | None = None) -> Move:
+    def resolve(
+        self, phase: str, phase_before_hold: str = "", *, to: str | None = None, transition: str | None = None
+    ) -> Move:
         """The move named by a transition, or reaching ``to``, or the next forward one."""
         if transition:
             m = self.move(phase, transition, phase_before_hold)
@@ -373,8 +391,9 @@ class PhaseMachine:
             return self.move_to(phase, to, phase_before_hold)
         m2 = self.next_move(phase, phase_before_hold)
         if m2 is None:
-            raise IllegalTransition(f"there is no next phase after '{phase}'; "
-                                    f"{self._describe_allowed(phase, phase_before_hold)}")
+            raise IllegalTransition(
+                f"there is no next phase after '{phase}'; {self._describe_allowed(phase, phase_before_hold)}"
+            )
         return m2
 
     # ------------------------------------------------------------------ doing
@@ -387,8 +406,15 @@ class PhaseMachine:
             sources = list(self.definition.expanded_sources(t))
             if t.kind == "resume":
                 for dest in (p for p, k in kinds.items() if k == "active"):
-                    specs.append({"trigger": t.name, "source": sources, "dest": dest, "after": "forget",
-                                  "conditions": [lambda d=dest: holder.phase_before_hold == d]})
+                    specs.append(
+                        {
+                            "trigger": t.name,
+                            "source": sources,
+                            "dest": dest,
+                            "after": "forget",
+                            "conditions": [lambda d=dest: holder.phase_before_hold == d],
+                        }
+                    )
                 continue
             spec: dict[str, Any] = {"trigger": t.name, "source": sources, "dest": t.dest}
             if t.kind == "hold":
@@ -396,8 +422,14 @@ class PhaseMachine:
             elif any(kinds.get(s) == "hold" for s in sources):
                 spec["after"] = "forget"
             specs.append(spec)
-        return Machine(model=holder, states=list(kinds), transitions=specs, initial=phase,
-                       auto_transitions=False, ignore_invalid_triggers=False)
+        return Machine(
+            model=holder,
+            states=list(kinds),
+            transitions=specs,
+            initial=phase,
+            auto_transitions=False,
+            ignore_invalid_triggers=False,
+        )
 
     def perform(self, phase: str, name: str, phase_before_hold: str = "") -> PhaseState:
         """Move from ``phase`` by trigger ``name``; the new phase and phase-before-hold.
@@ -413,13 +445,24 @@ class PhaseMachine:
         try:
             moved = holder.trigger(name)  # type: ignore[attr-defined]
         except MachineError as exc:
-            raise IllegalTransition(f"'{name}' cannot be taken from '{phase}'; "
-                                    f"{self._describe_allowed(phase, phase_before_hold)}") from exc
+            raise IllegalTransition(
+                f"'{name}' cannot be taken from '{phase}'; {self._describe_allowed(phase, phase_before_hold)}"
+            ) from exc
         del machine
         if not moved or holder.state != expected.dest:
             raise IllegalTransition(f"'{name}' from '{phase}' did not reach '{expected.dest}'")
         return PhaseState(holder.state, holder.phase_before_hold)
 
 
-__all__ = ["ANY_ACTIVE", "PHASE_KINDS", "TRANSITION_KINDS", "LifecycleDef", "Move", "Phase", "PhaseMachine",
-           "PhaseState", "TransitionDef", "validate_lifecycle"]
+__all__ = [
+    "ANY_ACTIVE",
+    "PHASE_KINDS",
+    "TRANSITION_KINDS",
+    "LifecycleDef",
+    "Move",
+    "Phase",
+    "PhaseMachine",
+    "PhaseState",
+    "TransitionDef",
+    "validate_lifecycle",
+]

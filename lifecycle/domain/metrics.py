@@ -42,19 +42,26 @@ METRICS: dict[str, tuple[str, str]] = {
     "pending_change_requests": ("int", "Change requests still proposed"),
     # schedule (critical path method, working days of the project calendar)
     "project_start": ("date", "Start of the schedule: the charter's start (or the earliest task date)"),
-    "project_finish": ("date", "Early finish of the project from the critical path method (null without tasks "
-                               "or when the schedule cannot be computed)"),
+    "project_finish": (
+        "date",
+        "Early finish of the project from the critical path method (null without tasks "
+        "or when the schedule cannot be computed)",
+    ),
     "schedule_duration_days": ("int", "Working days from project_start to project_finish, both included"),
     "critical_path": ("list", "Ids of the critical leaf tasks (total slack <= 0, not done), in schedule order"),
     "critical_task_count": ("int", "Number of tasks in critical_path"),
-    "min_total_slack_days": ("int", "Smallest total slack of unfinished tasks, working days (< 0: a deadline "
-                                    "cannot be met)"),
+    "min_total_slack_days": (
+        "int",
+        "Smallest total slack of unfinished tasks, working days (< 0: a deadline cannot be met)",
+    ),
     "negative_slack_tasks": ("list", "Ids of leaf tasks with negative total slack"),
     "schedule_error": ("string", "Why the schedule could not be computed (e.g. a link cycle); '' when it was"),
     "has_baseline": ("bool", "At least one baseline has been saved"),
     "baseline_finish": ("date", "Finish of the latest baseline (null without a baseline)"),
-    "schedule_slip_days": ("int", "Working days project_finish is later than baseline_finish (negative: "
-                                  "earlier; 0 without a baseline)"),
+    "schedule_slip_days": (
+        "int",
+        "Working days project_finish is later than baseline_finish (negative: earlier; 0 without a baseline)",
+    ),
     # earned value at today (PMI formulas; see lifecycle.domain.evm)
     "evm_budget_source": ("string", "Where task budgets come from: baseline, budget, assignments or effort"),
     "bac": ("double", "Budget at completion"),
@@ -121,37 +128,63 @@ def _analytics_metrics(project: Project, today: date) -> dict[str, Any]:
         if base_finish is not None:
             cal = work_calendar(project.calendar)
             pf = schedule.project_finish
-            slip = (cal.count_working_days(base_finish, pf) - 1 if pf >= base_finish
-                    else -(cal.count_working_days(pf, base_finish) - 1))
-        out.update({
-            "project_start": schedule.project_start.isoformat(),
-            "project_finish": schedule.project_finish.isoformat(),
-            "schedule_duration_days": schedule.duration_days,
-            "critical_path": list(schedule.critical_path),
-            "critical_task_count": schedule.critical_task_count,
-            "min_total_slack_days": schedule.min_total_slack,
-            "negative_slack_tasks": neg,
-            "schedule_slip_days": slip,
-        })
+            slip = (
+                cal.count_working_days(base_finish, pf) - 1
+                if pf >= base_finish
+                else -(cal.count_working_days(pf, base_finish) - 1)
+            )
+        out.update(
+            {
+                "project_start": schedule.project_start.isoformat(),
+                "project_finish": schedule.project_finish.isoformat(),
+                "schedule_duration_days": schedule.duration_days,
+                "critical_path": list(schedule.critical_path),
+                "critical_task_count": schedule.critical_task_count,
+                "min_total_slack_days": schedule.min_total_slack,
+                "negative_slack_tasks": neg,
+                "schedule_slip_days": slip,
+            }
+        )
     else:
-        out.update({"project_start": project.charter.start.isoformat() if project.charter.start else None,
-                    "project_finish": None, "schedule_duration_days": 0, "critical_path": [],
-                    "critical_task_count": 0, "min_total_slack_days": 0, "negative_slack_tasks": [],
-                    "schedule_slip_days": 0})
+        out.update(
+            {
+                "project_start": project.charter.start.isoformat() if project.charter.start else None,
+                "project_finish": None,
+                "schedule_duration_days": 0,
+                "critical_path": [],
+                "critical_task_count": 0,
+                "min_total_slack_days": 0,
+                "negative_slack_tasks": [],
+                "schedule_slip_days": 0,
+            }
+        )
     out["schedule_error"] = error
     out["has_baseline"] = baseline is not None
     out["baseline_finish"] = base_finish.isoformat() if base_finish else None
     ev = earned_value(project, today, schedule=schedule, detail=False)
     f = ev.project
-    out.update({
-        "evm_budget_source": ev.budget_source,
-        "bac": round(f.bac, 2), "pv": round(f.pv, 2), "ev": round(f.ev, 2), "ac": round(f.ac, 2),
-        "sv": round(f.sv, 2), "cv": round(f.cv, 2), "spi": round(f.spi, 4), "cpi": round(f.cpi, 4),
-        "eac": round(f.eac, 2), "eac_atypical": round(f.eac_atypical, 2), "eac_combined": round(f.eac_combined, 2),
-        "etc": round(f.etc, 2), "vac": round(f.vac, 2), "tcpi": round(f.tcpi, 4),
-        "schedule_variance_pct": round(f.sv_pct, 2), "cost_variance_pct": round(f.cv_pct, 2),
-        "earned_pct": round(f.percent_complete, 2),
-    })
+    out.update(
+        {
+            "evm_budget_source": ev.budget_source,
+            "bac": round(f.bac, 2),
+            "pv": round(f.pv, 2),
+            "ev": round(f.ev, 2),
+            "ac": round(f.ac, 2),
+            "sv": round(f.sv, 2),
+            "cv": round(f.cv, 2),
+            "spi": round(f.spi, 4),
+            "cpi": round(f.cpi, 4),
+            "eac": round(f.eac, 2),
+            "eac_atypical": round(f.eac_atypical, 2),
+            "eac_combined": round(f.eac_combined, 2),
+            "etc": round(f.etc, 2),
+            "vac": round(f.vac, 2),
+            "tcpi": round(f.tcpi, 4),
+            "schedule_variance_pct": round(f.sv_pct, 2),
+            "cost_variance_pct": round(f.cv_pct, 2),
+            "earned_pct": round(f.percent_complete, 2),
+        }
+    )
     overs = over_allocations(project, schedule, from_date=today) if project.assignments else []
     out["over_allocated_people"] = sorted({o.person for o in overs})
     out["over_allocation_weeks"] = len(overs)

@@ -190,9 +190,7 @@ class Assignment:
 @dataclass(frozen=True, slots=True)
 class BudgetLine:
     id: str
-    category: Literal[
-        "labour", "materials", "equipment", "subcontract", "travel", "licences", "contingency", "other"
-    ]
+    category: Literal["labour", "materials", "equipment", "subcontract", "travel", "licences", "contingency", "other"]
     amount: Decimal = fld(min=0, money=True)
     description: str = ""
     task: str = fld("", ref="tasks", doc="Task the money is allocated to")

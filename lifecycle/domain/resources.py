@@ -47,10 +47,15 @@ class WeekLoad:
         return 100.0 * self.hours / self.capacity if self.capacity else (0.0 if not self.hours else 999.0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"person": self.person, "week": self.week.isoformat(), "hours": round(self.hours, 2),
-                "capacity": round(self.capacity, 2), "over": self.over,
-                "utilisation_pct": round(self.utilisation_pct, 1),
-                "tasks": [{"task": t, "hours": round(h, 2)} for t, h in self.tasks]}
+        return {
+            "person": self.person,
+            "week": self.week.isoformat(),
+            "hours": round(self.hours, 2),
+            "capacity": round(self.capacity, 2),
+            "over": self.over,
+            "utilisation_pct": round(self.utilisation_pct, 1),
+            "tasks": [{"task": t, "hours": round(h, 2)} for t, h in self.tasks],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +72,15 @@ class OverAllocation:
         return self.hours - self.capacity
 
     def to_dict(self) -> dict[str, Any]:
-        return {"person": self.person, "name": self.name, "week": self.week.isoformat(),
-                "hours": round(self.hours, 2), "capacity": round(self.capacity, 2),
-                "excess": round(self.excess, 2), "tasks": list(self.tasks)}
+        return {
+            "person": self.person,
+            "name": self.name,
+            "week": self.week.isoformat(),
+            "hours": round(self.hours, 2),
+            "capacity": round(self.capacity, 2),
+            "excess": round(self.excess, 2),
+            "tasks": list(self.tasks),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +95,16 @@ class MaterialCheck:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "needed_by": self.needed_by.isoformat() if self.needed_by else None,
-                "task": self.task, "task_start": self.task_start.isoformat() if self.task_start else None,
-                "status": self.status, "late": self.late, "reason": self.reason}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "needed_by": self.needed_by.isoformat() if self.needed_by else None,
+            "task": self.task,
+            "task_start": self.task_start.isoformat() if self.task_start else None,
+            "status": self.status,
+            "late": self.late,
+            "reason": self.reason,
+        }
 
 
 def _span(t: Task, schedule: Any) -> tuple[date | None, date | None]:
@@ -98,8 +116,9 @@ def _span(t: Task, schedule: Any) -> tuple[date | None, date | None]:
     return t.start or t.finish, t.finish or t.start
 
 
-def resource_loading(project: Project, schedule: Any = None, *, from_date: date | None = None,
-                     include_done: bool = True) -> dict[str, list[WeekLoad]]:
+def resource_loading(
+    project: Project, schedule: Any = None, *, from_date: date | None = None, include_done: bool = True
+) -> dict[str, list[WeekLoad]]:
     """Weekly load of every person with assignments, in week order (weeks without load left out).
 
     ``from_date`` drops weeks before the week of that date; ``include_done=False`` leaves out the
@@ -114,8 +133,15 @@ def resource_loading(project: Project, schedule: Any = None, *, from_date: date 
         for m in sorted(weeks):
             per_task = weeks[m]
             cap = float(person.capacity_hours_per_week) * week_days(m) / cal.weekly_days
-            rows.append(WeekLoad(pid, date.fromordinal(m), sum(per_task.values()), cap,
-                                 tuple(sorted(per_task.items(), key=_largest_first))))
+            rows.append(
+                WeekLoad(
+                    pid,
+                    date.fromordinal(m),
+                    sum(per_task.values()),
+                    cap,
+                    tuple(sorted(per_task.items(), key=_largest_first)),
+                )
+            )
         out[pid] = rows
     return out
 
@@ -124,8 +150,9 @@ def _largest_first(kv: tuple[str, float]) -> tuple[float, str]:
     return -kv[1], kv[0]
 
 
-def _weekly_load(project: Project, schedule: Any, from_date: date | None, include_done: bool) -> tuple[
-        dict[str, Person], dict[str, dict[int, dict[str, float]]], Callable[[int], int], WorkCalendar]:
+def _weekly_load(
+    project: Project, schedule: Any, from_date: date | None, include_done: bool
+) -> tuple[dict[str, Person], dict[str, dict[int, dict[str, float]]], Callable[[int], int], WorkCalendar]:
     """People by id; hours per person, per week (the ordinal of its Monday), per task; working days of
     a week by its Monday's ordinal; the calendar. Weeks are day ordinals here (dates only for output):
     the loop meets the same Mondays for many assignments, and their working-day indexes are kept."""
@@ -229,8 +256,9 @@ def over_allocations(project: Project, schedule: Any = None, *, from_date: date 
             cap = float(person.capacity_hours_per_week) * week_days(m) / cal.weekly_days
             if hours > cap + _EPS:
                 ranked = sorted(per_task.items(), key=_largest_first)
-                out.append(OverAllocation(pid, person.name, date.fromordinal(m), hours, cap,
-                                          tuple(t for t, _ in ranked)))
+                out.append(
+                    OverAllocation(pid, person.name, date.fromordinal(m), hours, cap, tuple(t for t, _ in ranked))
+                )
     out.sort(key=lambda o: (o.week, o.person))
     return out
 

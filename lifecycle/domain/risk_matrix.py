@@ -49,13 +49,33 @@ class RiskMatrix:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "cells": [list(r) for r in self.cells], "exposure": self.exposure, "open_count": self.open_count,
-            "bands": dict(self.bands), "by_category": dict(self.by_category),
-            "top": [{"id": r.id, "title": r.title, "probability": r.probability, "impact": r.impact,
-                     "score": r.score, "band": band(r.score), "owner": r.owner, "strategy": r.strategy}
-                    for r in self.top],
-            "past_review": [{"id": r.id, "title": r.title, "review_date": r.review_date.isoformat()
-                             if r.review_date else None, "owner": r.owner} for r in self.past_review],
+            "cells": [list(r) for r in self.cells],
+            "exposure": self.exposure,
+            "open_count": self.open_count,
+            "bands": dict(self.bands),
+            "by_category": dict(self.by_category),
+            "top": [
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "probability": r.probability,
+                    "impact": r.impact,
+                    "score": r.score,
+                    "band": band(r.score),
+                    "owner": r.owner,
+                    "strategy": r.strategy,
+                }
+                for r in self.top
+            ],
+            "past_review": [
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "review_date": r.review_date.isoformat() if r.review_date else None,
+                    "owner": r.owner,
+                }
+                for r in self.past_review
+            ],
             "no_response": [r.id for r in self.no_response],
         }
 
@@ -73,10 +93,17 @@ def risk_matrix(risks: Iterable[Risk], today: date, *, top: int = 5) -> RiskMatr
         bands[band(r.score)] += 1
         cats[r.category] = cats.get(r.category, 0) + 1
     ranked = sorted(open_risks, key=lambda r: (-r.score, -r.impact, r.id))
-    past = sorted((r for r in open_risks if r.review_date is not None and r.review_date < today),
-                  key=lambda r: (r.review_date or today, r.id))
+    past = sorted(
+        (r for r in open_risks if r.review_date is not None and r.review_date < today),
+        key=lambda r: (r.review_date or today, r.id),
+    )
     return RiskMatrix(
-        cells=tuple(tuple(row) for row in grid), exposure=float(sum(r.score for r in open_risks)),
-        open_count=len(open_risks), bands=bands, by_category=dict(sorted(cats.items())),
-        top=tuple(ranked[:top]), past_review=tuple(past),
-        no_response=tuple(r for r in ranked if not r.strategy or not r.owner))
+        cells=tuple(tuple(row) for row in grid),
+        exposure=float(sum(r.score for r in open_risks)),
+        open_count=len(open_risks),
+        bands=bands,
+        by_category=dict(sorted(cats.items())),
+        top=tuple(ranked[:top]),
+        past_review=tuple(past),
+        no_response=tuple(r for r in ranked if not r.strategy or not r.owner),
+    )

@@ -105,12 +105,22 @@ class TaskTiming:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "name": self.name, "wbs": self.wbs, "parent": self.parent, "level": self.level,
-            "summary": self.summary, "milestone": self.milestone, "done": self.done,
+            "id": self.id,
+            "name": self.name,
+            "wbs": self.wbs,
+            "parent": self.parent,
+            "level": self.level,
+            "summary": self.summary,
+            "milestone": self.milestone,
+            "done": self.done,
             "duration_days": self.duration_days,
-            "early_start": self.early_start.isoformat(), "early_finish": self.early_finish.isoformat(),
-            "late_start": self.late_start.isoformat(), "late_finish": self.late_finish.isoformat(),
-            "total_slack": self.total_slack, "free_slack": self.free_slack, "critical": self.critical,
+            "early_start": self.early_start.isoformat(),
+            "early_finish": self.early_finish.isoformat(),
+            "late_start": self.late_start.isoformat(),
+            "late_finish": self.late_finish.isoformat(),
+            "total_slack": self.total_slack,
+            "free_slack": self.free_slack,
+            "critical": self.critical,
         }
 
 
@@ -140,11 +150,30 @@ def project_start_date(project: Project, today: date | None = None) -> date:
 class Schedule:
     """The result of :func:`compute_schedule`. Dates are made on demand; ``rows()`` gives every task."""
 
-    def __init__(self, *, tasks: tuple[Task, ...], cal: WorkCalendar, base: int, parent: list[int],
-                 children: dict[int, list[int]], level: list[int], is_sum: list[bool], dur: list[int],
-                 es: list[int], ef: list[int], ls: list[int], ts: list[int], fs: list[int], done: list[bool],
-                 crit: list[bool], anchor_end: list[bool], finish_index: int, critical_path: list[str],
-                 warnings: list[str], fnode: list[int]):
+    def __init__(
+        self,
+        *,
+        tasks: tuple[Task, ...],
+        cal: WorkCalendar,
+        base: int,
+        parent: list[int],
+        children: dict[int, list[int]],
+        level: list[int],
+        is_sum: list[bool],
+        dur: list[int],
+        es: list[int],
+        ef: list[int],
+        ls: list[int],
+        ts: list[int],
+        fs: list[int],
+        done: list[bool],
+        crit: list[bool],
+        anchor_end: list[bool],
+        finish_index: int,
+        critical_path: list[str],
+        warnings: list[str],
+        fnode: list[int],
+    ):
         self._tasks = tasks
         self.calendar = cal
         self.base = base
@@ -256,8 +285,12 @@ class Schedule:
                     continue
                 stack.pop()
                 kids = [self._dates[c] if c in self._dates else self._leaf_dates(c) for c in self._children[j]]
-                self._dates[j] = (min(k[0] for k in kids), max(k[1] for k in kids),
-                                  min(k[2] for k in kids), max(k[3] for k in kids))
+                self._dates[j] = (
+                    min(k[0] for k in kids),
+                    max(k[1] for k in kids),
+                    min(k[2] for k in kids),
+                    max(k[3] for k in kids),
+                )
             got = self._dates[i]
         self._dates[i] = got
         return got
@@ -284,11 +317,25 @@ class Schedule:
             dur = self._dur[i]
         p = self._parent[i]
         return TaskTiming(
-            id=t.id, name=t.name, wbs=t.wbs, parent=self._tasks[p].id if p >= 0 else "", level=self._level[i],
-            summary=self._is_sum[i], milestone=(not self._is_sum[i] and self._dur[i] == 0),
-            done=self._done[i], duration_days=dur, early_start=es, early_finish=ef, late_start=ls,
-            late_finish=lf, total_slack=self._ts[i], free_slack=self._fs[i], critical=self._crit[i],
-            planned_start=t.start, planned_finish=t.finish)
+            id=t.id,
+            name=t.name,
+            wbs=t.wbs,
+            parent=self._tasks[p].id if p >= 0 else "",
+            level=self._level[i],
+            summary=self._is_sum[i],
+            milestone=(not self._is_sum[i] and self._dur[i] == 0),
+            done=self._done[i],
+            duration_days=dur,
+            early_start=es,
+            early_finish=ef,
+            late_start=ls,
+            late_finish=lf,
+            total_slack=self._ts[i],
+            free_slack=self._fs[i],
+            critical=self._crit[i],
+            planned_start=t.start,
+            planned_finish=t.finish,
+        )
 
     def rows(self) -> list[TaskTiming]:
         """Every task in outline order (each summary followed by its children), with its dates."""
@@ -471,8 +518,10 @@ def _compute_schedule(project: Project, today: date | None, honor_constraints: b
         if is_sum[s]:
             if succ_fin:
                 v = fnode[s]
-                warnings.append(f"link {link.predecessor}->{link.successor}: a {typ} link into a summary task "
-                                "constrains only the summary's finish")
+                warnings.append(
+                    f"link {link.predecessor}->{link.successor}: a {typ} link into a summary task "
+                    "constrains only the summary's finish"
+                )
             else:
                 v = s
             b = 0
@@ -626,14 +675,33 @@ def _compute_schedule(project: Project, today: date | None, honor_constraints: b
 
     path = [i for i in range(n) if crit[i] and not is_sum[i]]
     path.sort(key=lambda i: (es[i], es[i] + dur[i], i))
-    return Schedule(tasks=tasks, cal=cal, base=base, parent=parent, children=children, level=level,
-                    is_sum=is_sum, dur=dur, es=r_es, ef=r_ef, ls=r_ls, ts=ts, fs=fs, done=done, crit=crit,
-                    anchor_end=anchor_end, finish_index=pf, critical_path=[tasks[i].id for i in path],
-                    warnings=warnings, fnode=fnode)
+    return Schedule(
+        tasks=tasks,
+        cal=cal,
+        base=base,
+        parent=parent,
+        children=children,
+        level=level,
+        is_sum=is_sum,
+        dur=dur,
+        es=r_es,
+        ef=r_ef,
+        ls=r_ls,
+        ts=ts,
+        fs=fs,
+        done=done,
+        crit=crit,
+        anchor_end=anchor_end,
+        finish_index=pf,
+        critical_path=[tasks[i].id for i in path],
+        warnings=warnings,
+        fnode=fnode,
+    )
 
 
-def _find_cycle(tasks: tuple[Task, ...], n: int, fnode: list[int], sanode: list[int], out_v: list[list[int]],
-                indeg: list[int]) -> list[str]:
+def _find_cycle(
+    tasks: tuple[Task, ...], n: int, fnode: list[int], sanode: list[int], out_v: list[list[int]], indeg: list[int]
+) -> list[str]:
     """One cycle among the nodes Kahn's sort could not order, as task ids (first repeated at the end)."""
     left = {u for u in range(len(out_v)) if indeg[u] > 0}
     preds: dict[int, list[int]] = {}
@@ -658,7 +726,7 @@ def _find_cycle(tasks: tuple[Task, ...], n: int, fnode: list[int], sanode: list[
         seen[u] = len(walk)
         walk.append(u)
         u = preds[u][0]
-    cyc = walk[seen[u]:]
+    cyc = walk[seen[u] :]
     cyc.reverse()  # forward direction
     names: list[str] = []
     for node in cyc:

@@ -50,7 +50,7 @@ def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
                 nxt = succ[i]
                 c = color.get(nxt, white)
                 if c == grey:
-                    return path[path.index(nxt):] + [nxt]
+                    return path[path.index(nxt) :] + [nxt]
                 if c == white:
                     stack.append((nxt, 0))
             else:
@@ -68,8 +68,13 @@ def validate_project(project: Project, known_ids: dict[str, set[str]] | None = N
     out: list[Finding] = []
     ch = project.charter
     if not CODE_RE.match(ch.code):
-        out.append((("project", "code"), f"'{ch.code}' is not a valid project code (letters, digits, - and _, "
-                    "starting with a letter, at most 40)"))
+        out.append(
+            (
+                ("project", "code"),
+                f"'{ch.code}' is not a valid project code (letters, digits, - and _, "
+                "starting with a letter, at most 40)",
+            )
+        )
     if ch.start and ch.finish and ch.start > ch.finish:
         out.append((("project", "finish"), f"finish {ch.finish} is before start {ch.start}"))
 
@@ -82,8 +87,12 @@ def validate_project(project: Project, known_ids: dict[str, set[str]] | None = N
                 out.append(((name, i, "id"), f"'{key}' is not a valid id (no spaces or slashes, 1-80 characters)"))
             if key in seen:
                 what = "link" if name == "links" else "id"
-                out.append(((name, i, "id" if name not in ("links", "assignments") else "successor"),
-                            f"duplicate {what} '{key}' (first at {name}[{seen[key]}])"))
+                out.append(
+                    (
+                        (name, i, "id" if name not in ("links", "assignments") else "successor"),
+                        f"duplicate {what} '{key}' (first at {name}[{seen[key]}])",
+                    )
+                )
             else:
                 seen[key] = i
         ids[name] = set(seen) | (known_ids or {}).get(name, set())

@@ -32,8 +32,19 @@ from typing import Any
 
 from lifecycle.errors import ConfigError, DeliveryError, InvalidInput
 
-_KNOWN = {"host", "port", "starttls", "ssl", "username", "password", "password_env", "from", "timeout",
-          "reply_to", "bcc"}
+_KNOWN = {
+    "host",
+    "port",
+    "starttls",
+    "ssl",
+    "username",
+    "password",
+    "password_env",
+    "from",
+    "timeout",
+    "reply_to",
+    "bcc",
+}
 
 
 @dataclass(frozen=True)
@@ -79,9 +90,18 @@ class SmtpConfig:
         bcc = settings.get("bcc") or ()
         if isinstance(bcc, str):
             bcc = (bcc,)
-        return cls(host=str(settings["host"]), port=port, starttls=starttls, use_ssl=use_ssl,
-                   username=str(settings.get("username") or ""), password=password, sender=sender,
-                   timeout=timeout, reply_to=str(settings.get("reply_to") or ""), bcc=tuple(str(b) for b in bcc))
+        return cls(
+            host=str(settings["host"]),
+            port=port,
+            starttls=starttls,
+            use_ssl=use_ssl,
+            username=str(settings.get("username") or ""),
+            password=password,
+            sender=sender,
+            timeout=timeout,
+            reply_to=str(settings.get("reply_to") or ""),
+            bcc=tuple(str(b) for b in bcc),
+        )
 
     @property
     def sender_domain(self) -> str:
@@ -106,9 +126,18 @@ def message_id_for(key: str, domain: str) -> str:
     return f"<pmo.{key[:40]}@{domain}>"
 
 
-def build_message(*, sender: str, to: Sequence[str], subject: str, body: str,
-                  attachments: Sequence[Attachment] = (), message_id: str, date: datetime,
-                  reply_to: str = "", headers: Mapping[str, str] | None = None) -> EmailMessage:
+def build_message(
+    *,
+    sender: str,
+    to: Sequence[str],
+    subject: str,
+    body: str,
+    attachments: Sequence[Attachment] = (),
+    message_id: str,
+    date: datetime,
+    reply_to: str = "",
+    headers: Mapping[str, str] | None = None,
+) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = ", ".join(to)
@@ -122,8 +151,7 @@ def build_message(*, sender: str, to: Sequence[str], subject: str, body: str,
     msg.set_content(body, charset="utf-8")
     for att in attachments:
         maintype, _, subtype = att.mime.partition("/")
-        msg.add_attachment(att.content, maintype=maintype, subtype=subtype or "octet-stream",
-                           filename=att.filename)
+        msg.add_attachment(att.content, maintype=maintype, subtype=subtype or "octet-stream", filename=att.filename)
     return msg
 
 
@@ -160,8 +188,7 @@ def send_message(cfg: SmtpConfig, msg: EmailMessage, recipients: Sequence[str]) 
                 client.login(cfg.username, cfg.password)
             refused = client.send_message(msg, from_addr=parseaddr(cfg.sender)[1], to_addrs=rcpt)
     except smtplib.SMTPRecipientsRefused as exc:
-        raise DeliveryError(f"SMTP server {where} refused every recipient: "
-                            f"{_refusals(exc.recipients)}") from exc
+        raise DeliveryError(f"SMTP server {where} refused every recipient: {_refusals(exc.recipients)}") from exc
     except smtplib.SMTPResponseException as exc:
         text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
         raise DeliveryError(f"SMTP server {where} refused the message: {exc.smtp_code} {text}") from exc

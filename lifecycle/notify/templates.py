@@ -28,16 +28,20 @@ _SUBJECT = {
 }
 
 _BODY = {
-    "zh": ("{greeting}\n\n"
-           "附件为项目「{project}」（{code}）的{title}，编号 {number}{milestone_zh}。\n"
-           "请审阅并签字确认；如有问题，请直接回复本邮件。\n\n"
-           "文件校验值（SHA-256）：{sha256}\n\n"
-           "此致\n{sender_name}"),
-    "en": ("{greeting}\n\n"
-           "Please find attached the {title_lower} {number} of the project \"{project}\" ({code}){milestone_en}.\n"
-           "Please review and sign it; if anything needs to change, reply to this e-mail.\n\n"
-           "File checksum (SHA-256): {sha256}\n\n"
-           "Kind regards,\n{sender_name}"),
+    "zh": (
+        "{greeting}\n\n"
+        "附件为项目「{project}」（{code}）的{title}，编号 {number}{milestone_zh}。\n"
+        "请审阅并签字确认；如有问题，请直接回复本邮件。\n\n"
+        "文件校验值（SHA-256）：{sha256}\n\n"
+        "此致\n{sender_name}"
+    ),
+    "en": (
+        "{greeting}\n\n"
+        'Please find attached the {title_lower} {number} of the project "{project}" ({code}){milestone_en}.\n'
+        "Please review and sign it; if anything needs to change, reply to this e-mail.\n\n"
+        "File checksum (SHA-256): {sha256}\n\n"
+        "Kind regards,\n{sender_name}"
+    ),
 }
 
 _GREETING = {"zh": "{names}：您好！", "en": "Dear {names},"}
@@ -78,7 +82,7 @@ def document_email(kind: str, locale: str, values: Mapping[str, Any]) -> tuple[s
         "sha256": values.get("sha256", ""),
         "sender_name": values.get("sender_name", ""),
         "milestone_zh": f"（里程碑：{milestone}）" if milestone else "",
-        "milestone_en": f" for the milestone \"{milestone}\"" if milestone else "",
+        "milestone_en": f' for the milestone "{milestone}"' if milestone else "",
     }
 
     def body(lang: str) -> str:
@@ -86,8 +90,7 @@ def document_email(kind: str, locale: str, values: Mapping[str, Any]) -> tuple[s
         greeting = _GREETING[lang].format(names=names_zh if lang == "zh" else names_en)
         if lang == "zh" and not values.get("recipients"):
             greeting = "您好！"
-        return _BODY[lang].format(greeting=greeting, title=title, title_lower=title[:1].lower() + title[1:],
-                                  **common)
+        return _BODY[lang].format(greeting=greeting, title=title, title_lower=title[:1].lower() + title[1:], **common)
 
     subject = _SUBJECT[first].format(title=document_title(kind, first), **common)
     return subject, body(first) + _SEPARATOR + body(second)

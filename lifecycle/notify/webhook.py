@@ -82,8 +82,9 @@ def post_json(cfg: WebhookConfig, payload: Mapping[str, Any], *, idempotency_key
             response.read(65536)
     except urllib.error.HTTPError as exc:
         detail = exc.read(300).decode("utf-8", "replace").strip() if exc.fp else ""
-        raise DeliveryError(f"webhook {host} answered {exc.code} {exc.reason}"
-                            + (f": {detail}" if detail else "")) from exc
+        raise DeliveryError(
+            f"webhook {host} answered {exc.code} {exc.reason}" + (f": {detail}" if detail else "")
+        ) from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DeliveryError(f"webhook {host} could not be reached: {reason}") from exc

@@ -41,11 +41,11 @@ from lifecycle.domain.risk_matrix import risk_matrix
 from lifecycle.domain.schedule import Schedule, ScheduleCycle, compute_schedule
 from lifecycle.domain.validate import CODE_RE, validate_project
 from lifecycle.errors import InvalidInput, Problem, SpecError
+from lifecycle.load.source import format_path
 from lifecycle.services.context import Context
-from lifecycle.spec.source import format_path
 
 if TYPE_CHECKING:
-    from lifecycle.spec.msproject import ImportReport
+    from lifecycle.load.msproject import ImportReport
 
 
 # ---------------------------------------------------------------------------------------- figures
@@ -55,8 +55,9 @@ def schedule(ctx: Context, code: str) -> Schedule:
     return compute_schedule(p, today=ctx.today())
 
 
-def earned_value(ctx: Context, code: str, status_date: date | None = None, *,
-                 baseline_id: str | None = None) -> EarnedValue:
+def earned_value(
+    ctx: Context, code: str, status_date: date | None = None, *, baseline_id: str | None = None
+) -> EarnedValue:
     """Earned value at ``status_date`` (default today) per project, WBS branch and task."""
     p = ctx.store.get(code)
     when = status_date or ctx.today()
@@ -94,26 +95,41 @@ def report(ctx: Context, code: str, status_date: date | None = None) -> dict[str
     ev = _earned_value(p, when, schedule=sched)
     people = {x.id: x.name for x in p.people}
     return {
-        "code": p.code, "name": p.charter.name, "currency": p.charter.currency, "phase": p.phase,
-        "status_date": when.isoformat(), "today": today.isoformat(),
+        "code": p.code,
+        "name": p.charter.name,
+        "currency": p.charter.currency,
+        "phase": p.phase,
+        "status_date": when.isoformat(),
+        "today": today.isoformat(),
         "schedule": sched.to_dict() if sched is not None else None,
         "schedule_error": sched_error,
         "earned_value": ev.to_dict(),
         "s_curve": [pt.to_dict() for pt in s_curve(p, when, schedule=sched)] if p.tasks else [],
         "costs": cost_breakdown(p, when, eac=ev.project.eac),
         "over_allocations": [o.to_dict() for o in over_allocations(p, sched)],
-        "loading": {pid: {"name": people.get(pid, pid), "weeks": [w.to_dict() for w in weeks]}
-                    for pid, weeks in resource_loading(p, sched).items()},
+        "loading": {
+            pid: {"name": people.get(pid, pid), "weeks": [w.to_dict() for w in weeks]}
+            for pid, weeks in resource_loading(p, sched).items()
+        },
         "materials": [m.to_dict() for m in material_checks(p, when, sched)],
         "risks": risk_matrix(p.risks, when).to_dict(),
-        "baselines": [{"id": b.id, "name": b.name, "saved_on": b.saved_on.isoformat(), "budget": float(b.budget),
-                       "finish": b.finish.isoformat() if b.finish else None} for b in p.baselines],
+        "baselines": [
+            {
+                "id": b.id,
+                "name": b.name,
+                "saved_on": b.saved_on.isoformat(),
+                "budget": float(b.budget),
+                "finish": b.finish.isoformat() if b.finish else None,
+            }
+            for b in p.baselines
+        ],
     }
 
 
 # ---------------------------------------------------------------------------------------- baselines
-def build_baseline(project: Project, saved_on: date, *, name: str | None = None,
-                   baseline_id: str | None = None) -> Baseline:
+def build_baseline(
+    project: Project, saved_on: date, *, name: str | None = None, baseline_id: str | None = None
+) -> Baseline:
     """A baseline of the current plan: every task's dates, budget share and effort, and the totals.
 
     Task dates are the planned ones where a task has both, else the schedule's early dates; budgets are
@@ -134,13 +150,20 @@ def build_baseline(project: Project, saved_on: date, *, name: str | None = None,
         if (s is None or f is None) and sched is not None and t.id in sched:
             es, ef, _, _ = sched.dates(t.id)
             s, f = s or es, f or ef
-        tasks.append(BaselineTask(task=t.id, start=s, finish=f,
-                                  cost=Decimal(str(round(budgets.get(t.id, 0.0), 2))),
-                                  effort_hours=float(t.effort_hours)))
+        tasks.append(
+            BaselineTask(
+                task=t.id,
+                start=s,
+                finish=f,
+                cost=Decimal(str(round(budgets.get(t.id, 0.0), 2))),
+                effort_hours=float(t.effort_hours),
+            )
+        )
     finish = sched.project_finish if sched is not None else project.charter.finish
     total = Decimal(str(round(budget_at_completion(project, budgets), 2)))
-    return Baseline(id=bid, name=name or f"Baseline {n}", saved_on=saved_on, budget=total, finish=finish,
-                    tasks=tuple(tasks))
+    return Baseline(
+        id=bid, name=name or f"Baseline {n}", saved_on=saved_on, budget=total, finish=finish, tasks=tuple(tasks)
+    )
 
 
 def save_baseline(ctx: Context, code: str, name: str | None = None) -> Baseline:
@@ -154,9 +177,20 @@ def save_baseline(ctx: Context, code: str, name: str | None = None) -> Baseline:
 
 def baseline_event(ctx: Context, code: str, bl: Baseline) -> AuditEvent:
     """The audit event recording a saved baseline."""
-    return AuditEvent(code, "baseline.saved", ctx.actor, ctx.now(), "baselines", bl.id,
-                      {"name": bl.name, "budget": float(bl.budget),
-                       "finish": bl.finish.isoformat() if bl.finish else None, "tasks": len(bl.tasks)})
+    return AuditEvent(
+        code,
+        "baseline.saved",
+        ctx.actor,
+        ctx.now(),
+        "baselines",
+        bl.id,
+        {
+            "name": bl.name,
+            "budget": float(bl.budget),
+            "finish": bl.finish.isoformat() if bl.finish else None,
+            "tasks": len(bl.tasks),
+        },
+    )
 
 
 def list_baselines(ctx: Context, code: str) -> list[Baseline]:
@@ -175,8 +209,15 @@ class CsvImportResult:
     version: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "kind": self.kind, "file": self.file, "added": self.added,
-                "updated": self.updated, "links": self.links, "version": self.version}
+        return {
+            "code": self.code,
+            "kind": self.kind,
+            "file": self.file,
+            "added": self.added,
+            "updated": self.updated,
+            "links": self.links,
+            "version": self.version,
+        }
 
 
 def _code_from(name: str) -> str:
@@ -206,8 +247,9 @@ def _check(project: Project, file: str, lines: dict[str, int] | None, today: dat
             line = (lines or {}).get(exc.cycle[0])
             problems.append(Problem(file, line, "links", str(exc)))
     if problems:
-        raise SpecError(problems, f"{len(problems)} problem(s): the imported plan is not consistent, "
-                                  "nothing was written")
+        raise SpecError(
+            problems, f"{len(problems)} problem(s): the imported plan is not consistent, nothing was written"
+        )
 
 
 def import_msproject(ctx: Context, path: str | Path, code: str | None = None) -> ImportReport:
@@ -216,9 +258,9 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
     Into an existing project the file replaces the plan (tasks, links, assignments, calendar), updates
     or adds its people and materials, and replaces what an earlier import of the same kind brought
     (budget lines ``MSP-B-*``, costs ``MSP-AC-*``, baselines ``MSP-BL*``); everything else is kept.
-    Returns the :class:`~lifecycle.spec.msproject.ImportReport`.
+    Returns the :class:`~lifecycle.load.msproject.ImportReport`.
     """
-    from lifecycle.spec.msproject import read_msproject
+    from lifecycle.load.msproject import read_msproject
 
     data = read_msproject(path, today=ctx.today())
     rep = data.report
@@ -227,8 +269,10 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
         raise InvalidInput(f"'{target}' is not a valid project code; pass --code")
     exists = ctx.store.exists(target)
     if exists and code is None:
-        raise InvalidInput(f"project {target} already exists: pass --code {target} to import into it, "
-                           "or --code NEW-CODE for a new project")
+        raise InvalidInput(
+            f"project {target} already exists: pass --code {target} to import into it, "
+            "or --code NEW-CODE for a new project"
+        )
     approved = data.baselines[-1].budget if data.baselines else sum((b.amount for b in data.budget), Decimal("0"))
     if exists:
         cur = ctx.store.get(target)
@@ -238,28 +282,60 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
             return tuple(x for x in old if x.id not in ids) + new
 
         project = replace(
-            cur, calendar=data.calendar, tasks=data.tasks, links=data.links, assignments=data.assignments,
-            people=upsert(cur.people, data.people), materials=upsert(cur.materials, data.materials),
+            cur,
+            calendar=data.calendar,
+            tasks=data.tasks,
+            links=data.links,
+            assignments=data.assignments,
+            people=upsert(cur.people, data.people),
+            materials=upsert(cur.materials, data.materials),
             budget=tuple(b for b in cur.budget if not b.id.startswith("MSP-B-")) + data.budget,
             costs=tuple(c for c in cur.costs if not c.id.startswith("MSP-AC-")) + data.costs,
-            baselines=tuple(b for b in cur.baselines if not b.id.startswith("MSP-BL")) + data.baselines)
+            baselines=tuple(b for b in cur.baselines if not b.id.startswith("MSP-BL")) + data.baselines,
+        )
         if cur.charter.start is None and data.start is not None:
             project = replace(project, charter=replace(cur.charter, start=data.start))
     else:
         from lifecycle.services.projects import initial_phase
 
-        charter = Charter(code=target, name=data.name or target,
-                          client=Organisation(name=data.company or "(client to be set)"),
-                          currency=data.currency or "CNY", start=data.start, finish=data.finish,
-                          approved_budget=approved)
-        project = Project(charter=charter, phase=initial_phase(ctx), calendar=data.calendar, tasks=data.tasks,
-                          links=data.links, people=data.people, materials=data.materials,
-                          assignments=data.assignments, budget=data.budget, costs=data.costs,
-                          baselines=data.baselines)
+        charter = Charter(
+            code=target,
+            name=data.name or target,
+            client=Organisation(name=data.company or "(client to be set)"),
+            currency=data.currency or "CNY",
+            start=data.start,
+            finish=data.finish,
+            approved_budget=approved,
+        )
+        project = Project(
+            charter=charter,
+            phase=initial_phase(ctx),
+            calendar=data.calendar,
+            tasks=data.tasks,
+            links=data.links,
+            people=data.people,
+            materials=data.materials,
+            assignments=data.assignments,
+            budget=data.budget,
+            costs=data.costs,
+            baselines=data.baselines,
+        )
     _check(project, str(path), data.task_lines, ctx.today())
-    ev = AuditEvent(target, "project.imported", ctx.actor, ctx.now(), "project", target,
-                    {"source": str(path), "format": "msproject", "counts": dict(rep.counts),
-                     "not_understood": sorted(rep.not_understood), "approximations": len(rep.approximations)})
+    ev = AuditEvent(
+        target,
+        "project.imported",
+        ctx.actor,
+        ctx.now(),
+        "project",
+        target,
+        {
+            "source": str(path),
+            "format": "msproject",
+            "counts": dict(rep.counts),
+            "not_understood": sorted(rep.not_understood),
+            "approximations": len(rep.approximations),
+        },
+    )
     ctx.store.save(project, expected_version=cur.version if exists else None, events=[ev])
     rep.code = target
     rep.created = not exists
@@ -267,8 +343,8 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
 
 
 def import_csv(ctx: Context, code: str, kind: str, path: str | Path) -> CsvImportResult:
-    """Upsert the tasks or risks of a CSV file into a stored project (see :mod:`lifecycle.spec.csvimport`)."""
-    from lifecycle.spec.csvimport import read_csv
+    """Upsert the tasks or risks of a CSV file into a stored project (see :mod:`lifecycle.load.csvimport`)."""
+    from lifecycle.load.csvimport import read_csv
 
     if kind not in ("tasks", "risks"):
         raise InvalidInput(f"unknown kind '{kind}' (tasks or risks)")
@@ -284,12 +360,23 @@ def import_csv(ctx: Context, code: str, kind: str, path: str | Path) -> CsvImpor
         kept = tuple(lk for lk in cur.links if lk.successor not in ids)
         new = replace(new, links=kept + tuple(rows.links))
     _check(new, str(path), rows.lines, ctx.today())
-    result = CsvImportResult(code, kind, str(path), [x.id for x in rows.items if x.id not in existing],
-                             [x.id for x in rows.items if x.id in existing],
-                             len(rows.links) if rows.links is not None else None)
-    ev = AuditEvent(code, f"{kind}.imported", ctx.actor, ctx.now(), kind, "",
-                    {"source": str(path), "format": "csv", "added": result.added, "updated": result.updated,
-                     "links": result.links})
+    result = CsvImportResult(
+        code,
+        kind,
+        str(path),
+        [x.id for x in rows.items if x.id not in existing],
+        [x.id for x in rows.items if x.id in existing],
+        len(rows.links) if rows.links is not None else None,
+    )
+    ev = AuditEvent(
+        code,
+        f"{kind}.imported",
+        ctx.actor,
+        ctx.now(),
+        kind,
+        "",
+        {"source": str(path), "format": "csv", "added": result.added, "updated": result.updated, "links": result.links},
+    )
     result.version = ctx.store.save(new, expected_version=cur.version, events=[ev]).version
     return result
 
@@ -299,8 +386,14 @@ _ICAL_DOMAIN = "pmo-lifecycle"
 
 
 def _ical_text(value: str) -> str:
-    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
 
 
 def _fold(line: str) -> str:
@@ -353,8 +446,9 @@ def export_ical(project: Project, *, now: datetime | None = None) -> str:
             info.append("Deliverables: " + ", ".join(deliverables.get(d, d) for d in ms.deliverables))
         if ms.completed_on:
             info.append(f"Completed on {ms.completed_on.isoformat()}")
-        events.append((ms.date, f"{code}-milestone-{ms.id}", tag + ms.name, "\n".join(info),
-                       "MILESTONE," + ms.kind.upper()))
+        events.append(
+            (ms.date, f"{code}-milestone-{ms.id}", tag + ms.name, "\n".join(info), "MILESTONE," + ms.kind.upper())
+        )
     sched = None
     if any(t.milestone and t.id not in milestone_tasks for t in project.tasks):
         try:
@@ -370,22 +464,45 @@ def export_ical(project: Project, *, now: datetime | None = None) -> str:
         events.append((when, f"{code}-task-{t.id}", tag + t.name, f"Milestone task {t.wbs}".strip(), "MILESTONE"))
     for d in project.deliverables:
         if d.due:
-            events.append((d.due, f"{code}-deliverable-{d.id}", tag + f"Deliverable due: {d.name}",
-                           f"Status: {d.status}", "DELIVERABLE"))
+            events.append(
+                (
+                    d.due,
+                    f"{code}-deliverable-{d.id}",
+                    tag + f"Deliverable due: {d.name}",
+                    f"Status: {d.status}",
+                    "DELIVERABLE",
+                )
+            )
     for tr in project.training:
         if tr.date:
-            events.append((tr.date, f"{code}-training-{tr.id}", tag + f"Training: {tr.topic}",
-                           f"{tr.hours:g} hours" if tr.hours else "", "TRAINING"))
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//pmo-lifecycle//project calendar//EN",
-             "CALSCALE:GREGORIAN", "METHOD:PUBLISH", f"X-WR-CALNAME:{_ical_text(f'{code} {ch.name}')}"]
+            events.append(
+                (
+                    tr.date,
+                    f"{code}-training-{tr.id}",
+                    tag + f"Training: {tr.topic}",
+                    f"{tr.hours:g} hours" if tr.hours else "",
+                    "TRAINING",
+                )
+            )
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//pmo-lifecycle//project calendar//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"X-WR-CALNAME:{_ical_text(f'{code} {ch.name}')}",
+    ]
     for when, uid, summary, desc, cats in sorted(events, key=lambda e: (e[0], e[1])):
-        lines += ["BEGIN:VEVENT", f"UID:{_uid_part(uid)}@{_ICAL_DOMAIN}", f"DTSTAMP:{stamp}",
-                  f"DTSTART;VALUE=DATE:{when.strftime('%Y%m%d')}",
-                  f"DTEND;VALUE=DATE:{(when + timedelta(days=1)).strftime('%Y%m%d')}",
-                  f"SUMMARY:{_ical_text(summary)}"]
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{_uid_part(uid)}@{_ICAL_DOMAIN}",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART;VALUE=DATE:{when.strftime('%Y%m%d')}",
+            f"DTEND;VALUE=DATE:{(when + timedelta(days=1)).strftime('%Y%m%d')}",
+            f"SUMMARY:{_ical_text(summary)}",
+        ]
         if desc:
             lines.append(f"DESCRIPTION:{_ical_text(desc)}")
         lines += [f"CATEGORIES:{cats}", f"SEQUENCE:{project.version}", "TRANSP:TRANSPARENT", "END:VEVENT"]
     lines.append("END:VCALENDAR")
     return "".join(_fold(ln) + "\r\n" for ln in lines)
-

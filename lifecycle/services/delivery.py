@@ -101,8 +101,10 @@ def _read_checked(ctx: Context, doc: DocumentRecord) -> bytes:
         raise DeliveryError(f"cannot read document {doc.number} at {path}: {exc.strerror}") from exc
     actual = hashlib.sha256(content).hexdigest()
     if actual != doc.sha256:
-        raise DeliveryError(f"document {doc.number} at {path} no longer matches its registered checksum "
-                            f"({actual[:12]}… instead of {doc.sha256[:12]}…): it is not sent")
+        raise DeliveryError(
+            f"document {doc.number} at {path} no longer matches its registered checksum "
+            f"({actual[:12]}… instead of {doc.sha256[:12]}…): it is not sent"
+        )
     return content
 
 
@@ -123,8 +125,9 @@ def current_document(ctx: Context, code: str, kind: str, subject: str = "") -> D
     return found
 
 
-def ensure_document(ctx: Context, code: str, kind: str, *, milestone: str | None = None,
-                    review_id: str | None = None) -> tuple[DocumentRecord, bool]:
+def ensure_document(
+    ctx: Context, code: str, kind: str, *, milestone: str | None = None, review_id: str | None = None
+) -> tuple[DocumentRecord, bool]:
     """The document to send: one already issued from the current project data, else a new one.
 
     Returns ``(document, issued_now)``. A retried or repeated flow therefore sends the same file (and
@@ -166,39 +169,91 @@ def send_document(ctx: Context, doc: DocumentRecord, to: list[str] | None = None
     ms = doc.record.get("milestone") if isinstance(doc.record, Mapping) else None
     if isinstance(ms, Mapping):
         milestone = str(ms.get("name") or ms.get("id") or "")
-    subject, body = document_email(doc.kind, doc.lang or project.charter.locale, {
-        "code": code, "project": project.charter.name, "number": doc.number, "sha256": doc.sha256,
-        "recipients": [name for name, _ in recipients], "sender_name": cfg.sender_name or "PMO",
-        "milestone": milestone,
-    })
+    subject, body = document_email(
+        doc.kind,
+        doc.lang or project.charter.locale,
+        {
+            "code": code,
+            "project": project.charter.name,
+            "number": doc.number,
+            "sha256": doc.sha256,
+            "recipients": [name for name, _ in recipients],
+            "sender_name": cfg.sender_name or "PMO",
+            "milestone": milestone,
+        },
+    )
     message_id = message_id_for(key, cfg.sender_domain)
     now = ctx.now()
     to_headers = [formataddr((name, addr)) for name, addr in recipients]
-    msg = build_message(sender=cfg.sender, to=to_headers, subject=subject, body=body,
-                        attachments=[Attachment(Path(doc.path).name or f"{doc.number}.pdf", content)],
-                        message_id=message_id, date=now, reply_to=cfg.reply_to,
-                        headers={"X-PMO-Project": code, "X-PMO-Document": doc.number,
-                                 "X-PMO-SHA256": doc.sha256})
+    msg = build_message(
+        sender=cfg.sender,
+        to=to_headers,
+        subject=subject,
+        body=body,
+        attachments=[Attachment(Path(doc.path).name or f"{doc.number}.pdf", content)],
+        message_id=message_id,
+        date=now,
+        reply_to=cfg.reply_to,
+        headers={"X-PMO-Project": code, "X-PMO-Document": doc.number, "X-PMO-SHA256": doc.sha256},
+    )
     attempts = int(existing.data.get("attempts", 0)) + 1 if existing is not None else 1
     base = {
-        "schema_version": RECORD_SCHEMA_VERSION, "key": key, "project": code, "document": doc.id,
-        "number": doc.number, "kind": doc.kind, "sha256": doc.sha256, "to": to_headers,
-        "addresses": addresses, "subject": subject, "message_id": message_id, "attempts": attempts,
+        "schema_version": RECORD_SCHEMA_VERSION,
+        "key": key,
+        "project": code,
+        "document": doc.id,
+        "number": doc.number,
+        "kind": doc.kind,
+        "sha256": doc.sha256,
+        "to": to_headers,
+        "addresses": addresses,
+        "subject": subject,
+        "message_id": message_id,
+        "attempts": attempts,
         "smtp": f"{cfg.host}:{cfg.port}",
     }
     try:
         send_message(cfg, msg, addresses)
     except DeliveryError as exc:
         data = {**base, "status": "failed", "error": str(exc), "failed_at": now.isoformat()}
-        ctx.store.add_records(code, [Record(code, DELIVERY, key, data)], events=[
-            AuditEvent(code, "document.delivery_failed", ctx.actor, now, "document", doc.id,
-                       {"number": doc.number, "to": addresses, "attempt": attempts, "error": str(exc)})])
+        ctx.store.add_records(
+            code,
+            [Record(code, DELIVERY, key, data)],
+            events=[
+                AuditEvent(
+                    code,
+                    "document.delivery_failed",
+                    ctx.actor,
+                    now,
+                    "document",
+                    doc.id,
+                    {"number": doc.number, "to": addresses, "attempt": attempts, "error": str(exc)},
+                )
+            ],
+        )
         raise
     data = {**base, "status": "sent", "sent_at": now.isoformat(), "error": ""}
-    ctx.store.add_records(code, [Record(code, DELIVERY, key, data)], events=[
-        AuditEvent(code, "document.sent", ctx.actor, now, "document", doc.id,
-                   {"number": doc.number, "sha256": doc.sha256, "to": addresses, "message_id": message_id,
-                    "attempt": attempts})])
+    ctx.store.add_records(
+        code,
+        [Record(code, DELIVERY, key, data)],
+        events=[
+            AuditEvent(
+                code,
+                "document.sent",
+                ctx.actor,
+                now,
+                "document",
+                doc.id,
+                {
+                    "number": doc.number,
+                    "sha256": doc.sha256,
+                    "to": addresses,
+                    "message_id": message_id,
+                    "attempt": attempts,
+                },
+            )
+        ],
+    )
     return {**data, "sent_now": True}
 
 
@@ -213,8 +268,9 @@ def smtp_configured(ctx: Context) -> bool:
 
 # ------------------------------------------------------------------ webhooks
 def notification_key(code: str, event: str, payload: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical_json({"project": code, "event": event, "payload": jsonable(payload)})
-                          .encode("utf-8")).hexdigest()
+    return hashlib.sha256(
+        canonical_json({"project": code, "event": event, "payload": jsonable(payload)}).encode("utf-8")
+    ).hexdigest()
 
 
 def notify(ctx: Context, code: str, event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -231,11 +287,24 @@ def notify(ctx: Context, code: str, event: str, payload: Mapping[str, Any]) -> d
     cfg = WebhookConfig.from_settings(ctx.workspace.settings.webhook)
     now = ctx.now()
     text = event_text(event, project.charter.locale, {**payload, "project": code})
-    message = {"event": event, "project": code, "project_name": project.charter.name, "text": text,
-               "payload": jsonable(dict(payload)), "at": now.isoformat()}
+    message = {
+        "event": event,
+        "project": code,
+        "project_name": project.charter.name,
+        "text": text,
+        "payload": jsonable(dict(payload)),
+        "at": now.isoformat(),
+    }
     attempts = int(existing.data.get("attempts", 0)) + 1 if existing is not None else 1
-    base = {"schema_version": RECORD_SCHEMA_VERSION, "key": key, "project": code, "event": event,
-            "text": text, "payload": jsonable(dict(payload)), "attempts": attempts}
+    base = {
+        "schema_version": RECORD_SCHEMA_VERSION,
+        "key": key,
+        "project": code,
+        "event": event,
+        "text": text,
+        "payload": jsonable(dict(payload)),
+        "attempts": attempts,
+    }
     if cfg is None or not cfg.wants(event):
         reason = "no webhook configured" if cfg is None else f"webhook.events does not include {event}"
         data = {**base, "status": "skipped", "reason": reason, "at": now.isoformat()}
@@ -246,12 +315,36 @@ def notify(ctx: Context, code: str, event: str, payload: Mapping[str, Any]) -> d
         status = post_json(cfg, message, idempotency_key=key)
     except DeliveryError as exc:
         data = {**base, "status": "failed", "error": str(exc), "host": host, "failed_at": now.isoformat()}
-        ctx.store.add_records(code, [Record(code, NOTIFICATION, key, data)], events=[
-            AuditEvent(code, "notification.failed", ctx.actor, now, "notification", key[:16],
-                       {"event": event, "error": str(exc), "attempt": attempts})])
+        ctx.store.add_records(
+            code,
+            [Record(code, NOTIFICATION, key, data)],
+            events=[
+                AuditEvent(
+                    code,
+                    "notification.failed",
+                    ctx.actor,
+                    now,
+                    "notification",
+                    key[:16],
+                    {"event": event, "error": str(exc), "attempt": attempts},
+                )
+            ],
+        )
         raise
     data = {**base, "status": "sent", "http_status": status, "host": host, "sent_at": now.isoformat()}
-    ctx.store.add_records(code, [Record(code, NOTIFICATION, key, data)], events=[
-        AuditEvent(code, "notification.sent", ctx.actor, now, "notification", key[:16],
-                   {"event": event, "attempt": attempts})])
+    ctx.store.add_records(
+        code,
+        [Record(code, NOTIFICATION, key, data)],
+        events=[
+            AuditEvent(
+                code,
+                "notification.sent",
+                ctx.actor,
+                now,
+                "notification",
+                key[:16],
+                {"event": event, "attempt": attempts},
+            )
+        ],
+    )
     return {**data, "sent_now": True}

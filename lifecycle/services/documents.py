@@ -89,9 +89,16 @@ def signing_config(ctx: Context) -> Any:
 
 
 # --------------------------------------------------------------------------- issue
-def issue_document(ctx: Context, code: str, kind: str, *, milestone: str | None = None,
-                   review_id: str | None = None, lang: str | None = None,
-                   out_dir: str | Path | None = None) -> DocumentRecord:
+def issue_document(
+    ctx: Context,
+    code: str,
+    kind: str,
+    *,
+    milestone: str | None = None,
+    review_id: str | None = None,
+    lang: str | None = None,
+    out_dir: str | Path | None = None,
+) -> DocumentRecord:
     """Render, sign (if configured), write and register one document; returns its registry entry.
 
     ``kind`` is one of ``acceptance`` (of ``milestone``, default: the latest acceptance milestone
@@ -114,14 +121,23 @@ def issue_document(ctx: Context, code: str, kind: str, *, milestone: str | None 
     review = _latest_review(reviews, [r.key for r in review_records], review_id) if kind == "gate_review" else None
 
     number, seq = next_number(code, kind, ctx.store.documents(code), ms.id if ms else None)
-    stamp = Stamp(number=number, sequence=seq, lang=lang, issued_at=now, today=today, actor=ctx.actor,
-                  supplier=dict(ctx.workspace.settings.supplier or {}))
+    stamp = Stamp(
+        number=number,
+        sequence=seq,
+        lang=lang,
+        issued_at=now,
+        today=today,
+        actor=ctx.actor,
+        supplier=dict(ctx.workspace.settings.supplier or {}),
+    )
     record = build_view(kind, project, stamp, milestone=ms, review=review, waivers=waivers)
 
     rendered = render_pdf(record, logo=_logo(ctx))
     if rendered.refused:
-        raise RenderError(f"{number}: the document tried to load {', '.join(u[:80] for u in rendered.refused)}; "
-                          "only template assets and data: URIs are allowed, nothing was written")
+        raise RenderError(
+            f"{number}: the document tried to load {', '.join(u[:80] for u in rendered.refused)}; "
+            "only template assets and data: URIs are allowed, nothing was written"
+        )
     pdf = rendered.pdf
     cfg = signing_config(ctx)
     if cfg is not None:
@@ -137,16 +153,46 @@ def issue_document(ctx: Context, code: str, kind: str, *, milestone: str | None 
         raise RenderError(f"could not write {path}: {exc}") from exc
 
     pack = (review or (max(reviews, key=lambda r: str(r.get("evaluated_at", ""))) if reviews else {})).get("pack")
-    subject = ms.id if ms else str(review.get("id", "")) if review else \
-        str(record.get("report", {}).get("id", "")) if kind == "status" else ""
-    doc = DocumentRecord(
-        id=number, project=code, kind=kind, number=number, path=str(path), sha256=hashlib.sha256(pdf).hexdigest(),
-        created_at=now, lang=lang, pack_hash=str((pack or {}).get("hash", "")), signed=cfg is not None,
-        subject=subject, record=record,
+    subject = (
+        ms.id
+        if ms
+        else str(review.get("id", ""))
+        if review
+        else str(record.get("report", {}).get("id", ""))
+        if kind == "status"
+        else ""
     )
-    event = AuditEvent(code, "document.issued", ctx.actor, now, "document", number,
-                       {"kind": kind, "number": number, "sha256": doc.sha256, "path": doc.path, "lang": lang,
-                        "signed": doc.signed, "subject": subject})
+    doc = DocumentRecord(
+        id=number,
+        project=code,
+        kind=kind,
+        number=number,
+        path=str(path),
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        created_at=now,
+        lang=lang,
+        pack_hash=str((pack or {}).get("hash", "")),
+        signed=cfg is not None,
+        subject=subject,
+        record=record,
+    )
+    event = AuditEvent(
+        code,
+        "document.issued",
+        ctx.actor,
+        now,
+        "document",
+        number,
+        {
+            "kind": kind,
+            "number": number,
+            "sha256": doc.sha256,
+            "path": doc.path,
+            "lang": lang,
+            "signed": doc.signed,
+            "subject": subject,
+        },
+    )
     try:
         ctx.store.add_document(doc, events=[event])
     except BaseException:
@@ -182,11 +228,24 @@ class VerifyResult:
     def to_dict(self) -> dict[str, Any]:
         d = self.document
         return {
-            "path": self.path, "sha256": self.sha256, "verdict": self.verdict, "registered": self.registered,
-            "document": None if d is None else {"number": d.number, "project": d.project, "kind": d.kind,
-                                                "sha256": d.sha256, "path": d.path,
-                                                "created_at": d.created_at.isoformat(), "signed": d.signed},
-            "record_matches": self.record_matches, "signature": self.signature, "signatures": self.signatures,
+            "path": self.path,
+            "sha256": self.sha256,
+            "verdict": self.verdict,
+            "registered": self.registered,
+            "document": None
+            if d is None
+            else {
+                "number": d.number,
+                "project": d.project,
+                "kind": d.kind,
+                "sha256": d.sha256,
+                "path": d.path,
+                "created_at": d.created_at.isoformat(),
+                "signed": d.signed,
+            },
+            "record_matches": self.record_matches,
+            "signature": self.signature,
+            "signatures": self.signatures,
             "problems": self.problems,
         }
 
@@ -202,8 +261,9 @@ def _claimed_document(ctx: Context, embedded: dict[str, Any] | None, path: Path)
                     return d
     resolved = str(path.resolve())
     docs = ctx.store.documents(None)
-    return next((d for d in reversed(docs) if d.path == resolved), None) or \
-        next((d for d in reversed(docs) if Path(d.path).name == path.name), None)
+    return next((d for d in reversed(docs) if d.path == resolved), None) or next(
+        (d for d in reversed(docs) if Path(d.path).name == path.name), None
+    )
 
 
 def verify_document(ctx: Context, path: str | Path) -> VerifyResult:
@@ -258,14 +318,26 @@ def verify_document(ctx: Context, path: str | Path) -> VerifyResult:
             elif not c.covers_whole_file:
                 problems.append(f"signature {c.field}: content was added after signing")
 
-    if registered_doc is not None and record_matches is not False and signature != "invalid" and \
-            not (registered_doc.signed and signature == "absent"):
+    if (
+        registered_doc is not None
+        and record_matches is not False
+        and signature != "invalid"
+        and not (registered_doc.signed and signature == "absent")
+    ):
         verdict: Literal["authentic", "altered", "unknown"] = "authentic"
     elif doc is not None or signature == "invalid":
         verdict = "altered"
     else:
         verdict = "unknown"
         problems.append("this file is not a document registered in this workspace")
-    return VerifyResult(path=str(p), sha256=sha, verdict=verdict, registered=registered_doc is not None,
-                        document=doc, record_matches=record_matches, signature=signature,
-                        signatures=[c.to_dict() for c in checks], problems=problems)
+    return VerifyResult(
+        path=str(p),
+        sha256=sha,
+        verdict=verdict,
+        registered=registered_doc is not None,
+        document=doc,
+        record_matches=record_matches,
+        signature=signature,
+        signatures=[c.to_dict() for c in checks],
+        problems=problems,
+    )

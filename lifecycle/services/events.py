@@ -59,8 +59,9 @@ def milestone_event(code: str, milestone: str, extra: Mapping[str, Any] | None =
     }
 
 
-def emit_milestone_completed(code: str, milestone: str, *, workspace: Workspace | None = None,
-                             extra: Mapping[str, Any] | None = None) -> str | None:
+def emit_milestone_completed(
+    code: str, milestone: str, *, workspace: Workspace | None = None, extra: Mapping[str, Any] | None = None
+) -> str | None:
     """Emit ``pmo.milestone.completed`` to the configured Prefect server; returns the event id.
 
     Returns None (and imports nothing) in embedded mode. Raises DeliveryError if the server cannot
@@ -85,6 +86,7 @@ def emit_milestone_completed(code: str, milestone: str, *, workspace: Workspace 
     try:
         asyncio.run(send())
     except Exception as exc:  # any transport failure: the event did not reach the server
-        raise DeliveryError(f"could not emit {MILESTONE_COMPLETED} to {os.environ.get('PREFECT_API_URL')}: "
-                            f"{exc}") from exc
+        raise DeliveryError(
+            f"could not emit {MILESTONE_COMPLETED} to {os.environ.get('PREFECT_API_URL')}: {exc}"
+        ) from exc
     return str(event.id)

@@ -27,8 +27,14 @@ from lifecycle.services.context import Context
 from lifecycle.services.projects import load_rules
 from lifecycle.storage.protocol import Record
 
-CHARTER_ROLES = ("sponsor", "project_manager", "client_representative", "steering", "acceptance_team",
-                 "support_contacts")
+CHARTER_ROLES = (
+    "sponsor",
+    "project_manager",
+    "client_representative",
+    "steering",
+    "acceptance_team",
+    "support_contacts",
+)
 
 
 def machine(ctx: Context) -> PhaseMachine:
@@ -46,17 +52,19 @@ def waivers(ctx: Context, code: str) -> list[Waiver]:
 
 
 def votes(ctx: Context, code: str, transition: str) -> list[Vote]:
-    return [Vote.from_dict(r.data) for r in ctx.store.records(code, "approval")
-            if r.data.get("transition") == transition]
+    return [
+        Vote.from_dict(r.data) for r in ctx.store.records(code, "approval") if r.data.get("transition") == transition
+    ]
 
 
 def evaluate(ctx: Context, project: Project, move: Move, *, today: date | None = None) -> Decision:
     """The decision for ``move`` on ``project`` as stored now (pure evaluation plus stored records)."""
-    from lifecycle.spec.evaluate import evaluate_gate
+    from lifecycle.load.evaluate import evaluate_gate
 
     pack = load_rules(ctx)
-    d: Decision = evaluate_gate(pack, move.name, project, today or ctx.today(),
-                                waivers(ctx, project.code), votes(ctx, project.code, move.name))
+    d: Decision = evaluate_gate(
+        pack, move.name, project, today or ctx.today(), waivers(ctx, project.code), votes(ctx, project.code, move.name)
+    )
     return replace(d, evaluated_at=ctx.now().isoformat(timespec="seconds"), evaluated_by=ctx.actor)
 
 
@@ -96,32 +104,53 @@ def _review_id(ctx: Context, code: str) -> str:
 def record_review(ctx: Context, decision: Decision) -> Decision:
     """Store a gate review without moving the project (e.g. for the gate review report of a no-go)."""
     review = replace(decision, id=_review_id(ctx, decision.project))
-    ev = AuditEvent(decision.project, "gate.reviewed", ctx.actor, ctx.now(), "gate_review", review.id,
-                    {"transition": decision.transition, "decision": decision.decision,
-                     "pack_hash": decision.pack.hash, "facts_hash": decision.facts_hash})
-    ctx.store.add_records(decision.project, [Record(decision.project, "gate_review", review.id, review.to_dict(),
-                                                    ctx.now())], events=[ev])
+    ev = AuditEvent(
+        decision.project,
+        "gate.reviewed",
+        ctx.actor,
+        ctx.now(),
+        "gate_review",
+        review.id,
+        {
+            "transition": decision.transition,
+            "decision": decision.decision,
+            "pack_hash": decision.pack.hash,
+            "facts_hash": decision.facts_hash,
+        },
+    )
+    ctx.store.add_records(
+        decision.project, [Record(decision.project, "gate_review", review.id, review.to_dict(), ctx.now())], events=[ev]
+    )
     return review
 
 
 def describe_refusal(d: Decision) -> str:
-    why = f"decision {d.decision.replace('_', ' ')}" if d.decision == "no_go" else \
-        f"the rules say {d.decision.replace('_', ' ')} but approvals are missing"
+    why = (
+        f"decision {d.decision.replace('_', ' ')}"
+        if d.decision == "no_go"
+        else f"the rules say {d.decision.replace('_', ' ')} but approvals are missing"
+    )
     lines = [f"{d.project}: {d.from_phase} → {d.to_phase} refused: {why}"]
     for r in d.results:
         if r.blocks:
             what = "error" if r.outcome == "error" else "failed"
             ev = ", ".join(e.id for e in r.evidence[:8]) + (" …" if len(r.evidence) > 8 else "")
-            lines.append(f"  ✗ {r.id} {what}: {r.message or r.title.get('en', '')}" + (f" [{ev}]" if ev else "")
-                         + (f" ({r.error})" if r.error else ""))
+            lines.append(
+                f"  ✗ {r.id} {what}: {r.message or r.title.get('en', '')}"
+                + (f" [{ev}]" if ev else "")
+                + (f" ({r.error})" if r.error else "")
+            )
     if not d.approvals.satisfied:
-        lines.append(f"  ✗ approvals missing: {', '.join(d.approvals.missing) or 'rejected'}"
-                     + (f" (rejected by {', '.join(d.approvals.rejected_by)})" if d.approvals.rejected_by else ""))
+        lines.append(
+            f"  ✗ approvals missing: {', '.join(d.approvals.missing) or 'rejected'}"
+            + (f" (rejected by {', '.join(d.approvals.rejected_by)})" if d.approvals.rejected_by else "")
+        )
     return "\n".join(lines)
 
 
-def advance(ctx: Context, code: str, to: str | None = None, *, transition: str | None = None,
-            reason: str = "") -> dict[str, Any]:
+def advance(
+    ctx: Context, code: str, to: str | None = None, *, transition: str | None = None, reason: str = ""
+) -> dict[str, Any]:
     """Evaluate the gate and, if it allows, move the project; everything in one transaction."""
     project = ctx.store.get(code)
     move = resolve_move(ctx, project, to, transition)
@@ -132,12 +161,24 @@ def advance(ctx: Context, code: str, to: str | None = None, *, transition: str |
     new = replace(project, phase=state.phase, phase_before_hold=state.phase_before_hold)
     review = replace(decision, id=_review_id(ctx, code), advanced=True)
     now = ctx.now()
-    change = {"from": project.phase, "to": state.phase, "transition": move.name, "kind": move.kind,
-              "review": review.id, "decision": decision.decision, "reason": reason, "at": now.isoformat(),
-              "by": ctx.actor, "pack_hash": decision.pack.hash, "facts_hash": decision.facts_hash,
-              "waivers": [w.id for w in decision.waivers]}
-    records = [Record(code, "gate_review", review.id, review.to_dict(), now),
-               Record(code, "phase_change", review.id, change, now)]
+    change = {
+        "from": project.phase,
+        "to": state.phase,
+        "transition": move.name,
+        "kind": move.kind,
+        "review": review.id,
+        "decision": decision.decision,
+        "reason": reason,
+        "at": now.isoformat(),
+        "by": ctx.actor,
+        "pack_hash": decision.pack.hash,
+        "facts_hash": decision.facts_hash,
+        "waivers": [w.id for w in decision.waivers],
+    }
+    records = [
+        Record(code, "gate_review", review.id, review.to_dict(), now),
+        Record(code, "phase_change", review.id, change, now),
+    ]
     events = [AuditEvent(code, "phase.changed", ctx.actor, now, "project", code, change)]
     notes = []
     if move.kind == "forward" and move.dest in (load_rules(ctx).lifecycle.baseline_phases or ()):
@@ -149,8 +190,16 @@ def advance(ctx: Context, code: str, to: str | None = None, *, transition: str |
         events.append(baseline_event(ctx, code, bl))
         notes.append(f"baseline {bl.id} saved")
     saved = ctx.store.save(new, expected_version=project.version, events=events, records=records)
-    return {"project": code, "from": project.phase, "to": saved.phase, "transition": move.name,
-            "decision": decision.decision, "review": review.id, "version": saved.version, "notes": notes}
+    return {
+        "project": code,
+        "from": project.phase,
+        "to": saved.phase,
+        "transition": move.name,
+        "decision": decision.decision,
+        "review": review.id,
+        "version": saved.version,
+        "notes": notes,
+    }
 
 
 # ------------------------------------------------------------------ who holds a role
@@ -200,8 +249,9 @@ def _name(project: Project, pid: str) -> str:
     return pid
 
 
-def approve(ctx: Context, code: str, *, role: str, by: str, comment: str = "", reject: bool = False,
-            to: str | None = None) -> dict[str, Any]:
+def approve(
+    ctx: Context, code: str, *, role: str, by: str, comment: str = "", reject: bool = False, to: str | None = None
+) -> dict[str, Any]:
     """Record an approval (or rejection) of the next gate (or the one reaching ``to``)."""
     project = ctx.store.get(code)
     move = resolve_move(ctx, project, to)
@@ -213,15 +263,27 @@ def approve(ctx: Context, code: str, *, role: str, by: str, comment: str = "", r
     by = resolve_person(project, by)
     _check_holder(project, role, by)
     now = ctx.now()
-    vote = Vote(role=role, by=by, decision="reject" if reject else "approve", comment=comment,
-                at=now.isoformat(timespec="seconds"), project_version=project.version)
+    vote = Vote(
+        role=role,
+        by=by,
+        decision="reject" if reject else "approve",
+        comment=comment,
+        at=now.isoformat(timespec="seconds"),
+        project_version=project.version,
+    )
     data = {**vote.to_dict(), "project_version": project.version, "transition": move.name, "name": _name(project, by)}
     key = f"{move.name}:{role}:{by}:v{project.version}"
     ev = AuditEvent(code, "gate.approval", ctx.actor, now, "approval", key, data)
     ctx.store.add_records(code, [Record(code, "approval", key, data, now)], events=[ev])
     status = evaluate(ctx, project, move).approvals
-    return {"project": code, "transition": move.name, "vote": data, "satisfied": status.satisfied,
-            "missing": list(status.missing), "requirement": status.rule}
+    return {
+        "project": code,
+        "transition": move.name,
+        "vote": data,
+        "satisfied": status.satisfied,
+        "missing": list(status.missing),
+        "requirement": status.rule,
+    }
 
 
 def waive(ctx: Context, code: str, *, rule: str, role: str, by: str, reason: str, until: date) -> Waiver:
@@ -243,8 +305,15 @@ def waive(ctx: Context, code: str, *, rule: str, role: str, by: str, reason: str
     _check_holder(project, role, by)
     now = ctx.now()
     wid = "W-" + hashlib.sha256(f"{code}:{rule}:{by}:{now.isoformat()}".encode()).hexdigest()[:8]
-    w = Waiver(id=wid, rule=rule, granted_by=by, role=role, reason=reason.strip(), expires_on=until,
-               granted_at=now.isoformat(timespec="seconds"))
+    w = Waiver(
+        id=wid,
+        rule=rule,
+        granted_by=by,
+        role=role,
+        reason=reason.strip(),
+        expires_on=until,
+        granted_at=now.isoformat(timespec="seconds"),
+    )
     data = {**w.to_dict(), "name": _name(project, by)}
     ev = AuditEvent(code, "gate.waiver", ctx.actor, now, "waiver", wid, data)
     ctx.store.add_records(code, [Record(code, "waiver", wid, data, now)], events=[ev])

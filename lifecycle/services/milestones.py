@@ -28,16 +28,31 @@ def complete_milestone(ctx: Context, code: str, milestone: str, *, on: date | No
     notes: list[str] = []
     if ms.status == "done":
         notes.append(f"already done on {ms.completed_on}; nothing changed")
-        return {"project": code, "milestone": milestone, "completed_on": ms.completed_on, "changed": False,
-                "kind": ms.kind, "notes": notes, "event": None}
+        return {
+            "project": code,
+            "milestone": milestone,
+            "completed_on": ms.completed_on,
+            "changed": False,
+            "kind": ms.kind,
+            "notes": notes,
+            "event": None,
+        }
     when = on or ctx.today()
     if when > ctx.today():
         raise InvalidInput(f"{when} is in the future: a milestone is done when it is reached")
-    ms = set_fields(ctx, code, "milestones", milestone, {"status": "done", "completed_on": when},
-                    action="milestone.completed")
+    ms = set_fields(
+        ctx, code, "milestones", milestone, {"status": "done", "completed_on": when}, action="milestone.completed"
+    )
     event = _emit(ctx, code, milestone, notes)
-    return {"project": code, "milestone": milestone, "completed_on": ms.completed_on, "changed": True,
-            "kind": ms.kind, "notes": notes, "event": event}
+    return {
+        "project": code,
+        "milestone": milestone,
+        "completed_on": ms.completed_on,
+        "changed": True,
+        "kind": ms.kind,
+        "notes": notes,
+        "event": event,
+    }
 
 
 def _emit(ctx: Context, code: str, milestone: str, notes: list[str]) -> str | None:
@@ -48,8 +63,10 @@ def _emit(ctx: Context, code: str, milestone: str, notes: list[str]) -> str | No
     try:
         event = emit_milestone_completed(code, milestone, workspace=ctx.workspace)
     except DeliveryError as exc:
-        notes.append(f"the milestone_reached flow was not triggered: {exc}; "
-                     f"run `pmo flow run milestone_reached -p project={code} -p milestone={milestone}`")
+        notes.append(
+            f"the milestone_reached flow was not triggered: {exc}; "
+            f"run `pmo flow run milestone_reached -p project={code} -p milestone={milestone}`"
+        )
         return None
     notes.append(f"event pmo.milestone.completed sent ({event}): the milestone_reached flow will run on a worker")
     return event

@@ -69,27 +69,48 @@ def compute_alerts(project: Project, today: date, metrics: Mapping[str, Any] | N
     alerts: list[dict[str, Any]] = []
 
     def add(kind: str, severity: str, message: str, evidence: Sequence[str], owners: Iterable[str]) -> None:
-        alerts.append({"kind": kind, "severity": severity, "message": message, "evidence": list(evidence),
-                       "owners": _owners(project, owners)})
+        alerts.append(
+            {
+                "kind": kind,
+                "severity": severity,
+                "message": message,
+                "evidence": list(evidence),
+                "owners": _owners(project, owners),
+            }
+        )
 
     gap = float(m["planned_progress_pct"]) - float(m["progress_pct"])
     tol = float(ch.schedule_tolerance_pct)
     if gap > tol:
-        add("behind_schedule", "red" if gap > 2 * tol else "amber",
+        add(
+            "behind_schedule",
+            "red" if gap > 2 * tol else "amber",
             f"progress {m['progress_pct']:.1f}% against {m['planned_progress_pct']:.1f}% planned "
-            f"({gap:.1f} points behind, tolerance {tol:g})", [], [pm])
+            f"({gap:.1f} points behind, tolerance {tol:g})",
+            [],
+            [pm],
+        )
 
     tasks = project.index("tasks")
     overdue = list(m["overdue_tasks"])
     if overdue:
-        add("overdue_tasks", "red" if len(overdue) >= 3 else "amber",
-            f"{len(overdue)} task(s) past their finish date: {', '.join(overdue[:10])}", overdue,
-            [pm, *(tasks[t].owner for t in overdue if t in tasks)])
+        add(
+            "overdue_tasks",
+            "red" if len(overdue) >= 3 else "amber",
+            f"{len(overdue)} task(s) past their finish date: {', '.join(overdue[:10])}",
+            overdue,
+            [pm, *(tasks[t].owner for t in overdue if t in tasks)],
+        )
 
     late_ms = [ms.id for ms in project.milestones if ms.status == "planned" and ms.date < today]
     if late_ms:
-        add("overdue_milestones", "red", f"milestone(s) past their date and not done: {', '.join(late_ms)}",
-            late_ms, [pm])
+        add(
+            "overdue_milestones",
+            "red",
+            f"milestone(s) past their date and not done: {', '.join(late_ms)}",
+            late_ms,
+            [pm],
+        )
 
     budget = float(m["budget_total"]) or float(m["approved_budget"])
     cost = float(m["cost_actual"])
@@ -99,14 +120,24 @@ def compute_alerts(project: Project, today: date, metrics: Mapping[str, Any] | N
     elif budget > 0:
         spent = 100.0 * cost / budget
         if spent > float(m["progress_pct"]) + ctol:
-            add("budget_burn", "amber", f"{spent:.1f}% of the budget spent for {m['progress_pct']:.1f}% progress "
-                                        f"(tolerance {ctol:g} points)", [], [pm])
+            add(
+                "budget_burn",
+                "amber",
+                f"{spent:.1f}% of the budget spent for {m['progress_pct']:.1f}% progress (tolerance {ctol:g} points)",
+                [],
+                [pm],
+            )
 
     risks = project.index("risks")
     past = list(m["risks_past_review"])
     if past:
-        add("risks_past_review", "amber", f"{len(past)} open risk(s) past their review date: {', '.join(past[:10])}",
-            past, [*(risks[r].owner for r in past if r in risks), pm])
+        add(
+            "risks_past_review",
+            "amber",
+            f"{len(past)} open risk(s) past their review date: {', '.join(past[:10])}",
+            past,
+            [*(risks[r].owner for r in past if r in risks), pm],
+        )
 
     limit = _status_report_days()
     days = int(m["days_since_status_report"])
@@ -115,8 +146,13 @@ def compute_alerts(project: Project, today: date, metrics: Mapping[str, Any] | N
         if started:
             add("no_status_report", "amber", "no status report recorded since the project started", [], [pm])
     elif days > limit:
-        add("stale_status_report", "amber", f"last status report {days} days ago (expected every {limit} days)",
-            [], [pm])
+        add(
+            "stale_status_report",
+            "amber",
+            f"last status report {days} days ago (expected every {limit} days)",
+            [],
+            [pm],
+        )
     return alerts
 
 
@@ -134,28 +170,60 @@ def project_health(ctx: Context, code: str) -> dict[str, Any]:
         a["date"] = today.isoformat()
         a["new"] = ctx.store.get_record(code, ALERT, key) is None
         if a["new"]:
-            new_records.append(Record(code, ALERT, key, {"schema_version": RECORD_SCHEMA_VERSION,
-                                                         **{k: v for k, v in a.items() if k != "new"}}))
+            new_records.append(
+                Record(
+                    code,
+                    ALERT,
+                    key,
+                    {"schema_version": RECORD_SCHEMA_VERSION, **{k: v for k, v in a.items() if k != "new"}},
+                )
+            )
     if new_records:
-        ctx.store.add_records(code, new_records, events=[
-            AuditEvent(code, "alerts.raised", ctx.actor, ctx.now(), "alert", today.isoformat(),
-                       {"kinds": [r.data["kind"] for r in new_records]})])
+        ctx.store.add_records(
+            code,
+            new_records,
+            events=[
+                AuditEvent(
+                    code,
+                    "alerts.raised",
+                    ctx.actor,
+                    ctx.now(),
+                    "alert",
+                    today.isoformat(),
+                    {"kinds": [r.data["kind"] for r in new_records]},
+                )
+            ],
+        )
     rag = "red" if any(a["severity"] == "red" for a in alerts) else "amber" if alerts else "green"
     return {
-        "project": code, "name": project.charter.name, "phase": project.phase, "date": today.isoformat(),
-        "health": rag, "progress_pct": m["progress_pct"], "planned_progress_pct": m["planned_progress_pct"],
-        "overdue_tasks": m["overdue_task_count"], "budget_total": m["budget_total"],
-        "cost_actual": m["cost_actual"], "budget_spent_pct": m["budget_spent_pct"],
+        "project": code,
+        "name": project.charter.name,
+        "phase": project.phase,
+        "date": today.isoformat(),
+        "health": rag,
+        "progress_pct": m["progress_pct"],
+        "planned_progress_pct": m["planned_progress_pct"],
+        "overdue_tasks": m["overdue_task_count"],
+        "budget_total": m["budget_total"],
+        "cost_actual": m["cost_actual"],
+        "budget_spent_pct": m["budget_spent_pct"],
         "risks_past_review": list(m["risks_past_review"]),
-        "days_since_status_report": m["days_since_status_report"], "alerts": alerts,
+        "days_since_status_report": m["days_since_status_report"],
+        "alerts": alerts,
     }
 
 
 def alert_payload(alert: Mapping[str, Any]) -> dict[str, Any]:
     """What is posted for an alert (stable, so the notification is sent once)."""
-    return {"key": alert["key"], "kind": alert["kind"], "severity": alert["severity"], "message": alert["message"],
-            "evidence": list(alert["evidence"]), "owners": list(alert["owners"]),
-            "to": [o["name"] for o in alert["owners"]]}
+    return {
+        "key": alert["key"],
+        "kind": alert["kind"],
+        "severity": alert["severity"],
+        "message": alert["message"],
+        "evidence": list(alert["evidence"]),
+        "owners": list(alert["owners"]),
+        "to": [o["name"] for o in alert["owners"]],
+    }
 
 
 def notify_alerts(ctx: Context, health: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -184,8 +252,9 @@ def portfolio_health(ctx: Context, *, notify: bool = True) -> list[dict[str, Any
 
 
 # ------------------------------------------------------------------ milestone status report
-def record_milestone_report(ctx: Context, code: str, milestone: str,
-                            checks: Sequence[Mapping[str, Any]] = ()) -> StatusReport:
+def record_milestone_report(
+    ctx: Context, code: str, milestone: str, checks: Sequence[Mapping[str, Any]] = ()
+) -> StatusReport:
     """The status report of a reached milestone (id ``SR-<milestone>``), written once.
 
     Its date is the milestone's completion date, its RAG comes from the health alerts and the quality
@@ -212,23 +281,45 @@ def record_milestone_report(ctx: Context, code: str, milestone: str,
     start = max((r.period_end for r in previous), default=project.charter.start or day - timedelta(days=14))
     start = min(start, day)
     passed = sum(1 for c in checks if c.get("result") == "pass")
-    summary = (f"Milestone {ms.id} ({ms.name}) reached on {day.isoformat()}: progress {m['progress_pct']:.1f}% "
-               f"(planned {m['planned_progress_pct']:.1f}%), {passed}/{len(checks)} quality checks passed.")
+    summary = (
+        f"Milestone {ms.id} ({ms.name}) reached on {day.isoformat()}: progress {m['progress_pct']:.1f}% "
+        f"(planned {m['planned_progress_pct']:.1f}%), {passed}/{len(checks)} quality checks passed."
+    )
     names = project.index("deliverables")
     accomplishments = (f"Milestone reached: {ms.name}",) + tuple(
-        f"Quality checks run on {d} ({names[d].name})" for d in ms.deliverables if d in names)
-    next_steps = tuple(f"Fix {c.get('deliverable')}: {c.get('standard')} ({c.get('evidence', '')})"[:300]
-                       for c in failed)
+        f"Quality checks run on {d} ({names[d].name})" for d in ms.deliverables if d in names
+    )
+    next_steps = tuple(
+        f"Fix {c.get('deliverable')}: {c.get('standard')} ({c.get('evidence', '')})"[:300] for c in failed
+    )
     if ms.kind == "acceptance" and not failed:
         next_steps += ("Client signs the acceptance certificate",)
     report = StatusReport(
-        id=f"SR-{ms.id}", date=day, period_start=start, period_end=day, author=project.charter.project_manager,
-        audience="client", overall=overall, schedule=schedule, cost=cost, scope=scope,  # type: ignore[arg-type]
-        summary=summary, accomplishments=accomplishments, next_steps=next_steps,
-        decisions_needed=tuple(a["message"] for a in alerts if a["severity"] == "red")[:5])
+        id=f"SR-{ms.id}",
+        date=day,
+        period_start=start,
+        period_end=day,
+        author=project.charter.project_manager,
+        audience="client",
+        overall=overall,
+        schedule=schedule,
+        cost=cost,
+        scope=scope,  # type: ignore[arg-type]
+        summary=summary,
+        accomplishments=accomplishments,
+        next_steps=next_steps,
+        decisions_needed=tuple(a["message"] for a in alerts if a["severity"] == "red")[:5],
+    )
     existing = project.index("status_reports").get(report.id)
     if existing == report:
         return report
-    update_project(ctx, code, lambda p: upsert(p, "status_reports", report), action="status_report.recorded",
-                   entity="status_reports", entity_id=report.id, data={"milestone": ms.id})
+    update_project(
+        ctx,
+        code,
+        lambda p: upsert(p, "status_reports", report),
+        action="status_report.recorded",
+        entity="status_reports",
+        entity_id=report.id,
+        data={"milestone": ms.id},
+    )
     return report

@@ -49,31 +49,43 @@ class PackChange:
         return self.old_decision != self.new_decision or self.old_transition != self.new_transition
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "phase": self.phase, "old": {"transition": self.old_transition,
-                                                              "decision": self.old_decision},
-                "new": {"transition": self.new_transition, "decision": self.new_decision},
-                "decision_changed": self.decision_changed, "rules": self.rules}
+        return {
+            "code": self.code,
+            "phase": self.phase,
+            "old": {"transition": self.old_transition, "decision": self.old_decision},
+            "new": {"transition": self.new_transition, "decision": self.new_decision},
+            "decision_changed": self.decision_changed,
+            "rules": self.rules,
+        }
 
 
 Votes = list[tuple[str, Vote]]  # (transition, vote)
 
 
-def _portfolio(ctx: Context, batch: int = BATCH, codes: Sequence[str] | None = None,
-               waivers: Mapping[str, list[Record]] | None = None, votes: Mapping[str, list[Record]] | None = None,
-               ) -> Iterator[tuple[Project, list[Waiver], Votes]]:
+def _portfolio(
+    ctx: Context,
+    batch: int = BATCH,
+    codes: Sequence[str] | None = None,
+    waivers: Mapping[str, list[Record]] | None = None,
+    votes: Mapping[str, list[Record]] | None = None,
+) -> Iterator[tuple[Project, list[Waiver], Votes]]:
     """Every project (or those of ``codes``) with its waivers and votes, loaded ``batch`` at a time."""
     waivers = ctx.store.all_records("waiver") if waivers is None else waivers
     votes = ctx.store.all_records("approval") if votes is None else votes
     codes = [s.code for s in ctx.store.list_projects()] if codes is None else list(codes)
     for i in range(0, len(codes), batch):
-        for p in ctx.store.get_many(codes[i:i + batch]):
-            yield (p, [Waiver.from_dict(r.data) for r in waivers.get(p.code, [])],
-                   [(str(r.data.get("transition", "")), Vote.from_dict(r.data)) for r in votes.get(p.code, [])])
+        for p in ctx.store.get_many(codes[i : i + batch]):
+            yield (
+                p,
+                [Waiver.from_dict(r.data) for r in waivers.get(p.code, [])],
+                [(str(r.data.get("transition", "")), Vote.from_dict(r.data)) for r in votes.get(p.code, [])],
+            )
 
 
-def _decide(pack: Any, project: Project, facts: dict[str, Any], today: Any, waivers: list[Waiver],
-            votes: Votes) -> Decision | None:
-    from lifecycle.spec.evaluate import decide
+def _decide(
+    pack: Any, project: Project, facts: dict[str, Any], today: Any, waivers: list[Waiver], votes: Votes
+) -> Decision | None:
+    from lifecycle.load.evaluate import decide
 
     move = pack.machine.next_move(project.phase, project.phase_before_hold)
     if move is None:
@@ -89,16 +101,16 @@ def engine_fingerprint() -> str:
 
     Part of every cached decision's key, so upgrading or editing the engine never serves a decision
     the new code would not make. Made from the version and the size and modification time of the
-    modules of ``lifecycle.domain`` and ``lifecycle.spec``.
+    modules of ``lifecycle.domain``, ``lifecycle.load`` and ``lifecycle.expr``.
     """
     import lifecycle
 
     root = Path(lifecycle.__file__).resolve().parent
-    h = hashlib.sha256(getattr(lifecycle, "__version__", "").encode())
-    for sub in ("domain", "spec"):
-        for path in sorted((root / sub).glob("*.py")):
+    h = hashlib.sha256(lifecycle.__version__.encode())
+    for sub in ("domain", "load", "expr"):
+        for path in sorted((root / sub).rglob("*.py")):
             st = path.stat()
-            h.update(f"{sub}/{path.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+            h.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns};".encode())
     return h.hexdigest()[:16]
 
 
@@ -109,8 +121,9 @@ def _records_digest(records: Sequence[Record]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def decision_key(base: str, code: str, version: int, audit_head: str, waivers: Sequence[Record],
-                 votes: Sequence[Record]) -> str:
+def decision_key(
+    base: str, code: str, version: int, audit_head: str, waivers: Sequence[Record], votes: Sequence[Record]
+) -> str:
     """The cache key of a project's next-gate decision (``base``: engine, pack hash and date)."""
     text = f"{base}|{code}|{version}|{audit_head}|{_records_digest(waivers)}|{_records_digest(votes)}"
     return hashlib.sha256(text.encode()).hexdigest()
@@ -132,8 +145,13 @@ class SweepStats:
     evaluated: int = 0
 
 
-def sweep(ctx: Context, pack: Any = None, *, use_cache: bool = True, stats: SweepStats | None = None,
-          ) -> list[Decision]:
+def sweep(
+    ctx: Context,
+    pack: Any = None,
+    *,
+    use_cache: bool = True,
+    stats: SweepStats | None = None,
+) -> list[Decision]:
     """The next-gate decision of every project that has a next gate, in project-code order."""
     pack = pack or load_rules(ctx)
     today = ctx.today()
@@ -142,9 +160,10 @@ def sweep(ctx: Context, pack: Any = None, *, use_cache: bool = True, stats: Swee
     waivers = ctx.store.all_records("waiver")
     votes = ctx.store.all_records("approval")
     base = f"{engine_fingerprint()}|{pack.hash}|{today.isoformat()}"
-    keys = {s.code: decision_key(base, s.code, s.version, s.audit_head, waivers.get(s.code, []),
-                                 votes.get(s.code, []))
-            for s in summaries}
+    keys = {
+        s.code: decision_key(base, s.code, s.version, s.audit_head, waivers.get(s.code, []), votes.get(s.code, []))
+        for s in summaries
+    }
     cache = ctx.store.derived(NEXT_GATE, keys) if use_cache else {}
     decisions: dict[str, Decision | None] = {code: _cached(entry) for code, (_, entry) in cache.items()}
     keys = {code: key for code, key in keys.items() if code not in decisions}  # to evaluate
@@ -154,9 +173,17 @@ def sweep(ctx: Context, pack: Any = None, *, use_cache: bool = True, stats: Swee
     return [d for s in summaries if (d := decisions.get(s.code)) is not None]
 
 
-def _evaluate(ctx: Context, pack: Any, today: Any, keys: Mapping[str, str], waivers: Mapping[str, list[Record]],
-              votes: Mapping[str, list[Record]], decisions: dict[str, Decision | None], stats: SweepStats,
-              use_cache: bool) -> None:
+def _evaluate(
+    ctx: Context,
+    pack: Any,
+    today: Any,
+    keys: Mapping[str, str],
+    waivers: Mapping[str, list[Record]],
+    votes: Mapping[str, list[Record]],
+    decisions: dict[str, Decision | None],
+    stats: SweepStats,
+    use_cache: bool,
+) -> None:
     """Evaluate the projects of ``keys`` into ``decisions``; keep them in the cache every BATCH projects."""
     fresh: dict[str, tuple[str, dict[str, Any]]] = {}
     for project, ws, vs in _portfolio(ctx, codes=list(keys), waivers=waivers, votes=votes):
@@ -164,8 +191,10 @@ def _evaluate(ctx: Context, pack: Any, today: Any, keys: Mapping[str, str], waiv
         decisions[project.code] = d
         stats.evaluated += 1
         if use_cache:
-            fresh[project.code] = (keys[project.code], {"decision": d.to_dict() if d else None,
-                                                         "notes": list(d.notes) if d else []})
+            fresh[project.code] = (
+                keys[project.code],
+                {"decision": d.to_dict() if d else None, "notes": list(d.notes) if d else []},
+            )
             if len(fresh) >= BATCH:  # written as the sweep goes: bounded memory, progress kept
                 ctx.store.put_derived(NEXT_GATE, fresh)
                 fresh = {}
@@ -176,7 +205,7 @@ def _evaluate(ctx: Context, pack: Any, today: Any, keys: Mapping[str, str], waiv
 def diff_packs(ctx: Context, new_dir: str | Path, against: str | Path | None = None) -> tuple[list[PackChange], int]:
     """Projects whose next-gate decision (or rule outcomes) differ between two packs; and how many
     projects were compared."""
-    from lifecycle.spec.rulepack import load_pack
+    from lifecycle.load.rulepack import load_pack
 
     old = load_pack(against) if against else load_rules(ctx)
     new = load_pack(new_dir)
@@ -197,8 +226,15 @@ def diff_packs(ctx: Context, new_dir: str | Path, against: str | Path | None = N
             if o != nn:
                 src = new_out.get(rid) or old_out[rid]
                 rules.append({"id": rid, "old": o, "new": nn, "title": src.title.get("en", "")})
-        change = PackChange(project.code, project.phase, a.transition if a else "-", b.transition if b else "-",
-                            a.decision if a else "-", b.decision if b else "-", rules)
+        change = PackChange(
+            project.code,
+            project.phase,
+            a.transition if a else "-",
+            b.transition if b else "-",
+            a.decision if a else "-",
+            b.decision if b else "-",
+            rules,
+        )
         if change.decision_changed or rules:
             changes.append(change)
     return changes, n

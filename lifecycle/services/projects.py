@@ -20,12 +20,12 @@ from lifecycle.domain.metrics import project_metrics
 from lifecycle.domain.model import SECTIONS, AuditEvent, Project, replace
 from lifecycle.domain.validate import validate_project
 from lifecycle.errors import InvalidInput, NotFound, Problem, SpecError
+from lifecycle.load.source import format_path
 from lifecycle.services.context import Context
-from lifecycle.spec.source import format_path
 from lifecycle.storage.protocol import ProjectSummary
 
 if TYPE_CHECKING:  # the project-file reader is imported where files are read, not by every gate check
-    from lifecycle.spec.projectfile import ProjectFile
+    from lifecycle.load.projectfile import ProjectFile
 
 
 @dataclass
@@ -49,7 +49,7 @@ def load_rules(ctx: Context) -> Any:
     """The workspace's rule pack, loaded once per context (parse once, evaluate many)."""
     key = f"pack:{ctx.workspace.rules_dir}"
     if key not in ctx.cache:
-        from lifecycle.spec.rulepack import load_pack
+        from lifecycle.load.rulepack import load_pack
 
         ctx.cache[key] = load_pack(ctx.workspace.rules_dir)
     return ctx.cache[key]
@@ -61,19 +61,32 @@ def _events_for(ctx: Context, code: str, changes: list[Change], source: str) -> 
         counts: dict[str, int] = {}
         for c in changes[1:]:
             counts[c.section] = counts.get(c.section, 0) + 1
-        return [AuditEvent(code, "project.created", ctx.actor, now, "project", code,
-                           {"source": source, "counts": counts})]
-    return [AuditEvent(code, f"{c.section}.{c.op}d" if c.op != "update" else f"{c.section}.updated", ctx.actor,
-                       now, c.section, c.key, {"source": source, "fields": {k: list(v) for k, v in c.fields.items()}})
-            for c in changes]
+        return [
+            AuditEvent(code, "project.created", ctx.actor, now, "project", code, {"source": source, "counts": counts})
+        ]
+    return [
+        AuditEvent(
+            code,
+            f"{c.section}.{c.op}d" if c.op != "update" else f"{c.section}.updated",
+            ctx.actor,
+            now,
+            c.section,
+            c.key,
+            {"source": source, "fields": {k: list(v) for k, v in c.fields.items()}},
+        )
+        for c in changes
+    ]
 
 
 def _file_phase_problem(pf: ProjectFile, current: str, creating: bool) -> Problem | None:
     if pf.phase is None or pf.phase == current:
         return None
     verb = "starts in" if creating else "is in"
-    return pf.source.problem(("project", "phase"), f"the phase is changed only through its gate (`pmo advance`); "
-                                                   f"the project {verb} '{current}', the file says '{pf.phase}'")
+    return pf.source.problem(
+        ("project", "phase"),
+        f"the phase is changed only through its gate (`pmo advance`); "
+        f"the project {verb} '{current}', the file says '{pf.phase}'",
+    )
 
 
 def _charter_only_code(pf: ProjectFile) -> bool:
@@ -81,8 +94,9 @@ def _charter_only_code(pf: ProjectFile) -> bool:
     return isinstance(data, dict) and set(data) <= {"code", "phase"}
 
 
-def load_for_apply(paths: Sequence[str | Path], ctx: Context | None = None,
-                   stored: dict[str, Project] | None = None) -> list[ProjectFile]:
+def load_for_apply(
+    paths: Sequence[str | Path], ctx: Context | None = None, stored: dict[str, Project] | None = None
+) -> list[ProjectFile]:
     """Load and validate every file; one SpecError listing the problems of all of them.
 
     ``stored`` receives the stored projects the files update (read once, reused by ``apply_files``).
@@ -97,8 +111,11 @@ def load_for_apply(paths: Sequence[str | Path], ctx: Context | None = None,
             problems.extend(exc.problems)
             continue
         if pf.project.code in seen:
-            problems.append(pf.source.problem(("project", "code"),
-                                              f"project '{pf.project.code}' is also in {seen[pf.project.code]}"))
+            problems.append(
+                pf.source.problem(
+                    ("project", "code"), f"project '{pf.project.code}' is also in {seen[pf.project.code]}"
+                )
+            )
         seen[pf.project.code] = str(path)
         loaded.append(pf)
     if problems:
@@ -108,8 +125,8 @@ def load_for_apply(paths: Sequence[str | Path], ctx: Context | None = None,
 
 def _load_patchable(path: str | Path, ctx: Context | None, stored: dict[str, Project]) -> ProjectFile:
     """Load a file; for a project that exists, the file is checked as applied over the stored one."""
-    from lifecycle.spec.projectfile import load_project_source
-    from lifecycle.spec.source import read_source
+    from lifecycle.load.projectfile import load_project_source
+    from lifecycle.load.source import read_source
 
     source = read_source(path)
     data = source.data
@@ -133,8 +150,11 @@ def apply_files(ctx: Context, paths: Sequence[str | Path], *, dry_run: bool = Fa
         else:
             prob = _file_phase_problem(pf, start, True)
             if _charter_only_code(pf):
-                prob = pf.source.problem(("project",), f"project '{pf.project.code}' does not exist yet: "
-                                                       "a new project needs its whole charter (name, client ...)")
+                prob = pf.source.problem(
+                    ("project",),
+                    f"project '{pf.project.code}' does not exist yet: "
+                    "a new project needs its whole charter (name, client ...)",
+                )
         if prob:
             problems.append(prob)
     if problems:
@@ -151,13 +171,15 @@ def apply_files(ctx: Context, paths: Sequence[str | Path], *, dry_run: bool = Fa
                 new = ctx.store.save(new, expected_version=None, events=events)
             results.append(ApplyResult(code, pf.source.file, True, changes, new.version))
             continue
-        merged = replace(pf.project, phase=current.phase, phase_before_hold=current.phase_before_hold,
-                         version=current.version)
+        merged = replace(
+            pf.project, phase=current.phase, phase_before_hold=current.phase_before_hold, version=current.version
+        )
         changes = diff_projects(current, merged)
         version = current.version
         if changes and not dry_run:
-            version = ctx.store.save(merged, expected_version=current.version,
-                                     events=_events_for(ctx, code, changes, pf.source.file)).version
+            version = ctx.store.save(
+                merged, expected_version=current.version, events=_events_for(ctx, code, changes, pf.source.file)
+            ).version
         results.append(ApplyResult(code, pf.source.file, False, changes, version))
     return results
 
@@ -165,7 +187,7 @@ def apply_files(ctx: Context, paths: Sequence[str | Path], *, dry_run: bool = Fa
 def export_project(ctx: Context, code: str, fmt: str = "yaml") -> str:
     if fmt not in ("yaml", "json"):
         raise InvalidInput(f"unknown format '{fmt}' (yaml or json)")
-    from lifecycle.spec.projectfile import dump_project
+    from lifecycle.load.projectfile import dump_project
 
     return dump_project(ctx.store.get(code), fmt)
 
@@ -193,38 +215,71 @@ def summary(ctx: Context, code: str) -> dict[str, Any]:
     upcoming = sorted((ms for ms in p.milestones if ms.status != "done"), key=lambda ms: ms.date)[:4]
     reports = sorted(p.status_reports, key=lambda r: r.date)
     return {
-        "code": p.code, "name": p.charter.name, "client": p.charter.client.name, "phase": p.phase,
-        "on_hold_from": p.phase_before_hold, "version": p.version, "locale": p.charter.locale,
-        "currency": p.charter.currency, "start": p.charter.start, "finish": p.charter.finish, "today": today,
-        "project_manager": who(p.charter.project_manager), "sponsor": who(p.charter.sponsor),
+        "code": p.code,
+        "name": p.charter.name,
+        "client": p.charter.client.name,
+        "phase": p.phase,
+        "on_hold_from": p.phase_before_hold,
+        "version": p.version,
+        "locale": p.charter.locale,
+        "currency": p.charter.currency,
+        "start": p.charter.start,
+        "finish": p.charter.finish,
+        "today": today,
+        "project_manager": who(p.charter.project_manager),
+        "sponsor": who(p.charter.sponsor),
         "client_representative": who(p.charter.client_representative),
         "metrics": m,
-        "top_risks": [{"id": r.id, "title": r.title, "score": r.score, "owner": who(r.owner), "strategy": r.strategy,
-                       "review_date": r.review_date} for r in risks],
-        "next_milestones": [{"id": ms.id, "name": ms.name, "date": ms.date, "kind": ms.kind,
-                             "days": (ms.date - today).days} for ms in upcoming],
-        "last_status_report": ({"id": reports[-1].id, "date": reports[-1].date, "overall": reports[-1].overall}
-                               if reports else None),
+        "top_risks": [
+            {
+                "id": r.id,
+                "title": r.title,
+                "score": r.score,
+                "owner": who(r.owner),
+                "strategy": r.strategy,
+                "review_date": r.review_date,
+            }
+            for r in risks
+        ],
+        "next_milestones": [
+            {"id": ms.id, "name": ms.name, "date": ms.date, "kind": ms.kind, "days": (ms.date - today).days}
+            for ms in upcoming
+        ],
+        "last_status_report": (
+            {"id": reports[-1].id, "date": reports[-1].date, "overall": reports[-1].overall} if reports else None
+        ),
         "counts": {name: len(p.section(name)) for name in SECTIONS if p.section(name)},
     }
 
 
 # ---------------------------------------------------------------- daily records
-def update_project(ctx: Context, code: str, change: Callable[[Project], Project], *, action: str,
-                   entity: str, entity_id: str, data: dict[str, Any] | None = None) -> Project:
+def update_project(
+    ctx: Context,
+    code: str,
+    change: Callable[[Project], Project],
+    *,
+    action: str,
+    entity: str,
+    entity_id: str,
+    data: dict[str, Any] | None = None,
+) -> Project:
     """Apply ``change`` to the stored project, validate the result, save it with one audit event."""
     current = ctx.store.get(code)
     new = change(current)
     findings = validate_project(new)
     if findings:
-        raise SpecError([Problem(f"project {code}", None, format_path(path), msg) for path, msg in findings],
-                        "the change would make the project inconsistent, nothing was written")
+        raise SpecError(
+            [Problem(f"project {code}", None, format_path(path), msg) for path, msg in findings],
+            "the change would make the project inconsistent, nothing was written",
+        )
     changes = diff_projects(current, new)
     if not changes:
         return current
     details = dict(data or {})
-    details["changes"] = [{"section": c.section, "key": c.key, "op": c.op,
-                           "fields": {k: list(v) for k, v in c.fields.items()}} for c in changes]
+    details["changes"] = [
+        {"section": c.section, "key": c.key, "op": c.op, "fields": {k: list(v) for k, v in c.fields.items()}}
+        for c in changes
+    ]
     ev = AuditEvent(code, action, ctx.actor, ctx.now(), entity, entity_id, details)
     saved: Project = ctx.store.save(new, expected_version=current.version, events=[ev])
     return saved
@@ -248,8 +303,10 @@ def get_item(project: Project, section: str, item_id: str) -> Any:
         if item.id == item_id:
             return item
     known = ", ".join(sorted(i.id for i in project.section(section))[:12])
-    raise NotFound(f"project {project.code} has no {section.replace('_', ' ').rstrip('s')} '{item_id}'"
-                   + (f" (known: {known}{' …' if len(project.section(section)) > 12 else ''})" if known else ""))
+    raise NotFound(
+        f"project {project.code} has no {section.replace('_', ' ').rstrip('s')} '{item_id}'"
+        + (f" (known: {known}{' …' if len(project.section(section)) > 12 else ''})" if known else "")
+    )
 
 
 def next_id(project: Project, section: str, prefix: str) -> str:
@@ -262,6 +319,7 @@ def next_id(project: Project, section: str, prefix: str) -> str:
 
 def set_fields(ctx: Context, code: str, section: str, item_id: str, values: dict[str, Any], *, action: str) -> Any:
     """Change some fields of one entity (values already typed); returns the new entity."""
+
     def change(p: Project) -> Project:
         item = get_item(p, section, item_id)
         try:
@@ -269,8 +327,9 @@ def set_fields(ctx: Context, code: str, section: str, item_id: str, values: dict
         except TypeError as exc:
             raise InvalidInput(str(exc)) from exc
 
-    p = update_project(ctx, code, change, action=action, entity=section, entity_id=item_id,
-                       data={"values": to_plain(values)})
+    p = update_project(
+        ctx, code, change, action=action, entity=section, entity_id=item_id, data={"values": to_plain(values)}
+    )
     return get_item(p, section, item_id)
 
 

@@ -102,38 +102,53 @@ def check_file_sha256(d: Deliverable, folders: Sequence[Path], lang: str = "en")
     path = next((c for c in candidates if c.is_file()), None)
     if path is None:
         where = ", ".join(str(c.parent) for c in candidates)
-        return False, (f"找不到文件 {d.file}（查找位置：{where}）" if zh
-                       else f"file {d.file} not found (looked in {where})")
+        return False, (
+            f"找不到文件 {d.file}（查找位置：{where}）" if zh else f"file {d.file} not found (looked in {where})"
+        )
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     actual = h.hexdigest()
     if actual.lower() != d.sha256.strip().lower():
-        return False, (f"文件 {path.name} 的 SHA-256 为 {actual[:16]}…，与登记的 {d.sha256[:16]}… 不一致" if zh
-                       else f"file {path.name} has SHA-256 {actual[:16]}…, but {d.sha256[:16]}… is recorded")
+        return False, (
+            f"文件 {path.name} 的 SHA-256 为 {actual[:16]}…，与登记的 {d.sha256[:16]}… 不一致"
+            if zh
+            else f"file {path.name} has SHA-256 {actual[:16]}…, but {d.sha256[:16]}… is recorded"
+        )
     size = path.stat().st_size
-    return True, (f"文件 {path.name}（{size} 字节）与登记的 SHA-256 {actual[:16]}… 一致" if zh
-                  else f"file {path.name} ({size} bytes) matches its recorded SHA-256 {actual[:16]}…")
+    return True, (
+        f"文件 {path.name}（{size} 字节）与登记的 SHA-256 {actual[:16]}… 一致"
+        if zh
+        else f"file {path.name} ({size} bytes) matches its recorded SHA-256 {actual[:16]}…"
+    )
 
 
-def check_requirements(project: Project, d: Deliverable, params: Mapping[str, Any],
-                       lang: str = "en") -> tuple[bool, str]:
+def check_requirements(
+    project: Project, d: Deliverable, params: Mapping[str, Any], lang: str = "en"
+) -> tuple[bool, str]:
     zh = lang == "zh"
     priorities = tuple(params.get("priorities") or ("must",))
-    linked = [r for r in project.requirements
-              if r.deliverable == d.id and r.priority in priorities and r.status != "rejected"]
+    linked = [
+        r for r in project.requirements if r.deliverable == d.id and r.priority in priorities and r.status != "rejected"
+    ]
     kinds = "/".join(priorities)
     if not linked:
         return True, (f"没有关联 {kinds} 类需求" if zh else f"no {kinds} requirement is linked to {d.id}")
     missing = [r for r in linked if r.status != "verified"]
     if missing:
         ids = ", ".join(f"{r.id} ({r.status})" for r in missing[:20])
-        return False, (f"{len(linked)} 项关联需求中有 {len(missing)} 项未验证：{ids}" if zh
-                       else f"{len(missing)} of {len(linked)} linked requirement(s) not verified: {ids}")
+        return False, (
+            f"{len(linked)} 项关联需求中有 {len(missing)} 项未验证：{ids}"
+            if zh
+            else f"{len(missing)} of {len(linked)} linked requirement(s) not verified: {ids}"
+        )
     ids = ", ".join(r.id for r in linked[:20]) + (" …" if len(linked) > 20 else "")
-    return True, (f"关联的 {len(linked)} 项需求均已验证（{ids}）" if zh
-                  else f"all {len(linked)} linked requirement(s) verified ({ids})")
+    return True, (
+        f"关联的 {len(linked)} 项需求均已验证（{ids}）"
+        if zh
+        else f"all {len(linked)} linked requirement(s) verified ({ids})"
+    )
 
 
 def check_defects(d: Deliverable, params: Mapping[str, Any], lang: str = "en") -> tuple[bool, str]:
@@ -143,13 +158,17 @@ def check_defects(d: Deliverable, params: Mapping[str, Any], lang: str = "en") -
     min_passed = int(params.get("min_tests_passed", 0))
     checks = (d.defects_open <= max_defects, d.tests_failed <= max_failed, d.tests_passed >= min_passed)
     if zh:
-        parts = [f"未关闭缺陷 {d.defects_open}（上限 {max_defects}）",
-                 f"失败用例 {d.tests_failed}（上限 {max_failed}）",
-                 f"通过用例 {d.tests_passed}（至少 {min_passed}）"]
+        parts = [
+            f"未关闭缺陷 {d.defects_open}（上限 {max_defects}）",
+            f"失败用例 {d.tests_failed}（上限 {max_failed}）",
+            f"通过用例 {d.tests_passed}（至少 {min_passed}）",
+        ]
     else:
-        parts = [f"open defects {d.defects_open} (max {max_defects})",
-                 f"failed tests {d.tests_failed} (max {max_failed})",
-                 f"passed tests {d.tests_passed} (min {min_passed})"]
+        parts = [
+            f"open defects {d.defects_open} (max {max_defects})",
+            f"failed tests {d.tests_failed} (max {max_failed})",
+            f"passed tests {d.tests_passed} (min {min_passed})",
+        ]
     ok = all(checks)
     bad = [p for p, good in zip(parts, checks, strict=True) if not good]
     sep = "，" if zh else ", "
@@ -161,8 +180,8 @@ def check_defects(d: Deliverable, params: Mapping[str, Any], lang: str = "en") -
 def evaluate_standards(ctx: Context, project: Project, deliverables: Sequence[str] | None = None) -> list[Outcome]:
     """The outcome of every applicable (deliverable, standard) pair; pure apart from reading files."""
     from lifecycle.domain.facts import build_facts
-    from lifecycle.spec.cel import CelEnv
-    from lifecycle.spec.evaluate import deliverable_results
+    from lifecycle.load.cel import CelEnv
+    from lifecycle.load.evaluate import deliverable_results
 
     pack = load_rules(ctx)
     index = project.index("deliverables")
@@ -237,18 +256,41 @@ def _apply(project: Project, outcomes: Sequence[Outcome], today: date, pack: Any
     for spec in pack.quality:
         if spec.id in standards or not any(o.standard == spec.id for o in outcomes):
             continue
-        p = upsert(p, "quality_standards", QualityStandard(
-            id=spec.id, name=_text(spec.title, lang, spec.id), reference=spec.reference,
-            description=spec.description, metric=spec.kind,
-            target=", ".join(f"{k}={v}" for k, v in sorted(spec.params.items())) if spec.params else ""))
+        p = upsert(
+            p,
+            "quality_standards",
+            QualityStandard(
+                id=spec.id,
+                name=_text(spec.title, lang, spec.id),
+                reference=spec.reference,
+                description=spec.description,
+                metric=spec.kind,
+                target=", ".join(f"{k}={v}" for k, v in sorted(spec.params.items())) if spec.params else "",
+            ),
+        )
     for o in outcomes:
         qc_id = stable_id("QC", o.deliverable, o.standard)
         old = checks.get(qc_id)
-        if old is None or (old.result, old.evidence, old.standard, old.deliverable) != \
-                (o.result, o.evidence, o.standard, o.deliverable) or not old.automated:
-            p = upsert(p, "quality_checks", QualityCheck(
-                id=qc_id, deliverable=o.deliverable, date=today, standard=o.standard, result=o.result,  # type: ignore[arg-type]
-                evidence=o.evidence, notes=f"{o.title} ({pack.name} {pack.version})", automated=True))
+        if (
+            old is None
+            or (old.result, old.evidence, old.standard, old.deliverable)
+            != (o.result, o.evidence, o.standard, o.deliverable)
+            or not old.automated
+        ):
+            p = upsert(
+                p,
+                "quality_checks",
+                QualityCheck(
+                    id=qc_id,
+                    deliverable=o.deliverable,
+                    date=today,
+                    standard=o.standard,
+                    result=o.result,  # type: ignore[arg-type]
+                    evidence=o.evidence,
+                    notes=f"{o.title} ({pack.name} {pack.version})",
+                    automated=True,
+                ),
+            )
         ia_id = stable_id("IA", o.deliverable, o.standard)
         action = actions.get(ia_id)
         if o.result == "pass":
@@ -256,13 +298,29 @@ def _apply(project: Project, outcomes: Sequence[Outcome], today: date, pack: Any
                 p = upsert(p, "improvement_actions", replace(action, status="done"))
             continue
         if action is None:
-            p = upsert(p, "improvement_actions", ImprovementAction(
-                id=ia_id, description=f"{o.title}: {o.evidence}"[:1000], check=qc_id,
-                owner=owners.get(o.deliverable, ""), due=today + timedelta(days=IMPROVEMENT_DAYS), status="open"))
+            p = upsert(
+                p,
+                "improvement_actions",
+                ImprovementAction(
+                    id=ia_id,
+                    description=f"{o.title}: {o.evidence}"[:1000],
+                    check=qc_id,
+                    owner=owners.get(o.deliverable, ""),
+                    due=today + timedelta(days=IMPROVEMENT_DAYS),
+                    status="open",
+                ),
+            )
         elif action.status != "open":
-            p = upsert(p, "improvement_actions", replace(
-                action, status="open", description=f"{o.title}: {o.evidence}"[:1000],
-                due=today + timedelta(days=IMPROVEMENT_DAYS)))
+            p = upsert(
+                p,
+                "improvement_actions",
+                replace(
+                    action,
+                    status="open",
+                    description=f"{o.title}: {o.evidence}"[:1000],
+                    due=today + timedelta(days=IMPROVEMENT_DAYS),
+                ),
+            )
     return p
 
 
@@ -279,15 +337,29 @@ def run_quality_checks(ctx: Context, code: str, deliverables: Sequence[str] | No
     today = ctx.today()
     failed = [o for o in outcomes if o.result != "pass"]
     saved = update_project(
-        ctx, code, lambda p: _apply(p, outcomes, today, pack), action="quality.checked", entity="quality_checks",
+        ctx,
+        code,
+        lambda p: _apply(p, outcomes, today, pack),
+        action="quality.checked",
+        entity="quality_checks",
         entity_id=",".join(sorted({o.deliverable for o in outcomes}))[:200],
-        data={"pack": {"name": pack.name, "version": pack.version, "hash": pack.hash},
-              "checks": len(outcomes), "failed": [f"{o.deliverable}/{o.standard}" for o in failed]})
+        data={
+            "pack": {"name": pack.name, "version": pack.version, "hash": pack.hash},
+            "checks": len(outcomes),
+            "failed": [f"{o.deliverable}/{o.standard}" for o in failed],
+        },
+    )
     checks = saved.index("quality_checks")
     return [checks[stable_id("QC", o.deliverable, o.standard)] for o in outcomes]
 
 
 def check_summary(check: QualityCheck) -> dict[str, Any]:
     """A quality check as plain data (for flow results and notifications)."""
-    return {"id": check.id, "deliverable": check.deliverable, "standard": check.standard, "result": check.result,
-            "evidence": check.evidence, "date": check.date.isoformat() if check.date else None}
+    return {
+        "id": check.id,
+        "deliverable": check.deliverable,
+        "standard": check.standard,
+        "result": check.result,
+        "evidence": check.evidence,
+        "date": check.date.isoformat() if check.date else None,
+    }

@@ -31,9 +31,19 @@ class MemoryStore:
     # ---------------------------------------------------------------- projects
     def list_projects(self) -> list[ProjectSummary]:
         with self._lock:
-            return [ProjectSummary(p.code, p.charter.name, p.phase, p.charter.locale, p.charter.client.name,
-                                   p.version, self._updated.get(p.code), self._head.get(p.code, (0, ""))[1])
-                    for p in sorted(self._projects.values(), key=lambda p: p.code)]
+            return [
+                ProjectSummary(
+                    p.code,
+                    p.charter.name,
+                    p.phase,
+                    p.charter.locale,
+                    p.charter.client.name,
+                    p.version,
+                    self._updated.get(p.code),
+                    self._head.get(p.code, (0, ""))[1],
+                )
+                for p in sorted(self._projects.values(), key=lambda p: p.code)
+            ]
 
     def exists(self, code: str) -> bool:
         return code in self._projects
@@ -45,8 +55,14 @@ class MemoryStore:
             except KeyError:
                 raise NotFound(f"no project '{code}'") from None
 
-    def save(self, project: Project, *, expected_version: int | None, events: Iterable[AuditEvent] = (),
-             records: Iterable[Record] = ()) -> Project:
+    def save(
+        self,
+        project: Project,
+        *,
+        expected_version: int | None,
+        events: Iterable[AuditEvent] = (),
+        records: Iterable[Record] = (),
+    ) -> Project:
         with self._lock:
             current = self._projects.get(project.code)
             if expected_version is None:
@@ -59,7 +75,8 @@ class MemoryStore:
                 if current.version != expected_version:
                     raise ConcurrentUpdate(
                         f"project '{project.code}' was changed by someone else (version {current.version}, "
-                        f"expected {expected_version}); reload and try again")
+                        f"expected {expected_version}); reload and try again"
+                    )
                 new_version = expected_version + 1
             saved: Project = replace(project, version=new_version)
             self._projects[project.code] = saved
@@ -99,8 +116,11 @@ class MemoryStore:
     # ---------------------------------------------------------------- derived data (a cache)
     def derived(self, kind: str, valid: Mapping[str, str] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
         with self._lock:
-            return {code: (key, copy.deepcopy(data)) for (k, code), (key, data) in self._derived.items()
-                    if k == kind and code in self._projects and (valid is None or valid.get(code) == key)}
+            return {
+                code: (key, copy.deepcopy(data))
+                for (k, code), (key, data) in self._derived.items()
+                if k == kind and code in self._projects and (valid is None or valid.get(code) == key)
+            }
 
     def put_derived(self, kind: str, entries: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
         with self._lock:

@@ -72,11 +72,18 @@ def canonical_json(value: Any) -> str:
 
 
 def chain_hash(prev_hash: str, event: AuditEvent, seq: int) -> str:
-    body = canonical_json({
-        "seq": seq, "project": event.project, "action": event.action, "actor": event.actor,
-        "at": event.at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
-        "entity": event.entity, "entity_id": event.entity_id, "data": event.data,
-    })
+    body = canonical_json(
+        {
+            "seq": seq,
+            "project": event.project,
+            "action": event.action,
+            "actor": event.actor,
+            "at": event.at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
+            "entity": event.entity,
+            "entity_id": event.entity_id,
+            "data": event.data,
+        }
+    )
     return hashlib.sha256((prev_hash + "\n" + body).encode()).hexdigest()
 
 
@@ -97,8 +104,10 @@ def verify_chain(events: Sequence[AuditEvent], head_seq: int, head_hash: str) ->
         expected_seq += 1
     last_seq = events[-1].seq if events else 0
     if last_seq != head_seq or (events and prev != head_hash):
-        problems.append(f"{events[0].project if events else '?'}: the trail ends at event {last_seq} "
-                        f"but the project records {head_seq} events: events were deleted")
+        problems.append(
+            f"{events[0].project if events else '?'}: the trail ends at event {last_seq} "
+            f"but the project records {head_seq} events: events were deleted"
+        )
     return problems
 
 
@@ -113,8 +122,14 @@ class Store(Protocol):
         """The whole project; NotFound if there is none."""
         ...
 
-    def save(self, project: Project, *, expected_version: int | None, events: Iterable[AuditEvent] = (),
-             records: Iterable[Record] = ()) -> Project:
+    def save(
+        self,
+        project: Project,
+        *,
+        expected_version: int | None,
+        events: Iterable[AuditEvent] = (),
+        records: Iterable[Record] = (),
+    ) -> Project:
         """Create (expected_version None) or update a project; returns it with its new version."""
         ...
 

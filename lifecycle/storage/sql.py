@@ -225,13 +225,18 @@ def _marks(n: int) -> str:
     return "(" + ", ".join("?" * n) + ")"
 
 
-HEAD_COLUMNS: tuple[str, ...] = ("pk", "phase", "phase_before_hold", "version", "calendar",
-                                 *(i.name for i in fields_of(Charter)))
+HEAD_COLUMNS: tuple[str, ...] = (
+    "pk",
+    "phase",
+    "phase_before_hold",
+    "version",
+    "calendar",
+    *(i.name for i in fields_of(Charter)),
+)
 """The columns of ``projects`` a project is read from: its head, then the charter's fields."""
 
 SECTION_COLUMNS: dict[str, tuple[str, ...]] = {
-    name: ("project_id", "key", *(i.name for i in fields_of(cls) if i.name != "id"))
-    for name, cls in SECTIONS.items()
+    name: ("project_id", "key", *(i.name for i in fields_of(cls) if i.name != "id")) for name, cls in SECTIONS.items()
 }
 """Per section table, the columns an entity is read from (``key`` holds its id)."""
 
@@ -252,8 +257,9 @@ class _Reader:
 
     __slots__ = ("_qmark", "_run", "text_types")
 
-    def __init__(self, run: Callable[[str, tuple[Any, ...]], Sequence[Sequence[Any]]], *, qmark: bool,
-                 text_types: bool):
+    def __init__(
+        self, run: Callable[[str, tuple[Any, ...]], Sequence[Sequence[Any]]], *, qmark: bool, text_types: bool
+    ):
         self._run = run
         self._qmark = qmark
         self.text_types = text_types
@@ -319,8 +325,9 @@ class _Reader:
     def _assemble(self, head: Sequence[Any], sections: dict[str, tuple[Any, ...]]) -> Project:
         charter = _builder(Charter, HEAD_COLUMNS, self.text_types)([head])[0]
         calendar = _json_decoder(_CALENDAR)(self.json(head[4]))
-        return Project(charter=charter, phase=head[1], phase_before_hold=head[2], version=head[3],
-                       calendar=calendar, **sections)
+        return Project(
+            charter=charter, phase=head[1], phase_before_hold=head[2], version=head[3], calendar=calendar, **sections
+        )
 
     def record(self, code: str, row: Sequence[Any]) -> Record:
         """A Record from ``kind, key, data, created_at``."""
@@ -346,7 +353,7 @@ def _sqlite_file(url: str) -> Path | None:
     """The database file of a plain ``sqlite:///path`` URL (not in memory, no options), else None."""
     if not url.startswith("sqlite:///") or "?" in url:
         return None
-    path = url[len("sqlite:///"):]
+    path = url[len("sqlite:///") :]
     return Path(path) if path and path != ":memory:" else None
 
 
@@ -491,8 +498,10 @@ class SqlStore:
                 current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
                 conn.rollback()
         if current != SCHEMA_REVISION:
-            raise StorageError(f"the database schema is at revision {current}, this version needs "
-                               f"{SCHEMA_REVISION}: run `pmo init` to upgrade it")
+            raise StorageError(
+                f"the database schema is at revision {current}, this version needs "
+                f"{SCHEMA_REVISION}: run `pmo init` to upgrade it"
+            )
 
     def close(self) -> None:
         while self._idle:
@@ -548,10 +557,23 @@ class SqlStore:
     # ------------------------------------------------------------ reading
     def list_projects(self) -> list[ProjectSummary]:
         with self._read() as r:
-            rows = r.rows('SELECT "code", "name", "phase", "locale", "client", "version", "updated_at", '
-                          '"audit_head" FROM "projects" ORDER BY "code"')
-            return [ProjectSummary(x[0], x[1] or "", x[2], x[3] or "", (r.json(x[4]) or {}).get("name", ""),
-                                   x[5], r.datetime(x[6]), x[7] or "") for x in rows]
+            rows = r.rows(
+                'SELECT "code", "name", "phase", "locale", "client", "version", "updated_at", '
+                '"audit_head" FROM "projects" ORDER BY "code"'
+            )
+            return [
+                ProjectSummary(
+                    x[0],
+                    x[1] or "",
+                    x[2],
+                    x[3] or "",
+                    (r.json(x[4]) or {}).get("name", ""),
+                    x[5],
+                    r.datetime(x[6]),
+                    x[7] or "",
+                )
+                for x in rows
+            ]
 
     def exists(self, code: str) -> bool:
         with self._read() as r:
@@ -568,14 +590,20 @@ class SqlStore:
 
     def records(self, code: str, kind: str) -> list[Record]:
         with self._read() as r:
-            rows = r.rows(f'SELECT {_RECORD_COLUMNS} FROM "records" r WHERE r."project_id" = ? AND r."kind" = ? '
-                          'ORDER BY r."created_at", r."key"', (r.pk(code), kind))
+            rows = r.rows(
+                f'SELECT {_RECORD_COLUMNS} FROM "records" r WHERE r."project_id" = ? AND r."kind" = ? '
+                'ORDER BY r."created_at", r."key"',
+                (r.pk(code), kind),
+            )
             return [r.record(code, x) for x in rows]
 
     def all_records(self, kind: str) -> dict[str, list[Record]]:
         with self._read() as r:
-            rows = r.rows(f'SELECT {_RECORD_COLUMNS}, p."code" FROM "records" r JOIN "projects" p '
-                          'ON p."pk" = r."project_id" WHERE r."kind" = ? ORDER BY r."created_at", r."key"', (kind,))
+            rows = r.rows(
+                f'SELECT {_RECORD_COLUMNS}, p."code" FROM "records" r JOIN "projects" p '
+                'ON p."pk" = r."project_id" WHERE r."kind" = ? ORDER BY r."created_at", r."key"',
+                (kind,),
+            )
             out: dict[str, list[Record]] = {}
             for x in rows:
                 out.setdefault(x[4], []).append(r.record(x[4], x))
@@ -583,15 +611,20 @@ class SqlStore:
 
     def get_record(self, code: str, kind: str, key: str) -> Record | None:
         with self._read() as r:
-            rows = r.rows(f'SELECT {_RECORD_COLUMNS} FROM "records" r WHERE r."project_id" = ? AND r."kind" = ? '
-                          'AND r."key" = ?', (r.pk(code), kind, key))
+            rows = r.rows(
+                f'SELECT {_RECORD_COLUMNS} FROM "records" r WHERE r."project_id" = ? AND r."kind" = ? AND r."key" = ?',
+                (r.pk(code), kind, key),
+            )
             return r.record(code, rows[0]) if rows else None
 
     # ------------------------------------------------------------ derived data (a cache)
     def derived(self, kind: str, valid: Mapping[str, str] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
         with self._read() as r:
-            rows = r.rows('SELECT p."code", d."key", d."data" FROM "derived" d JOIN "projects" p '
-                          'ON p."pk" = d."project_id" WHERE d."kind" = ?', (kind,))
+            rows = r.rows(
+                'SELECT p."code", d."key", d."data" FROM "derived" d JOIN "projects" p '
+                'ON p."pk" = d."project_id" WHERE d."kind" = ?',
+                (kind,),
+            )
             return {x[0]: (x[1], r.json(x[2])) for x in rows if valid is None or valid.get(x[0]) == x[1]}
 
     def put_derived(self, kind: str, entries: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
@@ -607,21 +640,34 @@ class SqlStore:
         with self._tx() as conn:
             pks: dict[str, int] = {}
             for i in range(0, len(codes), 500):
-                chunk = codes[i:i + 500]
-                pks.update((row.code, int(row.pk)) for row in conn.execute(
-                    select(T.projects.c.code, T.projects.c.pk).where(T.projects.c.code.in_(chunk))))
+                chunk = codes[i : i + 500]
+                pks.update(
+                    (row.code, int(row.pk))
+                    for row in conn.execute(
+                        select(T.projects.c.code, T.projects.c.pk).where(T.projects.c.code.in_(chunk))
+                    )
+                )
             d = T.derived
             ids = list(pks.values())
             for i in range(0, len(ids), 500):
-                conn.execute(delete(d).where(d.c.kind == kind, d.c.project_id.in_(ids[i:i + 500])))
-            rows = [{"project_id": pks[code], "kind": kind, "key": key, "data": jsonable(dict(data)), "stored_at": now}
-                    for code, (key, data) in entries.items() if code in pks]
+                conn.execute(delete(d).where(d.c.kind == kind, d.c.project_id.in_(ids[i : i + 500])))
+            rows = [
+                {"project_id": pks[code], "kind": kind, "key": key, "data": jsonable(dict(data)), "stored_at": now}
+                for code, (key, data) in entries.items()
+                if code in pks
+            ]
             if rows:
                 conn.execute(insert(d), rows)
 
     # ------------------------------------------------------------ writing
-    def save(self, project: Project, *, expected_version: int | None, events: Iterable[AuditEvent] = (),
-             records: Iterable[Record] = ()) -> Project:
+    def save(
+        self,
+        project: Project,
+        *,
+        expected_version: int | None,
+        events: Iterable[AuditEvent] = (),
+        records: Iterable[Record] = (),
+    ) -> Project:
         from sqlalchemy import insert, select, update
 
         from lifecycle.storage import tables as T
@@ -639,15 +685,21 @@ class SqlStore:
             if expected_version is None:
                 if conn.execute(select(p.c.pk).where(p.c.code == project.code)).first() is not None:
                     raise ConcurrentUpdate(f"project '{project.code}' already exists")
-                inserted = conn.execute(insert(p).values(code=project.code, version=1, created_at=now, audit_seq=0,
-                                                         audit_head="", **head_values)).inserted_primary_key
+                inserted = conn.execute(
+                    insert(p).values(
+                        code=project.code, version=1, created_at=now, audit_seq=0, audit_head="", **head_values
+                    )
+                ).inserted_primary_key
                 assert inserted is not None
                 pk = inserted[0]
                 current: Project | None = None
                 new_version = 1
             else:
-                res = conn.execute(update(p).where(p.c.code == project.code, p.c.version == expected_version)
-                                   .values(version=p.c.version + 1, **head_values))
+                res = conn.execute(
+                    update(p)
+                    .where(p.c.code == project.code, p.c.version == expected_version)
+                    .values(version=p.c.version + 1, **head_values)
+                )
                 if res.rowcount != 1:
                     row = conn.execute(select(p.c.version).where(p.c.code == project.code)).first()
                     if row is None:
@@ -655,7 +707,8 @@ class SqlStore:
                     raise ConcurrentUpdate(
                         f"project '{project.code}' was changed by someone else (now version {row.version}, "
                         f"this change was based on version {expected_version}); nothing was written, "
-                        "reload and try again")
+                        "reload and try again"
+                    )
                 pk, current = _connection_reader(conn).project(project.code)
                 new_version = expected_version + 1
             self._write_sections(conn, pk, current, project)
@@ -683,8 +736,11 @@ class SqlStore:
                     old_pos, old_item = old[key]
                     if old_item != item or old_pos != pos:
                         values = _row_values(item) if old_item != item else {}
-                        conn.execute(update(table).where(table.c.project_id == pk, table.c.key == key)
-                                     .values(position=pos, **values))
+                        conn.execute(
+                            update(table)
+                            .where(table.c.project_id == pk, table.c.key == key)
+                            .values(position=pos, **values)
+                        )
             gone = [k for k in old if k not in seen]
             if gone:
                 conn.execute(delete(table).where(table.c.project_id == pk, table.c.key.in_(gone)))
@@ -707,13 +763,25 @@ class SqlStore:
             seq += 1
             ev = replace(ev, project=code, at=_utc(ev.at), data=jsonable(ev.data))
             h = chain_hash(head, ev, seq)
-            rows.append({"project_id": pk, "seq": seq, "at": ev.at, "actor": ev.actor, "action": ev.action,
-                         "entity": ev.entity, "entity_id": ev.entity_id, "data": ev.data, "prev_hash": head,
-                         "hash": h})
+            rows.append(
+                {
+                    "project_id": pk,
+                    "seq": seq,
+                    "at": ev.at,
+                    "actor": ev.actor,
+                    "action": ev.action,
+                    "entity": ev.entity,
+                    "entity_id": ev.entity_id,
+                    "data": ev.data,
+                    "prev_hash": head,
+                    "hash": h,
+                }
+            )
             head = h
         conn.execute(insert(T.audit_events), rows)
-        res = conn.execute(update(p).where(p.c.pk == pk, p.c.audit_seq == row.audit_seq)
-                           .values(audit_seq=seq, audit_head=head))
+        res = conn.execute(
+            update(p).where(p.c.pk == pk, p.c.audit_seq == row.audit_seq).values(audit_seq=seq, audit_head=head)
+        )
         if res.rowcount != 1:
             raise ConcurrentUpdate(f"the audit trail of '{code}' was extended concurrently; try again")
 
@@ -725,9 +793,16 @@ class SqlStore:
         r = T.records
         for rec in records:
             conn.execute(delete(r).where(r.c.project_id == pk, r.c.kind == rec.kind, r.c.key == rec.key))
-            conn.execute(insert(r).values(project_id=pk, kind=rec.kind, key=rec.key,
-                                          schema_version=RECORD_SCHEMA_VERSION, data=jsonable(rec.data),
-                                          created_at=_utc(rec.created_at)))
+            conn.execute(
+                insert(r).values(
+                    project_id=pk,
+                    kind=rec.kind,
+                    key=rec.key,
+                    schema_version=RECORD_SCHEMA_VERSION,
+                    data=jsonable(rec.data),
+                    created_at=_utc(rec.created_at),
+                )
+            )
 
     def _lock(self, conn: Connection, code: str) -> int:
         from sqlalchemy import select
@@ -790,24 +865,45 @@ class SqlStore:
 
         d, p = T.documents, T.projects
         with self._tx() as conn:
-            row = conn.execute(select(d, p.c.code).join(p, p.c.pk == d.c.project_id).where(d.c.sha256 == sha256)
-                               .order_by(d.c.pk.desc())).first()
+            row = conn.execute(
+                select(d, p.c.code)
+                .join(p, p.c.pk == d.c.project_id)
+                .where(d.c.sha256 == sha256)
+                .order_by(d.c.pk.desc())
+            ).first()
         return self._doc(row) if row else None
 
     # ------------------------------------------------------------ audit
     def audit(self, code: str) -> list[AuditEvent]:
         with self._read() as r:
-            rows = r.rows('SELECT "action", "actor", "at", "entity", "entity_id", "data", "seq", "prev_hash", "hash" '
-                          'FROM "audit_events" WHERE "project_id" = ? ORDER BY "seq"', (r.pk(code),))
-            return [AuditEvent(project=code, action=x[0], actor=x[1], at=r.datetime(x[2]), entity=x[3],
-                               entity_id=x[4], data=r.json(x[5]), seq=x[6], prev_hash=x[7], hash=x[8])
-                    for x in rows]
+            rows = r.rows(
+                'SELECT "action", "actor", "at", "entity", "entity_id", "data", "seq", "prev_hash", "hash" '
+                'FROM "audit_events" WHERE "project_id" = ? ORDER BY "seq"',
+                (r.pk(code),),
+            )
+            return [
+                AuditEvent(
+                    project=code,
+                    action=x[0],
+                    actor=x[1],
+                    at=r.datetime(x[2]),
+                    entity=x[3],
+                    entity_id=x[4],
+                    data=r.json(x[5]),
+                    seq=x[6],
+                    prev_hash=x[7],
+                    hash=x[8],
+                )
+                for x in rows
+            ]
 
     def verify_audit(self, code: str | None = None) -> list[str]:
         sql = 'SELECT "code", "audit_seq", "audit_head" FROM "projects"'
         with self._read() as r:
-            heads = r.rows(sql + ' WHERE "code" = ?' if code is not None else sql + ' ORDER BY "code"',
-                           (code,) if code is not None else ())
+            heads = r.rows(
+                sql + ' WHERE "code" = ?' if code is not None else sql + ' ORDER BY "code"',
+                (code,) if code is not None else (),
+            )
         if code is not None and not heads:
             raise NotFound(f"no project '{code}'")
         problems: list[str] = []

@@ -12,11 +12,23 @@ EVERY_DAY = Calendar(working_weekdays=(1, 2, 3, 4, 5, 6, 7))
 START = date(2026, 1, 5)  # a Monday
 
 
-def project(tasks: list[Task] | tuple[Task, ...], links: list[TaskLink] | tuple[TaskLink, ...] = (), *,
-            calendar: Calendar = EVERY_DAY, start: date | None = START, **kw: Any) -> Project:
-    return Project(charter=Charter(code="T-1", name="test", client=Organisation(name="client"), start=start,
-                                   approved_budget=Decimal("0")),
-                   calendar=calendar, tasks=tuple(tasks), links=tuple(links), **kw)
+def project(
+    tasks: list[Task] | tuple[Task, ...],
+    links: list[TaskLink] | tuple[TaskLink, ...] = (),
+    *,
+    calendar: Calendar = EVERY_DAY,
+    start: date | None = START,
+    **kw: Any,
+) -> Project:
+    return Project(
+        charter=Charter(
+            code="T-1", name="test", client=Organisation(name="client"), start=start, approved_budget=Decimal("0")
+        ),
+        calendar=calendar,
+        tasks=tuple(tasks),
+        links=tuple(links),
+        **kw,
+    )
 
 
 def network(spec: dict[str, tuple[float, str]], *, calendar: Calendar = EVERY_DAY, start: date = START) -> Project:

@@ -76,18 +76,42 @@ STATUS = D(2026, 3, 13)
 
 
 def _evm_project() -> object:
-    tasks = [Task(id="P1", name="Phase 1", wbs="1"), Task(id="P2", name="Phase 2", wbs="2"),
-             Task(id="A", name="A", wbs="1.1", parent="P1", start=D(2026, 3, 2), finish=D(2026, 3, 6), status="done",
-                  percent_complete=100),
-             Task(id="B", name="B", wbs="1.2", parent="P1", start=D(2026, 3, 9), finish=D(2026, 3, 20),
-                  status="in_progress", percent_complete=40, actual_start=D(2026, 3, 9)),
-             Task(id="C", name="C", wbs="2.1", parent="P2", start=D(2026, 3, 16), finish=D(2026, 3, 27)),
-             Task(id="D", name="D", wbs="2.2", parent="P2", start=D(2026, 3, 30), finish=D(2026, 4, 3))]
-    budget = [BudgetLine(id=f"B{t}", category="labour", amount=Decimal(a), task=t)
-              for t, a in (("A", 10_000), ("B", 20_000), ("C", 30_000), ("D", 40_000))]
-    costs = [CostEntry(id="C1", date=D(2026, 3, 6), amount=Decimal(11_000), task="A"),
-             CostEntry(id="C2", date=D(2026, 3, 13), amount=Decimal(9_000), task="B"),
-             CostEntry(id="C3", date=D(2026, 3, 16), amount=Decimal(2_000), task="B")]
+    tasks = [
+        Task(id="P1", name="Phase 1", wbs="1"),
+        Task(id="P2", name="Phase 2", wbs="2"),
+        Task(
+            id="A",
+            name="A",
+            wbs="1.1",
+            parent="P1",
+            start=D(2026, 3, 2),
+            finish=D(2026, 3, 6),
+            status="done",
+            percent_complete=100,
+        ),
+        Task(
+            id="B",
+            name="B",
+            wbs="1.2",
+            parent="P1",
+            start=D(2026, 3, 9),
+            finish=D(2026, 3, 20),
+            status="in_progress",
+            percent_complete=40,
+            actual_start=D(2026, 3, 9),
+        ),
+        Task(id="C", name="C", wbs="2.1", parent="P2", start=D(2026, 3, 16), finish=D(2026, 3, 27)),
+        Task(id="D", name="D", wbs="2.2", parent="P2", start=D(2026, 3, 30), finish=D(2026, 4, 3)),
+    ]
+    budget = [
+        BudgetLine(id=f"B{t}", category="labour", amount=Decimal(a), task=t)
+        for t, a in (("A", 10_000), ("B", 20_000), ("C", 30_000), ("D", 40_000))
+    ]
+    costs = [
+        CostEntry(id="C1", date=D(2026, 3, 6), amount=Decimal(11_000), task="A"),
+        CostEntry(id="C2", date=D(2026, 3, 13), amount=Decimal(9_000), task="B"),
+        CostEntry(id="C3", date=D(2026, 3, 16), amount=Decimal(2_000), task="B"),
+    ]
     return project(tasks, calendar=WEEKDAYS, start=D(2026, 3, 2), budget=tuple(budget), costs=tuple(costs))
 
 
@@ -147,11 +171,17 @@ def test_unallocated_budget_is_spread_in_proportion() -> None:
 
 
 def test_budget_from_assignments_then_effort() -> None:
-    tasks = [Task(id="A", name="A", start=D(2026, 3, 2), finish=D(2026, 3, 6), effort_hours=10),
-             Task(id="B", name="B", start=D(2026, 3, 9), finish=D(2026, 3, 10), effort_hours=30)]
+    tasks = [
+        Task(id="A", name="A", start=D(2026, 3, 2), finish=D(2026, 3, 6), effort_hours=10),
+        Task(id="B", name="B", start=D(2026, 3, 9), finish=D(2026, 3, 10), effort_hours=30),
+    ]
     people = (Person(id="p", name="P", role="dev", rate=Decimal(100)),)
-    p = project(tasks, calendar=WEEKDAYS, people=people,
-                assignments=(Assignment(person="p", task="A", hours=40), Assignment(person="p", task="B", units=0.5)))
+    p = project(
+        tasks,
+        calendar=WEEKDAYS,
+        people=people,
+        assignments=(Assignment(person="p", task="A", hours=40), Assignment(person="p", task="B", units=0.5)),
+    )
     budgets, source = task_budgets(p)
     assert source == "assignments"
     assert budgets == {"A": 4000.0, "B": 800.0}  # 0.5 x 8 h x 2 days x 100

@@ -13,14 +13,33 @@ def _project() -> object:
     p = small_project("HZ-MES")
     long_name = "验收里程碑：系统上线, 数据迁移; 以及培训（第一阶段）" * 3
     return replace(
-        p, version=7,
-        milestones=(*p.milestones,
-                    Milestone(id="M2", name=long_name, date=date(2026, 2, 20), kind="payment", status="done",
-                              completed_on=date(2026, 2, 19))),
+        p,
+        version=7,
+        milestones=(
+            *p.milestones,
+            Milestone(
+                id="M2",
+                name=long_name,
+                date=date(2026, 2, 20),
+                kind="payment",
+                status="done",
+                completed_on=date(2026, 2, 19),
+            ),
+        ),
         deliverables=tuple(replace(d, due=date(2026, 2, 27)) if d.id == "D2" else d for d in p.deliverables),
-        tasks=(*p.tasks, Task(id="T9", name="Design review", milestone=True, duration_days=0, start=date(2026, 1, 16),
-                              finish=date(2026, 1, 16))),
-        training=(Training(id="TR1", topic="Operators, shift A", date=date(2026, 3, 20), hours=4),))
+        tasks=(
+            *p.tasks,
+            Task(
+                id="T9",
+                name="Design review",
+                milestone=True,
+                duration_days=0,
+                start=date(2026, 1, 16),
+                finish=date(2026, 1, 16),
+            ),
+        ),
+        training=(Training(id="TR1", topic="Operators, shift A", date=date(2026, 3, 20), hours=4),),
+    )
 
 
 def _unfold(text: str) -> list[str]:
@@ -73,9 +92,10 @@ def test_calendar_parses_back() -> None:
     events = _events(lines)
     by_uid = {e["UID"]: e for e in events}
     assert len(by_uid) == len(events)  # unique
-    assert set(by_uid) == {f"HZ-MES-{k}@pmo-lifecycle" for k in
-                           ("start", "finish", "milestone-M1", "milestone-M2", "task-T9", "deliverable-D2",
-                            "training-TR1")}
+    assert set(by_uid) == {
+        f"HZ-MES-{k}@pmo-lifecycle"
+        for k in ("start", "finish", "milestone-M1", "milestone-M2", "task-T9", "deliverable-D2", "training-TR1")
+    }
     m2 = by_uid["HZ-MES-milestone-M2@pmo-lifecycle"]
     assert m2["DTSTART;VALUE=DATE"] == "20260220" and m2["DTEND;VALUE=DATE"] == "20260221"
     assert _unescape(m2["SUMMARY"]) == "[HZ-MES] " + "验收里程碑：系统上线, 数据迁移; 以及培训（第一阶段）" * 3

@@ -63,10 +63,15 @@ def test_baseline_slip_and_earned_value() -> None:
     assert bl.finish == date(2026, 3, 6)
     # T2 runs a week longer than baselined
     tasks = tuple(replace(t, finish=date(2026, 3, 6), duration_days=None) if t.id == "T2" else t for t in p.tasks)
-    p2 = replace(p, baselines=(bl,), tasks=tasks,
-                 costs=(CostEntry(id="C1", date=date(2026, 1, 16), amount=Decimal(30000), task="T1"),))
-    p2 = replace(p2, tasks=tuple(replace(t, status="done", percent_complete=100) if t.id == "T1" else t
-                                 for t in p2.tasks))
+    p2 = replace(
+        p,
+        baselines=(bl,),
+        tasks=tasks,
+        costs=(CostEntry(id="C1", date=date(2026, 1, 16), amount=Decimal(30000), task="T1"),),
+    )
+    p2 = replace(
+        p2, tasks=tuple(replace(t, status="done", percent_complete=100) if t.id == "T1" else t for t in p2.tasks)
+    )
     m = project_metrics(p2, date(2026, 1, 16))
     assert m["has_baseline"] and m["baseline_finish"] == "2026-03-06"
     assert m["project_finish"] == "2026-03-13" and m["schedule_slip_days"] == 5
@@ -78,12 +83,18 @@ def test_baseline_slip_and_earned_value() -> None:
 
 def test_resources_and_materials_in_metrics() -> None:
     p: Project = small_project()
-    p = replace(p, assignments=(Assignment(person="p-dev", task="T1", units=1.0),
-                                Assignment(person="p-dev", task="T2", units=1.0),
-                                Assignment(person="p-pm", task="T2", units=0.5)),
-                tasks=tuple(replace(t, start=date(2026, 1, 12)) if t.id == "T2" else t for t in p.tasks),
-                links=(), materials=(Material(id="MAT1", name="scanners", needed_by=date(2026, 1, 30), task="T2"),),
-                risks=(*p.risks, Risk(id="R2", title="x", probability=5, impact=4)))
+    p = replace(
+        p,
+        assignments=(
+            Assignment(person="p-dev", task="T1", units=1.0),
+            Assignment(person="p-dev", task="T2", units=1.0),
+            Assignment(person="p-pm", task="T2", units=0.5),
+        ),
+        tasks=tuple(replace(t, start=date(2026, 1, 12)) if t.id == "T2" else t for t in p.tasks),
+        links=(),
+        materials=(Material(id="MAT1", name="scanners", needed_by=date(2026, 1, 30), task="T2"),),
+        risks=(*p.risks, Risk(id="R2", title="x", probability=5, impact=4)),
+    )
     m = project_metrics(p, date(2026, 1, 5))
     assert m["over_allocated_people"] == ["p-dev"]  # T1 and T2 overlap in the week of 12 January
     assert m["over_allocation_weeks"] == 1

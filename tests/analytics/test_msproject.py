@@ -26,9 +26,9 @@ import pytest
 from lifecycle.domain.evm import earned_value
 from lifecycle.domain.schedule import compute_schedule
 from lifecycle.errors import InvalidInput, SpecError
+from lifecycle.load.msproject import parse_msproject, read_msproject
 from lifecycle.services import analytics
 from lifecycle.services.context import Context
-from lifecycle.spec.msproject import parse_msproject, read_msproject
 from lifecycle.storage.memory import MemoryStore
 from lifecycle.workspace import Settings, Workspace
 
@@ -39,8 +39,9 @@ D = date
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Context:
-    return Context(Workspace(tmp_path, Settings()), MemoryStore(),
-                   clock=lambda: datetime(2026, 3, 20, 9, tzinfo=timezone.utc))
+    return Context(
+        Workspace(tmp_path, Settings()), MemoryStore(), clock=lambda: datetime(2026, 3, 20, 9, tzinfo=timezone.utc)
+    )
 
 
 def test_tasks_hierarchy_and_units() -> None:
@@ -89,13 +90,19 @@ def test_calendar_resources_assignments_costs_baselines() -> None:
     assert people["R1"].rate == Decimal("50.00") and people["R1"].capacity_hours_per_week == 40.0
     assert people["R2"].capacity_hours_per_week == 20.0 and people["R1"].role == "developer"
     assert [(m.id, m.task, m.needed_by, m.unit_cost) for m in d.materials] == [
-        ("M3", "T7", D(2026, 4, 10), Decimal("12000.00"))]
+        ("M3", "T7", D(2026, 4, 10), Decimal("12000.00"))
+    ]
     assert {(a.person, a.task, a.units, a.hours) for a in d.assignments} == {
-        ("R1", "T5", 1.0, 160.0), ("R1", "T6", 1.0, 64.0), ("R2", "T3", 0.5, 12.0)}
+        ("R1", "T5", 1.0, 160.0),
+        ("R1", "T6", 1.0, 64.0),
+        ("R2", "T3", 0.5, 12.0),
+    }
     budget = {b.task: b.amount for b in d.budget}
     assert budget == {"T2": 4000, "T3": 2400, "T5": 8000, "T6": 3200, "T7": 6400, "T8": 2400}
-    assert {(c.task, c.amount, c.date) for c in d.costs} == {("T2", Decimal("4200.00"), D(2026, 3, 6)),
-                                                          ("T3", Decimal("1300.00"), D(2026, 3, 20))}
+    assert {(c.task, c.amount, c.date) for c in d.costs} == {
+        ("T2", Decimal("4200.00"), D(2026, 3, 6)),
+        ("T3", Decimal("1300.00"), D(2026, 3, 20)),
+    }
     assert [b.id for b in d.baselines] == ["MSP-BL1", "MSP-BL0"]  # baseline 0 last: the one measured against
     bl0 = d.baselines[-1]
     assert bl0.budget == Decimal("26400.00") and bl0.finish == D(2026, 4, 10)
@@ -120,10 +127,15 @@ def test_imported_plan_schedules_as_worked_out_by_hand() -> None:
 
     p = project(d.tasks, d.links, calendar=d.calendar, start=d.start)
     s = compute_schedule(p)
-    expect = {"T2": (D(2026, 3, 2), D(2026, 3, 6), 0), "T3": (D(2026, 3, 9), D(2026, 3, 11), 0),
-              "T5": (D(2026, 3, 16), D(2026, 4, 11), 0), "T6": (D(2026, 3, 19), D(2026, 3, 30), 8),
-              "T7": (D(2026, 4, 10), D(2026, 4, 14), 0), "T8": (D(2026, 4, 8), D(2026, 4, 9), 4),
-              "T9": (D(2026, 4, 14), D(2026, 4, 14), 0)}
+    expect = {
+        "T2": (D(2026, 3, 2), D(2026, 3, 6), 0),
+        "T3": (D(2026, 3, 9), D(2026, 3, 11), 0),
+        "T5": (D(2026, 3, 16), D(2026, 4, 11), 0),
+        "T6": (D(2026, 3, 19), D(2026, 3, 30), 8),
+        "T7": (D(2026, 4, 10), D(2026, 4, 14), 0),
+        "T8": (D(2026, 4, 8), D(2026, 4, 9), 4),
+        "T9": (D(2026, 4, 14), D(2026, 4, 14), 0),
+    }
     for tid, (es, ef, ts) in expect.items():
         t = s.timing(tid)
         assert (t.early_start, t.early_finish, t.total_slack) == (es, ef, ts), tid
@@ -251,8 +263,10 @@ def test_import_into_an_existing_project(ctx: Context) -> None:
 
 def _copy_titled(ctx: Context, title: str) -> Path:
     path = Path(ctx.workspace.root) / "titled.xml"
-    path.write_text(CLINIC.read_text(encoding="utf-8").replace("<Title>Clinic portal rollout</Title>",
-                                                              f"<Title>{title}</Title>"), encoding="utf-8")
+    path.write_text(
+        CLINIC.read_text(encoding="utf-8").replace("<Title>Clinic portal rollout</Title>", f"<Title>{title}</Title>"),
+        encoding="utf-8",
+    )
     return path
 
 

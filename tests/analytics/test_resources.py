@@ -13,15 +13,21 @@ D = date
 
 
 def _project(calendar: Calendar = Calendar()) -> object:
-    tasks = [Task(id="T1", name="T1", start=D(2026, 3, 2), finish=D(2026, 3, 6)),
-             Task(id="T2", name="T2", start=D(2026, 3, 4), finish=D(2026, 3, 10)),
-             Task(id="T3", name="T3", start=D(2026, 3, 16), finish=D(2026, 3, 20), status="not_started")]
-    people = (Person(id="ann", name="Ann", role="dev", capacity_hours_per_week=40),
-              Person(id="bo", name="Bo", role="qa", capacity_hours_per_week=20))
-    assignments = (Assignment(person="ann", task="T1", units=1.0),  # 8 h x 5 days = 40 h
-                   Assignment(person="ann", task="T2", hours=40),  # 5 working days: 8 h a day
-                   Assignment(person="bo", task="T2", units=0.5),  # 4 h a day
-                   Assignment(person="ann", task="T3", hours=36))
+    tasks = [
+        Task(id="T1", name="T1", start=D(2026, 3, 2), finish=D(2026, 3, 6)),
+        Task(id="T2", name="T2", start=D(2026, 3, 4), finish=D(2026, 3, 10)),
+        Task(id="T3", name="T3", start=D(2026, 3, 16), finish=D(2026, 3, 20), status="not_started"),
+    ]
+    people = (
+        Person(id="ann", name="Ann", role="dev", capacity_hours_per_week=40),
+        Person(id="bo", name="Bo", role="qa", capacity_hours_per_week=20),
+    )
+    assignments = (
+        Assignment(person="ann", task="T1", units=1.0),  # 8 h x 5 days = 40 h
+        Assignment(person="ann", task="T2", hours=40),  # 5 working days: 8 h a day
+        Assignment(person="bo", task="T2", units=0.5),  # 4 h a day
+        Assignment(person="ann", task="T3", hours=36),
+    )
     return project(tasks, calendar=calendar, start=D(2026, 3, 2), people=people, assignments=assignments)
 
 
@@ -40,7 +46,8 @@ def test_weekly_loading_against_capacity() -> None:
 def test_over_allocations_list_the_tasks_causing_them() -> None:
     overs = over_allocations(_project())  # type: ignore[arg-type]
     assert [(o.person, o.week, o.hours, o.capacity, o.tasks) for o in overs] == [
-        ("ann", D(2026, 3, 2), 64.0, 40.0, ("T1", "T2"))]
+        ("ann", D(2026, 3, 2), 64.0, 40.0, ("T1", "T2"))
+    ]
     assert overs[0].excess == 24.0
     assert overs[0].to_dict()["tasks"] == ["T1", "T2"]
 
@@ -67,11 +74,13 @@ def test_loading_follows_the_schedule_when_given() -> None:
 
 def test_materials_against_dates() -> None:
     p = _project()
-    mats = (Material(id="m1", name="racks", needed_by=D(2026, 3, 1), task="T1"),
-            Material(id="m2", name="cables", needed_by=D(2026, 3, 20), task="T2", status="ordered"),
-            Material(id="m3", name="server", needed_by=D(2026, 3, 1), task="T1", status="delivered"),
-            Material(id="m4", name="licences", task="T1"),
-            Material(id="m5", name="scanners", needed_by=D(2026, 3, 16), task="T3"))
+    mats = (
+        Material(id="m1", name="racks", needed_by=D(2026, 3, 1), task="T1"),
+        Material(id="m2", name="cables", needed_by=D(2026, 3, 20), task="T2", status="ordered"),
+        Material(id="m3", name="server", needed_by=D(2026, 3, 1), task="T1", status="delivered"),
+        Material(id="m4", name="licences", task="T1"),
+        Material(id="m5", name="scanners", needed_by=D(2026, 3, 16), task="T3"),
+    )
     from lifecycle.domain.model import replace
 
     checks = {m.id: m for m in material_checks(replace(p, materials=mats), D(2026, 3, 3))}

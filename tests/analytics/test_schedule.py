@@ -28,10 +28,26 @@ MON = date(2026, 3, 2)  # Monday; working-day index 0 in the weekday examples be
 #   F     4  7 10 13  6
 #   G     8 13  8 13  0
 #   H    13 15 13 15  0
-MILWAUKEE = {"A": (2, ""), "B": (3, ""), "C": (2, "A"), "D": (4, "A,B"), "E": (4, "C"), "F": (3, "C"),
-             "G": (5, "D,E"), "H": (2, "F,G")}
-MILWAUKEE_ANSWERS = {"A": (0, 2, 0, 2, 0), "B": (0, 3, 1, 4, 1), "C": (2, 4, 2, 4, 0), "D": (3, 7, 4, 8, 1),
-                     "E": (4, 8, 4, 8, 0), "F": (4, 7, 10, 13, 6), "G": (8, 13, 8, 13, 0), "H": (13, 15, 13, 15, 0)}
+MILWAUKEE = {
+    "A": (2, ""),
+    "B": (3, ""),
+    "C": (2, "A"),
+    "D": (4, "A,B"),
+    "E": (4, "C"),
+    "F": (3, "C"),
+    "G": (5, "D,E"),
+    "H": (2, "F,G"),
+}
+MILWAUKEE_ANSWERS = {
+    "A": (0, 2, 0, 2, 0),
+    "B": (0, 3, 1, 4, 1),
+    "C": (2, 4, 2, 4, 0),
+    "D": (3, 7, 4, 8, 1),
+    "E": (4, 8, 4, 8, 0),
+    "F": (4, 7, 10, 13, 6),
+    "G": (8, 13, 8, 13, 0),
+    "H": (13, 15, 13, 15, 0),
+}
 
 
 def _offsets(s: object, tid: str) -> tuple[int, int, int, int]:
@@ -60,11 +76,26 @@ def test_textbook_milwaukee_paper() -> None:
 #   F     5  7 14 16   9    9
 #   G    12 16 12 16   0    0
 #   H    16 19 16 19   0    0
-HAND = {"A": (3, ""), "B": (4, "A"), "C": (2, "A"), "D": (5, "B"), "E": (1, "C"), "F": (2, "C"), "G": (4, "D,E"),
-        "H": (3, "F,G")}
-HAND_ANSWERS = {"A": (0, 3, 0, 3, 0, 0), "B": (3, 7, 3, 7, 0, 0), "C": (3, 5, 9, 11, 6, 0), "D": (7, 12, 7, 12, 0, 0),
-                "E": (5, 6, 11, 12, 6, 6), "F": (5, 7, 14, 16, 9, 9), "G": (12, 16, 12, 16, 0, 0),
-                "H": (16, 19, 16, 19, 0, 0)}
+HAND = {
+    "A": (3, ""),
+    "B": (4, "A"),
+    "C": (2, "A"),
+    "D": (5, "B"),
+    "E": (1, "C"),
+    "F": (2, "C"),
+    "G": (4, "D,E"),
+    "H": (3, "F,G"),
+}
+HAND_ANSWERS = {
+    "A": (0, 3, 0, 3, 0, 0),
+    "B": (3, 7, 3, 7, 0, 0),
+    "C": (3, 5, 9, 11, 6, 0),
+    "D": (7, 12, 7, 12, 0, 0),
+    "E": (5, 6, 11, 12, 6, 6),
+    "F": (5, 7, 14, 16, 9, 9),
+    "G": (12, 16, 12, 16, 0, 0),
+    "H": (16, 19, 16, 19, 0, 0),
+}
 
 
 def test_hand_worked_network_with_free_slack() -> None:
@@ -89,11 +120,21 @@ def test_hand_worked_network_with_free_slack() -> None:
 # Project finish boundary 12 (F, G) = Tue 17 March. Backward pass:
 #   G LS 11, F LS 9, D LS 7, B LS 7, E LS 9 (TS 7), C LS 8 (TS 7), H LS 10 (TS 10), A LS 0.
 def _link_network() -> object:
-    tasks = [Task(id=k, name=k, duration_days=d) for k, d in
-             (("A", 5), ("B", 3), ("C", 2), ("D", 4), ("E", 2), ("F", 3), ("G", 1), ("H", 2))]
-    links = [TaskLink("A", "B", "FS", 2), TaskLink("A", "C", "SS", 1), TaskLink("B", "D", "FF", 1),
-             TaskLink("C", "E", "SF", 3), TaskLink("D", "F", "FS", -2), TaskLink("B", "G", "SS", -5),
-             TaskLink("F", "G", "FF", 0), TaskLink("E", "G", "FS", 0), TaskLink("A", "H", "SF", -10)]
+    tasks = [
+        Task(id=k, name=k, duration_days=d)
+        for k, d in (("A", 5), ("B", 3), ("C", 2), ("D", 4), ("E", 2), ("F", 3), ("G", 1), ("H", 2))
+    ]
+    links = [
+        TaskLink("A", "B", "FS", 2),
+        TaskLink("A", "C", "SS", 1),
+        TaskLink("B", "D", "FF", 1),
+        TaskLink("C", "E", "SF", 3),
+        TaskLink("D", "F", "FS", -2),
+        TaskLink("B", "G", "SS", -5),
+        TaskLink("F", "G", "FF", 0),
+        TaskLink("E", "G", "FS", 0),
+        TaskLink("A", "H", "SF", -10),
+    ]
     return project(tasks, links, calendar=WEEKDAYS, start=MON)
 
 
@@ -120,8 +161,12 @@ def test_all_link_types_with_lags_and_leads() -> None:
 
 def test_lags_skip_weekends_and_holidays() -> None:
     cal = Calendar(holidays=(date(2026, 3, 10),))
-    p = project([Task(id="A", name="A", duration_days=5), Task(id="B", name="B", duration_days=2)],
-                [TaskLink("A", "B", "FS", 2)], calendar=cal, start=MON)
+    p = project(
+        [Task(id="A", name="A", duration_days=5), Task(id="B", name="B", duration_days=2)],
+        [TaskLink("A", "B", "FS", 2)],
+        calendar=cal,
+        start=MON,
+    )
     s = compute_schedule(p)
     # A Mon 2 - Fri 6; two lag days: Mon 9, (Tue 10 holiday) Wed 11; B starts Thu 12, ends Fri 13
     assert s.dates("B")[:2] == (date(2026, 3, 12), date(2026, 3, 13))
@@ -129,8 +174,9 @@ def test_lags_skip_weekends_and_holidays() -> None:
 
 def test_make_up_working_day_is_used() -> None:
     # 2025 National Day: Sep 30 (Tue) is the last working day before the holiday, Sat Oct 11 is worked
-    cal = Calendar(holidays=tuple(date(2025, 10, d) for d in range(1, 9)),
-                   extra_workdays=(date(2025, 9, 28), date(2025, 10, 11)))
+    cal = Calendar(
+        holidays=tuple(date(2025, 10, d) for d in range(1, 9)), extra_workdays=(date(2025, 9, 28), date(2025, 10, 11))
+    )
     p = project([Task(id="A", name="A", duration_days=6)], calendar=cal, start=date(2025, 9, 26))
     s = compute_schedule(p)
     # Fri 26, Sun 28 (make-up), Mon 29, Tue 30, Thu 9 Oct, Fri 10 Oct
@@ -140,9 +186,15 @@ def test_make_up_working_day_is_used() -> None:
 
 
 def test_fractional_durations_and_lags_round_to_whole_days() -> None:
-    p = project([Task(id="A", name="A", duration_days=2.5), Task(id="B", name="B", duration_days=1),
-                 Task(id="C", name="C", duration_days=1), Task(id="D", name="D", duration_days=1)],
-                [TaskLink("A", "B", "FS", 0.4), TaskLink("A", "C", "FS", 0.5), TaskLink("A", "D", "FS", -0.5)])
+    p = project(
+        [
+            Task(id="A", name="A", duration_days=2.5),
+            Task(id="B", name="B", duration_days=1),
+            Task(id="C", name="C", duration_days=1),
+            Task(id="D", name="D", duration_days=1),
+        ],
+        [TaskLink("A", "B", "FS", 0.4), TaskLink("A", "C", "FS", 0.5), TaskLink("A", "D", "FS", -0.5)],
+    )
     s = compute_schedule(p)
     assert s.timing("A").duration_days == 3
     assert s.dates("B")[0] == day(3)
@@ -152,13 +204,15 @@ def test_fractional_durations_and_lags_round_to_whole_days() -> None:
 
 # ------------------------------------------------------------------------------------------------ milestones
 def test_milestone_after_a_finish_is_on_the_finish_day() -> None:
-    tasks = [Task(id="A", name="A", duration_days=5), Task(id="B", name="B", duration_days=3),
-             Task(id="M1", name="after finish", milestone=True, duration_days=0),
-             Task(id="M2", name="after start", milestone=True, duration_days=0),
-             Task(id="M0", name="kick-off", milestone=True, duration_days=0),
-             Task(id="M3", name="lagged", duration_days=0)]
-    links = [TaskLink("A", "B", "FS", 2), TaskLink("A", "M1"), TaskLink("B", "M2", "SS"),
-             TaskLink("A", "M3", "FS", 2)]
+    tasks = [
+        Task(id="A", name="A", duration_days=5),
+        Task(id="B", name="B", duration_days=3),
+        Task(id="M1", name="after finish", milestone=True, duration_days=0),
+        Task(id="M2", name="after start", milestone=True, duration_days=0),
+        Task(id="M0", name="kick-off", milestone=True, duration_days=0),
+        Task(id="M3", name="lagged", duration_days=0),
+    ]
+    links = [TaskLink("A", "B", "FS", 2), TaskLink("A", "M1"), TaskLink("B", "M2", "SS"), TaskLink("A", "M3", "FS", 2)]
     s = compute_schedule(project(tasks, links, calendar=WEEKDAYS, start=MON))
     assert s.dates("M1")[0] == date(2026, 3, 6)  # Friday, A's finish (not Monday 9)
     assert s.dates("M2")[0] == date(2026, 3, 11)  # B's start
@@ -179,10 +233,14 @@ def test_milestone_that_ends_the_project() -> None:
 
 # ------------------------------------------------------------------------------------------------ summaries
 def test_summary_tasks_roll_up_and_carry_links() -> None:
-    tasks = [Task(id="P", name="P", duration_days=3), Task(id="S", name="phase"),
-             Task(id="S1", name="S1", parent="S", duration_days=2),
-             Task(id="S2", name="S2", parent="S", duration_days=4),
-             Task(id="X", name="X", duration_days=1), Task(id="Y", name="Y", duration_days=1)]
+    tasks = [
+        Task(id="P", name="P", duration_days=3),
+        Task(id="S", name="phase"),
+        Task(id="S1", name="S1", parent="S", duration_days=2),
+        Task(id="S2", name="S2", parent="S", duration_days=4),
+        Task(id="X", name="X", duration_days=1),
+        Task(id="Y", name="Y", duration_days=1),
+    ]
     links = [TaskLink("P", "S"), TaskLink("S1", "S2"), TaskLink("S", "X"), TaskLink("S", "Y", "SS", 1)]
     s = compute_schedule(project(tasks, links, calendar=WEEKDAYS, start=MON))
     assert s.dates("S1")[:2] == (date(2026, 3, 5), date(2026, 3, 6))  # after P (Mon-Wed)
@@ -199,10 +257,13 @@ def test_summary_tasks_roll_up_and_carry_links() -> None:
 
 
 def test_start_link_from_a_summary_uses_its_earliest_child() -> None:
-    tasks = [Task(id="R", name="R", duration_days=4), Task(id="S", name="phase"),
-             Task(id="S1", name="S1", parent="S", duration_days=2),
-             Task(id="S2", name="S2", parent="S", duration_days=2),
-             Task(id="Y", name="Y", duration_days=1)]
+    tasks = [
+        Task(id="R", name="R", duration_days=4),
+        Task(id="S", name="phase"),
+        Task(id="S1", name="S1", parent="S", duration_days=2),
+        Task(id="S2", name="S2", parent="S", duration_days=2),
+        Task(id="Y", name="Y", duration_days=1),
+    ]
     links = [TaskLink("R", "S1"), TaskLink("R", "S2", "FS", 1), TaskLink("S", "Y", "SS")]
     s = compute_schedule(project(tasks, links))
     assert s.dates("S")[0] == day(4)
@@ -210,10 +271,13 @@ def test_start_link_from_a_summary_uses_its_earliest_child() -> None:
 
 
 def test_nested_summaries() -> None:
-    tasks = [Task(id="1", name="root"), Task(id="1.1", name="a", parent="1"),
-             Task(id="1.1.1", name="x", parent="1.1", duration_days=2),
-             Task(id="1.1.2", name="y", parent="1.1", duration_days=3),
-             Task(id="1.2", name="z", parent="1", duration_days=1)]
+    tasks = [
+        Task(id="1", name="root"),
+        Task(id="1.1", name="a", parent="1"),
+        Task(id="1.1.1", name="x", parent="1.1", duration_days=2),
+        Task(id="1.1.2", name="y", parent="1.1", duration_days=3),
+        Task(id="1.2", name="z", parent="1", duration_days=1),
+    ]
     s = compute_schedule(project(tasks, [TaskLink("1.1.1", "1.1.2"), TaskLink("1.1", "1.2")]))
     assert s.dates("1")[:2] == (day(0), day(5))
     assert s.timing("1.1.2").level == 2
@@ -222,18 +286,20 @@ def test_nested_summaries() -> None:
 
 # ------------------------------------------------------------------------------------------------ constraints
 def test_start_no_earlier_than() -> None:
-    tasks = [Task(id="A", name="A", duration_days=5),
-             Task(id="B", name="B", duration_days=3, constraint="start_no_earlier_than",
-                  constraint_date=date(2026, 3, 16))]
+    tasks = [
+        Task(id="A", name="A", duration_days=5),
+        Task(id="B", name="B", duration_days=3, constraint="start_no_earlier_than", constraint_date=date(2026, 3, 16)),
+    ]
     s = compute_schedule(project(tasks, [TaskLink("A", "B")], calendar=WEEKDAYS, start=MON))
     assert s.dates("B")[:2] == (date(2026, 3, 16), date(2026, 3, 18))
     assert s.total_slack("A") == 5  # A can slip until B's constraint binds
 
 
 def _fnlt(honor: bool) -> object:
-    tasks = [Task(id="A", name="A", duration_days=5),
-             Task(id="B", name="B", duration_days=5, constraint="finish_no_later_than",
-                  constraint_date=date(2026, 3, 11))]
+    tasks = [
+        Task(id="A", name="A", duration_days=5),
+        Task(id="B", name="B", duration_days=5, constraint="finish_no_later_than", constraint_date=date(2026, 3, 11)),
+    ]
     return compute_schedule(project(tasks, [TaskLink("A", "B")], calendar=WEEKDAYS, start=MON), honor_constraints=honor)
 
 
@@ -255,15 +321,19 @@ def test_finish_no_later_than_as_a_deadline_only() -> None:
 
 
 def test_finish_no_later_than_on_a_day_off_means_the_working_day_before() -> None:
-    tasks = [Task(id="A", name="A", duration_days=5, constraint="finish_no_later_than",
-                  constraint_date=date(2026, 3, 7))]  # a Saturday
+    tasks = [
+        Task(id="A", name="A", duration_days=5, constraint="finish_no_later_than", constraint_date=date(2026, 3, 7))
+    ]  # a Saturday
     s = compute_schedule(project(tasks, calendar=WEEKDAYS, start=MON))
     assert s.total_slack("A") == 0
 
 
 def test_planned_start_is_kept_for_tasks_without_predecessors() -> None:
-    tasks = [Task(id="A", name="A", duration_days=2), Task(id="Z", name="Z", duration_days=2, start=date(2026, 3, 9)),
-             Task(id="B", name="B", duration_days=2, start=date(2026, 3, 20))]
+    tasks = [
+        Task(id="A", name="A", duration_days=2),
+        Task(id="Z", name="Z", duration_days=2, start=date(2026, 3, 9)),
+        Task(id="B", name="B", duration_days=2, start=date(2026, 3, 20)),
+    ]
     s = compute_schedule(project(tasks, [TaskLink("A", "B")], calendar=WEEKDAYS, start=MON))
     assert s.dates("Z")[0] == date(2026, 3, 9)
     assert s.dates("B")[0] == date(2026, 3, 4)  # B has a predecessor: its planned start is the plan, not a constraint
@@ -271,10 +341,19 @@ def test_planned_start_is_kept_for_tasks_without_predecessors() -> None:
 
 # ------------------------------------------------------------------------------------------------ actuals
 def test_actual_dates_are_respected() -> None:
-    tasks = [Task(id="A", name="A", duration_days=5, status="done", actual_start=date(2026, 3, 2),
-                  actual_finish=date(2026, 3, 10), percent_complete=100),
-             Task(id="B", name="B", duration_days=2),
-             Task(id="C", name="C", duration_days=4, status="in_progress", actual_start=date(2026, 3, 3))]
+    tasks = [
+        Task(
+            id="A",
+            name="A",
+            duration_days=5,
+            status="done",
+            actual_start=date(2026, 3, 2),
+            actual_finish=date(2026, 3, 10),
+            percent_complete=100,
+        ),
+        Task(id="B", name="B", duration_days=2),
+        Task(id="C", name="C", duration_days=4, status="in_progress", actual_start=date(2026, 3, 3)),
+    ]
     links = [TaskLink("A", "B"), TaskLink("A", "C")]
     s = compute_schedule(project(tasks, links, calendar=WEEKDAYS, start=MON))
     assert s.dates("A")[:2] == (date(2026, 3, 2), date(2026, 3, 10))  # 7 days, not 5
@@ -286,14 +365,19 @@ def test_actual_dates_are_respected() -> None:
 
 
 def test_leads_cannot_pull_a_task_before_the_project_start() -> None:
-    p = project([Task(id="A", name="A", duration_days=3), Task(id="B", name="B", duration_days=2)],
-                [TaskLink("A", "B", "SS", -4)])
+    p = project(
+        [Task(id="A", name="A", duration_days=3), Task(id="B", name="B", duration_days=2)],
+        [TaskLink("A", "B", "SS", -4)],
+    )
     assert compute_schedule(p).dates("B")[0] == START
 
 
 def test_cancelled_task_takes_no_time_and_is_not_critical() -> None:
-    tasks = [Task(id="A", name="A", duration_days=2), Task(id="X", name="X", duration_days=9, status="cancelled"),
-             Task(id="B", name="B", duration_days=2)]
+    tasks = [
+        Task(id="A", name="A", duration_days=2),
+        Task(id="X", name="X", duration_days=9, status="cancelled"),
+        Task(id="B", name="B", duration_days=2),
+    ]
     s = compute_schedule(project(tasks, [TaskLink("A", "X"), TaskLink("X", "B")]))
     assert s.dates("B")[0] == day(2)
     assert "X" not in s.critical_path
@@ -301,8 +385,10 @@ def test_cancelled_task_takes_no_time_and_is_not_critical() -> None:
 
 # ------------------------------------------------------------------------------------------------ errors
 def test_cycle_is_reported_with_the_tasks_in_order() -> None:
-    p = project([Task(id=k, name=k, duration_days=1) for k in "ABCD"],
-                [TaskLink("A", "B"), TaskLink("B", "C"), TaskLink("C", "A"), TaskLink("C", "D")])
+    p = project(
+        [Task(id=k, name=k, duration_days=1) for k in "ABCD"],
+        [TaskLink("A", "B"), TaskLink("B", "C"), TaskLink("C", "A"), TaskLink("C", "D")],
+    )
     with pytest.raises(ScheduleCycle) as err:
         compute_schedule(p)
     assert err.value.cycle == ["A", "B", "C", "A"]
@@ -311,8 +397,11 @@ def test_cycle_is_reported_with_the_tasks_in_order() -> None:
 
 
 def test_link_from_a_summary_to_its_own_child_is_a_cycle() -> None:
-    tasks = [Task(id="S", name="S"), Task(id="S1", name="S1", parent="S", duration_days=1),
-             Task(id="S2", name="S2", parent="S", duration_days=1)]
+    tasks = [
+        Task(id="S", name="S"),
+        Task(id="S1", name="S1", parent="S", duration_days=1),
+        Task(id="S2", name="S2", parent="S", duration_days=1),
+    ]
     with pytest.raises(ScheduleCycle) as err:
         compute_schedule(project(tasks, [TaskLink("S", "S2")]))
     assert set(err.value.cycle) == {"S", "S2"}
@@ -394,7 +483,10 @@ def test_matches_a_naive_reference_on_random_networks(seed: int) -> None:
     for i in range(n):
         assert s.early_start_index(f"A{i}") == es[i], i
         assert s.total_slack(f"A{i}") == ls[i] - es[i], i
-        gaps = [es[v] - es[u] - ((durs[u] if t[0] == "F" else 0) + lag - (durs[v] if t[1] == "F" else 0))
-                for u, v, t, lag in edges if u == i]
+        gaps = [
+            es[v] - es[u] - ((durs[u] if t[0] == "F" else 0) + lag - (durs[v] if t[1] == "F" else 0))
+            for u, v, t, lag in edges
+            if u == i
+        ]
         free = min(gaps) if gaps else pf - es[i] - durs[i]
         assert s.timing(f"A{i}").free_slack == max(0, min(free, ls[i] - es[i])), i

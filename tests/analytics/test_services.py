@@ -18,8 +18,12 @@ from tests.factory import small_project
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Context:
-    c = Context(Workspace(tmp_path, Settings()), MemoryStore(),
-                clock=lambda: datetime(2026, 1, 5, 9, tzinfo=timezone.utc), actor_override="pat")
+    c = Context(
+        Workspace(tmp_path, Settings()),
+        MemoryStore(),
+        clock=lambda: datetime(2026, 1, 5, 9, tzinfo=timezone.utc),
+        actor_override="pat",
+    )
     c.store.save(small_project("DEMO-1"), expected_version=None)
     return c
 
@@ -30,8 +34,11 @@ def test_save_baseline_keeps_several_and_audits(ctx: Context) -> None:
     assert (b1.id, b1.name, b2.id, b2.name) == ("BL-001", "Baseline 1", "BL-002", "after change request CR-1")
     assert b1.saved_on == date(2026, 1, 5) and float(b1.budget) == 110000.5
     assert b1.finish == date(2026, 3, 6)
-    assert {bt.task: bt.finish for bt in b1.tasks} == {"T1": date(2026, 1, 16), "T2": date(2026, 2, 27),
-                                                        "T3": date(2026, 3, 27)}
+    assert {bt.task: bt.finish for bt in b1.tasks} == {
+        "T1": date(2026, 1, 16),
+        "T2": date(2026, 2, 27),
+        "T3": date(2026, 3, 27),
+    }
     p = ctx.store.get("DEMO-1")
     assert [b.id for b in p.baselines] == ["BL-001", "BL-002"] and p.version == 3
     events = ctx.store.audit("DEMO-1")

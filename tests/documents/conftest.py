@@ -46,17 +46,29 @@ def project_for(which: str, state: str, today: date) -> Project:
     return base
 
 
-def make_ctx(root: Path, project: Project | None = None, *, today: date = date(2027, 3, 29),
-             signing: dict[str, Any] | None = None, store: MemoryStore | None = None,
-             reviews: bool = True) -> Context:
+def make_ctx(
+    root: Path,
+    project: Project | None = None,
+    *,
+    today: date = date(2027, 3, 29),
+    signing: dict[str, Any] | None = None,
+    store: MemoryStore | None = None,
+    reviews: bool = True,
+) -> Context:
     """A context on a MemoryStore holding ``project`` (and its gate review), clock fixed at 09:00 UTC."""
     store = store or MemoryStore()
     if project is not None:
         store.save(project, expected_version=None)
         if reviews:
             gr = gate_review(project)
-            store.add_records(project.code, [Record(project.code, "gate_review", gr["id"], gr,
-                                                    created_at=datetime.fromisoformat(gr["evaluated_at"]))])
+            store.add_records(
+                project.code,
+                [
+                    Record(
+                        project.code, "gate_review", gr["id"], gr, created_at=datetime.fromisoformat(gr["evaluated_at"])
+                    )
+                ],
+            )
     ws = Workspace(root, Settings(signing=signing or {}, actor="test-pm"))
     now = datetime(today.year, today.month, today.day, 9, 0, tzinfo=timezone.utc)
     return Context(ws, store, clock=lambda: now)
@@ -114,22 +126,44 @@ def test_keys(tmp_path_factory: pytest.TempPathFactory) -> TestKeys:
 
     folder = tmp_path_factory.mktemp("keys")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Document Signing Test"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test Supplier Ltd")])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "Document Signing Test"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test Supplier Ltd"),
+        ]
+    )
     now = dt.datetime.now(dt.timezone.utc)
-    usage = x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=False,
-                          encipher_only=False, decipher_only=False)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(usage, critical=True)
-            .sign(key, hashes.SHA256()))
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .sign(key, hashes.SHA256())
+    )
     keys = TestKeys(folder, folder / "signer.crt", folder / "signer.key", folder / "signer.p12")
     keys.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keys.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    keys.p12.write_bytes(pkcs12.serialize_key_and_certificates(
-        b"signer", key, cert, None, serialization.BestAvailableEncryption(keys.passphrase.encode())))
+    keys.key.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    keys.p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"signer", key, cert, None, serialization.BestAvailableEncryption(keys.passphrase.encode())
+        )
+    )
     return keys

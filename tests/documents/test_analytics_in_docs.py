@@ -38,8 +38,7 @@ EVM_KEYS = ("bac", "pv", "ev", "ac", "sv", "cv", "eac", "etc", "vac", "spi", "cp
 
 
 def stamp(lang: str, today: date) -> Stamp:
-    return Stamp("T-1", 1, lang, datetime(today.year, today.month, today.day, 9, tzinfo=timezone.utc), today,
-                 "tester")
+    return Stamp("T-1", 1, lang, datetime(today.year, today.month, today.day, 9, tzinfo=timezone.utc), today, "tester")
 
 
 def status_view(which: str, project: Project | None = None) -> dict:
@@ -124,8 +123,10 @@ def test_same_inputs_give_the_same_record_and_the_same_pdf():
 # --------------------------------------------------------------------------- the Gantt chart
 def _rows_by_class(svg: str) -> dict[str, bool]:
     """task id -> drawn with the critical style."""
-    return {m.group(2): "critical" in m.group(1)
-            for m in re.finditer(r'<g class="(gantt-row[^"]*)" data-task="([^"]+)">', svg)}
+    return {
+        m.group(2): "critical" in m.group(1)
+        for m in re.finditer(r'<g class="(gantt-row[^"]*)" data-task="([^"]+)">', svg)
+    }
 
 
 @pytest.mark.parametrize("which", ["zh", "en"])
@@ -142,8 +143,8 @@ def test_critical_tasks_are_drawn_critical_with_a_legend_and_a_today_line(which)
     summaries = {r["id"]: r["critical"] for r in view["gantt"]["rows"] if r["summary"]}
     assert {tid: rows[tid] for tid in summaries} == summaries and not all(summaries.values())
     for tid in critical:
-        group = svg[svg.index(f'data-task="{tid}"'):]
-        group = group[:group.index("</g>")]
+        group = svg[svg.index(f'data-task="{tid}"') :]
+        group = group[: group.index("</g>")]
         assert charts.CRIT in group  # red bar, outline or diamond
     legend = "关键路径" if which == "zh" else "Critical path"
     today = "今天" if which == "zh" else "Today"
@@ -216,11 +217,34 @@ def test_evm_labels_and_values_read_back(issued, which, kind):
     project = project_for(which, state, today)
     metrics = project_metrics(project, date.fromisoformat(record["evm"]["status_date"]))
     cur = record["project"]["currency"]
-    labels = (["挣值分析", "完工预算", "计划价值", "挣值", "实际成本", "进度绩效指数", "成本绩效指数", "完工估算",
-               "完工尚需估算", "完工偏差", "完工尚需绩效指数"] if which == "zh" else
-              ["Earned value", "Budget at completion", "Planned value", "Actual cost", "Schedule performance index",
-               "Cost performance index", "Estimate at completion", "Estimate to complete", "Variance at completion",
-               "To-complete performance index"])
+    labels = (
+        [
+            "挣值分析",
+            "完工预算",
+            "计划价值",
+            "挣值",
+            "实际成本",
+            "进度绩效指数",
+            "成本绩效指数",
+            "完工估算",
+            "完工尚需估算",
+            "完工偏差",
+            "完工尚需绩效指数",
+        ]
+        if which == "zh"
+        else [
+            "Earned value",
+            "Budget at completion",
+            "Planned value",
+            "Actual cost",
+            "Schedule performance index",
+            "Cost performance index",
+            "Estimate at completion",
+            "Estimate to complete",
+            "Variance at completion",
+            "To-complete performance index",
+        ]
+    )
     for word in [*labels, "BAC", "PV", "EV", "AC", "SV", "CV", "SPI", "CPI", "EAC", "ETC", "VAC", "TCPI"]:
         assert word in text, word
     assert f"SPI {fmt.t('evm.spi')}" in text
@@ -254,5 +278,7 @@ def test_pmo_show_prints_the_cpm_finish_and_critical_tasks(workspace, monkeypatc
     data = json.loads(runner.invoke(cli, ["show", code, "--json"], catch_exceptions=False).output)
     m = data["metrics"]
     assert m["baseline_finish"] and "schedule_slip_days" in m
-    assert (f"finish (CPM) {m['project_finish']} vs baseline {m['baseline_finish']}: "
-            f"slip {m['schedule_slip_days']:+d} working days") in out
+    assert (
+        f"finish (CPM) {m['project_finish']} vs baseline {m['baseline_finish']}: "
+        f"slip {m['schedule_slip_days']:+d} working days"
+    ) in out

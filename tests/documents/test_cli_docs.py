@@ -32,8 +32,11 @@ def ws(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_issue_list_and_verify(ws, tmp_path):
     path = Path(run("docs", "status", CODE).strip())
     assert path.is_file() and path.name == f"{CODE}-STR-1.pdf" and path.parent == ws / "documents" / CODE
-    acc = json.loads(run("docs", "acceptance", CODE, "--milestone", "M1", "--lang", "zh-CN",
-                         "--out", str(tmp_path / "out"), "--json"))
+    acc = json.loads(
+        run(
+            "docs", "acceptance", CODE, "--milestone", "M1", "--lang", "zh-CN", "--out", str(tmp_path / "out"), "--json"
+        )
+    )
     assert acc["number"] == f"{CODE}-ACC-M1-1" and acc["lang"] == "zh-CN"
     assert Path(acc["path"]).parent == tmp_path / "out"
     listed = json.loads(run("docs", "list", CODE, "--json"))

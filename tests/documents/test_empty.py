@@ -17,12 +17,25 @@ KINDS = ("acceptance", "final_acceptance", "handover", "gate_review", "status")
 
 
 def bare_review(code: str) -> dict:
-    return {"schema_version": 1, "id": f"{code}-GR-1", "project": code, "transition": "start_planning",
-            "from": "initiation", "to": "planning", "decision": "no_go", "evaluated_at": "2026-01-05T08:00:00+00:00",
-            "evaluated_by": "someone", "today": "2026-01-05", "pack": {"name": "p", "version": "1", "hash": "0" * 64},
-            "facts_hash": "1" * 64, "project_version": 1, "results": [],
-            "approvals": {"required": False, "rule": "", "satisfied": True, "votes": [], "missing": []},
-            "waivers": [], "advanced": False}
+    return {
+        "schema_version": 1,
+        "id": f"{code}-GR-1",
+        "project": code,
+        "transition": "start_planning",
+        "from": "initiation",
+        "to": "planning",
+        "decision": "no_go",
+        "evaluated_at": "2026-01-05T08:00:00+00:00",
+        "evaluated_by": "someone",
+        "today": "2026-01-05",
+        "pack": {"name": "p", "version": "1", "hash": "0" * 64},
+        "facts_hash": "1" * 64,
+        "project_version": 1,
+        "results": [],
+        "approvals": {"required": False, "rule": "", "satisfied": True, "votes": [], "missing": []},
+        "waivers": [],
+        "advanced": False,
+    }
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
@@ -44,6 +57,13 @@ def test_bare_handover_reads_none_in_each_empty_section(tmp_path):
     ctx = make_ctx(tmp_path / "ws", project, reviews=False)
     doc = issue_document(ctx, "BARE-2", "handover", lang="zh-CN")
     text = subprocess.run(["pdftotext", doc.path, "-"], capture_output=True, text=True, check=True).stdout
-    for sentence in ("无交付项。", "无培训记录。", "无（未指定支持联系人）。", "无（合同未约定支持服务条款）。",
-                     "无质保约定。", "无豁免事项。", "无（未登记经验教训）。"):
+    for sentence in (
+        "无交付项。",
+        "无培训记录。",
+        "无（未指定支持联系人）。",
+        "无（合同未约定支持服务条款）。",
+        "无质保约定。",
+        "无豁免事项。",
+        "无（未登记经验教训）。",
+    ):
         assert sentence in text, sentence

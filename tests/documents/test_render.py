@@ -23,31 +23,131 @@ pytestmark = needs_tools
 KINDS = ("acceptance", "final_acceptance", "handover", "gate_review", "status")
 
 EXPECTED = {
-    ("zh", "acceptance"): ["项目验收单", "项目基本情况", "验收方式与方法", "验收人员组成", "验收主要指标和标准",
-                           "验收内容及结果", "存在问题和改进意见", "验收结论", "签字确认", "盖章",
-                           "苏州恒锐精密机械有限公司", "方案设计确认（初验）", "需求规格说明书", "2026年7月25日",
-                           "沈雅琴", "通过验收"],
-    ("en", "acceptance"): ["Acceptance Certificate", "Project basics", "Acceptance method", "Acceptance team",
-                           "Indicators and standards", "Content and results", "Problems and improvement advice",
-                           "Conclusion", "Signatures", "Company seal", "Northbridge Health Partners Ltd",
-                           "Design sign-off", "25 July 2026", "Priya Nair", "Accepted"],
-    ("zh", "final_acceptance"): ["项目验收报告", "进度执行情况", "费用执行情况", "经验教训总结", "¥2,680,000.00",
-                                 "有条件通过", "设备联网提前摸底", "2027年3月29日"],
-    ("en", "final_acceptance"): ["Final Acceptance Report", "Schedule outcome", "Cost outcome", "Lessons learned",
-                                 "£335,000.00", "Accepted with conditions", "Survey integrations early"],
-    ("zh", "handover"): ["项目交接清单", "交付文档与资产", "培训情况", "技术支持与质保", "遗留事项", "2028年3月31日",
-                         "SHA-256", "蒋悦", "接收方（甲方）", "移交方（乙方）"],
-    ("en", "handover"): ["Handover Package", "Documents and assets delivered", "Training given",
-                         "Support and warranty", "Open items", "31 March 2028", "SHA-256", "Emma Clarke",
-                         "Received by (client)"],
-    ("zh", "gate_review"): ["阶段关口评审报告", "评审结论", "有条件通过", "规则检查结果", "所有任务都有责任人",
-                            "审批情况", "豁免事项", "陆建国", "default 2026.1"],
-    ("en", "gate_review"): ["Gate Review Report", "Decision", "Conditional go", "Results of each rule",
-                            "Every task has an owner", "Approvals", "Waivers", "Richard Ashworth", "default 2026.1"],
-    ("zh", "status"): ["项目状态报告", "总体状态", "黄色（关注）", "进度与计划对比", "里程碑", "预算执行", "主要风险",
-                       "问题跟踪", "需客户决策事项", "今天", "¥2,680,000.00"],
-    ("en", "status"): ["Project Status Report", "Overall status", "Amber", "Progress against plan", "Milestones",
-                       "Budget", "Top risks", "Issues", "Decisions needed from the client", "Today", "£335,000.00"],
+    ("zh", "acceptance"): [
+        "项目验收单",
+        "项目基本情况",
+        "验收方式与方法",
+        "验收人员组成",
+        "验收主要指标和标准",
+        "验收内容及结果",
+        "存在问题和改进意见",
+        "验收结论",
+        "签字确认",
+        "盖章",
+        "苏州恒锐精密机械有限公司",
+        "方案设计确认（初验）",
+        "需求规格说明书",
+        "2026年7月25日",
+        "沈雅琴",
+        "通过验收",
+    ],
+    ("en", "acceptance"): [
+        "Acceptance Certificate",
+        "Project basics",
+        "Acceptance method",
+        "Acceptance team",
+        "Indicators and standards",
+        "Content and results",
+        "Problems and improvement advice",
+        "Conclusion",
+        "Signatures",
+        "Company seal",
+        "Northbridge Health Partners Ltd",
+        "Design sign-off",
+        "25 July 2026",
+        "Priya Nair",
+        "Accepted",
+    ],
+    ("zh", "final_acceptance"): [
+        "项目验收报告",
+        "进度执行情况",
+        "费用执行情况",
+        "经验教训总结",
+        "¥2,680,000.00",
+        "有条件通过",
+        "设备联网提前摸底",
+        "2027年3月29日",
+    ],
+    ("en", "final_acceptance"): [
+        "Final Acceptance Report",
+        "Schedule outcome",
+        "Cost outcome",
+        "Lessons learned",
+        "£335,000.00",
+        "Accepted with conditions",
+        "Survey integrations early",
+    ],
+    ("zh", "handover"): [
+        "项目交接清单",
+        "交付文档与资产",
+        "培训情况",
+        "技术支持与质保",
+        "遗留事项",
+        "2028年3月31日",
+        "SHA-256",
+        "蒋悦",
+        "接收方（甲方）",
+        "移交方（乙方）",
+    ],
+    ("en", "handover"): [
+        "Handover Package",
+        "Documents and assets delivered",
+        "Training given",
+        "Support and warranty",
+        "Open items",
+        "31 March 2028",
+        "SHA-256",
+        "Emma Clarke",
+        "Received by (client)",
+    ],
+    ("zh", "gate_review"): [
+        "阶段关口评审报告",
+        "评审结论",
+        "有条件通过",
+        "规则检查结果",
+        "所有任务都有责任人",
+        "审批情况",
+        "豁免事项",
+        "陆建国",
+        "default 2026.1",
+    ],
+    ("en", "gate_review"): [
+        "Gate Review Report",
+        "Decision",
+        "Conditional go",
+        "Results of each rule",
+        "Every task has an owner",
+        "Approvals",
+        "Waivers",
+        "Richard Ashworth",
+        "default 2026.1",
+    ],
+    ("zh", "status"): [
+        "项目状态报告",
+        "总体状态",
+        "黄色（关注）",
+        "进度与计划对比",
+        "里程碑",
+        "预算执行",
+        "主要风险",
+        "问题跟踪",
+        "需客户决策事项",
+        "今天",
+        "¥2,680,000.00",
+    ],
+    ("en", "status"): [
+        "Project Status Report",
+        "Overall status",
+        "Amber",
+        "Progress against plan",
+        "Milestones",
+        "Budget",
+        "Top risks",
+        "Issues",
+        "Decisions needed from the client",
+        "Today",
+        "£335,000.00",
+    ],
 }
 
 
@@ -62,9 +162,15 @@ def test_labels_values_and_page_numbers_read_back(issued, which, kind):
     text = " ".join(text_of(item.path).split())
     for expected in EXPECTED[(which, kind)]:
         assert expected in text, f"{expected!r} not found in {item.path.name}"
-    pages = int(next(line.split()[-1] for line in subprocess.run(
-        ["pdfinfo", str(item.path)], capture_output=True, text=True, check=True).stdout.splitlines()
-        if line.startswith("Pages:")))
+    pages = int(
+        next(
+            line.split()[-1]
+            for line in subprocess.run(
+                ["pdfinfo", str(item.path)], capture_output=True, text=True, check=True
+            ).stdout.splitlines()
+            if line.startswith("Pages:")
+        )
+    )
     if which == "zh":  # pdftotext drops the spaces between Chinese and digits
         squeezed = text.replace(" ", "")
         assert "第1页/共" + f"{pages}页" in squeezed and f"第{pages}页/共{pages}页" in squeezed
@@ -94,8 +200,7 @@ def test_fonts_embedded_and_qpdf_clean(issued, which, kind):
 @pytest.mark.parametrize("kind", KINDS)
 def test_embedded_json_equals_registered_record(issued, which, kind, tmp_path):
     item = issued(which, kind)
-    listing = subprocess.run(["pdfdetach", "-list", str(item.path)], capture_output=True, text=True,
-                             check=True).stdout
+    listing = subprocess.run(["pdfdetach", "-list", str(item.path)], capture_output=True, text=True, check=True).stdout
     assert "1 embedded files" in listing and f"{item.doc.number}.json" in listing
     subprocess.run(["pdfdetach", "-save", "1", "-o", str(tmp_path / "r.json"), str(item.path)], check=True)
     detached = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))

@@ -74,13 +74,19 @@ def hostile_project(port: int, today: date):
     h = hostile(port)
     p = in_execution(closed(load_sample("en")), today)
     tasks = tuple(dataclasses.replace(t, name=h["script"] + " " + t.name) if not t.parent else t for t in p.tasks)
-    deliverables = (dataclasses.replace(p.deliverables[0], name=h["link"], description=h["img"]),
-                    *p.deliverables[1:])
-    report = dataclasses.replace(p.status_reports[-1], summary=" ".join(h.values()),
-                                 accomplishments=(h["css"],), decisions_needed=(h["style"],))
+    deliverables = (dataclasses.replace(p.deliverables[0], name=h["link"], description=h["img"]), *p.deliverables[1:])
+    report = dataclasses.replace(
+        p.status_reports[-1], summary=" ".join(h.values()), accomplishments=(h["css"],), decisions_needed=(h["style"],)
+    )
     risks = (dataclasses.replace(p.risks[0], title=h["link"], response_plan=h["css"]), *p.risks[1:])
-    return dataclasses.replace(p, tasks=tasks, deliverables=deliverables, status_reports=(report,), risks=risks,
-                               charter=dataclasses.replace(p.charter, acceptance_method=h["style"] + h["script"]))
+    return dataclasses.replace(
+        p,
+        tasks=tasks,
+        deliverables=deliverables,
+        status_reports=(report,),
+        risks=risks,
+        charter=dataclasses.replace(p.charter, acceptance_method=h["style"] + h["script"]),
+    )
 
 
 def test_fetcher_serves_template_assets_and_data_uris_only(tmp_path):
@@ -89,9 +95,15 @@ def test_fetcher_serves_template_assets_and_data_uris_only(tmp_path):
     assert b"@page" in css.read() and css.content_type == "text/css"
     assert f.fetch("data:text/plain;base64,aGk=").read() == b"hi"
     assert f.fetch("data:,a%20b").read() == b"a b"
-    for url in ("file:///etc/passwd", "http://127.0.0.1:9/x", "https://example.invalid/a.css",
-                (templates_dir() / ".." / "pyproject.toml").as_uri(), "ftp://host/x", "file://otherhost/etc/passwd",
-                "javascript:alert(1)"):
+    for url in (
+        "file:///etc/passwd",
+        "http://127.0.0.1:9/x",
+        "https://example.invalid/a.css",
+        (templates_dir() / ".." / "pyproject.toml").as_uri(),
+        "ftp://host/x",
+        "file://otherhost/etc/passwd",
+        "javascript:alert(1)",
+    ):
         with pytest.raises(FetchRefused):
             f.fetch(url)
     assert f.refused == f.attempts[3:]
@@ -108,12 +120,15 @@ def test_markup_that_reaches_weasyprint_still_fetches_nothing(listener, tmp_path
     from weasyprint import HTML
 
     h = hostile(listener.port)
-    html = ("<html><head>" + h["link"] + h["style"] + "<style>p{background:" + h["css"] + "}</style></head><body>"
-            "<p>x</p>" + h["img"] + '<img src="../../../../../etc/passwd"><a rel="attachment" '
-            'href="file:///etc/passwd">a</a></body></html>')
+    html = (
+        "<html><head>" + h["link"] + h["style"] + "<style>p{background:" + h["css"] + "}</style></head><body>"
+        "<p>x</p>" + h["img"] + '<img src="../../../../../etc/passwd"><a rel="attachment" '
+        'href="file:///etc/passwd">a</a></body></html>'
+    )
     fetcher = AssetFetcher(templates_dir())
     pdf = HTML(string=html, base_url=templates_dir().as_uri() + "/", url_fetcher=fetcher).write_pdf(
-        pdf_variant="pdf/a-3b")
+        pdf_variant="pdf/a-3b"
+    )
     assert fetcher.attempts, "the renderer should have asked the fetcher"
     assert set(fetcher.attempts) == set(fetcher.refused)
     assert any(u.startswith("file:///etc/passwd") for u in fetcher.refused)
@@ -141,26 +156,29 @@ def test_hostile_project_text_prints_as_text_and_nothing_is_fetched(listener, tm
 
     for doc in (status, acceptance):
         html = render_html(doc.record)
-        assert "<script>" not in html and '<link rel="attachment"' not in html and "<img src=\"http" not in html
+        assert "<script>" not in html and '<link rel="attachment"' not in html and '<img src="http' not in html
         assert "&lt;script&gt;" in html
         listing = subprocess.run(["pdfdetach", "-list", doc.path], capture_output=True, text=True).stdout
         assert "1 embedded files" in listing and "passwd" not in listing
         assert b"root:x:" not in Path(doc.path).read_bytes()
-    status_text = " ".join(subprocess.run(["pdftotext", status.path, "-"], capture_output=True, text=True,
-                                          check=True).stdout.split())
+    status_text = " ".join(
+        subprocess.run(["pdftotext", status.path, "-"], capture_output=True, text=True, check=True).stdout.split()
+    )
     assert "<script>alert('x')</script>" in status_text
     assert '<link rel="attachment" href="file:///etc/passwd">' in status_text
     assert f"url(http://127.0.0.1:{listener.port}/x)" in status_text
-    acc_text = " ".join(subprocess.run(["pdftotext", acceptance.path, "-"], capture_output=True, text=True,
-                                       check=True).stdout.split())
+    acc_text = " ".join(
+        subprocess.run(["pdftotext", acceptance.path, "-"], capture_output=True, text=True, check=True).stdout.split()
+    )
     assert "<style>@import" in acc_text and '<link rel="attachment"' in acc_text
 
     assert len(fetchers) == 2
     for f in fetchers:
         assert f.refused == []
         for url in f.attempts:
-            assert url.startswith("data:") or (url.startswith("file://") and
-                                               url.startswith(templates_dir().resolve().as_uri())), url
+            assert url.startswith("data:") or (
+                url.startswith("file://") and url.startswith(templates_dir().resolve().as_uri())
+            ), url
     assert listener.connections == 0
 
 

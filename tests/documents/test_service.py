@@ -49,8 +49,7 @@ def test_numbers_count_up_and_lang_can_be_overridden(ctx, tmp_path):
 
 def test_same_clock_and_data_give_the_same_file(tmp_path):
     project = closed(load_sample("zh"))
-    docs = [issue_document(make_ctx(tmp_path / f"ws{i}", project), project.code, "final_acceptance")
-            for i in range(2)]
+    docs = [issue_document(make_ctx(tmp_path / f"ws{i}", project), project.code, "final_acceptance") for i in range(2)]
     assert docs[0].sha256 == docs[1].sha256
     assert Path(docs[0].path).read_bytes() == Path(docs[1].path).read_bytes()
 
@@ -156,8 +155,9 @@ def test_record_swapped_for_another_is_altered(ctx, tmp_path):
 def test_logo_is_embedded_as_data_uri(ctx, tmp_path):
     import base64
 
-    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
-                           "AAAABJRU5ErkJggg==")
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )
     (ctx.workspace.root).mkdir(parents=True, exist_ok=True)
     (ctx.workspace.root / "logo.png").write_bytes(png)
     ctx.workspace.settings.supplier = {"logo": "logo.png"}
@@ -171,8 +171,12 @@ def test_logo_is_embedded_as_data_uri(ctx, tmp_path):
 
 def test_supplier_name_falls_back_to_settings(tmp_path):
     p = closed(load_sample("en"))
-    p = dataclasses.replace(p, charter=dataclasses.replace(p.charter, supplier=dataclasses.replace(
-        p.charter.supplier, name="", short_name="")))
+    p = dataclasses.replace(
+        p,
+        charter=dataclasses.replace(
+            p.charter, supplier=dataclasses.replace(p.charter.supplier, name="", short_name="")
+        ),
+    )
     ctx = make_ctx(tmp_path / "ws", p)
     ctx.workspace.settings.supplier = {"name": "Settings Supplier Ltd"}
     doc = issue_document(ctx, CODE, "handover", out_dir=tmp_path / "out")

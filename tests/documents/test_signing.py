@@ -39,9 +39,16 @@ def flip_byte(path: Path, at: int) -> Path:
 def signed(tmp_path, test_keys, monkeypatch):
     monkeypatch.setenv("PMO_TEST_SIGNING_PASS", test_keys.passphrase)
     project = closed(load_sample("zh"))
-    ctx = make_ctx(tmp_path / "ws", project, signing={
-        "pkcs12": str(test_keys.p12), "passphrase_env": "PMO_TEST_SIGNING_PASS",
-        "reason": "客户验收", "location": "杭州"})
+    ctx = make_ctx(
+        tmp_path / "ws",
+        project,
+        signing={
+            "pkcs12": str(test_keys.p12),
+            "passphrase_env": "PMO_TEST_SIGNING_PASS",
+            "reason": "客户验收",
+            "location": "杭州",
+        },
+    )
     doc = issue_document(ctx, project.code, "acceptance", milestone="M2")
     return ctx, doc
 
@@ -90,8 +97,11 @@ def test_appending_after_the_signature_is_detected(signed):
     grown.write_bytes(path.read_bytes() + b"\n% appended\n")
     result = verify_document(ctx, grown)
     assert result.verdict == "altered"
-    assert "Signature is Valid" not in pdfsig(grown) or "not total document signed" in pdfsig(grown).lower() \
+    assert (
+        "Signature is Valid" not in pdfsig(grown)
+        or "not total document signed" in pdfsig(grown).lower()
         or result.signature == "invalid"
+    )
 
 
 def test_pem_key_and_certificate_sign_too(tmp_path, test_keys):

@@ -34,8 +34,12 @@ def doc(number: str, kind: str) -> DocumentRecord:
 def test_numbers_are_per_kind_and_milestone_and_count_up():
     assert number_prefix("P", "final_acceptance") == "P-FAR"
     assert number_prefix("P", "acceptance", "M/2") == "P-ACC-M_2"
-    existing = [doc("P-ACC-M2-1", "acceptance"), doc("P-ACC-M2-2", "acceptance"), doc("P-ACC-M5-1", "acceptance"),
-                doc("P-STR-1", "status")]
+    existing = [
+        doc("P-ACC-M2-1", "acceptance"),
+        doc("P-ACC-M2-2", "acceptance"),
+        doc("P-ACC-M5-1", "acceptance"),
+        doc("P-STR-1", "status"),
+    ]
     assert next_number("P", "acceptance", existing, "M2") == ("P-ACC-M2-3", 3)
     assert next_number("P", "acceptance", existing, "M5") == ("P-ACC-M5-2", 2)
     assert next_number("P", "status", existing) == ("P-STR-2", 2)
@@ -65,8 +69,13 @@ def test_conclusion_follows_the_verdicts():
     p = closed(load_sample("en"))
     final = build_view("final_acceptance", p, stamp())
     assert final["conclusion"] == "accepted_with_conditions"  # one deliverable has conditions, items are open
-    rejected = dataclasses.replace(p, acceptance_records=(*p.acceptance_records, AcceptanceRecord(
-        id="AR-99", deliverable="D1", date=date(2027, 3, 28), verdict="rejected")))
+    rejected = dataclasses.replace(
+        p,
+        acceptance_records=(
+            *p.acceptance_records,
+            AcceptanceRecord(id="AR-99", deliverable="D1", date=date(2027, 3, 28), verdict="rejected"),
+        ),
+    )
     assert build_view("final_acceptance", rejected, stamp())["conclusion"] == "not_accepted"
     pending = dataclasses.replace(load_sample("en"), acceptance_records=())
     ms = choose_milestone(pending, date(2026, 10, 20))

@@ -40,17 +40,38 @@ ROOT = Path(__file__).resolve().parents[2]
 
 QUALITY = {
     "standards": [
-        {"id": "QS-FILE", "title": {"zh": "交付文件完整", "en": "Delivered file intact"}, "kind": "file_sha256",
-         "applies_to": "d.file != ''",
-         "message": {"zh": "文件缺失或校验值不符。", "en": "The file is missing or its checksum differs."}},
-        {"id": "QS-REQ", "title": {"zh": "需求已验证", "en": "Requirements verified"},
-         "kind": "requirements_verified", "params": {"priorities": ["must"]}},
-        {"id": "QS-DEF", "title": {"zh": "缺陷达标", "en": "Defects within threshold"}, "kind": "defect_threshold",
-         "params": {"max_open_defects": 0, "max_failed_tests": 0, "min_tests_passed": 1}},
-        {"id": "QS-AC", "title": {"zh": "有验收标准", "en": "Has acceptance criteria"}, "kind": "cel",
-         "check": "size(d.acceptance_criteria) > 0 && d.acceptance_criteria.all(c, c.method != '')"},
-        {"id": "QS-DUE", "title": {"zh": "有截止日期", "en": "Has a due date"}, "kind": "cel",
-         "severity": "warning", "check": "d.due != null"},
+        {
+            "id": "QS-FILE",
+            "title": {"zh": "交付文件完整", "en": "Delivered file intact"},
+            "kind": "file_sha256",
+            "applies_to": "d.file != ''",
+            "message": {"zh": "文件缺失或校验值不符。", "en": "The file is missing or its checksum differs."},
+        },
+        {
+            "id": "QS-REQ",
+            "title": {"zh": "需求已验证", "en": "Requirements verified"},
+            "kind": "requirements_verified",
+            "params": {"priorities": ["must"]},
+        },
+        {
+            "id": "QS-DEF",
+            "title": {"zh": "缺陷达标", "en": "Defects within threshold"},
+            "kind": "defect_threshold",
+            "params": {"max_open_defects": 0, "max_failed_tests": 0, "min_tests_passed": 1},
+        },
+        {
+            "id": "QS-AC",
+            "title": {"zh": "有验收标准", "en": "Has acceptance criteria"},
+            "kind": "cel",
+            "check": "size(d.acceptance_criteria) > 0 && d.acceptance_criteria.all(c, c.method != '')",
+        },
+        {
+            "id": "QS-DUE",
+            "title": {"zh": "有截止日期", "en": "Has a due date"},
+            "kind": "cel",
+            "severity": "warning",
+            "check": "d.due != null",
+        },
     ]
 }
 
@@ -58,9 +79,14 @@ GATES = {
     "gates": {
         "control_to_closure": {
             "title": {"zh": "进入收尾", "en": "Start closure"},
-            "rules": [{"id": "T-LESSONS", "title": {"zh": "已记录经验教训", "en": "Lessons are recorded"},
-                       "check": "size(lessons) > 0",
-                       "message": {"zh": "没有记录经验教训。", "en": "No lessons learned are recorded."}}],
+            "rules": [
+                {
+                    "id": "T-LESSONS",
+                    "title": {"zh": "已记录经验教训", "en": "Lessons are recorded"},
+                    "check": "size(lessons) > 0",
+                    "message": {"zh": "没有记录经验教训。", "en": "No lessons learned are recorded."},
+                }
+            ],
         }
     }
 }
@@ -173,8 +199,7 @@ def test_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "gates").mkdir(parents=True)
     (folder / "quality").mkdir()
     shutil.copy(ROOT / "rules" / "default" / "lifecycle.yaml", folder / "lifecycle.yaml")
-    (folder / "quality" / "standards.yaml").write_text(yaml.safe_dump(QUALITY, allow_unicode=True),
-                                                       encoding="utf-8")
+    (folder / "quality" / "standards.yaml").write_text(yaml.safe_dump(QUALITY, allow_unicode=True), encoding="utf-8")
     (folder / "gates" / "closure.yaml").write_text(yaml.safe_dump(GATES, allow_unicode=True), encoding="utf-8")
     return folder
 
@@ -193,21 +218,50 @@ def sample_project(files: Path, code: str = "DEMO-1", phase: str = "execution", 
     return replace(
         p,
         charter=replace(p.charter, locale=locale, steering=("c-spon", "p-pm")),
-        contacts=(Contact(id="c-spon", name="Dana Sponsor", organisation="Northwind Ltd", role="sponsor",
-                          email="dana@northwind.example"),
-                  Contact(id="c-rep", name="Rob Rep", organisation="Northwind Ltd", role="client_representative",
-                          email="rob@northwind.example")),
-        people=(Person(id="p-pm", name="Pat Manager", role="project manager", email="pat@supplier.example"),
-                Person(id="p-dev", name="Dev One", role="developer", email="dev@supplier.example")),
+        contacts=(
+            Contact(
+                id="c-spon",
+                name="Dana Sponsor",
+                organisation="Northwind Ltd",
+                role="sponsor",
+                email="dana@northwind.example",
+            ),
+            Contact(
+                id="c-rep",
+                name="Rob Rep",
+                organisation="Northwind Ltd",
+                role="client_representative",
+                email="rob@northwind.example",
+            ),
+        ),
+        people=(
+            Person(id="p-pm", name="Pat Manager", role="project manager", email="pat@supplier.example"),
+            Person(id="p-dev", name="Dev One", role="developer", email="dev@supplier.example"),
+        ),
         deliverables=(
-            replace(d1, file=str(design), sha256=sha["design.pdf"], status="submitted", due=date(2026, 1, 16),
-                    tests_passed=3, acceptance_criteria=ac),
-            replace(d2, file=str(app), sha256=sha["scanning-app.zip"], status="submitted", due=date(2026, 2, 27),
-                    tests_passed=40, acceptance_criteria=(AcceptanceCriterion(id="AC2", text="UAT passed",
-                                                                              method="test"),))),
-        requirements=(Requirement(id="RQ1", title="Scan a pallet in under 2 s", deliverable="D2",
-                                  status="verified"),
-                      Requirement(id="RQ2", title="Design reviewed", deliverable="D1", status="verified")),
+            replace(
+                d1,
+                file=str(design),
+                sha256=sha["design.pdf"],
+                status="submitted",
+                due=date(2026, 1, 16),
+                tests_passed=3,
+                acceptance_criteria=ac,
+            ),
+            replace(
+                d2,
+                file=str(app),
+                sha256=sha["scanning-app.zip"],
+                status="submitted",
+                due=date(2026, 2, 27),
+                tests_passed=40,
+                acceptance_criteria=(AcceptanceCriterion(id="AC2", text="UAT passed", method="test"),),
+            ),
+        ),
+        requirements=(
+            Requirement(id="RQ1", title="Scan a pallet in under 2 s", deliverable="D2", status="verified"),
+            Requirement(id="RQ2", title="Design reviewed", deliverable="D1", status="verified"),
+        ),
     )
 
 
@@ -215,14 +269,22 @@ def sample_project(files: Path, code: str = "DEMO-1", phase: str = "execution", 
 def make_workspace(tmp_path: Path, test_pack: Path) -> Any:
     """A function making a workspace folder with settings and the sample project in SQLite."""
 
-    def make(*, smtp: dict[str, Any] | None = None, webhook: dict[str, Any] | None = None,
-             project: Project | None = None, root: Path | None = None) -> Path:
+    def make(
+        *,
+        smtp: dict[str, Any] | None = None,
+        webhook: dict[str, Any] | None = None,
+        project: Project | None = None,
+        root: Path | None = None,
+    ) -> Path:
         from lifecycle.storage.sql import SqlStore
 
         ws = root or tmp_path / ".pmo"
         ws.mkdir(parents=True, exist_ok=True)
-        settings: dict[str, Any] = {"rules": str(test_pack), "actor": "flow-test",
-                                    "supplier": {"name": "Acme Delivery"}}
+        settings: dict[str, Any] = {
+            "rules": str(test_pack),
+            "actor": "flow-test",
+            "supplier": {"name": "Acme Delivery"},
+        }
         if smtp:
             settings["smtp"] = smtp
         if webhook:

@@ -28,16 +28,25 @@ def _pdf(text: str = "acceptance") -> bytes:
     return buf.getvalue()
 
 
-def _register(ctx: Any, folder: Path, number: str = "DEMO-1-ACC-M1-1", kind: str = "acceptance",
-              lang: str = "en") -> DocumentRecord:
+def _register(
+    ctx: Any, folder: Path, number: str = "DEMO-1-ACC-M1-1", kind: str = "acceptance", lang: str = "en"
+) -> DocumentRecord:
     data = _pdf(number)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{number}.pdf"
     path.write_bytes(data)
-    doc = DocumentRecord(id=number, project="DEMO-1", kind=kind, number=number, path=str(path),
-                         sha256=hashlib.sha256(data).hexdigest(), created_at=datetime(2026, 3, 30, tzinfo=timezone.utc),
-                         lang=lang, subject="M1", record={"milestone": {"id": "M1", "name": "Go-live"},
-                                                          "project": {"version": 1}})
+    doc = DocumentRecord(
+        id=number,
+        project="DEMO-1",
+        kind=kind,
+        number=number,
+        path=str(path),
+        sha256=hashlib.sha256(data).hexdigest(),
+        created_at=datetime(2026, 3, 30, tzinfo=timezone.utc),
+        lang=lang,
+        subject="M1",
+        record={"milestone": {"id": "M1", "name": "Go-live"}, "project": {"version": 1}},
+    )
     ctx.store.add_document(doc)
     return doc
 
@@ -71,8 +80,11 @@ def test_document_is_sent_with_its_pdf_and_read_back(make_workspace, inbox, tmp_
         assert body.index("Dear Rob Rep") < body.index("您好")
         assert "Go-live" in body and doc.sha256 in body
         record = ctx.store.get_record("DEMO-1", "delivery", result["key"])
-        assert record is not None and record.data["status"] == "sent" and record.data["to"] == [
-            "Rob Rep <rob@northwind.example>"]
+        assert (
+            record is not None
+            and record.data["status"] == "sent"
+            and record.data["to"] == ["Rob Rep <rob@northwind.example>"]
+        )
         assert record.data["sha256"] == doc.sha256 and record.data["sent_at"].startswith("2026-03-30T09:00")
         assert [e.action for e in ctx.store.audit("DEMO-1")][-1] == "document.sent"
     finally:
@@ -198,8 +210,13 @@ def test_recipients_and_settings_are_checked(make_workspace, inbox, tmp_path, en
 def test_webhook_is_posted_once_and_retried_after_a_failure(make_workspace, hooks, env):
     ctx = open_ctx(make_workspace(webhook={"url": hooks.url, "timeout": 5}))
     try:
-        payload = {"from_phase": "execution", "to_phase": "control", "decision": "go", "advanced": True,
-                   "to": ["Pat Manager", "Dana Sponsor"]}
+        payload = {
+            "from_phase": "execution",
+            "to_phase": "control",
+            "decision": "go",
+            "advanced": True,
+            "to": ["Pat Manager", "Dana Sponsor"],
+        }
         hooks.fail = 1
         with pytest.raises(DeliveryError, match="answered 503"):
             delivery.notify(ctx, "DEMO-1", "gate.reviewed", payload)
@@ -210,8 +227,10 @@ def test_webhook_is_posted_once_and_retried_after_a_failure(make_workspace, hook
         body = hooks.bodies[0]
         assert body["event"] == "gate.reviewed" and body["project"] == "DEMO-1"
         assert body["payload"]["decision"] == "go"
-        assert body["text"].splitlines() == ["[DEMO-1] gate execution → control: go, advanced",
-                                             "[DEMO-1] 阶段评审 execution → control：通过，已进入下一阶段"]
+        assert body["text"].splitlines() == [
+            "[DEMO-1] gate execution → control: go, advanced",
+            "[DEMO-1] 阶段评审 execution → control：通过，已进入下一阶段",
+        ]
         assert hooks.headers[0]["Idempotency-Key"] == sent["key"]
         records = ctx.store.records("DEMO-1", "notification")
         assert [r.data["status"] for r in records] == ["sent"]

@@ -16,14 +16,17 @@ from tests.flows.conftest import ROOT, free_port, open_ctx
 
 def test_plain_milestone_done_imports_no_prefect(make_workspace):
     ws = make_workspace()
-    code = ("import sys; sys.argv = ['pmo', 'milestone', 'done', 'DEMO-1', 'M1']\n"
-            "from lifecycle.cli.main import main\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "print('PREFECT', sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))")
+    code = (
+        "import sys; sys.argv = ['pmo', 'milestone', 'done', 'DEMO-1', 'M1']\n"
+        "from lifecycle.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print('PREFECT', sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
+    )
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env.update({"PMO_WORKSPACE": str(ws), "PMO_TODAY": "2026-03-30", "PMO_NOW": "2026-03-30T09:00:00+00:00"})
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, check=True
+    ).stdout
     assert "DEMO-1 M1 done on 2026-03-30" in out and "PREFECT []" in out, out
 
 
@@ -31,11 +34,24 @@ def test_an_unreachable_server_leaves_the_milestone_done_with_a_note(make_worksp
     """In its own process: Prefect reads its settings once, when it is first imported."""
     ws = make_workspace()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PMO_"))}
-    env.update({"PMO_WORKSPACE": str(ws), "PMO_TODAY": "2026-03-30", "PMO_NOW": "2026-03-30T09:00:00+00:00",
-                "PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api", "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "PMO_WORKSPACE": str(ws),
+            "PMO_TODAY": "2026-03-30",
+            "PMO_NOW": "2026-03-30T09:00:00+00:00",
+            "PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     start = time.perf_counter()
-    res = subprocess.run([sys.executable, "-m", "lifecycle.cli.main", "milestone", "done", "DEMO-1", "M1"],
-                         capture_output=True, text=True, cwd=ws.parent, env=env, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "lifecycle.cli.main", "milestone", "done", "DEMO-1", "M1"],
+        capture_output=True,
+        text=True,
+        cwd=ws.parent,
+        env=env,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     assert time.perf_counter() - start < 60
     assert "DEMO-1 M1 done on 2026-03-30" in res.stdout
@@ -51,10 +67,11 @@ def test_an_unreachable_server_leaves_the_milestone_done_with_a_note(make_worksp
 
 def test_the_event_carries_what_the_trigger_reads():
     ev = milestone_event("HZ-MES-2026", "M2")
-    assert ev == {"event": "pmo.milestone.completed",
-                  "resource": {"prefect.resource.id": "pmo.project.HZ-MES-2026",
-                               "prefect.resource.name": "HZ-MES-2026"},
-                  "payload": {"project": "HZ-MES-2026", "milestone": "M2"}}
+    assert ev == {
+        "event": "pmo.milestone.completed",
+        "resource": {"prefect.resource.id": "pmo.project.HZ-MES-2026", "prefect.resource.name": "HZ-MES-2026"},
+        "payload": {"project": "HZ-MES-2026", "milestone": "M2"},
+    }
 
 
 def test_prefect_yaml_matches_the_flow_table():
@@ -72,8 +89,10 @@ def test_prefect_yaml_matches_the_flow_table():
     trigger = deployments["pmo-milestone"]["triggers"][0]
     assert trigger["expect"] == ["pmo.milestone.completed"]
     assert trigger["match"] == {"prefect.resource.id": "pmo.project.*"}
-    assert trigger["parameters"] == {"project": "{{ event.payload.project }}",
-                                     "milestone": "{{ event.payload.milestone }}"}
+    assert trigger["parameters"] == {
+        "project": "{{ event.payload.project }}",
+        "milestone": "{{ event.payload.milestone }}",
+    }
     assert deployments["pmo-monitor"]["schedules"][0]["cron"] == "0 8 * * 1-5"
 
 
@@ -81,7 +100,9 @@ def test_flow_parameters_are_parsed_by_their_table():
     from lifecycle.cli.flows import parse_params
 
     assert parse_params("quality_checks", ["project=P1", "deliverables=D1, D2"]) == {
-        "project": "P1", "deliverables": ["D1", "D2"]}
+        "project": "P1",
+        "deliverables": ["D1", "D2"],
+    }
     assert parse_params("gate-review", ["project=P1", "to-phase=closure"]) == {"project": "P1", "to_phase": "closure"}
     with pytest.raises(InvalidInput, match="needs --param milestone"):
         parse_params("milestone_reached", ["project=P1"])

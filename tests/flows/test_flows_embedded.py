@@ -141,8 +141,11 @@ def _latest_task_run(prefix: str) -> Any:
 
     async def read() -> Any:
         async with get_client() as client:
-            runs = await client.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_=prefix)),
-                                               sort=TaskRunSort.EXPECTED_START_TIME_DESC, limit=1)
+            runs = await client.read_task_runs(
+                task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_=prefix)),
+                sort=TaskRunSort.EXPECTED_START_TIME_DESC,
+                limit=1,
+            )
             return runs[0]
 
     return asyncio.run(read())
@@ -196,8 +199,11 @@ def test_a_milestone_not_done_is_refused(make_workspace, run):
 
 
 def test_gate_review_refuses_then_advances_and_tells_pm_and_sponsor(make_workspace, inbox, hooks, tmp_path, run):
-    ws = make_workspace(smtp=inbox.settings(), webhook={"url": hooks.url},
-                        project=replace(sample_project(tmp_path / "files"), phase="control"))
+    ws = make_workspace(
+        smtp=inbox.settings(),
+        webhook={"url": hooks.url},
+        project=replace(sample_project(tmp_path / "files"), phase="control"),
+    )
     refused = run(ws, "gate_review", project="DEMO-1", to_phase="closure")
     assert refused["decision"] == "no_go" and not refused["advanced"] and refused["blocking"] == ["T-LESSONS"]
     assert len(inbox.messages) == 1
@@ -209,8 +215,14 @@ def test_gate_review_refuses_then_advances_and_tells_pm_and_sponsor(make_workspa
 
     ctx = open_ctx(ws)
     try:
-        update_project(ctx, "DEMO-1", lambda p: upsert(p, "lessons", Lesson(id="L1", title="Order scanners early")),
-                       action="lesson.added", entity="lessons", entity_id="L1")
+        update_project(
+            ctx,
+            "DEMO-1",
+            lambda p: upsert(p, "lessons", Lesson(id="L1", title="Order scanners early")),
+            action="lesson.added",
+            entity="lessons",
+            entity_id="L1",
+        )
     finally:
         ctx.close()
     moved = run(ws, "gate_review", project="DEMO-1", to_phase="closure")

@@ -23,12 +23,20 @@ def test_alerts_of_a_late_project(make_workspace, hooks, monkeypatch):
         h = health[0]
         assert h["health"] == "red" and h["progress_pct"] == 0.0 and h["planned_progress_pct"] == 100.0
         kinds = {a["kind"]: a for a in h["alerts"]}
-        assert set(kinds) == {"behind_schedule", "overdue_tasks", "overdue_milestones", "risks_past_review",
-                              "no_status_report"}
+        assert set(kinds) == {
+            "behind_schedule",
+            "overdue_tasks",
+            "overdue_milestones",
+            "risks_past_review",
+            "no_status_report",
+        }
         assert kinds["overdue_tasks"]["evidence"] == ["T1", "T2", "T3"]
         assert [o["id"] for o in kinds["overdue_tasks"]["owners"]] == ["p-pm", "p-dev"]
-        assert kinds["risks_past_review"]["owners"][0] == {"id": "p-pm", "name": "Pat Manager",
-                                                          "email": "pat@supplier.example"}
+        assert kinds["risks_past_review"]["owners"][0] == {
+            "id": "p-pm",
+            "name": "Pat Manager",
+            "email": "pat@supplier.example",
+        }
         records = ctx.store.records("DEMO-1", "alert")
         assert sorted(r.key for r in records) == sorted(f"2026-03-30:{k}" for k in kinds)
         assert len(hooks.bodies) == 5
@@ -52,9 +60,15 @@ def test_alerts_of_a_late_project(make_workspace, hooks, monkeypatch):
 def test_budget_and_status_report_alerts_and_inactive_projects(make_workspace, tmp_path, monkeypatch):
     today_env(monkeypatch, "2026-01-20")
     p = sample_project(tmp_path / "files")
-    p = replace(p, costs=(CostEntry(id="C1", date=date(2026, 1, 10), amount=Decimal("125000")),),
-                status_reports=(StatusReport(id="SR-1", date=date(2026, 1, 2), period_start=date(2025, 12, 20),
-                                             period_end=date(2026, 1, 2)),))
+    p = replace(
+        p,
+        costs=(CostEntry(id="C1", date=date(2026, 1, 10), amount=Decimal("125000")),),
+        status_reports=(
+            StatusReport(
+                id="SR-1", date=date(2026, 1, 2), period_start=date(2025, 12, 20), period_end=date(2026, 1, 2)
+            ),
+        ),
+    )
     ws = make_workspace(project=p)
     store = SqlStore.open(f"sqlite:///{ws / 'pmo.db'}")
     store.save(replace(sample_project(tmp_path / "f2", code="OLD-1"), phase="closed"), expected_version=None)
@@ -77,8 +91,10 @@ def test_milestone_status_report_is_written_once(make_workspace, monkeypatch):
     ctx = open_ctx(make_workspace())
     try:
         complete_milestone(ctx, "DEMO-1", "M1")
-        checks = [{"deliverable": "D1", "standard": "QS-FILE", "result": "pass"},
-                  {"deliverable": "D2", "standard": "QS-DEF", "result": "fail", "evidence": "2 open defects"}]
+        checks = [
+            {"deliverable": "D1", "standard": "QS-FILE", "result": "pass"},
+            {"deliverable": "D2", "standard": "QS-DEF", "result": "fail", "evidence": "2 open defects"},
+        ]
         report = monitor.record_milestone_report(ctx, "DEMO-1", "M1", checks)
         assert report.id == "SR-M1" and report.date == date(2026, 3, 30) and report.scope == "amber"
         assert report.overall == "red"  # far behind schedule
@@ -96,6 +112,5 @@ def test_milestone_status_report_is_written_once(make_workspace, monkeypatch):
 def test_event_texts_follow_the_project_language(locale, first):
     from lifecycle.notify.templates import event_text
 
-    text = event_text("milestone.reached", locale, {"project": "DEMO-1", "milestone": "M1", "passed": 3,
-                                                    "total": 4})
+    text = event_text("milestone.reached", locale, {"project": "DEMO-1", "milestone": "M1", "passed": 3, "total": 4})
     assert text.splitlines()[0].startswith(first) and len(text.splitlines()) == 2

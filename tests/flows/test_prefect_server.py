@@ -59,8 +59,9 @@ def _session_alive(pgid: int) -> list[str]:
 
 def _get_json(url: str, body: dict[str, Any] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=data, method="POST" if body is not None else "GET", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read() or b"null")
 
@@ -84,23 +85,25 @@ def _wait(what: str, check: Any, timeout: float, logs: list[Path]) -> Any:
 def server_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PMO_"))}
-    env.update({
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_API_HOST": "127.0.0.1",
-        "PREFECT_SERVER_API_PORT": str(port),
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
-        "PREFECT_WORKER_PREFETCH_SECONDS": "5",
-        "PREFECT_LOGGING_LEVEL": "INFO",
-        "PMO_FLOW_RETRY_DELAYS": "1,1",
-        "PMO_TODAY": "2026-03-30",
-        "PMO_NOW": "2026-03-30T09:00:00+00:00",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
-        "COLUMNS": "200",
-        "NO_COLOR": "1",
-    })
+    env.update(
+        {
+            "PREFECT_HOME": str(tmp_path / "prefect-home"),
+            "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+            "PREFECT_SERVER_API_HOST": "127.0.0.1",
+            "PREFECT_SERVER_API_PORT": str(port),
+            "DO_NOT_TRACK": "1",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_WORKER_QUERY_SECONDS": "1",
+            "PREFECT_WORKER_PREFETCH_SECONDS": "5",
+            "PREFECT_LOGGING_LEVEL": "INFO",
+            "PMO_FLOW_RETRY_DELAYS": "1,1",
+            "PMO_TODAY": "2026-03-30",
+            "PMO_NOW": "2026-03-30T09:00:00+00:00",
+            "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+            "COLUMNS": "200",
+            "NO_COLOR": "1",
+        }
+    )
     return env
 
 
@@ -123,9 +126,14 @@ def test_milestone_done_triggers_the_deployment_on_a_worker(make_workspace, inbo
     api = env["PREFECT_API_URL"]
 
     with logs[0].open("wb") as log:
-        server = subprocess.Popen([*PREFECT, "server", "start", "--host", "127.0.0.1", "--port",
-                                   env["PREFECT_SERVER_API_PORT"]], env=env, cwd=tmp_path, stdout=log,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(
+            [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", env["PREFECT_SERVER_API_PORT"]],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     started.append(("server", server))
     _wait("the server's health check", lambda: _get_json(f"{api}/health") is True, 90, logs)
     timings["server healthy"] = time.monotonic() - t0
@@ -142,11 +150,23 @@ def test_milestone_done_triggers_the_deployment_on_a_worker(make_workspace, inbo
     timings[f"pool and {wanted} deployments"] = time.monotonic() - t0
 
     with logs[1].open("wb") as log:
-        worker = subprocess.Popen([*PREFECT, "worker", "start", "--pool", "pmo-process"], env=env, cwd=tmp_path,
-                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        worker = subprocess.Popen(
+            [*PREFECT, "worker", "start", "--pool", "pmo-process"],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     started.append(("worker", worker))
-    _wait("the worker to poll the pool", lambda: "Worker" in logs[1].read_text(errors="replace")
-          and "started" in logs[1].read_text(errors="replace").lower(), 60, logs)
+    _wait(
+        "the worker to poll the pool",
+        lambda: (
+            "Worker" in logs[1].read_text(errors="replace") and "started" in logs[1].read_text(errors="replace").lower()
+        ),
+        60,
+        logs,
+    )
 
     t_done = time.monotonic()
     done = cli(sys.executable, "-m", "lifecycle.cli.main", "milestone", "done", "DEMO-1", "M1", cwd=tmp_path)
@@ -170,8 +190,9 @@ def test_milestone_done_triggers_the_deployment_on_a_worker(make_workspace, inbo
     try:
         project = ctx.store.get("DEMO-1")
         assert len(project.quality_checks) == 10
-        assert {c.result for c in project.quality_checks} == {"pass"} and all(c.automated
-                                                                             for c in project.quality_checks)
+        assert {c.result for c in project.quality_checks} == {"pass"} and all(
+            c.automated for c in project.quality_checks
+        )
         assert [r.id for r in project.status_reports] == ["SR-M1"]
         docs = ctx.store.documents("DEMO-1")
         assert [d.number for d in docs] == ["DEMO-1-ACC-M1-1"]
@@ -188,14 +209,25 @@ def test_milestone_done_triggers_the_deployment_on_a_worker(make_workspace, inbo
     assert hashlib.sha256(attachment.get_payload(decode=True)).hexdigest() == docs[0].sha256
 
     listed = cli(*PREFECT, "flow-run", "ls", "--flow-name", "milestone-reached", "-o", "json")
-    rows = json.loads(listed.stdout[listed.stdout.index("["):])
+    rows = json.loads(listed.stdout[listed.stdout.index("[") :])
     assert [(r["id"], r["state_name"]) for r in rows] == [(run["id"], "Completed")]
     table = cli(*PREFECT, "flow-run", "ls", "--flow-name", "milestone-reached")
     assert "Completed" in table.stdout.replace("COMPLETED", "Completed")
 
     # another deployment, started from the CLI, runs on the worker too
-    quality = cli(sys.executable, "-m", "lifecycle.cli.main", "flow", "run", "quality_checks", "-p", "project=DEMO-1",
-                  "--deployment", "--json", cwd=tmp_path)
+    quality = cli(
+        sys.executable,
+        "-m",
+        "lifecycle.cli.main",
+        "flow",
+        "run",
+        "quality_checks",
+        "-p",
+        "project=DEMO-1",
+        "--deployment",
+        "--json",
+        cwd=tmp_path,
+    )
     started_run = json.loads(quality.stdout)
     assert started_run["deployment"] == "quality-checks/pmo-quality"
 

@@ -28,14 +28,16 @@ def _by_id(checks):
 
 def test_every_kind_passes_on_a_good_project_with_evidence(ctx):
     checks = _by_id(run_quality_checks(ctx, "DEMO-1"))
-    assert set(checks) == {f"QC-{d}-{s}" for d in ("D1", "D2") for s in ("QS-FILE", "QS-REQ", "QS-DEF", "QS-AC",
-                                                                          "QS-DUE")}
+    assert set(checks) == {
+        f"QC-{d}-{s}" for d in ("D1", "D2") for s in ("QS-FILE", "QS-REQ", "QS-DEF", "QS-AC", "QS-DUE")
+    }
     assert {c.result for c in checks.values()} == {"pass"}
     assert all(c.automated and c.date.isoformat() == "2026-03-30" for c in checks.values())
     assert "design.pdf (28 bytes) matches its recorded SHA-256" in checks["QC-D1-QS-FILE"].evidence
     assert checks["QC-D2-QS-REQ"].evidence == "all 1 linked requirement(s) verified (RQ1)"
-    assert checks["QC-D2-QS-DEF"].evidence.startswith("open defects 0 (max 0), failed tests 0 (max 0), "
-                                                      "passed tests 40 (min 1)")
+    assert checks["QC-D2-QS-DEF"].evidence.startswith(
+        "open defects 0 (max 0), failed tests 0 (max 0), passed tests 40 (min 1)"
+    )
     assert checks["QC-D1-QS-AC"].evidence == "Has acceptance criteria: met"
     p = ctx.store.get("DEMO-1")
     assert p.improvement_actions == ()
@@ -47,21 +49,30 @@ def test_failures_are_recorded_with_evidence_and_one_improvement_action_each(ctx
     def spoil(p):
         d1, d2 = p.deliverables
         Path(d1.file).write_bytes(b"changed after delivery")
-        return replace(p, deliverables=(replace(d1, due=None),
-                                        replace(d2, defects_open=2, tests_failed=1, file="missing/app.zip",
-                                                acceptance_criteria=())),
-                       requirements=(replace(p.requirements[0], status="confirmed"), p.requirements[1]))
+        return replace(
+            p,
+            deliverables=(
+                replace(d1, due=None),
+                replace(d2, defects_open=2, tests_failed=1, file="missing/app.zip", acceptance_criteria=()),
+            ),
+            requirements=(replace(p.requirements[0], status="confirmed"), p.requirements[1]),
+        )
 
     update_project(ctx, "DEMO-1", spoil, action="test.spoil", entity="deliverables", entity_id="D1")
     checks = _by_id(run_quality_checks(ctx, "DEMO-1"))
     results = {k: c.result for k, c in checks.items() if c.result != "pass"}
-    assert results == {"QC-D1-QS-FILE": "fail", "QC-D1-QS-DUE": "conditional", "QC-D2-QS-FILE": "fail",
-                       "QC-D2-QS-REQ": "fail", "QC-D2-QS-DEF": "fail", "QC-D2-QS-AC": "fail"}
+    assert results == {
+        "QC-D1-QS-FILE": "fail",
+        "QC-D1-QS-DUE": "conditional",
+        "QC-D2-QS-FILE": "fail",
+        "QC-D2-QS-REQ": "fail",
+        "QC-D2-QS-DEF": "fail",
+        "QC-D2-QS-AC": "fail",
+    }
     ev = checks["QC-D1-QS-FILE"].evidence
     assert "design.pdf has SHA-256" in ev and "is recorded" in ev and "checksum differs" in ev
     assert checks["QC-D2-QS-FILE"].evidence.startswith("file missing/app.zip not found (looked in ")
-    assert checks["QC-D2-QS-REQ"].evidence.startswith("1 of 1 linked requirement(s) not verified: RQ1 "
-                                                      "(confirmed)")
+    assert checks["QC-D2-QS-REQ"].evidence.startswith("1 of 1 linked requirement(s) not verified: RQ1 (confirmed)")
     assert "out of bounds: open defects 2 (max 0); failed tests 1 (max 0)" in checks["QC-D2-QS-DEF"].evidence
     assert checks["QC-D2-QS-AC"].evidence.startswith("Has acceptance criteria: not met")
     p = ctx.store.get("DEMO-1")
@@ -82,9 +93,13 @@ def test_failures_are_recorded_with_evidence_and_one_improvement_action_each(ctx
     def fix(p):
         d1, d2 = p.deliverables
         sha = hashlib.sha256(Path(d1.file).read_bytes()).hexdigest()
-        return replace(p, deliverables=(replace(d1, sha256=sha),
-                                        replace(d2, defects_open=0, tests_failed=0,
-                                                file=str(tmp_path / "files" / "scanning-app.zip"))))
+        return replace(
+            p,
+            deliverables=(
+                replace(d1, sha256=sha),
+                replace(d2, defects_open=0, tests_failed=0, file=str(tmp_path / "files" / "scanning-app.zip")),
+            ),
+        )
 
     update_project(ctx, "DEMO-1", fix, action="test.fix", entity="deliverables", entity_id="D1")
     checks = _by_id(run_quality_checks(ctx, "DEMO-1"))
@@ -127,7 +142,9 @@ def test_an_expression_that_cannot_be_evaluated_fails(make_workspace, tmp_path, 
     shutil.copytree(test_pack, pack)
     (pack / "quality" / "ratio.yaml").write_text(
         "standards:\n  - id: QS-RATIO\n    title: Pass ratio\n    kind: cel\n"
-        "    check: d.tests_passed / d.tests_failed > 10\n", encoding="utf-8")
+        "    check: d.tests_passed / d.tests_failed > 10\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("PMO_RULES", str(pack))
     c = open_ctx(make_workspace())
     try:
@@ -151,5 +168,11 @@ def test_quality_check_ids_survive_validation_of_the_whole_project(ctx):
     run_quality_checks(ctx, "DEMO-1")
     assert validate_project(ctx.store.get("DEMO-1")) == []
     # and the project can still be updated by other commands
-    update_project(ctx, "DEMO-1", lambda p: upsert(p, "deliverables", replace(p.deliverables[0], status="accepted")),
-                   action="test", entity="deliverables", entity_id="D1")
+    update_project(
+        ctx,
+        "DEMO-1",
+        lambda p: upsert(p, "deliverables", replace(p.deliverables[0], status="accepted")),
+        action="test",
+        entity="deliverables",
+        entity_id="D1",
+    )

@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from lifecycle.domain.model import Project
-from lifecycle.spec.projectfile import load_project_file
-from lifecycle.spec.rulepack import RulePack, load_pack
+from lifecycle.load.projectfile import load_project_file
+from lifecycle.load.rulepack import RulePack, load_pack
 from tests.rules.helpers import DATA, DEFAULT_PACK
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from lifecycle.domain.lifecycle import PhaseState
 from lifecycle.errors import IllegalTransition
-from lifecycle.spec.evaluate import evaluate_gate, run_pack_tests
-from lifecycle.spec.rulepack import load_pack
+from lifecycle.load.evaluate import evaluate_gate, run_pack_tests
+from lifecycle.load.rulepack import load_pack
 from tests.rules.helpers import DEFAULT_PACK
 
 DESIGN_PHASE = """  - id: design
@@ -77,8 +77,9 @@ def design_pack(tmp_path_factory):
     (root / "gates" / "planning.yaml").write_text(planning.replace("  planning_to_execution:", "  planning_to_design:"))
     (root / "gates" / "design.yaml").write_text(DESIGN_GATES)
     tests = (root / "tests" / "planning.yaml").read_text()
-    (root / "tests" / "planning.yaml").write_text(tests.replace("transition: planning_to_execution",
-                                                                "transition: planning_to_design"))
+    (root / "tests" / "planning.yaml").write_text(
+        tests.replace("transition: planning_to_execution", "transition: planning_to_design")
+    )
     (root / "tests" / "design.yaml").write_text(DESIGN_TESTS)
     return load_pack(root)
 

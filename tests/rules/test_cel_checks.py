@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lifecycle.spec.cel import CelSyntax, CompiledExpr, ExprChecker, compile_expr, parse
+from lifecycle.load.cel import CelSyntax, CompiledExpr, ExprChecker, compile_expr, parse
 
 
 @pytest.fixture(scope="module")
@@ -29,50 +29,58 @@ def test_syntax_errors_carry_line_column_and_caret():
     assert isinstance(compile_expr("   "), CelSyntax)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("tasks.all(t, t.ownr != '')", "unknown field 'ownr' in tasks[] (did you mean 'owner'?)"),
-    ("tasks.all(t, t.owner != '' || t.ownr == '')", "unknown field 'ownr' in tasks[]"),
-    ("tasks.exists(t, false && t.ownr == '')", "unknown field 'ownr' in tasks[]"),
-    ("size(tasks) == 0 ? true : tasks[0].ownr == ''", "unknown field 'ownr' in tasks[]"),
-    ("deliverables.all(d, d.acceptance_criteria.all(c, true || c.txt != ''))",
-     "unknown field 'txt' in deliverables[].acceptance_criteria[] (did you mean 'text'?)"),
-    ("has(project.sponsr)", "unknown field 'sponsr' in project (did you mean 'sponsor'?)"),
-    ("project['sponsr'] != ''", "unknown field 'sponsr' in project"),
-    ("project.client.nmae != ''", "unknown field 'nmae' in project.client (did you mean 'name'?)"),
-    ("metrics.progres_pct > 1.0", "unknown field 'progres_pct' in metrics (did you mean 'progress_pct'?)"),
-    ("size(taks) > 0", "unknown name 'taks' (did you mean 'tasks'?)"),
-    ("cnt('tasks') > 0", "unknown name 'cnt' (did you mean 'count'?)"),
-    ("tasks.all(t, t.status == 'finished')", "'finished' is not a value of tasks[].status"),
-    ("risks.exists(r, r.strategy in ['mitigate', 'ignore'])", "'ignore' is not a value of risks[].strategy"),
-    ("count('tasks', {'status': 'finished'}) == 0", "'finished' is not a value of tasks[].status"),
-    ("count('tasks', {'status in': ['done', 'closed']}) == 0", "'closed' is not a value of tasks[].status"),
-    ("count('taks') == 0", "unknown collection 'taks' (did you mean 'tasks'?)"),
-    ("count('tasks', {'stauts': 'done'}) == 0", "unknown field 'stauts' in tasks[] (did you mean 'status'?)"),
-    ("count('tasks', {'finish <<': today}) == 0", "unknown operator '<<'"),
-    ("sum_of('budget', 'category') > 0.0", "sum_of needs a number field; 'category' is enum"),
-    ("size(unreferenced('deliverables', 'tasks', 'deliverable')) == 0", "unknown field 'deliverable' in tasks[]"),
-    ("count('tasks', {'owner': ''}, 1) == 0", "count takes 1 or 2 argument(s), got 3"),
-    ("metrics.progress_pct + 1 > 2.0", "no matching operator or function"),
-    ("d.status == 'accepted'", "unknown name 'd'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("tasks.all(t, t.ownr != '')", "unknown field 'ownr' in tasks[] (did you mean 'owner'?)"),
+        ("tasks.all(t, t.owner != '' || t.ownr == '')", "unknown field 'ownr' in tasks[]"),
+        ("tasks.exists(t, false && t.ownr == '')", "unknown field 'ownr' in tasks[]"),
+        ("size(tasks) == 0 ? true : tasks[0].ownr == ''", "unknown field 'ownr' in tasks[]"),
+        (
+            "deliverables.all(d, d.acceptance_criteria.all(c, true || c.txt != ''))",
+            "unknown field 'txt' in deliverables[].acceptance_criteria[] (did you mean 'text'?)",
+        ),
+        ("has(project.sponsr)", "unknown field 'sponsr' in project (did you mean 'sponsor'?)"),
+        ("project['sponsr'] != ''", "unknown field 'sponsr' in project"),
+        ("project.client.nmae != ''", "unknown field 'nmae' in project.client (did you mean 'name'?)"),
+        ("metrics.progres_pct > 1.0", "unknown field 'progres_pct' in metrics (did you mean 'progress_pct'?)"),
+        ("size(taks) > 0", "unknown name 'taks' (did you mean 'tasks'?)"),
+        ("cnt('tasks') > 0", "unknown name 'cnt' (did you mean 'count'?)"),
+        ("tasks.all(t, t.status == 'finished')", "'finished' is not a value of tasks[].status"),
+        ("risks.exists(r, r.strategy in ['mitigate', 'ignore'])", "'ignore' is not a value of risks[].strategy"),
+        ("count('tasks', {'status': 'finished'}) == 0", "'finished' is not a value of tasks[].status"),
+        ("count('tasks', {'status in': ['done', 'closed']}) == 0", "'closed' is not a value of tasks[].status"),
+        ("count('taks') == 0", "unknown collection 'taks' (did you mean 'tasks'?)"),
+        ("count('tasks', {'stauts': 'done'}) == 0", "unknown field 'stauts' in tasks[] (did you mean 'status'?)"),
+        ("count('tasks', {'finish <<': today}) == 0", "unknown operator '<<'"),
+        ("sum_of('budget', 'category') > 0.0", "sum_of needs a number field; 'category' is enum"),
+        ("size(unreferenced('deliverables', 'tasks', 'deliverable')) == 0", "unknown field 'deliverable' in tasks[]"),
+        ("count('tasks', {'owner': ''}, 1) == 0", "count takes 1 or 2 argument(s), got 3"),
+        ("metrics.progress_pct + 1 > 2.0", "no matching operator or function"),
+        ("d.status == 'accepted'", "unknown name 'd'"),
+    ],
+)
 def test_mistakes_are_found_at_load_time(checker, text, message):
     found = issues(checker, text)
     assert any(message in m for m in found), found
     assert len(found) == 1, found  # one mistake, one message
 
 
-@pytest.mark.parametrize("text", [
-    "tasks.all(t, !t.is_leaf || t.owner != '')",
-    "size(ids('tasks', {'is_leaf': true, 'owner empty': true})) == 0",
-    "risks.all(r, r.status != 'open' || r.score < 15 || (r.response_plan != '' && r.owner != ''))",
-    "project.start != null && project.finish != null && working_days(project.start, project.finish) > 0",
-    "metrics.days_since_status_report >= 0 && metrics.days_since_status_report <= 14",
-    "approvals.exists(a, a.role == 'sponsor' && a.decision == 'approve')",
-    "tasks.map(t, t.id).size() >= 0",
-    "count('meetings', {'kind in': ['progress', 'steering'], 'date >=': add_days(today, -30)}) >= 0",
-    "r'raw\\d' != '' && b'x' != b'y' && 1u == 1u && 0x1F == 31 && 1e3 == 1000.0",
-    "{'a': 1}.all(k, k == 'a') && [1, 2,][0] == 1",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tasks.all(t, !t.is_leaf || t.owner != '')",
+        "size(ids('tasks', {'is_leaf': true, 'owner empty': true})) == 0",
+        "risks.all(r, r.status != 'open' || r.score < 15 || (r.response_plan != '' && r.owner != ''))",
+        "project.start != null && project.finish != null && working_days(project.start, project.finish) > 0",
+        "metrics.days_since_status_report >= 0 && metrics.days_since_status_report <= 14",
+        "approvals.exists(a, a.role == 'sponsor' && a.decision == 'approve')",
+        "tasks.map(t, t.id).size() >= 0",
+        "count('meetings', {'kind in': ['progress', 'steering'], 'date >=': add_days(today, -30)}) >= 0",
+        "r'raw\\d' != '' && b'x' != b'y' && 1u == 1u && 0x1F == 31 && 1e3 == 1000.0",
+        "{'a': 1}.all(k, k == 'a') && [1, 2,][0] == 1",
+    ],
+)
 def test_valid_expressions_pass(checker, text):
     assert issues(checker, text) == []
 

@@ -9,7 +9,7 @@ import pytest
 
 from lifecycle.domain.facts import build_facts
 from lifecycle.domain.model import Charter, Organisation, Project, Task
-from lifecycle.spec.cel import FUNCTION_DOCS, CelEnv
+from lifecycle.load.cel import FUNCTION_DOCS, CelEnv
 
 TODAY = date(2026, 2, 27)
 
@@ -99,8 +99,16 @@ def test_every_documented_function_is_registered(env):
 
 
 def test_functions_stay_fast_on_big_projects():
-    tasks = tuple(Task(id=f"T{i}", name=f"task {i}", owner="" if i % 7 == 0 else "p", start=date(2026, 1, 5),
-                       finish=date(2026, 3, 1)) for i in range(4000))
+    tasks = tuple(
+        Task(
+            id=f"T{i}",
+            name=f"task {i}",
+            owner="" if i % 7 == 0 else "p",
+            start=date(2026, 1, 5),
+            finish=date(2026, 3, 1),
+        )
+        for i in range(4000)
+    )
     project = Project(charter=Charter(code="BIG", name="big", client=Organisation(name="c")), tasks=tasks)
     t0 = time.perf_counter()
     env = CelEnv(build_facts(project, TODAY))
@@ -128,14 +136,22 @@ def test_fast_loading_leaves_the_library_importable():
     import subprocess
     import sys
 
-    code = ("from lifecycle.spec.cel import compile_expr, CelEnv\n"
-            "import sys\n"
-            "c = compile_expr('1 + 1 == 2')\n"
-            "print('cli' in sys.modules or 'cel.cli' in sys.modules)\n"
-            "import cel\n"
-            "print(cel.evaluate('2 * 3'), CelEnv({}).evaluate(c).value)\n")
+    code = (
+        "from lifecycle.load.cel import compile_expr, CelEnv\n"
+        "import sys\n"
+        "c = compile_expr('1 + 1 == 2')\n"
+        "print('cli' in sys.modules or 'cel.cli' in sys.modules)\n"
+        "import cel\n"
+        "print(cel.evaluate('2 * 3'), CelEnv({}).evaluate(c).value)\n"
+    )
     from tests.rules.helpers import ROOT
 
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    ).stdout.split()
     assert out == ["False", "6", "True"]

@@ -1,6 +1,6 @@
 """Native CEL evaluation agrees with the CEL library, or steps aside for it.
 
-The native function of an expression (lifecycle.spec.celnative) must either give exactly the value
+The native function of an expression (lifecycle.load.celnative) must either give exactly the value
 the library gives, or raise so that the library decides. Two checks: a table of expressions over
 every kind of value (including the corners where CEL differs from Python: bools are not numbers,
 ints and doubles do not mix in arithmetic, integer division truncates, size counts bytes), and every
@@ -18,18 +18,31 @@ import pytest
 
 from lifecycle.domain.facts import build_facts
 from lifecycle.domain.model import replace
-from lifecycle.spec.cel import CelEnv, CompiledExpr, _Functions, compile_expr
-from lifecycle.spec.celnative import Fallback, compile_native
-from lifecycle.spec.projectfile import load_project_file
-from lifecycle.spec.rulepack import load_pack
+from lifecycle.load.cel import CelEnv, CompiledExpr, _Functions, compile_expr
+from lifecycle.load.celnative import Fallback, compile_native
+from lifecycle.load.projectfile import load_project_file
+from lifecycle.load.rulepack import load_pack
 
 ROOT = Path(__file__).resolve().parents[2]
 
 VARIABLES: dict[str, Any] = {
-    "m": {"a": 1, "b": 2.5, "z": 0, "zf": 0.0, "big": 2**62, "s": "x", "u": "日本", "n": None, "t": True,
-          "f": False, "l": [1, 2, 3], "lf": [1.0, 2.0], "e": [], "d": {"k": 1, "j": "v"},
-          "rows": [{"id": "A", "v": 1, "tag": "x"}, {"id": "B", "v": 5, "tag": "y"},
-                   {"id": "C", "v": None, "tag": "x"}]},
+    "m": {
+        "a": 1,
+        "b": 2.5,
+        "z": 0,
+        "zf": 0.0,
+        "big": 2**62,
+        "s": "x",
+        "u": "日本",
+        "n": None,
+        "t": True,
+        "f": False,
+        "l": [1, 2, 3],
+        "lf": [1.0, 2.0],
+        "e": [],
+        "d": {"k": 1, "j": "v"},
+        "rows": [{"id": "A", "v": 1, "tag": "x"}, {"id": "B", "v": 5, "tag": "y"}, {"id": "C", "v": None, "tag": "x"}],
+    },
     "today": "2026-09-15",
     "calendar": {"working_weekdays": [1, 2, 3, 4, 5], "hours_per_day": 8.0, "holidays": [], "extra_workdays": []},
     "items": [{"id": "I1", "status": "done", "n": 2}, {"id": "I2", "status": "open", "n": 3}],
@@ -37,41 +50,153 @@ VARIABLES: dict[str, Any] = {
 
 EXPRESSIONS = [
     # literals and arithmetic
-    "1 + 2", "1 + 1.0", "m.a + m.b", "m.b + m.b", "7 / 2", "-7 / 2", "7 / -2", "-7 % 2", "7 % -2", "7 / 0",
-    "7 % 0", "7.0 / 2.0", "7.0 / 0.0", "m.big * 4", "m.big + m.big", "-m.a", "-m.b", "-m.s", "m.a * m.a",
-    "m.b - 1.0", "m.b - 1", "'a' + 'b'", "m.l + [4]", "m.l + m.s", "9223372036854775807 + 1",
+    "1 + 2",
+    "1 + 1.0",
+    "m.a + m.b",
+    "m.b + m.b",
+    "7 / 2",
+    "-7 / 2",
+    "7 / -2",
+    "-7 % 2",
+    "7 % -2",
+    "7 / 0",
+    "7 % 0",
+    "7.0 / 2.0",
+    "7.0 / 0.0",
+    "m.big * 4",
+    "m.big + m.big",
+    "-m.a",
+    "-m.b",
+    "-m.s",
+    "m.a * m.a",
+    "m.b - 1.0",
+    "m.b - 1",
+    "'a' + 'b'",
+    "m.l + [4]",
+    "m.l + m.s",
+    "9223372036854775807 + 1",
     # equality across kinds
-    "1 == 1.0", "2.0 == 2", "1 != 1.0", "'a' == 1", "true == 1", "m.t == 1", "1 == m.t", "null == 1", "m.n == null",
-    "m.n != 'x'", "m.l == [1, 2, 3]", "m.lf == [1, 2]", "m.l == [true, 2, 3]", "{'a': 1} == {'a': 1.0}",
-    "[1] == ['1']", "m.d == {'k': 1, 'j': 'v'}", "m.d == {'k': true, 'j': 'v'}", "m.s == 'x'", "m.s != 'x'",
-    "m.a == 1", "m.t == true", "m.f == false", "m.n == 0", "m.e == []",
+    "1 == 1.0",
+    "2.0 == 2",
+    "1 != 1.0",
+    "'a' == 1",
+    "true == 1",
+    "m.t == 1",
+    "1 == m.t",
+    "null == 1",
+    "m.n == null",
+    "m.n != 'x'",
+    "m.l == [1, 2, 3]",
+    "m.lf == [1, 2]",
+    "m.l == [true, 2, 3]",
+    "{'a': 1} == {'a': 1.0}",
+    "[1] == ['1']",
+    "m.d == {'k': 1, 'j': 'v'}",
+    "m.d == {'k': true, 'j': 'v'}",
+    "m.s == 'x'",
+    "m.s != 'x'",
+    "m.a == 1",
+    "m.t == true",
+    "m.f == false",
+    "m.n == 0",
+    "m.e == []",
     # ordering
-    "1 < 1.5", "m.a < m.b", "m.s < 'y'", "'a' < 1", "m.n < 1", "false < true", "m.t > m.f", "m.l < m.l",
-    "m.s >= 'x'", "m.b <= 2.5", "3 > 2 > 1", "m.u > 'a'",
+    "1 < 1.5",
+    "m.a < m.b",
+    "m.s < 'y'",
+    "'a' < 1",
+    "m.n < 1",
+    "false < true",
+    "m.t > m.f",
+    "m.l < m.l",
+    "m.s >= 'x'",
+    "m.b <= 2.5",
+    "3 > 2 > 1",
+    "m.u > 'a'",
     # membership
-    "1 in [1.0]", "'x' in ['x', 'y']", "m.t in [1]", "'k' in m.d", "'zz' in m.d", "1 in m.d", "m.s in m.s",
+    "1 in [1.0]",
+    "'x' in ['x', 'y']",
+    "m.t in [1]",
+    "'k' in m.d",
+    "'zz' in m.d",
+    "1 in m.d",
+    "m.s in m.s",
     # logic and errors absorbed by && and ||
-    "m.t && m.f", "m.t || m.zz", "m.zz || true", "m.zz && false", "false && m.zz", "m.t && 1 == 1", "m.a && true",
-    "!m.t", "!m.a", "m.t ? 1 : 2", "m.a ? 1 : 2", "m.f ? m.zz : 'ok'",
+    "m.t && m.f",
+    "m.t || m.zz",
+    "m.zz || true",
+    "m.zz && false",
+    "false && m.zz",
+    "m.t && 1 == 1",
+    "m.a && true",
+    "!m.t",
+    "!m.a",
+    "m.t ? 1 : 2",
+    "m.a ? 1 : 2",
+    "m.f ? m.zz : 'ok'",
     # fields, indexes, has
-    "m.zz", "m.d.k", "m.d.zz", "m.l[1]", "m.l[9]", "m.l[-1]", "m.d['j']", "m.d['q']", "m.s.x", "has(m.zz)",
-    "has(m.a)", "has(m.d.k)", "has(m.s.k)",
+    "m.zz",
+    "m.d.k",
+    "m.d.zz",
+    "m.l[1]",
+    "m.l[9]",
+    "m.l[-1]",
+    "m.d['j']",
+    "m.d['q']",
+    "m.s.x",
+    "has(m.zz)",
+    "has(m.a)",
+    "has(m.d.k)",
+    "has(m.s.k)",
     # size and strings
-    "size(m.s)", "size(m.u)", "m.u.size()", "size(m.l)", "size(m.d)", "size(m.a)", "m.s.contains('x')",
-    "m.u.contains('日')", "m.s.startsWith('x')", "m.s.endsWith('y')", "m.a.contains('x')",
+    "size(m.s)",
+    "size(m.u)",
+    "m.u.size()",
+    "size(m.l)",
+    "size(m.d)",
+    "size(m.a)",
+    "m.s.contains('x')",
+    "m.u.contains('日')",
+    "m.s.startsWith('x')",
+    "m.s.endsWith('y')",
+    "m.a.contains('x')",
     # macros
-    "m.l.all(x, x > 0)", "m.l.all(x, x > 1)", "m.e.all(x, x)", "m.l.exists(x, x == 2)", "m.l.exists(x, x == 9)",
-    "m.l.exists_one(x, x >= 2)", "m.l.exists_one(x, x == 2)", "m.l.map(x, x * 2)", "m.l.map(x, x > 1, x * 10)",
-    "m.l.filter(x, x != 2)", "m.rows.all(r, r.v > 0)", "m.rows.exists(r, r.v > 4)",
+    "m.l.all(x, x > 0)",
+    "m.l.all(x, x > 1)",
+    "m.e.all(x, x)",
+    "m.l.exists(x, x == 2)",
+    "m.l.exists(x, x == 9)",
+    "m.l.exists_one(x, x >= 2)",
+    "m.l.exists_one(x, x == 2)",
+    "m.l.map(x, x * 2)",
+    "m.l.map(x, x > 1, x * 10)",
+    "m.l.filter(x, x != 2)",
+    "m.rows.all(r, r.v > 0)",
+    "m.rows.exists(r, r.v > 4)",
     "m.rows.all(r, r.v == null || r.v > 0)",
-    "m.rows.filter(r, r.tag == 'x').map(r, r.id)", "m.l.all(x, x)", "m.d.all(k, k != '')", "m.rows.map(r, r.zz)",
-    "m.l.all(x, m.l.exists(y, y == x))", "[m.l, m.lf].map(x, size(x))",
+    "m.rows.filter(r, r.tag == 'x').map(r, r.id)",
+    "m.l.all(x, x)",
+    "m.d.all(k, k != '')",
+    "m.rows.map(r, r.zz)",
+    "m.l.all(x, m.l.exists(y, y == x))",
+    "[m.l, m.lf].map(x, size(x))",
     # registered functions
-    "count('items')", "count('items', {'status': 'done'})", "ids('items', {'status !=': 'done'})", "count('nope')",
-    "count('items', {'zz': 1})", "sum_of('items', 'n')", "max_of('items', 'n', {'status': 'open'})",
-    "days_between('2026-01-01', today)", "days_since('2026-09-01')", "add_days(today, 3)", "days_since(m.n)",
-    "working_days('2026-09-14', '2026-09-20')", "count(m.rows, {'tag': 'x'})", "ids('items') + ids('items')",
-    "{'a': 1, 'a': 2}", "{'a': m.a}.a",
+    "count('items')",
+    "count('items', {'status': 'done'})",
+    "ids('items', {'status !=': 'done'})",
+    "count('nope')",
+    "count('items', {'zz': 1})",
+    "sum_of('items', 'n')",
+    "max_of('items', 'n', {'status': 'open'})",
+    "days_between('2026-01-01', today)",
+    "days_since('2026-09-01')",
+    "add_days(today, 3)",
+    "days_since(m.n)",
+    "working_days('2026-09-14', '2026-09-20')",
+    "count(m.rows, {'tag': 'x'})",
+    "ids('items') + ids('items')",
+    "{'a': 1, 'a': 2}",
+    "{'a': m.a}.a",
 ]
 
 
@@ -203,12 +328,14 @@ def test_generated_where_selections_match_the_reference_rule(seed: int) -> None:
     orderings inline with a safe rerun on mixed types). Compare with _test applied item by item."""
     import random
 
-    from lifecycle.spec.cel import _split_key, _test
+    from lifecycle.load.cel import _split_key, _test
 
     rng = random.Random(seed)
     values = [None, "", "a", "b", "2026-01-01", "2026-06-30", 0, 1, 2.5, True, False, [], ["x"], {"k": 1}]
-    items = [{"id": f"I{i}", "f": rng.choice(values), "g": rng.choice(values), "n": {"d": rng.choice(values)}}
-             for i in range(300)]
+    items = [
+        {"id": f"I{i}", "f": rng.choice(values), "g": rng.choice(values), "n": {"d": rng.choice(values)}}
+        for i in range(300)
+    ]
     facts = {"today": "2026-09-15", "calendar": {}, "xs": items}
     ops = ["", " !=", " <", " <=", " >", " >=", " in", " not in", " contains", " empty"]
     checked = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from lifecycle.spec.evaluate import run_pack_tests
+from lifecycle.load.evaluate import run_pack_tests
 
 
 def test_the_pack_tests_pass(default_pack):
@@ -31,7 +31,9 @@ def test_every_working_transition_has_a_gate(default_pack):
         if t.kind in ("forward", "loop"):
             assert default_pack.rules_for(t.name), t.name
     assert default_pack.lifecycle.transition("planning_to_execution").approvals.all_of == (
-        "sponsor", "client_representative")
+        "sponsor",
+        "client_representative",
+    )
     closing = default_pack.lifecycle.transition("closure_to_closed").approvals
     assert (closing.n, closing.n_of_roles) == (2, ("steering",))
     assert default_pack.waiver_policy.roles == ("pmo", "sponsor") and default_pack.waiver_policy.max_days == 90
@@ -42,8 +44,15 @@ def test_tests_cover_every_verdict_of_every_main_gate(default_pack):
     for r in run_pack_tests(default_pack).results:
         t = next(x for x in default_pack.tests if x.name == r.name)
         seen[t.transition].add(r.decision.decision)
-    for gate in ("initiation_to_planning", "planning_to_execution", "execution_to_control", "corrective_action",
-                 "replan", "control_to_closure", "closure_to_closed"):
+    for gate in (
+        "initiation_to_planning",
+        "planning_to_execution",
+        "execution_to_control",
+        "corrective_action",
+        "replan",
+        "control_to_closure",
+        "closure_to_closed",
+    ):
         assert seen[gate] == {"go", "conditional_go", "no_go"}, (gate, seen[gate])
 
 
@@ -58,8 +67,8 @@ def test_quality_targets(default_pack, completed, planned):
     from datetime import date
 
     from lifecycle.domain.facts import build_facts
-    from lifecycle.spec.cel import CelEnv
-    from lifecycle.spec.evaluate import deliverable_results, quality_targets
+    from lifecycle.load.cel import CelEnv
+    from lifecycle.load.evaluate import deliverable_results, quality_targets
 
     done = CelEnv(build_facts(completed, date(2026, 7, 10)))
     assert quality_targets(default_pack.quality_standard("QS-DEFECTS"), done) == ["D1", "D2", "D3"]

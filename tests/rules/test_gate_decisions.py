@@ -21,8 +21,8 @@ from lifecycle.domain.gates import (
     approval_status,
 )
 from lifecycle.errors import IllegalTransition
-from lifecycle.spec.evaluate import check_gate, evaluate_gate
-from lifecycle.spec.rulepack import load_pack
+from lifecycle.load.evaluate import check_gate, evaluate_gate
+from lifecycle.load.rulepack import load_pack
 from tests.rules.helpers import DATA
 
 TODAY = date(2026, 2, 27)
@@ -33,23 +33,25 @@ def result(outcome, severity="blocking", rule="R"):
 
 
 # --------------------------------------------------------------------------- aggregation
-@pytest.mark.parametrize("outcomes, verdict", [
-    ([], "go"),
-    ([("pass", "blocking"), ("not_applicable", "blocking"), ("pass", "warning")], "go"),
-    ([("pass", "blocking"), ("fail", "warning")], "conditional_go"),
-    ([("waived", "blocking"), ("pass", "warning")], "conditional_go"),
-    ([("fail", "blocking"), ("pass", "warning")], "no_go"),
-    ([("error", "blocking")], "no_go"),
-    ([("error", "warning")], "no_go"),  # an error never passes, whatever the severity
-    ([("waived", "blocking"), ("fail", "blocking")], "no_go"),
-])
+@pytest.mark.parametrize(
+    "outcomes, verdict",
+    [
+        ([], "go"),
+        ([("pass", "blocking"), ("not_applicable", "blocking"), ("pass", "warning")], "go"),
+        ([("pass", "blocking"), ("fail", "warning")], "conditional_go"),
+        ([("waived", "blocking"), ("pass", "warning")], "conditional_go"),
+        ([("fail", "blocking"), ("pass", "warning")], "no_go"),
+        ([("error", "blocking")], "no_go"),
+        ([("error", "warning")], "no_go"),  # an error never passes, whatever the severity
+        ([("waived", "blocking"), ("fail", "blocking")], "no_go"),
+    ],
+)
 def test_aggregate(outcomes, verdict):
     assert aggregate([result(o, s) for o, s in outcomes]) == verdict
 
 
 def test_waiver_applies_until_its_expiry_inclusive():
-    w = Waiver(id="W1", rule="R", granted_by="Zhou", role="pmo", reason="board decision",
-               expires_on=date(2026, 3, 6))
+    w = Waiver(id="W1", rule="R", granted_by="Zhou", role="pmo", reason="board decision", expires_on=date(2026, 3, 6))
     failing = result("fail")
     assert apply_waiver(failing, [w], date(2026, 3, 6)).outcome == "waived"
     assert apply_waiver(failing, [w], date(2026, 3, 6)).waiver == w
@@ -110,20 +112,61 @@ def test_a_reject_blocks_and_a_later_approve_replaces_it():
 def test_decision_record_has_the_contract_shape(default_pack, planned):
     project = dataclasses.replace(planned, charter=dataclasses.replace(planned.charter, sponsor=""), version=4)
     project = dataclasses.replace(project, phase="initiation")
-    w = Waiver(id="W7", rule="INI-02", granted_by="Zhou", role="pmo", reason="named next week",
-               expires_on=date(2026, 3, 6), granted_at="2026-02-26T08:00:00+00:00")
-    d = evaluate_gate(default_pack, "initiation_to_planning", project, TODAY, [w], [],
-                      now=datetime(2026, 2, 27, 9, 30, tzinfo=timezone.utc), actor="chen")
+    w = Waiver(
+        id="W7",
+        rule="INI-02",
+        granted_by="Zhou",
+        role="pmo",
+        reason="named next week",
+        expires_on=date(2026, 3, 6),
+        granted_at="2026-02-26T08:00:00+00:00",
+    )
+    d = evaluate_gate(
+        default_pack,
+        "initiation_to_planning",
+        project,
+        TODAY,
+        [w],
+        [],
+        now=datetime(2026, 2, 27, 9, 30, tzinfo=timezone.utc),
+        actor="chen",
+    )
     data = d.to_dict()
-    assert list(data) == ["schema_version", "id", "project", "transition", "from", "to", "decision",
-                          "evaluated_at", "evaluated_by", "today", "pack", "facts_hash", "project_version",
-                          "results", "approvals", "waivers", "advanced"]
+    assert list(data) == [
+        "schema_version",
+        "id",
+        "project",
+        "transition",
+        "from",
+        "to",
+        "decision",
+        "evaluated_at",
+        "evaluated_by",
+        "today",
+        "pack",
+        "facts_hash",
+        "project_version",
+        "results",
+        "approvals",
+        "waivers",
+        "advanced",
+    ]
     assert data["decision"] == "conditional_go" and data["from"] == "initiation" and data["to"] == "planning"
     assert data["evaluated_at"] == "2026-02-27T09:30:00+00:00" and data["evaluated_by"] == "chen"
     assert data["pack"] == {"name": "pmo-default", "version": "1.0.0", "hash": default_pack.hash}
     assert data["project_version"] == 4 and len(data["facts_hash"]) == 64
-    assert set(data["results"][0]) == {"id", "title", "severity", "outcome", "message", "evidence", "source",
-                                       "tags", "error", "waiver"}
+    assert set(data["results"][0]) == {
+        "id",
+        "title",
+        "severity",
+        "outcome",
+        "message",
+        "evidence",
+        "source",
+        "tags",
+        "error",
+        "waiver",
+    }
     waived = next(r for r in data["results"] if r["id"] == "INI-02")
     assert waived["outcome"] == "waived" and waived["waiver"]["id"] == "W7"
     assert data["waivers"] == [w.to_dict()]
@@ -166,7 +209,8 @@ def test_a_rule_that_errors_blocks_and_says_why(tmp_path, planned):
         "      - id: E-1\n        title: {en: Dates}\n        severity: warning\n"
         "        check: tasks.all(t, t.finish < project.finish)\n"
         "      - id: E-2\n        title: {en: Not for this project}\n        when: size(risks) > 99\n"
-        "        check: 'false'\n")
+        "        check: 'false'\n"
+    )
     pack = load_pack(tmp_path / "p")
     project = dataclasses.replace(planned, phase="work")  # summary tasks T1 and T2 have no finish date
     d = evaluate_gate(pack, "finish", project, TODAY)

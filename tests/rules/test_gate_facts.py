@@ -78,11 +78,16 @@ def test_peak_units_counts_overlaps():
     p = Project(
         charter=Charter(code="P-1", name="x", client=Organisation(name="c")),
         people=(Person(id="a", name="A", role="dev"),),
-        tasks=(Task(id="t1", name="one", start=date(2026, 1, 5), finish=date(2026, 1, 9)),
-               Task(id="t2", name="two", start=date(2026, 1, 9), finish=date(2026, 1, 12)),
-               Task(id="t3", name="three", start=date(2026, 1, 13), finish=date(2026, 1, 14))),
-        assignments=(Assignment(person="a", task="t1", units=0.75), Assignment(person="a", task="t2", units=0.5),
-                     Assignment(person="a", task="t3", units=1.0)),
+        tasks=(
+            Task(id="t1", name="one", start=date(2026, 1, 5), finish=date(2026, 1, 9)),
+            Task(id="t2", name="two", start=date(2026, 1, 9), finish=date(2026, 1, 12)),
+            Task(id="t3", name="three", start=date(2026, 1, 13), finish=date(2026, 1, 14)),
+        ),
+        assignments=(
+            Assignment(person="a", task="t1", units=0.75),
+            Assignment(person="a", task="t2", units=0.5),
+            Assignment(person="a", task="t3", units=1.0),
+        ),
     )
     person = build_facts(p, date(2026, 1, 1))["people"][0]
     assert person["peak_units"] == 1.25  # t1 and t2 overlap on the 9th
@@ -150,7 +155,7 @@ def test_working_days_on_the_calendar():
     start, end = date(2025, 12, 20), date(2027, 2, 3)
     six_day = Calendar(working_weekdays=(1, 2, 3, 4, 5, 6), holidays=cal.holidays, extra_workdays=cal.extra_workdays)
     for c in (cal, six_day):
-        slow = sum(1 for i in range((end - start).days + 1)
-                   if is_working_day(c, date.fromordinal(start.toordinal() + i)))
+        slow = sum(
+            1 for i in range((end - start).days + 1) if is_working_day(c, date.fromordinal(start.toordinal() + i))
+        )
         assert working_days(c, start, end) == slow
-

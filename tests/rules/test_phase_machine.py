@@ -15,19 +15,30 @@ def machine(default_pack) -> PhaseMachine:
 
 def test_allowed_moves(machine):
     assert [(m.name, m.dest) for m in machine.moves("control")] == [
-        ("corrective_action", "execution"), ("replan", "planning"), ("control_to_closure", "closure"),
-        ("hold", "on_hold"), ("cancel", "cancelled")]
+        ("corrective_action", "execution"),
+        ("replan", "planning"),
+        ("control_to_closure", "closure"),
+        ("hold", "on_hold"),
+        ("cancel", "cancelled"),
+    ]
     assert machine.moves("closed") == []
     assert [m.dest for m in machine.moves("on_hold", "execution")] == ["execution", "cancelled"]
 
 
 def test_forward_path_and_loops(machine):
     state = PhaseState("initiation")
-    for name, dest in [("initiation_to_planning", "planning"), ("planning_to_execution", "execution"),
-                       ("execution_to_control", "control"), ("corrective_action", "execution"),
-                       ("execution_to_control", "control"), ("replan", "planning"),
-                       ("planning_to_execution", "execution"), ("execution_to_control", "control"),
-                       ("control_to_closure", "closure"), ("closure_to_closed", "closed")]:
+    for name, dest in [
+        ("initiation_to_planning", "planning"),
+        ("planning_to_execution", "execution"),
+        ("execution_to_control", "control"),
+        ("corrective_action", "execution"),
+        ("execution_to_control", "control"),
+        ("replan", "planning"),
+        ("planning_to_execution", "execution"),
+        ("execution_to_control", "control"),
+        ("control_to_closure", "closure"),
+        ("closure_to_closed", "closed"),
+    ]:
         state = machine.perform(state.phase, name, state.phase_before_hold)
         assert state == PhaseState(dest)
 
@@ -57,8 +68,10 @@ def test_cancel_from_any_active_phase_and_from_hold(machine):
 def test_illegal_moves_list_what_is_allowed(machine):
     with pytest.raises(IllegalTransition) as exc:
         machine.move_to("planning", "closure")
-    assert str(exc.value) == ("no transition from 'planning' to 'closure'; allowed: execution "
-                              "(planning_to_execution), on_hold (hold), cancelled (cancel)")
+    assert str(exc.value) == (
+        "no transition from 'planning' to 'closure'; allowed: execution "
+        "(planning_to_execution), on_hold (hold), cancelled (cancel)"
+    )
     with pytest.raises(IllegalTransition, match="unknown phase 'desing'"):
         machine.moves("desing")
     with pytest.raises(IllegalTransition, match=r"unknown transition 'advanse'"):

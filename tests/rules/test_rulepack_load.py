@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from lifecycle.errors import SpecError
-from lifecycle.spec.rulepack import load_pack, pack_hash
+from lifecycle.load.rulepack import load_pack, pack_hash
 from tests.rules.helpers import DATA, DEFAULT_PACK
 
 BAD = DATA / "bad_packs"
@@ -52,8 +52,10 @@ def test_malformed_pack(name):
         load_pack(folder)
     got = [(Path(p.file).relative_to(folder).as_posix(), p.line, p.path, p.message) for p in exc.value.problems]
     for want in expected:
-        assert any(f == want["file"] and line == want["line"] and path == want["path"] and want["message"] in msg
-                   for f, line, path, msg in got), (want, got)
+        assert any(
+            f == want["file"] and line == want["line"] and path == want["path"] and want["message"] in msg
+            for f, line, path, msg in got
+        ), (want, got)
     assert len(got) == len(expected), got  # every problem, and nothing else
     text = str(exc.value)
     assert f"has {len(expected)} problem" in text
@@ -66,9 +68,11 @@ def test_all_problems_of_all_files_at_once(tmp_path):
     copy = tmp_path / "pack"
     shutil.copytree(DEFAULT_PACK, copy)
     planning = copy / "gates" / "planning.yaml"
-    planning.write_text(planning.read_text()
-                        .replace("check: size(deliverables) > 0", "check: size(deliverabels) > 0")
-                        .replace("severity: warning", "severity: advisory", 1))
+    planning.write_text(
+        planning.read_text()
+        .replace("check: size(deliverables) > 0", "check: size(deliverabels) > 0")
+        .replace("severity: warning", "severity: advisory", 1)
+    )
     closure = copy / "gates" / "closure.yaml"
     closure.write_text(closure.read_text().replace("id: CLD-02", "id: CLD-01"))
     (copy / "quality" / "deliverables.yaml").write_text("standards:\n  - id: Q\n    title: x\n    kind: cell\n")
@@ -88,7 +92,8 @@ def test_block_scalar_errors_point_at_their_line(tmp_path):
     shutil.copytree(DATA / "mini_pack", tmp_path / "p")
     (tmp_path / "p" / "gates" / "x.yaml").write_text(
         "gates:\n  finish:\n    rules:\n      - id: X\n        title: {en: x}\n        check: |\n"
-        "          size(tasks) > 0 &&\n          tasks.all(t,\n            t.ownr != '')\n")
+        "          size(tasks) > 0 &&\n          tasks.all(t,\n            t.ownr != '')\n"
+    )
     with pytest.raises(SpecError) as exc:
         load_pack(tmp_path / "p")
     (problem,) = exc.value.problems

@@ -51,8 +51,11 @@ def test_test_passes():
 def test_test_reports_failures_with_expected_and_actual(tmp_path):
     shutil.copytree(DATA / "mini_pack", tmp_path / "p")
     t = tmp_path / "p" / "tests" / "mini.yaml"
-    t.write_text(t.read_text().replace("expect: {decision: no_go, rules: {M-01: fail, M-02: pass}}",
-                                       "expect: {decision: go, rules: {M-01: pass}}"))
+    t.write_text(
+        t.read_text().replace(
+            "expect: {decision: no_go, rules: {M-01: fail, M-02: pass}}", "expect: {decision: go, rules: {M-01: pass}}"
+        )
+    )
     r = run("rules", "test", str(tmp_path / "p"))
     assert r.exit_code == 1
     assert "FAIL an empty project cannot begin" in r.output

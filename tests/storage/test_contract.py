@@ -72,9 +72,14 @@ def test_unknown_project(store):
 def test_records_replace_by_key(store):
     store.save(small_project(), expected_version=None)
     store.add_records("DEMO-1", [Record("DEMO-1", "approval", "a1", {"role": "sponsor", "n": 1}, NOW)])
-    store.add_records("DEMO-1", [Record("DEMO-1", "approval", "a1", {"role": "sponsor", "n": 2}, NOW),
-                                 Record("DEMO-1", "waiver", "w1", {"rule": "x", "until": "2026-03-01"}, NOW)],
-                      events=[ev("approval.recorded")])
+    store.add_records(
+        "DEMO-1",
+        [
+            Record("DEMO-1", "approval", "a1", {"role": "sponsor", "n": 2}, NOW),
+            Record("DEMO-1", "waiver", "w1", {"rule": "x", "until": "2026-03-01"}, NOW),
+        ],
+        events=[ev("approval.recorded")],
+    )
     approvals = store.records("DEMO-1", "approval")
     assert [(r.key, r.data["n"]) for r in approvals] == [("a1", 2)]
     assert store.get_record("DEMO-1", "waiver", "w1").data["until"] == "2026-03-01"
@@ -84,8 +89,17 @@ def test_records_replace_by_key(store):
 
 def test_documents_registry(store):
     store.save(small_project(), expected_version=None)
-    doc = DocumentRecord(id="DEMO-1-ACC-M1-1", project="DEMO-1", kind="acceptance", number="DEMO-1-ACC-M1-1",
-                         path="/tmp/x.pdf", sha256="ab" * 32, created_at=NOW, lang="en", record={"a": [1, 2]})
+    doc = DocumentRecord(
+        id="DEMO-1-ACC-M1-1",
+        project="DEMO-1",
+        kind="acceptance",
+        number="DEMO-1-ACC-M1-1",
+        path="/tmp/x.pdf",
+        sha256="ab" * 32,
+        created_at=NOW,
+        lang="en",
+        record={"a": [1, 2]},
+    )
     store.add_document(doc, events=[ev("document.issued")])
     assert store.documents("DEMO-1") == [doc]
     assert store.find_document("ab" * 32) == doc
@@ -129,11 +143,14 @@ def test_derived_data_is_a_replaceable_cache_per_kind(store):
     store.save(small_project("A-1"), expected_version=None)
     store.save(small_project("B-2"), expected_version=None)
     assert store.derived("next_gate") == {}
-    store.put_derived("next_gate", {"A-1": ("k1", {"decision": None, "n": [1, 2]}),
-                                    "B-2": ("k2", {"decision": {"x": "名"}})})
+    store.put_derived(
+        "next_gate", {"A-1": ("k1", {"decision": None, "n": [1, 2]}), "B-2": ("k2", {"decision": {"x": "名"}})}
+    )
     store.put_derived("other", {"A-1": ("k9", {"v": 1})})
-    assert store.derived("next_gate") == {"A-1": ("k1", {"decision": None, "n": [1, 2]}),
-                                          "B-2": ("k2", {"decision": {"x": "名"}})}
+    assert store.derived("next_gate") == {
+        "A-1": ("k1", {"decision": None, "n": [1, 2]}),
+        "B-2": ("k2", {"decision": {"x": "名"}}),
+    }
     store.put_derived("next_gate", {"A-1": ("k3", {"decision": "new"}), "GONE-9": ("k", {})})  # unknown: ignored
     got = store.derived("next_gate")
     assert got["A-1"] == ("k3", {"decision": "new"}) and got["B-2"][0] == "k2" and "GONE-9" not in got

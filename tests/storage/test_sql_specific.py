@@ -26,8 +26,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def _with_trail(url: str) -> SqlStore:
     s = SqlStore.open(url, create=True)
-    s.save(small_project(), expected_version=None,
-           events=[AuditEvent("DEMO-1", a, "t", NOW, data={"i": i}) for i, a in enumerate(["a", "b", "c"])])
+    s.save(
+        small_project(),
+        expected_version=None,
+        events=[AuditEvent("DEMO-1", a, "t", NOW, data={"i": i}) for i, a in enumerate(["a", "b", "c"])],
+    )
     return s
 
 
@@ -95,8 +98,11 @@ def _writer(url: str, n: int, q: mp.Queue[str]) -> None:
     while barrier is not None and not barrier.exists() and time.time() < deadline:
         time.sleep(0.005)
     try:
-        s.save(replace(p, phase=f"phase-{n}"), expected_version=p.version,
-               events=[AuditEvent("DEMO-1", "phase.changed", f"w{n}", NOW)])
+        s.save(
+            replace(p, phase=f"phase-{n}"),
+            expected_version=p.version,
+            events=[AuditEvent("DEMO-1", "phase.changed", f"w{n}", NOW)],
+        )
         q.put(f"won {n}")
     except ConcurrentUpdate:
         q.put("conflict")

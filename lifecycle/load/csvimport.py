@@ -42,19 +42,52 @@ from typing import Any
 from lifecycle.domain.fields import fields_of
 from lifecycle.domain.model import Risk, Task, TaskLink
 from lifecycle.errors import Problem, SpecError
-from lifecycle.spec.build import Builder, is_invalid
-from lifecycle.spec.source import Source
+from lifecycle.load.build import Builder, is_invalid
+from lifecycle.load.source import Source
 
-TASK_COLUMNS = ("id", "name", "wbs", "parent", "owner", "start", "finish", "duration_days", "effort_hours",
-                "percent_complete", "status", "actual_start", "actual_finish", "milestone", "constraint",
-                "constraint_date", "deliverables", "notes", "predecessors")
-RISK_COLUMNS = ("id", "title", "category", "description", "probability", "impact", "strategy", "response_plan",
-                "owner", "status", "identified_on", "review_date")
+TASK_COLUMNS = (
+    "id",
+    "name",
+    "wbs",
+    "parent",
+    "owner",
+    "start",
+    "finish",
+    "duration_days",
+    "effort_hours",
+    "percent_complete",
+    "status",
+    "actual_start",
+    "actual_finish",
+    "milestone",
+    "constraint",
+    "constraint_date",
+    "deliverables",
+    "notes",
+    "predecessors",
+)
+RISK_COLUMNS = (
+    "id",
+    "title",
+    "category",
+    "description",
+    "probability",
+    "impact",
+    "strategy",
+    "response_plan",
+    "owner",
+    "status",
+    "identified_on",
+    "review_date",
+)
 REQUIRED = {"tasks": ("id", "name"), "risks": ("id", "title")}
 _TRUE = {"true", "yes", "y", "1", "是", "x"}
 _FALSE = {"false", "no", "n", "0", "否", ""}
-_PRED_RE = re.compile(r"^\s*(?P<id>[^\s+]+?)\s*(?P<type>FS|SS|FF|SF)?\s*(?P<lag>[+-]\s*\d+(?:\.\d+)?)?"
-                      r"\s*(?:d|days?)?\s*$", re.IGNORECASE)
+_PRED_RE = re.compile(
+    r"^\s*(?P<id>[^\s+]+?)\s*(?P<type>FS|SS|FF|SF)?\s*(?P<lag>[+-]\s*\d+(?:\.\d+)?)?"
+    r"\s*(?:d|days?)?\s*$",
+    re.IGNORECASE,
+)
 MAX_BYTES = 50 * 1024 * 1024
 
 
@@ -78,8 +111,10 @@ def _decode(data: bytes, file: str) -> tuple[str, str]:
     try:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError as exc:
-        raise SpecError([Problem(file, None, "", "the file is neither UTF-8 nor GB18030 text")],
-                        "the file could not be read, nothing was written") from exc
+        raise SpecError(
+            [Problem(file, None, "", "the file is neither UTF-8 nor GB18030 text")],
+            "the file could not be read, nothing was written",
+        ) from exc
 
 
 def _date(raw: str) -> str:
@@ -108,8 +143,10 @@ def read_csv(path: str | Path, kind: str) -> CsvRows:
     p = Path(path)
     try:
         if p.stat().st_size > MAX_BYTES:
-            raise SpecError([Problem(str(path), None, "", f"larger than {MAX_BYTES // (1024 * 1024)} MB")],
-                            "the file was refused, nothing was written")
+            raise SpecError(
+                [Problem(str(path), None, "", f"larger than {MAX_BYTES // (1024 * 1024)} MB")],
+                "the file was refused, nothing was written",
+            )
         data = p.read_bytes()
     except FileNotFoundError as exc:
         raise SpecError([Problem(str(path), None, "", "file not found")], "cannot read the file") from exc
@@ -146,13 +183,15 @@ def parse_csv(data: bytes | str, kind: str, file: str = "<csv>") -> CsvRows:
         if name not in columns:
             close = difflib.get_close_matches(name, columns, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(Problem(file, 1, name, f"unknown column '{raw.strip()}'{hint}; columns are: "
-                                                   + ", ".join(columns)))
+            problems.append(
+                Problem(file, 1, name, f"unknown column '{raw.strip()}'{hint}; columns are: " + ", ".join(columns))
+            )
             names.append(None)
             continue
         if name in seen:
-            problems.append(Problem(file, 1, name, f"column '{name}' appears twice (columns {seen[name] + 1} "
-                                                   f"and {pos + 1})"))
+            problems.append(
+                Problem(file, 1, name, f"column '{name}' appears twice (columns {seen[name] + 1} and {pos + 1})")
+            )
             names.append(None)
             continue
         seen[name] = pos
@@ -179,9 +218,10 @@ def parse_csv(data: bytes | str, kind: str, file: str = "<csv>") -> CsvRows:
         end_line = reader.line_num
         if not any(c.strip() for c in row):
             continue
-        if len(row) > len(names) and any(c.strip() for c in row[len(names):]):
-            problems.append(Problem(file, start_line, "",
-                                    f"{len(row)} cells but the header names {len(names)} columns"))
+        if len(row) > len(names) and any(c.strip() for c in row[len(names) :]):
+            problems.append(
+                Problem(file, start_line, "", f"{len(row)} cells but the header names {len(names)} columns")
+            )
         values: dict[str, Any] = {}
         preds_cell: str | None = None
         for col, cell in zip(names, row, strict=False):
@@ -225,8 +265,10 @@ def parse_csv(data: bytes | str, kind: str, file: str = "<csv>") -> CsvRows:
                 problems.append(Problem(file, start_line, "predecessors", str(exc)))
                 preds = []
             if rid:
-                out.links.extend(TaskLink(predecessor=pid, successor=rid, type=typ, lag_days=lag)  # type: ignore[arg-type]
-                                 for pid, typ, lag in preds)
+                out.links.extend(
+                    TaskLink(predecessor=pid, successor=rid, type=typ, lag_days=lag)  # type: ignore[arg-type]
+                    for pid, typ, lag in preds
+                )
         if not is_invalid(obj) and rid not in out.lines:
             out.items.append(obj)
             out.lines[rid] = start_line
@@ -234,4 +276,3 @@ def parse_csv(data: bytes | str, kind: str, file: str = "<csv>") -> CsvRows:
         problems.sort(key=lambda p: p.line or 0)
         raise SpecError(problems, f"{len(problems)} problem(s) in {file}, nothing was written")
     return out
-

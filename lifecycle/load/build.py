@@ -15,7 +15,7 @@ from typing import Any
 
 from lifecycle.domain.fields import FieldInfo, fields_of
 from lifecycle.errors import Problem
-from lifecycle.spec.source import Source, YPath
+from lifecycle.load.source import Source, YPath
 
 _INVALID = object()
 

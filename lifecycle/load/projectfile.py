@@ -21,8 +21,8 @@ from lifecycle.domain.fields import SchemaWriter, to_plain
 from lifecycle.domain.model import SCHEMA_VERSION, SECTIONS, Calendar, Charter, Organisation, Project, replace
 from lifecycle.domain.validate import validate_project
 from lifecycle.errors import SpecError
-from lifecycle.spec.build import Builder, is_invalid
-from lifecycle.spec.source import Source, parse_text, read_source
+from lifecycle.load.build import Builder, is_invalid
+from lifecycle.load.source import Source, parse_text, read_source
 
 TOP_LEVEL = ("schema_version", "project", "calendar", *SECTIONS)
 
@@ -106,10 +106,10 @@ def load_project_source(source: Source, base: Project | None = None) -> ProjectF
             continue
         b.error(path, message)
     if b.problems:
-        b.problems.sort(key=lambda p: (p.line or 0))
+        b.problems.sort(key=lambda p: p.line or 0)
         raise SpecError(b.problems)
     sections = frozenset(k for k in data if k in SECTIONS or k == "calendar")
-    b.problems.sort(key=lambda p: (p.line or 0))
+    b.problems.sort(key=lambda p: p.line or 0)
     if base is not None:
         project = replace(project, phase=base.phase, phase_before_hold=base.phase_before_hold, version=base.version)
     return ProjectFile(project, sections, phase, source)
@@ -168,8 +168,10 @@ def json_schema() -> dict[str, Any]:
     defs, obj = writer.defs, writer.object
     charter_ref = obj(Charter)
     project_schema = dict(defs[charter_ref])
-    project_schema["properties"] = {"phase": {"type": "string", "description": "Current phase (read only)"},
-                                    **project_schema["properties"]}
+    project_schema["properties"] = {
+        "phase": {"type": "string", "description": "Current phase (read only)"},
+        **project_schema["properties"],
+    }
     props: dict[str, Any] = {
         "schema_version": {"const": SCHEMA_VERSION},
         "project": project_schema,
@@ -189,5 +191,11 @@ def json_schema() -> dict[str, Any]:
     }
 
 
-__all__ = ["ProjectFile", "load_project_file", "load_project_text", "dump_project", "json_schema",
-           "project_to_document"]
+__all__ = [
+    "ProjectFile",
+    "load_project_file",
+    "load_project_text",
+    "dump_project",
+    "json_schema",
+    "project_to_document",
+]

@@ -34,8 +34,8 @@ from lifecycle.domain.gates import (
 from lifecycle.domain.lifecycle import Move
 from lifecycle.domain.model import Charter, Organisation, Project
 from lifecycle.errors import LifecycleError, SpecError
-from lifecycle.spec.cel import CelEnv, CelSyntax, CompiledExpr, Evaluated, compile_expr, referenced_names
-from lifecycle.spec.rulepack import QualitySpec, Rule, RulePack, RuleTest
+from lifecycle.load.cel import CelEnv, CelSyntax, CompiledExpr, Evaluated, compile_expr, referenced_names
+from lifecycle.load.rulepack import QualitySpec, Rule, RulePack, RuleTest
 
 EVIDENCE_LIMIT = 50
 
@@ -98,32 +98,40 @@ def _mixed_evidence(env: CelEnv, value: list[Any]) -> tuple[list[Evidence], int]
 
 def evaluate_rule(rule: Rule, env: CelEnv, lang: str = "en") -> RuleResult:
     """The outcome of one rule against one project's CEL context (waivers not applied)."""
-    base = RuleResult(id=rule.id, title=dict(rule.title), severity=rule.severity, outcome="pass",
-                      message="", source=rule.source, tags=tuple(rule.tags))
+    base = RuleResult(
+        id=rule.id,
+        title=dict(rule.title),
+        severity=rule.severity,
+        outcome="pass",
+        message="",
+        source=rule.source,
+        tags=tuple(rule.tags),
+    )
     message = rule.text(rule.message, lang) or rule.text(rule.title, lang)
     if rule.when is not None:
         w = env.evaluate(rule.when)
         if not w.ok:
             return replace(base, outcome="error", message=message, error=f"when: {w.error}")
         if not isinstance(w.value, bool):
-            return replace(base, outcome="error", message=message,
-                           error=f"when must give true or false, gave {w.value!r}")
+            return replace(
+                base, outcome="error", message=message, error=f"when must give true or false, gave {w.value!r}"
+            )
         if not w.value:
             return replace(base, outcome="not_applicable")
     c = env.evaluate(rule.check)
     if not c.ok:
         return replace(base, outcome="error", message=message, error=c.error)
     if not isinstance(c.value, bool):
-        return replace(base, outcome="error", message=message,
-                       error=f"check must give true or false, gave {c.value!r}")
+        return replace(base, outcome="error", message=message, error=f"check must give true or false, gave {c.value!r}")
     if c.value:
         return base
     evidence, ev_error = _evidence(env, rule)
     return replace(base, outcome="fail", message=message, evidence=evidence, error=ev_error)
 
 
-def evaluate_rules(rules: Sequence[Rule], env: CelEnv, today: date, waivers: Iterable[Waiver] = (),
-                   lang: str = "en") -> tuple[RuleResult, ...]:
+def evaluate_rules(
+    rules: Sequence[Rule], env: CelEnv, today: date, waivers: Iterable[Waiver] = (), lang: str = "en"
+) -> tuple[RuleResult, ...]:
     waivers = tuple(waivers)
     return tuple(apply_waiver(evaluate_rule(rule, env, lang), waivers, today) for rule in rules)
 
@@ -144,9 +152,20 @@ def _utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def decide(pack: RulePack, move: Move, project: Project, facts: Mapping[str, Any], today: date,
-           waivers: Iterable[Waiver] = (), votes: Iterable[Vote] = (), *, env: CelEnv | None = None,
-           now: datetime | None = None, actor: str = "", lang: str | None = None) -> Decision:
+def decide(
+    pack: RulePack,
+    move: Move,
+    project: Project,
+    facts: Mapping[str, Any],
+    today: date,
+    waivers: Iterable[Waiver] = (),
+    votes: Iterable[Vote] = (),
+    *,
+    env: CelEnv | None = None,
+    now: datetime | None = None,
+    actor: str = "",
+    lang: str | None = None,
+) -> Decision:
     """The decision for ``move`` given an already built facts document (and optionally its context)."""
     rules = pack.gate_for(move.name).rules
     env = env or CelEnv(facts, names=_names(pack, move.name, rules))
@@ -156,22 +175,42 @@ def decide(pack: RulePack, move: Move, project: Project, facts: Mapping[str, Any
     approvals = approval_status(move.transition.approvals, votes, project.version)
     notes = []
     if approvals.voided:
-        notes.append(f"{len(approvals.voided)} approval vote(s) were given on an earlier version of the project "
-                     "and no longer count")
+        notes.append(
+            f"{len(approvals.voided)} approval vote(s) were given on an earlier version of the project "
+            "and no longer count"
+        )
     return Decision(
-        project=project.code, transition=move.name, from_phase=move.source, to_phase=move.dest,
-        decision=aggregate(results), today=today, pack=PackRef(pack.name, pack.version, pack.hash),
-        facts_hash=facts_hash(facts), project_version=project.version, results=results, approvals=approvals,
+        project=project.code,
+        transition=move.name,
+        from_phase=move.source,
+        to_phase=move.dest,
+        decision=aggregate(results),
+        today=today,
+        pack=PackRef(pack.name, pack.version, pack.hash),
+        facts_hash=facts_hash(facts),
+        project_version=project.version,
+        results=results,
+        approvals=approvals,
         waivers=tuple(used.values()),
         evaluated_at=(now.astimezone(timezone.utc).isoformat(timespec="seconds") if now else _utc_now()),
-        evaluated_by=actor, notes=tuple(notes),
+        evaluated_by=actor,
+        notes=tuple(notes),
     )
 
 
-def evaluate_gate(pack: RulePack, transition_name: str, project: Project, today: date,
-                  waivers: Iterable[Waiver] = (), votes: Iterable[Vote] = (),
-                  extra: Mapping[str, Any] | None = None, *, now: datetime | None = None, actor: str = "",
-                  lang: str | None = None) -> Decision:
+def evaluate_gate(
+    pack: RulePack,
+    transition_name: str,
+    project: Project,
+    today: date,
+    waivers: Iterable[Waiver] = (),
+    votes: Iterable[Vote] = (),
+    extra: Mapping[str, Any] | None = None,
+    *,
+    now: datetime | None = None,
+    actor: str = "",
+    lang: str | None = None,
+) -> Decision:
     """Evaluate the gate of ``transition_name`` for ``project`` as it stands (``project.phase``).
 
     Raises :class:`~lifecycle.errors.IllegalTransition` if the transition cannot be taken from the
@@ -184,10 +223,20 @@ def evaluate_gate(pack: RulePack, transition_name: str, project: Project, today:
     return decide(pack, move, project, facts, today, waivers, votes, now=now, actor=actor, lang=lang)
 
 
-def check_gate(pack: RulePack, project: Project, today: date, *, to: str | None = None,
-               transition: str | None = None, waivers: Iterable[Waiver] = (), votes: Iterable[Vote] = (),
-               extra: Mapping[str, Any] | None = None, now: datetime | None = None, actor: str = "",
-               lang: str | None = None) -> Decision:
+def check_gate(
+    pack: RulePack,
+    project: Project,
+    today: date,
+    *,
+    to: str | None = None,
+    transition: str | None = None,
+    waivers: Iterable[Waiver] = (),
+    votes: Iterable[Vote] = (),
+    extra: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+    actor: str = "",
+    lang: str | None = None,
+) -> Decision:
     """Like :func:`evaluate_gate`, choosing the move by target phase (``--to``) or the next forward one."""
     move = pack.machine.resolve(project.phase, project.phase_before_hold, to=to, transition=transition)
     facts = build_facts(project, today, extra)
@@ -250,10 +299,22 @@ class PackTestReport:
         return self.failed == 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"pack": self.pack, "passed": self.passed, "failed": self.failed,
-                "tests": [{"name": r.name, "file": r.file, "line": r.line, "passed": r.passed,
-                           "failures": list(r.failures),
-                           "decision": r.decision.decision if r.decision else None} for r in self.results]}
+        return {
+            "pack": self.pack,
+            "passed": self.passed,
+            "failed": self.failed,
+            "tests": [
+                {
+                    "name": r.name,
+                    "file": r.file,
+                    "line": r.line,
+                    "passed": r.passed,
+                    "failures": list(r.failures),
+                    "decision": r.decision.decision if r.decision else None,
+                }
+                for r in self.results
+            ],
+        }
 
 
 _PATH_RE = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
@@ -263,7 +324,7 @@ def _split_path(path: str) -> list[str | int]:
     parts: list[str | int] = []
     pos = 0
     for m in _PATH_RE.finditer(path):
-        if m.start() != pos and path[pos:m.start()] != ".":
+        if m.start() != pos and path[pos : m.start()] != ".":
             raise ValueError(f"cannot read the facts path '{path}'")
         pos = m.end()
         if m.group(1) is not None:
@@ -317,7 +378,7 @@ def patch_facts(facts: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, An
 
 
 def _test_project(pack: RulePack, test: RuleTest, cache: dict[str, Project]) -> Project:
-    from lifecycle.spec.projectfile import load_project_file  # only rule tests read project files
+    from lifecycle.load.projectfile import load_project_file  # only rule tests read project files
 
     if not test.fixture:
         project = Project(charter=Charter(code="RULE-TEST", name="Rule test", client=Organisation(name="Client")))
@@ -344,21 +405,25 @@ def run_pack_test(pack: RulePack, test: RuleTest, cache: dict[str, Project] | No
         facts = build_facts(project, test.today)
         if test.patch:
             facts = patch_facts(facts, test.patch)
-        votes = tuple(replace(v, project_version=project.version) if v.project_version == -1 else v
-                      for v in test.votes)
-        decision = decide(pack, move, project, facts, test.today, test.waivers, votes, actor="rule test",
-                          lang="en")
+        votes = tuple(replace(v, project_version=project.version) if v.project_version == -1 else v for v in test.votes)
+        decision = decide(pack, move, project, facts, test.today, test.waivers, votes, actor="rule test", lang="en")
     except SpecError as exc:
-        return PackTestResult(test.name, test.file, test.line, False,
-                              (f"fixture '{test.fixture}' is not a valid project file:",
-                               *(f"  {p}" for p in exc.problems)))
+        return PackTestResult(
+            test.name,
+            test.file,
+            test.line,
+            False,
+            (f"fixture '{test.fixture}' is not a valid project file:", *(f"  {p}" for p in exc.problems)),
+        )
     except (LifecycleError, ValueError) as exc:
         return PackTestResult(test.name, test.file, test.line, False, (str(exc),))
     failures: list[str] = []
     if test.expect_decision and decision.decision != test.expect_decision:
         failing = [f"{r.id}={r.outcome}" for r in decision.results if r.outcome in ("fail", "error", "waived")]
-        failures.append(f"decision: expected {test.expect_decision}, got {decision.decision}"
-                        + (f" ({', '.join(failing)})" if failing else ""))
+        failures.append(
+            f"decision: expected {test.expect_decision}, got {decision.decision}"
+            + (f" ({', '.join(failing)})" if failing else "")
+        )
     by_id = {r.id: r for r in decision.results}
     for rid, expected in test.expect_rules.items():
         got = by_id.get(rid)
@@ -371,8 +436,10 @@ def run_pack_test(pack: RulePack, test: RuleTest, cache: dict[str, Project] | No
             failures.append(f"rule {rid}: expected {expected}, got {got.outcome}{detail}")
     if test.expect_approved is not None and decision.approvals.satisfied != test.expect_approved:
         missing = ", ".join(decision.approvals.missing + decision.approvals.rejected_by)
-        failures.append(f"approved: expected {str(test.expect_approved).lower()}, got "
-                        f"{str(decision.approvals.satisfied).lower()}" + (f" ({missing})" if missing else ""))
+        failures.append(
+            f"approved: expected {str(test.expect_approved).lower()}, got "
+            f"{str(decision.approvals.satisfied).lower()}" + (f" ({missing})" if missing else "")
+        )
     return PackTestResult(test.name, test.file, test.line, not failures, tuple(failures), decision)
 
 
@@ -383,8 +450,7 @@ def run_pack_tests(pack: RulePack, name_filter: str = "") -> PackTestReport:
     return PackTestReport(pack.name, results)
 
 
-def evaluate_expression(text: str, project: Project, today: date,
-                        extra: Mapping[str, Any] | None = None) -> Evaluated:
+def evaluate_expression(text: str, project: Project, today: date, extra: Mapping[str, Any] | None = None) -> Evaluated:
     """Evaluate one CEL expression against a project (for trying rules out; not used by gates)."""
     compiled = compile_expr(text)
     if isinstance(compiled, CelSyntax):
@@ -392,6 +458,20 @@ def evaluate_expression(text: str, project: Project, today: date,
     return CelEnv(build_facts(project, today, extra)).evaluate(compiled)
 
 
-__all__ = ["EVIDENCE_LIMIT", "PackTestReport", "PackTestResult", "check_gate", "decide", "deliverable_results",
-           "evaluate_expression", "evaluate_gate", "evaluate_rule", "evaluate_rules", "lang_of", "patch_facts",
-           "quality_targets", "run_pack_test", "run_pack_tests"]
+__all__ = [
+    "EVIDENCE_LIMIT",
+    "PackTestReport",
+    "PackTestResult",
+    "check_gate",
+    "decide",
+    "deliverable_results",
+    "evaluate_expression",
+    "evaluate_gate",
+    "evaluate_rule",
+    "evaluate_rules",
+    "lang_of",
+    "patch_facts",
+    "quality_targets",
+    "run_pack_test",
+    "run_pack_tests",
+]

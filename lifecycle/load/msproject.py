@@ -71,8 +71,10 @@ from lifecycle.errors import Problem, SpecError
 MAX_BYTES = 200 * 1024 * 1024
 NO_RESOURCE = -65535
 LINK_TYPE = {0: "FF", 1: "FS", 2: "SF", 3: "SS"}
-_DUR_RE = re.compile(r"^(-)?P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?"
-                     r"(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+_DUR_RE = re.compile(
+    r"^(-)?P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
+)
 # LagFormat / DurationFormat codes: working-time units, elapsed-time units, percent units
 _ELAPSED_FORMATS = {4, 6, 8, 10, 12, 36, 38, 40, 42, 44}
 _PERCENT_FORMATS = {19, 20, 51, 52}
@@ -80,93 +82,476 @@ _DAYTYPE_ISO = {1: 7, 2: 1, 3: 2, 4: 3, 5: 4, 6: 5, 7: 6}
 
 # Elements read, per parent. Anything else is reported (ignored when listed in _DERIVED, else not understood).
 _USED = {
-    "Project": {"Name", "Title", "Company", "Manager", "StartDate", "FinishDate", "StatusDate", "CurrentDate",
-                "CurrencyCode", "MinutesPerDay", "MinutesPerWeek", "CalendarUID", "Calendars", "Tasks",
-                "Resources", "Assignments", "LastSaved", "CreationDate", "SaveVersion"},
-    "Task": {"UID", "ID", "Name", "WBS", "OutlineNumber", "OutlineLevel", "Start", "Finish", "Duration",
-             "DurationFormat", "Work", "Milestone", "Summary", "PercentComplete", "ActualStart", "ActualFinish",
-             "Active", "ConstraintType", "ConstraintDate", "Notes", "Deadline", "Cost", "ActualCost",
-             "PredecessorLink", "Baseline", "IsNull", "Manual", "LevelingDelay"},
+    "Project": {
+        "Name",
+        "Title",
+        "Company",
+        "Manager",
+        "StartDate",
+        "FinishDate",
+        "StatusDate",
+        "CurrentDate",
+        "CurrencyCode",
+        "MinutesPerDay",
+        "MinutesPerWeek",
+        "CalendarUID",
+        "Calendars",
+        "Tasks",
+        "Resources",
+        "Assignments",
+        "LastSaved",
+        "CreationDate",
+        "SaveVersion",
+    },
+    "Task": {
+        "UID",
+        "ID",
+        "Name",
+        "WBS",
+        "OutlineNumber",
+        "OutlineLevel",
+        "Start",
+        "Finish",
+        "Duration",
+        "DurationFormat",
+        "Work",
+        "Milestone",
+        "Summary",
+        "PercentComplete",
+        "ActualStart",
+        "ActualFinish",
+        "Active",
+        "ConstraintType",
+        "ConstraintDate",
+        "Notes",
+        "Deadline",
+        "Cost",
+        "ActualCost",
+        "PredecessorLink",
+        "Baseline",
+        "IsNull",
+        "Manual",
+        "LevelingDelay",
+    },
     "PredecessorLink": {"PredecessorUID", "Type", "LinkLag", "LagFormat", "CrossProject", "CrossProjectName"},
-    "Baseline": {"Number", "Start", "Finish", "Work", "Cost", "Duration", "DurationFormat", "Interim",
-                 "EstimatedDuration", "BCWS", "BCWP", "FixedCost", "TimephasedData"},
-    "Resource": {"UID", "ID", "Name", "Type", "IsNull", "Group", "EmailAddress", "MaxUnits", "StandardRate",
-                 "StandardRateFormat", "MaterialLabel", "Initials"},
+    "Baseline": {
+        "Number",
+        "Start",
+        "Finish",
+        "Work",
+        "Cost",
+        "Duration",
+        "DurationFormat",
+        "Interim",
+        "EstimatedDuration",
+        "BCWS",
+        "BCWP",
+        "FixedCost",
+        "TimephasedData",
+    },
+    "Resource": {
+        "UID",
+        "ID",
+        "Name",
+        "Type",
+        "IsNull",
+        "Group",
+        "EmailAddress",
+        "MaxUnits",
+        "StandardRate",
+        "StandardRateFormat",
+        "MaterialLabel",
+        "Initials",
+    },
     "Assignment": {"UID", "TaskUID", "ResourceUID", "Units", "Work", "Start", "Finish"},
-    "Calendar": {"UID", "Name", "IsBaseCalendar", "BaseCalendarUID", "WeekDays", "Exceptions", "WorkWeeks",
-                 "IsBaselineCalendar"},
+    "Calendar": {
+        "UID",
+        "Name",
+        "IsBaseCalendar",
+        "BaseCalendarUID",
+        "WeekDays",
+        "Exceptions",
+        "WorkWeeks",
+        "IsBaselineCalendar",
+    },
 }
 _DERIVED = {
-    "Project": {"UID", "Subject", "Category", "Author", "Revision", "ScheduleFromStart", "FYStartDate",
-                "CriticalSlackLimit", "CurrencyDigits", "CurrencySymbol", "CurrencySymbolPosition",
-                "DefaultStartTime", "DefaultFinishTime", "DaysPerMonth", "DefaultTaskType",
-                "DefaultFixedCostAccrual", "DefaultStandardRate", "DefaultOvertimeRate", "DurationFormat",
-                "WorkFormat", "EditableActualCosts", "HonorConstraints", "EarnedValueMethod",
-                "InsertedProjectsLikeSummary", "MultipleCriticalPaths", "NewTasksEffortDriven", "NewTasksEstimated",
-                "SplitsInProgressTasks", "SpreadActualCost", "SpreadPercentComplete", "TaskUpdatesResource",
-                "FiscalYearStart", "WeekStartDay", "MoveCompletedEndsBack", "MoveRemainingStartsBack",
-                "MoveRemainingStartsForward", "MoveCompletedEndsForward", "BaselineForEarnedValue",
-                "AutoAddNewResourcesAndTasks", "MicrosoftProjectServerURL", "Autolink", "NewTaskStartDate",
-                "DefaultTaskEVMethod", "ProjectExternallyEdited", "ExtendedCreationDate", "ActualsInSync",
-                "RemoveFileProperties", "AdminProject", "OutlineCodes", "WBSMasks", "ExtendedAttributes", "GUID",
-                "NewTasksAreManual", "ProjectSummaryTaskUID", "ShowProjectSummaryTask",
-                "KeepTaskOnNearestWorkingTimeWhenMadeAutoScheduled",
-                "UpdateManuallyScheduledTasksWhenEditingLinks", "Views", "Filters", "Groups", "Tables", "Maps",
-                "Reports", "Drawings", "DataLinks", "VBAProjects", "CalculationType"},
-    "Task": {"GUID", "Type", "CreateDate", "Contact", "WBSLevel", "Priority", "Stop", "Resume", "ResumeValid",
-             "EffortDriven", "Recurring", "OverAllocated", "Estimated", "Critical", "IsSubproject",
-             "IsSubprojectReadOnly", "SubprojectName", "ExternalTask", "ExternalTaskProject", "EarlyStart",
-             "EarlyFinish", "LateStart", "LateFinish", "StartVariance", "FinishVariance", "WorkVariance",
-             "FreeSlack", "TotalSlack", "StartSlack", "FinishSlack", "FixedCost", "FixedCostAccrual",
-             "PercentWorkComplete", "OvertimeCost", "OvertimeWork", "ActualDuration", "ActualOvertimeCost",
-             "ActualWork", "ActualOvertimeWork", "RegularWork", "RemainingDuration", "RemainingCost",
-             "RemainingWork", "RemainingOvertimeCost", "RemainingOvertimeWork", "ACWP", "CV", "SV", "CalendarUID",
-             "LevelAssignments", "LevelingCanSplit", "LevelingDelayFormat", "PreLeveledStart",
-             "PreLeveledFinish", "Hyperlink", "HyperlinkAddress", "HyperlinkSubAddress", "IgnoreResourceCalendar",
-             "HideBar", "Rollup", "BCWS", "BCWP", "PhysicalPercentComplete", "EarnedValueMethod",
-             "ActualWorkProtected", "ActualOvertimeWorkProtected", "ExtendedAttribute", "OutlineCode",
-             "IsPublished", "StatusManager", "CommitmentStart", "CommitmentFinish", "CommitmentType",
-             "TimephasedData", "ManualStart", "ManualFinish", "ManualDuration", "IsNull", "DurationText",
-             "StartText", "FinishText", "Placeholder", "IsActive", "CostVariance", "CPI", "SPI", "EAC", "VAC",
-             "TCPI", "ResumeNoEarlierThan", "FreeformDurationFormat"},
-    "Resource": {"GUID", "Phonetics", "NTAccount", "Code", "WorkGroup", "Hyperlink", "HyperlinkAddress",
-                 "HyperlinkSubAddress", "PeakUnits", "OverAllocated", "AvailableFrom", "AvailableTo", "Start",
-                 "Finish", "CanLevel", "AccrueAt", "Work", "RegularWork", "OvertimeWork", "ActualWork",
-                 "RemainingWork", "ActualOvertimeWork", "RemainingOvertimeWork", "PercentWorkComplete", "Cost",
-                 "OvertimeRate", "OvertimeRateFormat", "OvertimeCost", "CostPerUse", "ActualCost",
-                 "ActualOvertimeCost", "RemainingCost", "RemainingOvertimeCost", "WorkVariance", "CostVariance",
-                 "SV", "CV", "ACWP", "CalendarUID", "Notes", "BCWS", "BCWP", "IsGeneric", "IsInactive",
-                 "IsEnterprise", "BookingType", "ActualWorkProtected", "ActualOvertimeWorkProtected",
-                 "ActiveDirectoryGUID", "CreationDate", "ExtendedAttribute", "Baseline", "OutlineCode",
-                 "IsCostResource", "AssnOwner", "AssnOwnerGuid", "IsBudget", "AvailabilityPeriods", "Rates",
-                 "TimephasedData", "Budget"},
-    "Assignment": {"GUID", "PercentWorkComplete", "ActualCost", "ActualFinish", "ActualOvertimeCost",
-                   "ActualOvertimeWork", "ActualStart", "ActualWork", "ACWP", "Confirmed", "Cost", "CostRateTable",
-                   "CostVariance", "CV", "Delay", "FinishVariance", "Hyperlink", "HyperlinkAddress",
-                   "HyperlinkSubAddress", "WorkVariance", "HasFixedRateUnits", "FixedMaterial", "LevelingDelay",
-                   "LevelingDelayFormat", "LinkedFields", "Milestone", "Notes", "Overallocated", "OvertimeCost",
-                   "OvertimeWork", "PeakUnits", "RegularWork", "RemainingCost", "RemainingOvertimeCost",
-                   "RemainingOvertimeWork", "RemainingWork", "ResponsePending", "Stop", "Resume", "StartVariance",
-                   "Summary", "SV", "UpdateNeeded", "VAC", "WorkContour", "BCWS", "BCWP", "BookingType",
-                   "ActualWorkProtected", "ActualOvertimeWorkProtected", "CreationDate", "AssnOwner",
-                   "AssnOwnerGuid", "BudgetCost", "BudgetWork", "ExtendedAttribute", "Baseline", "TimephasedData"},
+    "Project": {
+        "UID",
+        "Subject",
+        "Category",
+        "Author",
+        "Revision",
+        "ScheduleFromStart",
+        "FYStartDate",
+        "CriticalSlackLimit",
+        "CurrencyDigits",
+        "CurrencySymbol",
+        "CurrencySymbolPosition",
+        "DefaultStartTime",
+        "DefaultFinishTime",
+        "DaysPerMonth",
+        "DefaultTaskType",
+        "DefaultFixedCostAccrual",
+        "DefaultStandardRate",
+        "DefaultOvertimeRate",
+        "DurationFormat",
+        "WorkFormat",
+        "EditableActualCosts",
+        "HonorConstraints",
+        "EarnedValueMethod",
+        "InsertedProjectsLikeSummary",
+        "MultipleCriticalPaths",
+        "NewTasksEffortDriven",
+        "NewTasksEstimated",
+        "SplitsInProgressTasks",
+        "SpreadActualCost",
+        "SpreadPercentComplete",
+        "TaskUpdatesResource",
+        "FiscalYearStart",
+        "WeekStartDay",
+        "MoveCompletedEndsBack",
+        "MoveRemainingStartsBack",
+        "MoveRemainingStartsForward",
+        "MoveCompletedEndsForward",
+        "BaselineForEarnedValue",
+        "AutoAddNewResourcesAndTasks",
+        "MicrosoftProjectServerURL",
+        "Autolink",
+        "NewTaskStartDate",
+        "DefaultTaskEVMethod",
+        "ProjectExternallyEdited",
+        "ExtendedCreationDate",
+        "ActualsInSync",
+        "RemoveFileProperties",
+        "AdminProject",
+        "OutlineCodes",
+        "WBSMasks",
+        "ExtendedAttributes",
+        "GUID",
+        "NewTasksAreManual",
+        "ProjectSummaryTaskUID",
+        "ShowProjectSummaryTask",
+        "KeepTaskOnNearestWorkingTimeWhenMadeAutoScheduled",
+        "UpdateManuallyScheduledTasksWhenEditingLinks",
+        "Views",
+        "Filters",
+        "Groups",
+        "Tables",
+        "Maps",
+        "Reports",
+        "Drawings",
+        "DataLinks",
+        "VBAProjects",
+        "CalculationType",
+    },
+    "Task": {
+        "GUID",
+        "Type",
+        "CreateDate",
+        "Contact",
+        "WBSLevel",
+        "Priority",
+        "Stop",
+        "Resume",
+        "ResumeValid",
+        "EffortDriven",
+        "Recurring",
+        "OverAllocated",
+        "Estimated",
+        "Critical",
+        "IsSubproject",
+        "IsSubprojectReadOnly",
+        "SubprojectName",
+        "ExternalTask",
+        "ExternalTaskProject",
+        "EarlyStart",
+        "EarlyFinish",
+        "LateStart",
+        "LateFinish",
+        "StartVariance",
+        "FinishVariance",
+        "WorkVariance",
+        "FreeSlack",
+        "TotalSlack",
+        "StartSlack",
+        "FinishSlack",
+        "FixedCost",
+        "FixedCostAccrual",
+        "PercentWorkComplete",
+        "OvertimeCost",
+        "OvertimeWork",
+        "ActualDuration",
+        "ActualOvertimeCost",
+        "ActualWork",
+        "ActualOvertimeWork",
+        "RegularWork",
+        "RemainingDuration",
+        "RemainingCost",
+        "RemainingWork",
+        "RemainingOvertimeCost",
+        "RemainingOvertimeWork",
+        "ACWP",
+        "CV",
+        "SV",
+        "CalendarUID",
+        "LevelAssignments",
+        "LevelingCanSplit",
+        "LevelingDelayFormat",
+        "PreLeveledStart",
+        "PreLeveledFinish",
+        "Hyperlink",
+        "HyperlinkAddress",
+        "HyperlinkSubAddress",
+        "IgnoreResourceCalendar",
+        "HideBar",
+        "Rollup",
+        "BCWS",
+        "BCWP",
+        "PhysicalPercentComplete",
+        "EarnedValueMethod",
+        "ActualWorkProtected",
+        "ActualOvertimeWorkProtected",
+        "ExtendedAttribute",
+        "OutlineCode",
+        "IsPublished",
+        "StatusManager",
+        "CommitmentStart",
+        "CommitmentFinish",
+        "CommitmentType",
+        "TimephasedData",
+        "ManualStart",
+        "ManualFinish",
+        "ManualDuration",
+        "IsNull",
+        "DurationText",
+        "StartText",
+        "FinishText",
+        "Placeholder",
+        "IsActive",
+        "CostVariance",
+        "CPI",
+        "SPI",
+        "EAC",
+        "VAC",
+        "TCPI",
+        "ResumeNoEarlierThan",
+        "FreeformDurationFormat",
+    },
+    "Resource": {
+        "GUID",
+        "Phonetics",
+        "NTAccount",
+        "Code",
+        "WorkGroup",
+        "Hyperlink",
+        "HyperlinkAddress",
+        "HyperlinkSubAddress",
+        "PeakUnits",
+        "OverAllocated",
+        "AvailableFrom",
+        "AvailableTo",
+        "Start",
+        "Finish",
+        "CanLevel",
+        "AccrueAt",
+        "Work",
+        "RegularWork",
+        "OvertimeWork",
+        "ActualWork",
+        "RemainingWork",
+        "ActualOvertimeWork",
+        "RemainingOvertimeWork",
+        "PercentWorkComplete",
+        "Cost",
+        "OvertimeRate",
+        "OvertimeRateFormat",
+        "OvertimeCost",
+        "CostPerUse",
+        "ActualCost",
+        "ActualOvertimeCost",
+        "RemainingCost",
+        "RemainingOvertimeCost",
+        "WorkVariance",
+        "CostVariance",
+        "SV",
+        "CV",
+        "ACWP",
+        "CalendarUID",
+        "Notes",
+        "BCWS",
+        "BCWP",
+        "IsGeneric",
+        "IsInactive",
+        "IsEnterprise",
+        "BookingType",
+        "ActualWorkProtected",
+        "ActualOvertimeWorkProtected",
+        "ActiveDirectoryGUID",
+        "CreationDate",
+        "ExtendedAttribute",
+        "Baseline",
+        "OutlineCode",
+        "IsCostResource",
+        "AssnOwner",
+        "AssnOwnerGuid",
+        "IsBudget",
+        "AvailabilityPeriods",
+        "Rates",
+        "TimephasedData",
+        "Budget",
+    },
+    "Assignment": {
+        "GUID",
+        "PercentWorkComplete",
+        "ActualCost",
+        "ActualFinish",
+        "ActualOvertimeCost",
+        "ActualOvertimeWork",
+        "ActualStart",
+        "ActualWork",
+        "ACWP",
+        "Confirmed",
+        "Cost",
+        "CostRateTable",
+        "CostVariance",
+        "CV",
+        "Delay",
+        "FinishVariance",
+        "Hyperlink",
+        "HyperlinkAddress",
+        "HyperlinkSubAddress",
+        "WorkVariance",
+        "HasFixedRateUnits",
+        "FixedMaterial",
+        "LevelingDelay",
+        "LevelingDelayFormat",
+        "LinkedFields",
+        "Milestone",
+        "Notes",
+        "Overallocated",
+        "OvertimeCost",
+        "OvertimeWork",
+        "PeakUnits",
+        "RegularWork",
+        "RemainingCost",
+        "RemainingOvertimeCost",
+        "RemainingOvertimeWork",
+        "RemainingWork",
+        "ResponsePending",
+        "Stop",
+        "Resume",
+        "StartVariance",
+        "Summary",
+        "SV",
+        "UpdateNeeded",
+        "VAC",
+        "WorkContour",
+        "BCWS",
+        "BCWP",
+        "BookingType",
+        "ActualWorkProtected",
+        "ActualOvertimeWorkProtected",
+        "CreationDate",
+        "AssnOwner",
+        "AssnOwnerGuid",
+        "BudgetCost",
+        "BudgetWork",
+        "ExtendedAttribute",
+        "Baseline",
+        "TimephasedData",
+    },
 }
 
 
 # Other element names of the published schema (any parent): known, so reported as ignored, not as unknown.
 _SCHEMA_NAMES = {
-    "AccrueAt", "ActiveDirectoryGUID", "Alias", "AllLevelsRequired", "AppendNewValues", "AutoRollDown",
-    "AvailabilityPeriod", "AvailableUnits", "CFType", "DefaultGuid", "Default", "Description", "ElemType",
-    "EnteredByOccurrences", "Enterprise", "EnterpriseOutlineCodeAlias", "FieldGUID", "FieldID", "FieldName",
-    "Formula", "FromDate", "FromTime", "GenerateCodes", "Guid", "LeafOnly", "Length", "Level", "Ltuid", "Mask",
-    "Masks", "MaxMultiValues", "OnlyTableValuesAllowed", "ParentValueID", "Phonetic", "PhoneticAlias", "Prefix",
-    "Rate", "RatesFrom", "RatesTo", "RateTable", "ResourceSubstitutionEnabled", "RestrictValues", "RollupType",
-    "SecondaryPID", "Separator", "ShowIndent", "ToDate", "ToTime", "UserDef", "Value", "ValueID", "ValueGUID",
-    "Values", "ValueList", "WorkingTime", "WorkingTimes", "TimePeriod", "Occurrences", "Type", "Period",
-    "DaysOfWeek", "MonthItem", "MonthPosition", "Month", "MonthDay", "DayWorking", "DayType", "WeekDay",
-    "IgnoreWarnings", "DisplayAsSummary", "DisplayOnTimeline", "Warning", "IsMarked", "ShowOnBoard",
-    "BoardStatusID", "BoardColumnUID", "SprintID", "StatusManager", "CostCenter", "AgileMode", "BoardColumns",
-    "BaselineCalendar", "Sprints", "TotalSlack", "EarnedValueMethod", "ProjectUID",
+    "AccrueAt",
+    "ActiveDirectoryGUID",
+    "Alias",
+    "AllLevelsRequired",
+    "AppendNewValues",
+    "AutoRollDown",
+    "AvailabilityPeriod",
+    "AvailableUnits",
+    "CFType",
+    "DefaultGuid",
+    "Default",
+    "Description",
+    "ElemType",
+    "EnteredByOccurrences",
+    "Enterprise",
+    "EnterpriseOutlineCodeAlias",
+    "FieldGUID",
+    "FieldID",
+    "FieldName",
+    "Formula",
+    "FromDate",
+    "FromTime",
+    "GenerateCodes",
+    "Guid",
+    "LeafOnly",
+    "Length",
+    "Level",
+    "Ltuid",
+    "Mask",
+    "Masks",
+    "MaxMultiValues",
+    "OnlyTableValuesAllowed",
+    "ParentValueID",
+    "Phonetic",
+    "PhoneticAlias",
+    "Prefix",
+    "Rate",
+    "RatesFrom",
+    "RatesTo",
+    "RateTable",
+    "ResourceSubstitutionEnabled",
+    "RestrictValues",
+    "RollupType",
+    "SecondaryPID",
+    "Separator",
+    "ShowIndent",
+    "ToDate",
+    "ToTime",
+    "UserDef",
+    "Value",
+    "ValueID",
+    "ValueGUID",
+    "Values",
+    "ValueList",
+    "WorkingTime",
+    "WorkingTimes",
+    "TimePeriod",
+    "Occurrences",
+    "Type",
+    "Period",
+    "DaysOfWeek",
+    "MonthItem",
+    "MonthPosition",
+    "Month",
+    "MonthDay",
+    "DayWorking",
+    "DayType",
+    "WeekDay",
+    "IgnoreWarnings",
+    "DisplayAsSummary",
+    "DisplayOnTimeline",
+    "Warning",
+    "IsMarked",
+    "ShowOnBoard",
+    "BoardStatusID",
+    "BoardColumnUID",
+    "SprintID",
+    "StatusManager",
+    "CostCenter",
+    "AgileMode",
+    "BoardColumns",
+    "BaselineCalendar",
+    "Sprints",
+    "TotalSlack",
+    "EarnedValueMethod",
+    "ProjectUID",
 }
 
 
@@ -197,13 +582,18 @@ class ImportReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "file": self.file, "project_name": self.project_name, "code": self.code, "created": self.created,
+            "file": self.file,
+            "project_name": self.project_name,
+            "code": self.code,
+            "created": self.created,
             "status_date": self.status_date.isoformat() if self.status_date else None,
             "counts": dict(self.counts),
-            "not_understood": [{"element": k, "count": n, "first_line": ln}
-                               for k, (n, ln) in sorted(self.not_understood.items())],
+            "not_understood": [
+                {"element": k, "count": n, "first_line": ln} for k, (n, ln) in sorted(self.not_understood.items())
+            ],
             "ignored": [{"element": k, "count": n, "first_line": ln} for k, (n, ln) in sorted(self.ignored.items())],
-            "approximations": list(self.approximations), "skipped": list(self.skipped),
+            "approximations": list(self.approximations),
+            "skipped": list(self.skipped),
         }
 
     def lines(self) -> list[str]:
@@ -219,8 +609,10 @@ class ImportReport:
             out.append("not understood (left out):")
             out += [f"  {k} x{n} (first at line {ln})" for k, (n, ln) in sorted(self.not_understood.items())]
         if self.ignored:
-            out.append(f"ignored: {sum(n for n, _ in self.ignored.values())} computed or display-only values "
-                       f"({len(self.ignored)} kinds) the engine derives itself or does not keep")
+            out.append(
+                f"ignored: {sum(n for n, _ in self.ignored.values())} computed or display-only values "
+                f"({len(self.ignored)} kinds) the engine derives itself or does not keep"
+            )
         return out
 
 
@@ -269,8 +661,10 @@ def parse_xml(data: bytes, file: str) -> tuple[Element, dict[int, int]]:
     from defusedxml.ElementTree import DefusedXMLParser
 
     if len(data) > MAX_BYTES:
-        raise SpecError([Problem(file, None, "", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")],
-                        "the file was refused, nothing was written")
+        raise SpecError(
+            [Problem(file, None, "", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")],
+            "the file was refused, nothing was written",
+        )
     builder = _LineBuilder()
     parser = DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     builder.parser = parser
@@ -284,17 +678,30 @@ def parse_xml(data: bytes, file: str) -> tuple[Element, dict[int, int]]:
         except Exception:
             line = None
         kind = type(exc).__name__
-        what = {"DTDForbidden": "declares a DTD (<!DOCTYPE ...>)",
-                "EntitiesForbidden": "declares XML entities",
-                "ExternalReferenceForbidden": "refers to an external entity"}.get(kind, "uses a forbidden XML feature")
-        raise SpecError([Problem(file, line, "", f"refused: the file {what}; Microsoft Project XML never needs "
-                                                 "one, and it can be used to read local files or exhaust memory")],
-                        "the file was refused as unsafe, nothing was written") from None
+        what = {
+            "DTDForbidden": "declares a DTD (<!DOCTYPE ...>)",
+            "EntitiesForbidden": "declares XML entities",
+            "ExternalReferenceForbidden": "refers to an external entity",
+        }.get(kind, "uses a forbidden XML feature")
+        raise SpecError(
+            [
+                Problem(
+                    file,
+                    line,
+                    "",
+                    f"refused: the file {what}; Microsoft Project XML never needs "
+                    "one, and it can be used to read local files or exhaust memory",
+                )
+            ],
+            "the file was refused as unsafe, nothing was written",
+        ) from None
     except ParseError as exc:
         line, col = getattr(exc, "position", (None, None))
         msg = str(exc).split(":")[0] if str(exc) else "malformed XML"
-        raise SpecError([Problem(file, line, "", f"not well-formed XML: {msg} (column {col})")],
-                        "the file could not be read, nothing was written") from None
+        raise SpecError(
+            [Problem(file, line, "", f"not well-formed XML: {msg} (column {col})")],
+            "the file could not be read, nothing was written",
+        ) from None
     return root, builder.lines
 
 
@@ -401,8 +808,9 @@ class _Reader:
         try:
             d = date.fromisoformat(t[:10])
         except ValueError:
-            self.error(k[name][0], f"{path}/{name}",
-                       f"expected a date and time like 2026-03-02T08:00:00, got '{t[:40]}'")
+            self.error(
+                k[name][0], f"{path}/{name}", f"expected a date and time like 2026-03-02T08:00:00, got '{t[:40]}'"
+            )
             return None
         if d.year < 1984 or d.year > 2149:  # the format's own range; outside it is a "no date" marker
             return None
@@ -418,10 +826,18 @@ class _Reader:
             return None
         sign, y, mo, w, d, h, mi, s = m.groups()
         if y or mo:
-            self.report.note(self.line(k[name][0]), f"{path}/{name} '{t}' uses years or months; read as 365 and "
-                                                    "30 elapsed days")
-        total = (float(y or 0) * 365 * 24 + float(mo or 0) * 30 * 24 + float(w or 0) * 7 * 24
-                 + float(d or 0) * 24 + float(h or 0) + float(mi or 0) / 60 + float(s or 0) / 3600)
+            self.report.note(
+                self.line(k[name][0]), f"{path}/{name} '{t}' uses years or months; read as 365 and 30 elapsed days"
+            )
+        total = (
+            float(y or 0) * 365 * 24
+            + float(mo or 0) * 30 * 24
+            + float(w or 0) * 7 * 24
+            + float(d or 0) * 24
+            + float(h or 0)
+            + float(mi or 0) / 60
+            + float(s or 0) / 3600
+        )
         return -total if sign else total
 
     # ---------------------------------------------------------------- calendar
@@ -452,15 +868,23 @@ class _Reader:
         weekdays, holidays, extra = self._calendar_days(chosen, by_uid, set())
         n_resource = max(0, len(entries) - 1)
         if n_resource:
-            self.report.note(None, f"{n_resource} other calendar(s) (resource or task calendars) not imported; "
-                                   "the project calendar is used for every task")
-        cal = Calendar(working_weekdays=tuple(sorted(weekdays)), hours_per_day=hours_per_day,
-                       holidays=tuple(sorted(holidays - extra)), extra_workdays=tuple(sorted(extra)))
+            self.report.note(
+                None,
+                f"{n_resource} other calendar(s) (resource or task calendars) not imported; "
+                "the project calendar is used for every task",
+            )
+        cal = Calendar(
+            working_weekdays=tuple(sorted(weekdays)),
+            hours_per_day=hours_per_day,
+            holidays=tuple(sorted(holidays - extra)),
+            extra_workdays=tuple(sorted(extra)),
+        )
         self.working_per_week = len(weekdays) or 5
         return cal, len(holidays) + len(extra)
 
-    def _calendar_days(self, cal: Element, by_uid: dict[int, Element],
-                       seen: set[int]) -> tuple[set[int], set[date], set[date]]:
+    def _calendar_days(
+        self, cal: Element, by_uid: dict[int, Element], seen: set[int]
+    ) -> tuple[set[int], set[date], set[date]]:
         ck = self.kids(cal)
         path = "Calendars/Calendar"
         uid = self.int_(ck, "UID", path)
@@ -511,8 +935,11 @@ class _Reader:
                     holidays.update(days_)
                     extra.difference_update(days_)
         if ck.get("WorkWeeks"):
-            self.report.note(self.line(ck["WorkWeeks"][0]), "work weeks (a different working week for a period) are "
-                                                            "not supported; the default week is used all year")
+            self.report.note(
+                self.line(ck["WorkWeeks"][0]),
+                "work weeks (a different working week for a period) are "
+                "not supported; the default week is used all year",
+            )
         return weekdays, holidays, extra
 
     def _exception(self, ex: Element, path: str) -> tuple[set[date], bool]:
@@ -570,8 +997,10 @@ class _Reader:
                     y += 1
                 count += 1
             return out, working
-        self.report.note(line, f"recurring calendar exception '{name}' (type {typ}) is not supported; "
-                               f"only its first day {a} was taken")
+        self.report.note(
+            line,
+            f"recurring calendar exception '{name}' (type {typ}) is not supported; only its first day {a} was taken",
+        )
         return {a}, working
 
     # ---------------------------------------------------------------- conversions
@@ -582,15 +1011,20 @@ class _Reader:
         if fmt in _PERCENT_FORMATS:
             pct = lag_tenths / 10.0
             days = pred_days * pct / 100.0
-            self.report.note(line, f"link {label}: a lag of {pct:g}% of the predecessor's duration "
-                                   f"(LinkLag read as tenths of a percent) imported as {days:.2f} working days")
+            self.report.note(
+                line,
+                f"link {label}: a lag of {pct:g}% of the predecessor's duration "
+                f"(LinkLag read as tenths of a percent) imported as {days:.2f} working days",
+            )
             return days
         minutes = lag_tenths / 10.0
         if fmt in _ELAPSED_FORMATS:
             elapsed_days = minutes / 1440.0
             days = elapsed_days * self.working_per_week / 7.0
-            self.report.note(line, f"link {label}: an elapsed lag of {elapsed_days:g} calendar days imported as "
-                                   f"{days:.2f} working days")
+            self.report.note(
+                line,
+                f"link {label}: an elapsed lag of {elapsed_days:g} calendar days imported as {days:.2f} working days",
+            )
             return days
         return minutes / self.minutes_per_day
 
@@ -610,8 +1044,10 @@ def read_msproject(path: str | Path, *, today: date | None = None) -> MsProjectD
     try:
         size = p.stat().st_size
         if size > MAX_BYTES:
-            raise SpecError([Problem(str(path), None, "", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")],
-                            "the file was refused, nothing was written")
+            raise SpecError(
+                [Problem(str(path), None, "", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")],
+                "the file was refused, nothing was written",
+            )
         data = p.read_bytes()
     except FileNotFoundError as exc:
         raise SpecError([Problem(str(path), None, "", "file not found")], "cannot read the file") from exc
@@ -626,9 +1062,17 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
     """Read MSPDI bytes into model objects and an import report (see the module docstring)."""
     root, lines = parse_xml(data, file)
     if _local(root.tag) != "Project":
-        raise SpecError([Problem(file, lines.get(id(root)), "", f"not a Microsoft Project XML file: the root element "
-                                                                f"is <{_local(root.tag)}>, expected <Project>")],
-                        "the file could not be imported, nothing was written")
+        raise SpecError(
+            [
+                Problem(
+                    file,
+                    lines.get(id(root)),
+                    "",
+                    f"not a Microsoft Project XML file: the root element is <{_local(root.tag)}>, expected <Project>",
+                )
+            ],
+            "the file could not be imported, nothing was written",
+        )
     r = _Reader(file, lines, today or date.today())
     rep = r.report
     rk = r.kids(root)
@@ -679,11 +1123,26 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
                 capacity = min(168.0, max(0.0, units * r.minutes_per_week / 60.0))
                 pid = f"R{uid}"
                 person_of[uid] = pid
-                people.append(Person(id=pid, name=rname, role=r.text(k, "Group") or "resource", rate=rate,
-                                     capacity_hours_per_week=round(capacity, 2), email=r.text(k, "EmailAddress") or ""))
+                people.append(
+                    Person(
+                        id=pid,
+                        name=rname,
+                        role=r.text(k, "Group") or "resource",
+                        rate=rate,
+                        capacity_hours_per_week=round(capacity, 2),
+                        email=r.text(k, "EmailAddress") or "",
+                    )
+                )
             elif typ == 0:
-                materials[uid] = {"id": f"M{uid}", "name": rname, "unit": r.text(k, "MaterialLabel") or "pcs",
-                                  "unit_cost": rate, "quantity": 0.0, "task": "", "needed_by": None}
+                materials[uid] = {
+                    "id": f"M{uid}",
+                    "name": rname,
+                    "unit": r.text(k, "MaterialLabel") or "pcs",
+                    "unit_cost": rate,
+                    "quantity": 0.0,
+                    "task": "",
+                    "needed_by": None,
+                }
             else:
                 rep.skip(r.line(res), f"cost resource '{rname}' (type {typ}): its costs are in the task costs")
 
@@ -717,8 +1176,10 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
                 for bl in k.get("Baseline", []):
                     bk = r.kids(bl)
                     num = r.int_(bk, "Number", path + "/Baseline") or 0
-                    project_baseline[num] = (r.money(bk, "Cost", path + "/Baseline"),
-                                             r.date_(bk, "Finish", path + "/Baseline"))
+                    project_baseline[num] = (
+                        r.money(bk, "Cost", path + "/Baseline"),
+                        r.date_(bk, "Finish", path + "/Baseline"),
+                    )
                 continue
             r.audit(tel, "Task", "Tasks/Task")
             tid = f"T{uid}"
@@ -731,9 +1192,14 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
                 stack.pop()
             parent = stack[-1][1] if stack else ""
             stack.append((level, tid))
-            row: dict[str, Any] = {"id": tid, "name": r.text(k, "Name") or f"(unnamed task {uid})", "parent": parent,
-                                   "wbs": r.text(k, "WBS") or r.text(k, "OutlineNumber") or "",
-                                   "line": r.line(tel), "summary": bool(r.bool_(k, "Summary", path))}
+            row: dict[str, Any] = {
+                "id": tid,
+                "name": r.text(k, "Name") or f"(unnamed task {uid})",
+                "parent": parent,
+                "wbs": r.text(k, "WBS") or r.text(k, "OutlineNumber") or "",
+                "line": r.line(tel),
+                "summary": bool(r.bool_(k, "Summary", path)),
+            }
             row["start"] = r.date_(k, "Start", path)
             row["finish"] = r.date_(k, "Finish", path)
             dur_h = r.hours(k, "Duration", path)
@@ -742,8 +1208,10 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
             if dur_h is not None:
                 if fmt in _ELAPSED_FORMATS:
                     days = dur_h / 24.0 * r.working_per_week / 7.0
-                    rep.note(r.line(tel), f"task {tid}: an elapsed duration of {dur_h / 24.0:g} days imported as "
-                                          f"{days:.2f} working days")
+                    rep.note(
+                        r.line(tel),
+                        f"task {tid}: an elapsed duration of {dur_h / 24.0:g} days imported as {days:.2f} working days",
+                    )
                 else:
                     days = r.days_from_hours(dur_h)
             row["days"] = days
@@ -773,9 +1241,15 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
                 if num == 0:
                     row["baseline_cost"] = bcost
                 bw = r.hours(bk, "Work", bpath)
-                baselines.setdefault(num, []).append(BaselineTask(
-                    task=tid, start=r.date_(bk, "Start", bpath), finish=r.date_(bk, "Finish", bpath),
-                    cost=bcost, effort_hours=max(0.0, bw or 0.0)))
+                baselines.setdefault(num, []).append(
+                    BaselineTask(
+                        task=tid,
+                        start=r.date_(bk, "Start", bpath),
+                        finish=r.date_(bk, "Finish", bpath),
+                        cost=bcost,
+                        effort_hours=max(0.0, bw or 0.0),
+                    )
+                )
             for pl in k.get("PredecessorLink", []):
                 pk = r.kids(pl)
                 r.audit(pl, "PredecessorLink", "Tasks/Task/PredecessorLink")
@@ -796,14 +1270,20 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
             days = None
             milestone = False
         elif milestone and days:
-            rep.note(line, f"task {tid} is flagged as a milestone but lasts {days:g} days; imported as a task "
-                           "(a milestone has zero duration here)")
+            rep.note(
+                line,
+                f"task {tid} is flagged as a milestone but lasts {days:g} days; imported as a task "
+                "(a milestone has zero duration here)",
+            )
             milestone = False
         if days is not None and days < 0:
             days = 0.0
         if days is not None and not milestone and abs(days - round(days)) > 1e-6 and days > 0:
-            rep.note(line, f"task {tid}: a duration of {days:.3f} days is scheduled as {math.ceil(days - 1e-9)} "
-                           "whole working days")
+            rep.note(
+                line,
+                f"task {tid}: a duration of {days:.3f} days is scheduled as {math.ceil(days - 1e-9)} "
+                "whole working days",
+            )
         days_of[tid] = 0.0 if milestone else (days or 0.0)
         status: Any = "not_started"
         if row["active"] is False:
@@ -827,8 +1307,13 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
         elif ct in (1, 5, 6):
             what = {1: "as late as possible", 5: "start no later than", 6: "finish no earlier than"}[ct]
             rep.note(line, f"task {tid}: constraint '{what}' is not supported; scheduled as soon as possible")
-        if not constraint and not summary and row["start"] and (row["manual"] or row["leveling_delay"]) \
-                and not row["actual_start"]:
+        if (
+            not constraint
+            and not summary
+            and row["start"]
+            and (row["manual"] or row["leveling_delay"])
+            and not row["actual_start"]
+        ):
             why = "manually scheduled" if row["manual"] else "delayed by resource levelling"
             constraint, cdate = "start_no_earlier_than", row["start"]
             rep.note(line, f"task {tid} is {why}: kept at its start {cdate} as a start-no-earlier-than constraint")
@@ -843,12 +1328,26 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
         if actual_start and actual_finish and actual_finish < actual_start:
             rep.note(line, f"task {tid}: actual finish before actual start; the actual finish was dropped")
             actual_finish = None
-        tasks.append(Task(
-            id=tid, name=row["name"][:500], wbs=row["wbs"], parent=row["parent"], start=start, finish=finish,
-            duration_days=(0.0 if milestone else (round(days, 4) if days is not None else None)),
-            effort_hours=round(row["effort_hours"], 2), percent_complete=row["percent_complete"], status=status,
-            actual_start=actual_start, actual_finish=actual_finish, milestone=milestone,
-            constraint=constraint, constraint_date=cdate, notes=notes))  # type: ignore[arg-type]
+        tasks.append(
+            Task(
+                id=tid,
+                name=row["name"][:500],
+                wbs=row["wbs"],
+                parent=row["parent"],
+                start=start,
+                finish=finish,
+                duration_days=(0.0 if milestone else (round(days, 4) if days is not None else None)),
+                effort_hours=round(row["effort_hours"], 2),
+                percent_complete=row["percent_complete"],
+                status=status,
+                actual_start=actual_start,
+                actual_finish=actual_finish,
+                milestone=milestone,
+                constraint=constraint,
+                constraint_date=cdate,
+                notes=notes,
+            )
+        )  # type: ignore[arg-type]
 
     # ---------------------------------------------------------------- links
     links: list[TaskLink] = []
@@ -884,8 +1383,14 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
         if lag and abs(lag - round(lag)) > 1e-6 and lag_fmt not in _PERCENT_FORMATS | _ELAPSED_FORMATS:
             rep.note(line, f"link {label}: a lag of {lag:.3f} days is rounded to {round(lag):d} whole working days")
         seen_links.add((pred, succ))
-        links.append(TaskLink(predecessor=pred, successor=succ, type=LINK_TYPE[typ],  # type: ignore[arg-type]
-                              lag_days=round(lag, 4)))
+        links.append(
+            TaskLink(
+                predecessor=pred,
+                successor=succ,
+                type=LINK_TYPE[typ],  # type: ignore[arg-type]
+                lag_days=round(lag, 4),
+            )
+        )
 
     # ---------------------------------------------------------------- assignments
     by_id = {t.id: t for t in tasks}
@@ -929,8 +1434,9 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
             acc[1] += max(0.0, work)
             owners.setdefault(atid, apid)
     tasks = [Task(**{**_fields(t), "owner": owners.get(t.id, "")}) if t.id in owners else t for t in tasks]
-    assigned = tuple(Assignment(person=p, task=t, units=round(u, 4), hours=round(h, 2))
-                     for (p, t), (u, h) in assignments.items())
+    assigned = tuple(
+        Assignment(person=p, task=t, units=round(u, 4), hours=round(h, 2)) for (p, t), (u, h) in assignments.items()
+    )
 
     # ---------------------------------------------------------------- costs and baselines
     labour_tasks = {t for (_, t) in assignments}
@@ -943,13 +1449,28 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
         category = "labour" if tid in labour_tasks else "other"
         amount = row["baseline_cost"] if row["baseline_cost"] else row["cost"]
         if amount and amount > 0:
-            budget.append(BudgetLine(id=f"MSP-B-{tid}", category=category, amount=amount, task=tid,  # type: ignore[arg-type]
-                                     description="imported from Microsoft Project"))
+            budget.append(
+                BudgetLine(
+                    id=f"MSP-B-{tid}",
+                    category=category,
+                    amount=amount,
+                    task=tid,  # type: ignore[arg-type]
+                    description="imported from Microsoft Project",
+                )
+            )
         ac = row["actual_cost"]
         if ac and ac > 0:
             when = row["actual_finish"] or status_date or current or row["actual_start"] or r.today
-            costs.append(CostEntry(id=f"MSP-AC-{tid}", date=when, amount=ac, category=category, task=tid,  # type: ignore[arg-type]
-                                   description="actual cost imported from Microsoft Project"))
+            costs.append(
+                CostEntry(
+                    id=f"MSP-AC-{tid}",
+                    date=when,
+                    amount=ac,
+                    category=category,
+                    task=tid,  # type: ignore[arg-type]
+                    description="actual cost imported from Microsoft Project",
+                )
+            )
     leaf_ids = {row["id"] for row in task_rows if row["id"] not in has_kids}
     out_baselines: list[Baseline] = []
     # Baseline 0 ("Baseline") is the one the format measures earned value against: list it last, so that
@@ -961,23 +1482,61 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
             total = sum((bt.cost for bt in bts if bt.task in leaf_ids), Decimal("0"))
         if bfinish is None:
             bfinish = max((bt.finish for bt in bts if bt.finish), default=None)
-        out_baselines.append(Baseline(id=f"MSP-BL{num}", name="Microsoft Project baseline" + (f" {num}" if num else ""),
-                                      saved_on=saved, budget=total, finish=bfinish, tasks=bts))
+        out_baselines.append(
+            Baseline(
+                id=f"MSP-BL{num}",
+                name="Microsoft Project baseline" + (f" {num}" if num else ""),
+                saved_on=saved,
+                budget=total,
+                finish=bfinish,
+                tasks=bts,
+            )
+        )
 
-    mats = tuple(Material(id=m["id"], name=m["name"], unit=m["unit"], unit_cost=m["unit_cost"],
-                          quantity=round(m["quantity"] or 1.0, 4), task=m["task"], needed_by=m["needed_by"])
-                 for m in materials.values())
+    mats = tuple(
+        Material(
+            id=m["id"],
+            name=m["name"],
+            unit=m["unit"],
+            unit_cost=m["unit_cost"],
+            quantity=round(m["quantity"] or 1.0, 4),
+            task=m["task"],
+            needed_by=m["needed_by"],
+        )
+        for m in materials.values()
+    )
     if r.problems:
         raise SpecError(r.problems, f"{len(r.problems)} problem(s) in {file}, nothing was imported")
-    rep.counts = {"tasks": len(tasks), "links": len(links), "people": len(people), "materials": len(mats),
-                  "assignments": len(assigned), "budget lines": len(budget), "costs": len(costs),
-                  "baselines": len(out_baselines), "calendar exceptions": n_exceptions}
+    rep.counts = {
+        "tasks": len(tasks),
+        "links": len(links),
+        "people": len(people),
+        "materials": len(mats),
+        "assignments": len(assigned),
+        "budget lines": len(budget),
+        "costs": len(costs),
+        "baselines": len(out_baselines),
+        "calendar exceptions": n_exceptions,
+    }
     return MsProjectData(
-        name=name, company=r.text(rk, "Company") or "", start=r.date_(rk, "StartDate", "Project"),
-        finish=r.date_(rk, "FinishDate", "Project"), status_date=status_date,
-        currency=(r.text(rk, "CurrencyCode") or "")[:3].upper(), calendar=cal, tasks=tuple(tasks),
-        links=tuple(links), people=tuple(people), materials=mats, assignments=assigned, budget=tuple(budget),
-        costs=tuple(costs), baselines=tuple(out_baselines), report=rep, task_lines=task_lines)
+        name=name,
+        company=r.text(rk, "Company") or "",
+        start=r.date_(rk, "StartDate", "Project"),
+        finish=r.date_(rk, "FinishDate", "Project"),
+        status_date=status_date,
+        currency=(r.text(rk, "CurrencyCode") or "")[:3].upper(),
+        calendar=cal,
+        tasks=tuple(tasks),
+        links=tuple(links),
+        people=tuple(people),
+        materials=mats,
+        assignments=assigned,
+        budget=tuple(budget),
+        costs=tuple(costs),
+        baselines=tuple(out_baselines),
+        report=rep,
+        task_lines=task_lines,
+    )
 
 
 def _fields(t: Task) -> dict[str, Any]:

@@ -45,9 +45,9 @@ from lifecycle.domain.lifecycle import (
 )
 from lifecycle.domain.model import Requirement
 from lifecycle.errors import Problem, SpecError
-from lifecycle.spec.build import Builder, is_invalid
-from lifecycle.spec.cel import CelSyntax, CompiledExpr, ExprChecker, compile_expr
-from lifecycle.spec.source import Source, YPath, format_path, read_source
+from lifecycle.load.build import Builder, is_invalid
+from lifecycle.load.cel import CelSyntax, CompiledExpr, ExprChecker, compile_expr
+from lifecycle.load.source import Source, YPath, format_path, read_source
 
 LIFECYCLE_FILE = "lifecycle.yaml"
 RULE_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
@@ -225,11 +225,14 @@ assert set(PHASE_KINDS) == {"active", "hold", "final"}
 QUALITY_KINDS: dict[str, dict[str, tuple[str, str]]] = {
     "cel": {},
     "file_sha256": {},
-    "requirements_verified": {"priorities": ("priorities", "Requirement priorities that must be verified "
-                                                           "(default: must)")},
-    "defect_threshold": {"max_open_defects": ("count", "Most open defects allowed (default 0)"),
-                         "max_failed_tests": ("count", "Most failed tests allowed (default 0)"),
-                         "min_tests_passed": ("count", "Fewest passed tests required (default 0)")},
+    "requirements_verified": {
+        "priorities": ("priorities", "Requirement priorities that must be verified (default: must)")
+    },
+    "defect_threshold": {
+        "max_open_defects": ("count", "Most open defects allowed (default 0)"),
+        "max_failed_tests": ("count", "Most failed tests allowed (default 0)"),
+        "min_tests_passed": ("count", "Fewest passed tests required (default 0)"),
+    },
 }
 
 
@@ -278,8 +281,15 @@ class _PackReader:
         source.file = self.shown(rel)
         return source
 
-    def keys(self, b: Builder, data: Any, path: YPath, allowed: tuple[str, ...], required: tuple[str, ...] = (),
-             what: str = "mapping") -> bool:
+    def keys(
+        self,
+        b: Builder,
+        data: Any,
+        path: YPath,
+        allowed: tuple[str, ...],
+        required: tuple[str, ...] = (),
+        what: str = "mapping",
+    ) -> bool:
         if not isinstance(data, dict):
             b.error(path, f"expected a {what}, got {type(data).__name__ if data is not None else 'nothing'}")
             return False
@@ -292,8 +302,9 @@ class _PackReader:
         return True
 
     # ------------------------------------------------------------------ expressions
-    def expr(self, b: Builder, text: Any, path: YPath, expect: str, bindings: tuple[str, ...] = ()) \
-            -> CompiledExpr | None:
+    def expr(
+        self, b: Builder, text: Any, path: YPath, expect: str, bindings: tuple[str, ...] = ()
+    ) -> CompiledExpr | None:
         if not isinstance(text, str):
             b.error(path, f"expected a CEL expression (text), got {type(text).__name__}")
             return None
@@ -342,16 +353,28 @@ def _read_lifecycle(r: _PackReader) -> tuple[dict[str, Any], LifecycleDef | None
     meta: dict[str, Any] = {"name": "", "version": "", "title": {"zh": "", "en": ""}, "description": ""}
     policy = WaiverPolicy()
     if not (r.folder / LIFECYCLE_FILE).is_file():
-        r.problems.append(Problem(r.shown(LIFECYCLE_FILE), None, "",
-                                  "missing: a rule pack needs lifecycle.yaml (phases and transitions)"))
+        r.problems.append(
+            Problem(
+                r.shown(LIFECYCLE_FILE), None, "", "missing: a rule pack needs lifecycle.yaml (phases and transitions)"
+            )
+        )
         return meta, None, policy
     src = r.read(LIFECYCLE_FILE)
     if src is None:
         return meta, None, policy
     b = Builder(src)
     data = src.data
-    allowed = ("name", "version", "title", "description", "initial", "phases", "transitions", "waivers",
-               "baseline_on_entry")
+    allowed = (
+        "name",
+        "version",
+        "title",
+        "description",
+        "initial",
+        "phases",
+        "transitions",
+        "waivers",
+        "baseline_on_entry",
+    )
     if not r.keys(b, data, (), allowed, ("name", "version", "phases", "transitions")):
         r.problems.extend(_by_line(b.problems))
         return meta, None, policy
@@ -417,8 +440,10 @@ def _read_lifecycle(r: _PackReader) -> tuple[dict[str, Any], LifecycleDef | None
             ok = False
         kind = raw.get("kind", "forward")
         if kind not in TRANSITION_KINDS:
-            b.error(path + ("kind",),
-                    f"'{kind}' is not one of: {', '.join(TRANSITION_KINDS)}{_hint(kind, TRANSITION_KINDS)}")
+            b.error(
+                path + ("kind",),
+                f"'{kind}' is not one of: {', '.join(TRANSITION_KINDS)}{_hint(kind, TRANSITION_KINDS)}",
+            )
             ok = False
         gate = raw.get("gate", "")
         if not isinstance(gate, str):
@@ -431,8 +456,11 @@ def _read_lifecycle(r: _PackReader) -> tuple[dict[str, Any], LifecycleDef | None
         approvals = _read_approvals(r, b, raw.get("approvals"), path + ("approvals",)) if "approvals" in raw else None
         if not ok:
             continue
-        transitions.append(TransitionDef(name, tuple(sources), dest, kind, gate, title, approvals,
-                                         str(raw.get("description", "")), listed))
+        transitions.append(
+            TransitionDef(
+                name, tuple(sources), dest, kind, gate, title, approvals, str(raw.get("description", "")), listed
+            )
+        )
         transition_at.append(j)
 
     if "waivers" in data:
@@ -502,12 +530,16 @@ def _yaml_files(folder: Path, sub: str) -> list[str]:
     d = folder / sub
     if not d.is_dir():
         return []
-    return [p.relative_to(folder).as_posix() for p in sorted(d.iterdir())
-            if p.is_file() and p.suffix in YAML_SUFFIXES and not p.name.startswith(".")]
+    return [
+        p.relative_to(folder).as_posix()
+        for p in sorted(d.iterdir())
+        if p.is_file() and p.suffix in YAML_SUFFIXES and not p.name.startswith(".")
+    ]
 
 
-def _sections(r: _PackReader, sub: str, key: str, *, required: bool, kind: type,
-                what: str) -> Iterator[tuple[str, Builder, Any]]:
+def _sections(
+    r: _PackReader, sub: str, key: str, *, required: bool, kind: type, what: str
+) -> Iterator[tuple[str, Builder, Any]]:
     """Each YAML file of a pack folder with its builder and its top-level ``key`` section (a ``kind``,
     ``what`` in the message when it is not); the file's problems are collected after the caller's turn."""
     for rel in _yaml_files(r.folder, sub):
@@ -536,14 +568,18 @@ def _read_gates(r: _PackReader, lc: LifecycleDef | None) -> tuple[dict[str, Gate
     collected: dict[str, list[Rule]] = {}
     titles: dict[str, dict[str, str]] = {}
     descriptions: dict[str, str] = {}
-    for rel, b, gates in _sections(r, "gates", "gates", required=False, kind=dict,
-                                     what="a mapping of gate id -> {title, rules}"):
+    for rel, b, gates in _sections(
+        r, "gates", "gates", required=False, kind=dict, what="a mapping of gate id -> {title, rules}"
+    ):
         for gid, gdata in gates.items():
             gpath: YPath = ("gates", gid)
             if lc is not None and gid not in gate_ids:
                 what = "transition" if gid not in transition_names else "gate"
-                b.error(gpath, f"gate '{gid}' names no {what} of the lifecycle{_hint(gid, gate_ids)} "
-                               f"(gates: {', '.join(sorted(gate_ids))})")
+                b.error(
+                    gpath,
+                    f"gate '{gid}' names no {what} of the lifecycle{_hint(gid, gate_ids)} "
+                    f"(gates: {', '.join(sorted(gate_ids))})",
+                )
             if not r.keys(b, gdata, gpath, ("title", "description", "rules"), ("rules",)):
                 continue
             if "title" in gdata:
@@ -568,8 +604,9 @@ def _read_gates(r: _PackReader, lc: LifecycleDef | None) -> tuple[dict[str, Gate
     return out, declared
 
 
-def _read_rule(r: _PackReader, b: Builder, raw: Any, path: YPath, gate: str,
-               seen: dict[str, str], rel: str) -> Rule | None:
+def _read_rule(
+    r: _PackReader, b: Builder, raw: Any, path: YPath, gate: str, seen: dict[str, str], rel: str
+) -> Rule | None:
     if isinstance(raw, dict):
         raw = dict(raw)
         for key in ("title", "message"):
@@ -600,9 +637,21 @@ def _read_rule(r: _PackReader, b: Builder, raw: Any, path: YPath, gate: str,
     evidence = r.expr(b, doc.evidence, path + ("evidence",), "list") if doc.evidence.strip() else None
     if check is None or (doc.when.strip() and when is None) or (doc.evidence.strip() and evidence is None):
         return None
-    return Rule(id=doc.id, gate=gate, title=title, severity=doc.severity, check=check, when=when,
-                evidence=evidence, message=_text_map(doc.message), tags=tuple(doc.tags), source=doc.source,
-                description=doc.description, file=b.source.file, line=b.source.line(path))
+    return Rule(
+        id=doc.id,
+        gate=gate,
+        title=title,
+        severity=doc.severity,
+        check=check,
+        when=when,
+        evidence=evidence,
+        message=_text_map(doc.message),
+        tags=tuple(doc.tags),
+        source=doc.source,
+        description=doc.description,
+        file=b.source.file,
+        line=b.source.line(path),
+    )
 
 
 # --------------------------------------------------------------------------- quality/*.yaml
@@ -610,8 +659,9 @@ def _read_quality(r: _PackReader) -> tuple[QualitySpec, ...]:
     out: list[QualitySpec] = []
     seen: dict[str, str] = {}
     priorities = next(i.choices for i in fields_of(Requirement) if i.name == "priority")
-    for rel, b, items in _sections(r, "quality", "standards", required=True, kind=list,
-                                     what="a list of quality standards"):
+    for rel, b, items in _sections(
+        r, "quality", "standards", required=True, kind=list, what="a list of quality standards"
+    ):
         for i, raw in enumerate(items):
             path: YPath = ("standards", i)
             if isinstance(raw, dict):
@@ -625,8 +675,9 @@ def _read_quality(r: _PackReader) -> tuple[QualitySpec, ...]:
             if doc.id in seen:
                 b.error(path + ("id",), f"duplicate quality standard '{doc.id}' (first at {seen[doc.id]})")
             seen.setdefault(doc.id, f"{rel}:{b.source.line(path)}")
-            applies = r.expr(b, doc.applies_to, path + ("applies_to",), "bool", ("d",)) \
-                if doc.applies_to.strip() else None
+            applies = (
+                r.expr(b, doc.applies_to, path + ("applies_to",), "bool", ("d",)) if doc.applies_to.strip() else None
+            )
             check = None
             if doc.kind == "cel":
                 if not doc.check.strip():
@@ -640,18 +691,32 @@ def _read_quality(r: _PackReader) -> tuple[QualitySpec, ...]:
             for key, value in params.items():
                 if key not in spec:
                     allowed = ", ".join(spec) or "none"
-                    b.error(path + ("params", key), f"unknown parameter '{key}' for kind {doc.kind}"
-                                                    f"{_hint(key, spec)} (parameters: {allowed})")
+                    b.error(
+                        path + ("params", key),
+                        f"unknown parameter '{key}' for kind {doc.kind}{_hint(key, spec)} (parameters: {allowed})",
+                    )
                     continue
                 ptype = spec[key][0]
                 if ptype == "count" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
                     b.error(path + ("params", key), f"{key} must be a whole number of at least 0")
                 if ptype == "priorities" and (not isinstance(value, list) or not all(v in priorities for v in value)):
                     b.error(path + ("params", key), f"{key} is a list of: {', '.join(priorities)}")
-            out.append(QualitySpec(id=doc.id, title=_text_map(doc.title), kind=doc.kind, applies_to=applies,
-                                   check=check, params=params, severity=doc.severity, reference=doc.reference,
-                                   description=doc.description, message=_text_map(doc.message),
-                                   file=b.source.file, line=b.source.line(path)))
+            out.append(
+                QualitySpec(
+                    id=doc.id,
+                    title=_text_map(doc.title),
+                    kind=doc.kind,
+                    applies_to=applies,
+                    check=check,
+                    params=params,
+                    severity=doc.severity,
+                    reference=doc.reference,
+                    description=doc.description,
+                    message=_text_map(doc.message),
+                    file=b.source.file,
+                    line=b.source.line(path),
+                )
+            )
     return tuple(out)
 
 
@@ -709,8 +774,9 @@ def _read_tests(r: _PackReader, lc: LifecycleDef | None, declared: Mapping[str, 
             elif fixture:
                 fpath = (r.folder / fixture).resolve()
                 if not fpath.is_file():
-                    b.error(path + ("fixture",),
-                            f"fixture '{fixture}' not found (paths are relative to the pack folder)")
+                    b.error(
+                        path + ("fixture",), f"fixture '{fixture}' not found (paths are relative to the pack folder)"
+                    )
                 elif r.folder.resolve() not in fpath.parents:
                     b.error(path + ("fixture",), "a fixture must be inside the pack folder")
             patch = raw.get("patch") or {}
@@ -724,9 +790,11 @@ def _read_tests(r: _PackReader, lc: LifecycleDef | None, declared: Mapping[str, 
             if r.keys(b, exp, path + ("expect",), ("decision", "rules", "approved"), ()):
                 if "decision" in exp:
                     if exp["decision"] not in VERDICTS:
-                        b.error(path + ("expect", "decision"),
-                                f"'{exp['decision']}' is not one of: {', '.join(VERDICTS)}"
-                                f"{_hint(str(exp['decision']), VERDICTS)}")
+                        b.error(
+                            path + ("expect", "decision"),
+                            f"'{exp['decision']}' is not one of: {', '.join(VERDICTS)}"
+                            f"{_hint(str(exp['decision']), VERDICTS)}",
+                        )
                     else:
                         expect_decision = exp["decision"]
                 rules = exp.get("rules") or {}
@@ -737,11 +805,15 @@ def _read_tests(r: _PackReader, lc: LifecycleDef | None, declared: Mapping[str, 
                     rpath = path + ("expect", "rules", rid)
                     if gate_rules is not None and rid not in gate_rules:
                         where = f"gate '{declared[rid]}'" if rid in declared else "no gate"
-                        b.error(rpath, f"rule '{rid}' is not in the gate of '{transition}' (it is in {where})"
-                                       f"{_hint(rid, gate_rules)}")
+                        b.error(
+                            rpath,
+                            f"rule '{rid}' is not in the gate of '{transition}' (it is in {where})"
+                            f"{_hint(rid, gate_rules)}",
+                        )
                     if outcome not in OUTCOMES:
-                        b.error(rpath,
-                                f"'{outcome}' is not one of: {', '.join(OUTCOMES)}{_hint(str(outcome), OUTCOMES)}")
+                        b.error(
+                            rpath, f"'{outcome}' is not one of: {', '.join(OUTCOMES)}{_hint(str(outcome), OUTCOMES)}"
+                        )
                     expect_rules[str(rid)] = str(outcome)
                 if "approved" in exp:
                     if not isinstance(exp["approved"], bool):
@@ -751,11 +823,22 @@ def _read_tests(r: _PackReader, lc: LifecycleDef | None, declared: Mapping[str, 
                 if not expect_decision and not expect_rules and expect_approved is None:
                     b.error(path + ("expect",), "expect at least one of: decision, rules, approved")
             if len(b.problems) == before:
-                out.append(RuleTest(name=name, transition=transition, today=today, fixture=fixture,
-                                    patch=dict(patch), waivers=waivers, votes=votes,
-                                    expect_decision=expect_decision, expect_rules=expect_rules,
-                                    expect_approved=expect_approved, file=b.source.file,
-                                    line=b.source.line(path)))
+                out.append(
+                    RuleTest(
+                        name=name,
+                        transition=transition,
+                        today=today,
+                        fixture=fixture,
+                        patch=dict(patch),
+                        waivers=waivers,
+                        votes=votes,
+                        expect_decision=expect_decision,
+                        expect_rules=expect_rules,
+                        expect_approved=expect_approved,
+                        file=b.source.file,
+                        line=b.source.line(path),
+                    )
+                )
     return tuple(out)
 
 
@@ -766,8 +849,9 @@ def _read_waivers(r: _PackReader, b: Builder, raw: Any, path: YPath, rule_ids: s
     out = []
     for i, w in enumerate(raw):
         wp = path + (i,)
-        if not r.keys(b, w, wp, ("id", "rule", "granted_by", "role", "reason", "expires_on", "granted_at"),
-                      ("rule", "expires_on")):
+        if not r.keys(
+            b, w, wp, ("id", "rule", "granted_by", "role", "reason", "expires_on", "granted_at"), ("rule", "expires_on")
+        ):
             continue
         expires = _as_date(w.get("expires_on"))
         if expires is None:
@@ -776,9 +860,17 @@ def _read_waivers(r: _PackReader, b: Builder, raw: Any, path: YPath, rule_ids: s
         rule = str(w.get("rule"))
         if rule not in rule_ids:
             b.error(wp + ("rule",), f"unknown rule '{rule}'{_hint(rule, rule_ids)}")
-        out.append(Waiver(id=str(w.get("id", f"W{i + 1}")), rule=rule, granted_by=str(w.get("granted_by", "")),
-                          role=str(w.get("role", "")), reason=str(w.get("reason", "")), expires_on=expires,
-                          granted_at=str(w.get("granted_at", ""))))
+        out.append(
+            Waiver(
+                id=str(w.get("id", f"W{i + 1}")),
+                rule=rule,
+                granted_by=str(w.get("granted_by", "")),
+                role=str(w.get("role", "")),
+                reason=str(w.get("reason", "")),
+                expires_on=expires,
+                granted_at=str(w.get("granted_at", "")),
+            )
+        )
     return tuple(out)
 
 
@@ -799,8 +891,16 @@ def _read_votes(r: _PackReader, b: Builder, raw: Any, path: YPath) -> tuple[Vote
         if not isinstance(version, int) or isinstance(version, bool):
             b.error(vp + ("project_version",), "expected a whole number")
             continue
-        out.append(Vote(role=str(v["role"]), by=str(v["by"]), decision=decision, comment=str(v.get("comment", "")),
-                        at=str(v.get("at", "")), project_version=version))
+        out.append(
+            Vote(
+                role=str(v["role"]),
+                by=str(v["by"]),
+                decision=decision,
+                comment=str(v.get("comment", "")),
+                at=str(v.get("at", "")),
+                project_version=version,
+            )
+        )
     return tuple(out)
 
 
@@ -810,8 +910,10 @@ def load_pack(folder: str | Path) -> RulePack:
     display = str(folder)
     root = Path(folder)
     if not root.is_dir():
-        raise SpecError([Problem(display, None, "", "not a folder (a rule pack is a folder with lifecycle.yaml)")],
-                        "cannot read the rule pack")
+        raise SpecError(
+            [Problem(display, None, "", "not a folder (a rule pack is a folder with lifecycle.yaml)")],
+            "cannot read the rule pack",
+        )
     r = _PackReader(root, display)
     meta, lc, policy = _read_lifecycle(r)
     gates, declared = _read_gates(r, lc)
@@ -821,9 +923,20 @@ def load_pack(folder: str | Path) -> RulePack:
         n = len(r.problems)
         raise SpecError(r.problems, f"rule pack {display} has {n} problem{'s' if n != 1 else ''}")
     files = tuple(p.relative_to(root).as_posix() for p in _pack_files(root))
-    return RulePack(name=meta["name"], version=meta["version"], title=meta["title"], root=root.resolve(),
-                    hash=pack_hash(root), lifecycle=lc, gates=gates, waiver_policy=policy, quality=quality,
-                    tests=tests, files=files, description=meta["description"])
+    return RulePack(
+        name=meta["name"],
+        version=meta["version"],
+        title=meta["title"],
+        root=root.resolve(),
+        hash=pack_hash(root),
+        lifecycle=lc,
+        gates=gates,
+        waiver_policy=policy,
+        quality=quality,
+        tests=tests,
+        files=files,
+        description=meta["description"],
+    )
 
 
 __all__ = ["QUALITY_KINDS", "Gate", "QualitySpec", "Rule", "RulePack", "RuleTest", "load_pack", "pack_hash"]

@@ -53,8 +53,9 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
     """The C parser when PyYAML has it (about 10x faster on large files), marks included."""
 
 
-def _convert(node: yaml.Node, path: YPath, lines: dict[YPath, int], problems: list[Problem], file: str,
-             loader: _Loader) -> Any:
+def _convert(
+    node: yaml.Node, path: YPath, lines: dict[YPath, int], problems: list[Problem], file: str, loader: _Loader
+) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -67,8 +68,9 @@ def _convert(node: yaml.Node, path: YPath, lines: dict[YPath, int], problems: li
                 continue
             key = str(key)
             if key in out:
-                problems.append(Problem(file, knode.start_mark.line + 1, format_path(path + (key,)),
-                                        f"duplicate key '{key}'"))
+                problems.append(
+                    Problem(file, knode.start_mark.line + 1, format_path(path + (key,)), f"duplicate key '{key}'")
+                )
             out[key] = _convert(vnode, path + (key,), lines, problems, file, loader)
             lines[path + (key,)] = knode.start_mark.line + 1  # a problem with a key points at the key
         return out

@@ -7,7 +7,7 @@ registered here). This module does four things:
    the line and column inside the expression and the caret picture, which the rule-pack loader maps to
    the YAML line.
 2. **Evaluate** against one project (:class:`CelEnv`). Expressions in the common, well-typed subset
-   run natively over the Python facts (:mod:`lifecycle.spec.celnative`, generated once per
+   run natively over the Python facts (:mod:`lifecycle.load.celnative`, generated once per
    expression); anything else, and any value the native code cannot decide, runs in the library,
    whose context (the facts converted, ~6 ms per 1,000 tasks) is built on first need. Errors come
    back as text (:class:`Evaluated`), never as a pass.
@@ -111,6 +111,7 @@ def _cel() -> Any:
 # expression the library accepts, the static checks are skipped for it and only the exemplar run
 # applies: the library stays the judge of what CEL is.
 
+
 @dataclass(eq=False)
 class Node:
     start: int
@@ -181,7 +182,8 @@ class _ParseFailure(Exception):
     """Our parser could not read the expression (internal; never leaves this module)."""
 
 
-_TOKEN_RE = re.compile(r"""
+_TOKEN_RE = re.compile(
+    r"""
   (?P<ws>\s+|//[^\n]*)
 | (?P<double>\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|\.\d+(?:[eE][+-]?\d+)?)
 | (?P<hex>0[xX][0-9a-fA-F]+[uU]?)
@@ -189,10 +191,24 @@ _TOKEN_RE = re.compile(r"""
 | (?P<string>(?:[rR][bB]?|[bB][rR]?)?(?:'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"))
 | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
 | (?P<op>\|\||&&|==|!=|<=|>=|[<>+\-*/%!?:.,()\[\]{}])
-""", re.X)
+""",
+    re.X,
+)
 
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "\\": "\\",
-            "'": "'", '"': '"', "?": "?", "`": "`"}
+_ESCAPES = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "v": "\v",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "?": "?",
+    "`": "`",
+}
 
 
 def _decode_string(token: str) -> tuple[Any, str]:
@@ -219,16 +235,16 @@ def _decode_string(token: str) -> tuple[Any, str]:
                 out.append(_ESCAPES[e])
                 j += 2
             elif e in "xX" and j + 3 < len(body) + 1:
-                out.append(chr(int(body[j + 2:j + 4], 16)))
+                out.append(chr(int(body[j + 2 : j + 4], 16)))
                 j += 4
             elif e == "u":
-                out.append(chr(int(body[j + 2:j + 6], 16)))
+                out.append(chr(int(body[j + 2 : j + 6], 16)))
                 j += 6
             elif e == "U":
-                out.append(chr(int(body[j + 2:j + 10], 16)))
+                out.append(chr(int(body[j + 2 : j + 10], 16)))
                 j += 10
             elif e in "01234567":
-                out.append(chr(int(body[j + 1:j + 4], 8)))
+                out.append(chr(int(body[j + 1 : j + 4], 8)))
                 j += 4
             else:
                 raise _ParseFailure(f"unknown escape \\{e}")
@@ -455,7 +471,7 @@ class CompiledExpr:
     text: str
     program: Any = field(repr=False, compare=False)
     tree: Node | None = field(default=None, repr=False, compare=False)
-    native: Any = field(default=None, repr=False, compare=False)  # see lifecycle.spec.celnative
+    native: Any = field(default=None, repr=False, compare=False)  # see lifecycle.load.celnative
 
 
 _SYNTAX_RE = re.compile(r"<input>:(\d+):(\d+):\s*(.*)")
@@ -485,7 +501,7 @@ def compile_expr(text: str) -> CompiledExpr | CelSyntax:
         return CelSyntax(1, 1, msg.split("\n")[0], "")
     except Exception as exc:  # the library may raise other types for odd input
         return CelSyntax(1, 1, f"{type(exc).__name__}: {exc}", "")
-    from lifecycle.spec.celnative import compile_native  # it builds on this module's syntax tree
+    from lifecycle.load.celnative import compile_native  # it builds on this module's syntax tree
 
     tree = parse(text)
     return CompiledExpr(text, program, tree, compile_native(tree, text))
@@ -499,22 +515,32 @@ FUNCTION_DOCS: dict[str, str] = {
     "max_of": "max_of(coll, field[, where]) -> the largest value of a field (dates compare as text), null if none",
     "min_of": "min_of(coll, field[, where]) -> the smallest value of a field, null if none",
     "unreferenced": "unreferenced(target, source, field[, where]) -> ids of target items that no (matching) "
-                    "source item names in its field (a text or list field); e.g. deliverables no task produces: "
-                    "unreferenced('deliverables', 'tasks', 'deliverables')",
+    "source item names in its field (a text or list field); e.g. deliverables no task produces: "
+    "unreferenced('deliverables', 'tasks', 'deliverables')",
     "days_between": "days_between(from, to) -> int: calendar days from one date to another (negative if earlier)",
     "days_since": "days_since(date) -> int: calendar days from date to today",
     "days_until": "days_until(date) -> int: calendar days from today to date",
     "add_days": "add_days(date, n) -> date text n calendar days later",
     "working_days": "working_days(from, to) -> int: working days from..to inclusive on the project calendar "
-                    "(weekdays, holidays, extra workdays); 0 if to is before from",
+    "(weekdays, holidays, extra workdays); 0 if to is before from",
     "add_working_days": "add_working_days(date, n) -> date text n working days later (earlier if n < 0)",
     "is_working_day": "is_working_day(date) -> bool on the project calendar",
 }
 # name -> (min args, max args)
 _ARITY: dict[str, tuple[int, int]] = {
-    "count": (1, 2), "ids": (1, 2), "sum_of": (2, 3), "max_of": (2, 3), "min_of": (2, 3),
-    "unreferenced": (3, 4), "days_between": (2, 2), "days_since": (1, 1), "days_until": (1, 1),
-    "add_days": (2, 2), "working_days": (2, 2), "add_working_days": (2, 2), "is_working_day": (1, 1),
+    "count": (1, 2),
+    "ids": (1, 2),
+    "sum_of": (2, 3),
+    "max_of": (2, 3),
+    "min_of": (2, 3),
+    "unreferenced": (3, 4),
+    "days_between": (2, 2),
+    "days_since": (1, 1),
+    "days_until": (1, 1),
+    "add_days": (2, 2),
+    "working_days": (2, 2),
+    "add_working_days": (2, 2),
+    "is_working_day": (1, 1),
 }
 WHERE_OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in", "contains", "empty")
 
@@ -613,13 +639,19 @@ def _ordered(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
             return bool(op(actual, expected))
         except TypeError:
             return False
+
     return test
 
 
 _PREDICATE_GLOBALS: dict[str, Any] = {
-    "_test": _test, "_lt": _ordered(lambda a, b: a < b), "_le": _ordered(lambda a, b: a <= b),
-    "_gt": _ordered(lambda a, b: a > b), "_ge": _ordered(lambda a, b: a >= b),
-    "_COLLECTIONS": (list, tuple, dict), "__builtins__": {"type": type}}
+    "_test": _test,
+    "_lt": _ordered(lambda a, b: a < b),
+    "_le": _ordered(lambda a, b: a <= b),
+    "_gt": _ordered(lambda a, b: a > b),
+    "_ge": _ordered(lambda a, b: a >= b),
+    "_COLLECTIONS": (list, tuple, dict),
+    "__builtins__": {"type": type},
+}
 
 
 def _literal(value: Any, op: str) -> str | None:
@@ -646,8 +678,10 @@ def _predicate(conds: Sequence[tuple[str, str, Any]]) -> Selector:
     code. Semantics are :func:`_test`'s.
     """
     values = tuple(bool(v) if op == "empty" else v for (_, op, v) in conds)
-    shape = tuple((f, op if op not in ("in", "not in") or isinstance(v, (list, tuple)) else op + "?", _literal(v, op))
-                  for (f, op, _), v in zip(conds, values, strict=True))
+    shape = tuple(
+        (f, op if op not in ("in", "not in") or isinstance(v, (list, tuple)) else op + "?", _literal(v, op))
+        for (f, op, _), v in zip(conds, values, strict=True)
+    )
     make = _PREDICATES.get(shape)
     if make is None:
         make = _PREDICATES[shape] = _generate(shape)
@@ -658,6 +692,7 @@ def _generate(shape: tuple[tuple[str, str, str | None], ...]) -> Callable[[tuple
     """The selection code of a shape. An ordering (``'finish <'``) runs inline first; if one item's
     value does not compare with the given one (a ``TypeError``), the selection runs again with
     :func:`_test`'s rule for it: such an item does not match."""
+
     def code(inline_order: bool) -> str:
         parts = []
         for i, (fname, op, lit) in enumerate(shape):
@@ -674,18 +709,23 @@ def _generate(shape: tuple[tuple[str, str, str | None], ...]) -> Callable[[tuple
             elif op in _ORDER_OPS:
                 parts.append(f"{_ORDER_OPS[op]}({get}, {val})")
             elif op == "empty":  # as _is_empty: None, '' and empty lists/maps
-                parts.append(f"((v{i} := {get}) is None or v{i} == '' or (type(v{i}) in _COLLECTIONS and not v{i})) "
-                             f"is {val}")
+                parts.append(
+                    f"((v{i} := {get}) is None or v{i} == '' or (type(v{i}) in _COLLECTIONS and not v{i})) is {val}"
+                )
             else:
                 parts.append(f"_test({op.rstrip('?')!r}, {get}, {val})")
         body = " and ".join(f"({p})" for p in parts) or "True"
         return f"lambda items: [item for item in items if {body}]"
 
     fast_src, safe_src = code(True), code(False)
-    source = (f"lambda E: (lambda fast, safe: (lambda items: _first(fast, safe, items)))({fast_src}, {safe_src})"
-              if fast_src != safe_src else f"lambda E: {safe_src}")
+    source = (
+        f"lambda E: (lambda fast, safe: (lambda items: _first(fast, safe, items)))({fast_src}, {safe_src})"
+        if fast_src != safe_src
+        else f"lambda E: {safe_src}"
+    )
     make: Callable[[tuple[Any, ...]], Selector] = eval(  # field names and values are repr()ed: no user text runs
-        compile(source, "<where>", "eval"), dict(_PREDICATE_GLOBALS, _first=_first))
+        compile(source, "<where>", "eval"), dict(_PREDICATE_GLOBALS, _first=_first)
+    )
     return make
 
 
@@ -722,7 +762,8 @@ class _Functions:
                 working_weekdays=tuple(int(d) for d in cal.get("working_weekdays", (1, 2, 3, 4, 5))),
                 hours_per_day=float(cal.get("hours_per_day", 8.0)),
                 holidays=tuple(self._date(d, "calendar") for d in cal.get("holidays", ())),
-                extra_workdays=tuple(self._date(d, "calendar") for d in cal.get("extra_workdays", ())))
+                extra_workdays=tuple(self._date(d, "calendar") for d in cal.get("extra_workdays", ())),
+            )
         except (ValueError, TypeError):
             self.calendar = Calendar()
         today = facts.get("today")
@@ -836,8 +877,13 @@ class _Functions:
     def f_unreferenced(self, target: Any, source: Any, fieldname: Any, where: Any = None) -> list[str]:
         if not (isinstance(target, str) and isinstance(source, str) and isinstance(fieldname, str)):
             return self._unreferenced_ids(target, source, fieldname, where)
-        return list(self._remembered(("unreferenced", target, source, fieldname), where,
-                                     lambda: self._unreferenced_ids(target, source, fieldname, where)))
+        return list(
+            self._remembered(
+                ("unreferenced", target, source, fieldname),
+                where,
+                lambda: self._unreferenced_ids(target, source, fieldname, where),
+            )
+        )
 
     def _unreferenced_ids(self, target: Any, source: Any, fieldname: Any, where: Any) -> list[str]:
         targets, _ = self._items(target, "unreferenced")
@@ -854,8 +900,9 @@ class _Functions:
                 named.add(v)
         if not all(type(x) is str for x in named):
             named = {str(x) for x in named}
-        return self._ids([t for t in targets
-                          if str(t.get("id") if type(t) is dict or isinstance(t, Mapping) else t) not in named])
+        return self._ids(
+            [t for t in targets if str(t.get("id") if type(t) is dict or isinstance(t, Mapping) else t) not in named]
+        )
 
     def f_days_between(self, start: Any, finish: Any) -> int:
         return (self._date(finish, "days_between") - self._date(start, "days_between")).days
@@ -891,8 +938,11 @@ class Evaluated:
         return not self.error
 
 
-_FUNC_ERR_RE = re.compile(r"Function '([^']+)' error: Python function call failed: (\w+): (.*?)"
-                          r"(?:\. Check function arguments and their types\.)?$", re.S)
+_FUNC_ERR_RE = re.compile(
+    r"Function '([^']+)' error: Python function call failed: (\w+): (.*?)"
+    r"(?:\. Check function arguments and their types\.)?$",
+    re.S,
+)
 _UNDEF_RE = re.compile(r"Undefined variable or function: '([^']+)'")
 
 
@@ -912,8 +962,10 @@ def _translate(exc: BaseException) -> tuple[str, str]:
     if m:
         return f"unknown name '{m.group(1)}'", "name"
     if isinstance(exc, TypeError):
-        return ("no matching operator or function for these value types (CEL does not mix int and double, "
-                "and null does not compare with text: guard optional dates with != null)"), "type"
+        return (
+            "no matching operator or function for these value types (CEL does not mix int and double, "
+            "and null does not compare with text: guard optional dates with != null)"
+        ), "type"
     if isinstance(exc, ZeroDivisionError):
         return "division by zero", "data"
     if isinstance(exc, IndexError):
@@ -934,13 +986,14 @@ class CelEnv:
     """One project's CEL context: its facts as variables and the registered functions bound to them.
 
     Build it once per project and evaluate every rule with :meth:`evaluate`: natively over the Python
-    facts when the expression allows (:mod:`lifecycle.spec.celnative`), else in the library, whose
+    facts when the expression allows (:mod:`lifecycle.load.celnative`), else in the library, whose
     context (and conversion of the facts) is made on the first such evaluation. ``bindings`` adds
     variables (e.g. ``d``, the deliverable a quality standard is checking). Not thread-safe, like the library's Context.
     """
 
-    def __init__(self, facts: Mapping[str, Any], bindings: Mapping[str, Any] | None = None,
-                 names: Iterable[str] | None = None) -> None:
+    def __init__(
+        self, facts: Mapping[str, Any], bindings: Mapping[str, Any] | None = None, names: Iterable[str] | None = None
+    ) -> None:
         self.facts = facts
         self.functions = _Functions(facts)
         # Converting facts into the library's values is most of the cost of a context (seconds for a
@@ -1120,9 +1173,18 @@ def _line_of(text: str, offset: int) -> int:
 
 
 _NUMBER_KINDS = ("integer", "number")
-_BUILTIN_RESULTS = {"size": "integer", "int": "integer", "uint": "integer", "double": "number",
-                    "string": "string", "contains": "boolean", "startsWith": "boolean", "endsWith": "boolean",
-                    "matches": "boolean", "bool": "boolean"}
+_BUILTIN_RESULTS = {
+    "size": "integer",
+    "int": "integer",
+    "uint": "integer",
+    "double": "number",
+    "string": "string",
+    "contains": "boolean",
+    "startsWith": "boolean",
+    "endsWith": "boolean",
+    "matches": "boolean",
+    "bool": "boolean",
+}
 
 
 class _StaticCheck:
@@ -1139,7 +1201,7 @@ class _StaticCheck:
         self.issues.append(ExprIssue(message, _line_of(self.text, node.start)))
 
     def src(self, node: Node) -> str:
-        return self.text[node.start:node.end]
+        return self.text[node.start : node.end]
 
     def field_of(self, ct: CType | None, name: str, node: Node) -> CType | None:
         if ct is None or ct.kind != "object" or ct.props is None:
@@ -1167,8 +1229,11 @@ class _StaticCheck:
                 if ct is None or ct.kind != "object" or ct.props is None:
                     return None
                 if part not in ct.props:
-                    lists = [k for k, v in self.top.props.items() if self.types.resolve(v).get("type") == "array"] \
-                        if self.top.props else []
+                    lists = (
+                        [k for k, v in self.top.props.items() if self.types.resolve(v).get("type") == "array"]
+                        if self.top.props
+                        else []
+                    )
                     self.report(node, f"unknown collection '{name}'{_hint(name, lists)}")
                     return None
                 ct = self.types.ctype(ct.props[part], part if ct is self.top else f"{ct.label}.{part}")
@@ -1202,16 +1267,22 @@ class _StaticCheck:
                     values = [x for x in v.items if isinstance(x, Lit) and x.kind == "string"]
                 for lit in values:
                     if lit.value not in ft.choices:
-                        self.report(lit, f"'{lit.value}' is not a value of {ft.label} "
-                                         f"(one of: {', '.join(ft.choices)})")
+                        self.report(
+                            lit, f"'{lit.value}' is not a value of {ft.label} (one of: {', '.join(ft.choices)})"
+                        )
 
     def call(self, node: Call, scope: Mapping[str, CType]) -> CType | None:
         name = node.name
         if node.target is None and name == "has" and len(node.args) == 1:
             self.infer(node.args[0], scope)
             return CType("boolean")
-        if node.target is not None and name in MACROS and node.args and isinstance(node.args[0], Ident) \
-                and len(node.args) in (2, 3):
+        if (
+            node.target is not None
+            and name in MACROS
+            and node.args
+            and isinstance(node.args[0], Ident)
+            and len(node.args) in (2, 3)
+        ):
             target = self.infer(node.target, scope)
             var = node.args[0].name
             inner = dict(scope)
@@ -1285,7 +1356,6 @@ class _StaticCheck:
             return CType("boolean")
         return CType("string", is_date=True)
 
-
     def enum_literal(self, a: CType | None, other: Node) -> None:
         if a is None or a.kind != "enum":
             return
@@ -1300,8 +1370,16 @@ class _StaticCheck:
 
     def infer(self, node: Node, scope: Mapping[str, CType]) -> CType | None:
         if isinstance(node, Lit):
-            return CType({"string": "string", "int": "integer", "uint": "integer", "double": "number",
-                          "bool": "boolean", "null": "null"}.get(node.kind, "any"))
+            return CType(
+                {
+                    "string": "string",
+                    "int": "integer",
+                    "uint": "integer",
+                    "double": "number",
+                    "bool": "boolean",
+                    "null": "null",
+                }.get(node.kind, "any")
+            )
         if isinstance(node, Ident):
             if node.name in scope:
                 return scope[node.name]
@@ -1316,8 +1394,12 @@ class _StaticCheck:
         if isinstance(node, Index):
             base = self.infer(node.operand, scope)
             self.infer(node.index, scope)
-            if base is not None and base.kind == "object" and isinstance(node.index, Lit) \
-                    and node.index.kind == "string":
+            if (
+                base is not None
+                and base.kind == "object"
+                and isinstance(node.index, Lit)
+                and node.index.kind == "string"
+            ):
                 return self.field_of(base, str(node.index.value), node.index)
             if base is not None and base.kind == "array":
                 return self.element(base)
@@ -1373,7 +1455,7 @@ def _probes(tree: Node, text: str) -> list[str]:
 
     def walk(node: Node, scopes: list[tuple[str, str]]) -> None:
         def src(n: Node) -> str:
-            return text[n.start:n.end]
+            return text[n.start : n.end]
 
         if isinstance(node, Binary):
             if node.op in ("&&", "||"):
@@ -1386,8 +1468,13 @@ def _probes(tree: Node, text: str) -> list[str]:
                 out.append(wrap(scopes, src(part)))
                 walk(part, scopes)
         elif isinstance(node, Call):
-            if node.target is not None and node.name in MACROS and node.args and isinstance(node.args[0], Ident) \
-                    and len(node.args) in (2, 3):
+            if (
+                node.target is not None
+                and node.name in MACROS
+                and node.args
+                and isinstance(node.args[0], Ident)
+                and len(node.args) in (2, 3)
+            ):
                 walk(node.target, scopes)
                 inner = [*scopes, (src(node.target), node.args[0].name)]
                 for a in node.args[1:]:
@@ -1484,8 +1571,9 @@ class ExprChecker:
             if expect == "bool" and not isinstance(value, bool):
                 issues.append(ExprIssue(f"must give true or false, but gives {_kind_of(value)}"))
             elif expect == "list" and not isinstance(value, list):
-                issues.append(ExprIssue(f"must give a list of ids (or of {{'id', 'label'}} maps), "
-                                        f"but gives {_kind_of(value)}"))
+                issues.append(
+                    ExprIssue(f"must give a list of ids (or of {{'id', 'label'}} maps), but gives {_kind_of(value)}")
+                )
         return issues
 
     def _all_fields(self) -> list[str]:
@@ -1519,5 +1607,15 @@ def _kind_of(value: Any) -> str:
     return type(value).__name__
 
 
-__all__ = ["FUNCTION_DOCS", "WHERE_OPS", "CelEnv", "CelSyntax", "CompiledExpr", "Evaluated", "ExprChecker",
-           "ExprIssue", "compile_expr", "parse"]
+__all__ = [
+    "FUNCTION_DOCS",
+    "WHERE_OPS",
+    "CelEnv",
+    "CelSyntax",
+    "CompiledExpr",
+    "Evaluated",
+    "ExprChecker",
+    "ExprIssue",
+    "compile_expr",
+    "parse",
+]

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lifecycle.spec.cel import (
+from lifecycle.load.cel import (
     _ARITY,
     MACROS,
     Binary,
@@ -140,6 +140,7 @@ def _arithmetic(op: Callable[[Any, Any], Any], *other_types: type) -> Callable[[
         if ta in allowed:
             return op(a, b)
         raise Fallback
+
     return apply
 
 
@@ -243,12 +244,27 @@ def _exists_one(values: Any) -> bool:
     return sum(1 for v in values if _b(v)) == 1
 
 
-_HELPERS: dict[str, Any] = {name: value for name, value in globals().items()
-                            if name.startswith("_") and callable(value) and not isinstance(value, type)}
+_HELPERS: dict[str, Any] = {
+    name: value
+    for name, value in globals().items()
+    if name.startswith("_") and callable(value) and not isinstance(value, type)
+}
 _HELPERS["__builtins__"] = {"all": all, "any": any, "len": len, "sum": sum}
 
-_BINARY = {"==": "_eq", "!=": "_ne", "<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge", "+": "_add", "-": "_sub",
-           "*": "_mul", "/": "_div", "%": "_mod", "in": "_in"}
+_BINARY = {
+    "==": "_eq",
+    "!=": "_ne",
+    "<": "_lt",
+    "<=": "_le",
+    ">": "_gt",
+    ">=": "_ge",
+    "+": "_add",
+    "-": "_sub",
+    "*": "_mul",
+    "/": "_div",
+    "%": "_mod",
+    "in": "_in",
+}
 _STRING_METHODS = {"contains": "_contains", "startsWith": "_starts", "endsWith": "_ends"}
 
 
@@ -299,8 +315,9 @@ class _Gen:
                 raise _Unsupported
             return f"{_BINARY[node.op]}({left}, {right})"
         if isinstance(node, Cond):
-            return (f"({self.gen(node.then, scope)} if _b({self.gen(node.cond, scope)}) "
-                    f"else {self.gen(node.other, scope)})")
+            return (
+                f"({self.gen(node.then, scope)} if _b({self.gen(node.cond, scope)}) else {self.gen(node.other, scope)})"
+            )
         if isinstance(node, Call):
             return self.call(node, scope)
         raise _Unsupported
@@ -329,8 +346,12 @@ class _Gen:
     def call(self, node: Call, scope: Mapping[str, str]) -> str:
         name, args = node.name, node.args
         if node.target is not None and name in MACROS:
-            if not args or not isinstance(args[0], Ident) or len(args) not in (2, 3) \
-                    or (len(args) == 3 and name != "map"):
+            if (
+                not args
+                or not isinstance(args[0], Ident)
+                or len(args) not in (2, 3)
+                or (len(args) == 3 and name != "map")
+            ):
                 raise _Unsupported
             coll = self.gen(node.target, scope)
             var = self.local()
