@@ -8,6 +8,9 @@ Settings come from the workspace's ``webhook`` mapping::
       headers: {X-Token: ...}                      # optional extra headers
       token_env: PMO_WEBHOOK_TOKEN                 # optional: sent as "Authorization: Bearer <value>"
       events: [gate.reviewed, portfolio.alert]     # optional: only these events are sent
+      format: dingtalk                             # optional: generic (default), wecom, dingtalk,
+                                                   #   feishu, slack or teams (see lifecycle.notify.chat)
+      secret_env: PMO_WEBHOOK_SECRET               # optional: the signing secret of DingTalk or Feishu
 
 Only ``http`` and ``https`` URLs are accepted (``urllib`` would also open ``file:`` URLs). Any non-2xx
 answer, timeout or connection failure raises :class:`~lifecycle.errors.DeliveryError`, so a Prefect
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -26,8 +30,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lifecycle.errors import ConfigError, DeliveryError
+from lifecycle.notify.chat import FORMATS, SIGNED_FORMATS, render
 
-_KNOWN = {"url", "timeout", "headers", "token_env", "events"}
+_KNOWN = {"url", "timeout", "headers", "token_env", "events", "format", "secret_env"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class WebhookConfig:
     timeout: float = 10.0
     headers: dict[str, str] = field(default_factory=dict)
     events: tuple[str, ...] = ()
+    format: str = "generic"
+    secret: str = field(default="", repr=False)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> WebhookConfig | None:
@@ -62,19 +69,40 @@ class WebhookConfig:
         events = settings.get("events") or ()
         if isinstance(events, str):
             events = (events,)
-        return cls(url=url, timeout=timeout, headers=headers, events=tuple(str(e) for e in events))
+        fmt, secret = _format_and_secret(settings)
+        return cls(
+            url=url, timeout=timeout, headers=headers, events=tuple(str(e) for e in events), format=fmt, secret=secret
+        )
 
     def wants(self, event: str) -> bool:
         return not self.events or event in self.events
 
 
-def post_json(cfg: WebhookConfig, payload: Mapping[str, Any], *, idempotency_key: str = "") -> int:
-    """POST ``payload`` as JSON; returns the HTTP status (2xx) or raises DeliveryError."""
-    body = json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8")
+def _format_and_secret(settings: Mapping[str, Any]) -> tuple[str, str]:
+    fmt = str(settings.get("format") or "generic")
+    if fmt not in FORMATS:
+        raise ConfigError(f"webhook.format '{fmt}' is not one of: {', '.join(FORMATS)}")
+    secret_env = settings.get("secret_env")
+    if not secret_env:
+        return fmt, ""
+    if fmt not in SIGNED_FORMATS:
+        raise ConfigError(f"webhook.secret_env is only used with format {' or '.join(SIGNED_FORMATS)}, not '{fmt}'")
+    if str(secret_env) not in os.environ:
+        raise ConfigError(f"webhook.secret_env names {secret_env}, which is not set in the environment")
+    return fmt, os.environ[str(secret_env)]
+
+
+def post_json(
+    cfg: WebhookConfig, payload: Mapping[str, Any], *, idempotency_key: str = "", now_s: float | None = None
+) -> int:
+    """POST ``payload`` (in ``cfg.format``) as JSON; returns the HTTP status (2xx) or raises DeliveryError."""
+    stamp = time.time() if now_s is None else now_s
+    req = render(cfg.format, cfg.url, payload, secret=cfg.secret, now_s=stamp)
+    body = json.dumps(req.body, ensure_ascii=False, default=str).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "pmo-lifecycle", **cfg.headers}
     if idempotency_key:
         headers["Idempotency-Key"] = idempotency_key
-    request = urllib.request.Request(cfg.url, data=body, headers=headers, method="POST")
+    request = urllib.request.Request(req.url, data=body, headers=headers, method="POST")
     host = urlsplit(cfg.url).netloc
     try:
         with urllib.request.urlopen(request, timeout=cfg.timeout) as response:
