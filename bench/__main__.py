@@ -21,11 +21,21 @@ from typing import Any
 
 from bench import ROOT, SIZES, Bench, NotAvailable, result
 
-WORKLOADS = ("w1_gate", "w2_gate_cli", "w3_sweep", "w4_documents", "w5_schedule", "w6_apply", "w7_flow", "w8_help")
+WORKLOADS = (
+    "w1_gate",
+    "w2_gate_cli",
+    "w3_sweep",
+    "w4_documents",
+    "w5_schedule",
+    "w6_apply",
+    "w7_flow",
+    "w8_help",
+    "w10_levelling",
+)
 
 
 def _workload_meta(name: str) -> tuple[int, str, str]:
-    number = int(name[1])
+    number = int(name[1:].split("_")[0])
     try:
         mod = importlib.import_module(f"bench.{name}")
         return number, str(getattr(mod, "TITLE", name)), str(getattr(mod, "TARGET", ""))
@@ -64,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     size = SIZES[args.size]
     only = {int(x) for x in args.only.split(",") if x.strip()} if args.only else set()
-    names = [n for n in WORKLOADS if not only or int(n[1]) in only]
+    names = [n for n in WORKLOADS if not only or int(n[1:].split("_")[0]) in only]
     workdir = Path(args.workdir or ROOT / "out" / "bench" / size.name).resolve()
     cache = Path(args.cache or ROOT / "out" / "bench" / "cache").resolve()
     workdir.mkdir(parents=True, exist_ok=True)
