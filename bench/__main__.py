@@ -31,6 +31,7 @@ WORKLOADS = (
     "w7_flow",
     "w8_help",
     "w10_levelling",
+    "w11_montecarlo",
 )
 
 
