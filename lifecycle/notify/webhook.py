@@ -11,16 +11,24 @@ Settings come from the workspace's ``webhook`` mapping::
       format: dingtalk                             # optional: generic (default), wecom, dingtalk,
                                                    #   feishu, slack or teams (see lifecycle.notify.chat)
       secret_env: PMO_WEBHOOK_SECRET               # optional: the signing secret of DingTalk or Feishu
+      allow_local: false                           # optional: allow loopback and link-local receivers
 
-Only ``http`` and ``https`` URLs are accepted (``urllib`` would also open ``file:`` URLs). Any non-2xx
-answer, timeout or connection failure raises :class:`~lifecycle.errors.DeliveryError`, so a Prefect
-task around it retries and the failure is visible in the flow run.
+Only ``http`` and ``https`` URLs are accepted (``urllib`` would also open ``file:`` URLs). Redirects are
+never followed: a 3xx answer is a failed delivery, so a receiver cannot bounce the message, and the
+``Authorization`` header with it, to another host. The receiver's address is checked before each post:
+loopback, link-local (which includes the cloud metadata address 169.254.169.254), unspecified and
+multicast addresses are refused with a :class:`~lifecycle.errors.ConfigError` unless
+``allow_local: true`` (a receiver on the same machine, as in the tests). Any non-2xx answer, timeout or
+connection failure raises :class:`~lifecycle.errors.DeliveryError`, so a Prefect task around it
+retries and the failure is visible in the flow run; a refused address is not retried.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -32,7 +40,8 @@ from urllib.parse import urlsplit
 from lifecycle.errors import ConfigError, DeliveryError
 from lifecycle.notify.chat import FORMATS, SIGNED_FORMATS, render
 
-_KNOWN = {"url", "timeout", "headers", "token_env", "events", "format", "secret_env"}
+_KNOWN = {"url", "timeout", "headers", "token_env", "events", "format", "secret_env", "allow_local"}
+_METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,7 @@ class WebhookConfig:
     events: tuple[str, ...] = ()
     format: str = "generic"
     secret: str = field(default="", repr=False)
+    allow_local: bool = False
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> WebhookConfig | None:
@@ -70,8 +80,17 @@ class WebhookConfig:
         if isinstance(events, str):
             events = (events,)
         fmt, secret = _format_and_secret(settings)
+        allow_local = settings.get("allow_local", False)
+        if not isinstance(allow_local, bool):
+            raise ConfigError("webhook.allow_local must be true or false")
         return cls(
-            url=url, timeout=timeout, headers=headers, events=tuple(str(e) for e in events), format=fmt, secret=secret
+            url=url,
+            timeout=timeout,
+            headers=headers,
+            events=tuple(str(e) for e in events),
+            format=fmt,
+            secret=secret,
+            allow_local=allow_local,
         )
 
     def wants(self, event: str) -> bool:
@@ -92,6 +111,48 @@ def _format_and_secret(settings: Mapping[str, Any]) -> tuple[str, str]:
     return fmt, os.environ[str(secret_env)]
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse every redirect: urllib would resend our headers (the bearer token too) to the new host."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def _refused(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    if addr in _METADATA:
+        return "a cloud metadata address"
+    for test, what in (
+        (addr.is_loopback, "a loopback address"),
+        (addr.is_link_local, "a link-local address"),
+        (addr.is_unspecified, "an unspecified address"),
+        (addr.is_multicast, "a multicast address"),
+    ):
+        if test:
+            return what
+    return ""
+
+
+def check_destination(url: str, allow_local: bool) -> None:
+    """Refuse a URL whose host resolves to loopback, link-local, metadata, unspecified or multicast."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        infos = socket.getaddrinfo(
+            host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
+        )
+    except (socket.gaierror, UnicodeError) as exc:
+        raise DeliveryError(f"webhook host {host} could not be resolved: {exc}") from exc
+    for info in infos:
+        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        what = _refused(addr)
+        if what and (not allow_local or addr in _METADATA):
+            hint = "" if addr in _METADATA else "; set webhook.allow_local: true for a receiver on this machine"
+            raise ConfigError(f"webhook host {host} resolves to {addr}, {what}: not posted{hint}")
+
+
 def post_json(
     cfg: WebhookConfig, payload: Mapping[str, Any], *, idempotency_key: str = "", now_s: float | None = None
 ) -> int:
@@ -104,11 +165,15 @@ def post_json(
         headers["Idempotency-Key"] = idempotency_key
     request = urllib.request.Request(req.url, data=body, headers=headers, method="POST")
     host = urlsplit(cfg.url).netloc
+    check_destination(req.url, cfg.allow_local)
     try:
-        with urllib.request.urlopen(request, timeout=cfg.timeout) as response:
+        with _OPENER.open(request, timeout=cfg.timeout) as response:
             status = int(response.status)
             response.read(65536)
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            where = urlsplit(exc.headers.get("Location", "")).netloc or "elsewhere"
+            raise DeliveryError(f"webhook {host} answered {exc.code}, a redirect to {where}: not followed") from exc
         detail = exc.read(300).decode("utf-8", "replace").strip() if exc.fp else ""
         raise DeliveryError(
             f"webhook {host} answered {exc.code} {exc.reason}" + (f": {detail}" if detail else "")
