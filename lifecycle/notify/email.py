@@ -140,19 +140,35 @@ def build_message(
 ) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
-    msg["To"] = ", ".join(to)
-    msg["Subject"] = subject
+    msg["To"] = [mailbox(r) for r in to]
+    msg["Subject"] = _one_line(subject)
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
     if reply_to:
         msg["Reply-To"] = reply_to
     for name, value in (headers or {}).items():
-        msg[name] = value
+        msg[name] = _one_line(value)
     msg.set_content(body, charset="utf-8")
     for att in attachments:
         maintype, _, subtype = att.mime.partition("/")
         msg.add_attachment(att.content, maintype=maintype, subtype=subtype or "octet-stream", filename=att.filename)
     return msg
+
+
+def _one_line(text: str) -> str:
+    """Header text from project data on one line: a CR or LF can never start a header of its own."""
+    return " ".join(str(text).split())
+
+
+def mailbox(raw: str) -> Address:
+    """``Name <addr>`` as a header Address: the name on one line and encoded as needed, the address
+    checked (InvalidInput otherwise), so a name holding ``\r\nBcc: x`` stays part of the name."""
+    pairs = getaddresses([" ".join(raw.split("\n")).replace("\r", " ")])
+    name, addr = pairs[0] if pairs else ("", "")
+    try:
+        return Address(display_name=_one_line(name), addr_spec=addr)
+    except (ValueError, IndexError) as exc:
+        raise InvalidInput(f"'{_one_line(raw)[:80]}' is not an e-mail address: {exc}") from exc
 
 
 def check_addresses(addresses: Sequence[str]) -> list[str]:
