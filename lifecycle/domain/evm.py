@@ -47,6 +47,7 @@ from typing import Any
 
 from lifecycle.domain.calendar import WorkCalendar, monday_of, work_calendar
 from lifecycle.domain.model import Baseline, Project, Task
+from lifecycle.errors import NotFound
 
 TCPI_UNREACHABLE = 999.0
 
@@ -205,8 +206,6 @@ def select_baseline(project: Project, baseline_id: str | None = None) -> Baselin
         for b in project.baselines:
             if b.id == baseline_id:
                 return b
-        from lifecycle.errors import NotFound
-
         raise NotFound(f"project {project.code} has no baseline '{baseline_id}'")
     best = None
     for pos, b in enumerate(project.baselines):

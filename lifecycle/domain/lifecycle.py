@@ -453,7 +453,7 @@ class PhaseMachine:
 
     # ------------------------------------------------------------------ doing
     def _machine(self, holder: _Holder, phase: str) -> Any:
-        from transitions import Machine
+        from transitions import Machine  # lazy: ~25 ms to import; `pmo --help` loads this module, moves nothing
 
         kinds = self._kinds
         specs: list[dict[str, Any]] = []
@@ -492,7 +492,7 @@ class PhaseMachine:
         Raises IllegalTransition (with the allowed moves) if the move is not allowed. Evaluating the
         gate is the caller's job, before calling this.
         """
-        from transitions.core import MachineError
+        from transitions.core import MachineError  # lazy: see _machine
 
         expected = self.move(phase, name, phase_before_hold)
         holder = _Holder(phase_before_hold if self._kinds.get(phase) == "hold" else "")
