@@ -96,8 +96,3 @@ class AssetFetcher(URLFetcher):  # type: ignore[misc]  # untyped base class
             self.refused.append(url)
         log.warning("document renderer refused to fetch %s", url[:200])
         raise FetchRefused(f"documents may only use their own template assets and data: URIs, not {url[:200]}")
-
-    @property
-    def fetched_outside(self) -> list[str]:
-        """Attempts that named anything but a ``data:`` URI or a file under the templates folder."""
-        return [u for u in self.attempts if u in self.refused]

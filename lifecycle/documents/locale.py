@@ -242,21 +242,6 @@ class Formatter:
         text = self.number(abs(d), 2)
         return ("-" if d < 0 else "") + self.symbol(currency) + text
 
-    def money_short(self, value: Any, currency: str | None = None) -> str:
-        """Compact money for chart labels: ``¥1.2M`` / ``¥120k`` (``¥120万`` in Chinese)."""
-        d = _to_decimal(value)
-        if d is None:
-            return ""
-        sym = self.symbol(currency)
-        v = float(d)
-        if self.zh and abs(v) >= 10_000:
-            return f"{sym}{v / 10_000:,.0f}万" if abs(v) >= 1_000_000 else f"{sym}{v / 10_000:,.1f}万"
-        if abs(v) >= 1_000_000:
-            return f"{sym}{v / 1_000_000:,.1f}M"
-        if abs(v) >= 1_000:
-            return f"{sym}{v / 1_000:,.0f}k"
-        return f"{sym}{v:,.0f}"
-
     def percent(self, value: Any, places: int = 0) -> str:
         text = self.number(value, places)
         return f"{text}%" if text else ""

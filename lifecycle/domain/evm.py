@@ -47,6 +47,7 @@ from typing import Any
 
 from lifecycle.domain.calendar import WorkCalendar, monday_of, work_calendar
 from lifecycle.domain.model import Baseline, Project, Task
+from lifecycle.errors import NotFound
 
 TCPI_UNREACHABLE = 999.0
 
@@ -205,8 +206,6 @@ def select_baseline(project: Project, baseline_id: str | None = None) -> Baselin
         for b in project.baselines:
             if b.id == baseline_id:
                 return b
-        from lifecycle.errors import NotFound
-
         raise NotFound(f"project {project.code} has no baseline '{baseline_id}'")
     best = None
     for pos, b in enumerate(project.baselines):
@@ -293,61 +292,82 @@ def task_budgets(
     """
     leaves, kids, _ = _structure(project)
     active = [t for t in leaves if t.status != "cancelled"]
-    budgets: dict[str, float] = {}
     if baseline is not None:
-        leaf_ids = {t.id for t in leaves}
-        for bt in baseline.tasks:
-            if bt.task in leaf_ids and bt.cost:
-                budgets[bt.task] = budgets.get(bt.task, 0.0) + float(bt.cost)
-        rest = float(baseline.budget) - sum(budgets.values())
-        if rest > 0.005:
-            in_baseline = {bt.task for bt in baseline.tasks}
-            targets = [t for t in active if t.id in in_baseline] or active
-            _spread(rest, targets, budgets, budgets)
+        budgets = _baseline_budgets(baseline, leaves, active)
         if budgets:
             return budgets, "baseline"
     by_id = {t.id: t for t in project.tasks}
-
-    def leaves_under(tid: str) -> list[Task]:
-        out: list[Task] = []
-        stack = [tid]
-        seen = set()
-        while stack:
-            x = stack.pop()
-            if x in seen:
-                continue
-            seen.add(x)
-            if x in kids:
-                stack.extend(kids[x])
-            elif x in by_id and by_id[x].status != "cancelled":
-                out.append(by_id[x])
-        return out
-
     labour = assignment_costs(project, schedule)
     if project.budget:
-        unallocated = 0.0
-        for line in project.budget:
-            amount = float(line.amount)
-            if line.task and line.task in by_id:
-                if line.task in kids:
-                    _spread(amount, leaves_under(line.task), labour, budgets)
-                else:
-                    budgets[line.task] = budgets.get(line.task, 0.0) + amount
-            else:
-                unallocated += amount
-        if unallocated:
-            basis = budgets if sum(budgets.values()) > 0 else labour
-            _spread(unallocated, active, dict(basis), budgets)
-        return budgets, "budget"
+        return _budget_line_budgets(project, by_id, kids, active, labour), "budget"
     if labour and sum(labour.values()) > 0:
+        budgets = {}
         leaf_ids = {t.id for t in leaves}
         for tid, amount in labour.items():
             if tid in leaf_ids:
                 budgets[tid] = budgets.get(tid, 0.0) + amount
             elif tid in kids:
-                _spread(amount, leaves_under(tid), {}, budgets)
+                _spread(amount, _leaves_under(tid, kids, by_id), {}, budgets)
         return budgets, "assignments"
     return {t.id: _weight(t) for t in active}, "effort"
+
+
+def _baseline_budgets(baseline: Baseline, leaves: list[Task], active: list[Task]) -> dict[str, float]:
+    """Leaf budgets from the baseline's task costs, the rest of its budget spread over the active leaves."""
+    budgets: dict[str, float] = {}
+    leaf_ids = {t.id for t in leaves}
+    for bt in baseline.tasks:
+        if bt.task in leaf_ids and bt.cost:
+            budgets[bt.task] = budgets.get(bt.task, 0.0) + float(bt.cost)
+    rest = float(baseline.budget) - sum(budgets.values())
+    if rest > 0.005:
+        in_baseline = {bt.task for bt in baseline.tasks}
+        targets = [t for t in active if t.id in in_baseline] or active
+        _spread(rest, targets, budgets, budgets)
+    return budgets
+
+
+def _budget_line_budgets(
+    project: Project,
+    by_id: dict[str, Task],
+    kids: dict[str, list[str]],
+    active: list[Task],
+    labour: dict[str, float],
+) -> dict[str, float]:
+    """Leaf budgets from the budget lines: a line on a summary spreads over its leaves (by labour cost),
+    a line on no task over every active leaf."""
+    budgets: dict[str, float] = {}
+    unallocated = 0.0
+    for line in project.budget:
+        amount = float(line.amount)
+        if line.task and line.task in by_id:
+            if line.task in kids:
+                _spread(amount, _leaves_under(line.task, kids, by_id), labour, budgets)
+            else:
+                budgets[line.task] = budgets.get(line.task, 0.0) + amount
+        else:
+            unallocated += amount
+    if unallocated:
+        basis = budgets if sum(budgets.values()) > 0 else labour
+        _spread(unallocated, active, dict(basis), budgets)
+    return budgets
+
+
+def _leaves_under(tid: str, kids: dict[str, list[str]], by_id: dict[str, Task]) -> list[Task]:
+    """The leaf tasks (not cancelled) below task ``tid``."""
+    out: list[Task] = []
+    stack = [tid]
+    seen = set()
+    while stack:
+        x = stack.pop()
+        if x in seen:
+            continue
+        seen.add(x)
+        if x in kids:
+            stack.extend(kids[x])
+        elif x in by_id and by_id[x].status != "cancelled":
+            out.append(by_id[x])
+    return out
 
 
 def budget_at_completion(project: Project, budgets: dict[str, float]) -> float:

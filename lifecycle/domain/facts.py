@@ -35,6 +35,7 @@ Pure: standard library and the model only.
 from __future__ import annotations
 
 import bisect
+import copy
 import functools
 import hashlib
 import json
@@ -48,7 +49,7 @@ from typing import Any
 from lifecycle.domain.bulk import gc_paused
 from lifecycle.domain.fields import FieldInfo, SchemaWriter, fields_of
 from lifecycle.domain.metrics import METRICS, project_metrics
-from lifecycle.domain.model import SECTIONS, Calendar, Charter, Project
+from lifecycle.domain.model import SECTIONS, Calendar, Charter, Organisation, Project
 
 FACTS_SCHEMA_VERSION = 1
 
@@ -380,16 +381,36 @@ def _build_facts(project: Project, today: date, extra: Mapping[str, Any] | None)
         facts[name], same = _plain_items(project.section(name), cls)
         uniform = uniform and same
 
-    tasks = facts["tasks"]
+    producing = _add_task_facts(project, facts["tasks"], today)
+    for r, plain in zip(project.risks, facts["risks"], strict=True):
+        plain["score"] = r.probability * r.impact
+    _add_deliverable_facts(project, facts["deliverables"], producing)
+    _add_people_facts(project, facts["people"])
+    for m, plain in zip(project.milestones, facts["milestones"], strict=True):
+        plain["is_overdue"] = m.status == "planned" and m.date < today
+    for issue, plain in zip(project.issues, facts["issues"], strict=True):
+        plain["is_open"] = issue.status in ("open", "in_progress")
+
+    facts["metrics"] = _plain_metrics(project_metrics(project, today))
+    for name, (_, default) in EXTRA_FACTS.items():
+        facts[name] = json.loads(json.dumps(default))
+    if extra:
+        for key, value in extra.items():
+            facts[key] = _plain_value(value)
+    doc = FactsDoc(facts)
+    doc._built = uniform
+    return doc
+
+
+def _add_task_facts(project: Project, tasks: list[dict[str, Any]], today: date) -> dict[str, list[str]]:
+    """Each task's children, assignees and derived flags; returns the producing task ids per deliverable."""
     children: dict[str, list[str]] = {}
     for t in project.tasks:
         if t.parent:
             children.setdefault(t.parent, []).append(t.id)
     assignees: dict[str, list[str]] = {}
-    by_person: dict[str, list[Any]] = {}
     for a in project.assignments:
         assignees.setdefault(a.task, []).append(a.person)
-        by_person.setdefault(a.person, []).append(a)
     producing: dict[str, list[str]] = {}
     for t, plain in zip(project.tasks, tasks, strict=True):
         kids = children.get(t.id, [])
@@ -400,10 +421,13 @@ def _build_facts(project: Project, today: date, extra: Mapping[str, Any] | None)
         plain["is_overdue"] = t.finish is not None and t.finish < today and t.status not in ("done", "cancelled")
         for d in t.deliverables:
             producing.setdefault(d, []).append(t.id)
+    return producing
 
-    for r, plain in zip(project.risks, facts["risks"], strict=True):
-        plain["score"] = r.probability * r.impact
 
+def _add_deliverable_facts(
+    project: Project, deliverables: list[dict[str, Any]], producing: dict[str, list[str]]
+) -> None:
+    """Each deliverable's producing tasks, acceptance and quality-check counts."""
     accepted: dict[str, tuple[bool, bool]] = {}
     for rec in project.acceptance_records:
         if rec.verdict in ("accepted", "accepted_with_conditions"):
@@ -412,7 +436,7 @@ def _build_facts(project: Project, today: date, extra: Mapping[str, Any] | None)
     checks: dict[str, list[Any]] = {}
     for qc in project.quality_checks:
         checks.setdefault(qc.deliverable, []).append(qc)
-    for deliverable, plain in zip(project.deliverables, facts["deliverables"], strict=True):
+    for deliverable, plain in zip(project.deliverables, deliverables, strict=True):
         plain["task_ids"] = list(producing.get(deliverable.id, []))
         acc = accepted.get(deliverable.id, (False, False))
         plain["accepted"] = acc[0]
@@ -427,10 +451,16 @@ def _build_facts(project: Project, today: date, extra: Mapping[str, Any] | None)
                 latest[key] = qc
         plain["quality_checks_failed"] = sum(1 for qc in latest.values() if qc.result == "fail")
 
+
+def _add_people_facts(project: Project, people: list[dict[str, Any]]) -> None:
+    """Each person's assigned tasks, hours (derived from units when an assignment gives none) and peak units."""
+    by_person: dict[str, list[Any]] = {}
+    for a in project.assignments:
+        by_person.setdefault(a.person, []).append(a)
     task_index = {t.id: t for t in project.tasks}
     calendar = project.calendar
     count_days = _working_days_counter(calendar)
-    for p, plain in zip(project.people, facts["people"], strict=True):
+    for p, plain in zip(project.people, people, strict=True):
         mine = by_person.get(p.id, [])
         plain["assigned_tasks"] = [a.task for a in mine]
         hours = 0.0
@@ -450,21 +480,6 @@ def _build_facts(project: Project, today: date, extra: Mapping[str, Any] | None)
                 spans.append((work.start, work.finish, float(a.units)))
         plain["assigned_hours"] = round(hours, 2)
         plain["peak_units"] = _peak_units(spans)
-
-    for m, plain in zip(project.milestones, facts["milestones"], strict=True):
-        plain["is_overdue"] = m.status == "planned" and m.date < today
-    for issue, plain in zip(project.issues, facts["issues"], strict=True):
-        plain["is_open"] = issue.status in ("open", "in_progress")
-
-    facts["metrics"] = _plain_metrics(project_metrics(project, today))
-    for name, (_, default) in EXTRA_FACTS.items():
-        facts[name] = json.loads(json.dumps(default))
-    if extra:
-        for key, value in extra.items():
-            facts[key] = _plain_value(value)
-    doc = FactsDoc(facts)
-    doc._built = uniform
-    return doc
 
 
 class FactsDoc(dict[str, Any]):
@@ -508,8 +523,6 @@ class FactsDoc(dict[str, Any]):
         super().clear()
 
     def __deepcopy__(self, memo: dict[int, Any]) -> FactsDoc:
-        import copy
-
         return FactsDoc({k: copy.deepcopy(v, memo) for k, v in self.items()})
 
 
@@ -722,8 +735,6 @@ def _computed_schema(kind: str, doc: str) -> dict[str, Any]:
 @functools.cache
 def _metric_samples() -> dict[str, Any]:
     """Metrics of an empty project: METRICS says "list" but not of what, and a sample shows it."""
-    from lifecycle.domain.model import Organisation
-
     empty = Project(charter=Charter(code="SCHEMA", name="schema", client=Organisation(name="schema")))
     try:
         return dict(project_metrics(empty, date(2026, 1, 5)))

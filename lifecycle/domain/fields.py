@@ -89,11 +89,6 @@ def fields_of(cls: type) -> tuple[FieldInfo, ...]:
     return _CACHE[cls]
 
 
-def key_of(item: Any) -> str:
-    """The id of an entity (links and assignments compute theirs)."""
-    return str(item.id)
-
-
 def to_plain(value: Any, *, money: Any = Decimal, drop_defaults: bool = False) -> Any:
     """A dataclass tree as plain dicts/lists; dates stay dates, money becomes ``money(value)``."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -161,6 +161,31 @@ def validate_lifecycle(lc: LifecycleDef, *, check_reachability: bool = True) -> 
     read at all, so a dropped transition does not also make its phase look unreachable.
     """
     out: list[Finding] = []
+    ids = _check_phases(lc, out)
+    kinds = {p.id: p.kind for p in lc.phases}
+    _check_initial(lc, kinds, out)
+    names: dict[str, int] = {}
+    pairs: dict[tuple[str, str], str] = {}
+    for j, t in enumerate(lc.transitions):
+        base: tuple[Any, ...] = ("transitions", j)
+        _check_transition_name(t, base, names, j, out)
+        if t.kind not in TRANSITION_KINDS:
+            out.append((base + ("kind",), f"'{t.kind}' is not one of: {', '.join(TRANSITION_KINDS)}"))
+        _check_sources(t, base, kinds, out)
+        _check_dest(lc, t, base, kinds, pairs, out)
+        _check_approvals(t, base, out)
+    _check_resumable(lc, kinds, ids, out)
+    for k, pid in enumerate(lc.baseline_phases or ()):
+        if pid not in kinds:
+            out.append((("baseline_on_entry", k), f"unknown phase '{pid}'{_hint(pid, kinds)}"))
+    # every phase can be reached from the initial phase (a phase added without transitions is a mistake)
+    if check_reachability and lc.initial in kinds and not out:
+        _check_reachable(lc, ids, out)
+    return out
+
+
+def _check_phases(lc: LifecycleDef, out: list[Finding]) -> dict[str, int]:
+    """Phase ids well formed and unique, kinds known; returns each phase id's first index."""
     ids: dict[str, int] = {}
     for i, p in enumerate(lc.phases):
         if not NAME_RE.match(p.id):
@@ -171,9 +196,12 @@ def validate_lifecycle(lc: LifecycleDef, *, check_reachability: bool = True) -> 
             ids[p.id] = i
         if p.kind not in PHASE_KINDS:
             out.append((("phases", i, "kind"), f"'{p.kind}' is not one of: {', '.join(PHASE_KINDS)}"))
-    kinds = {p.id: p.kind for p in lc.phases}
     if not lc.phases:
         out.append((("phases",), "a lifecycle needs at least one phase"))
+    return ids
+
+
+def _check_initial(lc: LifecycleDef, kinds: dict[str, str], out: list[Finding]) -> None:
     if not lc.initial:
         out.append(((), "no initial phase: set 'initial' to the phase new projects start in"))
     elif lc.initial not in kinds:
@@ -181,105 +209,132 @@ def validate_lifecycle(lc: LifecycleDef, *, check_reachability: bool = True) -> 
     elif kinds[lc.initial] != "active":
         out.append((("initial",), f"initial phase '{lc.initial}' must be an active phase, not {kinds[lc.initial]}"))
 
-    names: dict[str, int] = {}
-    pairs: dict[tuple[str, str], str] = {}
-    for j, t in enumerate(lc.transitions):
-        base: tuple[Any, ...] = ("transitions", j)
-        if not NAME_RE.match(t.name):
-            out.append((base + ("name",), f"'{t.name}' is not a valid transition name (lower-case letters, digits, _)"))
-        elif t.name in RESERVED_TRIGGERS or t.name.startswith(RESERVED_PREFIXES):
-            out.append((base + ("name",), f"'{t.name}' is reserved by the state machine; choose another name"))
-        if t.name in names:
-            out.append((base + ("name",), f"duplicate transition '{t.name}' (first at transitions[{names[t.name]}])"))
-        else:
-            names[t.name] = j
-        if t.kind not in TRANSITION_KINDS:
-            out.append((base + ("kind",), f"'{t.kind}' is not one of: {', '.join(TRANSITION_KINDS)}"))
-        if not t.sources:
-            out.append((base + ("from",), "a transition needs at least one source phase ('from')"))
-        for k, s in enumerate(t.sources):
-            spath = base + (("from", k) if t.sources_listed else ("from",))
-            if s == ANY_ACTIVE:
-                continue
-            if s not in kinds:
-                out.append((spath, f"unknown phase '{s}'{_hint(s, kinds)}"))
-            elif kinds[s] == "final":
-                out.append((spath, f"'{s}' is a final phase: no transition may leave it"))
-            elif t.kind == "resume" and kinds[s] != "hold":
-                out.append((spath, f"a resume transition leaves a hold phase; '{s}' is {kinds[s]}"))
-            elif t.kind != "resume" and t.kind != "cancel" and kinds[s] == "hold":
-                out.append((spath, f"only resume and cancel transitions may leave the hold phase '{s}'"))
-        if t.kind == "resume":
-            if t.dest:
-                out.append((base + ("to",), "a resume transition has no 'to': it returns to the phase before the hold"))
-            if ANY_ACTIVE in t.sources:
-                out.append((base + ("from",), "a resume transition leaves a hold phase, not '*'"))
-        elif not t.dest:
-            out.append((base, f"missing 'to' (the phase this {t.kind} transition leads to)"))
-        elif t.dest not in kinds:
-            out.append((base + ("to",), f"unknown phase '{t.dest}'{_hint(t.dest, kinds)}"))
-        else:
-            dk = kinds[t.dest]
-            if t.kind == "hold" and dk != "hold":
-                out.append((base + ("to",), f"a hold transition leads to a hold phase; '{t.dest}' is {dk}"))
-            if t.kind != "hold" and dk == "hold":
-                out.append((base + ("to",), f"only a hold transition may lead to the hold phase '{t.dest}'"))
-            if t.kind == "cancel" and dk != "final":
-                out.append((base + ("to",), f"a cancel transition leads to a final phase; '{t.dest}' is {dk}"))
-            if t.dest != "" and all(s in kinds or s == ANY_ACTIVE for s in t.sources):
-                for s in lc.expanded_sources(t):
-                    if s == t.dest:
-                        continue
-                    key = (s, t.dest)
-                    if key in pairs and pairs[key] != t.name:
-                        out.append(
-                            (
-                                base + ("to",),
-                                f"'{pairs[key]}' already leads from '{s}' to '{t.dest}'; "
-                                "two transitions between the same phases are ambiguous",
-                            )
-                        )
-                    pairs.setdefault(key, t.name)
-        if t.approvals is not None:
-            a = t.approvals
-            if a.n and not a.n_of_roles:
-                out.append((base + ("approvals", "n_of", "roles"), "n_of needs the roles that may approve"))
-            if a.n < 0 or (a.n_of_roles and a.n < 1):
-                out.append((base + ("approvals", "n_of", "n"), "n must be at least 1"))
-    if any(kinds.get(p) == "hold" for p in kinds):
-        hold_ids = [p for p, k in kinds.items() if k == "hold"]
-        resumable = {s for t in lc.transitions if t.kind == "resume" for s in t.sources}
-        for h in hold_ids:
-            if h not in resumable:
-                out.append((("phases", ids[h]), f"hold phase '{h}' has no resume transition"))
 
-    for k, pid in enumerate(lc.baseline_phases or ()):
-        if pid not in kinds:
-            out.append((("baseline_on_entry", k), f"unknown phase '{pid}'{_hint(pid, kinds)}"))
+def _check_transition_name(
+    t: TransitionDef, base: tuple[Any, ...], names: dict[str, int], j: int, out: list[Finding]
+) -> None:
+    if not NAME_RE.match(t.name):
+        out.append((base + ("name",), f"'{t.name}' is not a valid transition name (lower-case letters, digits, _)"))
+    elif t.name in RESERVED_TRIGGERS or t.name.startswith(RESERVED_PREFIXES):
+        out.append((base + ("name",), f"'{t.name}' is reserved by the state machine; choose another name"))
+    if t.name in names:
+        out.append((base + ("name",), f"duplicate transition '{t.name}' (first at transitions[{names[t.name]}])"))
+    else:
+        names[t.name] = j
 
-    # every phase can be reached from the initial phase (a phase added without transitions is a mistake)
-    if check_reachability and lc.initial in kinds and not out:
-        reach = {lc.initial}
-        changed = True
-        while changed:
-            changed = False
-            for t in lc.transitions:
-                srcs = lc.expanded_sources(t)
-                # a resume only returns to a phase the project was already in: it reaches nothing new
-                if t.kind == "resume" or not t.dest or not any(s in reach for s in srcs):
-                    continue
-                if t.dest not in reach:
-                    reach.add(t.dest)
-                    changed = True
-        for p in lc.phases:
-            if p.id not in reach:
-                out.append(
-                    (
-                        ("phases", ids[p.id], "id"),
-                        f"phase '{p.id}' cannot be reached from '{lc.initial}': no transition leads to it",
-                    )
+
+def _check_sources(t: TransitionDef, base: tuple[Any, ...], kinds: dict[str, str], out: list[Finding]) -> None:
+    """Each source phase exists and may be left by a transition of this kind."""
+    if not t.sources:
+        out.append((base + ("from",), "a transition needs at least one source phase ('from')"))
+    for k, s in enumerate(t.sources):
+        spath = base + (("from", k) if t.sources_listed else ("from",))
+        if s == ANY_ACTIVE:
+            continue
+        if s not in kinds:
+            out.append((spath, f"unknown phase '{s}'{_hint(s, kinds)}"))
+        elif kinds[s] == "final":
+            out.append((spath, f"'{s}' is a final phase: no transition may leave it"))
+        elif t.kind == "resume" and kinds[s] != "hold":
+            out.append((spath, f"a resume transition leaves a hold phase; '{s}' is {kinds[s]}"))
+        elif t.kind != "resume" and t.kind != "cancel" and kinds[s] == "hold":
+            out.append((spath, f"only resume and cancel transitions may leave the hold phase '{s}'"))
+
+
+def _check_dest(
+    lc: LifecycleDef,
+    t: TransitionDef,
+    base: tuple[Any, ...],
+    kinds: dict[str, str],
+    pairs: dict[tuple[str, str], str],
+    out: list[Finding],
+) -> None:
+    """The destination exists and fits the transition's kind (a resume has none)."""
+    if t.kind == "resume":
+        if t.dest:
+            out.append((base + ("to",), "a resume transition has no 'to': it returns to the phase before the hold"))
+        if ANY_ACTIVE in t.sources:
+            out.append((base + ("from",), "a resume transition leaves a hold phase, not '*'"))
+        return
+    if not t.dest:
+        out.append((base, f"missing 'to' (the phase this {t.kind} transition leads to)"))
+        return
+    if t.dest not in kinds:
+        out.append((base + ("to",), f"unknown phase '{t.dest}'{_hint(t.dest, kinds)}"))
+        return
+    dk = kinds[t.dest]
+    if t.kind == "hold" and dk != "hold":
+        out.append((base + ("to",), f"a hold transition leads to a hold phase; '{t.dest}' is {dk}"))
+    if t.kind != "hold" and dk == "hold":
+        out.append((base + ("to",), f"only a hold transition may lead to the hold phase '{t.dest}'"))
+    if t.kind == "cancel" and dk != "final":
+        out.append((base + ("to",), f"a cancel transition leads to a final phase; '{t.dest}' is {dk}"))
+    if all(s in kinds or s == ANY_ACTIVE for s in t.sources):
+        _check_ambiguous(lc, t, base, pairs, out)
+
+
+def _check_ambiguous(
+    lc: LifecycleDef, t: TransitionDef, base: tuple[Any, ...], pairs: dict[tuple[str, str], str], out: list[Finding]
+) -> None:
+    """No two transitions lead from the same phase to the same phase."""
+    for s in lc.expanded_sources(t):
+        if s == t.dest:
+            continue
+        key = (s, t.dest)
+        if key in pairs and pairs[key] != t.name:
+            out.append(
+                (
+                    base + ("to",),
+                    f"'{pairs[key]}' already leads from '{s}' to '{t.dest}'; "
+                    "two transitions between the same phases are ambiguous",
                 )
-    return out
+            )
+        pairs.setdefault(key, t.name)
+
+
+def _check_approvals(t: TransitionDef, base: tuple[Any, ...], out: list[Finding]) -> None:
+    if t.approvals is None:
+        return
+    a = t.approvals
+    if a.n and not a.n_of_roles:
+        out.append((base + ("approvals", "n_of", "roles"), "n_of needs the roles that may approve"))
+    if a.n < 0 or (a.n_of_roles and a.n < 1):
+        out.append((base + ("approvals", "n_of", "n"), "n must be at least 1"))
+
+
+def _check_resumable(lc: LifecycleDef, kinds: dict[str, str], ids: dict[str, int], out: list[Finding]) -> None:
+    """Every hold phase has a resume transition."""
+    hold_ids = [p for p, k in kinds.items() if k == "hold"]
+    if not hold_ids:
+        return
+    resumable = {s for t in lc.transitions if t.kind == "resume" for s in t.sources}
+    for h in hold_ids:
+        if h not in resumable:
+            out.append((("phases", ids[h]), f"hold phase '{h}' has no resume transition"))
+
+
+def _check_reachable(lc: LifecycleDef, ids: dict[str, int], out: list[Finding]) -> None:
+    """Every phase can be reached from the initial phase."""
+    reach = {lc.initial}
+    changed = True
+    while changed:
+        changed = False
+        for t in lc.transitions:
+            srcs = lc.expanded_sources(t)
+            # a resume only returns to a phase the project was already in: it reaches nothing new
+            if t.kind == "resume" or not t.dest or not any(s in reach for s in srcs):
+                continue
+            if t.dest not in reach:
+                reach.add(t.dest)
+                changed = True
+    for p in lc.phases:
+        if p.id not in reach:
+            out.append(
+                (
+                    ("phases", ids[p.id], "id"),
+                    f"phase '{p.id}' cannot be reached from '{lc.initial}': no transition leads to it",
+                )
+            )
 
 
 # --------------------------------------------------------------------------- the machine
@@ -398,7 +453,7 @@ class PhaseMachine:
 
     # ------------------------------------------------------------------ doing
     def _machine(self, holder: _Holder, phase: str) -> Any:
-        from transitions import Machine
+        from transitions import Machine  # lazy: ~25 ms to import; `pmo --help` loads this module, moves nothing
 
         kinds = self._kinds
         specs: list[dict[str, Any]] = []
@@ -437,7 +492,7 @@ class PhaseMachine:
         Raises IllegalTransition (with the allowed moves) if the move is not allowed. Evaluating the
         gate is the caller's job, before calling this.
         """
-        from transitions.core import MachineError
+        from transitions.core import MachineError  # lazy: see _machine
 
         expected = self.move(phase, name, phase_before_hold)
         holder = _Holder(phase_before_hold if self._kinds.get(phase) == "hold" else "")

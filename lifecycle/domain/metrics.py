@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from lifecycle.domain.model import Project
+from lifecycle.errors import LifecycleError
 
 # name -> (type, description); types: int, double, string, bool, date (ISO text), list
 METRICS: dict[str, tuple[str, str]] = {
@@ -103,12 +104,12 @@ def project_metrics(project: Project, today: date) -> dict[str, Any]:
 
 
 def _analytics_metrics(project: Project, today: date) -> dict[str, Any]:
+    # lazy: the analytics modules cost ~25 ms to import and `pmo --help` loads this module without them
     from lifecycle.domain.calendar import work_calendar
     from lifecycle.domain.evm import earned_value, select_baseline
     from lifecycle.domain.resources import material_checks, over_allocations
     from lifecycle.domain.risk_matrix import risk_matrix
     from lifecycle.domain.schedule import compute_schedule
-    from lifecycle.errors import LifecycleError
 
     out: dict[str, Any] = {}
     schedule = None

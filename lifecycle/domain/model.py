@@ -579,18 +579,6 @@ class Project:
 
 # --------------------------------------------------------------------------- system records
 @dataclass(frozen=True, slots=True)
-class PhaseChange:
-    project: str
-    from_phase: str
-    to_phase: str
-    at: datetime
-    by: str
-    trigger: str = ""
-    review_id: str = ""
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class AuditEvent:
     """One append-only entry of a project's audit trail (``seq`` and hashes are set by storage)."""
 

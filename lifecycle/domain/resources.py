@@ -162,7 +162,8 @@ def _weekly_load(
     first_week = _monday_ordinal(from_date.toordinal()) if from_date else None
     load: dict[str, dict[int, dict[str, float]]] = {}
     spans: dict[str, tuple[int, int] | None] = {}
-    monday_index: dict[int, int] = {}  # working-day index of each Monday met (weeks repeat across tasks)
+    mondays = _Mondays(cal)
+    monday_index = mondays.index
     index_of = cal.index_of_ordinal
     first = first_week if first_week is not None else 0  # ordinals start at 1: 0 keeps every week
 
@@ -207,18 +208,27 @@ def _weekly_load(
                     got[tid] = got.get(tid, 0.0) + hours * days / n
             m = m7
             w0 = w1
+    return people, load, mondays.week_days, cal
 
-    def windex(m: int) -> int:
-        i = monday_index.get(m)
+
+class _Mondays:
+    """The working-day index of each Monday met, by its day ordinal (weeks repeat across tasks)."""
+
+    __slots__ = ("_index_of", "index")
+
+    def __init__(self, cal: WorkCalendar):
+        self.index: dict[int, int] = {}
+        self._index_of = cal.index_of_ordinal
+
+    def of(self, m: int) -> int:
+        i = self.index.get(m)
         if i is None:
-            i = monday_index[m] = index_of(m)
+            i = self.index[m] = self._index_of(m)
         return i
 
-    def week_days(m: int) -> int:
+    def week_days(self, m: int) -> int:
         """Working days of the week starting on the Monday with ordinal ``m``."""
-        return windex(m + 7) - windex(m)
-
-    return people, load, week_days, cal
+        return self.of(m + 7) - self.of(m)
 
 
 def _monday_ordinal(o: int) -> int:

@@ -65,7 +65,7 @@ from typing import Any
 
 from lifecycle.domain.bulk import gc_paused
 from lifecycle.domain.calendar import WorkCalendar, work_calendar
-from lifecycle.domain.model import Project, Task
+from lifecycle.domain.model import Project, Task, TaskLink
 from lifecycle.errors import InvalidInput
 
 LINK_TYPES = ("FS", "SS", "FF", "SF")
@@ -378,301 +378,25 @@ def _compute_schedule(project: Project, today: date | None, honor_constraints: b
     pos: dict[str, int] = {}
     for i, t in enumerate(tasks):
         pos.setdefault(t.id, i)
-
-    # ---------------------------------------------------------------- hierarchy
-    parent = [-1] * n
-    children: dict[int, list[int]] = {}
-    for i, t in enumerate(tasks):
-        if t.parent:
-            p = pos.get(t.parent, -1)
-            if p < 0:
-                warnings.append(f"task {t.id}: unknown parent '{t.parent}' ignored")
-            elif p == i:
-                warnings.append(f"task {t.id} is its own parent; ignored")
-            else:
-                parent[i] = p
-                children.setdefault(p, []).append(i)
+    parent, children = _hierarchy(tasks, pos, warnings)
     is_sum = [False] * n
     for p in children:
         is_sum[p] = True
-
-    start = project_start_date(project, today)
-    base = cal.index(start)
-    idx = cal.index
-
-    # ---------------------------------------------------------------- durations and fixed starts
-    dur = [0] * n
-    done = [False] * n
-    cancelled = [False] * n
-    mode = [0] * n  # 0 normal (max of preds), 1 fixed by actuals, 2 min node (summary earliest child start)
-    lb = [0] * n  # lower bound of the early start (project start = 0)
-    cap = [_INF] * n  # upper bound of the early start (finish-no-later-than, honoured)
-    lcap = [_INF] * n  # upper bound of the late start
-    milestone = [False] * n
-    for i, t in enumerate(tasks):
-        cancelled[i] = t.status == "cancelled"
-        done[i] = t.status == "done" or t.percent_complete >= 100 or t.actual_finish is not None
-        if is_sum[i]:
-            if t.constraint == "start_no_earlier_than" and t.constraint_date is not None:
-                lb[i] = idx(t.constraint_date) - base
-            continue
-        if t.milestone or cancelled[i]:
-            d = 0
-        elif t.actual_start is not None and t.actual_finish is not None:
-            d = max(1, cal.count_working_days(t.actual_start, t.actual_finish))
-        elif t.duration_days is not None:
-            d = _ceil_days(t.duration_days)
-        elif t.start is not None and t.finish is not None:
-            d = max(1, cal.count_working_days(t.start, t.finish))
-        else:
-            d = 1
-            warnings.append(f"task {t.id} has no duration and no dates; scheduled as 1 day")
-        dur[i] = d
-        milestone[i] = d == 0
-        if t.actual_start is not None:
-            mode[i] = 1
-            lb[i] = idx(t.actual_start) - base
-        elif t.actual_finish is not None:
-            mode[i] = 1
-            lb[i] = idx(t.actual_finish) + 1 - base - d
-        else:
-            if t.constraint == "start_no_earlier_than" and t.constraint_date is not None:
-                lb[i] = max(lb[i], idx(t.constraint_date) - base)
-            elif t.constraint == "finish_no_later_than" and t.constraint_date is not None:
-                fin_b = idx(t.constraint_date) + (1 if cal.is_working(t.constraint_date) else 0) - base
-                lcap[i] = fin_b - d
-                if honor_constraints:
-                    cap[i] = fin_b - d
-
-    # ---------------------------------------------------------------- nodes and edges
-    fnode = [-1] * n
-    out_v: list[list[int]] = [[] for _ in range(n)]
-    out_w: list[list[int]] = [[] for _ in range(n)]
-    dnode = list(dur)
-    for s in children:
-        fnode[s] = len(out_v)
-        out_v.append([])
-        out_w.append([])
-        mode.append(0)
-        lb.append(-_INF)
-        cap.append(_INF)
-        lcap.append(_INF)
-        dnode.append(0)
-    sanode = [-1] * n
-    ms_in: dict[int, list[tuple[int, int, bool]]] = {}
-
-    def sa_of(s: int) -> int:
-        if sanode[s] < 0:
-            k = len(out_v)
-            sanode[s] = k
-            out_v.append([])
-            out_w.append([])
-            mode.append(2)
-            lb.append(_INF)
-            cap.append(_INF)
-            lcap.append(_INF)
-            dnode.append(0)
-            for c in children[s]:
-                out_v[c].append(k)
-                out_w[c].append(0)
-        return sanode[s]
-
-    own_pred = [False] * n
-    for s, kids in children.items():
-        f = fnode[s]
-        for c in kids:
-            out_v[s].append(c)
-            out_w[s].append(0)
-            if milestone[c]:
-                ms_in.setdefault(c, []).append((s, 0, False))
-            if is_sum[c]:
-                out_v[fnode[c]].append(f)
-                out_w[fnode[c]].append(0)
-            else:
-                out_v[c].append(f)
-                out_w[c].append(dur[c])
-
-    get = pos.get
-    for link in project.links:
-        p = get(link.predecessor, -1)
-        s = get(link.successor, -1)
-        if p < 0 or s < 0:
-            warnings.append(f"link {link.predecessor}->{link.successor} names an unknown task; ignored")
-            continue
-        if p == s:
-            warnings.append(f"link {link.predecessor}->{link.successor} links a task to itself; ignored")
-            continue
-        typ = link.type
-        if typ not in LINK_TYPES:
-            warnings.append(f"link {link.predecessor}->{link.successor} has unknown type '{typ}'; ignored")
-            continue
-        lag = _round_lag(link.lag_days) if link.lag_days else 0
-        pred_fin = typ[0] == "F"
-        succ_fin = typ[1] == "F"
-        if is_sum[p]:
-            u = fnode[p] if pred_fin else sa_of(p)
-            a = 0
-        else:
-            u = p
-            a = dur[p] if pred_fin else 0
-        if is_sum[s]:
-            if succ_fin:
-                v = fnode[s]
-                warnings.append(
-                    f"link {link.predecessor}->{link.successor}: a {typ} link into a summary task "
-                    "constrains only the summary's finish"
-                )
-            else:
-                v = s
-            b = 0
-        else:
-            v = s
-            b = dur[s] if succ_fin else 0
-        w = a + lag - b
-        out_v[u].append(v)
-        out_w[u].append(w)
-        own_pred[s] = True
-        if v < n and milestone[v]:
-            ms_in.setdefault(v, []).append((u, w, pred_fin))
-
-    # planned start kept (as a start-no-earlier-than) for tasks with no predecessor, own or inherited
-    inherited = [False] * n
-    for i in range(n):
-        if own_pred[i]:
-            inherited[i] = True
-            continue
-        j = parent[i]
-        steps = 0
-        while j >= 0 and steps <= n:
-            if own_pred[j]:
-                inherited[i] = True
-                break
-            j = parent[j]
-            steps += 1
-    for i, t in enumerate(tasks):
-        if is_sum[i] or mode[i] == 1 or inherited[i] or t.start is None:
-            continue
-        lb[i] = max(lb[i], idx(t.start) - base)
-
-    # ---------------------------------------------------------------- forward pass (Kahn order)
-    nn = len(out_v)
-    indeg = [0] * nn
-    for vs in out_v:
-        for v in vs:
-            indeg[v] += 1
-    es = list(lb)
-    order = [u for u in range(nn) if indeg[u] == 0]
-    k = 0
-    while k < len(order):
-        u = order[k]
-        k += 1
-        e = es[u]
-        if e > cap[u]:
-            e = es[u] = cap[u]
-        for v, w in zip(out_v[u], out_w[u], strict=True):
-            m = mode[v]
-            if m == 0:
-                x = e + w
-                if x > es[v]:
-                    es[v] = x
-            elif m == 2:
-                x = e + w
-                if x < es[v]:
-                    es[v] = x
-            indeg[v] -= 1
-            if indeg[v] == 0:
-                order.append(v)
-    if len(order) < nn:
-        raise ScheduleCycle(_find_cycle(tasks, n, fnode, sanode, out_v, indeg))
-
-    # ---------------------------------------------------------------- backward pass
-    pf = 0
-    any_leaf = False
-    for i in range(n):
-        if not is_sum[i]:
-            f = es[i] + dur[i]
-            if not any_leaf or f > pf:
-                pf = f
-                any_leaf = True
-    for s in children:
-        if s < n and lcap[s] == _INF:
-            t = tasks[s]
-            if t.constraint == "finish_no_later_than" and t.constraint_date is not None:
-                cd = t.constraint_date
-                lcap[fnode[s]] = idx(cd) + (1 if cal.is_working(cd) else 0) - base
-    ls = [0] * nn
-    fsl = [0] * nn
-    pseudo = [v >= n or is_sum[v] for v in range(nn)]
-    for u in reversed(order):
-        eu = es[u]
-        best = pf - dnode[u]  # nothing finishes after the project finish, whatever its successors allow
-        bfree = _INF
-        for v, w in zip(out_v[u], out_w[u], strict=True):
-            if mode[v] == 2 and eu + w != es[v]:
-                continue
-            x = ls[v] - w
-            if x < best:
-                best = x
-            gap = es[v] - eu - w
-            if pseudo[v]:
-                gap += fsl[v]
-            if gap < bfree:
-                bfree = gap
-        if best > lcap[u]:
-            best = lcap[u]
-        ls[u] = best
-        fsl[u] = bfree if bfree != _INF else pf - eu - dnode[u]
-
-    # ---------------------------------------------------------------- slack, criticality, roll-up
-    ts = [0] * n
-    fs = [0] * n
-    crit = [False] * n
-    for i in range(n):
-        if is_sum[i]:
-            continue
-        t_s = ls[i] - es[i]
-        ts[i] = t_s
-        fs[i] = max(0, min(fsl[i], t_s))
-        crit[i] = t_s <= 0 and not done[i] and not cancelled[i]
-    level = [0] * n
-    for i in range(n):
-        j = parent[i]
-        d = 0
-        while j >= 0 and d <= n:
-            d += 1
-            j = parent[j]
-        level[i] = d
-    sums = sorted(children, key=lambda s: -level[s])
-    r_es = es[:n]
-    r_ls = ls[:n]
-    r_ef = [es[i] + dur[i] for i in range(n)]
-    for s in sums:
-        kids = children[s]
-        r_es[s] = min(r_es[c] for c in kids)
-        r_ef[s] = max(r_ef[c] for c in kids)
-        r_ls[s] = min(r_ls[c] for c in kids)
-        ts[s] = min(ts[c] for c in kids)
-        fs[s] = max(0, min(fsl[fnode[s]], ts[s]))
-        crit[s] = any(crit[c] for c in kids)
-        done[s] = all(done[c] for c in kids)
-        dur[s] = 0
-
-    anchor_end = [False] * n
-    for v, ins in ms_in.items():
-        if mode[v] == 1:
-            continue
-        ev = es[v]
-        if ev == cap[v] and ev != lb[v]:
-            anchor_end[v] = True
-            continue
-        if ev == lb[v]:
-            continue
-        tight = [fin for (u, w, fin) in ins if es[u] + w == ev]
-        anchor_end[v] = bool(tight) and all(tight)
-    for i in range(n):
-        if milestone[i] and i not in ms_in and mode[i] != 1 and es[i] == cap[i] and es[i] != lb[i]:
-            anchor_end[i] = True
-
+    base = cal.index(project_start_date(project, today))
+    dur, done, cancelled = _durations(tasks, is_sum, cal, warnings)
+    milestone = [d == 0 and not s for d, s in zip(dur, is_sum, strict=True)]
+    net = _Network(dur, children)
+    _start_bounds(net, tasks, is_sum, cal, base, honor_constraints)
+    _summary_edges(net, children, is_sum, milestone)
+    _link_edges(net, project.links, pos, is_sum, milestone, warnings)
+    _keep_planned_starts(net, tasks, parent, is_sum, cal, base)
+    es, order = _forward_pass(net, tasks)
+    pf = _project_finish_index(es, dur, is_sum)
+    _summary_finish_caps(net, tasks, cal, base)
+    ls, fsl = _backward_pass(net, es, order, pf, is_sum)
+    level = _levels(parent)
+    r_es, r_ef, r_ls, ts, fs, crit = _slack_and_rollup(net, es, ls, fsl, level, done, cancelled, is_sum)
+    anchor_end = _milestone_anchors(net, es, milestone)
     path = [i for i in range(n) if crit[i] and not is_sum[i]]
     path.sort(key=lambda i: (es[i], es[i] + dur[i], i))
     return Schedule(
@@ -695,8 +419,407 @@ def _compute_schedule(project: Project, today: date | None, honor_constraints: b
         finish_index=pf,
         critical_path=[tasks[i].id for i in path],
         warnings=warnings,
-        fnode=fnode,
+        fnode=net.fnode,
     )
+
+
+def _hierarchy(
+    tasks: tuple[Task, ...], pos: dict[str, int], warnings: list[str]
+) -> tuple[list[int], dict[int, list[int]]]:
+    """Each task's parent index (-1 for none) and each summary's children, in task order."""
+    parent = [-1] * len(tasks)
+    children: dict[int, list[int]] = {}
+    for i, t in enumerate(tasks):
+        if t.parent:
+            p = pos.get(t.parent, -1)
+            if p < 0:
+                warnings.append(f"task {t.id}: unknown parent '{t.parent}' ignored")
+            elif p == i:
+                warnings.append(f"task {t.id} is its own parent; ignored")
+            else:
+                parent[i] = p
+                children.setdefault(p, []).append(i)
+    return parent, children
+
+
+def _durations(
+    tasks: tuple[Task, ...], is_sum: list[bool], cal: WorkCalendar, warnings: list[str]
+) -> tuple[list[int], list[bool], list[bool]]:
+    """Working-day durations (0 for summaries, milestones and cancelled tasks), done and cancelled flags."""
+    n = len(tasks)
+    dur = [0] * n
+    done = [False] * n
+    cancelled = [False] * n
+    for i, t in enumerate(tasks):
+        cancelled[i] = t.status == "cancelled"
+        done[i] = t.status == "done" or t.percent_complete >= 100 or t.actual_finish is not None
+        if is_sum[i]:
+            continue
+        if t.milestone or cancelled[i]:
+            d = 0
+        elif t.actual_start is not None and t.actual_finish is not None:
+            d = max(1, cal.count_working_days(t.actual_start, t.actual_finish))
+        elif t.duration_days is not None:
+            d = _ceil_days(t.duration_days)
+        elif t.start is not None and t.finish is not None:
+            d = max(1, cal.count_working_days(t.start, t.finish))
+        else:
+            d = 1
+            warnings.append(f"task {t.id} has no duration and no dates; scheduled as 1 day")
+        dur[i] = d
+    return dur, done, cancelled
+
+
+class _Network:
+    """The integer graph of the passes: node ``i < n`` is task ``i``'s start; then one finish node per
+    summary and, when a start-measured link leaves a summary, one "min" node (its children's earliest
+    start). Per node: out-edges with weights, the pass mode, the bounds of its early and late start."""
+
+    __slots__ = (
+        "cap",
+        "children",
+        "dnode",
+        "fnode",
+        "lb",
+        "lcap",
+        "mode",
+        "ms_in",
+        "n",
+        "out_v",
+        "out_w",
+        "own_pred",
+        "sanode",
+    )
+
+    def __init__(self, dur: list[int], children: dict[int, list[int]]):
+        n = len(dur)
+        self.n = n
+        self.children = children
+        self.out_v: list[list[int]] = [[] for _ in range(n)]
+        self.out_w: list[list[int]] = [[] for _ in range(n)]
+        self.dnode = list(dur)
+        self.mode = [0] * n  # 0 normal (max of preds), 1 fixed by actuals, 2 min node (summary earliest child start)
+        self.lb = [0] * n  # lower bound of the early start (project start = 0)
+        self.cap = [_INF] * n  # upper bound of the early start (finish-no-later-than, honoured)
+        self.lcap = [_INF] * n  # upper bound of the late start
+        self.fnode = [-1] * n
+        self.sanode = [-1] * n
+        self.ms_in: dict[int, list[tuple[int, int, bool]]] = {}  # milestone -> (pred node, weight, from a finish)
+        self.own_pred = [False] * n
+        for s in children:
+            self.fnode[s] = self._add(0, -_INF)
+
+    def _add(self, mode: int, lb: int) -> int:
+        k = len(self.out_v)
+        self.out_v.append([])
+        self.out_w.append([])
+        self.mode.append(mode)
+        self.lb.append(lb)
+        self.cap.append(_INF)
+        self.lcap.append(_INF)
+        self.dnode.append(0)
+        return k
+
+    def start_of_children(self, s: int) -> int:
+        """The "min" node of summary ``s`` (made on first use): the earliest start of its children."""
+        if self.sanode[s] < 0:
+            k = self.sanode[s] = self._add(2, _INF)
+            for c in self.children[s]:
+                self.out_v[c].append(k)
+                self.out_w[c].append(0)
+        return self.sanode[s]
+
+
+def _start_bounds(
+    net: _Network, tasks: tuple[Task, ...], is_sum: list[bool], cal: WorkCalendar, base: int, honor: bool
+) -> None:
+    """Actual dates fix a start; constraints bound it (start-no-earlier-than below, finish-no-later-than above)."""
+    idx = cal.index
+    dur, mode, lb, cap, lcap = net.dnode, net.mode, net.lb, net.cap, net.lcap
+    for i, t in enumerate(tasks):
+        if is_sum[i]:
+            if t.constraint == "start_no_earlier_than" and t.constraint_date is not None:
+                lb[i] = idx(t.constraint_date) - base
+            continue
+        d = dur[i]
+        if t.actual_start is not None:
+            mode[i] = 1
+            lb[i] = idx(t.actual_start) - base
+        elif t.actual_finish is not None:
+            mode[i] = 1
+            lb[i] = idx(t.actual_finish) + 1 - base - d
+        elif t.constraint == "start_no_earlier_than" and t.constraint_date is not None:
+            lb[i] = max(lb[i], idx(t.constraint_date) - base)
+        elif t.constraint == "finish_no_later_than" and t.constraint_date is not None:
+            fin_b = idx(t.constraint_date) + (1 if cal.is_working(t.constraint_date) else 0) - base
+            lcap[i] = fin_b - d
+            if honor:
+                cap[i] = fin_b - d
+
+
+def _summary_edges(net: _Network, children: dict[int, list[int]], is_sum: list[bool], milestone: list[bool]) -> None:
+    """A summary's start precedes each child's start; each child's finish precedes the summary's finish."""
+    out_v, out_w, fnode, dur, ms_in = net.out_v, net.out_w, net.fnode, net.dnode, net.ms_in
+    for s, kids in children.items():
+        f = fnode[s]
+        for c in kids:
+            out_v[s].append(c)
+            out_w[s].append(0)
+            if milestone[c]:
+                ms_in.setdefault(c, []).append((s, 0, False))
+            if is_sum[c]:
+                out_v[fnode[c]].append(f)
+                out_w[fnode[c]].append(0)
+            else:
+                out_v[c].append(f)
+                out_w[c].append(dur[c])
+
+
+def _link_edges(
+    net: _Network,
+    links: tuple[TaskLink, ...],
+    pos: dict[str, int],
+    is_sum: list[bool],
+    milestone: list[bool],
+    warnings: list[str],
+) -> None:
+    """Each link as one edge between start nodes, weighted as the module docstring says."""
+    n = net.n
+    out_v, out_w, fnode, dur, ms_in, own_pred = net.out_v, net.out_w, net.fnode, net.dnode, net.ms_in, net.own_pred
+    get = pos.get
+    for link in links:
+        p = get(link.predecessor, -1)
+        s = get(link.successor, -1)
+        if p < 0 or s < 0:
+            warnings.append(f"link {link.predecessor}->{link.successor} names an unknown task; ignored")
+            continue
+        if p == s:
+            warnings.append(f"link {link.predecessor}->{link.successor} links a task to itself; ignored")
+            continue
+        typ = link.type
+        if typ not in LINK_TYPES:
+            warnings.append(f"link {link.predecessor}->{link.successor} has unknown type '{typ}'; ignored")
+            continue
+        lag = _round_lag(link.lag_days) if link.lag_days else 0
+        pred_fin = typ[0] == "F"
+        succ_fin = typ[1] == "F"
+        if is_sum[p]:
+            u = fnode[p] if pred_fin else net.start_of_children(p)
+            a = 0
+        else:
+            u = p
+            a = dur[p] if pred_fin else 0
+        if not is_sum[s]:
+            v = s
+            b = dur[s] if succ_fin else 0
+        elif succ_fin:
+            v = fnode[s]
+            b = 0
+            warnings.append(
+                f"link {link.predecessor}->{link.successor}: a {typ} link into a summary task "
+                "constrains only the summary's finish"
+            )
+        else:
+            v = s
+            b = 0
+        w = a + lag - b
+        out_v[u].append(v)
+        out_w[u].append(w)
+        own_pred[s] = True
+        if v < n and milestone[v]:
+            ms_in.setdefault(v, []).append((u, w, pred_fin))
+
+
+def _keep_planned_starts(
+    net: _Network, tasks: tuple[Task, ...], parent: list[int], is_sum: list[bool], cal: WorkCalendar, base: int
+) -> None:
+    """A planned start is kept (as a start-no-earlier-than) for tasks with no predecessor, own or inherited."""
+    n = net.n
+    own_pred, mode, lb, idx = net.own_pred, net.mode, net.lb, cal.index
+    inherited = [False] * n
+    for i in range(n):
+        if own_pred[i]:
+            inherited[i] = True
+            continue
+        j = parent[i]
+        steps = 0
+        while j >= 0 and steps <= n:
+            if own_pred[j]:
+                inherited[i] = True
+                break
+            j = parent[j]
+            steps += 1
+    for i, t in enumerate(tasks):
+        if is_sum[i] or mode[i] == 1 or inherited[i] or t.start is None:
+            continue
+        lb[i] = max(lb[i], idx(t.start) - base)
+
+
+def _forward_pass(net: _Network, tasks: tuple[Task, ...]) -> tuple[list[int], list[int]]:
+    """Early starts in Kahn's topological order (returned too, for the backward pass)."""
+    out_v, out_w, mode, cap = net.out_v, net.out_w, net.mode, net.cap
+    nn = len(out_v)
+    indeg = [0] * nn
+    for vs in out_v:
+        for v in vs:
+            indeg[v] += 1
+    es = list(net.lb)
+    order = [u for u in range(nn) if indeg[u] == 0]
+    k = 0
+    while k < len(order):
+        u = order[k]
+        k += 1
+        e = es[u]
+        if e > cap[u]:
+            e = es[u] = cap[u]
+        for v, w in zip(out_v[u], out_w[u], strict=True):
+            m = mode[v]
+            if m == 0:
+                x = e + w
+                if x > es[v]:
+                    es[v] = x
+            elif m == 2:
+                x = e + w
+                if x < es[v]:
+                    es[v] = x
+            indeg[v] -= 1
+            if indeg[v] == 0:
+                order.append(v)
+    if len(order) < nn:
+        raise ScheduleCycle(_find_cycle(tasks, net.n, net.fnode, net.sanode, out_v, indeg))
+    return es, order
+
+
+def _project_finish_index(es: list[int], dur: list[int], is_sum: list[bool]) -> int:
+    """The latest early finish of any leaf task (0 when there is none)."""
+    pf = 0
+    any_leaf = False
+    for i in range(len(is_sum)):
+        if not is_sum[i]:
+            f = es[i] + dur[i]
+            if not any_leaf or f > pf:
+                pf = f
+                any_leaf = True
+    return pf
+
+
+def _summary_finish_caps(net: _Network, tasks: tuple[Task, ...], cal: WorkCalendar, base: int) -> None:
+    """A summary's finish-no-later-than limits the late finish of its finish node."""
+    n, lcap = net.n, net.lcap
+    for s in net.children:
+        if s < n and lcap[s] == _INF:
+            t = tasks[s]
+            if t.constraint == "finish_no_later_than" and t.constraint_date is not None:
+                cd = t.constraint_date
+                lcap[net.fnode[s]] = cal.index(cd) + (1 if cal.is_working(cd) else 0) - base
+
+
+def _backward_pass(
+    net: _Network, es: list[int], order: list[int], pf: int, is_sum: list[bool]
+) -> tuple[list[int], list[int]]:
+    """Late starts and free slack per node, in reverse topological order."""
+    n = net.n
+    out_v, out_w, mode, lcap, dnode = net.out_v, net.out_w, net.mode, net.lcap, net.dnode
+    nn = len(out_v)
+    ls = [0] * nn
+    fsl = [0] * nn
+    pseudo = [v >= n or is_sum[v] for v in range(nn)]
+    for u in reversed(order):
+        eu = es[u]
+        best = pf - dnode[u]  # nothing finishes after the project finish, whatever its successors allow
+        bfree = _INF
+        for v, w in zip(out_v[u], out_w[u], strict=True):
+            if mode[v] == 2 and eu + w != es[v]:
+                continue
+            x = ls[v] - w
+            if x < best:
+                best = x
+            gap = es[v] - eu - w
+            if pseudo[v]:
+                gap += fsl[v]
+            if gap < bfree:
+                bfree = gap
+        if best > lcap[u]:
+            best = lcap[u]
+        ls[u] = best
+        fsl[u] = bfree if bfree != _INF else pf - eu - dnode[u]
+    return ls, fsl
+
+
+def _levels(parent: list[int]) -> list[int]:
+    """Outline depth of every task (0 for a top-level task)."""
+    n = len(parent)
+    level = [0] * n
+    for i in range(n):
+        j = parent[i]
+        d = 0
+        while j >= 0 and d <= n:
+            d += 1
+            j = parent[j]
+        level[i] = d
+    return level
+
+
+def _slack_and_rollup(
+    net: _Network,
+    es: list[int],
+    ls: list[int],
+    fsl: list[int],
+    level: list[int],
+    done: list[bool],
+    cancelled: list[bool],
+    is_sum: list[bool],
+) -> tuple[list[int], list[int], list[int], list[int], list[int], list[bool]]:
+    """Total and free slack and criticality of leaves; summaries rolled up from their children, deepest
+    first. Returns the task dates (early start, early finish, late start), slacks and criticality."""
+    n = net.n
+    dur = net.dnode
+    ts = [0] * n
+    fs = [0] * n
+    crit = [False] * n
+    for i in range(n):
+        if is_sum[i]:
+            continue
+        t_s = ls[i] - es[i]
+        ts[i] = t_s
+        fs[i] = max(0, min(fsl[i], t_s))
+        crit[i] = t_s <= 0 and not done[i] and not cancelled[i]
+    children, fnode = net.children, net.fnode
+    r_es = es[:n]
+    r_ls = ls[:n]
+    r_ef = [es[i] + dur[i] for i in range(n)]
+    for s in sorted(children, key=lambda s: -level[s]):
+        kids = children[s]
+        r_es[s] = min(r_es[c] for c in kids)
+        r_ef[s] = max(r_ef[c] for c in kids)
+        r_ls[s] = min(r_ls[c] for c in kids)
+        ts[s] = min(ts[c] for c in kids)
+        fs[s] = max(0, min(fsl[fnode[s]], ts[s]))
+        crit[s] = any(crit[c] for c in kids)
+        done[s] = all(done[c] for c in kids)
+    return r_es, r_ef, r_ls, ts, fs, crit
+
+
+def _milestone_anchors(net: _Network, es: list[int], milestone: list[bool]) -> list[bool]:
+    """Which milestones sit at the end of their day: those that follow only finishes (or a finish cap)."""
+    n = net.n
+    mode, cap, lb, ms_in = net.mode, net.cap, net.lb, net.ms_in
+    anchor_end = [False] * n
+    for v, ins in ms_in.items():
+        if mode[v] == 1:
+            continue
+        ev = es[v]
+        if ev == cap[v] and ev != lb[v]:
+            anchor_end[v] = True
+            continue
+        if ev == lb[v]:
+            continue
+        tight = [fin for (u, w, fin) in ins if es[u] + w == ev]
+        anchor_end[v] = bool(tight) and all(tight)
+    for i in range(n):
+        if milestone[i] and i not in ms_in and mode[i] != 1 and es[i] == cap[i] and es[i] != lb[i]:
+            anchor_end[i] = True
+    return anchor_end
 
 
 def _find_cycle(

@@ -66,6 +66,23 @@ def validate_project(project: Project, known_ids: dict[str, set[str]] | None = N
     references to them are not reported twice.
     """
     out: list[Finding] = []
+    _check_charter(project, out)
+    ids = _check_ids(project, known_ids or {}, out)
+    _check_refs(("project",), project.charter, ids, out)
+    for name in SECTIONS:
+        for i, item in enumerate(project.section(name)):
+            _check_refs((name, i), item, ids, out)
+            _check_date_order(name, i, item, out)
+    _check_hierarchy(project, out)
+    _check_links(project, out)
+    _check_tasks(project, out)
+    for i, wd in enumerate(project.calendar.working_weekdays):
+        if wd < 1 or wd > 7:
+            out.append((("calendar", "working_weekdays", i), f"{wd} is not an ISO weekday (1 = Monday … 7 = Sunday)"))
+    return out
+
+
+def _check_charter(project: Project, out: list[Finding]) -> None:
     ch = project.charter
     if not CODE_RE.match(ch.code):
         out.append(
@@ -78,60 +95,69 @@ def validate_project(project: Project, known_ids: dict[str, set[str]] | None = N
     if ch.start and ch.finish and ch.start > ch.finish:
         out.append((("project", "finish"), f"finish {ch.finish} is before start {ch.start}"))
 
+
+def _check_ids(project: Project, known_ids: dict[str, set[str]], out: list[Finding]) -> dict[str, set[str]]:
+    """Ids well formed and unique per section; returns every section's ids (with the known ones)."""
     ids: dict[str, set[str]] = {}
     for name in SECTIONS:
+        computed = name in ("links", "assignments")  # their key is computed from the ends, not typed
         seen: dict[str, int] = {}
         for i, item in enumerate(project.section(name)):
             key = item.id
-            if name not in ("links", "assignments") and not ID_RE.match(key):
+            if not computed and not ID_RE.match(key):
                 out.append(((name, i, "id"), f"'{key}' is not a valid id (no spaces or slashes, 1-80 characters)"))
             if key in seen:
                 what = "link" if name == "links" else "id"
                 out.append(
                     (
-                        (name, i, "id" if name not in ("links", "assignments") else "successor"),
+                        (name, i, "successor" if computed else "id"),
                         f"duplicate {what} '{key}' (first at {name}[{seen[key]}])",
                     )
                 )
             else:
                 seen[key] = i
-        ids[name] = set(seen) | (known_ids or {}).get(name, set())
+        ids[name] = set(seen) | known_ids.get(name, set())
+    return ids
 
-    def check_refs(path: Path, obj: Any) -> None:
-        for info in fields_of(type(obj)):
-            value = getattr(obj, info.name)
-            if info.kind == "object" and value is not None:
-                check_refs(path + (info.name,), value)
-            elif info.kind == "list" and info.item is not None and info.item.kind == "object":
-                for j, sub in enumerate(value):
-                    check_refs(path + (info.name, j), sub)
-            elif info.ref:
-                values = value if isinstance(value, tuple) else (value,)
-                for j, v in enumerate(values):
-                    if v == "" or v is None:
-                        continue
-                    if not any(v in ids.get(r, set()) for r in info.ref):
-                        where = path + ((info.name, j) if isinstance(value, tuple) else (info.name,))
-                        kinds = " or ".join(info.ref)
-                        out.append((where, f"unknown {kinds.replace('_', ' ')} id '{v}'"))
 
-    check_refs(("project",), ch)
-    for name in SECTIONS:
-        for i, item in enumerate(project.section(name)):
-            check_refs((name, i), item)
-            for early, late in DATE_ORDER.get(name, ()):
-                a, b = getattr(item, early), getattr(item, late)
-                if a is not None and b is not None and a > b:
-                    out.append(((name, i, late), f"{late} {b} is before {early} {a}"))
+def _check_refs(path: Path, obj: Any, ids: dict[str, set[str]], out: list[Finding]) -> None:
+    """Every reference field of ``obj`` (and of the objects it holds) names an existing id."""
+    for info in fields_of(type(obj)):
+        value = getattr(obj, info.name)
+        if info.kind == "object" and value is not None:
+            _check_refs(path + (info.name,), value, ids, out)
+        elif info.kind == "list" and info.item is not None and info.item.kind == "object":
+            for j, sub in enumerate(value):
+                _check_refs(path + (info.name, j), sub, ids, out)
+        elif info.ref:
+            values = value if isinstance(value, tuple) else (value,)
+            for j, v in enumerate(values):
+                if v == "" or v is None:
+                    continue
+                if not any(v in ids.get(r, set()) for r in info.ref):
+                    where = path + ((info.name, j) if isinstance(value, tuple) else (info.name,))
+                    kinds = " or ".join(info.ref)
+                    out.append((where, f"unknown {kinds.replace('_', ' ')} id '{v}'"))
 
-    # task hierarchy: no task is its own ancestor
+
+def _check_date_order(name: str, i: int, item: Any, out: list[Finding]) -> None:
+    for early, late in DATE_ORDER.get(name, ()):
+        a, b = getattr(item, early), getattr(item, late)
+        if a is not None and b is not None and a > b:
+            out.append(((name, i, late), f"{late} {b} is before {early} {a}"))
+
+
+def _check_hierarchy(project: Project, out: list[Finding]) -> None:
+    """No task is its own ancestor."""
     parent_of = {t.id: t.parent for t in project.tasks if t.parent}
     cyc = find_cycle({k: [v] for k, v in parent_of.items()})
     if cyc:
         idx = next(i for i, t in enumerate(project.tasks) if t.id == cyc[0])
         out.append((("tasks", idx, "parent"), "task hierarchy has a cycle: " + " -> ".join(cyc)))
 
-    # links: no self link, no cycle
+
+def _check_links(project: Project, out: list[Finding]) -> None:
+    """No task linked to itself, no cycle of links."""
     graph: dict[str, list[str]] = {}
     for i, link in enumerate(project.links):
         if link.predecessor == link.successor:
@@ -143,14 +169,10 @@ def validate_project(project: Project, known_ids: dict[str, set[str]] | None = N
         first = next(i for i, lk in enumerate(project.links) if lk.predecessor == cyc[-2] and lk.successor == cyc[-1])
         out.append((("links", first), "task links form a cycle: " + " -> ".join(cyc)))
 
-    if project.tasks:
-        t = project.tasks
-        for i, task in enumerate(t):
-            if task.milestone and task.duration_days not in (None, 0):
-                out.append((("tasks", i, "duration_days"), "a milestone task has zero duration"))
-            if task.constraint and task.constraint_date is None:
-                out.append((("tasks", i, "constraint_date"), f"constraint '{task.constraint}' needs a constraint_date"))
-    for i, wd in enumerate(project.calendar.working_weekdays):
-        if wd < 1 or wd > 7:
-            out.append((("calendar", "working_weekdays", i), f"{wd} is not an ISO weekday (1 = Monday … 7 = Sunday)"))
-    return out
+
+def _check_tasks(project: Project, out: list[Finding]) -> None:
+    for i, task in enumerate(project.tasks):
+        if task.milestone and task.duration_days not in (None, 0):
+            out.append((("tasks", i, "duration_days"), "a milestone task has zero duration"))
+        if task.constraint and task.constraint_date is None:
+            out.append((("tasks", i, "constraint_date"), f"constraint '{task.constraint}' needs a constraint_date"))

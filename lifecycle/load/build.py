@@ -9,6 +9,7 @@ until the caller has gathered them all.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -77,17 +78,11 @@ class Builder:
         return cls(**kwargs)
 
     def value(self, info: FieldInfo, raw: Any, path: YPath) -> Any:
+        """``raw`` read as the field's kind, or ``_INVALID`` (the problem recorded)."""
         if raw is None:
-            if info.optional:
-                return None
-            if info.kind == "list":
-                return ()
-            if info.kind == "str":
-                return ""
-            self.error(path, "a value is required here")
-            return _INVALID
+            return self._none(info, path)
         kind = info.kind
-        if kind == "str":
+        if kind == "str":  # the commonest kinds are read inline: this runs for every field of every item
             if isinstance(raw, bool) or not isinstance(raw, (str, int)):
                 hint = " (put it in quotes, e.g. '1.10')" if isinstance(raw, float) else ""
                 self.error(path, f"expected text, got {_type_name(raw)}{hint}")
@@ -95,83 +90,118 @@ class Builder:
             return str(raw)
         if kind == "enum":
             if raw not in info.choices:
-                close = difflib.get_close_matches(str(raw), [str(c) for c in info.choices], n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                choices = ", ".join(str(c) if c != "" else "'' (none)" for c in info.choices)
-                self.error(path, f"'{raw}' is not one of: {choices}{hint}")
-                return _INVALID
+                return self._bad_choice(info, raw, path)
             return raw
-        if kind == "bool":
-            if not isinstance(raw, bool):
-                self.error(path, f"expected true or false, got {_type_name(raw)}")
-                return _INVALID
-            return raw
-        if kind in ("int", "float", "money"):
-            value: Any
-            if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
-                self.error(path, f"expected a number, got {_type_name(raw)}")
-                return _INVALID
-            try:
-                if kind == "int":
-                    if isinstance(raw, float) and not raw.is_integer():
-                        raise ValueError
-                    value = int(raw)
-                elif kind == "float":
-                    value = float(raw)
-                else:
-                    value = Decimal(str(raw).replace(",", "").strip())
-                    if not value.is_finite():
-                        raise ValueError
-            except (ValueError, InvalidOperation):
-                what = "a whole number" if kind == "int" else "a number"
-                self.error(path, f"expected {what}, got {_type_name(raw)}")
-                return _INVALID
-            if info.minimum is not None and value < info.minimum:
-                word = "negative" if info.minimum == 0 else f"below {info.minimum:g}"
-                self.error(path, f"{raw} is {word}; it must be at least {info.minimum:g}")
-                return _INVALID
-            if info.maximum is not None and value > info.maximum:
-                self.error(path, f"{raw} is above the maximum of {info.maximum:g}")
-                return _INVALID
-            return value
-        if kind == "date":
-            if isinstance(raw, datetime):
-                return raw.date()
-            if isinstance(raw, date):
-                return raw
-            if isinstance(raw, str):
-                try:
-                    return date.fromisoformat(raw.strip())
-                except ValueError:
-                    pass
-            self.error(path, f"expected a date like 2026-03-31, got {_type_name(raw)}")
+        return _READERS[kind](self, info, raw, path)
+
+    def _none(self, info: FieldInfo, path: YPath) -> Any:
+        if info.optional:
+            return None
+        if info.kind == "list":
+            return ()
+        if info.kind == "str":
+            return ""
+        self.error(path, "a value is required here")
+        return _INVALID
+
+    def _bad_choice(self, info: FieldInfo, raw: Any, path: YPath) -> Any:
+        close = difflib.get_close_matches(str(raw), [str(c) for c in info.choices], n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        choices = ", ".join(str(c) if c != "" else "'' (none)" for c in info.choices)
+        self.error(path, f"'{raw}' is not one of: {choices}{hint}")
+        return _INVALID
+
+    def _bool(self, info: FieldInfo, raw: Any, path: YPath) -> Any:
+        if not isinstance(raw, bool):
+            self.error(path, f"expected true or false, got {_type_name(raw)}")
             return _INVALID
-        if kind == "datetime":
-            if isinstance(raw, datetime):
-                return raw
+        return raw
+
+    def _number(self, info: FieldInfo, raw: Any, path: YPath) -> Any:
+        kind = info.kind
+        value: Any
+        if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+            self.error(path, f"expected a number, got {_type_name(raw)}")
+            return _INVALID
+        try:
+            if kind == "int":
+                if isinstance(raw, float) and not raw.is_integer():
+                    raise ValueError
+                value = int(raw)
+            elif kind == "float":
+                value = float(raw)
+            else:
+                value = Decimal(str(raw).replace(",", "").strip())
+                if not value.is_finite():
+                    raise ValueError
+        except (ValueError, InvalidOperation):
+            what = "a whole number" if kind == "int" else "a number"
+            self.error(path, f"expected {what}, got {_type_name(raw)}")
+            return _INVALID
+        if info.minimum is not None and value < info.minimum:
+            word = "negative" if info.minimum == 0 else f"below {info.minimum:g}"
+            self.error(path, f"{raw} is {word}; it must be at least {info.minimum:g}")
+            return _INVALID
+        if info.maximum is not None and value > info.maximum:
+            self.error(path, f"{raw} is above the maximum of {info.maximum:g}")
+            return _INVALID
+        return value
+
+    def _date(self, info: FieldInfo, raw: Any, path: YPath) -> Any:
+        if isinstance(raw, datetime):
+            return raw.date()
+        if isinstance(raw, date):
+            return raw
+        if isinstance(raw, str):
             try:
-                return datetime.fromisoformat(str(raw))
+                return date.fromisoformat(raw.strip())
             except ValueError:
-                self.error(path, f"expected a date and time, got {_type_name(raw)}")
-                return _INVALID
-        if kind == "object":
-            assert info.cls is not None
-            return self.build(info.cls, raw, path)
-        if kind == "list":
-            if not isinstance(raw, list):
-                self.error(path, f"expected a list, got {_type_name(raw)}")
-                return _INVALID
-            assert info.item is not None
-            items = [self.value(info.item, v, path + (i,)) for i, v in enumerate(raw)]
-            if any(v is _INVALID for v in items):
-                return _INVALID
-            return tuple(items)
-        if kind == "dict":
-            if not isinstance(raw, dict):
-                self.error(path, f"expected a mapping, got {_type_name(raw)}")
-                return _INVALID
-            return dict(raw)
-        raise AssertionError(kind)
+                pass
+        self.error(path, f"expected a date like 2026-03-31, got {_type_name(raw)}")
+        return _INVALID
+
+    def _datetime(self, info: FieldInfo, raw: Any, path: YPath) -> Any:
+        if isinstance(raw, datetime):
+            return raw
+        try:
+            return datetime.fromisoformat(str(raw))
+        except ValueError:
+            self.error(path, f"expected a date and time, got {_type_name(raw)}")
+            return _INVALID
+
+    def _object(self, info: FieldInfo, raw: Any, path: YPath) -> Any:
+        assert info.cls is not None
+        return self.build(info.cls, raw, path)
+
+    def _list(self, info: FieldInfo, raw: Any, path: YPath) -> Any:
+        if not isinstance(raw, list):
+            self.error(path, f"expected a list, got {_type_name(raw)}")
+            return _INVALID
+        assert info.item is not None
+        items = [self.value(info.item, v, path + (i,)) for i, v in enumerate(raw)]
+        if any(v is _INVALID for v in items):
+            return _INVALID
+        return tuple(items)
+
+    def _dict(self, info: FieldInfo, raw: Any, path: YPath) -> Any:
+        if not isinstance(raw, dict):
+            self.error(path, f"expected a mapping, got {_type_name(raw)}")
+            return _INVALID
+        return dict(raw)
+
+
+# how each kind of field other than text and choices is read (Builder.value dispatches on FieldInfo.kind)
+_READERS: dict[str, Callable[[Builder, FieldInfo, Any, YPath], Any]] = {
+    "bool": Builder._bool,
+    "int": Builder._number,
+    "float": Builder._number,
+    "money": Builder._number,
+    "date": Builder._date,
+    "datetime": Builder._datetime,
+    "object": Builder._object,
+    "list": Builder._list,
+    "dict": Builder._dict,
+}
 
 
 def is_invalid(value: Any) -> bool:

@@ -160,19 +160,46 @@ def parse_csv(data: bytes | str, kind: str, file: str = "<csv>") -> CsvRows:
     if kind not in REQUIRED:
         raise SpecError([Problem(file, None, "", f"unknown kind '{kind}' (tasks or risks)")])
     text, encoding = _decode(data, file) if isinstance(data, bytes) else (data, "utf-8")
-    columns = TASK_COLUMNS if kind == "tasks" else RISK_COLUMNS
     cls = Task if kind == "tasks" else Risk
-    infos = {i.name: i for i in fields_of(cls)}
     first = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count) if first else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    problems: list[Problem] = []
+    names, seen = _header(reader, kind, file)
+    out = CsvRows(kind, file, encoding=encoding)
+    if kind == "tasks" and "predecessors" in seen:
+        out.links = []
+    rows = _RowReader(file, cls, names, out)
+    end_line = 1
+    while True:
+        start_line = end_line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            rows.problems.append(Problem(file, reader.line_num, "", f"not valid CSV: {exc}"))
+            break
+        end_line = reader.line_num
+        if any(c.strip() for c in row):
+            rows.read(row, start_line)
+    problems = rows.problems
+    if problems:
+        problems.sort(key=lambda p: p.line or 0)
+        raise SpecError(problems, f"{len(problems)} problem(s) in {file}, nothing was written")
+    return out
+
+
+def _header(reader: Any, kind: str, file: str) -> tuple[list[str | None], dict[str, int]]:
+    """The column of each cell (None: skipped) and the position of each column; SpecError when the
+    header is empty, unreadable, names an unknown or repeated column, or lacks a required one."""
+    columns = TASK_COLUMNS if kind == "tasks" else RISK_COLUMNS
     try:
         header = next(reader)
     except StopIteration:
         raise SpecError([Problem(file, 1, "", "the file is empty: the first row must name the columns")]) from None
     except csv.Error as exc:
         raise SpecError([Problem(file, 1, "", f"not valid CSV: {exc}")]) from None
+    problems: list[Problem] = []
     names: list[str | None] = []
     seen: dict[str, int] = {}
     for pos, raw in enumerate(header):
@@ -201,30 +228,52 @@ def parse_csv(data: bytes | str, kind: str, file: str = "<csv>") -> CsvRows:
             problems.append(Problem(file, 1, req, f"missing the required column '{req}'"))
     if problems:
         raise SpecError(problems, f"{len(problems)} problem(s) in the header of {file}, nothing was written")
-    out = CsvRows(kind, file, encoding=encoding)
-    if kind == "tasks" and "predecessors" in seen:
-        out.links = []
-    end_line = 1
-    ids: dict[str, int] = {}
-    while True:
-        start_line = end_line + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append(Problem(file, reader.line_num, "", f"not valid CSV: {exc}"))
-            break
-        end_line = reader.line_num
-        if not any(c.strip() for c in row):
-            continue
+    return names, seen
+
+
+class _RowReader:
+    """Turns each data row into a model object (and the links its ``predecessors`` cell names),
+    collecting every problem by line and column."""
+
+    def __init__(self, file: str, cls: type, names: list[str | None], out: CsvRows):
+        self.file = file
+        self.cls = cls
+        self.infos = {i.name: i for i in fields_of(cls)}
+        self.names = names
+        self.out = out
+        self.problems: list[Problem] = []
+        self.ids: dict[str, int] = {}
+
+    def read(self, row: list[str], line: int) -> None:
+        names, out = self.names, self.out
         if len(row) > len(names) and any(c.strip() for c in row[len(names) :]):
-            problems.append(
-                Problem(file, start_line, "", f"{len(row)} cells but the header names {len(names)} columns")
+            self.problems.append(
+                Problem(self.file, line, "", f"{len(row)} cells but the header names {len(names)} columns")
             )
+        values, preds_cell = self._values(row, line)
+        b = Builder(Source(self.file, None, {(): line}))
+        obj = b.build(self.cls, values, ())
+        self.problems.extend(b.problems)
+        rid = values.get("id", "")
+        if rid:
+            if rid in self.ids:
+                self.problems.append(
+                    Problem(self.file, line, "id", f"duplicate id '{rid}' (first at line {self.ids[rid]})")
+                )
+            else:
+                self.ids[rid] = line
+        if preds_cell is not None and out.links is not None:
+            self._links(preds_cell, rid, line, out.links)
+        if not is_invalid(obj) and rid not in out.lines:
+            out.items.append(obj)
+            out.lines[rid] = line
+
+    def _values(self, row: list[str], line: int) -> tuple[dict[str, Any], str | None]:
+        """The row's non-empty cells by column (typed for booleans, lists and dates), and its raw
+        ``predecessors`` cell (None when there is no such column)."""
         values: dict[str, Any] = {}
         preds_cell: str | None = None
-        for col, cell in zip(names, row, strict=False):
+        for col, cell in zip(self.names, row, strict=False):
             if col is None:
                 continue
             if col == "predecessors":
@@ -233,46 +282,33 @@ def parse_csv(data: bytes | str, kind: str, file: str = "<csv>") -> CsvRows:
             cell = cell.strip()
             if cell == "":
                 continue
-            info = infos[col]
-            if info.kind == "bool":
-                low = cell.lower()
-                if low in _TRUE:
-                    values[col] = True
-                elif low in _FALSE:
-                    values[col] = False
-                else:
-                    problems.append(Problem(file, start_line, col, f"expected yes or no, got '{cell[:40]}'"))
-                    values[col] = False
-            elif info.kind == "list":
+            kind = self.infos[col].kind
+            if kind == "bool":
+                values[col] = self._bool(cell, col, line)
+            elif kind == "list":
                 values[col] = [v.strip() for v in cell.split(";") if v.strip()]
-            elif info.kind == "date":
+            elif kind == "date":
                 values[col] = _date(cell)
             else:
                 values[col] = cell
-        b = Builder(Source(file, None, {(): start_line}))
-        obj = b.build(cls, values, ())
-        problems.extend(b.problems)
-        rid = values.get("id", "")
+        return values, preds_cell
+
+    def _bool(self, cell: str, col: str, line: int) -> bool:
+        low = cell.lower()
+        if low in _TRUE:
+            return True
+        if low not in _FALSE:
+            self.problems.append(Problem(self.file, line, col, f"expected yes or no, got '{cell[:40]}'"))
+        return False
+
+    def _links(self, cell: str, rid: str, line: int, links: list[TaskLink]) -> None:
+        try:
+            preds = parse_predecessors(cell)
+        except ValueError as exc:
+            self.problems.append(Problem(self.file, line, "predecessors", str(exc)))
+            preds = []
         if rid:
-            if rid in ids:
-                problems.append(Problem(file, start_line, "id", f"duplicate id '{rid}' (first at line {ids[rid]})"))
-            else:
-                ids[rid] = start_line
-        if preds_cell is not None and out.links is not None:
-            try:
-                preds = parse_predecessors(preds_cell)
-            except ValueError as exc:
-                problems.append(Problem(file, start_line, "predecessors", str(exc)))
-                preds = []
-            if rid:
-                out.links.extend(
-                    TaskLink(predecessor=pid, successor=rid, type=typ, lag_days=lag)  # type: ignore[arg-type]
-                    for pid, typ, lag in preds
-                )
-        if not is_invalid(obj) and rid not in out.lines:
-            out.items.append(obj)
-            out.lines[rid] = start_line
-    if problems:
-        problems.sort(key=lambda p: p.line or 0)
-        raise SpecError(problems, f"{len(problems)} problem(s) in {file}, nothing was written")
-    return out
+            links.extend(
+                TaskLink(predecessor=pid, successor=rid, type=typ, lag_days=lag)  # type: ignore[arg-type]
+                for pid, typ, lag in preds
+            )

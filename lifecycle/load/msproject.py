@@ -47,12 +47,16 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
 
 from lifecycle.domain.model import (
     Assignment,
@@ -657,9 +661,6 @@ class _LineBuilder(TreeBuilder):
 
 def parse_xml(data: bytes, file: str) -> tuple[Element, dict[int, int]]:
     """Parse untrusted XML safely: (root element, element id -> line). Refusals are SpecErrors."""
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import DefusedXMLParser
-
     if len(data) > MAX_BYTES:
         raise SpecError(
             [Problem(file, None, "", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")],
@@ -898,42 +899,11 @@ class _Reader:
         weekdays = set(weekdays)
         holidays = set(holidays)
         extra = set(extra)
-        for wds in ck.get("WeekDays", []):
-            for wd in wds:
-                if _local(wd.tag) != "WeekDay":
-                    continue
-                wk = self.kids(wd)
-                dt = self.int_(wk, "DayType", f"{path}/WeekDays/WeekDay")
-                working = self.bool_(wk, "DayWorking", f"{path}/WeekDays/WeekDay")
-                if dt in _DAYTYPE_ISO:
-                    iso = _DAYTYPE_ISO[dt]
-                    if working:
-                        weekdays.add(iso)
-                    elif working is False:
-                        weekdays.discard(iso)
-                elif dt == 0:
-                    for tp in wk.get("TimePeriod", []):
-                        tk = self.kids(tp)
-                        a = self.date_(tk, "FromDate", f"{path}/WeekDays/WeekDay/TimePeriod")
-                        b = self.date_(tk, "ToDate", f"{path}/WeekDays/WeekDay/TimePeriod") or a
-                        if a and b:
-                            days = _days(a, b, self.report, self.line(tp))
-                            (extra if working else holidays).update(days)
-                            if working:
-                                holidays.difference_update(days)
-                            else:
-                                extra.difference_update(days)
-        for exs in ck.get("Exceptions", []):
-            for ex in exs:
-                if _local(ex.tag) != "Exception":
-                    continue
-                days_, working_ex = self._exception(ex, f"{path}/Exceptions/Exception")
-                if working_ex:
-                    extra.update(days_)
-                    holidays.difference_update(days_)
-                else:
-                    holidays.update(days_)
-                    extra.difference_update(days_)
+        for wd in _children_named(ck, "WeekDays", "WeekDay"):
+            self._week_day(wd, f"{path}/WeekDays/WeekDay", weekdays, holidays, extra)
+        for ex in _children_named(ck, "Exceptions", "Exception"):
+            days_, working_ex = self._exception(ex, f"{path}/Exceptions/Exception")
+            _mark(days_, working_ex, holidays, extra)
         if ck.get("WorkWeeks"):
             self.report.note(
                 self.line(ck["WorkWeeks"][0]),
@@ -941,6 +911,27 @@ class _Reader:
                 "not supported; the default week is used all year",
             )
         return weekdays, holidays, extra
+
+    def _week_day(self, wd: Element, path: str, weekdays: set[int], holidays: set[date], extra: set[date]) -> None:
+        """A working or non-working day of the week; day type 0 is the older form of an exception."""
+        wk = self.kids(wd)
+        dt = self.int_(wk, "DayType", path)
+        working = self.bool_(wk, "DayWorking", path)
+        if dt in _DAYTYPE_ISO:
+            iso = _DAYTYPE_ISO[dt]
+            if working:
+                weekdays.add(iso)
+            elif working is False:
+                weekdays.discard(iso)
+            return
+        if dt != 0:
+            return
+        for tp in wk.get("TimePeriod", []):
+            tk = self.kids(tp)
+            a = self.date_(tk, "FromDate", f"{path}/TimePeriod")
+            b = self.date_(tk, "ToDate", f"{path}/TimePeriod") or a
+            if a and b:
+                _mark(_days(a, b, self.report, self.line(tp)), bool(working), holidays, extra)
 
     def _exception(self, ex: Element, path: str) -> tuple[set[date], bool]:
         k = self.kids(ex)
@@ -962,41 +953,12 @@ class _Reader:
             return {d for d in days if (d - a).days % period == 0}, working
         if typ == 6:  # weekly, DaysOfWeek bit mask 1 = Sunday ... 64 = Saturday, every `period` weeks
             mask = self.int_(k, "DaysOfWeek", path) or 0
-            week0 = a - timedelta(days=(a.isoweekday() % 7))
-            out = set()
-            for d in _days(a, b, self.report, line):
-                bit = 1 << (d.isoweekday() % 7)
-                if mask & bit and ((d - week0).days // 7) % period == 0:
-                    out.add(d)
-            return out, working
+            return _weekly(_days(a, b, self.report, line), a, mask, period), working
         if typ in (2, 4):  # yearly / monthly by day of the month
             month_day = self.int_(k, "MonthDay", path) or a.day
             month = self.int_(k, "Month", path)
-            out = set()
-            y, m = a.year, a.month
-            step = 12 if typ == 2 else period
-            if typ == 2 and month is not None:
-                m = month + 1
-            count = 0
-            while count < 400:
-                hit: date | None
-                try:
-                    hit = date(y, m, month_day)
-                except ValueError:
-                    hit = None  # e.g. the 31st of a short month: no occurrence that month
-                if hit is not None:
-                    if hit > b:
-                        break
-                    if hit >= a:
-                        out.add(hit)
-                elif date(y, m, 1) > b:
-                    break
-                m += step
-                while m > 12:
-                    m -= 12
-                    y += 1
-                count += 1
-            return out, working
+            first_month = month + 1 if typ == 2 and month is not None else a.month
+            return _by_month_day(a, b, month_day, first_month, 12 if typ == 2 else period), working
         self.report.note(
             line,
             f"recurring calendar exception '{name}' (type {typ}) is not supported; only its first day {a} was taken",
@@ -1076,6 +1038,79 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
     r = _Reader(file, lines, today or date.today())
     rep = r.report
     rk = r.kids(root)
+    head = _read_header(r, root, rk)
+    res = _Resources(r)
+    res.read(rk)
+    tr = _TaskReader(r)
+    tr.read(rk)
+    has_kids = {row["parent"] for row in tr.rows if row["parent"]}
+    tasks, days_of = _build_tasks(r, tr.rows, has_kids)
+    links = _read_links(r, tr.raw_links, tr.uid_to_id, days_of)
+    tasks, assigned = _read_assignments(r, rk, tasks, tr.uid_to_id, res)
+    labour_tasks = {a.task for a in assigned}
+    budget, costs = _task_costs(r, tr.rows, has_kids, labour_tasks, head)
+    out_baselines = _baselines(tr, has_kids, head.saved)
+    mats = tuple(
+        Material(
+            id=m["id"],
+            name=m["name"],
+            unit=m["unit"],
+            unit_cost=m["unit_cost"],
+            quantity=round(m["quantity"] or 1.0, 4),
+            task=m["task"],
+            needed_by=m["needed_by"],
+        )
+        for m in res.materials.values()
+    )
+    if r.problems:
+        raise SpecError(r.problems, f"{len(r.problems)} problem(s) in {file}, nothing was imported")
+    rep.counts = {
+        "tasks": len(tasks),
+        "links": len(links),
+        "people": len(res.people),
+        "materials": len(mats),
+        "assignments": len(assigned),
+        "budget lines": len(budget),
+        "costs": len(costs),
+        "baselines": len(out_baselines),
+        "calendar exceptions": head.n_exceptions,
+    }
+    return MsProjectData(
+        name=head.name,
+        company=r.text(rk, "Company") or "",
+        start=r.date_(rk, "StartDate", "Project"),
+        finish=r.date_(rk, "FinishDate", "Project"),
+        status_date=head.status_date,
+        currency=(r.text(rk, "CurrencyCode") or "")[:3].upper(),
+        calendar=head.calendar,
+        tasks=tuple(tasks),
+        links=tuple(links),
+        people=tuple(res.people),
+        materials=mats,
+        assignments=assigned,
+        budget=tuple(budget),
+        costs=tuple(costs),
+        baselines=tuple(out_baselines),
+        report=rep,
+        task_lines=tr.task_lines,
+    )
+
+
+@dataclass
+class _Header:
+    """What the ``Project`` element says about the whole file."""
+
+    name: str
+    saved: date
+    status_date: date | None
+    current: date | None
+    calendar: Calendar
+    n_exceptions: int
+
+
+def _read_header(r: _Reader, root: Element, rk: dict[str, list[Element]]) -> _Header:
+    """The project's name, dates, units of time and calendar (sets the reader's minutes per day/week)."""
+    rep = r.report
     r.audit(root, "Project", "Project")
     mpd = r.float_(rk, "MinutesPerDay", "Project")
     if mpd and 30 <= mpd <= 1440:
@@ -1083,7 +1118,7 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
     mpw = r.float_(rk, "MinutesPerWeek", "Project")
     if mpw and 0 < mpw <= 10080:
         r.minutes_per_week = mpw
-    name = r.text(rk, "Title") or r.text(rk, "Name") or Path(file).stem
+    name = r.text(rk, "Title") or r.text(rk, "Name") or Path(r.file).stem
     name = re.sub(r"\.(xml|mpp)$", "", name, flags=re.I)
     rep.project_name = name
     saved = r.date_(rk, "LastSaved", "Project") or r.date_(rk, "CreationDate", "Project") or r.today
@@ -1091,16 +1126,27 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
     rep.status_date = status_date
     current = r.date_(rk, "CurrentDate", "Project")
     cal, n_exceptions = r.calendar(rk, r.minutes_per_day / 60.0)
+    return _Header(name, saved, status_date, current, cal, n_exceptions)
 
-    # ---------------------------------------------------------------- resources
-    people: list[Person] = []
-    materials: dict[int, dict[str, Any]] = {}
-    person_of: dict[int, str] = {}
-    for res_list in rk.get("Resources", []):
-        for res in res_list:
-            if _local(res.tag) != "Resource":
-                continue
-            path = "Resources/Resource"
+
+def _children_named(k: dict[str, list[Element]], group: str, name: str) -> list[Element]:
+    """The ``name`` elements inside every ``group`` element (e.g. each Task of Tasks), in file order."""
+    return [el for g in k.get(group, []) for el in g if _local(el.tag) == name]
+
+
+class _Resources:
+    """Work resources become people, material resources materials (filled in by the assignments)."""
+
+    def __init__(self, r: _Reader):
+        self.r = r
+        self.people: list[Person] = []
+        self.materials: dict[int, dict[str, Any]] = {}
+        self.person_of: dict[int, str] = {}
+
+    def read(self, rk: dict[str, list[Element]]) -> None:
+        r = self.r
+        path = "Resources/Resource"
+        for res in _children_named(rk, "Resources", "Resource"):
             k = r.kids(res)
             r.audit(res, "Resource", path)
             uid = r.int_(k, "UID", path)
@@ -1118,23 +1164,9 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
             if rate < 0:
                 rate = Decimal("0")
             if typ == 1:
-                units = r.float_(k, "MaxUnits", path)
-                units = 1.0 if units is None else units
-                capacity = min(168.0, max(0.0, units * r.minutes_per_week / 60.0))
-                pid = f"R{uid}"
-                person_of[uid] = pid
-                people.append(
-                    Person(
-                        id=pid,
-                        name=rname,
-                        role=r.text(k, "Group") or "resource",
-                        rate=rate,
-                        capacity_hours_per_week=round(capacity, 2),
-                        email=r.text(k, "EmailAddress") or "",
-                    )
-                )
+                self._person(k, uid, rname, rate)
             elif typ == 0:
-                materials[uid] = {
+                self.materials[uid] = {
                     "id": f"M{uid}",
                     "name": rname,
                     "unit": r.text(k, "MaterialLabel") or "pcs",
@@ -1144,212 +1176,297 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
                     "needed_by": None,
                 }
             else:
-                rep.skip(r.line(res), f"cost resource '{rname}' (type {typ}): its costs are in the task costs")
+                r.report.skip(r.line(res), f"cost resource '{rname}' (type {typ}): its costs are in the task costs")
 
-    # ---------------------------------------------------------------- tasks
-    task_rows: list[dict[str, Any]] = []
-    uid_to_id: dict[int, str] = {}
-    stack: list[tuple[int, str]] = []
-    raw_links: list[tuple[str, Element, int | None, dict[str, list[Element]]]] = []
-    baselines: dict[int, list[BaselineTask]] = {}
-    project_baseline: dict[int, tuple[Decimal | None, date | None]] = {}
-    task_lines: dict[str, int] = {}
-    for tasks_el in rk.get("Tasks", []):
-        for tel in tasks_el:
-            if _local(tel.tag) != "Task":
-                continue
-            path = "Tasks/Task"
-            k = r.kids(tel)
-            uid = r.int_(k, "UID", path)
-            if uid is None:
-                r.error(tel, path, "a task without a UID")
-                continue
-            path = f"Tasks/Task[UID={uid}]"
-            if r.bool_(k, "IsNull", path):
-                continue
-            level = r.int_(k, "OutlineLevel", path)
-            if level is None:
-                on = r.text(k, "OutlineNumber")
-                level = on.count(".") + 1 if on else 1
-            if uid == 0 or level == 0:
-                # the project summary task: keep its baseline totals
-                for bl in k.get("Baseline", []):
-                    bk = r.kids(bl)
-                    num = r.int_(bk, "Number", path + "/Baseline") or 0
-                    project_baseline[num] = (
-                        r.money(bk, "Cost", path + "/Baseline"),
-                        r.date_(bk, "Finish", path + "/Baseline"),
-                    )
-                continue
-            r.audit(tel, "Task", "Tasks/Task")
-            tid = f"T{uid}"
-            if tid in task_lines:
-                r.error(tel, path, f"duplicate task UID {uid}")
-                continue
-            uid_to_id[uid] = tid
-            task_lines[tid] = r.line(tel) or 0
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            parent = stack[-1][1] if stack else ""
-            stack.append((level, tid))
-            row: dict[str, Any] = {
-                "id": tid,
-                "name": r.text(k, "Name") or f"(unnamed task {uid})",
-                "parent": parent,
-                "wbs": r.text(k, "WBS") or r.text(k, "OutlineNumber") or "",
-                "line": r.line(tel),
-                "summary": bool(r.bool_(k, "Summary", path)),
-            }
-            row["start"] = r.date_(k, "Start", path)
-            row["finish"] = r.date_(k, "Finish", path)
-            dur_h = r.hours(k, "Duration", path)
-            fmt = r.int_(k, "DurationFormat", path)
-            days = None
-            if dur_h is not None:
-                if fmt in _ELAPSED_FORMATS:
-                    days = dur_h / 24.0 * r.working_per_week / 7.0
-                    rep.note(
-                        r.line(tel),
-                        f"task {tid}: an elapsed duration of {dur_h / 24.0:g} days imported as {days:.2f} working days",
-                    )
-                else:
-                    days = r.days_from_hours(dur_h)
-            row["days"] = days
-            work_h = r.hours(k, "Work", path)
-            row["effort_hours"] = max(0.0, work_h or 0.0)
-            row["milestone"] = bool(r.bool_(k, "Milestone", path))
-            pct = r.float_(k, "PercentComplete", path) or 0.0
-            row["percent_complete"] = max(0.0, min(100.0, pct))
-            row["actual_start"] = r.date_(k, "ActualStart", path)
-            row["actual_finish"] = r.date_(k, "ActualFinish", path)
-            row["active"] = r.bool_(k, "Active", path)
-            row["manual"] = bool(r.bool_(k, "Manual", path))
-            row["leveling_delay"] = (r.int_(k, "LevelingDelay", path) or 0) > 0
-            row["ctype"] = r.int_(k, "ConstraintType", path)
-            row["cdate"] = r.date_(k, "ConstraintDate", path)
-            row["notes"] = r.text(k, "Notes") or ""
-            row["deadline"] = r.date_(k, "Deadline", path)
-            row["cost"] = r.money(k, "Cost", path)
-            row["actual_cost"] = r.money(k, "ActualCost", path)
-            row["baseline_cost"] = None
-            for bl in k.get("Baseline", []):
-                bpath = path + "/Baseline"
-                bk = r.kids(bl)
-                r.audit(bl, "Baseline", "Tasks/Task/Baseline")
-                num = r.int_(bk, "Number", bpath) or 0
-                bcost = r.money(bk, "Cost", bpath) or Decimal("0")
-                if num == 0:
-                    row["baseline_cost"] = bcost
-                bw = r.hours(bk, "Work", bpath)
-                baselines.setdefault(num, []).append(
-                    BaselineTask(
-                        task=tid,
-                        start=r.date_(bk, "Start", bpath),
-                        finish=r.date_(bk, "Finish", bpath),
-                        cost=bcost,
-                        effort_hours=max(0.0, bw or 0.0),
-                    )
-                )
-            for pl in k.get("PredecessorLink", []):
-                pk = r.kids(pl)
-                r.audit(pl, "PredecessorLink", "Tasks/Task/PredecessorLink")
-                raw_links.append((tid, pl, r.line(pl), pk))
-            task_rows.append(row)
+    def _person(self, k: dict[str, list[Element]], uid: int, rname: str, rate: Decimal) -> None:
+        r = self.r
+        path = "Resources/Resource"
+        units = r.float_(k, "MaxUnits", path)
+        units = 1.0 if units is None else units
+        capacity = min(168.0, max(0.0, units * r.minutes_per_week / 60.0))
+        pid = f"R{uid}"
+        self.person_of[uid] = pid
+        self.people.append(
+            Person(
+                id=pid,
+                name=rname,
+                role=r.text(k, "Group") or "resource",
+                rate=rate,
+                capacity_hours_per_week=round(capacity, 2),
+                email=r.text(k, "EmailAddress") or "",
+            )
+        )
 
-    # summary flags: a task with children is a summary whatever the file says
-    has_kids = {row["parent"] for row in task_rows if row["parent"]}
+
+class _TaskReader:
+    """Reads ``Tasks/Task`` into plain rows (the hierarchy from outline levels), their baselines and
+    their predecessor links (kept raw until every task id is known)."""
+
+    def __init__(self, r: _Reader):
+        self.r = r
+        self.rows: list[dict[str, Any]] = []
+        self.uid_to_id: dict[int, str] = {}
+        self.stack: list[tuple[int, str]] = []  # (outline level, task id) of the open ancestors
+        self.raw_links: list[tuple[str, Element, int | None, dict[str, list[Element]]]] = []
+        self.baselines: dict[int, list[BaselineTask]] = {}
+        self.project_baseline: dict[int, tuple[Decimal | None, date | None]] = {}
+        self.task_lines: dict[str, int] = {}
+
+    def read(self, rk: dict[str, list[Element]]) -> None:
+        for tel in _children_named(rk, "Tasks", "Task"):
+            self._task(tel)
+
+    def _task(self, tel: Element) -> None:
+        r = self.r
+        k = r.kids(tel)
+        uid = r.int_(k, "UID", "Tasks/Task")
+        if uid is None:
+            r.error(tel, "Tasks/Task", "a task without a UID")
+            return
+        path = f"Tasks/Task[UID={uid}]"
+        if r.bool_(k, "IsNull", path):
+            return
+        level = r.int_(k, "OutlineLevel", path)
+        if level is None:
+            on = r.text(k, "OutlineNumber")
+            level = on.count(".") + 1 if on else 1
+        if uid == 0 or level == 0:
+            self._project_summary(k, path)
+            return
+        r.audit(tel, "Task", "Tasks/Task")
+        tid = f"T{uid}"
+        if tid in self.task_lines:
+            r.error(tel, path, f"duplicate task UID {uid}")
+            return
+        self.uid_to_id[uid] = tid
+        self.task_lines[tid] = r.line(tel) or 0
+        stack = self.stack
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        parent = stack[-1][1] if stack else ""
+        stack.append((level, tid))
+        row = self._row(tel, k, uid, tid, parent, path)
+        for bl in k.get("Baseline", []):
+            self._baseline(bl, tid, path, row)
+        for pl in k.get("PredecessorLink", []):
+            pk = r.kids(pl)
+            r.audit(pl, "PredecessorLink", "Tasks/Task/PredecessorLink")
+            self.raw_links.append((tid, pl, r.line(pl), pk))
+        self.rows.append(row)
+
+    def _project_summary(self, k: dict[str, list[Element]], path: str) -> None:
+        """The project summary task: keep its baseline totals."""
+        r = self.r
+        for bl in k.get("Baseline", []):
+            bk = r.kids(bl)
+            num = r.int_(bk, "Number", path + "/Baseline") or 0
+            self.project_baseline[num] = (
+                r.money(bk, "Cost", path + "/Baseline"),
+                r.date_(bk, "Finish", path + "/Baseline"),
+            )
+
+    def _row(
+        self, tel: Element, k: dict[str, list[Element]], uid: int, tid: str, parent: str, path: str
+    ) -> dict[str, Any]:
+        r = self.r
+        row: dict[str, Any] = {
+            "id": tid,
+            "name": r.text(k, "Name") or f"(unnamed task {uid})",
+            "parent": parent,
+            "wbs": r.text(k, "WBS") or r.text(k, "OutlineNumber") or "",
+            "line": r.line(tel),
+            "summary": bool(r.bool_(k, "Summary", path)),
+        }
+        row["start"] = r.date_(k, "Start", path)
+        row["finish"] = r.date_(k, "Finish", path)
+        row["days"] = self._duration_days(tel, k, tid, path)
+        work_h = r.hours(k, "Work", path)
+        row["effort_hours"] = max(0.0, work_h or 0.0)
+        row["milestone"] = bool(r.bool_(k, "Milestone", path))
+        pct = r.float_(k, "PercentComplete", path) or 0.0
+        row["percent_complete"] = max(0.0, min(100.0, pct))
+        row["actual_start"] = r.date_(k, "ActualStart", path)
+        row["actual_finish"] = r.date_(k, "ActualFinish", path)
+        row["active"] = r.bool_(k, "Active", path)
+        row["manual"] = bool(r.bool_(k, "Manual", path))
+        row["leveling_delay"] = (r.int_(k, "LevelingDelay", path) or 0) > 0
+        row["ctype"] = r.int_(k, "ConstraintType", path)
+        row["cdate"] = r.date_(k, "ConstraintDate", path)
+        row["notes"] = r.text(k, "Notes") or ""
+        row["deadline"] = r.date_(k, "Deadline", path)
+        row["cost"] = r.money(k, "Cost", path)
+        row["actual_cost"] = r.money(k, "ActualCost", path)
+        row["baseline_cost"] = None
+        return row
+
+    def _duration_days(self, tel: Element, k: dict[str, list[Element]], tid: str, path: str) -> float | None:
+        """Working days; an elapsed duration is turned into working days pro rata to the working week."""
+        r = self.r
+        dur_h = r.hours(k, "Duration", path)
+        fmt = r.int_(k, "DurationFormat", path)
+        if dur_h is None:
+            return None
+        if fmt not in _ELAPSED_FORMATS:
+            return r.days_from_hours(dur_h)
+        days = dur_h / 24.0 * r.working_per_week / 7.0
+        r.report.note(
+            r.line(tel),
+            f"task {tid}: an elapsed duration of {dur_h / 24.0:g} days imported as {days:.2f} working days",
+        )
+        return days
+
+    def _baseline(self, bl: Element, tid: str, path: str, row: dict[str, Any]) -> None:
+        r = self.r
+        bpath = path + "/Baseline"
+        bk = r.kids(bl)
+        r.audit(bl, "Baseline", "Tasks/Task/Baseline")
+        num = r.int_(bk, "Number", bpath) or 0
+        bcost = r.money(bk, "Cost", bpath) or Decimal("0")
+        if num == 0:
+            row["baseline_cost"] = bcost
+        bw = r.hours(bk, "Work", bpath)
+        self.baselines.setdefault(num, []).append(
+            BaselineTask(
+                task=tid,
+                start=r.date_(bk, "Start", bpath),
+                finish=r.date_(bk, "Finish", bpath),
+                cost=bcost,
+                effort_hours=max(0.0, bw or 0.0),
+            )
+        )
+
+
+def _build_tasks(r: _Reader, rows: list[dict[str, Any]], has_kids: set[str]) -> tuple[list[Task], dict[str, float]]:
+    """Model tasks from the rows (a task with children is a summary whatever the file says), and each
+    task's duration in working days (for percent lags)."""
     days_of: dict[str, float] = {}
     tasks: list[Task] = []
-    for row in task_rows:
+    for row in rows:
         tid = row["id"]
         summary = tid in has_kids
-        days = row["days"]
-        milestone = row["milestone"]
-        line = row["line"]
-        if summary:
-            days = None
-            milestone = False
-        elif milestone and days:
-            rep.note(
-                line,
-                f"task {tid} is flagged as a milestone but lasts {days:g} days; imported as a task "
-                "(a milestone has zero duration here)",
-            )
-            milestone = False
-        if days is not None and days < 0:
-            days = 0.0
-        if days is not None and not milestone and abs(days - round(days)) > 1e-6 and days > 0:
-            rep.note(
-                line,
-                f"task {tid}: a duration of {days:.3f} days is scheduled as {math.ceil(days - 1e-9)} "
-                "whole working days",
-            )
+        days, milestone = _task_days(r.report, row, summary)
         days_of[tid] = 0.0 if milestone else (days or 0.0)
-        status: Any = "not_started"
-        if row["active"] is False:
-            status = "cancelled"
-            rep.note(line, f"task {tid} is inactive; imported as cancelled")
-        elif row["percent_complete"] >= 100 or row["actual_finish"]:
-            status = "done"
-        elif row["percent_complete"] > 0 or row["actual_start"]:
-            status = "in_progress"
-        constraint = ""
-        cdate = None
-        ct = row["ctype"]
-        if ct in (4, 2) and row["cdate"]:
-            constraint, cdate = "start_no_earlier_than", row["cdate"]
-            if ct == 2:
-                rep.note(line, f"task {tid}: 'must start on' imported as start-no-earlier-than {cdate}")
-        elif ct in (7, 3) and row["cdate"]:
-            constraint, cdate = "finish_no_later_than", row["cdate"]
-            if ct == 3:
-                rep.note(line, f"task {tid}: 'must finish on' imported as finish-no-later-than {cdate}")
-        elif ct in (1, 5, 6):
-            what = {1: "as late as possible", 5: "start no later than", 6: "finish no earlier than"}[ct]
-            rep.note(line, f"task {tid}: constraint '{what}' is not supported; scheduled as soon as possible")
-        if (
-            not constraint
-            and not summary
-            and row["start"]
-            and (row["manual"] or row["leveling_delay"])
-            and not row["actual_start"]
-        ):
-            why = "manually scheduled" if row["manual"] else "delayed by resource levelling"
-            constraint, cdate = "start_no_earlier_than", row["start"]
-            rep.note(line, f"task {tid} is {why}: kept at its start {cdate} as a start-no-earlier-than constraint")
-        notes = row["notes"]
-        if row["deadline"]:
-            notes = (notes + "\n" if notes else "") + f"Deadline: {row['deadline'].isoformat()}"
-            rep.note(line, f"task {tid}: deadline {row['deadline']} kept in the notes (it does not move the schedule)")
-        start, finish = row["start"], row["finish"]
-        if start and finish and finish < start:
-            start, finish = finish, start
-        actual_start, actual_finish = row["actual_start"], row["actual_finish"]
-        if actual_start and actual_finish and actual_finish < actual_start:
-            rep.note(line, f"task {tid}: actual finish before actual start; the actual finish was dropped")
-            actual_finish = None
-        tasks.append(
-            Task(
-                id=tid,
-                name=row["name"][:500],
-                wbs=row["wbs"],
-                parent=row["parent"],
-                start=start,
-                finish=finish,
-                duration_days=(0.0 if milestone else (round(days, 4) if days is not None else None)),
-                effort_hours=round(row["effort_hours"], 2),
-                percent_complete=row["percent_complete"],
-                status=status,
-                actual_start=actual_start,
-                actual_finish=actual_finish,
-                milestone=milestone,
-                constraint=constraint,
-                constraint_date=cdate,
-                notes=notes,
-            )
-        )  # type: ignore[arg-type]
+        status = _status(r.report, row)
+        constraint, cdate = _constraint(r.report, row, summary)
+        tasks.append(_task_of_row(r.report, row, days, milestone, status, constraint, cdate))
+    return tasks, days_of
 
-    # ---------------------------------------------------------------- links
+
+def _task_days(rep: ImportReport, row: dict[str, Any], summary: bool) -> tuple[float | None, bool]:
+    """The task's duration in days (None for a summary) and whether it is a milestone."""
+    tid, line = row["id"], row["line"]
+    days = row["days"]
+    milestone = row["milestone"]
+    if summary:
+        days = None
+        milestone = False
+    elif milestone and days:
+        rep.note(
+            line,
+            f"task {tid} is flagged as a milestone but lasts {days:g} days; imported as a task "
+            "(a milestone has zero duration here)",
+        )
+        milestone = False
+    if days is not None and days < 0:
+        days = 0.0
+    if days is not None and not milestone and abs(days - round(days)) > 1e-6 and days > 0:
+        rep.note(
+            line,
+            f"task {tid}: a duration of {days:.3f} days is scheduled as {math.ceil(days - 1e-9)} whole working days",
+        )
+    return days, milestone
+
+
+def _constraint(rep: ImportReport, row: dict[str, Any], summary: bool) -> tuple[str, date | None]:
+    """The constraint the engine supports closest to the file's (none when it has no equivalent)."""
+    tid, line = row["id"], row["line"]
+    constraint = ""
+    cdate = None
+    ct = row["ctype"]
+    if ct in (4, 2) and row["cdate"]:
+        constraint, cdate = "start_no_earlier_than", row["cdate"]
+        if ct == 2:
+            rep.note(line, f"task {tid}: 'must start on' imported as start-no-earlier-than {cdate}")
+    elif ct in (7, 3) and row["cdate"]:
+        constraint, cdate = "finish_no_later_than", row["cdate"]
+        if ct == 3:
+            rep.note(line, f"task {tid}: 'must finish on' imported as finish-no-later-than {cdate}")
+    elif ct in (1, 5, 6):
+        what = {1: "as late as possible", 5: "start no later than", 6: "finish no earlier than"}[ct]
+        rep.note(line, f"task {tid}: constraint '{what}' is not supported; scheduled as soon as possible")
+    if (
+        not constraint
+        and not summary
+        and row["start"]
+        and (row["manual"] or row["leveling_delay"])
+        and not row["actual_start"]
+    ):
+        why = "manually scheduled" if row["manual"] else "delayed by resource levelling"
+        constraint, cdate = "start_no_earlier_than", row["start"]
+        rep.note(line, f"task {tid} is {why}: kept at its start {cdate} as a start-no-earlier-than constraint")
+    return constraint, cdate
+
+
+def _status(rep: ImportReport, row: dict[str, Any]) -> str:
+    if row["active"] is False:
+        rep.note(row["line"], f"task {row['id']} is inactive; imported as cancelled")
+        return "cancelled"
+    if row["percent_complete"] >= 100 or row["actual_finish"]:
+        return "done"
+    if row["percent_complete"] > 0 or row["actual_start"]:
+        return "in_progress"
+    return "not_started"
+
+
+def _task_of_row(
+    rep: ImportReport,
+    row: dict[str, Any],
+    days: float | None,
+    milestone: bool,
+    status: Any,
+    constraint: Any,
+    cdate: date | None,
+) -> Task:
+    tid, line = row["id"], row["line"]
+    notes = row["notes"]
+    if row["deadline"]:
+        notes = (notes + "\n" if notes else "") + f"Deadline: {row['deadline'].isoformat()}"
+        rep.note(line, f"task {tid}: deadline {row['deadline']} kept in the notes (it does not move the schedule)")
+    start, finish = row["start"], row["finish"]
+    if start and finish and finish < start:
+        start, finish = finish, start
+    actual_start, actual_finish = row["actual_start"], row["actual_finish"]
+    if actual_start and actual_finish and actual_finish < actual_start:
+        rep.note(line, f"task {tid}: actual finish before actual start; the actual finish was dropped")
+        actual_finish = None
+    return Task(
+        id=tid,
+        name=row["name"][:500],
+        wbs=row["wbs"],
+        parent=row["parent"],
+        start=start,
+        finish=finish,
+        duration_days=(0.0 if milestone else (round(days, 4) if days is not None else None)),
+        effort_hours=round(row["effort_hours"], 2),
+        percent_complete=row["percent_complete"],
+        status=status,
+        actual_start=actual_start,
+        actual_finish=actual_finish,
+        milestone=milestone,
+        constraint=constraint,
+        constraint_date=cdate,
+        notes=notes,
+    )
+
+
+def _read_links(
+    r: _Reader,
+    raw_links: list[tuple[str, Element, int | None, dict[str, list[Element]]]],
+    uid_to_id: dict[int, str],
+    days_of: dict[str, float],
+) -> list[TaskLink]:
+    """The predecessor links between imported tasks, one per pair of tasks, lags in working days."""
+    rep = r.report
     links: list[TaskLink] = []
     seen_links: set[tuple[str, str]] = set()
     for succ, pl, line, pk in raw_links:
@@ -1376,77 +1493,101 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
         if (pred, succ) in seen_links:
             rep.skip(line, f"second link {pred}->{succ} (one link per pair of tasks is kept)")
             continue
-        lag_t = r.int_(pk, "LinkLag", lpath) or 0
-        lag_fmt = r.int_(pk, "LagFormat", lpath)
-        label = f"{pred}->{succ}"
-        lag = r.lag_days(lag_t, lag_fmt, days_of.get(pred, 0.0), line, label) if lag_t else 0.0
-        if lag and abs(lag - round(lag)) > 1e-6 and lag_fmt not in _PERCENT_FORMATS | _ELAPSED_FORMATS:
-            rep.note(line, f"link {label}: a lag of {lag:.3f} days is rounded to {round(lag):d} whole working days")
         seen_links.add((pred, succ))
-        links.append(
-            TaskLink(
-                predecessor=pred,
-                successor=succ,
-                type=LINK_TYPE[typ],  # type: ignore[arg-type]
-                lag_days=round(lag, 4),
-            )
-        )
+        links.append(_link(r, pk, lpath, pred, succ, typ, days_of, line))
+    return links
 
-    # ---------------------------------------------------------------- assignments
+
+def _link(
+    r: _Reader,
+    pk: dict[str, list[Element]],
+    lpath: str,
+    pred: str,
+    succ: str,
+    typ: int,
+    days_of: dict[str, float],
+    line: int | None,
+) -> TaskLink:
+    lag_t = r.int_(pk, "LinkLag", lpath) or 0
+    lag_fmt = r.int_(pk, "LagFormat", lpath)
+    label = f"{pred}->{succ}"
+    lag = r.lag_days(lag_t, lag_fmt, days_of.get(pred, 0.0), line, label) if lag_t else 0.0
+    if lag and abs(lag - round(lag)) > 1e-6 and lag_fmt not in _PERCENT_FORMATS | _ELAPSED_FORMATS:
+        r.report.note(line, f"link {label}: a lag of {lag:.3f} days is rounded to {round(lag):d} whole working days")
+    return TaskLink(
+        predecessor=pred,
+        successor=succ,
+        type=LINK_TYPE[typ],  # type: ignore[arg-type]
+        lag_days=round(lag, 4),
+    )
+
+
+def _read_assignments(
+    r: _Reader, rk: dict[str, list[Element]], tasks: list[Task], uid_to_id: dict[int, str], res: _Resources
+) -> tuple[list[Task], tuple[Assignment, ...]]:
+    """People's assignments (summed per person and task; the first person becomes the task's owner);
+    a material's assignments give its quantity and the task that needs it. Returns the tasks with
+    their owners and the assignments."""
+    rep = r.report
+    apath = "Assignments/Assignment"
     by_id = {t.id: t for t in tasks}
     assignments: dict[tuple[str, str], list[float]] = {}
     owners: dict[str, str] = {}
-    for al in rk.get("Assignments", []):
-        for a in al:
-            if _local(a.tag) != "Assignment":
-                continue
-            apath = "Assignments/Assignment"
-            k = r.kids(a)
-            r.audit(a, "Assignment", apath)
-            tuid = r.int_(k, "TaskUID", apath)
-            ruid = r.int_(k, "ResourceUID", apath)
-            if ruid is None or ruid == NO_RESOURCE or tuid is None:
-                continue
-            atid = uid_to_id.get(tuid)
-            if atid is None:
-                if tuid != 0:
-                    rep.skip(r.line(a), f"assignment to unknown task UID {tuid}")
-                continue
-            units = r.float_(k, "Units", apath)
-            units = 1.0 if units is None else units
-            if ruid in materials:
-                m = materials[ruid]
-                m["quantity"] += max(0.0, units)
-                if not m["task"]:
-                    m["task"] = atid
-                    m["needed_by"] = by_id[atid].start
-                continue
-            apid = person_of.get(ruid)
-            if apid is None:
-                rep.skip(r.line(a), f"assignment of unknown resource UID {ruid} to {atid}")
-                continue
-            work = r.hours(k, "Work", apath) or 0.0
-            if units > 10:
-                rep.note(r.line(a), f"assignment {apid}@{atid}: {units:g} units capped at 10")
-                units = 10.0
-            acc = assignments.setdefault((apid, atid), [0.0, 0.0])
-            acc[0] = max(acc[0], max(0.0, units))
-            acc[1] += max(0.0, work)
-            owners.setdefault(atid, apid)
+    for a in _children_named(rk, "Assignments", "Assignment"):
+        k = r.kids(a)
+        r.audit(a, "Assignment", apath)
+        tuid = r.int_(k, "TaskUID", apath)
+        ruid = r.int_(k, "ResourceUID", apath)
+        if ruid is None or ruid == NO_RESOURCE or tuid is None:
+            continue
+        atid = uid_to_id.get(tuid)
+        if atid is None:
+            if tuid != 0:
+                rep.skip(r.line(a), f"assignment to unknown task UID {tuid}")
+            continue
+        units = r.float_(k, "Units", apath)
+        units = 1.0 if units is None else units
+        if ruid in res.materials:
+            _use_material(res.materials[ruid], units, atid, by_id)
+            continue
+        apid = res.person_of.get(ruid)
+        if apid is None:
+            rep.skip(r.line(a), f"assignment of unknown resource UID {ruid} to {atid}")
+            continue
+        work = r.hours(k, "Work", apath) or 0.0
+        if units > 10:
+            rep.note(r.line(a), f"assignment {apid}@{atid}: {units:g} units capped at 10")
+            units = 10.0
+        acc = assignments.setdefault((apid, atid), [0.0, 0.0])
+        acc[0] = max(acc[0], max(0.0, units))
+        acc[1] += max(0.0, work)
+        owners.setdefault(atid, apid)
     tasks = [Task(**{**_fields(t), "owner": owners.get(t.id, "")}) if t.id in owners else t for t in tasks]
     assigned = tuple(
         Assignment(person=p, task=t, units=round(u, 4), hours=round(h, 2)) for (p, t), (u, h) in assignments.items()
     )
+    return tasks, assigned
 
-    # ---------------------------------------------------------------- costs and baselines
-    labour_tasks = {t for (_, t) in assignments}
+
+def _use_material(m: dict[str, Any], units: float, atid: str, by_id: dict[str, Task]) -> None:
+    """A material's quantity is what its assignments use; it is needed by the start of the first task."""
+    m["quantity"] += max(0.0, units)
+    if not m["task"]:
+        m["task"] = atid
+        m["needed_by"] = by_id[atid].start
+
+
+def _task_costs(
+    r: _Reader, rows: list[dict[str, Any]], has_kids: set[str], labour_tasks: set[str], head: _Header
+) -> tuple[list[BudgetLine], list[CostEntry]]:
+    """A leaf task's baseline cost (else its cost) as a budget line, its actual cost as a cost entry."""
     budget: list[BudgetLine] = []
     costs: list[CostEntry] = []
-    for row in task_rows:
+    for row in rows:
         tid = row["id"]
         if tid in has_kids:
             continue
-        category = "labour" if tid in labour_tasks else "other"
+        category: Any = "labour" if tid in labour_tasks else "other"
         amount = row["baseline_cost"] if row["baseline_cost"] else row["cost"]
         if amount and amount > 0:
             budget.append(
@@ -1454,35 +1595,40 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
                     id=f"MSP-B-{tid}",
                     category=category,
                     amount=amount,
-                    task=tid,  # type: ignore[arg-type]
+                    task=tid,
                     description="imported from Microsoft Project",
                 )
             )
         ac = row["actual_cost"]
         if ac and ac > 0:
-            when = row["actual_finish"] or status_date or current or row["actual_start"] or r.today
+            when = row["actual_finish"] or head.status_date or head.current or row["actual_start"] or r.today
             costs.append(
                 CostEntry(
                     id=f"MSP-AC-{tid}",
                     date=when,
                     amount=ac,
                     category=category,
-                    task=tid,  # type: ignore[arg-type]
+                    task=tid,
                     description="actual cost imported from Microsoft Project",
                 )
             )
-    leaf_ids = {row["id"] for row in task_rows if row["id"] not in has_kids}
-    out_baselines: list[Baseline] = []
+    return budget, costs
+
+
+def _baselines(tr: _TaskReader, has_kids: set[str], saved: date) -> list[Baseline]:
+    """One baseline per number the tasks carry, its totals from the project summary task when it has them."""
+    leaf_ids = {row["id"] for row in tr.rows if row["id"] not in has_kids}
+    out: list[Baseline] = []
     # Baseline 0 ("Baseline") is the one the format measures earned value against: list it last, so that
     # it is the latest one (all share the file's save date) and the one earned value here uses too.
-    for num in sorted(baselines, key=lambda x: (x == 0, -x)):
-        bts = tuple(baselines[num])
-        total, bfinish = project_baseline.get(num, (None, None))
+    for num in sorted(tr.baselines, key=lambda x: (x == 0, -x)):
+        bts = tuple(tr.baselines[num])
+        total, bfinish = tr.project_baseline.get(num, (None, None))
         if total is None:
             total = sum((bt.cost for bt in bts if bt.task in leaf_ids), Decimal("0"))
         if bfinish is None:
             bfinish = max((bt.finish for bt in bts if bt.finish), default=None)
-        out_baselines.append(
+        out.append(
             Baseline(
                 id=f"MSP-BL{num}",
                 name="Microsoft Project baseline" + (f" {num}" if num else ""),
@@ -1492,54 +1638,55 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
                 tasks=bts,
             )
         )
-
-    mats = tuple(
-        Material(
-            id=m["id"],
-            name=m["name"],
-            unit=m["unit"],
-            unit_cost=m["unit_cost"],
-            quantity=round(m["quantity"] or 1.0, 4),
-            task=m["task"],
-            needed_by=m["needed_by"],
-        )
-        for m in materials.values()
-    )
-    if r.problems:
-        raise SpecError(r.problems, f"{len(r.problems)} problem(s) in {file}, nothing was imported")
-    rep.counts = {
-        "tasks": len(tasks),
-        "links": len(links),
-        "people": len(people),
-        "materials": len(mats),
-        "assignments": len(assigned),
-        "budget lines": len(budget),
-        "costs": len(costs),
-        "baselines": len(out_baselines),
-        "calendar exceptions": n_exceptions,
-    }
-    return MsProjectData(
-        name=name,
-        company=r.text(rk, "Company") or "",
-        start=r.date_(rk, "StartDate", "Project"),
-        finish=r.date_(rk, "FinishDate", "Project"),
-        status_date=status_date,
-        currency=(r.text(rk, "CurrencyCode") or "")[:3].upper(),
-        calendar=cal,
-        tasks=tuple(tasks),
-        links=tuple(links),
-        people=tuple(people),
-        materials=mats,
-        assignments=assigned,
-        budget=tuple(budget),
-        costs=tuple(costs),
-        baselines=tuple(out_baselines),
-        report=rep,
-        task_lines=task_lines,
-    )
+    return out
 
 
 def _fields(t: Task) -> dict[str, Any]:
-    from dataclasses import fields
-
     return {f.name: getattr(t, f.name) for f in fields(t)}
+
+
+def _mark(days: Collection[date], working: bool, holidays: set[date], extra: set[date]) -> None:
+    """Days made working (extra workdays) or non-working (holidays); the later mark wins."""
+    if working:
+        extra.update(days)
+        holidays.difference_update(days)
+    else:
+        holidays.update(days)
+        extra.difference_update(days)
+
+
+def _weekly(days: list[date], a: date, mask: int, period: int) -> set[date]:
+    """The days whose weekday bit (1 = Sunday ... 64 = Saturday) is in ``mask``, every ``period`` weeks from ``a``."""
+    week0 = a - timedelta(days=(a.isoweekday() % 7))
+    out = set()
+    for d in days:
+        bit = 1 << (d.isoweekday() % 7)
+        if mask & bit and ((d - week0).days // 7) % period == 0:
+            out.add(d)
+    return out
+
+
+def _by_month_day(a: date, b: date, month_day: int, m: int, step: int) -> set[date]:
+    """Day ``month_day`` of month ``m`` of ``a``'s year, then every ``step`` months, within ``a`` .. ``b``."""
+    out = set()
+    y = a.year
+    count = 0
+    while count < 400:
+        hit: date | None
+        try:
+            hit = date(y, m, month_day)
+        except ValueError:
+            hit = None  # e.g. the 31st of a short month: no occurrence that month
+        if hit is not None:
+            if hit > b:
+                break
+            if hit >= a:
+                out.add(hit)
+        elif date(y, m, 1) > b:
+            break
+        m += step
+        while m > 12:
+            m -= 12
+            y += 1
+        count += 1
+    return out

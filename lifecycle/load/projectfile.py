@@ -9,6 +9,7 @@ section that is present is the whole truth for that collection.
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -44,51 +45,12 @@ def load_project_source(source: Source, base: Project | None = None) -> ProjectF
     if not isinstance(data, dict):
         b.error((), "a project file is a mapping with 'project' and sections such as 'tasks'")
         raise SpecError(b.problems)
-    for key in data:
-        if key not in TOP_LEVEL:
-            import difflib
-
-            close = difflib.get_close_matches(str(key), TOP_LEVEL, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            b.error((key,), f"unknown section '{key}'{hint}")
-    version = data.get("schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
-        b.error(("schema_version",), f"schema_version {version} is not supported (this version reads {SCHEMA_VERSION})")
-    if "project" not in data:
-        b.error((), "missing the 'project' section")
-        raise SpecError(b.problems)
-    charter_data = dict(data["project"]) if isinstance(data["project"], dict) else data["project"]
-    phase = None
-    if isinstance(charter_data, dict) and "phase" in charter_data:
-        phase = charter_data.pop("phase")
-        if not isinstance(phase, str):
-            b.error(("project", "phase"), "expected the name of a phase")
-            phase = None
-    if base is not None and isinstance(charter_data, dict) and set(charter_data) <= {"code"}:
-        charter: Any = base.charter
-    else:
-        charter = b.build(Charter, charter_data, ("project",))
+    _check_top_level(b, data)
+    charter, phase = _charter(b, data, base)
     calendar: Any = Calendar()
     if "calendar" in data and data["calendar"] is not None:
         calendar = b.build(Calendar, data["calendar"], ("calendar",))
-    collections: dict[str, Any] = {}
-    invalid_ids: dict[str, set[str]] = {}
-    for name, cls in SECTIONS.items():
-        raw = data.get(name)
-        if raw is None:
-            continue
-        if not isinstance(raw, list):
-            b.error((name,), f"expected a list of {name.replace('_', ' ')}")
-            continue
-        items = []
-        for i, item in enumerate(raw):
-            built = b.build(cls, item, (name, i))
-            if is_invalid(built):
-                if isinstance(item, dict) and "id" in item:
-                    invalid_ids.setdefault(name, set()).add(str(item["id"]))
-            else:
-                items.append(built)
-        collections[name] = tuple(items)
+    collections, invalid_ids = _sections(b, data)
     # Semantic checks run even when some items were invalid, so one run reports everything; items
     # that failed to build are left out, and their ids still count as known to references.
     bad_charter = is_invalid(charter)
@@ -109,10 +71,60 @@ def load_project_source(source: Source, base: Project | None = None) -> ProjectF
         b.problems.sort(key=lambda p: p.line or 0)
         raise SpecError(b.problems)
     sections = frozenset(k for k in data if k in SECTIONS or k == "calendar")
-    b.problems.sort(key=lambda p: p.line or 0)
     if base is not None:
         project = replace(project, phase=base.phase, phase_before_hold=base.phase_before_hold, version=base.version)
     return ProjectFile(project, sections, phase, source)
+
+
+def _check_top_level(b: Builder, data: dict[Any, Any]) -> None:
+    """Known sections only, a supported schema version, and a ``project`` section (else SpecError now)."""
+    for key in data:
+        if key not in TOP_LEVEL:
+            close = difflib.get_close_matches(str(key), TOP_LEVEL, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            b.error((key,), f"unknown section '{key}'{hint}")
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        b.error(("schema_version",), f"schema_version {version} is not supported (this version reads {SCHEMA_VERSION})")
+    if "project" not in data:
+        b.error((), "missing the 'project' section")
+        raise SpecError(b.problems)
+
+
+def _charter(b: Builder, data: dict[Any, Any], base: Project | None) -> tuple[Any, str | None]:
+    """The charter (the base's when the file names only the code) and the phase the file states."""
+    charter_data = dict(data["project"]) if isinstance(data["project"], dict) else data["project"]
+    phase = None
+    if isinstance(charter_data, dict) and "phase" in charter_data:
+        phase = charter_data.pop("phase")
+        if not isinstance(phase, str):
+            b.error(("project", "phase"), "expected the name of a phase")
+            phase = None
+    if base is not None and isinstance(charter_data, dict) and set(charter_data) <= {"code"}:
+        return base.charter, phase
+    return b.build(Charter, charter_data, ("project",)), phase
+
+
+def _sections(b: Builder, data: dict[Any, Any]) -> tuple[dict[str, Any], dict[str, set[str]]]:
+    """The items of every section the file states, and the ids of the items that failed to build."""
+    collections: dict[str, Any] = {}
+    invalid_ids: dict[str, set[str]] = {}
+    for name, cls in SECTIONS.items():
+        raw = data.get(name)
+        if raw is None:
+            continue
+        if not isinstance(raw, list):
+            b.error((name,), f"expected a list of {name.replace('_', ' ')}")
+            continue
+        items = []
+        for i, item in enumerate(raw):
+            built = b.build(cls, item, (name, i))
+            if not is_invalid(built):
+                items.append(built)
+            elif isinstance(item, dict) and "id" in item:
+                invalid_ids.setdefault(name, set()).add(str(item["id"]))
+        collections[name] = tuple(items)
+    return collections, invalid_ids
 
 
 def load_project_file(path: str | Path) -> ProjectFile:

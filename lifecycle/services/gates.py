@@ -73,12 +73,6 @@ def check_gate(ctx: Context, code: str, to: str | None = None, transition: str |
     return evaluate(ctx, project, resolve_move(ctx, project, to, transition))
 
 
-def next_transition(ctx: Context, code: str) -> str | None:
-    project = ctx.store.get(code)
-    m = machine(ctx).next_move(project.phase, project.phase_before_hold)
-    return m.name if m else None
-
-
 def is_final(ctx: Context, project: Project) -> bool:
     """Whether the project is in a final phase (closed, cancelled ...: nothing leaves it)."""
     return bool(load_rules(ctx).lifecycle.phase(project.phase).kind == "final")

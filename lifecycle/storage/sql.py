@@ -477,12 +477,9 @@ class SqlStore:
             if conn.in_transaction():
                 conn.commit()
 
-    def check_schema(self) -> None:
+    def _check_schema(self, failure: str) -> None:
         """Refuse a database that is not at this code's schema revision (read without importing Alembic,
         which would cost every command a noticeable start-up)."""
-        self._check_schema("database error")
-
-    def _check_schema(self, failure: str) -> None:
         if self._sqlite_path is not None:
             with self._read(failure) as r:
                 if not r.rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"):
