@@ -128,8 +128,8 @@ def lint_cmd(directory: str, as_json: bool) -> None:
 @handle_errors
 def test_cmd(directory: str, name_filter: str, as_json: bool) -> None:
     """Run a rule pack's tests (tests/*.yaml) and report like a test runner."""
-    from lifecycle.load.evaluate import run_pack_tests
     from lifecycle.load.rulepack import load_pack
+    from lifecycle.load.ruletests import run_pack_tests
 
     pack = load_pack(directory)
     report = run_pack_tests(pack, name_filter)
@@ -201,7 +201,7 @@ def diff_cmd(ctx: click.Context, new_dir: str, against: str | None, as_json: boo
 @rules_grp.command("functions")
 def functions_cmd() -> None:
     """List the functions gate rules may call (they replace CEL map/filter, and add working days)."""
-    from lifecycle.load.cel import FUNCTION_DOCS
+    from lifecycle.expr import FUNCTION_DOCS
 
     for name, doc in FUNCTION_DOCS.items():
         click.echo(f"{name:<18} {doc}")
