@@ -31,6 +31,7 @@ from lifecycle.expr.compiler import CelSyntax, CompiledExpr, NativeStats, compil
 from lifecycle.expr.env import CelEnv, Evaluated, referenced_names
 from lifecycle.expr.evaluate import (
     EVIDENCE_LIMIT,
+    LibraryOnlyRule,
     check_gate,
     decide,
     deliverable_results,
@@ -39,6 +40,7 @@ from lifecycle.expr.evaluate import (
     evaluate_rule,
     evaluate_rules,
     lang_of,
+    library_only_rules,
     quality_targets,
 )
 from lifecycle.expr.functions import FUNCTION_DOCS
@@ -58,6 +60,7 @@ __all__ = [
     "Evaluated",
     "ExprChecker",
     "ExprIssue",
+    "LibraryOnlyRule",
     "Fallback",
     "NativeFn",
     "NativeStats",
@@ -71,6 +74,7 @@ __all__ = [
     "evaluate_rule",
     "evaluate_rules",
     "lang_of",
+    "library_only_rules",
     "parse",
     "quality_targets",
     "referenced_names",

@@ -15,7 +15,7 @@ small protocols below, so rule evaluation does not depend on how packs are loade
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any, Protocol
 
@@ -177,6 +177,32 @@ def evaluate_rules(
     return tuple(apply_waiver(evaluate_rule(rule, env, lang), waivers, today) for rule in rules)
 
 
+# --------------------------------------------------------------------------- native or library
+@dataclass(frozen=True)
+class LibraryOnlyRule:
+    """A rule with an expression that never runs natively: which parts, and why (for ``pmo rules lint``)."""
+
+    rule: str
+    parts: tuple[tuple[str, str], ...]  # (when | check | evidence, why it has no native function)
+
+    def describe(self) -> str:
+        return f"{self.rule} " + "; ".join(f"{part}: {reason}" for part, reason in self.parts)
+
+
+def library_only_rules(rules: Iterable[RuleSpec]) -> list[LibraryOnlyRule]:
+    """The rules with a ``when``, ``check`` or ``evidence`` that always runs in the library, in order."""
+    out = []
+    for rule in rules:
+        parts = tuple(
+            (name, expr.library_only)
+            for name, expr in (("when", rule.when), ("check", rule.check), ("evidence", rule.evidence))
+            if expr is not None and expr.native is None
+        )
+        if parts:
+            out.append(LibraryOnlyRule(rule.id, parts))
+    return out
+
+
 # --------------------------------------------------------------------------- a gate
 _NAMES: dict[tuple[str, str], frozenset[str]] = {}
 
@@ -322,6 +348,7 @@ def evaluate_expression(text: str, project: Project, today: date, extra: Mapping
 __all__ = [
     "EVIDENCE_LIMIT",
     "GateSpec",
+    "LibraryOnlyRule",
     "PackSpec",
     "QualitySpecLike",
     "RuleSpec",
@@ -333,4 +360,5 @@ __all__ = [
     "evaluate_rule",
     "evaluate_rules",
     "lang_of",
+    "library_only_rules",
 ]
