@@ -2,7 +2,7 @@
 
 The project: 5,000 tasks, 500 risks, 300 deliverables (``bench.generate``), its facts document built
 once, untimed. Ours: for every gate of the default pack, what a gate check does after the facts are
-built: :func:`lifecycle.load.evaluate.decide` (a fresh CEL context on the facts, every rule's
+built: :func:`lifecycle.expr.decide` (a fresh CEL context on the facts, every rule's
 ``when``/``check``/``evidence``, waivers, approvals, the facts hash). Baseline, in the same run: the
 hand-written Python functions below, one per rule, checking the same criteria on the same facts
 document and collecting the same evidence ids. Target: ours at most 2x the baseline.
@@ -336,8 +336,7 @@ def _compare(engine: Any, hand: dict[str, Outcome], limit: int) -> list[str]:
 def run(b: Bench) -> dict[str, Any]:
     try:
         from lifecycle.domain.facts import build_facts, facts_hash
-        from lifecycle.load.cel import CelEnv
-        from lifecycle.load.evaluate import EVIDENCE_LIMIT, decide, evaluate_rules
+        from lifecycle.expr import EVIDENCE_LIMIT, CelEnv, decide, evaluate_rules
     except ModuleNotFoundError as exc:
         raise NotAvailable(f"{exc.name} has not landed") from exc
     pack = default_pack()
@@ -448,7 +447,7 @@ def run(b: Bench) -> dict[str, Any]:
 def _gate_env(cel_env: Any, facts: Facts, rules: Any) -> Any:
     """A CEL context as decide() makes it: only the variables the gate's rules read, where supported."""
     try:
-        from lifecycle.load.cel import referenced_names
+        from lifecycle.expr import referenced_names
 
         return cel_env(facts, names=referenced_names(e for r in rules for e in (r.when, r.check, r.evidence)))
     except (ImportError, TypeError):

@@ -36,6 +36,7 @@ def rules_grp() -> None:
 @handle_errors
 def lint_cmd(directory: str, as_json: bool) -> None:
     """Check a rule pack: every file, rule, expression and test, with file, line and YAML path."""
+    from lifecycle.expr import library_only_rules
     from lifecycle.load.rulepack import load_pack
 
     try:
@@ -59,6 +60,7 @@ def lint_cmd(directory: str, as_json: bool) -> None:
         sys.exit(2)
 
     lc = pack.lifecycle
+    library_only = library_only_rules(pack.all_rules())
     if as_json:
         emit_json(
             {
@@ -83,6 +85,7 @@ def lint_cmd(directory: str, as_json: bool) -> None:
                 "rules": len(pack.all_rules()),
                 "quality_standards": len(pack.quality),
                 "tests": len(pack.tests),
+                "library_only": [{"rule": r.rule, "parts": dict(r.parts)} for r in library_only],
             }
         )
         return
@@ -118,6 +121,19 @@ def lint_cmd(directory: str, as_json: bool) -> None:
         soft_wrap=True,
     )
     say(_text(f"waivers: by {', '.join(policy.roles) or 'nobody'}, at most {policy.max_days} days"), soft_wrap=True)
+    n_rules = len(pack.all_rules())
+    if not library_only:
+        say(_text(f"native: all {n_rules} rules run natively"), soft_wrap=True)
+    else:
+        say(
+            _text(
+                f"native: {n_rules - len(library_only)} of {n_rules} rules run natively; "
+                f"{len(library_only)} run in the library only:"
+            ),
+            soft_wrap=True,
+        )
+        for r in library_only:
+            say(_text(f"  {r.describe()}"), soft_wrap=True)
     say(_text(f"hash: {pack.hash}"), soft_wrap=True)
 
 
@@ -128,8 +144,8 @@ def lint_cmd(directory: str, as_json: bool) -> None:
 @handle_errors
 def test_cmd(directory: str, name_filter: str, as_json: bool) -> None:
     """Run a rule pack's tests (tests/*.yaml) and report like a test runner."""
-    from lifecycle.load.evaluate import run_pack_tests
     from lifecycle.load.rulepack import load_pack
+    from lifecycle.load.ruletests import run_pack_tests
 
     pack = load_pack(directory)
     report = run_pack_tests(pack, name_filter)
@@ -201,7 +217,7 @@ def diff_cmd(ctx: click.Context, new_dir: str, against: str | None, as_json: boo
 @rules_grp.command("functions")
 def functions_cmd() -> None:
     """List the functions gate rules may call (they replace CEL map/filter, and add working days)."""
-    from lifecycle.load.cel import FUNCTION_DOCS
+    from lifecycle.expr import FUNCTION_DOCS
 
     for name, doc in FUNCTION_DOCS.items():
         click.echo(f"{name:<18} {doc}")

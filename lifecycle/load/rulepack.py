@@ -45,8 +45,8 @@ from lifecycle.domain.lifecycle import (
 )
 from lifecycle.domain.model import Requirement
 from lifecycle.errors import Problem, SpecError
+from lifecycle.expr import CelSyntax, CompiledExpr, ExprChecker, compile_expr
 from lifecycle.load.build import Builder, is_invalid
-from lifecycle.load.cel import CelSyntax, CompiledExpr, ExprChecker, compile_expr
 from lifecycle.load.source import Source, YPath, format_path, read_source
 
 LIFECYCLE_FILE = "lifecycle.yaml"

@@ -59,7 +59,7 @@ def votes(ctx: Context, code: str, transition: str) -> list[Vote]:
 
 def evaluate(ctx: Context, project: Project, move: Move, *, today: date | None = None) -> Decision:
     """The decision for ``move`` on ``project`` as stored now (pure evaluation plus stored records)."""
-    from lifecycle.load.evaluate import evaluate_gate
+    from lifecycle.expr import evaluate_gate
 
     pack = load_rules(ctx)
     d: Decision = evaluate_gate(

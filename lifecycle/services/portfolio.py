@@ -85,7 +85,7 @@ def _portfolio(
 def _decide(
     pack: Any, project: Project, facts: dict[str, Any], today: Any, waivers: list[Waiver], votes: Votes
 ) -> Decision | None:
-    from lifecycle.load.evaluate import decide
+    from lifecycle.expr import decide
 
     move = pack.machine.next_move(project.phase, project.phase_before_hold)
     if move is None:

@@ -180,8 +180,7 @@ def check_defects(d: Deliverable, params: Mapping[str, Any], lang: str = "en") -
 def evaluate_standards(ctx: Context, project: Project, deliverables: Sequence[str] | None = None) -> list[Outcome]:
     """The outcome of every applicable (deliverable, standard) pair; pure apart from reading files."""
     from lifecycle.domain.facts import build_facts
-    from lifecycle.load.cel import CelEnv
-    from lifecycle.load.evaluate import deliverable_results
+    from lifecycle.expr import CelEnv, deliverable_results
 
     pack = load_rules(ctx)
     index = project.index("deliverables")

@@ -10,8 +10,9 @@ import pytest
 
 from lifecycle.domain.lifecycle import PhaseState
 from lifecycle.errors import IllegalTransition
-from lifecycle.load.evaluate import evaluate_gate, run_pack_tests
+from lifecycle.expr import evaluate_gate
 from lifecycle.load.rulepack import load_pack
+from lifecycle.load.ruletests import run_pack_tests
 from tests.rules.helpers import DEFAULT_PACK
 
 DESIGN_PHASE = """  - id: design

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lifecycle.load.cel import CelSyntax, CompiledExpr, ExprChecker, compile_expr, parse
+from lifecycle.expr import CelSyntax, CompiledExpr, ExprChecker, compile_expr, parse
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from lifecycle.domain.facts import build_facts
 from lifecycle.domain.model import Charter, Organisation, Project, Task
-from lifecycle.load.cel import FUNCTION_DOCS, CelEnv
+from lifecycle.expr import FUNCTION_DOCS, CelEnv
 
 TODAY = date(2026, 2, 27)
 
@@ -137,7 +137,7 @@ def test_fast_loading_leaves_the_library_importable():
     import sys
 
     code = (
-        "from lifecycle.load.cel import compile_expr, CelEnv\n"
+        "from lifecycle.expr import compile_expr, CelEnv\n"
         "import sys\n"
         "c = compile_expr('1 + 1 == 2')\n"
         "print('cli' in sys.modules or 'cel.cli' in sys.modules)\n"

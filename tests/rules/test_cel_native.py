@@ -1,6 +1,6 @@
 """Native CEL evaluation agrees with the CEL library, or steps aside for it.
 
-The native function of an expression (lifecycle.load.celnative) must either give exactly the value
+The native function of an expression (lifecycle.expr.native) must either give exactly the value
 the library gives, or raise so that the library decides. Two checks: a table of expressions over
 every kind of value (including the corners where CEL differs from Python: bools are not numbers,
 ints and doubles do not mix in arithmetic, integer division truncates, size counts bytes), and every
@@ -18,8 +18,9 @@ import pytest
 
 from lifecycle.domain.facts import build_facts
 from lifecycle.domain.model import replace
-from lifecycle.load.cel import CelEnv, CompiledExpr, _Functions, compile_expr
-from lifecycle.load.celnative import Fallback, compile_native
+from lifecycle.expr import CelEnv, CompiledExpr, compile_expr
+from lifecycle.expr.functions import _Functions
+from lifecycle.expr.native import Fallback, compile_native
 from lifecycle.load.projectfile import load_project_file
 from lifecycle.load.rulepack import load_pack
 
@@ -328,7 +329,8 @@ def test_generated_where_selections_match_the_reference_rule(seed: int) -> None:
     orderings inline with a safe rerun on mixed types). Compare with _test applied item by item."""
     import random
 
-    from lifecycle.load.cel import _split_key, _test
+    from lifecycle.expr.where import condition_holds as _test
+    from lifecycle.expr.where import split_key as _split_key
 
     rng = random.Random(seed)
     values = [None, "", "a", "b", "2026-01-01", "2026-06-30", 0, 1, 2.5, True, False, [], ["x"], {"k": 1}]

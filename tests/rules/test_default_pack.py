@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from lifecycle.load.evaluate import run_pack_tests
+from lifecycle.load.ruletests import run_pack_tests
 
 
 def test_the_pack_tests_pass(default_pack):
@@ -67,8 +67,7 @@ def test_quality_targets(default_pack, completed, planned):
     from datetime import date
 
     from lifecycle.domain.facts import build_facts
-    from lifecycle.load.cel import CelEnv
-    from lifecycle.load.evaluate import deliverable_results, quality_targets
+    from lifecycle.expr import CelEnv, deliverable_results, quality_targets
 
     done = CelEnv(build_facts(completed, date(2026, 7, 10)))
     assert quality_targets(default_pack.quality_standard("QS-DEFECTS"), done) == ["D1", "D2", "D3"]

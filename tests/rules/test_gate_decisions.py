@@ -21,7 +21,7 @@ from lifecycle.domain.gates import (
     approval_status,
 )
 from lifecycle.errors import IllegalTransition
-from lifecycle.load.evaluate import check_gate, evaluate_gate
+from lifecycle.expr import check_gate, evaluate_gate
 from lifecycle.load.rulepack import load_pack
 from tests.rules.helpers import DATA
 

@@ -1,23 +1,23 @@
-"""Evaluating gates and running a pack's rule tests: a pure function of (rule pack, project, today).
+"""Evaluating gates: a pure function of (rule pack, project, today).
 
 :func:`evaluate_gate` is what the services call for ``gate check`` and ``advance``: it finds the move,
 builds the facts document and its CEL context once, evaluates every rule of the gate (``when`` ->
 ``not_applicable``; ``check`` true -> ``pass``, false -> ``fail`` with its evidence; any evaluation
 error -> ``error``, which blocks), applies active waivers, counts approvals on the current project
 version, and returns a :class:`~lifecycle.domain.gates.Decision`. It does no I/O and changes nothing.
+:func:`deliverable_results` evaluates a quality standard's CEL over each deliverable (for the
+quality-check flows).
 
-:func:`run_pack_tests` runs the pack's ``tests/*.yaml``; :func:`deliverable_results` evaluates a
-quality standard's CEL over each deliverable (for the quality-check flows).
+Rules, gates and packs are the rule-pack loader's frozen objects; this module reads them through the
+small protocols below, so rule evaluation does not depend on how packs are loaded.
 """
 
 from __future__ import annotations
 
-import copy
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from lifecycle.domain.facts import build_facts, facts_hash, use_orjson
 from lifecycle.domain.gates import (
@@ -31,26 +31,67 @@ from lifecycle.domain.gates import (
     apply_waiver,
     approval_status,
 )
-from lifecycle.domain.lifecycle import Move
-from lifecycle.domain.model import Charter, Organisation, Project
-from lifecycle.errors import LifecycleError, SpecError
-from lifecycle.load.cel import CelEnv, CelSyntax, CompiledExpr, Evaluated, compile_expr, referenced_names
-from lifecycle.load.rulepack import QualitySpec, Rule, RulePack, RuleTest
+from lifecycle.domain.lifecycle import Move, PhaseMachine
+from lifecycle.domain.model import Project
+from lifecycle.expr.compiler import CelSyntax, CompiledExpr, compile_expr
+from lifecycle.expr.env import CelEnv, Evaluated, referenced_names
+
+try:  # optional: orjson serialises facts faster; the bytes, and so the hash, stay json.dumps's
+    import orjson
+except ImportError:  # json.dumps alone: slower, the same hash
+    pass
+else:
+    use_orjson(orjson)
 
 EVIDENCE_LIMIT = 50
 
 
-def _fast_facts_hash() -> None:
-    """Let facts_hash serialise with orjson (the domain imports no third-party code; the bytes, and so
-    the hash, stay those of json.dumps: see lifecycle.domain.facts.use_orjson)."""
-    try:
-        import orjson
-    except ImportError:  # json.dumps alone: slower, the same hash
-        return
-    use_orjson(orjson)
+class RuleSpec(Protocol):
+    """A compiled gate rule, as the rule-pack loader gives it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> Mapping[str, str]: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def check(self) -> CompiledExpr: ...
+    @property
+    def when(self) -> CompiledExpr | None: ...
+    @property
+    def evidence(self) -> CompiledExpr | None: ...
+    @property
+    def message(self) -> Mapping[str, str]: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+    @property
+    def source(self) -> str: ...
+    def text(self, what: Mapping[str, str], lang: str) -> str: ...
 
 
-_fast_facts_hash()
+class GateSpec(Protocol):
+    @property
+    def rules(self) -> Sequence[RuleSpec]: ...
+
+
+class PackSpec(Protocol):
+    """What gate evaluation reads of a rule pack."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def machine(self) -> PhaseMachine: ...
+    def gate_for(self, transition: str) -> GateSpec: ...
+
+
+class QualitySpecLike(Protocol):
+    @property
+    def applies_to(self) -> CompiledExpr | None: ...
 
 
 def lang_of(project: Project) -> str:
@@ -58,7 +99,7 @@ def lang_of(project: Project) -> str:
 
 
 # --------------------------------------------------------------------------- one rule
-def _evidence(env: CelEnv, rule: Rule) -> tuple[tuple[Evidence, ...], str]:
+def _evidence(env: CelEnv, rule: RuleSpec) -> tuple[tuple[Evidence, ...], str]:
     if rule.evidence is None:
         return (), ""
     ev = env.evaluate(rule.evidence)
@@ -96,7 +137,7 @@ def _mixed_evidence(env: CelEnv, value: list[Any]) -> tuple[list[Evidence], int]
     return out, more
 
 
-def evaluate_rule(rule: Rule, env: CelEnv, lang: str = "en") -> RuleResult:
+def evaluate_rule(rule: RuleSpec, env: CelEnv, lang: str = "en") -> RuleResult:
     """The outcome of one rule against one project's CEL context (waivers not applied)."""
     base = RuleResult(
         id=rule.id,
@@ -130,17 +171,43 @@ def evaluate_rule(rule: Rule, env: CelEnv, lang: str = "en") -> RuleResult:
 
 
 def evaluate_rules(
-    rules: Sequence[Rule], env: CelEnv, today: date, waivers: Iterable[Waiver] = (), lang: str = "en"
+    rules: Sequence[RuleSpec], env: CelEnv, today: date, waivers: Iterable[Waiver] = (), lang: str = "en"
 ) -> tuple[RuleResult, ...]:
     waivers = tuple(waivers)
     return tuple(apply_waiver(evaluate_rule(rule, env, lang), waivers, today) for rule in rules)
+
+
+# --------------------------------------------------------------------------- native or library
+@dataclass(frozen=True)
+class LibraryOnlyRule:
+    """A rule with an expression that never runs natively: which parts, and why (for ``pmo rules lint``)."""
+
+    rule: str
+    parts: tuple[tuple[str, str], ...]  # (when | check | evidence, why it has no native function)
+
+    def describe(self) -> str:
+        return f"{self.rule} " + "; ".join(f"{part}: {reason}" for part, reason in self.parts)
+
+
+def library_only_rules(rules: Iterable[RuleSpec]) -> list[LibraryOnlyRule]:
+    """The rules with a ``when``, ``check`` or ``evidence`` that always runs in the library, in order."""
+    out = []
+    for rule in rules:
+        parts = tuple(
+            (name, expr.library_only)
+            for name, expr in (("when", rule.when), ("check", rule.check), ("evidence", rule.evidence))
+            if expr is not None and expr.native is None
+        )
+        if parts:
+            out.append(LibraryOnlyRule(rule.id, parts))
+    return out
 
 
 # --------------------------------------------------------------------------- a gate
 _NAMES: dict[tuple[str, str], frozenset[str]] = {}
 
 
-def _names(pack: RulePack, transition: str, rules: Sequence[Rule]) -> frozenset[str]:
+def _names(pack: PackSpec, transition: str, rules: Sequence[RuleSpec]) -> frozenset[str]:
     """The facts a gate's rules read as CEL variables (computed once per pack and gate)."""
     key = (pack.hash, transition)
     if key not in _NAMES:
@@ -153,7 +220,7 @@ def _utc_now() -> str:
 
 
 def decide(
-    pack: RulePack,
+    pack: PackSpec,
     move: Move,
     project: Project,
     facts: Mapping[str, Any],
@@ -199,7 +266,7 @@ def decide(
 
 
 def evaluate_gate(
-    pack: RulePack,
+    pack: PackSpec,
     transition_name: str,
     project: Project,
     today: date,
@@ -224,7 +291,7 @@ def evaluate_gate(
 
 
 def check_gate(
-    pack: RulePack,
+    pack: PackSpec,
     project: Project,
     today: date,
     *,
@@ -263,191 +330,11 @@ def deliverable_results(env: CelEnv, expr: CompiledExpr) -> list[tuple[str, Eval
     return out
 
 
-def quality_targets(spec: QualitySpec, env: CelEnv) -> list[str]:
+def quality_targets(spec: QualitySpecLike, env: CelEnv) -> list[str]:
     """Ids of the deliverables a quality standard applies to (an error in applies_to selects it)."""
     if spec.applies_to is None:
         return [str(d.get("id", "")) for d in env.facts.get("deliverables") or []]
     return [key for key, res in deliverable_results(env, spec.applies_to) if not res.ok or res.value is True]
-
-
-# --------------------------------------------------------------------------- rule tests
-@dataclass(frozen=True)
-class PackTestResult:
-    name: str
-    file: str
-    line: int | None
-    passed: bool
-    failures: tuple[str, ...] = ()
-    decision: Decision | None = None
-
-
-@dataclass(frozen=True)
-class PackTestReport:
-    pack: str
-    results: tuple[PackTestResult, ...]
-
-    @property
-    def passed(self) -> int:
-        return sum(1 for r in self.results if r.passed)
-
-    @property
-    def failed(self) -> int:
-        return sum(1 for r in self.results if not r.passed)
-
-    @property
-    def ok(self) -> bool:
-        return self.failed == 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "pack": self.pack,
-            "passed": self.passed,
-            "failed": self.failed,
-            "tests": [
-                {
-                    "name": r.name,
-                    "file": r.file,
-                    "line": r.line,
-                    "passed": r.passed,
-                    "failures": list(r.failures),
-                    "decision": r.decision.decision if r.decision else None,
-                }
-                for r in self.results
-            ],
-        }
-
-
-_PATH_RE = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
-
-
-def _split_path(path: str) -> list[str | int]:
-    parts: list[str | int] = []
-    pos = 0
-    for m in _PATH_RE.finditer(path):
-        if m.start() != pos and path[pos : m.start()] != ".":
-            raise ValueError(f"cannot read the facts path '{path}'")
-        pos = m.end()
-        if m.group(1) is not None:
-            parts.append(m.group(1))
-        else:
-            inner = m.group(2).strip()
-            parts.append(int(inner) if inner.lstrip("-").isdigit() else inner.strip("'\""))
-    if pos != len(path) or not parts:
-        raise ValueError(f"cannot read the facts path '{path}'")
-    return parts
-
-
-def patch_facts(facts: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``facts`` with dotted paths set (``tasks[0].owner``, ``tasks[T1].owner``, ``metrics.x``).
-
-    A bracket holds a list index or an item id. Paths must exist; a whole number patched over a
-    double stays a double, so tests need not write ``120.0``.
-    """
-    out = copy.deepcopy(facts)
-    for path, value in patch.items():
-        parts = _split_path(str(path))
-        node: Any = out
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            if isinstance(node, list):
-                if isinstance(part, int):
-                    if not -len(node) <= part < len(node):
-                        raise ValueError(f"{path}: index {part} is out of range ({len(node)} items)")
-                    key: Any = part
-                else:
-                    matches = [k for k, item in enumerate(node) if isinstance(item, Mapping) and item.get("id") == part]
-                    if not matches:
-                        raise ValueError(f"{path}: no item with id '{part}'")
-                    key = matches[0]
-            elif isinstance(node, dict):
-                if part not in node:
-                    raise ValueError(f"{path}: no '{part}' in the facts")
-                key = part
-            else:
-                raise ValueError(f"{path}: '{part}' is inside a value that is not a list or a mapping")
-            if last:
-                old = node[key]
-                if isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):
-                    value = float(value)
-                if isinstance(value, (date, datetime)):
-                    value = value.isoformat()
-                node[key] = value
-            else:
-                node = node[key]
-    return out
-
-
-def _test_project(pack: RulePack, test: RuleTest, cache: dict[str, Project]) -> Project:
-    from lifecycle.load.projectfile import load_project_file  # only rule tests read project files
-
-    if not test.fixture:
-        project = Project(charter=Charter(code="RULE-TEST", name="Rule test", client=Organisation(name="Client")))
-    elif test.fixture in cache:
-        project = cache[test.fixture]
-    else:
-        pf = load_project_file(pack.root / test.fixture)
-        project = replace(pf.project, phase=pf.phase or "")
-        cache[test.fixture] = project
-    t = pack.lifecycle.transition(test.transition)
-    sources = pack.lifecycle.expanded_sources(t)
-    if project.phase not in sources and sources:
-        project = replace(project, phase=sources[0])
-    return project
-
-
-def run_pack_test(pack: RulePack, test: RuleTest, cache: dict[str, Project] | None = None) -> PackTestResult:
-    cache = cache if cache is not None else {}
-    try:
-        project = _test_project(pack, test, cache)
-        t = pack.lifecycle.transition(test.transition)
-        dest = t.dest or project.phase_before_hold or (pack.lifecycle.ids_of_kind("active") or ("",))[0]
-        move = Move(t, project.phase, dest)
-        facts = build_facts(project, test.today)
-        if test.patch:
-            facts = patch_facts(facts, test.patch)
-        votes = tuple(replace(v, project_version=project.version) if v.project_version == -1 else v for v in test.votes)
-        decision = decide(pack, move, project, facts, test.today, test.waivers, votes, actor="rule test", lang="en")
-    except SpecError as exc:
-        return PackTestResult(
-            test.name,
-            test.file,
-            test.line,
-            False,
-            (f"fixture '{test.fixture}' is not a valid project file:", *(f"  {p}" for p in exc.problems)),
-        )
-    except (LifecycleError, ValueError) as exc:
-        return PackTestResult(test.name, test.file, test.line, False, (str(exc),))
-    failures: list[str] = []
-    if test.expect_decision and decision.decision != test.expect_decision:
-        failing = [f"{r.id}={r.outcome}" for r in decision.results if r.outcome in ("fail", "error", "waived")]
-        failures.append(
-            f"decision: expected {test.expect_decision}, got {decision.decision}"
-            + (f" ({', '.join(failing)})" if failing else "")
-        )
-    by_id = {r.id: r for r in decision.results}
-    for rid, expected in test.expect_rules.items():
-        got = by_id.get(rid)
-        if got is None:
-            failures.append(f"rule {rid}: expected {expected}, but the gate has no such rule")
-        elif got.outcome != expected:
-            detail = f": {got.error}" if got.error else ""
-            if got.evidence and got.outcome == "fail":
-                detail += " [" + ", ".join(e.id for e in got.evidence[:8] if e.id) + "]"
-            failures.append(f"rule {rid}: expected {expected}, got {got.outcome}{detail}")
-    if test.expect_approved is not None and decision.approvals.satisfied != test.expect_approved:
-        missing = ", ".join(decision.approvals.missing + decision.approvals.rejected_by)
-        failures.append(
-            f"approved: expected {str(test.expect_approved).lower()}, got "
-            f"{str(decision.approvals.satisfied).lower()}" + (f" ({missing})" if missing else "")
-        )
-    return PackTestResult(test.name, test.file, test.line, not failures, tuple(failures), decision)
-
-
-def run_pack_tests(pack: RulePack, name_filter: str = "") -> PackTestReport:
-    """Run every rule test of the pack (those whose name contains ``name_filter``)."""
-    cache: dict[str, Project] = {}
-    results = tuple(run_pack_test(pack, t, cache) for t in pack.tests if name_filter in t.name)
-    return PackTestReport(pack.name, results)
 
 
 def evaluate_expression(text: str, project: Project, today: date, extra: Mapping[str, Any] | None = None) -> Evaluated:
@@ -460,8 +347,11 @@ def evaluate_expression(text: str, project: Project, today: date, extra: Mapping
 
 __all__ = [
     "EVIDENCE_LIMIT",
-    "PackTestReport",
-    "PackTestResult",
+    "GateSpec",
+    "LibraryOnlyRule",
+    "PackSpec",
+    "QualitySpecLike",
+    "RuleSpec",
     "check_gate",
     "decide",
     "deliverable_results",
@@ -470,8 +360,5 @@ __all__ = [
     "evaluate_rule",
     "evaluate_rules",
     "lang_of",
-    "patch_facts",
-    "quality_targets",
-    "run_pack_test",
-    "run_pack_tests",
+    "library_only_rules",
 ]

@@ -35,8 +35,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lifecycle.load.cel import (
-    _ARITY,
+from lifecycle.expr.functions import ARITY
+from lifecycle.expr.syntax import (
     MACROS,
     Binary,
     Call,
@@ -49,6 +49,7 @@ from lifecycle.load.cel import (
     Node,
     Select,
     Unary,
+    macro_var,
 )
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
@@ -57,11 +58,20 @@ NativeFn = Callable[[Mapping[str, Any], Any], Any]
 
 
 class Fallback(Exception):
-    """The native function cannot decide this value; evaluate the expression with the library."""
+    """The native function cannot decide this value; evaluate the expression with the library.
+
+    The only exception native code raises by design: :meth:`lifecycle.expr.env.CelEnv.evaluate`
+    catches it (and counts it); any other exception from native code is a bug and propagates.
+    """
 
 
 class _Unsupported(Exception):
-    """The expression uses something outside the native subset (compile time only)."""
+    """The expression uses something outside the native subset (compile time only; says what)."""
+
+
+# What a registered function raises for a user's mistake or odd data (an unknown field, a null
+# date, a text where a number belongs): the library then reports it in CEL's words.
+_FUNCTION_ERRORS = (LookupError, ValueError, TypeError, ArithmeticError)
 
 
 # --------------------------------------------------------------------------- runtime helpers
@@ -244,6 +254,20 @@ def _exists_one(values: Any) -> bool:
     return sum(1 for v in values if _b(v)) == 1
 
 
+def _var(variables: Mapping[str, Any], name: str) -> Any:
+    if name in variables:
+        return variables[name]
+    raise Fallback(f"no variable '{name}'")
+
+
+def _call(function: Callable[..., Any], *args: Any) -> Any:
+    """A registered function called natively; its failure is the library's to report."""
+    try:
+        return function(*args)
+    except _FUNCTION_ERRORS as exc:
+        raise Fallback(f"{function.__name__[2:]} raised {type(exc).__name__}") from exc
+
+
 _HELPERS: dict[str, Any] = {
     name: value
     for name, value in globals().items()
@@ -269,7 +293,19 @@ _STRING_METHODS = {"contains": "_contains", "startsWith": "_starts", "endsWith":
 
 
 # --------------------------------------------------------------------------- code generation
+_LITERALS = {"double": lambda v: repr(float(v)), "string": lambda v: repr(str(v))}
+_CONSTANTS = {("bool", True): "True", ("bool", False): "False", ("null", None): "None"}
+_MACRO_CODE = {
+    "all": "all(_b({0}) {loop})",
+    "exists": "any(_b({0}) {loop})",
+    "exists_one": "_exists_one({0} {loop})",
+    "filter": "[{var} {loop} if _b({0})]",
+}
+
+
 class _Gen:
+    """Python source for a syntax tree; raises :class:`_Unsupported` (saying what) outside the subset."""
+
     def __init__(self) -> None:
         self.counter = 0
 
@@ -278,49 +314,55 @@ class _Gen:
         return f"v{self.counter}"
 
     def gen(self, node: Node, scope: Mapping[str, str]) -> str:
-        if isinstance(node, Lit):
-            return self.literal(node)
-        if isinstance(node, Ident):
-            if node.name in scope:
-                return scope[node.name]
-            return f"V[{node.name!r}]"
-        if isinstance(node, Select):
-            return f"_sel({self.gen(node.operand, scope)}, {node.field!r})"
-        if isinstance(node, Index):
-            return f"_index({self.gen(node.operand, scope)}, {self.gen(node.index, scope)})"
-        if isinstance(node, ListLit):
-            return "[" + "".join(self.gen(x, scope) + ", " for x in node.items) + "]"
-        if isinstance(node, MapLit):
-            keys: set[Any] = set()
-            parts = []
-            for k, v in node.entries:
-                if not (isinstance(k, Lit) and k.kind in ("string", "int")) or k.value in keys:
-                    raise _Unsupported
-                keys.add(k.value)
-                parts.append(f"{self.literal(k)}: {self.gen(v, scope)}")
-            return "{" + ", ".join(parts) + "}"
-        if isinstance(node, Unary):
-            inner = self.gen(node.operand, scope)
-            return f"(not _b({inner}))" if node.op == "!" else f"_neg({inner})"
-        if isinstance(node, Binary):
-            left, right = self.gen(node.left, scope), self.gen(node.right, scope)
-            if node.op == "&&":
-                return f"(_b({left}) and _b({right}))"
-            if node.op == "||":
-                return f"(_b({left}) or _b({right}))"
-            if node.op in ("==", "!=") and self.is_plain_literal(node.right):
-                op = "==" if node.op == "==" else "!="
-                return f"({left} {op} {right})"
-            if node.op not in _BINARY:
-                raise _Unsupported
-            return f"{_BINARY[node.op]}({left}, {right})"
-        if isinstance(node, Cond):
-            return (
-                f"({self.gen(node.then, scope)} if _b({self.gen(node.cond, scope)}) else {self.gen(node.other, scope)})"
-            )
-        if isinstance(node, Call):
-            return self.call(node, scope)
-        raise _Unsupported
+        step = _STEPS.get(type(node))
+        if step is None:
+            raise _Unsupported(f"a {type(node).__name__} node")
+        return step(self, node, scope)
+
+    def lit(self, node: Lit, scope: Mapping[str, str]) -> str:
+        return self.literal(node)
+
+    def ident(self, node: Ident, scope: Mapping[str, str]) -> str:
+        return scope.get(node.name, f"_var(V, {node.name!r})")
+
+    def select(self, node: Select, scope: Mapping[str, str]) -> str:
+        return f"_sel({self.gen(node.operand, scope)}, {node.field!r})"
+
+    def index(self, node: Index, scope: Mapping[str, str]) -> str:
+        return f"_index({self.gen(node.operand, scope)}, {self.gen(node.index, scope)})"
+
+    def list_lit(self, node: ListLit, scope: Mapping[str, str]) -> str:
+        return "[" + "".join(self.gen(x, scope) + ", " for x in node.items) + "]"
+
+    def map_lit(self, node: MapLit, scope: Mapping[str, str]) -> str:
+        keys: set[Any] = set()
+        parts = []
+        for k, v in node.entries:
+            if not (isinstance(k, Lit) and k.kind in ("string", "int")) or k.value in keys:
+                raise _Unsupported("a map literal whose keys are not distinct text or integer literals")
+            keys.add(k.value)
+            parts.append(f"{self.literal(k)}: {self.gen(v, scope)}")
+        return "{" + ", ".join(parts) + "}"
+
+    def unary(self, node: Unary, scope: Mapping[str, str]) -> str:
+        inner = self.gen(node.operand, scope)
+        return f"(not _b({inner}))" if node.op == "!" else f"_neg({inner})"
+
+    def binary(self, node: Binary, scope: Mapping[str, str]) -> str:
+        left, right = self.gen(node.left, scope), self.gen(node.right, scope)
+        if node.op == "&&":
+            return f"(_b({left}) and _b({right}))"
+        if node.op == "||":
+            return f"(_b({left}) or _b({right}))"
+        if node.op in ("==", "!=") and self.is_plain_literal(node.right):
+            return f"({left} {node.op} {right})"
+        if node.op not in _BINARY:
+            raise _Unsupported(f"the operator '{node.op}'")
+        return f"{_BINARY[node.op]}({left}, {right})"
+
+    def cond(self, node: Cond, scope: Mapping[str, str]) -> str:
+        then, test, other = (self.gen(n, scope) for n in (node.then, node.cond, node.other))
+        return f"({then} if _b({test}) else {other})"
 
     @staticmethod
     def is_plain_literal(node: Node) -> bool:
@@ -329,46 +371,21 @@ class _Gen:
 
     @staticmethod
     def literal(node: Lit) -> str:
-        if node.kind == "string":
-            return repr(str(node.value))
         if node.kind == "int":
             if not INT_MIN <= int(node.value) <= INT_MAX:
-                raise _Unsupported
+                raise _Unsupported("an integer literal beyond 64 bits")
             return repr(int(node.value))
-        if node.kind == "double":
-            return repr(float(node.value))
-        if node.kind == "bool":
-            return "True" if node.value else "False"
-        if node.kind == "null":
-            return "None"
-        raise _Unsupported  # uint, bytes
+        if node.kind in _LITERALS:
+            return _LITERALS[node.kind](node.value)
+        constant = _CONSTANTS.get((node.kind, node.value))
+        if constant is None:
+            raise _Unsupported(f"a {node.kind} literal")  # uint, bytes
+        return constant
 
     def call(self, node: Call, scope: Mapping[str, str]) -> str:
         name, args = node.name, node.args
         if node.target is not None and name in MACROS:
-            if (
-                not args
-                or not isinstance(args[0], Ident)
-                or len(args) not in (2, 3)
-                or (len(args) == 3 and name != "map")
-            ):
-                raise _Unsupported
-            coll = self.gen(node.target, scope)
-            var = self.local()
-            inner = {**scope, args[0].name: var}
-            body = [self.gen(a, inner) for a in args[1:]]
-            loop = f"for {var} in _lst({coll})"
-            if name == "all":
-                return f"all(_b({body[0]}) {loop})"
-            if name == "exists":
-                return f"any(_b({body[0]}) {loop})"
-            if name == "exists_one":
-                return f"_exists_one({body[0]} {loop})"
-            if name == "filter":
-                return f"[{var} {loop} if _b({body[0]})]"
-            if len(body) == 2:
-                return f"[{body[1]} {loop} if _b({body[0]})]"
-            return f"[{body[0]} {loop}]"
+            return self.macro(node, scope)
         if name == "size" and len(args) + (node.target is not None) == 1:
             target = node.target if node.target is not None else args[0]
             return f"_size({self.gen(target, scope)})"
@@ -376,25 +393,65 @@ class _Gen:
             return f"{_STRING_METHODS[name]}({self.gen(node.target, scope)}, {self.gen(args[0], scope)})"
         if node.target is None and name == "has" and len(args) == 1 and isinstance(args[0], Select):
             return f"_has({self.gen(args[0].operand, scope)}, {args[0].field!r})"
-        if node.target is None and name in _ARITY and name not in scope:
-            lo, hi = _ARITY[name]
-            if not lo <= len(args) <= hi:
-                raise _Unsupported  # the library reports the wrong number of arguments
-            return f"F.f_{name}(" + ", ".join(self.gen(a, scope) for a in args) + ")"
-        raise _Unsupported
+        if node.target is None and name in ARITY and name not in scope:
+            return self.registered(node, scope)
+        raise _Unsupported(f"{'the method' if node.target is not None else 'the function'} '{name}'")
+
+    def registered(self, node: Call, scope: Mapping[str, str]) -> str:
+        lo, hi = ARITY[node.name]
+        if not lo <= len(node.args) <= hi:
+            raise _Unsupported(f"{node.name} with {len(node.args)} argument(s)")  # the library says what is wrong
+        return f"_call(F.f_{node.name}, " + "".join(self.gen(a, scope) + ", " for a in node.args) + ")"
+
+    def macro(self, node: Call, scope: Mapping[str, str]) -> str:
+        name, args = node.name, node.args
+        var_name = macro_var(node)
+        if var_name is None or (len(args) == 3 and name != "map"):
+            raise _Unsupported(f"the macro '{name}' with these arguments")
+        coll = self.gen(node.target, scope) if node.target is not None else ""
+        var = self.local()
+        inner = {**scope, var_name: var}
+        body = [self.gen(a, inner) for a in args[1:]]
+        loop = f"for {var} in _lst({coll})"
+        if name in _MACRO_CODE:
+            return _MACRO_CODE[name].format(body[0], loop=loop, var=var)
+        if len(body) == 2:
+            return f"[{body[1]} {loop} if _b({body[0]})]"
+        return f"[{body[0]} {loop}]"
+
+
+_STEPS: dict[type, Callable[[_Gen, Any, Mapping[str, str]], str]] = {
+    Lit: _Gen.lit,
+    Ident: _Gen.ident,
+    Select: _Gen.select,
+    Index: _Gen.index,
+    ListLit: _Gen.list_lit,
+    MapLit: _Gen.map_lit,
+    Unary: _Gen.unary,
+    Binary: _Gen.binary,
+    Cond: _Gen.cond,
+    Call: _Gen.call,
+}
+
+
+def compile_native_or_reason(tree: Node | None, text: str = "") -> tuple[NativeFn | None, str]:
+    """The native function of an expression's syntax tree, or None and why it runs in the library."""
+    if tree is None:
+        return None, "our parser cannot read it"
+    try:
+        source = _Gen().gen(tree, {})
+        code = compile(f"lambda V, F: {source}", f"<cel: {text[:60]}>", "eval")
+    except _Unsupported as exc:
+        return None, f"outside the native subset: {exc}"
+    except (RecursionError, SyntaxError, MemoryError):  # Python's own limits on nesting
+        return None, "nested too deeply for native code"
+    fn: NativeFn = eval(code, dict(_HELPERS))  # the source holds only our helpers and repr()ed literals
+    return fn, ""
 
 
 def compile_native(tree: Node | None, text: str = "") -> NativeFn | None:
     """The native function of an expression's syntax tree, or None if it is outside the subset."""
-    if tree is None:
-        return None
-    try:
-        source = _Gen().gen(tree, {})
-    except (_Unsupported, RecursionError):
-        return None
-    code = compile(f"lambda V, F: {source}", f"<cel: {text[:60]}>", "eval")
-    fn: NativeFn = eval(code, dict(_HELPERS))
-    return fn
+    return compile_native_or_reason(tree, text)[0]
 
 
-__all__ = ["Fallback", "NativeFn", "compile_native"]
+__all__ = ["Fallback", "NativeFn", "compile_native", "compile_native_or_reason"]
