@@ -125,3 +125,32 @@ def test_package_version_matches_pyproject():
 
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert lifecycle.__version__ == meta["project"]["version"]
+
+
+def _environment_reads(path: Path) -> list[int]:
+    """Lines of ``path`` that read the process environment (``os.environ``, ``os.getenv``, ``environ``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = ("environ", "getenv", "putenv", "unsetenv")
+    attributes = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in names]
+    imported = [
+        n.lineno
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module == "os" and any(a.name in names for a in n.names)
+    ]
+    return sorted(attributes + imported)
+
+
+def test_services_do_not_read_the_environment():
+    """The environment is read once at the edge (workspace loading, faces) into settings passed down."""
+    offenders = {
+        str(path.relative_to(ROOT)): lines
+        for path in (ROOT / "lifecycle" / "services").rglob("*.py")
+        if (lines := _environment_reads(path))
+    }
+    assert not offenders, offenders
+
+
+def test_the_environment_check_catches_a_read(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\nfrom os import getenv\nX = os.environ.get('A')\n", encoding="utf-8")
+    assert _environment_reads(bad) == [2, 3]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import click
 
 from lifecycle.cli.output import console, handle_errors
+from lifecycle.services.context import read_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = {"zh": "zh-smart-factory.yaml", "en": "en-clinic-portal.yaml"}
@@ -75,8 +77,11 @@ class Walk:
         return open_context(self.ws)
 
     def at(self, day: date) -> None:
+        # the environment carries the simulated day to the flows run in this process (each task opens
+        # its workspace from it); this walk's own contexts get it through the workspace's runtime
         os.environ["PMO_TODAY"] = day.isoformat()
         os.environ["PMO_NOW"] = datetime(day.year, day.month, day.day, 9, 0, tzinfo=timezone.utc).isoformat()
+        self.ws = replace(self.ws, runtime=read_runtime())
 
     def say(self, text: str) -> None:
         self.out.print(text)

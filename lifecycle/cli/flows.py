@@ -22,6 +22,7 @@ import click
 
 from lifecycle.cli.output import emit_json, handle_errors, ws_from
 from lifecycle.errors import InvalidInput, LifecycleError
+from lifecycle.services.events import prefect_environment, server_mode
 
 
 def parse_params(name: str, raw: Sequence[str]) -> dict[str, Any]:
@@ -57,8 +58,6 @@ def parse_params(name: str, raw: Sequence[str]) -> dict[str, Any]:
 
 def _prepare(workspace: Any) -> None:
     """Environment for Prefect and for the flow's tasks, before Prefect is imported."""
-    from lifecycle.services.events import prefect_environment
-
     prefect_environment(workspace)
     os.environ["PMO_WORKSPACE"] = str(Path(workspace.root).resolve())
     os.environ.setdefault("PMO_RULES", str(workspace.rules_dir))
@@ -82,9 +81,8 @@ def start_deployment(workspace: Any, name: str, params: Mapping[str, Any]) -> di
     import asyncio
 
     from flows import find_flow
-    from lifecycle.services.events import server_mode
 
-    if not server_mode():
+    if not server_mode(workspace):
         raise InvalidInput("--deployment needs a Prefect server: set PREFECT_API_URL")
     info = find_flow(name)
     _prepare(workspace)
@@ -170,8 +168,8 @@ def flow_grp() -> None:
 def flow_list(ctx: click.Context, runs: bool, as_json: bool) -> None:
     """List the flows, their parameters and deployments (and recent runs with --runs)."""
     from flows import FLOWS
-    from lifecycle.services.events import server_mode
 
+    ws = ws_from(ctx)
     rows: list[dict[str, Any]] = [
         {
             "name": key,
@@ -186,11 +184,11 @@ def flow_list(ctx: click.Context, runs: bool, as_json: bool) -> None:
     ]
     recent: list[dict[str, Any]] = []
     if runs:
-        recent = _recent_runs(ws_from(ctx))
+        recent = _recent_runs(ws)
     if as_json:
-        emit_json({"mode": "server" if server_mode() else "embedded", "flows": rows, "runs": recent})
+        emit_json({"mode": "server" if server_mode(ws) else "embedded", "flows": rows, "runs": recent})
         return
-    mode = f"server ({os.environ['PREFECT_API_URL']})" if server_mode() else "embedded (no PREFECT_API_URL)"
+    mode = f"server ({ws.runtime.prefect_api_url})" if server_mode(ws) else "embedded (no PREFECT_API_URL)"
     click.echo(f"mode: {mode}")
     for r in rows:
         params = " ".join(

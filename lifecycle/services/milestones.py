@@ -19,6 +19,7 @@ from typing import Any
 
 from lifecycle.errors import DeliveryError, InvalidInput
 from lifecycle.services.context import Context
+from lifecycle.services.events import emit_milestone_completed, server_mode
 from lifecycle.services.projects import get_item, set_fields
 
 
@@ -56,9 +57,7 @@ def complete_milestone(ctx: Context, code: str, milestone: str, *, on: date | No
 
 
 def _emit(ctx: Context, code: str, milestone: str, notes: list[str]) -> str | None:
-    from lifecycle.services.events import emit_milestone_completed, server_mode
-
-    if not server_mode():
+    if not server_mode(ctx.workspace):
         return None
     try:
         event = emit_milestone_completed(code, milestone, workspace=ctx.workspace)
