@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.table import Table
 
-from lifecycle.cli.output import console, emit_json, handle_errors, ws_from
+from lifecycle.cli.output import console, emit_json, handle_errors, run_in_context
+from lifecycle.services.documents import issue_document, list_documents, verify_document
 
 LANG = click.Choice(["zh-CN", "en"])
 
@@ -26,14 +28,9 @@ def _issue(
     milestone: str | None = None,
     review_id: str | None = None,
 ) -> None:
-    from lifecycle.services.context import open_context
-    from lifecycle.services.documents import issue_document
-
-    c = open_context(ws_from(ctx))
-    try:
-        doc = issue_document(c, code, kind, milestone=milestone, review_id=review_id, lang=lang, out_dir=out)
-    finally:
-        c.close()
+    doc = run_in_context(
+        ctx, lambda c: issue_document(c, code, kind, milestone=milestone, review_id=review_id, lang=lang, out_dir=out)
+    )
     if as_json:
         emit_json(_doc_dict(doc))
     else:
@@ -138,22 +135,13 @@ def status_cmd(ctx: click.Context, code: str, lang: str | None, out: str | None,
 @handle_errors
 def list_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
     """Documents issued for a project."""
-    from lifecycle.services.context import open_context
-    from lifecycle.services.documents import list_documents
-
-    c = open_context(ws_from(ctx))
-    try:
-        docs = list_documents(c, code)
-    finally:
-        c.close()
+    docs = run_in_context(ctx, lambda c: list_documents(c, code))
     if as_json:
         emit_json([_doc_dict(d) for d in docs])
         return
     if not docs:
         click.echo(f"no documents issued for {code}")
         return
-    from rich.table import Table
-
     table = Table(box=None, pad_edge=False)
     widest = max(len(d.number) for d in docs)
     table.add_column("number", no_wrap=True, min_width=widest)
@@ -180,14 +168,7 @@ def list_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
 @handle_errors
 def verify_cmd(ctx: click.Context, file: str, as_json: bool) -> None:
     """Check a PDF against the registry, its attached record and its signature; exit 1 if altered."""
-    from lifecycle.services.context import open_context
-    from lifecycle.services.documents import verify_document
-
-    c = open_context(ws_from(ctx))
-    try:
-        result = verify_document(c, file)
-    finally:
-        c.close()
+    result = run_in_context(ctx, lambda c: verify_document(c, file))
     if as_json:
         emit_json(result.to_dict())
     else:

@@ -12,6 +12,8 @@ deployment on a worker and returns at once. ``--runs`` lists recent flow runs fr
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -20,6 +22,7 @@ from typing import Any
 
 import click
 
+from flows import FLOWS, find_flow
 from lifecycle.cli.output import emit_json, handle_errors, ws_from
 from lifecycle.errors import InvalidInput, LifecycleError
 from lifecycle.services.events import prefect_environment, server_mode
@@ -27,8 +30,6 @@ from lifecycle.services.events import prefect_environment, server_mode
 
 def parse_params(name: str, raw: Sequence[str]) -> dict[str, Any]:
     """``KEY=VALUE`` pairs typed by the flow's parameter table; list parameters split on commas."""
-    from flows import find_flow
-
     info = find_flow(name)
     specs = {p.name: p for p in info.params}
     out: dict[str, Any] = {}
@@ -65,11 +66,6 @@ def _prepare(workspace: Any) -> None:
 
 def run_flow(workspace: Any, name: str, params: Mapping[str, Any]) -> Any:
     """Run flow ``name`` in this process and return its result (its exception if it fails)."""
-    import asyncio
-    import importlib
-
-    from flows import find_flow
-
     info = find_flow(name)
     _prepare(workspace)
     fn = getattr(importlib.import_module(info.module), info.attr)
@@ -78,14 +74,11 @@ def run_flow(workspace: Any, name: str, params: Mapping[str, Any]) -> Any:
 
 def start_deployment(workspace: Any, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """Ask the configured server to run the flow's deployment; returns the new flow run's id and name."""
-    import asyncio
-
-    from flows import find_flow
-
     if not server_mode(workspace):
         raise InvalidInput("--deployment needs a Prefect server: set PREFECT_API_URL")
     info = find_flow(name)
     _prepare(workspace)
+    # Prefect is imported only when a flow runs: it costs ~0.8 s, and the environment must be set first
     from prefect.deployments.flow_runs import arun_deployment
 
     run = asyncio.run(arun_deployment(name=info.deployment_ref, parameters=dict(params), timeout=0))
@@ -167,8 +160,6 @@ def flow_grp() -> None:
 @handle_errors
 def flow_list(ctx: click.Context, runs: bool, as_json: bool) -> None:
     """List the flows, their parameters and deployments (and recent runs with --runs)."""
-    from flows import FLOWS
-
     ws = ws_from(ctx)
     rows: list[dict[str, Any]] = [
         {
@@ -205,9 +196,8 @@ def flow_list(ctx: click.Context, runs: bool, as_json: bool) -> None:
 
 
 def _recent_runs(workspace: Any, limit: int = 20) -> list[dict[str, Any]]:
-    import asyncio
-
     _prepare(workspace)
+    # lazy for the same reason as in start_deployment: Prefect only once its environment is set
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.sorting import FlowRunSort
 

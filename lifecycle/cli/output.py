@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich.console import Console
 
 from lifecycle.errors import LifecycleError
 from lifecycle.services.context import Workspace, open_context, open_workspace
@@ -26,8 +27,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
     stream = sys.stderr if stderr else sys.stdout
     # Off a terminal (pipes, CI logs) do not wrap at 80 columns: long evidence lines stay whole.
     width = None if stream.isatty() else 160

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from lifecycle.cli.flows import run_flow, summary_lines
 from lifecycle.cli.output import emit_json, handle_errors, run_in_context, ws_from
 from lifecycle.services import records
 from lifecycle.services.milestones import complete_milestone
@@ -238,8 +239,6 @@ def milestone_done(
     result = _run(ctx, lambda c: complete_milestone(c, code, milestone, on=on))
     flow_result = None
     if run_flows and result.get("event") is None:
-        from lifecycle.cli.flows import run_flow, summary_lines
-
         flow_result = run_flow(ws_from(ctx), "milestone_reached", {"project": code, "milestone": milestone})
         result["flow"] = flow_result
     if as_json:
