@@ -207,6 +207,26 @@ def project_health(ctx: Context, code: str) -> dict[str, Any]:
     }
 
 
+HEALTH_FIELDS = (
+    "project",
+    "name",
+    "phase",
+    "health",
+    "progress_pct",
+    "planned_progress_pct",
+    "overdue_tasks",
+    "budget_spent_pct",
+    "days_since_status_report",
+)
+
+
+def health_row(health: Mapping[str, Any]) -> dict[str, Any]:
+    """One project's line of the portfolio monitor's result: its figures and its alerts in words."""
+    row = {k: health[k] for k in HEALTH_FIELDS}
+    row["alerts"] = [f"{a['severity']}: {a['message']}" for a in health["alerts"]]
+    return row
+
+
 def alert_payload(alert: Mapping[str, Any]) -> dict[str, Any]:
     """What is posted for an alert (stable, so the notification is sent once)."""
     return {
