@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from lifecycle.documents.registry import titles_of
 from lifecycle.domain.model import AuditEvent, DocumentRecord, Project
 from lifecycle.errors import ConfigError, DeliveryError, InvalidInput, NotFound
 from lifecycle.notify.email import (
@@ -170,7 +171,7 @@ def send_document(ctx: Context, doc: DocumentRecord, to: list[str] | None = None
     if isinstance(ms, Mapping):
         milestone = str(ms.get("name") or ms.get("id") or "")
     subject, body = document_email(
-        doc.kind,
+        titles_of(doc.kind),
         doc.lang or project.charter.locale,
         {
             "code": code,
