@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from lifecycle.domain.metrics import project_metrics
-from lifecycle.domain.model import AuditEvent, Project, StatusReport
+from lifecycle.domain.model import AuditEvent, Project, Rag, StatusReport
 from lifecycle.errors import DeliveryError
 from lifecycle.services.context import Context
 from lifecycle.services.projects import get_item, update_project, upsert
@@ -281,14 +281,14 @@ def record_milestone_report(
     alerts = compute_alerts(project, day, m, status_report_days=ctx.workspace.runtime.status_report_days)
     kinds = {a["kind"]: a["severity"] for a in alerts}
 
-    def worst(*names: str) -> str:
+    def worst(*names: str) -> Rag:
         sev = [kinds[n] for n in names if n in kinds]
         return "red" if "red" in sev else "amber" if sev else "green"
 
     failed = [c for c in checks if c.get("result") == "fail"]
     schedule = worst("behind_schedule", "overdue_tasks", "overdue_milestones")
     cost = worst("over_budget", "budget_burn")
-    scope = "amber" if failed else "green"
+    scope: Rag = "amber" if failed else "green"
     order = {"green": 0, "amber": 1, "red": 2}
     overall = max((schedule, cost, scope), key=lambda r: order[r])
     previous = [r for r in project.status_reports if r.date <= day and not r.id.startswith(f"SR-{milestone}")]
@@ -318,7 +318,7 @@ def record_milestone_report(
         overall=overall,
         schedule=schedule,
         cost=cost,
-        scope=scope,  # type: ignore[arg-type]
+        scope=scope,
         summary=summary,
         accomplishments=accomplishments,
         next_steps=next_steps,
