@@ -6,11 +6,13 @@ its final phase (the rule pack's forward move into a phase of kind ``final``) wh
 gate allows it; when it does not (for instance the client has not signed
 off yet) the review is stored and a ``closeout.blocked`` notification names the reasons. Run it
 again after fixing the data: documents are re-issued only if the project changed, e-mails are sent
-once per document, and a closed project is left alone.
+once per document, and a closed project is left alone. Whether the project can close, and why not,
+is decided by :mod:`lifecycle.services.gate_review`.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from prefect import flow, task
@@ -18,33 +20,20 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.common import ensure_document_task, log, notify_task, send_document_task, service_context
 from flows.gate import evaluate_gate_task
+from lifecycle.services import gate_review as service
 
 
 @task(name="closing-move", cache_policy=NO_CACHE)
 async def closing_move_task(project: str) -> dict[str, Any]:
     """The project's phase and the final phase a forward move from it reaches (none: not closable now)."""
-    from lifecycle.services.gates import closing_target, is_final
-
     with service_context() as ctx:
-        p = ctx.store.get(project)
-        if is_final(ctx, p):
-            return {
-                "phase": p.phase,
-                "final": True,
-                "target": p.phase,
-                "possible": False,
-                "reason": f"already in the final phase '{p.phase}'",
-            }
-        target = closing_target(ctx, p)
-        if target is None:
-            return {
-                "phase": p.phase,
-                "final": False,
-                "target": None,
-                "possible": False,
-                "reason": f"no move from '{p.phase}' closes the project; take it through its gates first",
-            }
-        return {"phase": p.phase, "final": False, "target": target, "possible": True, "reason": ""}
+        return asdict(service.closing_plan(ctx, project))
+
+
+@task(name="blocked-reason", cache_policy=NO_CACHE)
+async def blocked_reason_task(outcome: dict[str, Any]) -> str:
+    """Why the closing gate kept the project: its blocking rules and missing approvals."""
+    return service.blocked_reason(outcome)
 
 
 @flow(name="closeout")
@@ -60,7 +49,7 @@ async def closeout(project: str) -> dict[str, Any]:
         log().warning("%s cannot close from %s: %s", project, phase, move["reason"])
         await notify_task(project, "closeout.blocked", {"reason": move["reason"], "phase": phase})
         return {**result, "closed": False, "reason": move["reason"]}
-    for kind in ("final_acceptance", "handover"):
+    for kind in service.CLOSING_DOCUMENTS:
         doc = await ensure_document_task(project, kind)
         result["documents"].append(doc)
         result["deliveries"].append(await send_document_task(project, doc["id"]))
@@ -70,10 +59,6 @@ async def closeout(project: str) -> dict[str, Any]:
     if outcome["advanced"]:
         await notify_task(project, "project.closed", {"review": outcome["review"]})
     else:
-        reason = (
-            ", ".join(outcome["blocking"] + [f"approval {m}" for m in outcome["approvals_missing"]])
-            or outcome["decision"]
-        )
-        result["reason"] = reason
-        await notify_task(project, "closeout.blocked", {"reason": reason, "review": outcome["review"]})
+        result["reason"] = await blocked_reason_task(outcome)
+        await notify_task(project, "closeout.blocked", {"reason": result["reason"], "review": outcome["review"]})
     return result

@@ -4,6 +4,7 @@ Steps (each a task): the quality checks of the milestone's deliverables (results
 actions recorded), the milestone's status report, and for an **acceptance** milestone whose checks
 have no ``fail`` (``conditional`` results appear on the certificate as open items) the acceptance
 certificate, issued and e-mailed to the client representative. A webhook notification closes it.
+Whether the certificate is issued is decided by :func:`lifecycle.services.milestones.acceptance_verdict`.
 
 Run it twice and nothing is duplicated: checks and the report have stable ids, the certificate is
 reused while the project data is unchanged, and the e-mail is sent once per document and recipient.
@@ -12,42 +13,29 @@ In server mode the deployment trigger on ``pmo.milestone.completed`` starts it w
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.common import ensure_document_task, log, notify_task, send_document_task, service_context
+from lifecycle.services import milestones
+from lifecycle.services.monitor import record_milestone_report
+from lifecycle.services.quality import check_summary, run_quality_checks
 
 
 @task(name="milestone", cache_policy=NO_CACHE)
 async def milestone_task(project: str, milestone: str) -> dict[str, Any]:
-    from lifecycle.errors import InvalidInput
-    from lifecycle.services.projects import get_item
-
     with service_context() as ctx:
-        ms = get_item(ctx.store.get(project), "milestones", milestone)
-    if ms.status != "done":
-        raise InvalidInput(
-            f"{project} milestone {milestone} is {ms.status}, not done: record it with "
-            f"`pmo milestone done {project} {milestone}` first"
-        )
-    return {
-        "id": ms.id,
-        "name": ms.name,
-        "kind": ms.kind,
-        "deliverables": list(ms.deliverables),
-        "completed_on": ms.completed_on.isoformat() if ms.completed_on else None,
-    }
+        return milestones.reached_milestone(ctx, project, milestone).to_dict()
 
 
 @task(name="quality-checks", cache_policy=NO_CACHE)
 async def quality_task(project: str, deliverables: list[str] | None) -> list[dict[str, Any]]:
-    from lifecycle.services.quality import check_summary, run_quality_checks
-
     with service_context() as ctx:
         checks = [check_summary(c) for c in run_quality_checks(ctx, project, deliverables)]
-    failed = [c for c in checks if c["result"] == "fail"]
+    failed = [c for c in checks if c["id"] in milestones.tally_checks(checks).failed]
     log().info(
         "%d quality check(s), %d failed%s",
         len(checks),
@@ -59,12 +47,18 @@ async def quality_task(project: str, deliverables: list[str] | None) -> list[dic
 
 @task(name="status-report", cache_policy=NO_CACHE)
 async def status_report_task(project: str, milestone: str, checks: list[dict[str, Any]]) -> dict[str, Any]:
-    from lifecycle.services.monitor import record_milestone_report
-
     with service_context() as ctx:
         report = record_milestone_report(ctx, project, milestone, checks)
     log().info("status report %s: overall %s", report.id, report.overall)
     return {"id": report.id, "overall": report.overall, "summary": report.summary}
+
+
+@task(name="acceptance-verdict", cache_policy=NO_CACHE)
+async def acceptance_task(ms: dict[str, Any], checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Whether the acceptance certificate is issued (an acceptance milestone with no failed check)."""
+    reached = milestones.ReachedMilestone(**{**ms, "deliverables": tuple(ms["deliverables"])})
+    tally = milestones.tally_checks(checks)
+    return {**asdict(milestones.acceptance_verdict(reached, tally)), **asdict(tally)}
 
 
 @flow(name="milestone-reached")
@@ -73,34 +67,32 @@ async def milestone_reached(project: str, milestone: str) -> dict[str, Any]:
     ms = await milestone_task(project, milestone)
     checks = await quality_task(project, ms["deliverables"])
     report = await status_report_task(project, milestone, checks)
-    failed = [c for c in checks if c["result"] == "fail"]
+    verdict = await acceptance_task(ms, checks)
     result: dict[str, Any] = {
         "project": project,
         "milestone": milestone,
         "kind": ms["kind"],
         "checks": checks,
-        "failed": [c["id"] for c in failed],
+        "failed": list(verdict["failed"]),
         "status_report": report["id"],
         "document": None,
         "delivery": None,
     }
-    if ms["kind"] == "acceptance":
-        if failed:
-            result["acceptance"] = f"withheld: {len(failed)} quality check(s) failed"
-            log().warning("acceptance certificate withheld: %s", ", ".join(result["failed"]))
-        else:
-            doc = await ensure_document_task(project, "acceptance", milestone=milestone)
-            result["document"] = doc
-            result["delivery"] = await send_document_task(project, doc["id"])
-            result["acceptance"] = "sent" if result["delivery"].get("status") == "sent" else "issued"
-    passed = sum(1 for c in checks if c["result"] != "fail")
+    if verdict["withheld"]:
+        result["acceptance"] = verdict["withheld"]
+        log().warning("acceptance certificate withheld: %s", ", ".join(result["failed"]))
+    elif verdict["issue"]:
+        doc = await ensure_document_task(project, "acceptance", milestone=milestone)
+        result["document"] = doc
+        result["delivery"] = await send_document_task(project, doc["id"])
+        result["acceptance"] = "sent" if result["delivery"].get("status") == "sent" else "issued"
     await notify_task(
         project,
         "milestone.reached",
         {
             "milestone": milestone,
-            "passed": passed,
-            "total": len(checks),
+            "passed": verdict["passed"],
+            "total": verdict["total"],
             "failed": result["failed"],
             "document": result["document"]["number"] if result["document"] else "",
         },

@@ -14,22 +14,19 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.common import log, notify_task, service_context
+from lifecycle.services import monitor
 
 
 @task(name="active-projects", cache_policy=NO_CACHE)
 async def active_projects_task() -> list[str]:
-    from lifecycle.services.monitor import active_codes
-
     with service_context() as ctx:
-        return active_codes(ctx)
+        return monitor.active_codes(ctx)
 
 
 @task(name="project-health", cache_policy=NO_CACHE)
 async def health_task(project: str) -> dict[str, Any]:
-    from lifecycle.services.monitor import project_health
-
     with service_context() as ctx:
-        health = project_health(ctx, project)
+        health = monitor.project_health(ctx, project)
     log().info("%s: %s, %d alert(s)", project, health["health"], len(health["alerts"]))
     return health
 
@@ -37,28 +34,10 @@ async def health_task(project: str) -> dict[str, Any]:
 @flow(name="portfolio-monitor")
 async def portfolio_monitor() -> dict[str, Any]:
     """Health and alerts of every active project; owners notified through the webhook if configured."""
-    from lifecycle.services.monitor import alert_payload
-
     projects = []
     for code in await active_projects_task():
         health = await health_task(code)
         for alert in health["alerts"]:
-            await notify_task(code, "portfolio.alert", alert_payload(alert))
-        projects.append(
-            {
-                k: health[k]
-                for k in (
-                    "project",
-                    "name",
-                    "phase",
-                    "health",
-                    "progress_pct",
-                    "planned_progress_pct",
-                    "overdue_tasks",
-                    "budget_spent_pct",
-                    "days_since_status_report",
-                )
-            }
-            | {"alerts": [f"{a['severity']}: {a['message']}" for a in health["alerts"]]}
-        )
+            await notify_task(code, "portfolio.alert", monitor.alert_payload(alert))
+        projects.append(monitor.health_row(health))
     return {"projects": projects, "alerts": sum(len(p["alerts"]) for p in projects)}

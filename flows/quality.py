@@ -11,15 +11,12 @@ from typing import Any
 from prefect import flow
 
 from flows.milestone import quality_task
+from lifecycle.services.milestones import tally_checks
 
 
 @flow(name="quality-checks")
 async def quality_checks(project: str, deliverables: list[str] | None = None) -> dict[str, Any]:
     """Run and record the quality checks of ``deliverables`` (default: every deliverable)."""
     checks = await quality_task(project, deliverables)
-    return {
-        "project": project,
-        "checks": checks,
-        "failed": [c["id"] for c in checks if c["result"] == "fail"],
-        "conditional": [c["id"] for c in checks if c["result"] == "conditional"],
-    }
+    tally = tally_checks(checks)
+    return {"project": project, "checks": checks, "failed": list(tally.failed), "conditional": list(tally.conditional)}

@@ -5,13 +5,21 @@ the ``documents/`` output folder and a private ``prefect/`` home. It is found fr
 then ``PMO_WORKSPACE``, then the nearest ``.pmo`` folder above the current directory, then
 ``./.pmo``. ``PMO_DATABASE_URL`` points the workspace at PostgreSQL (or any SQLAlchemy URL) instead.
 
+This module is the edge where the process environment is read: :func:`open_workspace` reads the
+variables the services need (a fixed clock for tests and the demo, the status report cadence, the
+Prefect server) once into :class:`Runtime`, which the services receive with the workspace; no module
+of :mod:`lifecycle.services` reads ``os.environ``. :func:`prefect_environment` is the one place that
+writes the variables Prefect must see before it is imported.
+
 This module imports no heavy library: the CLI reads settings before deciding what to import.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +50,47 @@ class Settings:
     actor: str = ""
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """What the services need from the process environment, read once at the edge.
+
+    ``now`` and ``today`` fix the clock (``PMO_NOW``, ``PMO_TODAY``: tests, the demo, deterministic
+    documents); ``status_report_days`` is how old the last status report may be before the monitor
+    raises an alert (``PMO_STATUS_REPORT_DAYS``); ``prefect_api_url`` names the Prefect server
+    (``PREFECT_API_URL``; empty: embedded mode).
+    """
+
+    now: datetime | None = None
+    today: date | None = None
+    status_report_days: int = 14
+    prefect_api_url: str = ""
+
+    @property
+    def server_mode(self) -> bool:
+        """True when a Prefect server is configured for this process."""
+        return bool(self.prefect_api_url)
+
+
+def read_runtime(environ: Mapping[str, str] | None = None) -> Runtime:
+    """The :class:`Runtime` of ``environ`` (default: this process's environment)."""
+    env = os.environ if environ is None else environ
+    try:
+        now = datetime.fromisoformat(env["PMO_NOW"]).astimezone(timezone.utc) if env.get("PMO_NOW") else None
+        today = date.fromisoformat(env["PMO_TODAY"]) if env.get("PMO_TODAY") else None
+    except ValueError as exc:
+        raise ConfigError(f"PMO_NOW / PMO_TODAY: {exc}") from exc
+    try:
+        days = max(1, int(env.get("PMO_STATUS_REPORT_DAYS", "14")))
+    except ValueError:
+        days = 14
+    return Runtime(now, today, days, env.get("PREFECT_API_URL", "").strip())
+
+
 @dataclass
 class Workspace:
     root: Path
     settings: Settings
+    runtime: Runtime = field(default_factory=Runtime)
 
     @property
     def database_url(self) -> str:
@@ -112,4 +157,28 @@ def load_settings(root: Path) -> Settings:
 
 def open_workspace(explicit: str | None = None) -> Workspace:
     root = find_root(explicit)
-    return Workspace(root, load_settings(root))
+    return Workspace(root, load_settings(root), read_runtime())
+
+
+def prefect_environment(workspace: Workspace) -> dict[str, str]:
+    """Set (if unset) and return the variables Prefect must see in this process.
+
+    Applied before Prefect is first imported: Prefect's home inside the workspace (never the user's
+    ``~/.prefect``) and telemetry off. Values already set win, so an operator can point
+    ``PREFECT_HOME`` elsewhere.
+    """
+    wanted = {
+        "PREFECT_HOME": str(workspace.prefect_home),
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # Prefect's default (20 s) is tight: a first start in a new home migrates its database, and
+        # takes 15 s or more on a busy two-core machine
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    }
+    applied = {}
+    for key, value in wanted.items():
+        os.environ.setdefault(key, value)
+        applied[key] = os.environ[key]
+    if applied["PREFECT_HOME"] == str(workspace.prefect_home):
+        workspace.prefect_home.mkdir(parents=True, exist_ok=True)
+    return applied

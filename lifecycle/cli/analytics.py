@@ -6,16 +6,19 @@ from datetime import datetime
 from typing import Any
 
 import click
+from rich.table import Table
 
-from lifecycle.cli.output import console, emit_json, handle_errors, money, ws_from
+from lifecycle.cli.output import console, emit_json, handle_errors, money, run_in_context
+from lifecycle.services.analytics import (
+    import_csv,
+    import_msproject,
+    list_baselines,
+    report,
+    risk_band,
+    save_baseline,
+)
 
 _MAX_ROWS = 80
-
-
-def _ctx(ctx: click.Context) -> Any:
-    from lifecycle.services.context import open_context
-
-    return open_context(ws_from(ctx))
 
 
 def _money(value: float, currency: str) -> str:
@@ -37,13 +40,7 @@ def _ratio_style(v: float) -> str:
 @handle_errors
 def report_cmd(ctx: click.Context, code: str, status_date: datetime | None, show_all: bool, as_json: bool) -> None:
     """Schedule (critical path), earned value, resource over-allocations and the risk matrix of CODE."""
-    from lifecycle.services.analytics import report
-
-    c = _ctx(ctx)
-    try:
-        data = report(c, code, status_date.date() if status_date else None)
-    finally:
-        c.close()
+    data = run_in_context(ctx, lambda c: report(c, code, status_date.date() if status_date else None))
     if as_json:
         emit_json(data)
         return
@@ -51,8 +48,6 @@ def report_cmd(ctx: click.Context, code: str, status_date: datetime | None, show
 
 
 def _print_report(d: dict[str, Any], show_all: bool) -> None:
-    from rich.table import Table
-
     out = console()
     cur = d["currency"]
     out.print(f"[bold]{d['code']}[/bold]  {d['name']}   phase {d['phase']}   status date {d['status_date']}")
@@ -183,10 +178,6 @@ def _print_report(d: dict[str, Any], show_all: bool) -> None:
 
 
 def _print_matrix(rm: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    from lifecycle.domain.risk_matrix import band
-
     colours = {"low": "green", "moderate": "yellow", "significant": "dark_orange", "high": "red"}
     out = console()
     t = Table(
@@ -201,7 +192,7 @@ def _print_matrix(rm: dict[str, Any]) -> None:
         cells = []
         for i in range(1, 6):
             n = rm["cells"][p - 1][i - 1]
-            colour = colours[band(p * i)]
+            colour = colours[risk_band(p * i)]
             cells.append(f"[{colour}]{n if n else '·'}[/{colour}]")
         t.add_row(str(p), *cells)
     out.print(t)
@@ -224,13 +215,7 @@ def baseline_grp() -> None:
 @handle_errors
 def baseline_save(ctx: click.Context, code: str, name: str | None, as_json: bool) -> None:
     """Save the current plan of CODE as a new baseline."""
-    from lifecycle.services.analytics import save_baseline
-
-    c = _ctx(ctx)
-    try:
-        bl = save_baseline(c, code, name)
-    finally:
-        c.close()
+    bl = run_in_context(ctx, lambda c: save_baseline(c, code, name))
     if as_json:
         emit_json(
             {
@@ -256,13 +241,7 @@ def baseline_save(ctx: click.Context, code: str, name: str | None, as_json: bool
 @handle_errors
 def baseline_list(ctx: click.Context, code: str, as_json: bool) -> None:
     """List the baselines of CODE, oldest first."""
-    from lifecycle.services.analytics import list_baselines
-
-    c = _ctx(ctx)
-    try:
-        bls = list_baselines(c, code)
-    finally:
-        c.close()
+    bls = run_in_context(ctx, lambda c: list_baselines(c, code))
     if as_json:
         emit_json(
             [
@@ -281,8 +260,6 @@ def baseline_list(ctx: click.Context, code: str, as_json: bool) -> None:
     if not bls:
         click.echo(f"{code} has no baseline yet: `pmo baseline save {code}`")
         return
-    from rich.table import Table
-
     t = Table(box=None, header_style="bold")
     for col in ("id", "name", "saved on", "budget", "finish", "tasks"):
         t.add_column(col)
@@ -309,13 +286,7 @@ def import_msproject_cmd(ctx: click.Context, file: str, code: str | None, as_jso
     with its exceptions, resources, assignments, costs and baselines are taken over; what could not
     be is listed in the import report.
     """
-    from lifecycle.services.analytics import import_msproject
-
-    c = _ctx(ctx)
-    try:
-        rep = import_msproject(c, file, code)
-    finally:
-        c.close()
+    rep = run_in_context(ctx, lambda c: import_msproject(c, file, code))
     if as_json:
         emit_json(rep.to_dict())
         return
@@ -345,13 +316,7 @@ def import_csv_cmd(ctx: click.Context, code: str, file: str, kind: str, as_json:
     Dates 2026-03-31, booleans yes/no, lists separated by ";". UTF-8 or GB18030, comma,
     semicolon or tab separated. Every problem is listed with its line; nothing is written then.
     """
-    from lifecycle.services.analytics import import_csv
-
-    c = _ctx(ctx)
-    try:
-        res = import_csv(c, code, kind, file)
-    finally:
-        c.close()
+    res = run_in_context(ctx, lambda c: import_csv(c, code, kind, file))
     if as_json:
         emit_json(res.to_dict())
         return

@@ -12,14 +12,26 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import time
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
+from email import message_from_bytes
+from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
 
 import click
+from aiosmtpd.controller import Controller
+from rich.markup import escape
 
+from lifecycle.cli.flows import run_flow
 from lifecycle.cli.output import console, handle_errors
+from lifecycle.services import gates, simulate
+from lifecycle.services.context import Settings, Workspace, open_context, read_runtime
+from lifecycle.services.documents import issue_document, list_documents
+from lifecycle.services.milestones import complete_milestone
+from lifecycle.services.projects import apply_files, get_project, set_fields, tally
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = {"zh": "zh-smart-factory.yaml", "en": "en-clinic-portal.yaml"}
@@ -33,16 +45,12 @@ def _examples_dir() -> Path:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 def start_mailbox(folder: Path) -> tuple[Any, int]:
-    from aiosmtpd.controller import Controller
-
     folder.mkdir(parents=True, exist_ok=True)
 
     class Handler:
@@ -70,13 +78,14 @@ class Walk:
 
     # -------------------------------------------------------------- helpers
     def ctx(self) -> Any:
-        from lifecycle.services.context import open_context
-
         return open_context(self.ws)
 
     def at(self, day: date) -> None:
+        # the environment carries the simulated day to the flows run in this process (each task opens
+        # its workspace from it); this walk's own contexts get it through the workspace's runtime
         os.environ["PMO_TODAY"] = day.isoformat()
         os.environ["PMO_NOW"] = datetime(day.year, day.month, day.day, 9, 0, tzinfo=timezone.utc).isoformat()
+        self.ws = replace(self.ws, runtime=read_runtime())
 
     def say(self, text: str) -> None:
         self.out.print(text)
@@ -86,13 +95,8 @@ class Walk:
         self.out.print(f"\n[bold cyan]{day}[/bold cyan]  [bold]{text}[/bold]")
 
     def decision(self, to: str | None = None) -> Any:
-        from lifecycle.services.gates import check_gate
-
-        c = self.ctx()
-        try:
-            return check_gate(c, self.code, to)
-        finally:
-            c.close()
+        with self.ctx() as c:
+            return gates.check_gate(c, self.code, to)
 
     def show_decision(self, d: Any) -> None:
         word = {
@@ -108,20 +112,13 @@ class Walk:
         )
         for r in d.results:
             if r.outcome in ("fail", "error"):
-                from rich.markup import escape
-
                 ev = ", ".join(e.id for e in r.evidence[:5])
                 title = escape(r.title.get("en", ""))
                 self.say(f"    [red]✗[/red] {r.id} {title}" + (escape(f"  [{ev}]") if ev else ""))
 
     def advance(self, to: str | None, reason: str = "") -> dict[str, Any]:
-        from lifecycle.services.gates import advance
-
-        c = self.ctx()
-        try:
-            res: dict[str, Any] = advance(c, self.code, to, reason=reason)
-        finally:
-            c.close()
+        with self.ctx() as c:
+            res: dict[str, Any] = gates.advance(c, self.code, to, reason=reason)
         self.say(
             f"  [green]→ {res['from']} → {res['to']}[/green] ({res['decision'].replace('_', ' ')}, "
             f"review {res['review']})" + "".join(f"; {n}" for n in res["notes"])
@@ -129,36 +126,23 @@ class Walk:
         return res
 
     def flow(self, name: str, **params: Any) -> Any:
-        from lifecycle.cli.flows import run_flow
-
         t0 = time.perf_counter()
         result = run_flow(self.ws, name, params)
         self.say(f"  flow [magenta]{name}[/magenta] finished in {time.perf_counter() - t0:.1f} s")
         return result
 
     def document(self, kind: str, **kw: Any) -> None:
-        from lifecycle.services.documents import issue_document
-
-        c = self.ctx()
-        try:
+        with self.ctx() as c:
             doc = issue_document(c, self.code, kind, **kw)
-        finally:
-            c.close()
         self.issued.append(doc.path)
         self.say(f"  document {doc.number}: {doc.path}")
 
     # -------------------------------------------------------------- the walk
     def run(self) -> str:
-        from lifecycle.services import gates, simulate
-        from lifecycle.services.projects import apply_files
-
-        c = self.ctx()
-        try:
+        with self.ctx() as c:
             project = apply_files(c, [self.sample])[0]
             self.code = project.code
-            p = c.store.get(self.code)
-        finally:
-            c.close()
+            p = get_project(c, self.code)
         ch = p.charter
         start = ch.start or date.today()
         self.step(start - timedelta(days=7), f"{self.code} · {ch.name} · {ch.client.name}")
@@ -176,9 +160,8 @@ class Walk:
         d = self.decision()
         self.show_decision(d)
         self.say("  the project manager fixes what the gate found:")
-        c = self.ctx()
-        try:
-            p = c.store.get(self.code)
+        with self.ctx() as c:
+            p = get_project(c, self.code)
             fixes = self._fix_plan(c, p, d)
             for f in fixes:
                 self.say(f"    · {f}")
@@ -202,8 +185,6 @@ class Walk:
             for role, who in (("sponsor", ch.sponsor), ("client_representative", ch.client_representative)):
                 gates.approve(c, self.code, role=role, by=who, comment="Plan approved")
                 self.say(f"    · approval by {who} as {role}")
-        finally:
-            c.close()
         self.show_decision(self.decision())
         self.advance(None, "Plan approved at the steering committee")
 
@@ -211,8 +192,7 @@ class Walk:
         final_day = max(m.date for m in milestones)
         for ms in milestones:
             self.step(ms.date, f"Milestone {ms.id} {ms.name} ({ms.kind})")
-            c = self.ctx()
-            try:
+            with self.ctx() as c:
                 counts = simulate.work_until(c, self.code, ms.date)
                 self.say(
                     f"  recorded: {counts['done']} tasks done, {counts['costs']} cost entries, "
@@ -227,49 +207,33 @@ class Walk:
                         f"  deliverables handed in: {', '.join(ms.deliverables)}"
                         + (f" ({', '.join(flawed)} still with 2 open defects)" if flawed else "")
                     )
-                from lifecycle.services.milestones import complete_milestone
-
                 complete_milestone(c, self.code, ms.id, on=ms.date)
-            finally:
-                c.close()
             result = self.flow("milestone_reached", project=self.code, milestone=ms.id)
             self._report_flow(result)
             if flawed and isinstance(result, dict) and result.get("failed"):
                 self.step(ms.date + timedelta(days=3), "The team fixes the defects; the milestone flow runs again")
-                c = self.ctx()
-                try:
+                with self.ctx() as c:
                     simulate.fix_defects(c, self.code, list(flawed), ms.date + timedelta(days=3))
-                finally:
-                    c.close()
                 result = self.flow("milestone_reached", project=self.code, milestone=ms.id)
                 self._report_flow(result)
             if ms.kind == "acceptance" and ms.deliverables:
-                c = self.ctx()
-                try:
+                with self.ctx() as c:
                     simulate.accept_deliverables(
                         c, self.code, ms.id, ms.date + timedelta(days=4), evidence=self._certificate(c, ms.id)
                     )
-                finally:
-                    c.close()
                 self.say(f"  client accepted {', '.join(ms.deliverables)} against the certificate")
 
         end = max(final_day, ch.finish or final_day)
         self.step(end, "Stage review: execution → control")
-        c = self.ctx()
-        try:
+        with self.ctx() as c:
             simulate.work_until(c, self.code, end)
-        finally:
-            c.close()
         self.show_decision(self.decision())
         self.advance(None, "All work packages complete")
         self.document("status")
 
         self.step(end + timedelta(days=1), "Ready for closure? The client signs off")
-        c = self.ctx()
-        try:
+        with self.ctx() as c:
             simulate.close_out_records(c, self.code, end + timedelta(days=1), self.docs_dir / "handover")
-        finally:
-            c.close()
         self.say(
             "  recorded: client sign-off, lessons learned, handover of every deliverable with checksums, "
             "training, satisfaction survey, final cost statement"
@@ -278,22 +242,17 @@ class Walk:
         self.advance(None, "Client sign-off received")
 
         self.step(end + timedelta(days=3), "Close-out: final acceptance report and handover package to the client")
-        c = self.ctx()
-        try:
+        with self.ctx() as c:
             steering = [s for s in ch.steering][:2]
             for who in steering:
                 gates.approve(c, self.code, role="steering", by=who, comment="Close the project")
                 self.say(f"  · approval by {who} as steering")
-        finally:
-            c.close()
         result = self.flow("closeout", project=self.code)
         self._report_flow(result)
         return self.code
 
     # -------------------------------------------------------------- pieces
     def _fix_plan(self, c: Any, p: Any, d: Any) -> list[str]:
-        from lifecycle.services.projects import set_fields
-
         done = []
         pm = p.charter.project_manager
         failing = {r.id: r for r in d.results if r.outcome == "fail"}
@@ -320,8 +279,6 @@ class Walk:
         return done
 
     def _certificate(self, c: Any, milestone: str) -> str:
-        from lifecycle.services.documents import list_documents
-
         docs = [x for x in list_documents(c, self.code) if x.kind == "acceptance" and x.subject == milestone]
         if docs:
             self.issued.append(docs[-1].path)
@@ -365,8 +322,6 @@ class Walk:
 @handle_errors
 def demo_cmd(sample: str, out_dir: str) -> None:
     """Walk sample client projects from initiation to closed: gates, flows, PDFs, e-mail."""
-    from lifecycle.workspace import Settings, Workspace
-
     out = console()
     root = Path(out_dir).resolve()
     if root.exists():
@@ -387,8 +342,6 @@ def demo_cmd(sample: str, out_dir: str) -> None:
     os.environ["PMO_WORKSPACE"] = str(ws_root)
     os.environ.setdefault("PMO_FLOW_RETRY_DELAYS", "1,2")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the walk prints what each flow did
-    from lifecycle.services.context import open_context
-
     open_context(ws, create=True).close()
     out.print(
         f"[bold]pmo demo[/bold]: workspace {ws_root}, SMTP server on 127.0.0.1:{port}, "
@@ -408,32 +361,21 @@ def demo_cmd(sample: str, out_dir: str) -> None:
 
 
 def _summary(out: Any, ws: Any, root: Path, codes: list[str], seconds: float) -> None:
-    from email import message_from_bytes
-
-    from lifecycle.services.context import open_context
-
-    c = open_context(ws)
-    try:
-        out.print(f"\n[bold]Summary[/bold] ({seconds:.0f} s)")
-        for code in codes:
-            p = c.store.get(code)
-            docs = c.store.documents(code)
-            out.print(
-                f"  {code}: phase [bold]{p.phase}[/bold], {len(c.store.audit(code))} audit events, "
-                f"{len(c.store.records(code, 'gate_review'))} gate reviews, {len(docs)} documents"
-            )
-            for d in docs:
-                out.print(f"    {d.kind:<17} {d.path}")
-        problems = c.store.verify_audit()
-        out.print("  audit trail: " + ("[green]intact[/green]" if not problems else f"[red]{problems}[/red]"))
-    finally:
-        c.close()
+    with open_context(ws) as c:
+        rows, problems = tally(c, codes)
+    out.print(f"\n[bold]Summary[/bold] ({seconds:.0f} s)")
+    for row in rows:
+        out.print(
+            f"  {row.code}: phase [bold]{row.phase}[/bold], {row.audit_events} audit events, "
+            f"{row.gate_reviews} gate reviews, {len(row.documents)} documents"
+        )
+        for d in row.documents:
+            out.print(f"    {d.kind:<17} {d.path}")
+    out.print("  audit trail: " + ("[green]intact[/green]" if not problems else f"[red]{problems}[/red]"))
     mails = sorted((root / "mail").glob("*.eml"))
     out.print(f"  e-mails received by the local SMTP server: {len(mails)} in {root / 'mail'}")
     for m in mails:
         msg = message_from_bytes(m.read_bytes())
-        from email.header import decode_header, make_header
-
         subject = str(make_header(decode_header(msg.get("Subject", ""))))
         atts = [part.get_filename() for part in msg.walk() if part.get_filename()]
         out.print(f"    {m.name} to {msg.get('To')}: {subject} [{', '.join(atts)}]", soft_wrap=True, markup=False)

@@ -9,8 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.table import Table
 
-from lifecycle.cli.output import console, emit_json, handle_errors, ws_from
+from lifecycle.cli.output import console, emit_json, handle_errors, run_in_context
+from lifecycle.services.documents import (
+    DocumentKind,
+    document_kinds,
+    issue_document,
+    list_documents,
+    verify_document,
+)
 
 LANG = click.Choice(["zh-CN", "en"])
 
@@ -26,14 +34,9 @@ def _issue(
     milestone: str | None = None,
     review_id: str | None = None,
 ) -> None:
-    from lifecycle.services.context import open_context
-    from lifecycle.services.documents import issue_document
-
-    c = open_context(ws_from(ctx))
-    try:
-        doc = issue_document(c, code, kind, milestone=milestone, review_id=review_id, lang=lang, out_dir=out)
-    finally:
-        c.close()
+    doc = run_in_context(
+        ctx, lambda c: issue_document(c, code, kind, milestone=milestone, review_id=review_id, lang=lang, out_dir=out)
+    )
     if as_json:
         emit_json(_doc_dict(doc))
     else:
@@ -75,60 +78,35 @@ def docs_grp() -> None:
     """
 
 
-@docs_grp.command("acceptance")
-@click.argument("code")
-@click.option("--milestone", metavar="ID", help="Milestone (default: the latest acceptance milestone reached).")
-@_common
-@click.pass_context
-@handle_errors
-def acceptance_cmd(
-    ctx: click.Context, code: str, milestone: str | None, lang: str | None, out: str | None, as_json: bool
-) -> None:
-    """Acceptance certificate (验收单) for one milestone's deliverables."""
-    _issue(ctx, code, "acceptance", milestone=milestone, lang=lang, out=out, as_json=as_json)
+def _issue_command(entry: DocumentKind) -> click.Command:
+    """The `pmo docs <command>` issuing one kind, from its registry entry (milestone or review option)."""
+
+    @click.pass_context
+    @handle_errors
+    def issue(
+        ctx: click.Context,
+        code: str,
+        lang: str | None,
+        out: str | None,
+        as_json: bool,
+        milestone: str | None = None,
+        review_id: str | None = None,
+    ) -> None:
+        _issue(ctx, code, entry.kind, milestone=milestone, review_id=review_id, lang=lang, out=out, as_json=as_json)
+
+    cmd = _common(issue)
+    if entry.subject == "milestone":
+        cmd = click.option(
+            "--milestone", metavar="ID", help="Milestone (default: the latest acceptance milestone reached)."
+        )(cmd)
+    elif entry.subject == "review":
+        cmd = click.option("--review", "review_id", metavar="ID", help="Gate review id (default: the latest).")(cmd)
+    cmd = click.argument("code")(cmd)
+    return click.command(entry.command, help=entry.help)(cmd)
 
 
-@docs_grp.command("final-acceptance")
-@click.argument("code")
-@_common
-@click.pass_context
-@handle_errors
-def final_acceptance_cmd(ctx: click.Context, code: str, lang: str | None, out: str | None, as_json: bool) -> None:
-    """Final acceptance report (验收报告) for the whole project."""
-    _issue(ctx, code, "final_acceptance", lang=lang, out=out, as_json=as_json)
-
-
-@docs_grp.command("handover")
-@click.argument("code")
-@_common
-@click.pass_context
-@handle_errors
-def handover_cmd(ctx: click.Context, code: str, lang: str | None, out: str | None, as_json: bool) -> None:
-    """Handover package (交接清单): items with checksums, training, support, warranty, open items."""
-    _issue(ctx, code, "handover", lang=lang, out=out, as_json=as_json)
-
-
-@docs_grp.command("gate-review")
-@click.argument("code")
-@click.option("--review", "review_id", metavar="ID", help="Gate review id (default: the latest).")
-@_common
-@click.pass_context
-@handle_errors
-def gate_review_cmd(
-    ctx: click.Context, code: str, review_id: str | None, lang: str | None, out: str | None, as_json: bool
-) -> None:
-    """Gate review report: decision, each rule's result and evidence, approvals, waivers."""
-    _issue(ctx, code, "gate_review", review_id=review_id, lang=lang, out=out, as_json=as_json)
-
-
-@docs_grp.command("status")
-@click.argument("code")
-@_common
-@click.pass_context
-@handle_errors
-def status_cmd(ctx: click.Context, code: str, lang: str | None, out: str | None, as_json: bool) -> None:
-    """Status report: RAG, progress against plan, milestones, budget, risks, issues, decisions."""
-    _issue(ctx, code, "status", lang=lang, out=out, as_json=as_json)
+for _entry in document_kinds():
+    docs_grp.add_command(_issue_command(_entry))
 
 
 @docs_grp.command("list")
@@ -138,22 +116,13 @@ def status_cmd(ctx: click.Context, code: str, lang: str | None, out: str | None,
 @handle_errors
 def list_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
     """Documents issued for a project."""
-    from lifecycle.services.context import open_context
-    from lifecycle.services.documents import list_documents
-
-    c = open_context(ws_from(ctx))
-    try:
-        docs = list_documents(c, code)
-    finally:
-        c.close()
+    docs = run_in_context(ctx, lambda c: list_documents(c, code))
     if as_json:
         emit_json([_doc_dict(d) for d in docs])
         return
     if not docs:
         click.echo(f"no documents issued for {code}")
         return
-    from rich.table import Table
-
     table = Table(box=None, pad_edge=False)
     widest = max(len(d.number) for d in docs)
     table.add_column("number", no_wrap=True, min_width=widest)
@@ -180,14 +149,7 @@ def list_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
 @handle_errors
 def verify_cmd(ctx: click.Context, file: str, as_json: bool) -> None:
     """Check a PDF against the registry, its attached record and its signature; exit 1 if altered."""
-    from lifecycle.services.context import open_context
-    from lifecycle.services.documents import verify_document
-
-    c = open_context(ws_from(ctx))
-    try:
-        result = verify_document(c, file)
-    finally:
-        c.close()
+    result = run_in_context(ctx, lambda c: verify_document(c, file))
     if as_json:
         emit_json(result.to_dict())
     else:

@@ -12,6 +12,8 @@ deployment on a worker and returns at once. ``--runs`` lists recent flow runs fr
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -20,14 +22,14 @@ from typing import Any
 
 import click
 
+from flows import FLOWS, find_flow
 from lifecycle.cli.output import emit_json, handle_errors, ws_from
 from lifecycle.errors import InvalidInput, LifecycleError
+from lifecycle.services.events import prefect_environment, server_mode
 
 
 def parse_params(name: str, raw: Sequence[str]) -> dict[str, Any]:
     """``KEY=VALUE`` pairs typed by the flow's parameter table; list parameters split on commas."""
-    from flows import find_flow
-
     info = find_flow(name)
     specs = {p.name: p for p in info.params}
     out: dict[str, Any] = {}
@@ -57,8 +59,6 @@ def parse_params(name: str, raw: Sequence[str]) -> dict[str, Any]:
 
 def _prepare(workspace: Any) -> None:
     """Environment for Prefect and for the flow's tasks, before Prefect is imported."""
-    from lifecycle.services.events import prefect_environment
-
     prefect_environment(workspace)
     os.environ["PMO_WORKSPACE"] = str(Path(workspace.root).resolve())
     os.environ.setdefault("PMO_RULES", str(workspace.rules_dir))
@@ -66,11 +66,6 @@ def _prepare(workspace: Any) -> None:
 
 def run_flow(workspace: Any, name: str, params: Mapping[str, Any]) -> Any:
     """Run flow ``name`` in this process and return its result (its exception if it fails)."""
-    import asyncio
-    import importlib
-
-    from flows import find_flow
-
     info = find_flow(name)
     _prepare(workspace)
     fn = getattr(importlib.import_module(info.module), info.attr)
@@ -79,15 +74,11 @@ def run_flow(workspace: Any, name: str, params: Mapping[str, Any]) -> Any:
 
 def start_deployment(workspace: Any, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """Ask the configured server to run the flow's deployment; returns the new flow run's id and name."""
-    import asyncio
-
-    from flows import find_flow
-    from lifecycle.services.events import server_mode
-
-    if not server_mode():
+    if not server_mode(workspace):
         raise InvalidInput("--deployment needs a Prefect server: set PREFECT_API_URL")
     info = find_flow(name)
     _prepare(workspace)
+    # Prefect is imported only when a flow runs: it costs ~0.8 s, and the environment must be set first
     from prefect.deployments.flow_runs import arun_deployment
 
     run = asyncio.run(arun_deployment(name=info.deployment_ref, parameters=dict(params), timeout=0))
@@ -169,9 +160,7 @@ def flow_grp() -> None:
 @handle_errors
 def flow_list(ctx: click.Context, runs: bool, as_json: bool) -> None:
     """List the flows, their parameters and deployments (and recent runs with --runs)."""
-    from flows import FLOWS
-    from lifecycle.services.events import server_mode
-
+    ws = ws_from(ctx)
     rows: list[dict[str, Any]] = [
         {
             "name": key,
@@ -186,11 +175,11 @@ def flow_list(ctx: click.Context, runs: bool, as_json: bool) -> None:
     ]
     recent: list[dict[str, Any]] = []
     if runs:
-        recent = _recent_runs(ws_from(ctx))
+        recent = _recent_runs(ws)
     if as_json:
-        emit_json({"mode": "server" if server_mode() else "embedded", "flows": rows, "runs": recent})
+        emit_json({"mode": "server" if server_mode(ws) else "embedded", "flows": rows, "runs": recent})
         return
-    mode = f"server ({os.environ['PREFECT_API_URL']})" if server_mode() else "embedded (no PREFECT_API_URL)"
+    mode = f"server ({ws.runtime.prefect_api_url})" if server_mode(ws) else "embedded (no PREFECT_API_URL)"
     click.echo(f"mode: {mode}")
     for r in rows:
         params = " ".join(
@@ -207,9 +196,8 @@ def flow_list(ctx: click.Context, runs: bool, as_json: bool) -> None:
 
 
 def _recent_runs(workspace: Any, limit: int = 20) -> list[dict[str, Any]]:
-    import asyncio
-
     _prepare(workspace)
+    # lazy for the same reason as in start_deployment: Prefect only once its environment is set
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.sorting import FlowRunSort
 

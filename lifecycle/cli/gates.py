@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Any
 
@@ -9,6 +10,8 @@ import click
 
 from lifecycle.cli.output import console, emit_json, handle_errors, run_in_context
 from lifecycle.cli.record import DATE
+from lifecycle.services import gates
+from lifecycle.services.portfolio import SweepStats, sweep
 
 MARK = {
     "pass": ("✓", "green"),
@@ -87,7 +90,6 @@ def gate_check(ctx: click.Context, code: str, to: str | None, verbose: bool, rec
 
     Exit code 0 when the gate would let the project through, 1 when not (no-go or approvals missing).
     """
-    from lifecycle.services import gates
 
     def run(c: Any) -> Any:
         d = gates.check_gate(c, code, to)
@@ -129,10 +131,6 @@ def gate_sweep(ctx: click.Context, only: tuple[str, ...], no_cache: bool, as_jso
     evaluates the projects that changed since the last one; the first sweep of a day evaluates all.
     Exit code 0 whatever the decisions are (a sweep reports; `pmo gate check` enforces).
     """
-    import time
-
-    from lifecycle.services.portfolio import SweepStats, sweep
-
     stats = SweepStats()
     t0 = time.perf_counter()
     decisions = _run(ctx, lambda c: sweep(c, use_cache=not no_cache, stats=stats))
@@ -181,8 +179,6 @@ def gate_sweep(ctx: click.Context, only: tuple[str, ...], no_cache: bool, as_jso
 @handle_errors
 def gate_approve(ctx: click.Context, code: str, role: str, by: str, comment: str, reject: bool, to: str | None) -> None:
     """Approve (or reject) the next gate in a role; valid only for the project as it is now."""
-    from lifecycle.services import gates
-
     res = _run(ctx, lambda c: gates.approve(c, code, role=role, by=by, comment=comment, reject=reject, to=to))
     verb = "rejected" if reject else "approved"
     state = "complete" if res["satisfied"] else "still missing: " + ", ".join(res["missing"])
@@ -200,8 +196,6 @@ def gate_approve(ctx: click.Context, code: str, role: str, by: str, comment: str
 @handle_errors
 def gate_waive(ctx: click.Context, code: str, rule: str, role: str, by: str, reason: str, until: date) -> None:
     """Waive one rule until a date, with the reason; shown on every decision and document."""
-    from lifecycle.services import gates
-
     w = _run(ctx, lambda c: gates.waive(c, code, rule=rule, role=role, by=by, reason=reason, until=until))
     click.echo(f"{code}: rule {w.rule} waived by {w.granted_by} ({w.role}) until {w.expires_on} [{w.id}]")
 
@@ -213,8 +207,6 @@ def gate_waive(ctx: click.Context, code: str, rule: str, role: str, by: str, rea
 @handle_errors
 def gate_reviews(ctx: click.Context, code: str, as_json: bool) -> None:
     """List the recorded gate reviews of a project."""
-    from lifecycle.services import gates
-
     reviews = _run(ctx, lambda c: gates.gate_reviews(c, code))
     if as_json:
         emit_json([r.to_dict() for r in reviews])
@@ -240,8 +232,6 @@ def advance_cmd(
     ctx: click.Context, code: str, to: str | None, transition: str | None, reason: str, as_json: bool
 ) -> None:
     """Move a project through its gate. No-go changes nothing and exits 1 with the reasons."""
-    from lifecycle.services import gates
-
     res = _run(ctx, lambda c: gates.advance(c, code, to, transition=transition, reason=reason))
     if as_json:
         emit_json(res)
@@ -264,8 +254,6 @@ def audit_grp() -> None:
 @handle_errors
 def audit_show(ctx: click.Context, code: str, as_json: bool, last: int) -> None:
     """The project's audit trail, oldest first."""
-    from lifecycle.services import gates
-
     events = _run(ctx, lambda c: gates.audit_trail(c, code))
     if last:
         events = events[-last:]
@@ -317,8 +305,6 @@ def _gist(data: dict[str, Any]) -> str:
 @handle_errors
 def audit_verify(ctx: click.Context, code: str | None) -> None:
     """Check the hash chain of every project (or one): exit 1 if a row was edited or deleted."""
-    from lifecycle.services import gates
-
     problems = _run(ctx, lambda c: gates.verify_audit(c, code))
     if problems:
         for p in problems:

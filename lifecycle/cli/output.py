@@ -13,18 +13,20 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich.console import Console
 
 from lifecycle.errors import LifecycleError
+from lifecycle.services.context import Workspace, open_context, open_workspace
+from lifecycle.services.results import plain
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
     stream = sys.stderr if stderr else sys.stdout
     # Off a terminal (pipes, CI logs) do not wrap at 80 columns: long evidence lines stay whole.
     width = None if stream.isatty() else 160
@@ -37,9 +39,7 @@ def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     if hasattr(value, "__dataclass_fields__"):
-        from lifecycle.domain.fields import to_plain
-
-        return to_plain(value, money=float)
+        return plain(value)
     return str(value)
 
 
@@ -61,13 +61,8 @@ def handle_errors(fn: F) -> F:
 
 def run_in_context(ctx: click.Context, fn: Callable[[Any], Any]) -> Any:
     """Open a service context on the command's workspace, call ``fn`` with it, always close it."""
-    from lifecycle.services.context import open_context
-
-    c = open_context(ws_from(ctx))
-    try:
+    with open_context(ws_from(ctx)) as c:
         return fn(c)
-    finally:
-        c.close()
 
 
 def money(value: Any, currency: str, decimals: int = 2) -> str:
@@ -77,13 +72,11 @@ def money(value: Any, currency: str, decimals: int = 2) -> str:
     return f"{'-' if v < 0 else ''}{symbol}{abs(v):,.{decimals}f}"
 
 
-def ws_from(ctx: click.Context) -> Any:
+def ws_from(ctx: click.Context) -> Workspace:
     """The workspace named on the command line (or found), with --rules applied."""
-    from lifecycle.workspace import open_workspace
-
     root = ctx.find_root()
     obj = root.obj or {}
     ws = open_workspace(obj.get("workspace"))
     if obj.get("rules"):
-        ws.settings.rules = str(__import__("pathlib").Path(obj["rules"]).resolve())
+        ws.settings.rules = str(Path(obj["rules"]).resolve())
     return ws

@@ -7,15 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
+from rich.table import Table
 
-from lifecycle.cli.output import console, emit_json, handle_errors, money, ws_from
+from lifecycle.cli.output import console, emit_json, handle_errors, money, run_in_context, ws_from
 from lifecycle.errors import InvalidInput
-
-
-def _ctx(ctx: click.Context, create: bool = False) -> Any:
-    from lifecycle.services.context import open_context
-
-    return open_context(ws_from(ctx), create=create)
+from lifecycle.services import analytics, projects
 
 
 def _money(value: Any, currency: str) -> str:
@@ -27,28 +24,10 @@ def _money(value: Any, currency: str) -> str:
 @handle_errors
 def init_cmd(ctx: click.Context) -> None:
     """Create the workspace (settings, database) or upgrade its database schema."""
-    ws = ws_from(ctx)
-    ws.root.mkdir(parents=True, exist_ok=True)
-    settings = ws.root / "settings.yaml"
-    if not settings.exists():
-        settings.write_text(
-            "# pmo workspace settings (see README: Settings)\n"
-            "# database_url: postgresql://user@127.0.0.1:5432/pmo   # default: SQLite pmo.db in this folder\n"
-            "# rules: ../rules/default                                # default: the shipped rule pack\n"
-            "documents_dir: documents\n"
-            "supplier: {}\n",
-            encoding="utf-8",
-        )
-    c = _ctx(ctx, create=True)
-    try:
-        n = len(c.store.list_projects())
-    finally:
-        c.close()
-    from lifecycle.storage.sql import _safe_url
-
-    click.echo(f"workspace {ws.root}")
-    click.echo(f"database  {_safe_url(ws.database_url)} (schema up to date, {n} project(s))")
-    click.echo(f"rules     {ws.rules_dir}")
+    res = projects.init_workspace(ws_from(ctx))
+    click.echo(f"workspace {res.root}")
+    click.echo(f"database  {res.database} (schema up to date, {res.projects} project(s))")
+    click.echo(f"rules     {res.rules}")
 
 
 @click.command("apply")
@@ -64,13 +43,7 @@ def apply_cmd(ctx: click.Context, files: tuple[str, ...], dry_run: bool, as_json
     written. Sections a file leaves out are kept as they are; a section that is present replaces
     that collection. Applying the same file twice changes nothing.
     """
-    from lifecycle.services.projects import apply_files
-
-    c = _ctx(ctx)
-    try:
-        results = apply_files(c, list(files), dry_run=dry_run)
-    finally:
-        c.close()
+    results = run_in_context(ctx, lambda c: projects.apply_files(c, list(files), dry_run=dry_run))
     if as_json:
         emit_json(
             [
@@ -111,20 +84,12 @@ def apply_cmd(ctx: click.Context, files: tuple[str, ...], dry_run: bool, as_json
 @handle_errors
 def export_cmd(ctx: click.Context, args: tuple[str, ...], fmt: str, output: str | None) -> None:
     """Write a project as a project file: `pmo export CODE`, or `pmo export ical CODE` for a calendar."""
-    c = _ctx(ctx)
-    try:
-        if len(args) == 2 and args[0] == "ical":
-            from lifecycle.services.analytics import export_ical
-
-            text = export_ical(c.store.get(args[1]))
-        elif len(args) == 1:
-            from lifecycle.services.projects import export_project
-
-            text = export_project(c, args[0], fmt)
-        else:
-            raise InvalidInput("usage: pmo export CODE  |  pmo export ical CODE")
-    finally:
-        c.close()
+    if len(args) == 2 and args[0] == "ical":
+        text = run_in_context(ctx, lambda c: analytics.project_calendar(c, args[1]))
+    elif len(args) == 1:
+        text = run_in_context(ctx, lambda c: projects.export_project(c, args[0], fmt))
+    else:
+        raise InvalidInput("usage: pmo export CODE  |  pmo export ical CODE")
     if output:
         tmp = Path(output + ".tmp")
         tmp.write_text(text, encoding="utf-8", newline="")
@@ -140,13 +105,7 @@ def export_cmd(ctx: click.Context, args: tuple[str, ...], fmt: str, output: str 
 @handle_errors
 def list_cmd(ctx: click.Context, as_json: bool) -> None:
     """List the projects of the workspace."""
-    from lifecycle.services.projects import list_projects
-
-    c = _ctx(ctx)
-    try:
-        rows = list_projects(c)
-    finally:
-        c.close()
+    rows = run_in_context(ctx, projects.list_projects)
     if as_json:
         emit_json(
             [
@@ -167,8 +126,6 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
     if not rows:
         click.echo("no projects yet: `pmo apply examples/en-clinic-portal.yaml` adds one")
         return
-    from rich.table import Table
-
     t = Table(box=None, header_style="bold")
     for col in ("code", "name", "client", "phase", "lang", "version"):
         t.add_column(col)
@@ -184,18 +141,10 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 @handle_errors
 def show_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
     """One-screen summary: phase, dates, progress, budget, top risks, next milestones."""
-    from lifecycle.services.projects import summary
-
-    c = _ctx(ctx)
-    try:
-        s = summary(c, code)
-    finally:
-        c.close()
+    s = run_in_context(ctx, lambda c: projects.summary(c, code))
     if as_json:
         emit_json(s)
         return
-    from rich.table import Table
-
     out = console()
     m = s["metrics"]
     cur = s["currency"]
@@ -221,8 +170,6 @@ def show_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
         f"spent {_money(m['cost_actual'], cur)} ({m['budget_spent_pct']:.1f}%){extra}"
     )
     if m.get("schedule_error"):
-        from rich.markup import escape
-
         out.print(f"finish (CPM) [red]not computed[/red]: {escape(str(m['schedule_error']))}")
     elif m.get("project_finish"):
         base = m.get("baseline_finish")
@@ -269,11 +216,4 @@ def show_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
 @handle_errors
 def schema_cmd(ctx: click.Context, what: str) -> None:
     """Print the JSON Schema of project files (`project`) or of the gate facts (`facts`)."""
-    if what == "project":
-        from lifecycle.load.projectfile import json_schema
-
-        emit_json(json_schema())
-    else:
-        from lifecycle.domain.facts import facts_schema
-
-        emit_json(facts_schema())
+    emit_json(projects.schema(what))

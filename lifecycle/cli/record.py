@@ -2,7 +2,8 @@
 
 ``pmo task progress``, ``pmo risk add|update``, ``pmo issue add|resolve``, ``pmo milestone done``,
 ``pmo cost add``, ``pmo status-report add``, ``pmo feedback add|survey``, ``pmo change add|decide``.
-Each is one audited, version-checked update through :mod:`lifecycle.services.projects`; a value that
+Each parses its options into the typed input of one :mod:`lifecycle.services.records` use case and
+prints the entity it returns; the service makes one audited, version-checked update, and a value that
 would make the project inconsistent (unknown owner, finish before start) is refused with exit 2.
 """
 
@@ -14,8 +15,10 @@ from typing import Any
 
 import click
 
+from lifecycle.cli.flows import run_flow, summary_lines
 from lifecycle.cli.output import emit_json, handle_errors, run_in_context, ws_from
-from lifecycle.errors import InvalidInput
+from lifecycle.services import records
+from lifecycle.services.milestones import complete_milestone
 
 
 class DateType(click.ParamType):
@@ -45,12 +48,6 @@ class MoneyType(click.ParamType):
 
 DATE = DateType()
 MONEY = MoneyType()
-
-
-def _svc() -> Any:
-    from lifecycle.services import projects
-
-    return projects
 
 
 def _run(ctx: click.Context, fn: Any) -> Any:
@@ -98,42 +95,8 @@ def task_progress(
     sets the actual start to today if it has none.
     """
 
-    def run(c: Any) -> Any:
-        svc = _svc()
-        p = c.store.get(code)
-        t = svc.get_item(p, "tasks", task)
-        values: dict[str, Any] = {}
-        if percent is not None:
-            values["percent_complete"] = float(percent)
-            if percent > 0 and (status is None and t.status == "not_started"):
-                values["status"] = "in_progress"
-            if percent >= 100 and status is None:
-                values["status"] = "done"
-        if status is not None:
-            values["status"] = status
-        if values.get("status") == "done":
-            values["percent_complete"] = 100.0
-            if actual_finish is None and t.actual_finish is None:
-                values["actual_finish"] = c.today()
-        if (
-            (values.get("percent_complete", 0) > 0 or values.get("status") in ("in_progress", "done"))
-            and t.actual_start is None
-            and actual_start is None
-        ):
-            values["actual_start"] = min(c.today(), values.get("actual_finish", c.today()))
-        if actual_start is not None:
-            values["actual_start"] = actual_start
-        if actual_finish is not None:
-            values["actual_finish"] = actual_finish
-        if owner is not None:
-            values["owner"] = owner
-        if not values:
-            raise InvalidInput(
-                "nothing to change: give --percent, --status, --actual-start, --actual-finish or --owner"
-            )
-        return svc.set_fields(c, code, "tasks", task, values, action="task.progress")
-
-    t = _run(ctx, run)
+    change = records.TaskProgress(percent, status, actual_start, actual_finish, owner)
+    t = _run(ctx, lambda c: records.record_task_progress(c, code, task, change))
     _report(t, as_json, f"{code} {t.id} {t.name}: {t.percent_complete:.0f}% {t.status}")
 
 
@@ -180,20 +143,7 @@ def risk_grp() -> None:
 @handle_errors
 def risk_add(ctx: click.Context, code: str, risk_id: str | None, as_json: bool, **values: Any) -> None:
     """Add a risk to the register."""
-    from lifecycle.domain.model import Risk
-
-    if not values.get("title"):
-        raise InvalidInput("a risk needs --title")
-
-    def run(c: Any) -> Any:
-        svc = _svc()
-        p = c.store.get(code)
-        rid = risk_id or svc.next_id(p, "risks", "R")
-        fields = {k: v for k, v in values.items() if v is not None}
-        fields.setdefault("identified_on", c.today())
-        return svc.add_item(c, code, "risks", Risk(id=rid, **fields), action="risk.added")
-
-    r = _run(ctx, run)
+    r = _run(ctx, lambda c: records.add_risk(c, code, records.RiskFields(**values), risk_id=risk_id))
     _report(r, as_json, f"{code} {r.id} added: {r.title} (score {r.score})")
 
 
@@ -206,10 +156,7 @@ def risk_add(ctx: click.Context, code: str, risk_id: str | None, as_json: bool, 
 @handle_errors
 def risk_update(ctx: click.Context, code: str, risk_id: str, as_json: bool, **values: Any) -> None:
     """Reassess a risk, set its response, owner, status or review date."""
-    fields = {k: v for k, v in values.items() if v is not None}
-    if not fields:
-        raise InvalidInput("nothing to change: give at least one option (see --help)")
-    r = _run(ctx, lambda c: _svc().set_fields(c, code, "risks", risk_id, fields, action="risk.updated"))
+    r = _run(ctx, lambda c: records.update_risk(c, code, risk_id, records.RiskFields(**values)))
     _report(
         r, as_json, f"{code} {r.id}: score {r.score}, {r.strategy or 'no response'}, owner {r.owner or '-'}, {r.status}"
     )
@@ -244,24 +191,8 @@ def issue_add(
     description: str,
 ) -> None:
     """Raise an issue."""
-    from lifecycle.domain.model import Issue
-
-    def run(c: Any) -> Any:
-        svc = _svc()
-        iid = issue_id or svc.next_id(c.store.get(code), "issues", "I")
-        item = Issue(
-            id=iid,
-            title=title,
-            raised_on=c.today(),
-            severity=severity,  # type: ignore[arg-type]
-            blocking=blocking,
-            owner=owner,
-            due=due,
-            description=description,
-        )
-        return svc.add_item(c, code, "issues", item, action="issue.raised")
-
-    i = _run(ctx, run)
+    new = records.NewIssue(title, severity, blocking, owner, due, description, issue_id)
+    i = _run(ctx, lambda c: records.raise_issue(c, code, new))
     click.echo(f"{code} {i.id} raised: {i.title}{' (blocking)' if i.blocking else ''}")
 
 
@@ -273,12 +204,7 @@ def issue_add(
 @handle_errors
 def issue_resolve(ctx: click.Context, code: str, issue_id: str, on: date | None) -> None:
     """Mark an issue resolved."""
-    i = _run(
-        ctx,
-        lambda c: _svc().set_fields(
-            c, code, "issues", issue_id, {"status": "resolved", "resolved_on": on or c.today()}, action="issue.resolved"
-        ),
-    )
+    i = _run(ctx, lambda c: records.resolve_issue(c, code, issue_id, on=on))
     click.echo(f"{code} {i.id} resolved on {i.resolved_on}")
 
 
@@ -310,13 +236,9 @@ def milestone_done(
     and the deployment trigger runs milestone_reached on a worker; with --run-flows and no server it
     runs the flow here. Plain use records the milestone only and never imports Prefect.
     """
-    from lifecycle.services.milestones import complete_milestone
-
     result = _run(ctx, lambda c: complete_milestone(c, code, milestone, on=on))
     flow_result = None
     if run_flows and result.get("event") is None:
-        from lifecycle.cli.flows import run_flow, summary_lines
-
         flow_result = run_flow(ws_from(ctx), "milestone_reached", {"project": code, "milestone": milestone})
         result["flow"] = flow_result
     if as_json:
@@ -367,24 +289,8 @@ def cost_add(
     cost_id: str | None,
 ) -> None:
     """Book an actual cost."""
-    from lifecycle.domain.model import CostEntry
-
-    def run(c: Any) -> Any:
-        svc = _svc()
-        cid = cost_id or svc.next_id(c.store.get(code), "costs", "C")
-        item = CostEntry(
-            id=cid,
-            date=on or c.today(),
-            amount=amount,
-            category=category,  # type: ignore[arg-type]
-            task=task,
-            budget_line=budget_line,
-            description=description,
-            final=final,
-        )
-        return svc.add_item(c, code, "costs", item, action="cost.booked")
-
-    e = _run(ctx, run)
+    new = records.NewCost(amount, category, task, budget_line, on, description, final, cost_id)
+    e = _run(ctx, lambda c: records.book_cost(c, code, new))
     click.echo(f"{code} {e.id} booked: {e.amount} {e.category} on {e.date}")
 
 
@@ -429,33 +335,22 @@ def status_add(
     report_id: str | None,
 ) -> None:
     """Record a periodic status report for the team or the client."""
-    from datetime import timedelta
-
-    from lifecycle.domain.model import StatusReport
-
-    def run(c: Any) -> Any:
-        svc = _svc()
-        p = c.store.get(code)
-        d = on or c.today()
-        item = StatusReport(
-            id=report_id or svc.next_id(p, "status_reports", "SR"),
-            date=d,
-            period_start=period_start or d - timedelta(days=14),
-            period_end=period_end or d,
-            author=p.charter.project_manager,
-            audience=audience,
-            overall=overall,  # type: ignore[arg-type]
-            schedule=schedule or overall,
-            cost=cost or overall,
-            scope=scope or "green",  # type: ignore[arg-type]
-            summary=summary,
-            accomplishments=accomplishments,
-            next_steps=next_steps,
-            decisions_needed=decisions,
-        )
-        return svc.add_item(c, code, "status_reports", item, action="status_report.added")
-
-    r = _run(ctx, run)
+    new = records.NewStatusReport(
+        overall,
+        summary,
+        schedule,
+        cost,
+        scope,
+        period_start,
+        period_end,
+        on,
+        audience,
+        accomplishments,
+        next_steps,
+        decisions,
+        report_id,
+    )
+    r = _run(ctx, lambda c: records.add_status_report(c, code, new))
     click.echo(f"{code} {r.id} recorded ({r.overall}) for {r.period_start} – {r.period_end}")
 
 
@@ -478,27 +373,8 @@ def feedback_add(
     ctx: click.Context, code: str, contact: str, rating: int, comment: str, status_report: str, on: date | None
 ) -> None:
     """Record the client's feedback on a report or meeting."""
-    from lifecycle.domain.model import Feedback
-
-    def run(c: Any) -> Any:
-        svc = _svc()
-        fid = svc.next_id(c.store.get(code), "feedback", "FB")
-        return svc.add_item(
-            c,
-            code,
-            "feedback",
-            Feedback(
-                id=fid,
-                date=on or c.today(),
-                contact=contact,
-                status_report=status_report,
-                rating=rating,
-                comment=comment,
-            ),
-            action="feedback.recorded",
-        )
-
-    f = _run(ctx, run)
+    new = records.NewFeedback(contact, rating, comment, status_report, on)
+    f = _run(ctx, lambda c: records.record_feedback(c, code, new))
     click.echo(f"{code} {f.id} recorded: {f.rating}/5")
 
 
@@ -515,23 +391,8 @@ def feedback_survey(
     ctx: click.Context, code: str, contact: str, csat: int | None, nps: int | None, comment: str, on: date | None
 ) -> None:
     """Record a satisfaction survey (CSAT 1-5 and/or NPS 0-10)."""
-    from lifecycle.domain.model import Survey
-
-    if csat is None and nps is None:
-        raise InvalidInput("give --csat and/or --nps")
-
-    def run(c: Any) -> Any:
-        svc = _svc()
-        sid = svc.next_id(c.store.get(code), "surveys", "SV")
-        return svc.add_item(
-            c,
-            code,
-            "surveys",
-            Survey(id=sid, date=on or c.today(), contact=contact, csat=csat, nps=nps, comment=comment),
-            action="survey.recorded",
-        )
-
-    s = _run(ctx, run)
+    new = records.NewSurvey(contact, csat, nps, comment, on)
+    s = _run(ctx, lambda c: records.record_survey(c, code, new))
     click.echo(
         f"{code} {s.id} recorded: CSAT {s.csat if s.csat is not None else '-'}, "
         f"NPS {s.nps if s.nps is not None else '-'}"
@@ -569,25 +430,8 @@ def change_add(
     cr_id: str | None,
 ) -> None:
     """Raise a change request."""
-    from lifecycle.domain.model import ChangeRequest
-
-    def run(c: Any) -> Any:
-        svc = _svc()
-        cid = cr_id or svc.next_id(c.store.get(code), "change_requests", "CR")
-        item = ChangeRequest(
-            id=cid,
-            title=title,
-            requested_on=c.today(),
-            description=description,
-            requested_by=requested_by,
-            scope_impact=scope_impact,
-            schedule_impact_days=schedule_days,
-            cost_impact=Decimal(str(cost_impact)),
-            replan=replan,
-        )
-        return svc.add_item(c, code, "change_requests", item, action="change_request.raised")
-
-    cr = _run(ctx, run)
+    new = records.NewChange(title, description, requested_by, scope_impact, schedule_days, cost_impact, replan, cr_id)
+    cr = _run(ctx, lambda c: records.raise_change(c, code, new))
     click.echo(f"{code} {cr.id} raised: {cr.title}")
 
 
@@ -602,19 +446,5 @@ def change_add(
 def change_decide(ctx: click.Context, code: str, cr_id: str, approve: bool, decided_by: str, on: date | None) -> None:
     """Approve or reject a change request."""
 
-    def run(c: Any) -> Any:
-        svc = _svc()
-        cr = svc.get_item(c.store.get(code), "change_requests", cr_id)
-        if cr.status != "proposed":
-            raise InvalidInput(f"{cr_id} is already {cr.status}")
-        return svc.set_fields(
-            c,
-            code,
-            "change_requests",
-            cr_id,
-            {"status": "approved" if approve else "rejected", "decided_by": decided_by, "decided_on": on or c.today()},
-            action="change_request.decided",
-        )
-
-    cr = _run(ctx, run)
+    cr = _run(ctx, lambda c: records.decide_change(c, code, cr_id, approve=approve, decided_by=decided_by, on=on))
     click.echo(f"{code} {cr.id} {cr.status} by {cr.decided_by} on {cr.decided_on}")

@@ -14,14 +14,15 @@ import sys
 from typing import Any
 
 import click
+from rich.text import Text
 
-from lifecycle.cli.output import console, emit_json, handle_errors
+from lifecycle.cli.output import console, emit_json, handle_errors, run_in_context
 from lifecycle.errors import SpecError
+from lifecycle.services import rules
+from lifecycle.services.portfolio import diff_packs
 
 
 def _text(value: str, style: str = "") -> Any:
-    from rich.text import Text
-
     return Text(value, style=style)
 
 
@@ -36,104 +37,92 @@ def rules_grp() -> None:
 @handle_errors
 def lint_cmd(directory: str, as_json: bool) -> None:
     """Check a rule pack: every file, rule, expression and test, with file, line and YAML path."""
-    from lifecycle.expr import library_only_rules
-    from lifecycle.load.rulepack import load_pack
-
     try:
-        pack = load_pack(directory)
+        summary = rules.lint_pack(directory)
     except SpecError as exc:
-        if as_json:
-            emit_json(
-                {
-                    "ok": False,
-                    "problems": [
-                        {"file": p.file, "line": p.line, "path": p.path, "message": p.message} for p in exc.problems
-                    ],
-                }
-            )
-        else:
-            out = console()
-            for p in exc.problems:
-                out.print(_text(str(p)), soft_wrap=True)
-            n = len(exc.problems)
-            out.print(_text(f"{n} problem{'s' if n != 1 else ''} in {directory}", "bold red"), soft_wrap=True)
+        _print_problems(exc, directory, as_json)
         sys.exit(2)
-
-    lc = pack.lifecycle
-    library_only = library_only_rules(pack.all_rules())
     if as_json:
-        emit_json(
-            {
-                "ok": True,
-                "name": pack.name,
-                "version": pack.version,
-                "hash": pack.hash,
-                "phases": [{"id": p.id, "kind": p.kind, "title": dict(p.title)} for p in lc.phases],
-                "initial": lc.initial,
-                "transitions": [
-                    {
-                        "name": t.name,
-                        "from": list(lc.expanded_sources(t)),
-                        "to": t.dest or "(phase before hold)",
-                        "kind": t.kind,
-                        "gate": t.gate_id,
-                        "rules": len(pack.rules_for(t.name)),
-                        "approvals": t.approvals.describe() if t.approvals else None,
-                    }
-                    for t in lc.transitions
-                ],
-                "rules": len(pack.all_rules()),
-                "quality_standards": len(pack.quality),
-                "tests": len(pack.tests),
-                "library_only": [{"rule": r.rule, "parts": dict(r.parts)} for r in library_only],
-            }
-        )
-        return
+        emit_json(_summary_json(summary))
+    else:
+        _print_summary(summary)
 
+
+def _print_problems(exc: SpecError, directory: str, as_json: bool) -> None:
+    if as_json:
+        problems = [{"file": p.file, "line": p.line, "path": p.path, "message": p.message} for p in exc.problems]
+        emit_json({"ok": False, "problems": problems})
+        return
     out = console()
-    say = out.print
+    for p in exc.problems:
+        out.print(_text(str(p)), soft_wrap=True)
+    n = len(exc.problems)
+    out.print(_text(f"{n} problem{'s' if n != 1 else ''} in {directory}", "bold red"), soft_wrap=True)
+
+
+def _summary_json(pack: rules.PackSummary) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "name": pack.name,
+        "version": pack.version,
+        "hash": pack.hash,
+        "phases": list(pack.phases),
+        "initial": pack.initial,
+        "transitions": [
+            {
+                "name": t.name,
+                "from": list(t.sources),
+                "to": t.dest,
+                "kind": t.kind,
+                "gate": t.gate,
+                "rules": t.rules,
+                "approvals": t.approvals,
+            }
+            for t in pack.transitions
+        ],
+        "rules": pack.rules,
+        "quality_standards": pack.quality_standards,
+        "tests": pack.tests,
+        "library_only": [{"rule": rule, "parts": parts} for rule, parts, _ in pack.library_only],
+    }
+
+
+def _print_summary(pack: rules.PackSummary) -> None:
+    say = console().print
     say(_text(f"{pack.name} {pack.version}: no problems", "bold green"), soft_wrap=True)
-    chain = " → ".join(f"{p.id}" + ("" if p.kind == "active" else f" ({p.kind})") for p in lc.phases)
-    say(_text(f"phases: {chain}  (initial: {lc.initial})"), soft_wrap=True)
+    chain = " → ".join(f"{p['id']}" + ("" if p["kind"] == "active" else f" ({p['kind']})") for p in pack.phases)
+    say(_text(f"phases: {chain}  (initial: {pack.initial})"), soft_wrap=True)
     say(_text("transitions:"), soft_wrap=True)
     rows = []
-    for t in lc.transitions:
-        rules = pack.rules_for(t.name)
-        blocking = sum(1 for r in rules if r.severity == "blocking")
-        named = [s for s in t.sources if s != "*"]
-        src = ", ".join((["*"] if "*" in t.sources else []) + named)
-        move = f"{src} → {t.dest or '(phase before hold)'}"
-        count = f"{len(rules)} rule{'s' if len(rules) != 1 else ''}"
-        if rules:
-            count += f" ({blocking} blocking, {len(rules) - blocking} warning)"
-        approvals = f"approvals: {t.approvals.describe()}" if t.approvals else ""
-        rows.append((t.name, move, t.kind, count, approvals))
+    for t in pack.transitions:
+        count = f"{t.rules} rule{'s' if t.rules != 1 else ''}"
+        if t.rules:
+            count += f" ({t.blocking} blocking, {t.rules - t.blocking} warning)"
+        approvals = f"approvals: {t.approvals}" if t.approvals else ""
+        rows.append((t.name, f"{t.written_sources} → {t.dest}", t.kind, count, approvals))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         line = "  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4]))
         say(_text((line + "  " + row[4]).rstrip()), soft_wrap=True)
-    policy = pack.waiver_policy
     say(
         _text(
-            f"rules: {len(pack.all_rules())} in {len(pack.gates)} gates; quality standards: "
-            f"{len(pack.quality)}; tests: {len(pack.tests)}"
+            f"rules: {pack.rules} in {pack.gates} gates; quality standards: "
+            f"{pack.quality_standards}; tests: {pack.tests}"
         ),
         soft_wrap=True,
     )
-    say(_text(f"waivers: by {', '.join(policy.roles) or 'nobody'}, at most {policy.max_days} days"), soft_wrap=True)
-    n_rules = len(pack.all_rules())
-    if not library_only:
-        say(_text(f"native: all {n_rules} rules run natively"), soft_wrap=True)
+    roles = ", ".join(pack.waiver_roles) or "nobody"
+    say(_text(f"waivers: by {roles}, at most {pack.waiver_max_days} days"), soft_wrap=True)
+    if not pack.library_only:
+        say(_text(f"native: all {pack.rules} rules run natively"), soft_wrap=True)
     else:
+        n = len(pack.library_only)
         say(
-            _text(
-                f"native: {n_rules - len(library_only)} of {n_rules} rules run natively; "
-                f"{len(library_only)} run in the library only:"
-            ),
+            _text(f"native: {pack.rules - n} of {pack.rules} rules run natively; {n} run in the library only:"),
             soft_wrap=True,
         )
-        for r in library_only:
-            say(_text(f"  {r.describe()}"), soft_wrap=True)
+        for _, _, text in pack.library_only:
+            say(_text(f"  {text}"), soft_wrap=True)
     say(_text(f"hash: {pack.hash}"), soft_wrap=True)
 
 
@@ -144,11 +133,7 @@ def lint_cmd(directory: str, as_json: bool) -> None:
 @handle_errors
 def test_cmd(directory: str, name_filter: str, as_json: bool) -> None:
     """Run a rule pack's tests (tests/*.yaml) and report like a test runner."""
-    from lifecycle.load.rulepack import load_pack
-    from lifecycle.load.ruletests import run_pack_tests
-
-    pack = load_pack(directory)
-    report = run_pack_tests(pack, name_filter)
+    report = rules.run_rule_tests(directory, name_filter)
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -186,15 +171,7 @@ def diff_cmd(ctx: click.Context, new_dir: str, against: str | None, as_json: boo
 
     Exit code 0 whether or not something changes (this is a report); 2 if a pack does not load.
     """
-    from lifecycle.cli.output import emit_json, ws_from
-    from lifecycle.services.context import open_context
-    from lifecycle.services.portfolio import diff_packs
-
-    c = open_context(ws_from(ctx))
-    try:
-        changes, n = diff_packs(c, new_dir, against)
-    finally:
-        c.close()
+    changes, n = run_in_context(ctx, lambda c: diff_packs(c, new_dir, against))
     if as_json:
         emit_json({"projects": n, "changes": [ch.to_dict() for ch in changes]})
         return
@@ -217,7 +194,5 @@ def diff_cmd(ctx: click.Context, new_dir: str, against: str | None, as_json: boo
 @rules_grp.command("functions")
 def functions_cmd() -> None:
     """List the functions gate rules may call (they replace CEL map/filter, and add working days)."""
-    from lifecycle.expr import FUNCTION_DOCS
-
-    for name, doc in FUNCTION_DOCS.items():
+    for name, doc in rules.rule_functions().items():
         click.echo(f"{name:<18} {doc}")

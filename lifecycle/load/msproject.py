@@ -652,7 +652,7 @@ class _LineBuilder(TreeBuilder):
         self.lines: dict[int, int] = {}
         self.parser: Any = None
 
-    def start(self, tag: str, attrs: dict[str, str]) -> Element:  # type: ignore[override]
+    def start(self, tag: str, attrs: dict[str, str]) -> Element:
         el = super().start(tag, attrs)
         if self.parser is not None:
             self.lines[id(el)] = self.parser.parser.CurrentLineNumber

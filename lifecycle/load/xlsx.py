@@ -301,7 +301,7 @@ def _find_sheet(wb: Any, sheet: Sheet) -> Worksheet | None:
     wanted = {_norm(t) for t in sheet.titles.values()} | {_norm(sheet.kind)}
     for ws in wb.worksheets:
         if _norm(ws.title) in wanted:
-            return ws  # type: ignore[no-any-return]
+            return ws
     return None
 
 

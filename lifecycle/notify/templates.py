@@ -14,14 +14,6 @@ from typing import Any
 
 LANGS = ("zh", "en")
 
-DOCUMENT_TITLES: dict[str, dict[str, str]] = {
-    "acceptance": {"zh": "验收单", "en": "Acceptance certificate"},
-    "final_acceptance": {"zh": "验收报告", "en": "Final acceptance report"},
-    "handover": {"zh": "交接清单", "en": "Handover package"},
-    "gate_review": {"zh": "阶段评审报告", "en": "Gate review report"},
-    "status": {"zh": "项目状态报告", "en": "Project status report"},
-}
-
 _SUBJECT = {
     "zh": "[{code}] {title} {number} — {project}",
     "en": "[{code}] {title} {number} — {project}",
@@ -58,16 +50,11 @@ def _order(lang: str) -> tuple[str, str]:
     return ("zh", "en") if lang == "zh" else ("en", "zh")
 
 
-def document_title(kind: str, lang: str) -> str:
-    titles = DOCUMENT_TITLES.get(kind)
-    if titles is None:
-        return kind.replace("_", " ")
-    return titles[lang]
-
-
-def document_email(kind: str, locale: str, values: Mapping[str, Any]) -> tuple[str, str]:
+def document_email(titles: Mapping[str, str], locale: str, values: Mapping[str, Any]) -> tuple[str, str]:
     """Subject and body of the e-mail carrying a document.
 
+    ``titles`` is the document kind's title in ``zh`` and ``en`` (from the registry of document
+    kinds, the only copy of the titles; the caller looks it up, so this module needs no documents).
     ``values`` holds ``code``, ``project``, ``number``, ``sha256``, ``recipients`` (names),
     ``sender_name`` and optionally ``milestone`` (the milestone's name).
     """
@@ -86,13 +73,13 @@ def document_email(kind: str, locale: str, values: Mapping[str, Any]) -> tuple[s
     }
 
     def body(lang: str) -> str:
-        title = document_title(kind, lang)
+        title = titles[lang]
         greeting = _GREETING[lang].format(names=names_zh if lang == "zh" else names_en)
         if lang == "zh" and not values.get("recipients"):
             greeting = "您好！"
         return _BODY[lang].format(greeting=greeting, title=title, title_lower=title[:1].lower() + title[1:], **common)
 
-    subject = _SUBJECT[first].format(title=document_title(kind, first), **common)
+    subject = _SUBJECT[first].format(title=titles[first], **common)
     return subject, body(first) + _SEPARATOR + body(second)
 
 

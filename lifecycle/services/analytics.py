@@ -37,7 +37,7 @@ from lifecycle.domain.model import (
     replace,
 )
 from lifecycle.domain.resources import material_checks, over_allocations, resource_loading
-from lifecycle.domain.risk_matrix import risk_matrix
+from lifecycle.domain.risk_matrix import band, risk_matrix
 from lifecycle.domain.schedule import Schedule, ScheduleCycle, compute_schedule
 from lifecycle.domain.validate import CODE_RE, validate_project
 from lifecycle.errors import InvalidInput, Problem, SpecError
@@ -417,6 +417,16 @@ def _fold(line: str) -> str:
 
 def _uid_part(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", value)
+
+
+def risk_band(score: int) -> str:
+    """The band (low, moderate, significant, high) of a probability x impact score."""
+    return str(band(score))
+
+
+def project_calendar(ctx: Context, code: str) -> str:
+    """The project's key dates and milestones as an iCalendar text (``pmo export ical CODE``)."""
+    return export_ical(ctx.store.get(code))
 
 
 def export_ical(project: Project, *, now: datetime | None = None) -> str:

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from lifecycle.documents.registry import titles_of
 from lifecycle.domain.model import AuditEvent, DocumentRecord, Project
-from lifecycle.errors import DeliveryError, InvalidInput, NotFound
+from lifecycle.errors import ConfigError, DeliveryError, InvalidInput, NotFound
 from lifecycle.notify.email import (
     Attachment,
     SmtpConfig,
@@ -170,7 +171,7 @@ def send_document(ctx: Context, doc: DocumentRecord, to: list[str] | None = None
     if isinstance(ms, Mapping):
         milestone = str(ms.get("name") or ms.get("id") or "")
     subject, body = document_email(
-        doc.kind,
+        titles_of(doc.kind),
         doc.lang or project.charter.locale,
         {
             "code": code,
@@ -348,3 +349,52 @@ def notify(ctx: Context, code: str, event: str, payload: Mapping[str, Any]) -> d
         ],
     )
     return {**data, "sent_now": True}
+
+
+# ------------------------------------------------------------------ steps of the flows
+def document_summary(doc: DocumentRecord, issued_now: bool) -> dict[str, Any]:
+    """A document as the flows pass it on: ids, path and checksum (plain data)."""
+    return {
+        "id": doc.id,
+        "number": doc.number,
+        "kind": doc.kind,
+        "path": doc.path,
+        "sha256": doc.sha256,
+        "issued_now": issued_now,
+    }
+
+
+def ensure_document_summary(
+    ctx: Context, code: str, kind: str, *, milestone: str | None = None, review_id: str | None = None
+) -> dict[str, Any]:
+    """:func:`ensure_document` as plain data."""
+    doc, issued = ensure_document(ctx, code, kind, milestone=milestone, review_id=review_id)
+    return document_summary(doc, issued)
+
+
+def _not_sent(document: str, reason: str) -> dict[str, Any]:
+    return {"document": document, "status": "not_sent", "reason": reason, "sent_now": False}
+
+
+def deliver_document(ctx: Context, code: str, document: str, to: Sequence[str] | None = None) -> dict[str, Any]:
+    """Send a registered document once; a missing setting or a bad address is a result, not an error.
+
+    Only a :class:`~lifecycle.errors.DeliveryError` (the server refused or could not be reached) is
+    raised, because only that is worth retrying; without an SMTP server, or with a setting or an
+    address that is wrong, retrying changes nothing, so the result says ``not_sent`` and why.
+    """
+    if not smtp_configured(ctx):
+        return _not_sent(document, "no SMTP server configured")
+    doc = find_document(ctx, code, document)
+    try:
+        return send_document(ctx, doc, list(to) if to else None)
+    except (ConfigError, InvalidInput) as exc:
+        return _not_sent(document, str(exc))
+
+
+def deliver_notification(ctx: Context, code: str, event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`notify`, with a wrong webhook setting reported in the result (retrying cannot help)."""
+    try:
+        return notify(ctx, code, event, payload)
+    except ConfigError as exc:
+        return {"event": event, "status": "not_sent", "reason": str(exc), "sent_now": False}

@@ -24,10 +24,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lifecycle.documents.locale import check_lang
-from lifecycle.documents.views import KINDS, Stamp, build_view, choose_milestone, collect_waivers, next_number
+from lifecycle.documents.registry import KINDS, DocumentKind, document_kind, next_number
+from lifecycle.documents.views import Stamp, choose_milestone, collect_waivers
 from lifecycle.domain.model import AuditEvent, DocumentRecord
 from lifecycle.errors import InvalidInput, NotFound, RenderError
 from lifecycle.services.context import Context
+
+__all__ = [
+    "DocumentKind",
+    "VerifyResult",
+    "document_kinds",
+    "issue_document",
+    "list_documents",
+    "signing_config",
+    "verify_document",
+]
 
 _LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
 
@@ -88,6 +99,11 @@ def signing_config(ctx: Context) -> Any:
     return SigningConfig.from_settings(ctx.workspace.settings.signing, ctx.workspace.root)
 
 
+def document_kinds() -> list[DocumentKind]:
+    """Every registered kind of document (what `pmo docs` offers), in the registry's order."""
+    return list(KINDS.values())
+
+
 # --------------------------------------------------------------------------- issue
 def issue_document(
     ctx: Context,
@@ -108,8 +124,7 @@ def issue_document(
     """
     from lifecycle.documents.render import render_pdf
 
-    if kind not in KINDS:
-        raise InvalidInput(f"unknown document kind '{kind}' (known: {', '.join(KINDS)})")
+    entry = document_kind(kind)
     project = ctx.store.get(code)
     lang = check_lang(lang or project.charter.locale)
     today, now = ctx.today(), ctx.now()
@@ -117,8 +132,9 @@ def issue_document(
     review_records = ctx.store.records(code, "gate_review")
     reviews = [dict(r.data) for r in review_records]
     waivers = collect_waivers(reviews, [dict(r.data) for r in ctx.store.records(code, "waiver")], today)
-    ms = choose_milestone(project, today, milestone) if kind == "acceptance" else None
-    review = _latest_review(reviews, [r.key for r in review_records], review_id) if kind == "gate_review" else None
+    ms = choose_milestone(project, today, milestone) if entry.subject == "milestone" else None
+    keys = [r.key for r in review_records]
+    review = _latest_review(reviews, keys, review_id) if entry.subject == "review" else None
 
     number, seq = next_number(code, kind, ctx.store.documents(code), ms.id if ms else None)
     stamp = Stamp(
@@ -130,7 +146,7 @@ def issue_document(
         actor=ctx.actor,
         supplier=dict(ctx.workspace.settings.supplier or {}),
     )
-    record = build_view(kind, project, stamp, milestone=ms, review=review, waivers=waivers)
+    record = entry.build(project, stamp, ms, review, waivers)
 
     rendered = render_pdf(record, logo=_logo(ctx))
     if rendered.refused:

@@ -8,46 +8,35 @@ Two modes (see the README):
   event (resource ``pmo.project.<code>``, payload ``{project, milestone}``); the deployment trigger in
   ``prefect.yaml`` starts ``milestone_reached`` on a worker with the payload as parameters.
 
-:func:`prefect_environment` is applied before Prefect is first imported by ``pmo``: Prefect's home
-inside the workspace (never the user's ``~/.prefect``) and telemetry off. Values already set in the
-environment win, so an operator can point ``PREFECT_HOME`` elsewhere.
+The mode is the workspace's :class:`~lifecycle.workspace.Runtime` (read once at the edge);
+:func:`lifecycle.workspace.prefect_environment` sets Prefect's home inside the workspace (never the
+user's ``~/.prefect``) and telemetry off before Prefect is first imported.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 from lifecycle.errors import DeliveryError
-from lifecycle.workspace import Workspace
+from lifecycle.workspace import Workspace, prefect_environment
+
+__all__ = [
+    "MILESTONE_COMPLETED",
+    "RESOURCE_PREFIX",
+    "emit_milestone_completed",
+    "milestone_event",
+    "prefect_environment",
+    "server_mode",
+]
 
 MILESTONE_COMPLETED = "pmo.milestone.completed"
 RESOURCE_PREFIX = "pmo.project."
 
 
-def server_mode() -> bool:
+def server_mode(workspace: Workspace) -> bool:
     """True when a Prefect server is configured for this process (``PREFECT_API_URL``)."""
-    return bool(os.environ.get("PREFECT_API_URL", "").strip())
-
-
-def prefect_environment(workspace: Workspace) -> dict[str, str]:
-    """Set (if unset) and return the variables Prefect must see in this process."""
-    wanted = {
-        "PREFECT_HOME": str(workspace.prefect_home),
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        # Prefect's default (20 s) is tight: a first start in a new home migrates its database, and
-        # takes 15 s or more on a busy two-core machine
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-    }
-    applied = {}
-    for key, value in wanted.items():
-        os.environ.setdefault(key, value)
-        applied[key] = os.environ[key]
-    if applied["PREFECT_HOME"] == str(workspace.prefect_home):
-        workspace.prefect_home.mkdir(parents=True, exist_ok=True)
-    return applied
+    return workspace.runtime.server_mode
 
 
 def milestone_event(code: str, milestone: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -60,17 +49,16 @@ def milestone_event(code: str, milestone: str, extra: Mapping[str, Any] | None =
 
 
 def emit_milestone_completed(
-    code: str, milestone: str, *, workspace: Workspace | None = None, extra: Mapping[str, Any] | None = None
+    code: str, milestone: str, *, workspace: Workspace, extra: Mapping[str, Any] | None = None
 ) -> str | None:
     """Emit ``pmo.milestone.completed`` to the configured Prefect server; returns the event id.
 
     Returns None (and imports nothing) in embedded mode. Raises DeliveryError if the server cannot
     be reached, so the caller can tell the user the flow was not triggered.
     """
-    if not server_mode():
+    if not server_mode(workspace):
         return None
-    if workspace is not None:
-        prefect_environment(workspace)
+    prefect_environment(workspace)
     import asyncio
 
     from prefect.events import Event
@@ -87,6 +75,6 @@ def emit_milestone_completed(
         asyncio.run(send())
     except Exception as exc:  # any transport failure: the event did not reach the server
         raise DeliveryError(
-            f"could not emit {MILESTONE_COMPLETED} to {os.environ.get('PREFECT_API_URL')}: {exc}"
+            f"could not emit {MILESTONE_COMPLETED} to {workspace.runtime.prefect_api_url}: {exc}"
         ) from exc
     return str(event.id)

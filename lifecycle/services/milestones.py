@@ -14,11 +14,14 @@ An event that cannot be delivered does not undo the milestone: the result says s
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
 from lifecycle.errors import DeliveryError, InvalidInput
 from lifecycle.services.context import Context
+from lifecycle.services.events import emit_milestone_completed, server_mode
 from lifecycle.services.projects import get_item, set_fields
 
 
@@ -56,9 +59,7 @@ def complete_milestone(ctx: Context, code: str, milestone: str, *, on: date | No
 
 
 def _emit(ctx: Context, code: str, milestone: str, notes: list[str]) -> str | None:
-    from lifecycle.services.events import emit_milestone_completed, server_mode
-
-    if not server_mode():
+    if not server_mode(ctx.workspace):
         return None
     try:
         event = emit_milestone_completed(code, milestone, workspace=ctx.workspace)
@@ -70,3 +71,65 @@ def _emit(ctx: Context, code: str, milestone: str, notes: list[str]) -> str | No
         return None
     notes.append(f"event pmo.milestone.completed sent ({event}): the milestone_reached flow will run on a worker")
     return event
+
+
+# ------------------------------------------------------------------ what the milestone_reached flow decides
+@dataclass(frozen=True)
+class ReachedMilestone:
+    """A milestone recorded as done: what the flow needs to know about it."""
+
+    id: str
+    name: str
+    kind: str
+    deliverables: tuple[str, ...]
+    completed_on: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "deliverables": list(self.deliverables)}
+
+
+def reached_milestone(ctx: Context, code: str, milestone: str) -> ReachedMilestone:
+    """The milestone, which must be recorded as done (the flow follows a reached milestone only)."""
+    ms = get_item(ctx.store.get(code), "milestones", milestone)
+    if ms.status != "done":
+        raise InvalidInput(
+            f"{code} milestone {milestone} is {ms.status}, not done: record it with "
+            f"`pmo milestone done {code} {milestone}` first"
+        )
+    done = ms.completed_on.isoformat() if ms.completed_on else None
+    return ReachedMilestone(ms.id, ms.name, ms.kind, tuple(ms.deliverables), done)
+
+
+@dataclass(frozen=True)
+class CheckTally:
+    """Quality check results counted: ids of the failed and conditional ones, how many passed."""
+
+    failed: tuple[str, ...]
+    conditional: tuple[str, ...]
+    passed: int
+    total: int
+
+
+def tally_checks(checks: Sequence[Mapping[str, Any]]) -> CheckTally:
+    """Count check results: ``fail`` fails; ``conditional`` passes with an open item on the certificate."""
+    failed = tuple(str(c["id"]) for c in checks if c["result"] == "fail")
+    conditional = tuple(str(c["id"]) for c in checks if c["result"] == "conditional")
+    return CheckTally(failed, conditional, len(checks) - len(failed), len(checks))
+
+
+@dataclass(frozen=True)
+class AcceptanceVerdict:
+    """Whether the acceptance certificate is issued for a reached milestone, and if not why."""
+
+    applies: bool  # an acceptance milestone
+    issue: bool
+    withheld: str = ""
+
+
+def acceptance_verdict(milestone: ReachedMilestone, tally: CheckTally) -> AcceptanceVerdict:
+    """An acceptance milestone gets its certificate when no quality check failed."""
+    if milestone.kind != "acceptance":
+        return AcceptanceVerdict(False, False)
+    if tally.failed:
+        return AcceptanceVerdict(True, False, f"withheld: {len(tally.failed)} quality check(s) failed")
+    return AcceptanceVerdict(True, True)

@@ -16,26 +16,18 @@ from the milestone so a second run changes nothing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
 from lifecycle.domain.metrics import project_metrics
-from lifecycle.domain.model import AuditEvent, Project, StatusReport
+from lifecycle.domain.model import AuditEvent, Project, Rag, StatusReport
 from lifecycle.errors import DeliveryError
 from lifecycle.services.context import Context
 from lifecycle.services.projects import get_item, update_project, upsert
 from lifecycle.storage.protocol import RECORD_SCHEMA_VERSION, Record
 
 ALERT = "alert"
-
-
-def _status_report_days() -> int:
-    try:
-        return max(1, int(os.environ.get("PMO_STATUS_REPORT_DAYS", "14")))
-    except ValueError:
-        return 14
 
 
 def active_codes(ctx: Context) -> list[str]:
@@ -61,7 +53,9 @@ def _owners(project: Project, ids: Iterable[str]) -> list[dict[str, str]]:
     return [_who(project, pid) for pid in seen]
 
 
-def compute_alerts(project: Project, today: date, metrics: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+def compute_alerts(
+    project: Project, today: date, metrics: Mapping[str, Any] | None = None, *, status_report_days: int = 14
+) -> list[dict[str, Any]]:
     """The alerts for one project as of ``today`` (pure: no storage)."""
     m = dict(metrics if metrics is not None else project_metrics(project, today))
     ch = project.charter
@@ -139,7 +133,7 @@ def compute_alerts(project: Project, today: date, metrics: Mapping[str, Any] | N
             [*(risks[r].owner for r in past if r in risks), pm],
         )
 
-    limit = _status_report_days()
+    limit = status_report_days
     days = int(m["days_since_status_report"])
     if days < 0:
         started = ch.start is not None and ch.start <= today
@@ -161,7 +155,7 @@ def project_health(ctx: Context, code: str) -> dict[str, Any]:
     project = ctx.store.get(code)
     today = ctx.today()
     m = project_metrics(project, today)
-    alerts = compute_alerts(project, today, m)
+    alerts = compute_alerts(project, today, m, status_report_days=ctx.workspace.runtime.status_report_days)
     new_records = []
     for a in alerts:
         key = f"{today.isoformat()}:{a['kind']}"
@@ -211,6 +205,26 @@ def project_health(ctx: Context, code: str) -> dict[str, Any]:
         "days_since_status_report": m["days_since_status_report"],
         "alerts": alerts,
     }
+
+
+HEALTH_FIELDS = (
+    "project",
+    "name",
+    "phase",
+    "health",
+    "progress_pct",
+    "planned_progress_pct",
+    "overdue_tasks",
+    "budget_spent_pct",
+    "days_since_status_report",
+)
+
+
+def health_row(health: Mapping[str, Any]) -> dict[str, Any]:
+    """One project's line of the portfolio monitor's result: its figures and its alerts in words."""
+    row = {k: health[k] for k in HEALTH_FIELDS}
+    row["alerts"] = [f"{a['severity']}: {a['message']}" for a in health["alerts"]]
+    return row
 
 
 def alert_payload(alert: Mapping[str, Any]) -> dict[str, Any]:
@@ -264,17 +278,17 @@ def record_milestone_report(
     ms = get_item(project, "milestones", milestone)
     day = ms.completed_on or ctx.today()
     m = project_metrics(project, day)
-    alerts = compute_alerts(project, day, m)
+    alerts = compute_alerts(project, day, m, status_report_days=ctx.workspace.runtime.status_report_days)
     kinds = {a["kind"]: a["severity"] for a in alerts}
 
-    def worst(*names: str) -> str:
+    def worst(*names: str) -> Rag:
         sev = [kinds[n] for n in names if n in kinds]
         return "red" if "red" in sev else "amber" if sev else "green"
 
     failed = [c for c in checks if c.get("result") == "fail"]
     schedule = worst("behind_schedule", "overdue_tasks", "overdue_milestones")
     cost = worst("over_budget", "budget_burn")
-    scope = "amber" if failed else "green"
+    scope: Rag = "amber" if failed else "green"
     order = {"green": 0, "amber": 1, "red": 2}
     overall = max((schedule, cost, scope), key=lambda r: order[r])
     previous = [r for r in project.status_reports if r.date <= day and not r.id.startswith(f"SR-{milestone}")]
@@ -304,7 +318,7 @@ def record_milestone_report(
         overall=overall,
         schedule=schedule,
         cost=cost,
-        scope=scope,  # type: ignore[arg-type]
+        scope=scope,
         summary=summary,
         accomplishments=accomplishments,
         next_steps=next_steps,

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lifecycle.domain.changes import Change, diff_projects
+from lifecycle.domain.facts import facts_schema
 from lifecycle.domain.fields import to_plain
 from lifecycle.domain.metrics import project_metrics
-from lifecycle.domain.model import SECTIONS, AuditEvent, Project, replace
+from lifecycle.domain.model import SECTIONS, AuditEvent, DocumentRecord, Project, replace
 from lifecycle.domain.validate import validate_project
 from lifecycle.errors import InvalidInput, NotFound, Problem, SpecError
 from lifecycle.load.source import format_path
-from lifecycle.services.context import Context
+from lifecycle.services.context import Context, Workspace, open_context
 from lifecycle.storage.protocol import ProjectSummary
 
 if TYPE_CHECKING:  # the project-file reader is imported where files are read, not by every gate check
@@ -184,12 +185,85 @@ def apply_files(ctx: Context, paths: Sequence[str | Path], *, dry_run: bool = Fa
     return results
 
 
+SETTINGS_TEMPLATE = (
+    "# pmo workspace settings (see README: Settings)\n"
+    "# database_url: postgresql://user@127.0.0.1:5432/pmo   # default: SQLite pmo.db in this folder\n"
+    "# rules: ../rules/default                                # default: the shipped rule pack\n"
+    "documents_dir: documents\n"
+    "supplier: {}\n"
+)
+
+
+@dataclass(frozen=True)
+class InitResult:
+    root: Path
+    database: str  # the database URL without its password
+    projects: int
+    rules: Path
+
+
+def init_workspace(workspace: Workspace) -> InitResult:
+    """Create the workspace folder, its settings file (if missing) and its database schema."""
+    workspace.root.mkdir(parents=True, exist_ok=True)
+    settings = workspace.root / "settings.yaml"
+    if not settings.exists():
+        settings.write_text(SETTINGS_TEMPLATE, encoding="utf-8")
+    with open_context(workspace, create=True) as ctx:
+        n = len(ctx.store.list_projects())
+    # the storage module is imported only here: its SQLAlchemy import is not paid by other commands
+    from lifecycle.storage.sql import safe_url
+
+    return InitResult(workspace.root, safe_url(workspace.database_url), n, workspace.rules_dir)
+
+
+def schema(what: str) -> dict[str, Any]:
+    """The JSON Schema of project files (``project``) or of the gate facts (``facts``)."""
+    if what == "project":
+        from lifecycle.load.projectfile import json_schema  # lazy like every project-file import here (YAML)
+
+        return json_schema()
+    if what == "facts":
+        return facts_schema()
+    raise InvalidInput(f"unknown schema '{what}' (project or facts)")
+
+
 def export_project(ctx: Context, code: str, fmt: str = "yaml") -> str:
     if fmt not in ("yaml", "json"):
         raise InvalidInput(f"unknown format '{fmt}' (yaml or json)")
     from lifecycle.load.projectfile import dump_project
 
     return dump_project(ctx.store.get(code), fmt)
+
+
+def get_project(ctx: Context, code: str) -> Project:
+    """The project as stored now (a frozen dataclass tree a face reads)."""
+    return ctx.store.get(code)
+
+
+@dataclass(frozen=True)
+class ProjectTally:
+    """How much a project has on record: phase, audit events, gate reviews and issued documents."""
+
+    code: str
+    phase: str
+    audit_events: int
+    gate_reviews: int
+    documents: tuple[DocumentRecord, ...]
+
+
+def tally(ctx: Context, codes: Sequence[str]) -> tuple[list[ProjectTally], list[str]]:
+    """The tally of each project and the problems of the whole audit trail (empty: intact)."""
+    rows = [
+        ProjectTally(
+            code,
+            ctx.store.get(code).phase,
+            len(ctx.store.audit(code)),
+            len(ctx.store.records(code, "gate_review")),
+            tuple(ctx.store.documents(code)),
+        )
+        for code in codes
+    ]
+    return rows, ctx.store.verify_audit()
 
 
 def list_projects(ctx: Context) -> list[ProjectSummary]:

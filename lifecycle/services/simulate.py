@@ -23,6 +23,7 @@ from lifecycle.domain.model import (
     Lesson,
     Meeting,
     Project,
+    Rag,
     Signoff,
     StatusReport,
     Survey,
@@ -63,7 +64,7 @@ def labour_cost(p: Project, task_id: str) -> Decimal:
     return total.quantize(Decimal("0.01"))
 
 
-def work_until(ctx: Context, code: str, when: date, *, overall: str = "green") -> dict[str, int]:
+def work_until(ctx: Context, code: str, when: date, *, overall: Rag = "green") -> dict[str, int]:
     """Record the work done by ``when`` as planned, a progress meeting and a status report."""
     counts = {"done": 0, "started": 0, "costs": 0, "materials": 0, "risks_reviewed": 0, "issues_resolved": 0}
 
@@ -153,7 +154,7 @@ def work_until(ctx: Context, code: str, when: date, *, overall: str = "green") -
             author=p.charter.project_manager,
             audience="client",
             overall=overall,
-            schedule=overall,  # type: ignore[arg-type]
+            schedule=overall,
             cost="green",
             scope="green",
             summary=(

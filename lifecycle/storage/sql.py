@@ -378,6 +378,9 @@ def _safe_url(url: str) -> str:
     return url
 
 
+safe_url = _safe_url  # public: the database URL as it may be shown (no password)
+
+
 # ------------------------------------------------------------------ engine
 def normalise_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):

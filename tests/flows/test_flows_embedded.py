@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from lifecycle.domain.model import Lesson, replace
@@ -265,6 +266,24 @@ def test_closeout_sends_documents_and_closes_when_approved(make_workspace, inbox
     assert closed["closed"] is True
     assert len(inbox.messages) == 2  # same project data: the same documents, already sent
     assert run(ws, "closeout", project="DEMO-1")["note"] == "already closed"
+
+
+def test_closeout_blocked_names_an_erroring_warning_rule(make_workspace, hooks, tmp_path, test_pack, run):
+    """A warning rule whose evaluation errors blocks the close (no-go) and the notification names it."""
+    from tests.flows.test_gate_review_service import erroring_pack
+
+    ws = make_workspace(
+        webhook={"url": hooks.url}, project=replace(sample_project(tmp_path / "files"), phase="closure")
+    )
+    settings = yaml.safe_load((ws / "settings.yaml").read_text(encoding="utf-8"))
+    settings["rules"] = str(erroring_pack(test_pack, tmp_path / "erroring-pack"))
+    (ws / "settings.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    result = run(ws, "closeout", project="DEMO-1")
+    assert result["closed"] is False and result["gate"]["decision"] == "no_go"
+    assert result["gate"]["blocking"] == ["W-RATIO"]
+    blocked = [b for b in hooks.bodies if b["event"] == "closeout.blocked"]
+    assert len(blocked) == 1 and blocked[0]["payload"]["reason"].startswith("W-RATIO")
+    assert "W-RATIO" in blocked[0]["text"]
 
 
 def test_portfolio_monitor_and_the_cli(make_workspace, hooks, embedded, monkeypatch, test_pack):

@@ -9,6 +9,7 @@ import pytest
 
 from lifecycle.domain.model import CostEntry, StatusReport, replace
 from lifecycle.services import monitor
+from lifecycle.services.context import read_runtime
 from lifecycle.services.milestones import complete_milestone
 from lifecycle.storage.sql import SqlStore
 from tests.flows.conftest import open_ctx, sample_project, today_env
@@ -49,8 +50,9 @@ def test_alerts_of_a_late_project(make_workspace, hooks, monkeypatch):
         assert not any(a["new"] for a in again[0]["alerts"])
         assert len(ctx.store.records("DEMO-1", "alert")) == 5 and len(hooks.bodies) == 5
 
-        # the next day: each alert once more
+        # the next day: each alert once more (the environment is read once, when a workspace opens)
         monkeypatch.setenv("PMO_TODAY", "2026-03-31")
+        ctx.workspace.runtime = read_runtime()
         monitor.portfolio_health(ctx)
         assert len(ctx.store.records("DEMO-1", "alert")) == 10 and len(hooks.bodies) == 10
     finally:

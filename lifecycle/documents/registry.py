@@ -1,0 +1,201 @@
+"""The registry of document kinds: one entry per kind of client document, the only table of them.
+
+Each :class:`DocumentKind` names what every other part needs to know about a kind: the view builder
+that makes its record (in :mod:`lifecycle.documents.views`), its template (``templates/<kind>.html``),
+its title in Chinese and English (the only copy: e-mail subjects and the command line read it here),
+its document-number prefix (``<CODE>-<PREFIX>-<N>``), the ``pmo docs`` command that issues it, what
+subject it is about (a milestone, a gate review, or the whole project), and the state of the sample
+project the tests issue it from. Adding a kind is one entry here plus its template; the ``pmo docs``
+commands, numbering, e-mails and the rendering test follow from the table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from lifecycle.documents.views import (
+    Stamp,
+    build_acceptance,
+    build_final_acceptance,
+    build_gate_review,
+    build_handover,
+    build_status,
+)
+from lifecycle.domain.model import DocumentRecord, Milestone, Project
+from lifecycle.errors import InvalidInput, NotFound
+
+Subject = Literal["project", "milestone", "review"]
+
+# (project, stamp, milestone, review, waivers) -> the document's record
+Builder = Callable[
+    [Project, Stamp, Milestone | None, Mapping[str, Any] | None, Sequence[Mapping[str, Any]]], dict[str, Any]
+]
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    kind: str  # the record's ``kind``, the template's name, the registry's key
+    title_zh: str
+    title_en: str
+    prefix: str  # document numbers: <CODE>-<PREFIX>[-<milestone>]-<N>
+    command: str  # `pmo docs <command>`
+    detail: str  # what the document holds: the command's help after the title
+    subject: Subject
+    build: Builder
+    fixture: str  # the state of the sample project the tests issue this kind from
+
+    @property
+    def help(self) -> str:
+        """The `pmo docs` command's help: the title in both languages, then what the document holds."""
+        return f"{self.title_en} ({self.title_zh}){self.detail}"
+
+    @property
+    def template(self) -> str:
+        return f"{self.kind}.html"
+
+    def title(self, lang: str) -> str:
+        """The title in ``lang`` (``zh``, ``zh-CN`` or ``en``)."""
+        return self.title_zh if lang.lower().startswith("zh") else self.title_en
+
+
+def _acceptance(
+    project: Project,
+    stamp: Stamp,
+    milestone: Milestone | None,
+    review: Mapping[str, Any] | None,
+    waivers: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    if milestone is None:
+        raise InvalidInput("an acceptance certificate needs a milestone")
+    return build_acceptance(project, stamp, milestone, waivers)
+
+
+def _gate_review(
+    project: Project,
+    stamp: Stamp,
+    milestone: Milestone | None,
+    review: Mapping[str, Any] | None,
+    waivers: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    if review is None:
+        raise NotFound(f"no gate review to report for {project.code}")
+    return build_gate_review(project, stamp, review, waivers)
+
+
+def _whole(builder: Callable[[Project, Stamp, Sequence[Mapping[str, Any]]], dict[str, Any]]) -> Builder:
+    def build(
+        project: Project,
+        stamp: Stamp,
+        milestone: Milestone | None,
+        review: Mapping[str, Any] | None,
+        waivers: Sequence[Mapping[str, Any]],
+    ) -> dict[str, Any]:
+        return builder(project, stamp, waivers)
+
+    return build
+
+
+KINDS: dict[str, DocumentKind] = {
+    k.kind: k
+    for k in (
+        DocumentKind(
+            "acceptance",
+            "验收单",
+            "Acceptance certificate",
+            "ACC",
+            "acceptance",
+            " for one milestone's deliverables.",
+            "milestone",
+            _acceptance,
+            "closed",
+        ),
+        DocumentKind(
+            "final_acceptance",
+            "验收报告",
+            "Final acceptance report",
+            "FAR",
+            "final-acceptance",
+            " for the whole project.",
+            "project",
+            _whole(build_final_acceptance),
+            "closed",
+        ),
+        DocumentKind(
+            "handover",
+            "交接清单",
+            "Handover package",
+            "HOV",
+            "handover",
+            ": items with checksums, training, support, warranty, open items.",
+            "project",
+            _whole(build_handover),
+            "closed",
+        ),
+        DocumentKind(
+            "gate_review",
+            "阶段评审报告",
+            "Gate review report",
+            "GRR",
+            "gate-review",
+            ": decision, each rule's result and evidence, approvals, waivers.",
+            "review",
+            _gate_review,
+            "planning",
+        ),
+        DocumentKind(
+            "status",
+            "项目状态报告",
+            "Project status report",
+            "STR",
+            "status",
+            ": RAG, progress against plan, milestones, budget, risks, issues, decisions.",
+            "project",
+            _whole(build_status),
+            "execution",
+        ),
+    )
+}
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def document_kind(kind: str) -> DocumentKind:
+    """The registry entry of ``kind``; InvalidInput naming the known kinds otherwise."""
+    entry = KINDS.get(kind)
+    if entry is None:
+        raise InvalidInput(f"unknown document kind '{kind}' (known: {', '.join(KINDS)})")
+    return entry
+
+
+def titles_of(kind: str) -> dict[str, str]:
+    """The kind's title in both languages (``{"zh": ..., "en": ...}``); its name in words if unknown."""
+    entry = KINDS.get(kind)
+    if entry is None:
+        words = kind.replace("_", " ")
+        return {"zh": words, "en": words}
+    return {"zh": entry.title_zh, "en": entry.title_en}
+
+
+def number_prefix(code: str, kind: str, milestone: str | None = None) -> str:
+    """``<CODE>-<PREFIX>``, and for a kind about a milestone ``-<milestone>`` (made file-name safe)."""
+    entry = document_kind(kind)
+    parts = [code, entry.prefix]
+    if entry.subject == "milestone":
+        if not milestone:
+            raise InvalidInput(f"a document of kind '{kind}' needs a milestone")
+        parts.append(_SAFE.sub("_", milestone))
+    return "-".join(parts)
+
+
+def next_number(
+    code: str, kind: str, existing: Iterable[DocumentRecord], milestone: str | None = None
+) -> tuple[str, int]:
+    """The next free document number for this prefix and its sequence ``N`` (1 for the first)."""
+    prefix = number_prefix(code, kind, milestone)
+    pattern = re.compile(re.escape(prefix) + r"-(\d+)$")
+    seen = [int(m.group(1)) for d in existing if d.kind == kind and (m := pattern.match(d.number))]
+    n = max(seen, default=0) + 1
+    return f"{prefix}-{n}", n
