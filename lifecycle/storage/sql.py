@@ -386,6 +386,7 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
+    # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
     from sqlalchemy import create_engine, event
 
     url = normalise_url(url)
@@ -405,6 +406,7 @@ def make_engine(url: str) -> Engine:
 
 
 def alembic_config(connection: Connection | None = None) -> Any:
+    # lazy: Alembic costs about half a second to import and only init/upgrade need it
     from alembic.config import Config
 
     cfg = Config()
@@ -415,6 +417,7 @@ def alembic_config(connection: Connection | None = None) -> Any:
 
 
 def head_revision() -> str:
+    # lazy: Alembic costs about half a second to import and only init/upgrade need it
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -456,6 +459,7 @@ class SqlStore:
         if path is not None and not create:
             store._check_schema(failure)  # plain sqlite3: no engine, no SQLAlchemy import
             return store
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy.exc import SQLAlchemyError
 
         try:
@@ -468,6 +472,7 @@ class SqlStore:
         return store
 
     def migrate(self) -> None:
+        # lazy: Alembic costs about half a second to import and only init/upgrade need it
         from alembic import command
 
         with self.engine.connect() as conn:
@@ -487,6 +492,7 @@ class SqlStore:
                 rows = r.rows("SELECT version_num FROM alembic_version")
             current = rows[0][0] if rows else None
         else:
+            # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
             from sqlalchemy import inspect, text
 
             with self.engine.connect() as conn:
@@ -508,6 +514,7 @@ class SqlStore:
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
         try:
@@ -626,6 +633,7 @@ class SqlStore:
 
     def put_derived(self, kind: str, entries: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
         """Replace derived data in one transaction (not audited: it is a cache of what can be recomputed)."""
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import delete, insert, select
 
         from lifecycle.storage import tables as T
@@ -665,6 +673,7 @@ class SqlStore:
         events: Iterable[AuditEvent] = (),
         records: Iterable[Record] = (),
     ) -> Project:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import insert, select, update
 
         from lifecycle.storage import tables as T
@@ -715,6 +724,7 @@ class SqlStore:
         return saved
 
     def _write_sections(self, conn: Connection, pk: int, current: Project | None, project: Project) -> None:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import delete, insert, update
 
         from lifecycle.storage import tables as T
@@ -748,6 +758,7 @@ class SqlStore:
         events = list(events)
         if not events:
             return
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import insert, select, update
 
         from lifecycle.storage import tables as T
@@ -783,6 +794,7 @@ class SqlStore:
             raise ConcurrentUpdate(f"the audit trail of '{code}' was extended concurrently; try again")
 
     def _put_records(self, conn: Connection, pk: int, records: Iterable[Record]) -> None:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import delete, insert
 
         from lifecycle.storage import tables as T
@@ -802,6 +814,7 @@ class SqlStore:
             )
 
     def _lock(self, conn: Connection, code: str) -> int:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import select
 
         from lifecycle.storage import tables as T
@@ -823,6 +836,7 @@ class SqlStore:
 
     # ------------------------------------------------------------ documents
     def add_document(self, doc: DocumentRecord, events: Iterable[AuditEvent] = ()) -> None:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import insert
 
         from lifecycle.storage import tables as T
@@ -843,6 +857,7 @@ class SqlStore:
         return DocumentRecord(project=m.pop("code"), **m)
 
     def documents(self, code: str | None = None) -> list[DocumentRecord]:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import select
 
         from lifecycle.storage import tables as T
@@ -856,6 +871,7 @@ class SqlStore:
         return [self._doc(r) for r in rows]
 
     def find_document(self, sha256: str) -> DocumentRecord | None:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import select
 
         from lifecycle.storage import tables as T
