@@ -378,6 +378,35 @@ def _read_lifecycle(r: _PackReader) -> tuple[dict[str, Any], LifecycleDef | None
     if not r.keys(b, data, (), allowed, ("name", "version", "phases", "transitions")):
         r.problems.extend(_by_line(b.problems))
         return meta, None, policy
+    _read_meta(b, data, meta)
+    phases, phase_at, n_phases = _read_phases(b, data)
+    transitions, transition_at, n_transitions = _read_transitions(r, b, data)
+    if "waivers" in data:
+        wd = b.build(_WaiverPolicyDoc, data["waivers"], ("waivers",))
+        if not is_invalid(wd):
+            if wd.max_days < 1:
+                b.error(("waivers", "max_days"), "max_days must be at least 1")
+            policy = WaiverPolicy(tuple(wd.roles), int(wd.max_days))
+    initial = data.get("initial", "")
+    if not isinstance(initial, str):
+        b.error(("initial",), "expected a phase id")
+        initial = ""
+    lc = LifecycleDef(tuple(phases), tuple(transitions), initial, _read_baseline_on_entry(b, data))
+    complete = len(phases) == n_phases and len(transitions) == n_transitions
+    for ypath, message in validate_lifecycle(lc, check_reachability=complete):
+        # paths index the phases and transitions that were read; map them back to the file's indexes
+        if len(ypath) > 1 and ypath[0] in ("phases", "transitions") and isinstance(ypath[1], int):
+            at = phase_at if ypath[0] == "phases" else transition_at
+            ypath = (ypath[0], at[ypath[1]], *ypath[2:])
+        b.error(ypath, message)
+    r.problems.extend(_by_line(b.problems))
+    if b.problems:
+        return meta, None, policy
+    return meta, lc, policy
+
+
+def _read_meta(b: Builder, data: dict[str, Any], meta: dict[str, Any]) -> None:
+    """The pack's name, version, description and title, into ``meta``."""
     for key in ("name", "version", "description"):
         if key in data:
             value = data[key]
@@ -390,8 +419,11 @@ def _read_lifecycle(r: _PackReader) -> tuple[dict[str, Any], LifecycleDef | None
         t = b.build(_Text, _text_data(data["title"]), ("title",))
         meta["title"] = _text_map(t)
 
+
+def _read_phases(b: Builder, data: dict[str, Any]) -> tuple[list[Phase], list[int], int]:
+    """The phases read, the index in the file of each, and how many the file lists."""
     phases: list[Phase] = []
-    phase_at: list[int] = []  # index in the file of each phase read
+    phase_at: list[int] = []
     raw_phases = data.get("phases")
     if not isinstance(raw_phases, list):
         b.error(("phases",), "expected a list of phases")
@@ -411,88 +443,71 @@ def _read_lifecycle(r: _PackReader) -> tuple[dict[str, Any], LifecycleDef | None
             title = {"zh": doc.id, "en": doc.id}
         phases.append(Phase(doc.id, title, i, doc.kind, doc.description))
         phase_at.append(i)
+    return phases, phase_at, len(raw_phases)
 
+
+def _read_transitions(r: _PackReader, b: Builder, data: dict[str, Any]) -> tuple[list[TransitionDef], list[int], int]:
+    """The transitions read, the index in the file of each, and how many the file lists."""
     transitions: list[TransitionDef] = []
     transition_at: list[int] = []
     raw_ts = data.get("transitions")
     if not isinstance(raw_ts, list):
         b.error(("transitions",), "expected a list of transitions")
         raw_ts = []
-    t_allowed = ("name", "title", "description", "from", "to", "kind", "gate", "approvals")
     for j, raw in enumerate(raw_ts):
-        path: YPath = ("transitions", j)
-        if not r.keys(b, raw, path, t_allowed, ("name", "from")):
-            continue
-        ok = True
-        name = raw.get("name")
-        if not isinstance(name, str):
-            b.error(path + ("name",), "expected the transition's name (text)")
-            ok = False
-        src_raw = raw.get("from")
-        listed = isinstance(src_raw, list)
-        sources = src_raw if listed else [src_raw]
-        if not all(isinstance(s, str) for s in sources) or not sources:
-            b.error(path + ("from",), "expected a phase id, '*' (every active phase) or a list of them")
-            ok = False
-        dest = raw.get("to", "")
-        if not isinstance(dest, str):
-            b.error(path + ("to",), "expected a phase id")
-            ok = False
-        kind = raw.get("kind", "forward")
-        if kind not in TRANSITION_KINDS:
-            b.error(
-                path + ("kind",),
-                f"'{kind}' is not one of: {', '.join(TRANSITION_KINDS)}{_hint(kind, TRANSITION_KINDS)}",
-            )
-            ok = False
-        gate = raw.get("gate", "")
-        if not isinstance(gate, str):
-            b.error(path + ("gate",), "expected a gate id (text)")
-            ok = False
-        title = {"zh": "", "en": ""}
-        if "title" in raw:
-            t = b.build(_Text, _text_data(raw["title"]), path + ("title",))
-            title = _text_map(t)
-        approvals = _read_approvals(r, b, raw.get("approvals"), path + ("approvals",)) if "approvals" in raw else None
-        if not ok:
-            continue
-        transitions.append(
-            TransitionDef(
-                name, tuple(sources), dest, kind, gate, title, approvals, str(raw.get("description", "")), listed
-            )
+        t = _read_transition(r, b, raw, ("transitions", j))
+        if t is not None:
+            transitions.append(t)
+            transition_at.append(j)
+    return transitions, transition_at, len(raw_ts)
+
+
+def _read_transition(r: _PackReader, b: Builder, raw: Any, path: YPath) -> TransitionDef | None:
+    t_allowed = ("name", "title", "description", "from", "to", "kind", "gate", "approvals")
+    if not r.keys(b, raw, path, t_allowed, ("name", "from")):
+        return None
+    before = len(b.problems)
+    name = raw.get("name")
+    if not isinstance(name, str):
+        b.error(path + ("name",), "expected the transition's name (text)")
+    src_raw = raw.get("from")
+    listed = isinstance(src_raw, list)
+    sources = src_raw if listed else [src_raw]
+    if not all(isinstance(s, str) for s in sources) or not sources:
+        b.error(path + ("from",), "expected a phase id, '*' (every active phase) or a list of them")
+    dest = raw.get("to", "")
+    if not isinstance(dest, str):
+        b.error(path + ("to",), "expected a phase id")
+    kind = raw.get("kind", "forward")
+    if kind not in TRANSITION_KINDS:
+        b.error(
+            path + ("kind",),
+            f"'{kind}' is not one of: {', '.join(TRANSITION_KINDS)}{_hint(kind, TRANSITION_KINDS)}",
         )
-        transition_at.append(j)
+    gate = raw.get("gate", "")
+    if not isinstance(gate, str):
+        b.error(path + ("gate",), "expected a gate id (text)")
+    ok = len(b.problems) == before
+    title = {"zh": "", "en": ""}
+    if "title" in raw:
+        t = b.build(_Text, _text_data(raw["title"]), path + ("title",))
+        title = _text_map(t)
+    approvals = _read_approvals(r, b, raw.get("approvals"), path + ("approvals",)) if "approvals" in raw else None
+    if not ok:
+        return None
+    return TransitionDef(
+        name, tuple(sources), dest, kind, gate, title, approvals, str(raw.get("description", "")), listed
+    )
 
-    if "waivers" in data:
-        wd = b.build(_WaiverPolicyDoc, data["waivers"], ("waivers",))
-        if not is_invalid(wd):
-            if wd.max_days < 1:
-                b.error(("waivers", "max_days"), "max_days must be at least 1")
-            policy = WaiverPolicy(tuple(wd.roles), int(wd.max_days))
 
-    initial = data.get("initial", "")
-    if not isinstance(initial, str):
-        b.error(("initial",), "expected a phase id")
-        initial = ""
-    baseline: tuple[str, ...] | None = None
-    if "baseline_on_entry" in data:
-        raw_b = data["baseline_on_entry"]
-        if not isinstance(raw_b, list) or not all(isinstance(x, str) for x in raw_b):
-            b.error(("baseline_on_entry",), "expected a list of phase ids, e.g. [execution]")
-        else:
-            baseline = tuple(raw_b)
-    lc = LifecycleDef(tuple(phases), tuple(transitions), initial, baseline)
-    complete = len(phases) == len(raw_phases) and len(transitions) == len(raw_ts)
-    for ypath, message in validate_lifecycle(lc, check_reachability=complete):
-        # paths index the phases and transitions that were read; map them back to the file's indexes
-        if len(ypath) > 1 and ypath[0] in ("phases", "transitions") and isinstance(ypath[1], int):
-            at = phase_at if ypath[0] == "phases" else transition_at
-            ypath = (ypath[0], at[ypath[1]], *ypath[2:])
-        b.error(ypath, message)
-    r.problems.extend(_by_line(b.problems))
-    if b.problems:
-        return meta, None, policy
-    return meta, lc, policy
+def _read_baseline_on_entry(b: Builder, data: dict[str, Any]) -> tuple[str, ...] | None:
+    if "baseline_on_entry" not in data:
+        return None
+    raw_b = data["baseline_on_entry"]
+    if not isinstance(raw_b, list) or not all(isinstance(x, str) for x in raw_b):
+        b.error(("baseline_on_entry",), "expected a list of phase ids, e.g. [execution]")
+        return None
+    return tuple(raw_b)
 
 
 def _read_approvals(r: _PackReader, b: Builder, raw: Any, path: YPath) -> ApprovalRequirement | None:
@@ -737,109 +752,145 @@ def _as_date(value: Any) -> date | None:
 def _read_tests(r: _PackReader, lc: LifecycleDef | None, declared: Mapping[str, str]) -> tuple[RuleTest, ...]:
     out: list[RuleTest] = []
     names: dict[str, str] = {}
-    allowed = ("name", "description", "fixture", "patch", "transition", "today", "waivers", "votes", "expect")
     for rel, b, items in _sections(r, "tests", "tests", required=True, kind=list, what="a list of tests"):
         for i, raw in enumerate(items):
-            path: YPath = ("tests", i)
-            if not r.keys(b, raw, path, allowed, ("name", "transition", "today", "expect")):
-                continue
-            before = len(b.problems)
-            name = raw.get("name")
-            if not isinstance(name, str) or not name.strip():
-                b.error(path + ("name",), "a test needs a name (text)")
-                name = f"tests[{i}]"
-            elif name in names:
-                b.error(path + ("name",), f"duplicate test name '{name}' (first at {names[name]})")
-            names.setdefault(name, f"{rel}:{b.source.line(path)}")
-            transition = raw.get("transition")
-            gate_rules: set[str] | None = None
-            if not isinstance(transition, str):
-                b.error(path + ("transition",), "expected a transition name")
-                transition = ""
-            elif lc is not None:
-                tnames = [t.name for t in lc.transitions]
-                if transition not in tnames:
-                    b.error(path + ("transition",), f"unknown transition '{transition}'{_hint(transition, tnames)}")
-                else:
-                    gid = lc.transition(transition).gate_id
-                    gate_rules = {rid for rid, g in declared.items() if g == gid}
-            today = _as_date(raw.get("today"))
-            if today is None:
-                b.error(path + ("today",), "expected a date like 2026-03-31")
-                today = date(2000, 1, 1)
-            fixture = raw.get("fixture", "")
-            if not isinstance(fixture, str):
-                b.error(path + ("fixture",), "expected the path of a project file, relative to the pack folder")
-                fixture = ""
-            elif fixture:
-                fpath = (r.folder / fixture).resolve()
-                if not fpath.is_file():
-                    b.error(
-                        path + ("fixture",), f"fixture '{fixture}' not found (paths are relative to the pack folder)"
-                    )
-                elif r.folder.resolve() not in fpath.parents:
-                    b.error(path + ("fixture",), "a fixture must be inside the pack folder")
-            patch = raw.get("patch") or {}
-            if not isinstance(patch, dict):
-                b.error(path + ("patch",), "expected a mapping of facts path -> value, e.g. {'tasks[T1].owner': ''}")
-                patch = {}
-            waivers = _read_waivers(r, b, raw.get("waivers") or [], path + ("waivers",), set(declared))
-            votes = _read_votes(r, b, raw.get("votes") or [], path + ("votes",))
-            exp = raw.get("expect")
-            expect_decision, expect_rules, expect_approved = "", {}, None
-            if r.keys(b, exp, path + ("expect",), ("decision", "rules", "approved"), ()):
-                if "decision" in exp:
-                    if exp["decision"] not in VERDICTS:
-                        b.error(
-                            path + ("expect", "decision"),
-                            f"'{exp['decision']}' is not one of: {', '.join(VERDICTS)}"
-                            f"{_hint(str(exp['decision']), VERDICTS)}",
-                        )
-                    else:
-                        expect_decision = exp["decision"]
-                rules = exp.get("rules") or {}
-                if not isinstance(rules, dict):
-                    b.error(path + ("expect", "rules"), "expected a mapping of rule id -> outcome")
-                    rules = {}
-                for rid, outcome in rules.items():
-                    rpath = path + ("expect", "rules", rid)
-                    if gate_rules is not None and rid not in gate_rules:
-                        where = f"gate '{declared[rid]}'" if rid in declared else "no gate"
-                        b.error(
-                            rpath,
-                            f"rule '{rid}' is not in the gate of '{transition}' (it is in {where})"
-                            f"{_hint(rid, gate_rules)}",
-                        )
-                    if outcome not in OUTCOMES:
-                        b.error(
-                            rpath, f"'{outcome}' is not one of: {', '.join(OUTCOMES)}{_hint(str(outcome), OUTCOMES)}"
-                        )
-                    expect_rules[str(rid)] = str(outcome)
-                if "approved" in exp:
-                    if not isinstance(exp["approved"], bool):
-                        b.error(path + ("expect", "approved"), "expected true or false")
-                    else:
-                        expect_approved = exp["approved"]
-                if not expect_decision and not expect_rules and expect_approved is None:
-                    b.error(path + ("expect",), "expect at least one of: decision, rules, approved")
-            if len(b.problems) == before:
-                out.append(
-                    RuleTest(
-                        name=name,
-                        transition=transition,
-                        today=today,
-                        fixture=fixture,
-                        patch=dict(patch),
-                        waivers=waivers,
-                        votes=votes,
-                        expect_decision=expect_decision,
-                        expect_rules=expect_rules,
-                        expect_approved=expect_approved,
-                        file=b.source.file,
-                        line=b.source.line(path),
-                    )
-                )
+            test = _read_test(r, b, raw, ("tests", i), lc, declared, names, rel)
+            if test is not None:
+                out.append(test)
     return tuple(out)
+
+
+def _read_test(
+    r: _PackReader,
+    b: Builder,
+    raw: Any,
+    path: YPath,
+    lc: LifecycleDef | None,
+    declared: Mapping[str, str],
+    names: dict[str, str],
+    rel: str,
+) -> RuleTest | None:
+    """One rule test (None when it has a problem, recorded in ``b``); ``names`` remembers where each
+    test name was first used."""
+    allowed = ("name", "description", "fixture", "patch", "transition", "today", "waivers", "votes", "expect")
+    if not r.keys(b, raw, path, allowed, ("name", "transition", "today", "expect")):
+        return None
+    before = len(b.problems)
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        b.error(path + ("name",), "a test needs a name (text)")
+        name = f"tests[{path[-1]}]"
+    elif name in names:
+        b.error(path + ("name",), f"duplicate test name '{name}' (first at {names[name]})")
+    names.setdefault(name, f"{rel}:{b.source.line(path)}")
+    transition, gate_rules = _test_transition(b, raw.get("transition"), path, lc, declared)
+    today = _as_date(raw.get("today"))
+    if today is None:
+        b.error(path + ("today",), "expected a date like 2026-03-31")
+        today = date(2000, 1, 1)
+    fixture = _test_fixture(r, b, raw.get("fixture", ""), path)
+    patch = raw.get("patch") or {}
+    if not isinstance(patch, dict):
+        b.error(path + ("patch",), "expected a mapping of facts path -> value, e.g. {'tasks[T1].owner': ''}")
+        patch = {}
+    waivers = _read_waivers(r, b, raw.get("waivers") or [], path + ("waivers",), set(declared))
+    votes = _read_votes(r, b, raw.get("votes") or [], path + ("votes",))
+    expect: tuple[str, dict[str, str], bool | None] = ("", {}, None)
+    exp = raw.get("expect")
+    if r.keys(b, exp, path + ("expect",), ("decision", "rules", "approved"), ()):
+        expect = _read_expect(b, exp, path + ("expect",), transition, gate_rules, declared)
+    if len(b.problems) != before:
+        return None
+    return RuleTest(
+        name=name,
+        transition=transition,
+        today=today,
+        fixture=fixture,
+        patch=dict(patch),
+        waivers=waivers,
+        votes=votes,
+        expect_decision=expect[0],
+        expect_rules=expect[1],
+        expect_approved=expect[2],
+        file=b.source.file,
+        line=b.source.line(path),
+    )
+
+
+def _test_transition(
+    b: Builder, transition: Any, path: YPath, lc: LifecycleDef | None, declared: Mapping[str, str]
+) -> tuple[str, set[str] | None]:
+    """The test's transition and the rules of its gate (None when the lifecycle or transition is unknown)."""
+    if not isinstance(transition, str):
+        b.error(path + ("transition",), "expected a transition name")
+        return "", None
+    if lc is None:
+        return transition, None
+    tnames = [t.name for t in lc.transitions]
+    if transition not in tnames:
+        b.error(path + ("transition",), f"unknown transition '{transition}'{_hint(transition, tnames)}")
+        return transition, None
+    gid = lc.transition(transition).gate_id
+    return transition, {rid for rid, g in declared.items() if g == gid}
+
+
+def _test_fixture(r: _PackReader, b: Builder, fixture: Any, path: YPath) -> str:
+    """The fixture's path, relative to the pack folder and inside it."""
+    if not isinstance(fixture, str):
+        b.error(path + ("fixture",), "expected the path of a project file, relative to the pack folder")
+        return ""
+    if fixture:
+        fpath = (r.folder / fixture).resolve()
+        if not fpath.is_file():
+            b.error(path + ("fixture",), f"fixture '{fixture}' not found (paths are relative to the pack folder)")
+        elif r.folder.resolve() not in fpath.parents:
+            b.error(path + ("fixture",), "a fixture must be inside the pack folder")
+    return fixture
+
+
+def _read_expect(
+    b: Builder,
+    exp: dict[str, Any],
+    path: YPath,
+    transition: str,
+    gate_rules: set[str] | None,
+    declared: Mapping[str, str],
+) -> tuple[str, dict[str, str], bool | None]:
+    """What the test expects: the decision, each rule's outcome, whether the move is approved."""
+    expect_decision = ""
+    expect_rules: dict[str, str] = {}
+    expect_approved = None
+    if "decision" in exp:
+        if exp["decision"] not in VERDICTS:
+            b.error(
+                path + ("decision",),
+                f"'{exp['decision']}' is not one of: {', '.join(VERDICTS)}{_hint(str(exp['decision']), VERDICTS)}",
+            )
+        else:
+            expect_decision = exp["decision"]
+    rules = exp.get("rules") or {}
+    if not isinstance(rules, dict):
+        b.error(path + ("rules",), "expected a mapping of rule id -> outcome")
+        rules = {}
+    for rid, outcome in rules.items():
+        rpath = path + ("rules", rid)
+        if gate_rules is not None and rid not in gate_rules:
+            where = f"gate '{declared[rid]}'" if rid in declared else "no gate"
+            b.error(
+                rpath,
+                f"rule '{rid}' is not in the gate of '{transition}' (it is in {where}){_hint(rid, gate_rules)}",
+            )
+        if outcome not in OUTCOMES:
+            b.error(rpath, f"'{outcome}' is not one of: {', '.join(OUTCOMES)}{_hint(str(outcome), OUTCOMES)}")
+        expect_rules[str(rid)] = str(outcome)
+    if "approved" in exp:
+        if not isinstance(exp["approved"], bool):
+            b.error(path + ("approved",), "expected true or false")
+        else:
+            expect_approved = exp["approved"]
+    if not expect_decision and not expect_rules and expect_approved is None:
+        b.error(path, "expect at least one of: decision, rules, approved")
+    return expect_decision, expect_rules, expect_approved
 
 
 def _read_waivers(r: _PackReader, b: Builder, raw: Any, path: YPath, rule_ids: set[str]) -> tuple[Waiver, ...]:

@@ -389,6 +389,7 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
+    # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
     from sqlalchemy import create_engine, event
 
     url = normalise_url(url)
@@ -408,6 +409,7 @@ def make_engine(url: str) -> Engine:
 
 
 def alembic_config(connection: Connection | None = None) -> Any:
+    # lazy: Alembic costs about half a second to import and only init/upgrade need it
     from alembic.config import Config
 
     cfg = Config()
@@ -418,6 +420,7 @@ def alembic_config(connection: Connection | None = None) -> Any:
 
 
 def head_revision() -> str:
+    # lazy: Alembic costs about half a second to import and only init/upgrade need it
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -459,6 +462,7 @@ class SqlStore:
         if path is not None and not create:
             store._check_schema(failure)  # plain sqlite3: no engine, no SQLAlchemy import
             return store
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy.exc import SQLAlchemyError
 
         try:
@@ -471,6 +475,7 @@ class SqlStore:
         return store
 
     def migrate(self) -> None:
+        # lazy: Alembic costs about half a second to import and only init/upgrade need it
         from alembic import command
 
         with self.engine.connect() as conn:
@@ -490,6 +495,7 @@ class SqlStore:
                 rows = r.rows("SELECT version_num FROM alembic_version")
             current = rows[0][0] if rows else None
         else:
+            # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
             from sqlalchemy import inspect, text
 
             with self.engine.connect() as conn:
@@ -511,6 +517,7 @@ class SqlStore:
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
         try:
@@ -629,6 +636,7 @@ class SqlStore:
 
     def put_derived(self, kind: str, entries: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
         """Replace derived data in one transaction (not audited: it is a cache of what can be recomputed)."""
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import delete, insert, select
 
         from lifecycle.storage import tables as T
@@ -668,6 +676,7 @@ class SqlStore:
         events: Iterable[AuditEvent] = (),
         records: Iterable[Record] = (),
     ) -> Project:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import insert, select, update
 
         from lifecycle.storage import tables as T
@@ -718,6 +727,7 @@ class SqlStore:
         return saved
 
     def _write_sections(self, conn: Connection, pk: int, current: Project | None, project: Project) -> None:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import delete, insert, update
 
         from lifecycle.storage import tables as T
@@ -751,6 +761,7 @@ class SqlStore:
         events = list(events)
         if not events:
             return
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import insert, select, update
 
         from lifecycle.storage import tables as T
@@ -786,6 +797,7 @@ class SqlStore:
             raise ConcurrentUpdate(f"the audit trail of '{code}' was extended concurrently; try again")
 
     def _put_records(self, conn: Connection, pk: int, records: Iterable[Record]) -> None:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import delete, insert
 
         from lifecycle.storage import tables as T
@@ -805,6 +817,7 @@ class SqlStore:
             )
 
     def _lock(self, conn: Connection, code: str) -> int:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import select
 
         from lifecycle.storage import tables as T
@@ -826,6 +839,7 @@ class SqlStore:
 
     # ------------------------------------------------------------ documents
     def add_document(self, doc: DocumentRecord, events: Iterable[AuditEvent] = ()) -> None:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import insert
 
         from lifecycle.storage import tables as T
@@ -846,6 +860,7 @@ class SqlStore:
         return DocumentRecord(project=m.pop("code"), **m)
 
     def documents(self, code: str | None = None) -> list[DocumentRecord]:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import select
 
         from lifecycle.storage import tables as T
@@ -859,6 +874,7 @@ class SqlStore:
         return [self._doc(r) for r in rows]
 
     def find_document(self, sha256: str) -> DocumentRecord | None:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import select
 
         from lifecycle.storage import tables as T
