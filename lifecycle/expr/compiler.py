@@ -35,7 +35,11 @@ class CelSyntax:
 
 @dataclass(eq=False)
 class NativeStats:
-    """How one compiled expression ran: natively, after a fallback to the library, or library only."""
+    """How one compiled expression ran: natively, after a fallback to the library, or library only.
+
+    Every evaluation counts, the load-time exemplar runs included. A pack's expressions may be shared
+    by threads; the counts are diagnostics, so an increment lost to a race is acceptable.
+    """
 
     native: int = 0
     fallbacks: int = 0

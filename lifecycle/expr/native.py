@@ -8,13 +8,16 @@ which reads the facts as they are.
 
 **The library stays the judge.** The native function either returns the value CEL gives or raises
 :class:`Fallback`; it never guesses. Whenever anything is not plainly well typed (an ``int`` added
-to a ``double``, a missing field, a non-bool operand of ``&&``, a null in a comparison, an integer
-overflow, a failing registered function...), the native function gives up and the caller evaluates
-the same expression with the library, which produces the value or the exact error CEL defines
-(including CEL's error absorption in ``&&``, ``||`` and the macros). Expressions using anything
-outside the subset (``matches``, conversions, timestamps, ``uint``, bytes, message construction)
-are not compiled at all and always run in the library. A differential test runs every rule of the
-default pack both ways on sample and generated projects and compares the outcomes.
+to a ``double``, a missing field or variable, a non-bool operand of ``&&``, a null in a comparison,
+an integer overflow, a registered function refusing its arguments...), the native function raises
+:class:`Fallback` and the caller evaluates the same expression with the library, which produces the
+value or the exact error CEL defines (including CEL's error absorption in ``&&``, ``||`` and the
+macros). :class:`Fallback` is the only exception native code raises by design, and the only one the
+caller catches: anything else is a bug and propagates. Expressions using anything outside the subset
+(``matches``, conversions, timestamps, ``uint``, bytes, message construction) are not compiled at all
+and always run in the library; :func:`compile_native_or_reason` says which part kept them out. A
+differential test runs every rule of the default pack both ways on sample and generated projects and
+compares the outcomes.
 
 The subset, and how each piece keeps CEL's semantics:
 
