@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from lifecycle.cli.output import console, emit_json, handle_errors, money, run_in_context
+from lifecycle.services import spreadsheets
 from lifecycle.services.analytics import (
     import_csv,
     import_msproject,
@@ -270,7 +271,7 @@ def baseline_list(ctx: click.Context, code: str, as_json: bool) -> None:
 
 @click.group("import")
 def import_grp() -> None:
-    """Import a plan from Microsoft Project XML, or tasks and risks from CSV."""
+    """Import a plan from Microsoft Project XML, tasks and risks from CSV, or a workbook (xlsx)."""
 
 
 @import_grp.command("msproject")
@@ -322,3 +323,32 @@ def import_csv_cmd(ctx: click.Context, code: str, file: str, kind: str, as_json:
         return
     links = f", {res.links} link(s) set" if res.links is not None else ""
     click.echo(f"{code}: {len(res.added)} {kind} added, {len(res.updated)} updated{links} (version {res.version})")
+
+
+@import_grp.command("xlsx")
+@click.argument("code")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def import_xlsx_cmd(ctx: click.Context, code: str, file: str, as_json: bool) -> None:
+    """Add or update the tasks, risks and deliverables of CODE from an Excel workbook; matched by id.
+
+    \b
+    Sheets (English or Chinese names): Tasks/任务, Risks/风险, Deliverables/交付物,
+    Acceptance criteria/验收标准. Headers in either language or as field names; start from
+    `pmo export xlsx CODE -o plan.xlsx`. A Predecessors column replaces the links into its tasks.
+    Every problem is listed with its sheet, row and column; nothing is written then.
+    """
+    res = run_in_context(ctx, lambda c: spreadsheets.import_workbook(c, code, file))
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    if not res.changed:
+        click.echo(f"{code}: unchanged (version {res.version})")
+        return
+    counts = ", ".join(
+        f"{kind}: {len(res.added.get(kind, []))} added, {len(res.updated.get(kind, []))} updated" for kind in res.added
+    )
+    links = f"; {res.links} link(s) set" if res.links is not None else ""
+    click.echo(f"{code}: {counts}{links} (version {res.version})")

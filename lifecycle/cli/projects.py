@@ -12,7 +12,7 @@ from rich.table import Table
 
 from lifecycle.cli.output import console, emit_json, handle_errors, money, run_in_context, ws_from
 from lifecycle.errors import InvalidInput
-from lifecycle.services import analytics, projects
+from lifecycle.services import analytics, projects, spreadsheets
 
 
 def _money(value: Any, currency: str) -> str:
@@ -80,16 +80,27 @@ def apply_cmd(ctx: click.Context, files: tuple[str, ...], dry_run: bool, as_json
 @click.argument("args", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Workbook headers (xlsx; default: the project's).")
 @click.pass_context
 @handle_errors
-def export_cmd(ctx: click.Context, args: tuple[str, ...], fmt: str, output: str | None) -> None:
-    """Write a project as a project file: `pmo export CODE`, or `pmo export ical CODE` for a calendar."""
+def export_cmd(ctx: click.Context, args: tuple[str, ...], fmt: str, output: str | None, lang: str | None) -> None:
+    """Write a project as a project file, a calendar or a workbook.
+
+    \b
+    pmo export CODE [--format json]          the project file (export → apply changes nothing)
+    pmo export ical CODE                     milestones and key dates as an iCalendar file
+    pmo export xlsx CODE -o plan.xlsx        tasks, risks, deliverables, acceptance criteria
+    pmo export xlsx portfolio -o pmo.xlsx    every project's roll-up row (phase, RAG, gate, SPI/CPI)
+    """
+    if len(args) == 2 and args[0] == "xlsx":
+        _write_binary(ctx, args[1], lang, output)
+        return
     if len(args) == 2 and args[0] == "ical":
         text = run_in_context(ctx, lambda c: analytics.project_calendar(c, args[1]))
     elif len(args) == 1:
         text = run_in_context(ctx, lambda c: projects.export_project(c, args[0], fmt))
     else:
-        raise InvalidInput("usage: pmo export CODE  |  pmo export ical CODE")
+        raise InvalidInput("usage: pmo export CODE  |  pmo export ical CODE  |  pmo export xlsx CODE|portfolio -o FILE")
     if output:
         tmp = Path(output + ".tmp")
         tmp.write_text(text, encoding="utf-8", newline="")
@@ -97,6 +108,19 @@ def export_cmd(ctx: click.Context, args: tuple[str, ...], fmt: str, output: str 
         click.echo(f"wrote {output}", err=True)
     else:
         sys.stdout.write(text)
+
+
+def _write_binary(ctx: click.Context, what: str, lang: str | None, output: str | None) -> None:
+    if not output:
+        raise InvalidInput("a workbook is binary: name the file with -o FILE.xlsx")
+    if what == "portfolio":
+        data = run_in_context(ctx, lambda c: spreadsheets.export_portfolio_workbook(c, lang or "en"))
+    else:
+        data = run_in_context(ctx, lambda c: spreadsheets.export_workbook(c, what, lang))
+    tmp = Path(output + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(output)
+    click.echo(f"wrote {output}", err=True)
 
 
 @click.command("list")

@@ -10,7 +10,7 @@ transaction with one audit event. Exporting and importing the same workbook chan
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,9 @@ class WorkbookImport:
     links: int | None = None
     version: int = 0
     changed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def export_workbook(ctx: Context, code: str, lang: str | None = None) -> bytes:

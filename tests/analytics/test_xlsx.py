@@ -140,3 +140,29 @@ def test_portfolio_roll_up(ctx: Context) -> None:
     assert [c.value for c in ws[1]][:4] == ["项目编号", "项目名称", "客户", "阶段"]
     assert sorted(r[0] for r in rows) == ["NHP-PORTAL-2026", "SZ-MES-2026"]
     assert all(r[4] in ("green", "amber", "red") for r in rows)
+
+
+def test_cli_export_edit_import(workspace: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lifecycle.cli.main import cli
+
+    def run(*args: str) -> str:
+        res = CliRunner().invoke(cli, list(args))
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    run("apply", str(ROOT / "examples" / "en-clinic-portal.yaml"))
+    plan = tmp_path / "plan.xlsx"
+    run("export", "xlsx", "NHP-PORTAL-2026", "-o", str(plan))
+    assert "unchanged" in run("import", "xlsx", "NHP-PORTAL-2026", str(plan))
+    wb = load_workbook(plan)
+    ws = wb["Risks"]
+    ws.cell(row=2, column=2).value = "Renamed in the spreadsheet"
+    wb.save(plan)
+    out = run("import", "xlsx", "NHP-PORTAL-2026", str(plan))
+    assert "risks: 0 added" in out and "(version 2)" in out
+    bad = CliRunner().invoke(cli, ["export", "xlsx", "NHP-PORTAL-2026"])
+    assert bad.exit_code == 2 and "name the file with -o" in bad.output
+    run("export", "xlsx", "portfolio", "-o", str(tmp_path / "pf.xlsx"))
+    assert load_workbook(tmp_path / "pf.xlsx")["Portfolio"].cell(row=2, column=1).value == "NHP-PORTAL-2026"
