@@ -340,6 +340,18 @@ class Formatter:
             return self._phases[str(value)]
         return self.enum("phase", value)
 
+    def rule_words(self, rule: Any) -> str:
+        """An approval rule (``sponsor AND client_representative``) in words: role names and 且/或."""
+        words = []
+        for token in re.split(r"(\s+|[()])", str(rule or "")):
+            if token.upper() in ("AND", "OR", "NOT"):
+                words.append(self.t(f"word.{token.lower()}"))
+            elif token.strip() and token not in "()":
+                words.append(self.enum("role", token))
+            else:
+                words.append(token)
+        return "".join(words)
+
     def amount_words(self, value: Any, currency: str | None = None) -> str:
         """An amount in words: 大写 in Chinese documents, English words in English ones."""
         if self.zh:
