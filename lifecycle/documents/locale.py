@@ -16,6 +16,8 @@ Nothing here reads the clock or the environment: a render is a pure function of 
 from __future__ import annotations
 
 import functools
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -60,6 +62,19 @@ LOCALES: dict[str, LocaleSpec] = {
     "zh-CN": LocaleSpec("zh-CN", ",", ".", timezone(timedelta(hours=8)), "北京时间", _ZH_SYMBOLS),
     "en": LocaleSpec("en", ",", ".", timezone.utc, "UTC", _EN_SYMBOLS),
 }
+
+
+# Chinese typography: no space after full-width punctuation, full-width brackets around Chinese text
+_ZH_SPACE_AFTER = re.compile(r"([，。；：、！？）》」』】])[ \u3000]+")
+_ZH_SPACE_BEFORE = re.compile(r"[ \u3000]+([，。；：、！？（）《》「」『』【】])")
+_ZH_PARENS = re.compile(r"\(([^()<>]*[\u4e00-\u9fff][^()<>]*)\)")
+
+
+def tidy_zh(text: str) -> str:
+    """Chinese prose as typeset: ``（`` ``）`` around Chinese text, no stray space beside full-width marks."""
+    text = _ZH_PARENS.sub(r"（\1）", text)
+    text = _ZH_SPACE_AFTER.sub(r"\1", text)
+    return _ZH_SPACE_BEFORE.sub(r"\1", text)
 
 
 def check_lang(lang: str) -> str:
@@ -120,14 +135,181 @@ def _to_decimal(value: Any) -> Decimal | None:
         return None
 
 
+# --------------------------------------------------------------------------- amounts in words
+_ZH_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_ZH_SECTIONS = ("", "万", "亿", "万亿")
+_MAX_WORDS = Decimal(10) ** 16  # up to 万亿 in Chinese, quadrillions in English
+
+
+def _cents(value: Any) -> tuple[bool, int, int]:
+    """(negative, whole units, cents) of an amount rounded half up to the cent."""
+    d = _to_decimal(value)
+    if d is None:
+        raise ValueError(f"not an amount: {value!r}")
+    q = abs(d).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if q >= _MAX_WORDS:
+        raise ValueError(f"amount too large to write in words: {value!r}")
+    whole = int(q)
+    return d < 0 and q != 0, whole, int((q - whole) * 100)
+
+
+def _zh_group(n: int) -> str:
+    """0 < n < 10000 in capital numerals: 壹仟零壹拾, 壹佰零伍."""
+    out: list[str] = []
+    zero = False
+    for power, unit in ((3, "仟"), (2, "佰"), (1, "拾"), (0, "")):
+        digit = n // 10**power % 10
+        if digit == 0:
+            zero = zero or bool(out)
+            continue
+        if zero:
+            out.append("零")
+            zero = False
+        out.append(_ZH_DIGITS[digit] + unit)
+    return "".join(out)
+
+
+def _zh_integer(n: int) -> str:
+    groups: list[int] = []
+    while n:
+        groups.append(n % 10000)
+        n //= 10000
+    parts: list[str] = []
+    gap = False
+    for idx in reversed(range(len(groups))):
+        g = groups[idx]
+        if g == 0:
+            gap = bool(parts)
+            continue
+        if parts and (gap or g < 1000):
+            parts.append("零")
+        parts.append(_zh_group(g) + _ZH_SECTIONS[idx])
+        gap = False
+    return "".join(parts)
+
+
+def amount_in_words_zh(value: Any) -> str:
+    """An amount in Chinese capital numerals as on a contract or payment order (大写金额).
+
+    ``1014000`` → 壹佰零壹万肆仟元整, ``100010000.5`` → 壹亿零壹万元伍角整, ``20000.07`` →
+    贰万元零柒分, ``0`` → 零元整. Rounded half up to the fen; 整 follows 元 or 角, never 分.
+    """
+    negative, whole, cents = _cents(value)
+    jiao, fen = divmod(cents, 10)
+    text = _zh_integer(whole) + "元" if whole else ""
+    if jiao:
+        text += _ZH_DIGITS[jiao] + "角"
+    elif fen and whole:
+        text += "零"
+    if fen:
+        text += _ZH_DIGITS[fen] + "分"
+    else:
+        text = (text or "零元") + "整"
+    return ("负" if negative else "") + text
+
+
+_EN_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_EN_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_EN_SCALES = ("", "thousand", "million", "billion", "trillion", "quadrillion")
+# currency: (unit, units, subunit, subunits)
+_EN_CURRENCY = {
+    "GBP": ("pound", "pounds", "penny", "pence"),
+    "USD": ("dollar", "dollars", "cent", "cents"),
+    "EUR": ("euro", "euros", "cent", "cents"),
+    "CNY": ("yuan", "yuan", "fen", "fen"),
+    "HKD": ("Hong Kong dollar", "Hong Kong dollars", "cent", "cents"),
+}
+
+
+def _en_below_100(n: int) -> str:
+    if n < 20:
+        return _EN_ONES[n]
+    tens, ones = divmod(n, 10)
+    return _EN_TENS[tens] + (f"-{_EN_ONES[ones]}" if ones else "")
+
+
+def _en_below_1000(n: int) -> str:
+    hundreds, rest = divmod(n, 100)
+    if not hundreds:
+        return _en_below_100(rest)
+    return f"{_EN_ONES[hundreds]} hundred" + (f" and {_en_below_100(rest)}" if rest else "")
+
+
+def _en_integer(n: int) -> str:
+    if n == 0:
+        return "zero"
+    chunks: list[int] = []
+    while n:
+        chunks.append(n % 1000)
+        n //= 1000
+    words: list[str] = []
+    for idx in reversed(range(len(chunks))):
+        c = chunks[idx]
+        if not c:
+            continue
+        # British usage: "one thousand and five" when the last chunk has no hundreds
+        if idx == 0 and words and c < 100:
+            words.append("and")
+        words.append(_en_below_1000(c) + (f" {_EN_SCALES[idx]}" if idx else ""))
+    return " ".join(words)
+
+
+def amount_in_words_en(value: Any, currency: str = "") -> str:
+    """An amount in English words as on a cheque or payment certificate.
+
+    ``102500`` GBP → "One hundred and two thousand five hundred pounds only"; ``1.5`` GBP → "One pound
+    and fifty pence". Rounded half up to the cent; unknown currencies print their code.
+    """
+    negative, whole, cents = _cents(value)
+    code = (currency or "").upper()
+    unit, units, sub, subs = _EN_CURRENCY.get(code, (code, code, "hundredth", "hundredths"))
+    pence = f"{_en_below_100(cents)} {sub if cents == 1 else subs}"
+    if whole or not cents:
+        text = f"{_en_integer(whole)} {unit if whole == 1 else units}".strip()
+        text += f" and {pence}" if cents else " only"
+    else:
+        text = pence
+    text = ("minus " if negative else "") + text
+    return text[0].upper() + text[1:]
+
+
 class Formatter:
     """Labels and value formats of one locale; templates receive it as ``L``."""
 
-    def __init__(self, lang: str, *, currency: str = "", labels: dict[str, dict[str, str]] | None = None):
+    def __init__(
+        self,
+        lang: str,
+        *,
+        currency: str = "",
+        labels: dict[str, dict[str, str]] | None = None,
+        phases: Mapping[str, str] | None = None,
+    ):
         self.lang = check_lang(lang)
         self.spec = LOCALES[lang]
         self.currency = currency
         self._labels = labels if labels is not None else load_labels()
+        self._phases = dict(phases or {})
 
     @property
     def zh(self) -> bool:
@@ -151,6 +333,30 @@ class Formatter:
             return ""
         key = f"{group}.{value}"
         return self.t(key) if key in self._labels else str(value).replace("_", " ")
+
+    def phase(self, value: Any) -> str:
+        """A phase's printed name: the rule pack's title, else the label, else the id in words."""
+        if value in self._phases:
+            return self._phases[str(value)]
+        return self.enum("phase", value)
+
+    def rule_words(self, rule: Any) -> str:
+        """An approval rule (``sponsor AND client_representative``) in words: role names and 且/或."""
+        words = []
+        for token in re.split(r"(\s+|[()])", str(rule or "")):
+            if token.upper() in ("AND", "OR", "NOT"):
+                words.append(self.t(f"word.{token.lower()}"))
+            elif token.strip() and token not in "()":
+                words.append(self.enum("role", token))
+            else:
+                words.append(token)
+        return "".join(words)
+
+    def amount_words(self, value: Any, currency: str | None = None) -> str:
+        """An amount in words: 大写 in Chinese documents, English words in English ones."""
+        if self.zh:
+            return amount_in_words_zh(value)
+        return amount_in_words_en(value, currency or self.currency)
 
     def enum_list(self, group: str, values: Any) -> str:
         """Several enum values as words, joined the locale's way (、 or , )."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -26,7 +27,7 @@ from typing import Any
 
 from lifecycle.documents import charts
 from lifecycle.documents.fetcher import AssetFetcher
-from lifecycle.documents.locale import Formatter
+from lifecycle.documents.locale import Formatter, tidy_zh
 from lifecycle.errors import RenderError
 
 PDF_VARIANT = "pdf/a-3b"
@@ -91,11 +92,12 @@ def render_html(record: Mapping[str, Any], *, logo: str = "", folder: Path | Non
     kind = str(record.get("kind", ""))
     lang = str(record.get("lang", ""))
     project = record.get("project") or {}
-    fmt = Formatter(lang, currency=str(project.get("currency", "")))
+    fmt = Formatter(lang, currency=str(project.get("currency", "")), phases=record.get("phase_titles") or {})
     issued = _issued_at(record)
     try:
         template = environment(folder).get_template(f"{kind}.html")
-        return str(
+        return _typeset(
+            lang,
             template.render(
                 doc=record,
                 L=fmt,
@@ -103,12 +105,32 @@ def render_html(record: Mapping[str, Any], *, logo: str = "", folder: Path | Non
                 logo=logo if logo.startswith("data:image/") else "",
                 w3c_issued=issued.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 generator=GENERATOR,
-            )
+            ),
         )
     except jinja2.TemplateNotFound as exc:
         raise RenderError(f"no template for document kind '{kind}'") from exc
     except jinja2.TemplateError as exc:
         raise RenderError(f"template for '{kind}' failed: {exc}") from exc
+
+
+_TEXT = re.compile(r">([^<]+)<")
+
+
+def _typeset(lang: str, html: str) -> str:
+    """Chinese documents: tidy the punctuation of every text node (project text included)."""
+    if not lang.startswith("zh"):
+        return str(html)
+    body = html.index("<body")
+    return html[:body] + _TEXT.sub(lambda m: ">" + tidy_zh(m.group(1)) + "<", html[body:])
+
+
+def _one_attachment_entry(document: Any, pdf: Any) -> None:
+    """Finisher: the catalog's /AF lists each attachment once (the PDF/A writer adds it twice)."""
+    refs = pdf.catalog.get("AF")
+    if refs:
+        unique = list(dict.fromkeys(refs))
+        refs.clear()
+        refs.extend(unique)
 
 
 def render_pdf(
@@ -135,6 +157,7 @@ def render_pdf(
         pdf = HTML(string=html, base_url=folder.as_uri() + "/", url_fetcher=fetcher).write_pdf(
             pdf_variant=PDF_VARIANT,
             attachments=[attachment],
+            finisher=_one_attachment_entry,
         )
     except RenderError:
         raise

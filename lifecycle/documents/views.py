@@ -15,12 +15,15 @@ milestone), ``FAR`` final acceptance report, ``HOV`` handover package, ``GRR`` g
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from lifecycle.domain.calendar import work_calendar
@@ -43,11 +46,14 @@ KINDS = tuple(KIND_CODES)
 STATUS_REPORT_FRESH_DAYS = 14  # a recorded status report is "current" until 14 days after its period
 GANTT_MAX_ROWS = 30  # task rows of the status report's Gantt chart: it stays on one page
 INDEX_AMBER = 0.9  # SPI / CPI below 1.0 are rated amber, below this red
+MILESTONE_PART_MAX = 24  # characters of a milestone id kept in a document number
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _OPEN_ACTION = ("open",)
 _OPEN_ISSUE = ("open", "in_progress")
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+# deliverables that are training (the handover cites them when no training session is recorded)
+_TRAINING = re.compile(r"培训|training", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- numbering
@@ -58,8 +64,18 @@ def number_prefix(code: str, kind: str, milestone: str | None = None) -> str:
     if kind == "acceptance":
         if not milestone:
             raise InvalidInput("an acceptance certificate needs a milestone")
-        parts.append(_SAFE.sub("_", milestone))
+        parts.append(_milestone_part(milestone))
     return "-".join(parts)
+
+
+def _milestone_part(milestone: str) -> str:
+    """The milestone in a document number: its id, or for a long id (more than MILESTONE_PART_MAX
+    characters) its start and a short hash, so the number still fits a page header and a file name."""
+    safe = _SAFE.sub("_", milestone)
+    if len(safe) <= MILESTONE_PART_MAX:
+        return safe
+    digest = hashlib.sha256(milestone.encode("utf-8")).hexdigest()[:6]
+    return f"{safe[: MILESTONE_PART_MAX - 7]}-{digest}"
 
 
 def next_number(
@@ -85,6 +101,37 @@ class Stamp:
     today: date
     actor: str
     supplier: Mapping[str, Any] = field(default_factory=dict)  # workspace default supplier (name, address)
+    revision: int = 1  # revision of this document: 1, or 2, 3 … when the same number is re-issued
+    pack: str = ""  # rule pack folder whose phase, rule and standard titles the document prints ("" = shipped)
+
+
+@dataclass(frozen=True)
+class PackTitles:
+    """The rule pack's printed names: phases, gate rules, transitions and quality standards (zh/en)."""
+
+    phases: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    rules: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    standards: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    references: Mapping[str, str] = field(default_factory=dict)
+
+
+@functools.cache
+def pack_titles(folder: str = "") -> PackTitles:
+    """Titles from the rule pack in ``folder`` (the shipped default pack when empty); empty if unreadable."""
+    # lazy: the loader compiles the pack's expressions, needed only when a document is built
+    from lifecycle.load.rulepack import load_pack
+    from lifecycle.workspace import package_data_dir
+
+    try:
+        pack = load_pack(folder or package_data_dir("rules") / "default")
+    except LifecycleError:
+        return PackTitles()
+    return PackTitles(
+        phases={ph.id: dict(ph.title) for ph in pack.lifecycle.phases} if pack.lifecycle else {},
+        rules={r.id: dict(r.title) for r in pack.all_rules()},
+        standards={q.id: dict(q.title) for q in pack.quality},
+        references={q.id: q.reference for q in pack.quality},
+    )
 
 
 def plain(value: Any) -> Any:
@@ -117,16 +164,34 @@ def _d(value: date | datetime | None) -> str | None:
 
 
 def _money(value: Decimal | int | float | None) -> str:
-    return f"{Decimal(str(value or 0)):.2f}"
+    """Money as decimal text rounded half up to the cent (floats go through their shortest text)."""
+    return f"{Decimal(str(value or 0)).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):.2f}"
+
+
+def file_name(path: str) -> str:
+    """The file name of a stored path (a server path never reaches a client document)."""
+    if not path:
+        return ""
+    name = PureWindowsPath(path).name if "\\" in path else PurePosixPath(path).name
+    return name or path
 
 
 # --------------------------------------------------------------------------- parties
 def _org(o: Any) -> dict[str, Any]:
-    return {"name": o.name, "short_name": o.short_name, "address": o.address}
+    return {"name": o.name, "short_name": o.short_name}
 
 
-def party(project: Project, pid: str) -> dict[str, Any] | None:
-    """A person or a contact as printed: name, organisation, title/role and how to reach them."""
+def party(project: Project, pid: str, *, reach: bool = False) -> dict[str, Any] | None:
+    """A person or a contact as printed: name, organisation, title/role; e-mail and phone only with
+    ``reach`` (support contacts), so the embedded record holds no contact details the page does not show."""
+    found = _party(project, pid)
+    if found is not None and not reach:
+        found.pop("email", None)
+        found.pop("phone", None)
+    return found
+
+
+def _party(project: Project, pid: str) -> dict[str, Any] | None:
     if not pid:
         return None
     supplier = project.charter.supplier.name
@@ -163,13 +228,16 @@ def _name(project: Project, pid: str) -> str:
     return p["name"] if p else ""
 
 
-def _with_names(project: Project, waivers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Waivers with the granting person's printed name (``granted_by`` may be a person id)."""
+def _with_names(project: Project, waivers: Sequence[Mapping[str, Any]], stamp: Stamp) -> list[dict[str, Any]]:
+    """Waivers with the granting person's printed name (``granted_by`` may be a person id) and the
+    waived rule's title (from the gate review, else the rule pack; the rule id when neither has it)."""
+    rules = pack_titles(stamp.pack).rules
     out = []
     for w in waivers:
         who = str(w.get("granted_by", ""))
         known = party(project, who) if who in project.index("people") or who in project.index("contacts") else None
-        out.append({**w, "granted_by_name": known["name"] if known else who})
+        title = w.get("title") or rules.get(str(w.get("rule", ""))) or {}
+        out.append({**w, "granted_by_name": known["name"] if known else who, "title": dict(title)})
     return out
 
 
@@ -182,7 +250,7 @@ def _names(project: Project, ids: Iterable[str]) -> dict[str, str]:
 def _project_block(project: Project, stamp: Stamp) -> dict[str, Any]:
     ch = project.charter
     supplier = _org(ch.supplier)
-    for key in ("name", "short_name", "address"):
+    for key in ("name", "short_name"):
         if not supplier[key] and stamp.supplier.get(key):
             supplier[key] = str(stamp.supplier[key])
     return {
@@ -195,7 +263,6 @@ def _project_block(project: Project, stamp: Stamp) -> dict[str, Any]:
         "currency": ch.currency,
         "locale": ch.locale,
         "phase": project.phase,
-        "version": project.version,
         "start": _d(ch.start),
         "finish": _d(ch.finish),
         "project_manager": party(project, ch.project_manager),
@@ -214,8 +281,22 @@ def _head(kind: str, project: Project, stamp: Stamp) -> dict[str, Any]:
         "issued_at": _d(stamp.issued_at),
         "issued_on": _d(stamp.today),
         "issued_by": stamp.actor,
+        "revision": stamp.revision,
         "project": _project_block(project, stamp),
+        "phase_titles": _phase_titles(stamp, [project.phase]),
     }
+
+
+def _phase_titles(stamp: Stamp, phases: Iterable[str]) -> dict[str, str]:
+    """The printed names of ``phases`` in the document's language, from the rule pack."""
+    titles = pack_titles(stamp.pack).phases
+    return {ph: _in_lang(titles[ph], stamp.lang) for ph in phases if ph in titles}
+
+
+def _in_lang(titles: Mapping[str, str], lang: str) -> str:
+    """A ``{"zh": …, "en": …}`` text in ``lang``, falling back to the other language."""
+    first = titles.get("zh" if lang.startswith("zh") else "en")
+    return str(first or titles.get("en") or titles.get("zh") or "")
 
 
 # --------------------------------------------------------------------------- waivers
@@ -224,6 +305,12 @@ def collect_waivers(
 ) -> list[dict[str, Any]]:
     """Every waiver known for the project (first-class records and those inside gate reviews), once."""
     seen: dict[str, dict[str, Any]] = {}
+    titles = {
+        str(r.get("id", "")): dict(r["title"])
+        for review in gate_reviews
+        for r in review.get("results") or ()
+        if isinstance(r.get("title"), Mapping)
+    }
 
     def add(w: Mapping[str, Any], source: str) -> None:
         wid = str(w.get("id") or f"{w.get('rule', '')}@{w.get('granted_at', '')}")
@@ -237,6 +324,7 @@ def collect_waivers(
         seen[wid] = {
             "id": wid,
             "rule": str(w.get("rule", "")),
+            "title": titles.get(str(w.get("rule", "")), {}),
             "granted_by": str(w.get("granted_by", "")),
             "role": str(w.get("role", "")),
             "reason": str(w.get("reason", "")),
@@ -255,14 +343,28 @@ def collect_waivers(
 
 
 # --------------------------------------------------------------------------- deliverables
-def _standard(project: Project, sid: str) -> dict[str, Any] | None:
-    s = project.index("quality_standards").get(sid) if sid else None
-    if s is None:
-        return {"id": sid, "name": sid, "reference": "", "target": "", "metric": ""} if sid else None
-    return {"id": s.id, "name": s.name, "reference": s.reference, "target": s.target, "metric": s.metric}
+def _standard(project: Project, sid: str, stamp: Stamp) -> dict[str, Any] | None:
+    """A quality standard as printed: the project's own, else the rule pack's (its title in the
+    document's language), else its id."""
+    if not sid:
+        return None
+    s = project.index("quality_standards").get(sid)
+    if s is not None:
+        return {"id": s.id, "name": s.name, "reference": s.reference, "target": s.target, "metric": s.metric}
+    titles = pack_titles(stamp.pack)
+    name = _in_lang(titles.standards[sid], stamp.lang) if sid in titles.standards else sid
+    return {"id": sid, "name": name, "reference": titles.references.get(sid, ""), "target": "", "metric": ""}
 
 
-def _deliverable(project: Project, did: str, milestone: str | None) -> dict[str, Any]:
+_PATH = re.compile(r"^(/|[A-Za-z]:[\\/]|\\\\|file:)")
+
+
+def _no_path(text: str) -> str:
+    """Evidence or file references as printed: a local or server path is cut to its file name."""
+    return file_name(text.removeprefix("file://")) if _PATH.match(text) else text
+
+
+def _deliverable(project: Project, did: str, milestone: str | None, stamp: Stamp) -> dict[str, Any]:
     d = project.index("deliverables").get(did)
     if d is None:
         return {
@@ -302,23 +404,23 @@ def _deliverable(project: Project, did: str, milestone: str | None) -> dict[str,
         "owner": _name(project, d.owner),
         "due": _d(d.due),
         "status": d.status,
-        "file": d.file,
+        "file": file_name(d.file),
         "sha256": d.sha256,
         "tests_passed": d.tests_passed,
         "tests_failed": d.tests_failed,
         "defects_open": d.defects_open,
         "criteria": [
-            {"id": c.id, "text": c.text, "standard": _standard(project, c.standard), "method": c.method}
-            for c in d.acceptance_criteria
+            {"id": c.id, "n": n, "text": c.text, "standard": _standard(project, c.standard, stamp), "method": c.method}
+            for n, c in enumerate(d.acceptance_criteria, start=1)
         ],
         "checks": [
             {
                 "id": c.id,
                 "date": _d(c.date),
-                "standard": _standard(project, c.standard),
+                "standard": _standard(project, c.standard, stamp),
                 "checker": _name(project, c.checker),
                 "result": c.result,
-                "evidence": c.evidence,
+                "evidence": _no_path(c.evidence),
                 "notes": c.notes,
                 "automated": c.automated,
             }
@@ -332,7 +434,7 @@ def _deliverable(project: Project, did: str, milestone: str | None) -> dict[str,
                 "accepted_by": _name(project, a.accepted_by),
                 "verdict": a.verdict,
                 "conditions": a.conditions,
-                "evidence": a.evidence,
+                "evidence": _no_path(a.evidence),
             }
             for a in records
         ],
@@ -345,10 +447,16 @@ def _criteria_rows(deliverables: Sequence[Mapping[str, Any]]) -> list[dict[str, 
 
 
 def _open_items(
-    project: Project, deliverables: Sequence[Mapping[str, Any]], *, include_issues: bool
+    project: Project,
+    deliverables: Sequence[Mapping[str, Any]],
+    *,
+    include_issues: bool,
+    waivers: Sequence[Mapping[str, Any]] = (),
 ) -> list[dict[str, Any]]:
-    """The punch list: open improvement actions, acceptance conditions, open defects (and issues)."""
+    """The punch list: open improvement actions, acceptance conditions, open defects (and issues),
+    and every expired waiver (a waived rule whose waiver ran out is an open item, not a closed one)."""
     ids = {d["id"] for d in deliverables}
+    names = {d.id: d.name for d in project.deliverables}
     check_of = {c.id: c for c in project.quality_checks}
     items: list[dict[str, Any]] = []
     for a in project.improvement_actions:
@@ -364,6 +472,7 @@ def _open_items(
                 "ref": a.id,
                 "source": "improvement",
                 "about": a.check,
+                "about_name": names.get(check.deliverable, "") if check is not None else "",
                 "text": a.description,
                 "owner": _name(project, a.owner),
                 "due": _d(a.due),
@@ -378,6 +487,7 @@ def _open_items(
                         "ref": rec["id"],
                         "source": "condition",
                         "about": d["id"],
+                        "about_name": d["name"],
                         "text": rec["conditions"],
                         "owner": d["owner"],
                         "due": None,
@@ -390,6 +500,7 @@ def _open_items(
                     "ref": d["id"],
                     "source": "defects",
                     "about": d["id"],
+                    "about_name": d["name"],
                     "text": "",
                     "count": d["defects_open"],
                     "owner": d["owner"],
@@ -405,12 +516,29 @@ def _open_items(
                         "ref": i.id,
                         "source": "issue",
                         "about": i.severity,
+                        "about_name": "",
                         "text": i.title,
                         "owner": _name(project, i.owner),
                         "due": _d(i.due),
                         "status": i.status,
                     }
                 )
+    for w in waivers:
+        if not w.get("active", True):
+            items.append(
+                {
+                    "ref": str(w.get("id", "")),
+                    "source": "waiver",
+                    "about": str(w.get("rule", "")),
+                    "about_name": "",
+                    "title": dict(w.get("title") or {}),
+                    "text": str(w.get("reason", "")),
+                    "expired_on": w.get("expires_on"),
+                    "owner": str(w.get("granted_by_name", "")),
+                    "due": None,
+                    "status": "open",
+                }
+            )
     return items
 
 
@@ -427,7 +555,10 @@ def _conclusion(deliverables: Sequence[Mapping[str, Any]], open_items: Sequence[
     return "accepted"
 
 
-def _signatures(project: Project, *, milestone: str | None, scope: str) -> dict[str, Any]:
+def _signatures(project: Project, *, milestone: str | None, scope: str, issued: date) -> dict[str, Any]:
+    """Both parties' signature blocks. The client's recorded sign-off gives its name and comment; the
+    signature date stays blank for a hand-written date unless the sign-off was recorded on or after
+    the day this document is issued (a sign-off before the document cannot be a signature of it)."""
     ch = project.charter
     signoffs = [s for s in project.signoffs if s.scope == scope and (scope == "project" or s.milestone == milestone)]
     signoff = sorted(signoffs, key=lambda s: s.date)[-1] if signoffs else None
@@ -438,8 +569,9 @@ def _signatures(project: Project, *, milestone: str | None, scope: str) -> dict[
             "name": client.get("name", ""),
             "title": client.get("title", ""),
             "organisation": ch.client.name,
-            "date": _d(signoff.date) if signoff else None,
+            "date": _d(signoff.date) if signoff and signoff.date >= issued else None,
             "comment": signoff.comment if signoff else "",
+            "comment_date": _d(signoff.date) if signoff and signoff.comment else None,
         },
         "supplier": {
             "name": supplier.get("name", ""),
@@ -447,6 +579,7 @@ def _signatures(project: Project, *, milestone: str | None, scope: str) -> dict[
             "organisation": ch.supplier.name,
             "date": None,
             "comment": "",
+            "comment_date": None,
         },
     }
 
@@ -516,20 +649,22 @@ def build_acceptance(
     for a in project.acceptance_records:
         if a.milestone == milestone.id and a.deliverable not in dids:
             dids.append(a.deliverable)
-    deliverables = [_deliverable(project, did, milestone.id) for did in dids]
-    items = _open_items(project, deliverables, include_issues=False)
+    deliverables = [_deliverable(project, did, milestone.id, stamp) for did in dids]
+    named = _with_names(project, waivers, stamp)
+    items = _open_items(project, deliverables, include_issues=False, waivers=named)
     view = _head("acceptance", project, stamp)
     view.update(
         {
             "milestone": _milestone_row(milestone, stamp.today),
+            "payments": _payments(project, stamp.today),
             "method": project.charter.acceptance_method,
             "team": _team(project),
             "criteria": _criteria_rows(deliverables),
             "deliverables": deliverables,
             "open_items": items,
-            "waivers": _with_names(project, waivers),
+            "waivers": named,
             "conclusion": _conclusion(deliverables, items),
-            "signatures": _signatures(project, milestone=milestone.id, scope="milestone"),
+            "signatures": _signatures(project, milestone=milestone.id, scope="milestone", issued=stamp.today),
         }
     )
     return _plain_view(view)
@@ -749,9 +884,40 @@ def _schedule_block(project: Project, today: date) -> dict[str, Any]:
     }
 
 
-def build_final_acceptance(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    deliverables = [_deliverable(project, d.id, None) for d in project.deliverables]
-    items = _open_items(project, deliverables, include_issues=True)
+def _payments(project: Project, today: date) -> dict[str, Any]:
+    """The payment milestones the project records (amount, date, status) and their total.
+
+    The project record holds no contract value, so no percentage of a contract is computed here.
+    """
+    rows = [
+        _milestone_row(m, today) for m in sorted(project.milestones, key=lambda m: (m.date, m.id)) if m.payment_amount
+    ]
+    total = sum((m.payment_amount for m in project.milestones), Decimal(0))
+    return {"rows": rows, "total": _money(total) if rows else None}
+
+
+def _cost_outcome(project: Project, audience: str) -> dict[str, Any]:
+    """The cost figures of the final report, each computed once here and printed once.
+
+    The client sees the approved budget against the actual cost (and the payments); the internal
+    variant for the PMO adds the budget lines by category with their shares of the budget.
+    """
+    block = _cost_block(project)
+    out = {k: block[k] for k in ("approved", "actual", "variance", "spent_pct")}
+    if audience == "internal":
+        out.update({k: block[k] for k in ("budget_total", "budget_difference", "budget_used_pct", "by_category")})
+    return out
+
+
+def build_final_acceptance(
+    project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, Any]], *, audience: str = "client"
+) -> dict[str, Any]:
+    """The final acceptance report; ``audience="internal"`` keeps the PMO's cost breakdown and earned value."""
+    if audience not in ("client", "internal"):
+        raise InvalidInput(f"unknown audience '{audience}' (client or internal)")
+    deliverables = [_deliverable(project, d.id, None, stamp) for d in project.deliverables]
+    named = _with_names(project, waivers, stamp)
+    items = _open_items(project, deliverables, include_issues=True, waivers=named)
     # the final figures count every booked cost, also one dated after the day the report is issued
     evm_date = max([stamp.today, *(c.date for c in project.costs)])
     metrics = project_metrics(project, evm_date)
@@ -759,6 +925,7 @@ def build_final_acceptance(project: Project, stamp: Stamp, waivers: Sequence[Map
     view = _head("final_acceptance", project, stamp)
     view.update(
         {
+            "audience": audience,
             "objectives": list(project.charter.objectives),
             "scope_in": list(project.charter.scope_in),
             "scope_out": list(project.charter.scope_out),
@@ -767,29 +934,31 @@ def build_final_acceptance(project: Project, stamp: Stamp, waivers: Sequence[Map
             "criteria": _criteria_rows(deliverables),
             "deliverables": deliverables,
             "schedule": _schedule_block(project, stamp.today),
-            "cost": _cost_block(project),
-            "evm": _evm_block(project, metrics, evm_date),
-            "s_curve": _s_curve_block(project, evm_date, schedule, metrics),
+            "cost": _cost_outcome(project, audience),
+            "payments": _payments(project, stamp.today),
             "open_items": items,
-            "waivers": _with_names(project, waivers),
+            "waivers": named,
             "lessons": _lessons(project),
             "conclusion": _conclusion(deliverables, items),
-            "signatures": _signatures(project, milestone=None, scope="project"),
+            "signatures": _signatures(project, milestone=None, scope="project", issued=stamp.today),
         }
     )
+    if audience == "internal":
+        view["evm"] = _evm_block(project, metrics, evm_date)
+        view["s_curve"] = _s_curve_block(project, evm_date, schedule, metrics)
     return _plain_view(view)
 
 
 # --------------------------------------------------------------------------- handover
 def build_handover(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     ch = project.charter
-    deliverables = [_deliverable(project, d.id, None) for d in project.deliverables]
+    deliverables = [_deliverable(project, d.id, None, stamp) for d in project.deliverables]
     items = [
         {
             "id": h.id,
             "name": h.name,
             "kind": h.kind,
-            "file": h.file,
+            "file": file_name(h.file),
             "sha256": h.sha256,
             "recipient": _name(project, h.recipient),
             "handed_over_on": _d(h.handed_over_on),
@@ -810,7 +979,8 @@ def build_handover(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str
         }
         for t in sorted(project.training, key=lambda t: (t.date or date.max, t.id))
     ]
-    open_items = _open_items(project, deliverables, include_issues=True)
+    named = _with_names(project, waivers, stamp)
+    open_items = _open_items(project, deliverables, include_issues=True, waivers=named)
     for h in project.handover_items:
         if h.status == "pending":
             open_items.append(
@@ -818,6 +988,7 @@ def build_handover(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str
                     "ref": h.id,
                     "source": "handover",
                     "about": h.kind,
+                    "about_name": "",
                     "text": h.name,
                     "owner": _name(project, ch.project_manager),
                     "due": None,
@@ -831,13 +1002,18 @@ def build_handover(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str
             "training": training,
             "support": {
                 "terms": ch.support_terms,
-                "contacts": [p for p in (party(project, pid) for pid in ch.support_contacts) if p],
+                "contacts": [p for p in (party(project, pid, reach=True) for pid in ch.support_contacts) if p],
                 "warranty_until": _d(ch.warranty_until),
             },
             "open_items": open_items,
-            "waivers": _with_names(project, waivers),
+            "waivers": named,
+            "training_deliverables": [
+                {"name": d["name"], "verdict": d["verdict"]}
+                for d in deliverables
+                if _TRAINING.search(d["name"]) and d["verdict"] in ("accepted", "accepted_with_conditions")
+            ],
             "lessons": _lessons(project),
-            "signatures": _signatures(project, milestone=None, scope="project"),
+            "signatures": _signatures(project, milestone=None, scope="project", issued=stamp.today),
         }
     )
     return _plain_view(view)
@@ -854,12 +1030,13 @@ def build_gate_review(
     approvals = review.get("approvals") or {}
     ids = [str(review.get("evaluated_by", ""))] + [str(v.get("by", "")) for v in approvals.get("votes") or ()]
     view = _head("gate_review", project, stamp)
+    view["phase_titles"] = _phase_titles(stamp, [project.phase, str(review.get("from", "")), str(review.get("to", ""))])
     view.update(
         {
             "review": dict(review),
             "names": _names(project, ids),
             "counts": counts,
-            "waivers": _with_names(project, waivers),
+            "waivers": _with_names(project, waivers, stamp),
         }
     )
     return _plain_view(view)
@@ -1038,7 +1215,7 @@ def build_status(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, 
                 }
                 for c in changes
             ],
-            "waivers": _with_names(project, waivers),
+            "waivers": _with_names(project, waivers, stamp),
         }
     )
     return _plain_view(view)
@@ -1053,14 +1230,16 @@ def build_view(
     milestone: Milestone | None = None,
     review: Mapping[str, Any] | None = None,
     waivers: Sequence[Mapping[str, Any]] = (),
+    audience: str = "client",
 ) -> dict[str, Any]:
-    """The record of a document of ``kind`` (see KINDS)."""
+    """The record of a document of ``kind`` (see KINDS); ``audience="internal"`` is the PMO's variant
+    of the final acceptance report (cost breakdown and earned value kept)."""
     if kind == "acceptance":
         if milestone is None:
             raise InvalidInput("an acceptance certificate needs a milestone")
         return build_acceptance(project, stamp, milestone, waivers)
     if kind == "final_acceptance":
-        return build_final_acceptance(project, stamp, waivers)
+        return build_final_acceptance(project, stamp, waivers, audience=audience)
     if kind == "handover":
         return build_handover(project, stamp, waivers)
     if kind == "gate_review":

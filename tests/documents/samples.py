@@ -478,3 +478,117 @@ def gate_review(p: Project, *, n: int = 1, at: datetime | None = None) -> dict[s
         "waivers": [waiver],
         "advanced": True,
     }
+
+
+# --------------------------------------------------------------------------- stress project (layout test)
+def _long_id(prefix: str, n: int) -> str:
+    """An id of exactly 100 characters: letters, digits and dashes, no natural break."""
+    head = f"{prefix}-{n:03d}-"
+    return (head + "X7Q2" * 30)[:100]
+
+
+def stress(p: Project) -> Project:
+    """The closed sample with long names, 100-character ids and 60 deliverables (for the layout test).
+
+    Deliverables, criteria, quality checks, acceptance records, handover items and the acceptance
+    milestone all carry 100-character ids; names and evidence are long enough to wrap several times.
+    """
+    zh = _zh(p)
+    base = closed(p)
+    long_name = (
+        "面向多工厂多车间的制造执行系统与企业资源计划系统深度集成及数据治理平台建设交付物"
+        if zh
+        else "Integration of the practice management system with the booking, referral and payment journeys"
+    )
+    people = [x.id for x in base.people]
+    rep = base.charter.client_representative
+    ms_id = _long_id("MS", 1)
+    template = base.deliverables[0]
+    standard = next((s.id for s in base.quality_standards), "")
+    deliverables, checks, records, items = [], [], [], []
+    for i in range(60):
+        did = _long_id("D", i)
+        deliverables.append(
+            dataclasses.replace(
+                template,
+                id=did,
+                name=f"{long_name} {i + 1}",
+                acceptance_criteria=tuple(
+                    dataclasses.replace(c, id=_long_id(f"AC{i}", k)) for k, c in enumerate(template.acceptance_criteria)
+                ),
+                defects_open=1 if i % 7 == 0 else 0,
+            )
+        )
+        cid = _long_id("QC", i)
+        checks.append(
+            QualityCheck(
+                id=cid,
+                deliverable=did,
+                date=date(2027, 2, 1) + timedelta(days=i % 28),
+                standard=standard,
+                checker=people[i % len(people)],
+                result="pass" if i % 5 else "conditional",
+                evidence=("/srv/pmo/evidence/" if i % 2 else "") + _long_id("EVIDENCE", i) + ".pdf",
+                notes=(long_name * 2) if i % 5 == 0 else "",
+                automated=bool(i % 3 == 0),
+            )
+        )
+        records.append(
+            AcceptanceRecord(
+                id=_long_id("AR", i),
+                deliverable=did,
+                date=date(2027, 3, 1),
+                milestone=ms_id,
+                accepted_by=rep,
+                verdict="accepted" if i % 5 else "accepted_with_conditions",
+                conditions=long_name if i % 5 == 0 else "",
+                evidence=_long_id("UAT", i),
+            )
+        )
+        if i % 4 == 0:
+            fname = f"/srv/pmo/projects/{base.code}/deliverables/{_long_id('FILE', i)}.pdf"
+            items.append(
+                HandoverItem(
+                    id=_long_id("H", i),
+                    name=f"{long_name} {i + 1}",
+                    kind="document",
+                    file=fname,
+                    sha256=_sha(fname),
+                    recipient=rep,
+                    handed_over_on=date(2027, 3, 27),
+                    status="accepted",
+                    notes=long_name,
+                )
+            )
+    milestone = dataclasses.replace(
+        next(m for m in base.milestones if m.kind == "acceptance"),
+        id=ms_id,
+        name=long_name,
+        deliverables=tuple(d.id for d in deliverables),
+    )
+    charter = dataclasses.replace(
+        base.charter, name=f"{base.charter.name} {long_name}", contract_number=_long_id("CONTRACT", 0)
+    )
+    return dataclasses.replace(
+        base,
+        charter=charter,
+        milestones=(*base.milestones, milestone),
+        deliverables=(*base.deliverables, *deliverables),
+        quality_checks=(*base.quality_checks, *checks),
+        acceptance_records=(*base.acceptance_records, *records),
+        handover_items=(*base.handover_items, *items),
+    )
+
+
+def long_names(p: Project) -> Project:
+    """The project with a long name and long task and milestone names (the stress test of other states)."""
+    zh = _zh(p)
+    tail = (
+        "（含多工厂多车间制造执行系统与企业资源计划系统深度集成及数据治理）"
+        if zh
+        else " including the integration of every clinic's practice management system and payment terminals"
+    )
+    charter = dataclasses.replace(p.charter, name=p.charter.name + tail, contract_number=_long_id("CONTRACT", 0))
+    tasks = tuple(dataclasses.replace(t, name=t.name + tail) if i % 3 == 0 else t for i, t in enumerate(p.tasks))
+    milestones = tuple(dataclasses.replace(m, name=m.name + tail) for m in p.milestones)
+    return dataclasses.replace(p, charter=charter, tasks=tasks, milestones=milestones)

@@ -138,7 +138,7 @@ def test_handover_lists_items_training_support_and_open_items():
 
 def test_final_acceptance_has_schedule_and_cost_outcome():
     p = closed(load_sample("zh"))
-    view = build_view("final_acceptance", p, stamp("zh-CN"))
+    view = build_view("final_acceptance", p, stamp("zh-CN"), audience="internal")
     sch, cost = view["schedule"], view["cost"]
     assert sch["tasks_done"] == sch["tasks_total"] and sch["actual_finish"]
     assert sch["milestones"][2]["variance_days"] == 3

@@ -1,0 +1,125 @@
+"""Print-safe layout: every page of every document kind, both languages, samples and a stress project.
+
+The stress project (``samples.stress``) has long names, 100-character ids and 60 deliverables. Each
+document is read back with ``pdftotext -bbox``: every word lies inside the page's content box (header
+and footer inside the paper minus 10 mm), no page holds only a footer's worth of content, no page but
+the last ends on a heading, and the signature-and-seal blocks are printed once, on one page, with the
+conclusion they sign.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from lifecycle.documents.render import render_html
+from lifecycle.services.documents import issue_document
+from tests.documents import layout
+from tests.documents.conftest import SCENARIOS, Issued, make_ctx, needs_tools
+from tests.documents.samples import in_execution, load_sample, long_names, stress
+
+pytestmark = needs_tools
+
+KINDS = ("acceptance", "final_acceptance", "handover", "gate_review", "status")
+CASES = [(which, kind, variant) for variant in ("sample", "stress") for which in ("zh", "en") for kind in KINDS]
+SEAL = {"zh": "（盖章）", "en": "Company seal"}
+CONCLUSION = {
+    "acceptance": "sec.conclusion",
+    "final_acceptance": "sec.conclusion",
+    "handover": "sec.handover_signatures",
+}
+
+
+def _stress_project(which: str, kind: str):  # type: ignore[no-untyped-def]
+    state, today = SCENARIOS[kind]
+    base = load_sample(which)
+    if state == "closed":
+        return stress(base)
+    if state == "execution":
+        return in_execution(long_names(base), today)
+    return long_names(base)
+
+
+@pytest.fixture(scope="session")
+def stressed(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Issued]:
+    cache: dict[tuple[str, str], Issued] = {}
+    root = tmp_path_factory.mktemp("stress")
+
+    def get(which: str, kind: str) -> Issued:
+        if (which, kind) not in cache:
+            _, today = SCENARIOS[kind]
+            project = _stress_project(which, kind)
+            ctx = make_ctx(root / f"{which}-{kind}", project, today=today)
+            ms = project.milestones[-1].id if kind == "acceptance" else None
+            cache[(which, kind)] = Issued(which, kind, ctx, issue_document(ctx, project.code, kind, milestone=ms))
+        return cache[(which, kind)]
+
+    return get
+
+
+@pytest.fixture
+def document(request, issued, stressed) -> Issued:  # type: ignore[no-untyped-def]
+    which, kind, variant = request.param
+    return (issued if variant == "sample" else stressed)(which, kind)  # type: ignore[no-any-return]
+
+
+def _pages(doc: Issued) -> list[list[layout.Word]]:
+    pages = layout.words(Path(doc.doc.path))
+    assert pages, f"{doc.doc.number}: no pages read"
+    return pages
+
+
+@pytest.mark.parametrize("document", CASES, indirect=True, ids=["-".join(c) for c in CASES])
+def test_every_word_lies_inside_the_content_box(document: Issued) -> None:
+    problems = layout.outside_content_box(_pages(document))
+    assert not problems, f"{document.doc.number}: {len(problems)} words outside the page:\n" + "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize("document", CASES, indirect=True, ids=["-".join(c) for c in CASES])
+def test_no_page_holds_only_a_footers_worth(document: Issued) -> None:
+    problems = layout.thin_pages(_pages(document))
+    assert not problems, f"{document.doc.number}: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("document", CASES, indirect=True, ids=["-".join(c) for c in CASES])
+def test_headings_keep_with_what_follows(document: Issued) -> None:
+    headings = layout.heading_texts(render_html(document.doc.record))
+    assert headings, "the document's HTML has no headings"
+    problems = layout.headings_at_page_bottom(_pages(document), headings)
+    assert not problems, f"{document.doc.number}: " + "; ".join(problems)
+
+
+SIGNED = [c for c in CASES if c[1] in CONCLUSION]
+
+
+@pytest.mark.parametrize("document", SIGNED, indirect=True, ids=["-".join(c) for c in SIGNED])
+def test_signature_blocks_are_printed_once_with_the_conclusion(document: Issued) -> None:
+    from lifecycle.documents.locale import Formatter
+
+    pages = _pages(document)
+    lang = document.doc.lang
+    seal = SEAL["zh" if lang.startswith("zh") else "en"]
+    seals = [w for page in pages for w in page if seal.split()[0] in w.text]
+    on = sorted({w.page for w in seals})
+    assert len(on) == 1, f"{document.doc.number}: seal boxes on pages {on}"
+    count = sum(layout.lines(pages[on[0] - 1]).__str__().count(seal.replace(" ", "")) for _ in [0])
+    assert count == 2, f"{document.doc.number}: {count} seal boxes (client and supplier expected once each)"
+    heading = Formatter(lang).t(CONCLUSION[document.kind])
+    assert on[0] in layout.page_of(pages, heading), (
+        f"{document.doc.number}: the signatures are not on the page of '{heading}'"
+    )
+
+
+def test_the_checker_sees_a_word_outside_the_box(tmp_path: Path) -> None:
+    """The checker itself: a page with text pushed past the right margin is reported."""
+    from weasyprint import HTML
+
+    pdf = tmp_path / "wide.pdf"
+    HTML(
+        string="<style>@page{size:A4;margin:21mm 18mm 17mm 18mm}</style><p>inside</p>"
+        '<p style="margin-left:170mm;white-space:nowrap">outside-the-margin</p>' + "<p>x</p>" * 30
+    ).write_pdf(pdf)
+    problems = layout.outside_content_box(layout.words(pdf))
+    assert any("outside" in p and "mm outside" in p for p in problems), problems
