@@ -15,7 +15,6 @@ milestone), ``FAR`` final acceptance report, ``HOV`` handover package, ``GRR`` g
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
@@ -91,6 +90,16 @@ def next_number(
 
 # --------------------------------------------------------------------------- inputs
 @dataclass(frozen=True)
+class PackTitles:
+    """The rule pack's printed names: phases, gate rules, transitions and quality standards (zh/en)."""
+
+    phases: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    rules: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    standards: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    references: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Stamp:
     """Who issues the document, when, as which number and in which language."""
 
@@ -102,36 +111,7 @@ class Stamp:
     actor: str
     supplier: Mapping[str, Any] = field(default_factory=dict)  # workspace default supplier (name, address)
     revision: int = 1  # revision of this document: 1, or 2, 3 … when the same number is re-issued
-    pack: str = ""  # rule pack folder whose phase, rule and standard titles the document prints ("" = shipped)
-
-
-@dataclass(frozen=True)
-class PackTitles:
-    """The rule pack's printed names: phases, gate rules, transitions and quality standards (zh/en)."""
-
-    phases: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    rules: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    standards: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    references: Mapping[str, str] = field(default_factory=dict)
-
-
-@functools.cache
-def pack_titles(folder: str = "") -> PackTitles:
-    """Titles from the rule pack in ``folder`` (the shipped default pack when empty); empty if unreadable."""
-    # lazy: the loader compiles the pack's expressions, needed only when a document is built
-    from lifecycle.load.rulepack import load_pack
-    from lifecycle.workspace import package_data_dir
-
-    try:
-        pack = load_pack(folder or package_data_dir("rules") / "default")
-    except LifecycleError:
-        return PackTitles()
-    return PackTitles(
-        phases={ph.id: dict(ph.title) for ph in pack.lifecycle.phases} if pack.lifecycle else {},
-        rules={r.id: dict(r.title) for r in pack.all_rules()},
-        standards={q.id: dict(q.title) for q in pack.quality},
-        references={q.id: q.reference for q in pack.quality},
-    )
+    titles: PackTitles = field(default_factory=PackTitles)  # the rule pack's printed names
 
 
 def plain(value: Any) -> Any:
@@ -231,7 +211,7 @@ def _name(project: Project, pid: str) -> str:
 def _with_names(project: Project, waivers: Sequence[Mapping[str, Any]], stamp: Stamp) -> list[dict[str, Any]]:
     """Waivers with the granting person's printed name (``granted_by`` may be a person id) and the
     waived rule's title (from the gate review, else the rule pack; the rule id when neither has it)."""
-    rules = pack_titles(stamp.pack).rules
+    rules = stamp.titles.rules
     out = []
     for w in waivers:
         who = str(w.get("granted_by", ""))
@@ -289,7 +269,7 @@ def _head(kind: str, project: Project, stamp: Stamp) -> dict[str, Any]:
 
 def _phase_titles(stamp: Stamp, phases: Iterable[str]) -> dict[str, str]:
     """The printed names of ``phases`` in the document's language, from the rule pack."""
-    titles = pack_titles(stamp.pack).phases
+    titles = stamp.titles.phases
     return {ph: _in_lang(titles[ph], stamp.lang) for ph in phases if ph in titles}
 
 
@@ -351,7 +331,7 @@ def _standard(project: Project, sid: str, stamp: Stamp) -> dict[str, Any] | None
     s = project.index("quality_standards").get(sid)
     if s is not None:
         return {"id": s.id, "name": s.name, "reference": s.reference, "target": s.target, "metric": s.metric}
-    titles = pack_titles(stamp.pack)
+    titles = stamp.titles
     name = _in_lang(titles.standards[sid], stamp.lang) if sid in titles.standards else sid
     return {"id": sid, "name": name, "reference": titles.references.get(sid, ""), "target": "", "metric": ""}
 

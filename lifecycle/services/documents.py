@@ -25,10 +25,11 @@ from typing import Any, Literal
 
 from lifecycle.documents.locale import check_lang
 from lifecycle.documents.registry import KINDS, DocumentKind, document_kind, next_number
-from lifecycle.documents.views import Stamp, choose_milestone, collect_waivers
+from lifecycle.documents.views import PackTitles, Stamp, choose_milestone, collect_waivers
 from lifecycle.domain.model import AuditEvent, DocumentRecord
 from lifecycle.errors import InvalidInput, NotFound, RenderError
 from lifecycle.services.context import Context
+from lifecycle.services.projects import load_rules
 
 __all__ = [
     "DocumentKind",
@@ -44,6 +45,19 @@ _LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def pack_titles(pack: Any) -> PackTitles:
+    """The rule pack's printed names (phases, rules, quality standards and their references) for documents."""
+    lc = pack.lifecycle
+    return PackTitles(
+        phases={ph.id: dict(ph.title) for ph in lc.phases} if lc else {},
+        rules={r.id: dict(r.title) for r in pack.all_rules()},
+        standards={q.id: dict(q.title) for q in pack.quality},
+        references={q.id: q.reference for q in pack.quality},
+    )
+
+
 def _latest_review(reviews: list[dict[str, Any]], keys: list[str], review_id: str | None) -> dict[str, Any]:
     if review_id:
         for key, data in zip(keys, reviews, strict=True):
@@ -145,6 +159,7 @@ def issue_document(
         today=today,
         actor=ctx.actor,
         supplier=dict(ctx.workspace.settings.supplier or {}),
+        titles=pack_titles(load_rules(ctx)),
     )
     record = entry.build(project, stamp, ms, review, waivers)
 

@@ -9,12 +9,14 @@ English for the English one), plus a gate review record shaped as docs/CONTRACTS
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from lifecycle.documents.views import PackTitles
 from lifecycle.domain.model import (
     AcceptanceRecord,
     CostEntry,
@@ -27,6 +29,9 @@ from lifecycle.domain.model import (
     StatusReport,
     Training,
 )
+from lifecycle.load.rulepack import load_pack
+from lifecycle.services.documents import pack_titles
+from lifecycle.workspace import package_data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -592,3 +597,9 @@ def long_names(p: Project) -> Project:
     tasks = tuple(dataclasses.replace(t, name=t.name + tail) if i % 3 == 0 else t for i, t in enumerate(p.tasks))
     milestones = tuple(dataclasses.replace(m, name=m.name + tail) for m in p.milestones)
     return dataclasses.replace(p, charter=charter, tasks=tasks, milestones=milestones)
+
+
+@functools.cache
+def default_titles() -> PackTitles:
+    """The shipped default pack's printed names, as the documents service passes them in a Stamp."""
+    return pack_titles(load_pack(package_data_dir("rules") / "default"))

@@ -28,7 +28,7 @@ from lifecycle.domain.model import Project, TaskLink
 from lifecycle.domain.schedule import compute_schedule
 from lifecycle.services.analytics import build_baseline
 from tests.documents.conftest import SCENARIOS, needs_tools, project_for
-from tests.documents.samples import SAMPLES
+from tests.documents.samples import SAMPLES, default_titles
 from tests.factory import small_project
 
 LANG = {"zh": "zh-CN", "en": "en"}
@@ -38,7 +38,15 @@ EVM_KEYS = ("bac", "pv", "ev", "ac", "sv", "cv", "eac", "etc", "vac", "spi", "cp
 
 
 def stamp(lang: str, today: date) -> Stamp:
-    return Stamp("T-1", 1, lang, datetime(today.year, today.month, today.day, 9, tzinfo=timezone.utc), today, "tester")
+    return Stamp(
+        "T-1",
+        1,
+        lang,
+        datetime(today.year, today.month, today.day, 9, tzinfo=timezone.utc),
+        today,
+        "tester",
+        titles=default_titles(),
+    )
 
 
 def status_view(which: str, project: Project | None = None) -> dict:

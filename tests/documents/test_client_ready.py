@@ -26,7 +26,7 @@ from lifecycle.documents.render import render_html
 from lifecycle.documents.views import Stamp, build_view, collect_waivers, file_name, number_prefix
 from lifecycle.domain.model import QualityCheck
 from tests.documents.conftest import needs_tools
-from tests.documents.samples import closed, gate_review, in_execution, load_sample, stress
+from tests.documents.samples import closed, default_titles, gate_review, in_execution, load_sample, stress
 
 KINDS = ("acceptance", "final_acceptance", "handover", "gate_review", "status")
 LANG = {"zh": "zh-CN", "en": "en"}
@@ -34,7 +34,7 @@ NOW = datetime(2027, 3, 29, 9, 0, tzinfo=timezone.utc)
 
 
 def stamp(lang: str, today: date = date(2027, 3, 29)) -> Stamp:
-    return Stamp("X-1", 1, lang, NOW, today, "tester")
+    return Stamp("X-1", 1, lang, NOW, today, "tester", titles=default_titles())
 
 
 def pdf_text(path: str | Path) -> str:

@@ -18,13 +18,13 @@ from lifecycle.documents.views import (
 )
 from lifecycle.domain.model import AcceptanceRecord, DocumentRecord
 from lifecycle.errors import InvalidInput, NotFound
-from tests.documents.samples import closed, gate_review, in_execution, load_sample
+from tests.documents.samples import closed, default_titles, gate_review, in_execution, load_sample
 
 NOW = datetime(2027, 3, 29, 9, tzinfo=timezone.utc)
 
 
 def stamp(lang: str = "en", today: date = date(2027, 3, 29)) -> Stamp:
-    return Stamp("X-1", 1, lang, NOW, today, "tester")
+    return Stamp("X-1", 1, lang, NOW, today, "tester", titles=default_titles())
 
 
 def doc(number: str, kind: str) -> DocumentRecord:
