@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lifecycle.domain.evm import (
     EarnedValue,
@@ -41,11 +41,11 @@ from lifecycle.domain.risk_matrix import band, risk_matrix
 from lifecycle.domain.schedule import Schedule, ScheduleCycle, compute_schedule
 from lifecycle.domain.validate import CODE_RE, validate_project
 from lifecycle.errors import InvalidInput, Problem, SpecError
+from lifecycle.load.csvimport import read_csv
+from lifecycle.load.msproject import ImportReport, read_msproject
 from lifecycle.load.source import format_path
 from lifecycle.services.context import Context
-
-if TYPE_CHECKING:
-    from lifecycle.load.msproject import ImportReport
+from lifecycle.services.projects import initial_phase
 
 
 # ---------------------------------------------------------------------------------------- figures
@@ -260,8 +260,6 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
     (budget lines ``MSP-B-*``, costs ``MSP-AC-*``, baselines ``MSP-BL*``); everything else is kept.
     Returns the :class:`~lifecycle.load.msproject.ImportReport`.
     """
-    from lifecycle.load.msproject import read_msproject
-
     data = read_msproject(path, today=ctx.today())
     rep = data.report
     target = code or _code_from(data.name)
@@ -296,8 +294,6 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
         if cur.charter.start is None and data.start is not None:
             project = replace(project, charter=replace(cur.charter, start=data.start))
     else:
-        from lifecycle.services.projects import initial_phase
-
         charter = Charter(
             code=target,
             name=data.name or target,
@@ -344,8 +340,6 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
 
 def import_csv(ctx: Context, code: str, kind: str, path: str | Path) -> CsvImportResult:
     """Upsert the tasks or risks of a CSV file into a stored project (see :mod:`lifecycle.load.csvimport`)."""
-    from lifecycle.load.csvimport import read_csv
-
     if kind not in ("tasks", "risks"):
         raise InvalidInput(f"unknown kind '{kind}' (tasks or risks)")
     rows = read_csv(path, kind)

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from lifecycle.documents.locale import check_lang
 from lifecycle.documents.registry import KINDS, DocumentKind, document_kind, next_number
+from lifecycle.documents.sign import SigningConfig, sign_pdf, trust_roots_for, verify_pdf
 from lifecycle.documents.views import Stamp, choose_milestone, collect_waivers
 from lifecycle.domain.model import AuditEvent, DocumentRecord
 from lifecycle.errors import InvalidInput, NotFound, RenderError
@@ -94,8 +95,6 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def signing_config(ctx: Context) -> Any:
     """The workspace's :class:`~lifecycle.documents.sign.SigningConfig`, or None."""
-    from lifecycle.documents.sign import SigningConfig
-
     return SigningConfig.from_settings(ctx.workspace.settings.signing, ctx.workspace.root)
 
 
@@ -122,6 +121,7 @@ def issue_document(
     latest review) or ``status``. ``lang`` overrides the project's locale; ``out_dir`` the folder
     (default ``<workspace>/documents/<CODE>``).
     """
+    # the renderer imports WeasyPrint (~1.6 s): only commands that render or read a PDF pay for it
     from lifecycle.documents.render import render_pdf
 
     entry = document_kind(kind)
@@ -157,8 +157,6 @@ def issue_document(
     pdf = rendered.pdf
     cfg = signing_config(ctx)
     if cfg is not None:
-        from lifecycle.documents.sign import sign_pdf
-
         pdf = sign_pdf(pdf, cfg)
 
     folder = Path(out_dir) if out_dir else ctx.workspace.documents_dir / code
@@ -345,8 +343,8 @@ def _verdict(
 
 def verify_document(ctx: Context, path: str | Path) -> VerifyResult:
     """Check a PDF against the registry, its embedded record and its signatures."""
+    # lazy for the same reason as in issue_document (WeasyPrint behind the renderer module)
     from lifecycle.documents.render import extract_record
-    from lifecycle.documents.sign import trust_roots_for, verify_pdf
 
     p = Path(path)
     data = _read_file(p)
