@@ -29,10 +29,19 @@ from lifecycle.errors import InvalidInput, NotFound
 
 Subject = Literal["project", "milestone", "review"]
 
-# (project, stamp, milestone, review, waivers) -> the document's record
-Builder = Callable[
-    [Project, Stamp, Milestone | None, Mapping[str, Any] | None, Sequence[Mapping[str, Any]]], dict[str, Any]
-]
+
+@dataclass(frozen=True)
+class ViewInput:
+    """What a view builder may read: the project, the stamp, and the kind's subject if it has one."""
+
+    project: Project
+    stamp: Stamp
+    milestone: Milestone | None = None
+    review: Mapping[str, Any] | None = None
+    waivers: Sequence[Mapping[str, Any]] = ()
+
+
+Builder = Callable[[ViewInput], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -61,41 +70,21 @@ class DocumentKind:
         return self.title_zh if lang.lower().startswith("zh") else self.title_en
 
 
-def _acceptance(
-    project: Project,
-    stamp: Stamp,
-    milestone: Milestone | None,
-    review: Mapping[str, Any] | None,
-    waivers: Sequence[Mapping[str, Any]],
-) -> dict[str, Any]:
-    if milestone is None:
+def _acceptance(v: ViewInput) -> dict[str, Any]:
+    if v.milestone is None:
         raise InvalidInput("an acceptance certificate needs a milestone")
-    return build_acceptance(project, stamp, milestone, waivers)
+    return build_acceptance(v.project, v.stamp, v.milestone, v.waivers)
 
 
-def _gate_review(
-    project: Project,
-    stamp: Stamp,
-    milestone: Milestone | None,
-    review: Mapping[str, Any] | None,
-    waivers: Sequence[Mapping[str, Any]],
-) -> dict[str, Any]:
-    if review is None:
-        raise NotFound(f"no gate review to report for {project.code}")
-    return build_gate_review(project, stamp, review, waivers)
+def _gate_review(v: ViewInput) -> dict[str, Any]:
+    if v.review is None:
+        raise NotFound(f"no gate review to report for {v.project.code}")
+    return build_gate_review(v.project, v.stamp, v.review, v.waivers)
 
 
 def _whole(builder: Callable[[Project, Stamp, Sequence[Mapping[str, Any]]], dict[str, Any]]) -> Builder:
-    def build(
-        project: Project,
-        stamp: Stamp,
-        milestone: Milestone | None,
-        review: Mapping[str, Any] | None,
-        waivers: Sequence[Mapping[str, Any]],
-    ) -> dict[str, Any]:
-        return builder(project, stamp, waivers)
-
-    return build
+    """A builder of a document about the whole project (no milestone, no review)."""
+    return lambda v: builder(v.project, v.stamp, v.waivers)
 
 
 KINDS: dict[str, DocumentKind] = {
@@ -199,3 +188,16 @@ def next_number(
     seen = [int(m.group(1)) for d in existing if d.kind == kind and (m := pattern.match(d.number))]
     n = max(seen, default=0) + 1
     return f"{prefix}-{n}", n
+
+
+def build_view(
+    kind: str,
+    project: Project,
+    stamp: Stamp,
+    *,
+    milestone: Milestone | None = None,
+    review: Mapping[str, Any] | None = None,
+    waivers: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """The record of a document of ``kind``, built by the kind's registered view builder."""
+    return document_kind(kind).build(ViewInput(project, stamp, milestone, review, waivers))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lifecycle.documents.locale import check_lang
-from lifecycle.documents.registry import KINDS, DocumentKind, document_kind, next_number
+from lifecycle.documents.registry import KINDS, DocumentKind, build_view, document_kind, next_number
 from lifecycle.documents.sign import SigningConfig, sign_pdf, trust_roots_for, verify_pdf
 from lifecycle.documents.views import Stamp, choose_milestone, collect_waivers
 from lifecycle.domain.model import AuditEvent, DocumentRecord
@@ -146,7 +146,7 @@ def issue_document(
         actor=ctx.actor,
         supplier=dict(ctx.workspace.settings.supplier or {}),
     )
-    record = entry.build(project, stamp, ms, review, waivers)
+    record = build_view(kind, project, stamp, milestone=ms, review=review, waivers=waivers)
 
     rendered = render_pdf(record, logo=_logo(ctx))
     if rendered.refused:
