@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lifecycle.errors import NotFound
+
 
 @dataclass(frozen=True)
 class Param:
@@ -94,6 +96,4 @@ def find_flow(name: str) -> FlowInfo:
     key = name.replace("-", "_")
     if key in FLOWS:
         return FLOWS[key]
-    from lifecycle.errors import NotFound
-
     raise NotFound(f"no flow '{name}' (flows: {', '.join(FLOWS)})")

@@ -57,13 +57,18 @@ class Runtime:
     ``now`` and ``today`` fix the clock (``PMO_NOW``, ``PMO_TODAY``: tests, the demo, deterministic
     documents); ``status_report_days`` is how old the last status report may be before the monitor
     raises an alert (``PMO_STATUS_REPORT_DAYS``); ``prefect_api_url`` names the Prefect server
-    (``PREFECT_API_URL``; empty: embedded mode).
+    (``PREFECT_API_URL``; empty: embedded mode). The others override the settings file.
     """
 
     now: datetime | None = None
     today: date | None = None
     status_report_days: int = 14
     prefect_api_url: str = ""
+    database_url: str = ""  # PMO_DATABASE_URL: wins over the settings file
+    rules: str = ""  # PMO_RULES: the rule pack folder, wins over the settings file
+    documents_dir: str = ""  # PMO_DOCUMENTS_DIR
+    actor: str = ""  # PMO_ACTOR: who acts, wins over the settings file
+    user: str = ""  # USER: who acts when nothing else says
 
     @property
     def server_mode(self) -> bool:
@@ -83,27 +88,37 @@ def read_runtime(environ: Mapping[str, str] | None = None) -> Runtime:
         days = max(1, int(env.get("PMO_STATUS_REPORT_DAYS", "14")))
     except ValueError:
         days = 14
-    return Runtime(now, today, days, env.get("PREFECT_API_URL", "").strip())
+    return Runtime(
+        now,
+        today,
+        days,
+        env.get("PREFECT_API_URL", "").strip(),
+        database_url=env.get("PMO_DATABASE_URL", ""),
+        rules=env.get("PMO_RULES", ""),
+        documents_dir=env.get("PMO_DOCUMENTS_DIR", ""),
+        actor=env.get("PMO_ACTOR", ""),
+        user=env.get("USER", ""),
+    )
 
 
 @dataclass
 class Workspace:
     root: Path
     settings: Settings
-    runtime: Runtime = field(default_factory=Runtime)
+    # read when the workspace is made: open_workspace, or a face or test building one itself
+    runtime: Runtime = field(default_factory=read_runtime)
 
     @property
     def database_url(self) -> str:
-        url = os.environ.get("PMO_DATABASE_URL") or self.settings.database_url
+        url = self.runtime.database_url or self.settings.database_url
         if url:
             return url
         return f"sqlite:///{self.root / 'pmo.db'}"
 
     @property
     def rules_dir(self) -> Path:
-        env = os.environ.get("PMO_RULES")
-        if env:
-            return Path(env)
+        if self.runtime.rules:
+            return Path(self.runtime.rules)
         if self.settings.rules:
             p = Path(self.settings.rules)
             return p if p.is_absolute() else self.root / p
@@ -111,7 +126,7 @@ class Workspace:
 
     @property
     def documents_dir(self) -> Path:
-        p = Path(os.environ.get("PMO_DOCUMENTS_DIR") or self.settings.documents_dir)
+        p = Path(self.runtime.documents_dir or self.settings.documents_dir)
         return p if p.is_absolute() else self.root / p
 
     @property
@@ -120,7 +135,7 @@ class Workspace:
 
     @property
     def actor(self) -> str:
-        return os.environ.get("PMO_ACTOR") or self.settings.actor or os.environ.get("USER") or "pmo"
+        return self.runtime.actor or self.settings.actor or self.runtime.user or "pmo"
 
 
 def find_root(explicit: str | None = None) -> Path:

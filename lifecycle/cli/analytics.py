@@ -50,63 +50,72 @@ def report_cmd(ctx: click.Context, code: str, status_date: datetime | None, show
 
 def _print_report(d: dict[str, Any], show_all: bool) -> None:
     out = console()
-    cur = d["currency"]
     out.print(f"[bold]{d['code']}[/bold]  {d['name']}   phase {d['phase']}   status date {d['status_date']}")
-    sched = d["schedule"]
     if d["schedule_error"]:
         out.print(f"[red]schedule: {d['schedule_error']}[/red]")
-    elif sched:
-        out.print(
-            f"schedule {sched['project_start']} → [bold]{sched['project_finish']}[/bold] "
-            f"({sched['duration_days']} working days), critical path: " + (" → ".join(sched["critical_path"]) or "none")
+    elif d["schedule"]:
+        _print_schedule(d["schedule"], show_all)
+    _print_earned_value(d["earned_value"], d["currency"])
+    _print_costs_and_resources(d, d["currency"])
+    _print_matrix(d["risks"])
+
+
+def _print_schedule(sched: dict[str, Any], show_all: bool) -> None:
+    out = console()
+    out.print(
+        f"schedule {sched['project_start']} → [bold]{sched['project_finish']}[/bold] "
+        f"({sched['duration_days']} working days), critical path: " + (" → ".join(sched["critical_path"]) or "none")
+    )
+    rows = sched["tasks"]
+    shown = rows
+    if not show_all and len(rows) > _MAX_ROWS:
+        shown = [r for r in rows if r["summary"] or r["critical"]][:_MAX_ROWS]
+    t = Table(
+        title="schedule (critical tasks in red; slack in working days)",
+        title_justify="left",
+        header_style="bold",
+        box=None,
+    )
+    for col in (
+        "wbs",
+        "task",
+        "early start",
+        "early finish",
+        "late start",
+        "late finish",
+        "days",
+        "total slack",
+        "free slack",
+    ):
+        t.add_column(col, justify="right" if col in ("days", "total slack", "free slack") else "left")
+    for r in shown:
+        name = "  " * r["level"] + r["name"] + (" ◆" if r["milestone"] else "")
+        style = (
+            "bold red"
+            if r["critical"] and not r["summary"]
+            else ("bold" if r["summary"] else ("dim" if r["done"] else ""))
         )
-        rows = sched["tasks"]
-        shown = rows
-        if not show_all and len(rows) > _MAX_ROWS:
-            shown = [r for r in rows if r["summary"] or r["critical"]][:_MAX_ROWS]
-        t = Table(
-            title="schedule (critical tasks in red; slack in working days)",
-            title_justify="left",
-            header_style="bold",
-            box=None,
+        t.add_row(
+            r["wbs"],
+            name,
+            r["early_start"],
+            r["early_finish"],
+            r["late_start"],
+            r["late_finish"],
+            str(r["duration_days"]),
+            str(r["total_slack"]),
+            str(r["free_slack"]),
+            style=style,
         )
-        for col in (
-            "wbs",
-            "task",
-            "early start",
-            "early finish",
-            "late start",
-            "late finish",
-            "days",
-            "total slack",
-            "free slack",
-        ):
-            t.add_column(col, justify="right" if col in ("days", "total slack", "free slack") else "left")
-        for r in shown:
-            name = "  " * r["level"] + r["name"] + (" ◆" if r["milestone"] else "")
-            style = (
-                "bold red"
-                if r["critical"] and not r["summary"]
-                else ("bold" if r["summary"] else ("dim" if r["done"] else ""))
-            )
-            t.add_row(
-                r["wbs"],
-                name,
-                r["early_start"],
-                r["early_finish"],
-                r["late_start"],
-                r["late_finish"],
-                str(r["duration_days"]),
-                str(r["total_slack"]),
-                str(r["free_slack"]),
-                style=style,
-            )
-        out.print(t)
-        if len(shown) < len(rows):
-            out.print(f"[dim]{len(rows) - len(shown)} non-critical tasks not shown (--all lists them)[/dim]")
-        for w in sched["warnings"][:10]:
-            out.print(f"[yellow]warning: {w}[/yellow]")
-    ev = d["earned_value"]
+    out.print(t)
+    if len(shown) < len(rows):
+        out.print(f"[dim]{len(rows) - len(shown)} non-critical tasks not shown (--all lists them)[/dim]")
+    for w in sched["warnings"][:10]:
+        out.print(f"[yellow]warning: {w}[/yellow]")
+
+
+def _print_earned_value(ev: dict[str, Any], cur: str) -> None:
+    out = console()
     p = ev["project"]
     src = ev["budget_source"] + (f" {ev['baseline']}" if ev["baseline"] else "")
     t = Table(
@@ -140,6 +149,10 @@ def _print_report(d: dict[str, Any], show_all: bool) -> None:
         f"EAC: BAC/CPI {_money(p['eac'], cur)}   AC+(BAC-EV) {_money(p['eac_atypical'], cur)}   "
         f"AC+(BAC-EV)/(CPI×SPI) {_money(p['eac_combined'], cur)}"
     )
+
+
+def _print_costs_and_resources(d: dict[str, Any], cur: str) -> None:
+    out = console()
     costs = d["costs"]
     if costs["categories"]:
         t = Table(title="budget by category", title_justify="left", header_style="bold", box=None)
@@ -175,7 +188,6 @@ def _print_report(d: dict[str, Any], show_all: bool) -> None:
     late = [m for m in d["materials"] if m["late"]]
     for m in late:
         out.print(f"[red]material {m['id']} {m['name']}: {m['reason']}[/red]")
-    _print_matrix(d["risks"])
 
 
 def _print_matrix(rm: dict[str, Any]) -> None:

@@ -31,7 +31,7 @@ from lifecycle.services import gates, simulate
 from lifecycle.services.context import Settings, Workspace, open_context, read_runtime
 from lifecycle.services.documents import issue_document, list_documents
 from lifecycle.services.milestones import complete_milestone
-from lifecycle.services.projects import apply_files, get_project, set_fields, tally
+from lifecycle.services.projects import apply_files, get_project, init_workspace, set_fields, tally
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = {"zh": "zh-smart-factory.yaml", "en": "en-clinic-portal.yaml"}
@@ -342,7 +342,7 @@ def demo_cmd(sample: str, out_dir: str) -> None:
     os.environ["PMO_WORKSPACE"] = str(ws_root)
     os.environ.setdefault("PMO_FLOW_RETRY_DELAYS", "1,2")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the walk prints what each flow did
-    open_context(ws, create=True).close()
+    init_workspace(ws)  # the settings written above are kept; the database schema is created
     out.print(
         f"[bold]pmo demo[/bold]: workspace {ws_root}, SMTP server on 127.0.0.1:{port}, "
         "flows embedded (no Prefect server)"

@@ -23,26 +23,6 @@ from lifecycle.services.documents import (
 LANG = click.Choice(["zh-CN", "en"])
 
 
-def _issue(
-    ctx: click.Context,
-    code: str,
-    kind: str,
-    *,
-    lang: str | None,
-    out: str | None,
-    as_json: bool,
-    milestone: str | None = None,
-    review_id: str | None = None,
-) -> None:
-    doc = run_in_context(
-        ctx, lambda c: issue_document(c, code, kind, milestone=milestone, review_id=review_id, lang=lang, out_dir=out)
-    )
-    if as_json:
-        emit_json(_doc_dict(doc))
-    else:
-        click.echo(doc.path)
-
-
 def _doc_dict(doc: Any) -> dict[str, Any]:
     return {
         "number": doc.number,
@@ -92,7 +72,16 @@ def _issue_command(entry: DocumentKind) -> click.Command:
         milestone: str | None = None,
         review_id: str | None = None,
     ) -> None:
-        _issue(ctx, code, entry.kind, milestone=milestone, review_id=review_id, lang=lang, out=out, as_json=as_json)
+        doc = run_in_context(
+            ctx,
+            lambda c: issue_document(
+                c, code, entry.kind, milestone=milestone, review_id=review_id, lang=lang, out_dir=out
+            ),
+        )
+        if as_json:
+            emit_json(_doc_dict(doc))
+        else:
+            click.echo(doc.path)
 
     cmd = _common(issue)
     if entry.subject == "milestone":

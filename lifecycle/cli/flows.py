@@ -90,61 +90,78 @@ def start_deployment(workspace: Any, name: str, params: Mapping[str, Any]) -> di
     }
 
 
+def _check_lines(key: str, result: Mapping[str, Any]) -> list[str]:
+    checks = result.get("checks", [])
+    failed = [c for c in checks if c.get("result") == "fail"]
+    head = f"{result.get('project')}"
+    if key == "milestone_reached":
+        head += f" {result.get('milestone')} ({result.get('kind')})"
+    lines = [f"{head}: {len(checks)} quality check(s), {len(failed)} failed"]
+    for c in checks:
+        mark = {"pass": "✓", "fail": "✗"}.get(str(c.get("result")), "~")
+        lines.append(f"  {mark} {c.get('deliverable')} {c.get('standard')}: {c.get('evidence')}")
+    if result.get("status_report"):
+        lines.append(f"  status report {result['status_report']}")
+    if result.get("acceptance"):
+        lines.append(f"  acceptance certificate: {result['acceptance']}")
+    return lines
+
+
+def _gate_lines(key: str, result: Mapping[str, Any]) -> list[str]:
+    lines = [
+        f"{result.get('project')}: {result.get('from_phase')} → {result.get('to_phase')}: "
+        f"{result.get('decision')}{', advanced' if result.get('advanced') else ', not advanced'} "
+        f"(review {result.get('review')})"
+    ]
+    lines.extend(f"  ✗ {rid}" for rid in result.get("blocking", []))
+    if result.get("approvals_missing"):
+        lines.append(f"  approvals missing: {', '.join(result['approvals_missing'])}")
+    return lines
+
+
+def _closeout_lines(key: str, result: Mapping[str, Any]) -> list[str]:
+    closed = "closed" if result.get("closed") else "not closed"
+    return [f"{result.get('project')}: {closed}" + (f" ({result.get('reason')})" if result.get("reason") else "")]
+
+
+def _monitor_lines(key: str, result: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for p in result.get("projects", []):
+        lines.append(f"{p['project']} {p['phase']}: {p['health']} ({len(p['alerts'])} alert(s))")
+        lines.extend(f"  {a}" for a in p["alerts"])
+    return lines or ["no active project"]
+
+
+_SUMMARIES = {
+    "milestone_reached": _check_lines,
+    "quality_checks": _check_lines,
+    "gate_review": _gate_lines,
+    "closeout": _closeout_lines,
+    "portfolio_monitor": _monitor_lines,
+}
+
+
+def _one_or_many(result: Mapping[str, Any], one: str, many: str) -> list[Mapping[str, Any]]:
+    first = [result[one]] if isinstance(result.get(one), Mapping) else []
+    return first + [d for d in result.get(many, []) if isinstance(d, Mapping)]
+
+
+def _delivery_line(d: Mapping[str, Any]) -> str:
+    if d.get("status") == "sent":
+        how = "sent" if d.get("sent_now") else "already sent"
+        return f"  {d.get('number')} {how} to {', '.join(d.get('to', []))}"
+    return f"  {d.get('document')} not sent: {d.get('reason', '')}"
+
+
 def summary_lines(name: str, result: Any) -> list[str]:
     """A few human lines about a flow's result (what `pmo flow run` prints)."""
     if not isinstance(result, Mapping):
         return [json.dumps(result, ensure_ascii=False, default=str)]
     key = name.replace("-", "_")
-    lines: list[str] = []
-    if key in ("milestone_reached", "quality_checks"):
-        checks = result.get("checks", [])
-        failed = [c for c in checks if c.get("result") == "fail"]
-        head = f"{result.get('project')}"
-        if key == "milestone_reached":
-            head += f" {result.get('milestone')} ({result.get('kind')})"
-        lines.append(f"{head}: {len(checks)} quality check(s), {len(failed)} failed")
-        for c in checks:
-            mark = {"pass": "✓", "fail": "✗"}.get(str(c.get("result")), "~")
-            lines.append(f"  {mark} {c.get('deliverable')} {c.get('standard')}: {c.get('evidence')}")
-        if result.get("status_report"):
-            lines.append(f"  status report {result['status_report']}")
-        if result.get("acceptance"):
-            lines.append(f"  acceptance certificate: {result['acceptance']}")
-    elif key == "gate_review":
-        lines.append(
-            f"{result.get('project')}: {result.get('from_phase')} → {result.get('to_phase')}: "
-            f"{result.get('decision')}{', advanced' if result.get('advanced') else ', not advanced'} "
-            f"(review {result.get('review')})"
-        )
-        for rid in result.get("blocking", []):
-            lines.append(f"  ✗ {rid}")
-        if result.get("approvals_missing"):
-            lines.append(f"  approvals missing: {', '.join(result['approvals_missing'])}")
-    elif key == "closeout":
-        lines.append(
-            f"{result.get('project')}: {'closed' if result.get('closed') else 'not closed'}"
-            + (f" ({result.get('reason')})" if result.get("reason") else "")
-        )
-    elif key == "portfolio_monitor":
-        for p in result.get("projects", []):
-            lines.append(f"{p['project']} {p['phase']}: {p['health']} ({len(p['alerts'])} alert(s))")
-            lines.extend(f"  {a}" for a in p["alerts"])
-        if not result.get("projects"):
-            lines.append("no active project")
-    docs = ([result["document"]] if isinstance(result.get("document"), Mapping) else []) + [
-        d for d in result.get("documents", []) if isinstance(d, Mapping)
-    ]
-    for d in docs:
-        lines.append(f"  document {d.get('number')}: {d.get('path')}")
-    deliveries = ([result["delivery"]] if isinstance(result.get("delivery"), Mapping) else []) + [
-        d for d in result.get("deliveries", []) if isinstance(d, Mapping)
-    ]
-    for d in deliveries:
-        if d.get("status") == "sent":
-            how = "sent" if d.get("sent_now") else "already sent"
-            lines.append(f"  {d.get('number')} {how} to {', '.join(d.get('to', []))}")
-        else:
-            lines.append(f"  {d.get('document')} not sent: {d.get('reason', '')}")
+    summarise = _SUMMARIES.get(key)
+    lines = summarise(key, result) if summarise else []
+    lines += [f"  document {d.get('number')}: {d.get('path')}" for d in _one_or_many(result, "document", "documents")]
+    lines += [_delivery_line(d) for d in _one_or_many(result, "delivery", "deliveries")]
     return lines or [json.dumps(result, ensure_ascii=False, default=str)]
 
 

@@ -236,16 +236,17 @@ def milestone_done(
     and the deployment trigger runs milestone_reached on a worker; with --run-flows and no server it
     runs the flow here. Plain use records the milestone only and never imports Prefect.
     """
-    result = _run(ctx, lambda c: complete_milestone(c, code, milestone, on=on))
+    done = _run(ctx, lambda c: complete_milestone(c, code, milestone, on=on))
+    result = done.to_dict()
     flow_result = None
-    if run_flows and result.get("event") is None:
+    if run_flows and done.event is None:
         flow_result = run_flow(ws_from(ctx), "milestone_reached", {"project": code, "milestone": milestone})
         result["flow"] = flow_result
     if as_json:
         emit_json(result)
         return
-    click.echo(f"{code} {milestone} done on {result['completed_on']}")
-    for line in result.get("notes", []):
+    click.echo(f"{code} {milestone} done on {done.completed_on}")
+    for line in done.notes:
         click.echo(f"  {line}")
     if flow_result is not None:
         for line in summary_lines("milestone_reached", flow_result):

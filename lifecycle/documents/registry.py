@@ -11,6 +11,7 @@ commands, numbering, e-mails and the rendering test follow from the table.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,10 +30,20 @@ from lifecycle.errors import InvalidInput, NotFound
 
 Subject = Literal["project", "milestone", "review"]
 
-# (project, stamp, milestone, review, waivers) -> the document's record
-Builder = Callable[
-    [Project, Stamp, Milestone | None, Mapping[str, Any] | None, Sequence[Mapping[str, Any]]], dict[str, Any]
-]
+
+@dataclass(frozen=True)
+class ViewInput:
+    """What a view builder may read: the project, the stamp, and the kind's subject if it has one."""
+
+    project: Project
+    stamp: Stamp
+    milestone: Milestone | None = None
+    review: Mapping[str, Any] | None = None
+    waivers: Sequence[Mapping[str, Any]] = ()
+    audience: str = "client"  # "internal": the PMO's variant where a kind has one (final acceptance)
+
+
+Builder = Callable[[ViewInput], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -61,41 +72,25 @@ class DocumentKind:
         return self.title_zh if lang.lower().startswith("zh") else self.title_en
 
 
-def _acceptance(
-    project: Project,
-    stamp: Stamp,
-    milestone: Milestone | None,
-    review: Mapping[str, Any] | None,
-    waivers: Sequence[Mapping[str, Any]],
-) -> dict[str, Any]:
-    if milestone is None:
+def _acceptance(v: ViewInput) -> dict[str, Any]:
+    if v.milestone is None:
         raise InvalidInput("an acceptance certificate needs a milestone")
-    return build_acceptance(project, stamp, milestone, waivers)
+    return build_acceptance(v.project, v.stamp, v.milestone, v.waivers)
 
 
-def _gate_review(
-    project: Project,
-    stamp: Stamp,
-    milestone: Milestone | None,
-    review: Mapping[str, Any] | None,
-    waivers: Sequence[Mapping[str, Any]],
-) -> dict[str, Any]:
-    if review is None:
-        raise NotFound(f"no gate review to report for {project.code}")
-    return build_gate_review(project, stamp, review, waivers)
+def _gate_review(v: ViewInput) -> dict[str, Any]:
+    if v.review is None:
+        raise NotFound(f"no gate review to report for {v.project.code}")
+    return build_gate_review(v.project, v.stamp, v.review, v.waivers)
+
+
+def _final_acceptance(v: ViewInput) -> dict[str, Any]:
+    return build_final_acceptance(v.project, v.stamp, v.waivers, audience=v.audience)
 
 
 def _whole(builder: Callable[[Project, Stamp, Sequence[Mapping[str, Any]]], dict[str, Any]]) -> Builder:
-    def build(
-        project: Project,
-        stamp: Stamp,
-        milestone: Milestone | None,
-        review: Mapping[str, Any] | None,
-        waivers: Sequence[Mapping[str, Any]],
-    ) -> dict[str, Any]:
-        return builder(project, stamp, waivers)
-
-    return build
+    """A builder of a document about the whole project (no milestone, no review)."""
+    return lambda v: builder(v.project, v.stamp, v.waivers)
 
 
 KINDS: dict[str, DocumentKind] = {
@@ -120,7 +115,7 @@ KINDS: dict[str, DocumentKind] = {
             "final-acceptance",
             " for the whole project.",
             "project",
-            _whole(build_final_acceptance),
+            _final_acceptance,
             "closed",
         ),
         DocumentKind(
@@ -160,6 +155,7 @@ KINDS: dict[str, DocumentKind] = {
 }
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+MILESTONE_PART_MAX = 24  # characters of a milestone id kept in a document number
 
 
 def document_kind(kind: str) -> DocumentKind:
@@ -186,8 +182,18 @@ def number_prefix(code: str, kind: str, milestone: str | None = None) -> str:
     if entry.subject == "milestone":
         if not milestone:
             raise InvalidInput(f"a document of kind '{kind}' needs a milestone")
-        parts.append(_SAFE.sub("_", milestone))
+        parts.append(_milestone_part(milestone))
     return "-".join(parts)
+
+
+def _milestone_part(milestone: str) -> str:
+    """The milestone in a document number: its id, or for a long id (more than MILESTONE_PART_MAX
+    characters) its start and a short hash, so the number still fits a page header and a file name."""
+    safe = _SAFE.sub("_", milestone)
+    if len(safe) <= MILESTONE_PART_MAX:
+        return safe
+    digest = hashlib.sha256(milestone.encode("utf-8")).hexdigest()[:6]
+    return f"{safe[: MILESTONE_PART_MAX - 7]}-{digest}"
 
 
 def next_number(
@@ -199,3 +205,17 @@ def next_number(
     seen = [int(m.group(1)) for d in existing if d.kind == kind and (m := pattern.match(d.number))]
     n = max(seen, default=0) + 1
     return f"{prefix}-{n}", n
+
+
+def build_view(
+    kind: str,
+    project: Project,
+    stamp: Stamp,
+    *,
+    milestone: Milestone | None = None,
+    review: Mapping[str, Any] | None = None,
+    waivers: Sequence[Mapping[str, Any]] = (),
+    audience: str = "client",
+) -> dict[str, Any]:
+    """The record of a document of ``kind``, built by the kind's registered view builder."""
+    return document_kind(kind).build(ViewInput(project, stamp, milestone, review, waivers, audience))

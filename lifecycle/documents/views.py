@@ -15,7 +15,6 @@ milestone), ``FAR`` final acceptance report, ``HOV`` handover package, ``GRR`` g
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,64 +27,21 @@ from typing import Any
 from lifecycle.domain.calendar import work_calendar
 from lifecycle.domain.evm import TCPI_UNREACHABLE, s_curve, select_baseline
 from lifecycle.domain.metrics import project_metrics
-from lifecycle.domain.model import DocumentRecord, Milestone, Project
+from lifecycle.domain.model import Milestone, Project
 from lifecycle.domain.schedule import Schedule, compute_schedule
 from lifecycle.errors import InvalidInput, LifecycleError, NotFound
 
 VIEW_SCHEMA_VERSION = 1
 
-KIND_CODES: dict[str, str] = {
-    "acceptance": "ACC",
-    "final_acceptance": "FAR",
-    "handover": "HOV",
-    "gate_review": "GRR",
-    "status": "STR",
-}
-KINDS = tuple(KIND_CODES)
 STATUS_REPORT_FRESH_DAYS = 14  # a recorded status report is "current" until 14 days after its period
 GANTT_MAX_ROWS = 30  # task rows of the status report's Gantt chart: it stays on one page
 INDEX_AMBER = 0.9  # SPI / CPI below 1.0 are rated amber, below this red
-MILESTONE_PART_MAX = 24  # characters of a milestone id kept in a document number
 
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _OPEN_ACTION = ("open",)
 _OPEN_ISSUE = ("open", "in_progress")
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 # deliverables that are training (the handover cites them when no training session is recorded)
 _TRAINING = re.compile(r"培训|training", re.IGNORECASE)
-
-
-# --------------------------------------------------------------------------- numbering
-def number_prefix(code: str, kind: str, milestone: str | None = None) -> str:
-    if kind not in KIND_CODES:
-        raise InvalidInput(f"unknown document kind '{kind}' (known: {', '.join(KINDS)})")
-    parts = [code, KIND_CODES[kind]]
-    if kind == "acceptance":
-        if not milestone:
-            raise InvalidInput("an acceptance certificate needs a milestone")
-        parts.append(_milestone_part(milestone))
-    return "-".join(parts)
-
-
-def _milestone_part(milestone: str) -> str:
-    """The milestone in a document number: its id, or for a long id (more than MILESTONE_PART_MAX
-    characters) its start and a short hash, so the number still fits a page header and a file name."""
-    safe = _SAFE.sub("_", milestone)
-    if len(safe) <= MILESTONE_PART_MAX:
-        return safe
-    digest = hashlib.sha256(milestone.encode("utf-8")).hexdigest()[:6]
-    return f"{safe[: MILESTONE_PART_MAX - 7]}-{digest}"
-
-
-def next_number(
-    code: str, kind: str, existing: Iterable[DocumentRecord], milestone: str | None = None
-) -> tuple[str, int]:
-    """The next free document number for this prefix and its sequence ``N`` (1 for the first)."""
-    prefix = number_prefix(code, kind, milestone)
-    pattern = re.compile(re.escape(prefix) + r"-(\d+)$")
-    seen = [int(m.group(1)) for d in existing if d.kind == kind and (m := pattern.match(d.number))]
-    n = max(seen, default=0) + 1
-    return f"{prefix}-{n}", n
 
 
 # --------------------------------------------------------------------------- inputs
@@ -1199,33 +1155,3 @@ def build_status(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, 
         }
     )
     return _plain_view(view)
-
-
-# --------------------------------------------------------------------------- dispatcher
-def build_view(
-    kind: str,
-    project: Project,
-    stamp: Stamp,
-    *,
-    milestone: Milestone | None = None,
-    review: Mapping[str, Any] | None = None,
-    waivers: Sequence[Mapping[str, Any]] = (),
-    audience: str = "client",
-) -> dict[str, Any]:
-    """The record of a document of ``kind`` (see KINDS); ``audience="internal"`` is the PMO's variant
-    of the final acceptance report (cost breakdown and earned value kept)."""
-    if kind == "acceptance":
-        if milestone is None:
-            raise InvalidInput("an acceptance certificate needs a milestone")
-        return build_acceptance(project, stamp, milestone, waivers)
-    if kind == "final_acceptance":
-        return build_final_acceptance(project, stamp, waivers, audience=audience)
-    if kind == "handover":
-        return build_handover(project, stamp, waivers)
-    if kind == "gate_review":
-        if review is None:
-            raise NotFound(f"no gate review to report for {project.code}")
-        return build_gate_review(project, stamp, review, waivers)
-    if kind == "status":
-        return build_status(project, stamp, waivers)
-    raise InvalidInput(f"unknown document kind '{kind}' (known: {', '.join(KINDS)})")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lifecycle.domain.evm import (
     EarnedValue,
@@ -41,11 +41,11 @@ from lifecycle.domain.risk_matrix import band, risk_matrix
 from lifecycle.domain.schedule import Schedule, ScheduleCycle, compute_schedule
 from lifecycle.domain.validate import CODE_RE, validate_project
 from lifecycle.errors import InvalidInput, Problem, SpecError
+from lifecycle.load.csvimport import read_csv
+from lifecycle.load.msproject import ImportReport, read_msproject
 from lifecycle.load.source import format_path
 from lifecycle.services.context import Context
-
-if TYPE_CHECKING:
-    from lifecycle.load.msproject import ImportReport
+from lifecycle.services.projects import initial_phase
 
 
 # ---------------------------------------------------------------------------------------- figures
@@ -260,8 +260,6 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
     (budget lines ``MSP-B-*``, costs ``MSP-AC-*``, baselines ``MSP-BL*``); everything else is kept.
     Returns the :class:`~lifecycle.load.msproject.ImportReport`.
     """
-    from lifecycle.load.msproject import read_msproject
-
     data = read_msproject(path, today=ctx.today())
     rep = data.report
     target = code or _code_from(data.name)
@@ -296,8 +294,6 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
         if cur.charter.start is None and data.start is not None:
             project = replace(project, charter=replace(cur.charter, start=data.start))
     else:
-        from lifecycle.services.projects import initial_phase
-
         charter = Charter(
             code=target,
             name=data.name or target,
@@ -344,8 +340,6 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
 
 def import_csv(ctx: Context, code: str, kind: str, path: str | Path) -> CsvImportResult:
     """Upsert the tasks or risks of a CSV file into a stored project (see :mod:`lifecycle.load.csvimport`)."""
-    from lifecycle.load.csvimport import read_csv
-
     if kind not in ("tasks", "risks"):
         raise InvalidInput(f"unknown kind '{kind}' (tasks or risks)")
     rows = read_csv(path, kind)
@@ -429,6 +423,93 @@ def project_calendar(ctx: Context, code: str) -> str:
     return export_ical(ctx.store.get(code))
 
 
+CalendarEvent = tuple[date, str, str, str, str]  # (date, uid, summary, description, categories)
+
+
+def _key_date_events(project: Project) -> list[CalendarEvent]:
+    ch, code = project.charter, project.code
+    events: list[CalendarEvent] = []
+    if ch.start:
+        events.append((ch.start, f"{code}-start", f"[{code}] Project start: {ch.name}", ch.description, "KEY DATE"))
+    if ch.finish:
+        events.append((ch.finish, f"{code}-finish", f"[{code}] Project finish: {ch.name}", "", "KEY DATE"))
+    return events
+
+
+def _milestone_events(project: Project) -> list[CalendarEvent]:
+    code = project.code
+    deliverables = {d.id: d.name for d in project.deliverables}
+    events: list[CalendarEvent] = []
+    for ms in project.milestones:
+        info = [f"Kind: {ms.kind}", f"Status: {ms.status}"]
+        if ms.deliverables:
+            info.append("Deliverables: " + ", ".join(deliverables.get(d, d) for d in ms.deliverables))
+        if ms.completed_on:
+            info.append(f"Completed on {ms.completed_on.isoformat()}")
+        events.append(
+            (
+                ms.date,
+                f"{code}-milestone-{ms.id}",
+                f"[{code}] {ms.name}",
+                "\n".join(info),
+                "MILESTONE," + ms.kind.upper(),
+            )
+        )
+    return events
+
+
+def _milestone_task_events(project: Project) -> list[CalendarEvent]:
+    """Milestone tasks without a milestone record, on their actual or scheduled date."""
+    recorded = {ms.task for ms in project.milestones if ms.task}
+    tasks = [t for t in project.tasks if t.milestone and t.id not in recorded]
+    sched = None
+    if tasks:
+        try:
+            sched = compute_schedule(project)
+        except InvalidInput:
+            sched = None
+    events: list[CalendarEvent] = []
+    for t in tasks:
+        when = t.actual_finish or (sched.dates(t.id)[0] if sched is not None else (t.finish or t.start))
+        if when is not None:
+            events.append(
+                (
+                    when,
+                    f"{project.code}-task-{t.id}",
+                    f"[{project.code}] {t.name}",
+                    f"Milestone task {t.wbs}".strip(),
+                    "MILESTONE",
+                )
+            )
+    return events
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:g} hours" if hours else ""
+
+
+def _calendar_events(project: Project) -> list[CalendarEvent]:
+    code, tag = project.code, f"[{project.code}] "
+    events = _key_date_events(project) + _milestone_events(project) + _milestone_task_events(project)
+    events += [
+        (d.due, f"{code}-deliverable-{d.id}", tag + f"Deliverable due: {d.name}", f"Status: {d.status}", "DELIVERABLE")
+        for d in project.deliverables
+        if d.due
+    ]
+    events += [
+        (
+            tr.date,
+            f"{code}-training-{tr.id}",
+            tag + f"Training: {tr.topic}",
+            f"{tr.hours:g} hours" if tr.hours else "",
+            "TRAINING",
+        )
+        for tr in project.training
+        if tr.date
+    ]
+    return events
+
+
 def export_ical(project: Project, *, now: datetime | None = None) -> str:
     """Milestones and key dates of a project as an RFC 5545 iCalendar text (CRLF, folded lines).
 
@@ -439,61 +520,8 @@ def export_ical(project: Project, *, now: datetime | None = None) -> str:
     """
     stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     code = project.code
-    events: list[tuple[date, str, str, str, str]] = []  # (date, uid, summary, description, categories)
     ch = project.charter
-    tag = f"[{code}] "
-    if ch.start:
-        events.append((ch.start, f"{code}-start", tag + f"Project start: {ch.name}", ch.description, "KEY DATE"))
-    if ch.finish:
-        events.append((ch.finish, f"{code}-finish", tag + f"Project finish: {ch.name}", "", "KEY DATE"))
-    milestone_tasks = set()
-    deliverables = {d.id: d.name for d in project.deliverables}
-    for ms in project.milestones:
-        if ms.task:
-            milestone_tasks.add(ms.task)
-        info = [f"Kind: {ms.kind}", f"Status: {ms.status}"]
-        if ms.deliverables:
-            info.append("Deliverables: " + ", ".join(deliverables.get(d, d) for d in ms.deliverables))
-        if ms.completed_on:
-            info.append(f"Completed on {ms.completed_on.isoformat()}")
-        events.append(
-            (ms.date, f"{code}-milestone-{ms.id}", tag + ms.name, "\n".join(info), "MILESTONE," + ms.kind.upper())
-        )
-    sched = None
-    if any(t.milestone and t.id not in milestone_tasks for t in project.tasks):
-        try:
-            sched = compute_schedule(project)
-        except InvalidInput:
-            sched = None
-    for t in project.tasks:
-        if not t.milestone or t.id in milestone_tasks:
-            continue
-        when = t.actual_finish or (sched.dates(t.id)[0] if sched is not None else (t.finish or t.start))
-        if when is None:
-            continue
-        events.append((when, f"{code}-task-{t.id}", tag + t.name, f"Milestone task {t.wbs}".strip(), "MILESTONE"))
-    for d in project.deliverables:
-        if d.due:
-            events.append(
-                (
-                    d.due,
-                    f"{code}-deliverable-{d.id}",
-                    tag + f"Deliverable due: {d.name}",
-                    f"Status: {d.status}",
-                    "DELIVERABLE",
-                )
-            )
-    for tr in project.training:
-        if tr.date:
-            events.append(
-                (
-                    tr.date,
-                    f"{code}-training-{tr.id}",
-                    tag + f"Training: {tr.topic}",
-                    f"{tr.hours:g} hours" if tr.hours else "",
-                    "TRAINING",
-                )
-            )
+    events = _calendar_events(project)
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",

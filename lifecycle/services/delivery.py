@@ -38,6 +38,7 @@ from lifecycle.notify.email import (
 from lifecycle.notify.templates import document_email, event_text
 from lifecycle.notify.webhook import WebhookConfig, post_json
 from lifecycle.services.context import Context
+from lifecycle.services.documents import issue_document
 from lifecycle.storage.protocol import RECORD_SCHEMA_VERSION, Record, canonical_json, jsonable
 
 DELIVERY = "delivery"
@@ -134,8 +135,6 @@ def ensure_document(
     Returns ``(document, issued_now)``. A retried or repeated flow therefore sends the same file (and
     ``send_document`` sends it once); a change to the project in between produces a new document.
     """
-    from lifecycle.services.documents import issue_document
-
     existing = current_document(ctx, code, kind, milestone or review_id or "")
     if existing is not None:
         return existing, False

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lifecycle.documents.locale import check_lang
-from lifecycle.documents.registry import KINDS, DocumentKind, document_kind, next_number
+from lifecycle.documents.registry import KINDS, DocumentKind, build_view, document_kind, next_number
+from lifecycle.documents.sign import SigningConfig, sign_pdf, trust_roots_for, verify_pdf
 from lifecycle.documents.views import PackTitles, Stamp, choose_milestone, collect_waivers
 from lifecycle.domain.model import AuditEvent, DocumentRecord
 from lifecycle.errors import InvalidInput, NotFound, RenderError
@@ -108,8 +109,6 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def signing_config(ctx: Context) -> Any:
     """The workspace's :class:`~lifecycle.documents.sign.SigningConfig`, or None."""
-    from lifecycle.documents.sign import SigningConfig
-
     return SigningConfig.from_settings(ctx.workspace.settings.signing, ctx.workspace.root)
 
 
@@ -136,6 +135,7 @@ def issue_document(
     latest review) or ``status``. ``lang`` overrides the project's locale; ``out_dir`` the folder
     (default ``<workspace>/documents/<CODE>``).
     """
+    # the renderer imports WeasyPrint (~1.6 s): only commands that render or read a PDF pay for it
     from lifecycle.documents.render import render_pdf
 
     entry = document_kind(kind)
@@ -161,7 +161,7 @@ def issue_document(
         supplier=dict(ctx.workspace.settings.supplier or {}),
         titles=pack_titles(load_rules(ctx)),
     )
-    record = entry.build(project, stamp, ms, review, waivers)
+    record = build_view(kind, project, stamp, milestone=ms, review=review, waivers=waivers)
 
     rendered = render_pdf(record, logo=_logo(ctx))
     if rendered.refused:
@@ -172,8 +172,6 @@ def issue_document(
     pdf = rendered.pdf
     cfg = signing_config(ctx)
     if cfg is not None:
-        from lifecycle.documents.sign import sign_pdf
-
         pdf = sign_pdf(pdf, cfg)
 
     folder = Path(out_dir) if out_dir else ctx.workspace.documents_dir / code
@@ -240,15 +238,19 @@ def list_documents(ctx: Context, code: str) -> list[DocumentRecord]:
 
 
 # --------------------------------------------------------------------------- verify
+Verdict = Literal["authentic", "altered", "unknown"]
+Signature = Literal["valid", "invalid", "absent"]
+
+
 @dataclass
 class VerifyResult:
     path: str
     sha256: str
-    verdict: Literal["authentic", "altered", "unknown"]
+    verdict: Verdict
     registered: bool  # the file's checksum is in the registry
     document: DocumentRecord | None  # the registered document the file is (or claims to be)
     record_matches: bool | None  # embedded JSON == registered record (None: nothing to compare)
-    signature: Literal["valid", "invalid", "absent"]
+    signature: Signature
     signatures: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -297,69 +299,86 @@ def _claimed_document(ctx: Context, embedded: dict[str, Any] | None, path: Path)
     )
 
 
-def verify_document(ctx: Context, path: str | Path) -> VerifyResult:
-    """Check a PDF against the registry, its embedded record and its signatures."""
-    from lifecycle.documents.render import extract_record
-    from lifecycle.documents.sign import trust_roots_for, verify_pdf
-
-    p = Path(path)
+def _read_file(p: Path) -> bytes:
     try:
-        data = p.read_bytes()
+        return p.read_bytes()
     except FileNotFoundError:
         raise NotFound(f"no such file: {p}") from None
     except OSError as exc:
         raise InvalidInput(f"cannot read {p}: {exc}") from exc
-    sha = hashlib.sha256(data).hexdigest()
+
+
+def _record_problems(
+    registered: DocumentRecord | None, doc: DocumentRecord | None, embedded: dict[str, Any] | None
+) -> tuple[bool | None, list[str]]:
+    """Does the embedded record equal the registered one, and what is wrong with checksum and record."""
     problems: list[str] = []
+    if registered is None and doc is not None:
+        problems.append(f"the checksum differs from the registered {doc.number} (sha256 {doc.sha256[:16]}…)")
+    if doc is None:
+        return None, problems
+    if embedded is None:
+        problems.append("the embedded JSON record is missing or unreadable")
+    elif embedded != doc.record:
+        problems.append("the embedded JSON record differs from the registered record")
+    return embedded == doc.record, problems
+
+
+def _signature_problems(checks: list[Any], doc: DocumentRecord | None) -> tuple[Signature, list[str]]:
+    """The signature verdict of the file's signatures and what is wrong with them."""
+    if not checks:
+        missing = doc is not None and doc.signed
+        return "absent", ["the registered document was signed but this file carries no signature"] if missing else []
+    if all(c.ok for c in checks):
+        untrusted = [c for c in checks if not c.trusted]
+        return "valid", [
+            f"signature by {c.signer} is intact but its certificate is not trusted here" for c in untrusted
+        ]
+    problems = []
+    for c in checks:
+        if c.problem:
+            problems.append(f"signature {c.field}: {c.problem}")
+        elif not (c.intact and c.valid):
+            problems.append(f"signature {c.field} by {c.signer} does not match the signed bytes")
+        elif not c.covers_whole_file:
+            problems.append(f"signature {c.field}: content was added after signing")
+    return "invalid", problems
+
+
+def _verdict(
+    registered: DocumentRecord | None, doc: DocumentRecord | None, record_matches: bool | None, signature: Signature
+) -> Verdict:
+    unsigned_copy = registered is not None and registered.signed and signature == "absent"
+    if registered is not None and record_matches is not False and signature != "invalid" and not unsigned_copy:
+        return "authentic"
+    if doc is not None or signature == "invalid":
+        return "altered"
+    return "unknown"
+
+
+def verify_document(ctx: Context, path: str | Path) -> VerifyResult:
+    """Check a PDF against the registry, its embedded record and its signatures."""
+    # lazy for the same reason as in issue_document (WeasyPrint behind the renderer module)
+    from lifecycle.documents.render import extract_record
+
+    p = Path(path)
+    data = _read_file(p)
+    sha = hashlib.sha256(data).hexdigest()
     registered_doc = ctx.store.find_document(sha)
     embedded = extract_record(data)
     doc = registered_doc or _claimed_document(ctx, embedded, p)
-
-    if registered_doc is None and doc is not None:
-        problems.append(f"the checksum differs from the registered {doc.number} (sha256 {doc.sha256[:16]}…)")
-    record_matches: bool | None = None
-    if doc is not None:
-        record_matches = embedded == doc.record
-        if embedded is None:
-            problems.append("the embedded JSON record is missing or unreadable")
-        elif not record_matches:
-            problems.append("the embedded JSON record differs from the registered record")
+    record_matches, problems = _record_problems(registered_doc, doc, embedded)
 
     trust: list[Any] = []
     if b"/ByteRange" in data:
         with contextlib.suppress(Exception):  # a broken signing setup must not stop a verification
             trust = trust_roots_for(signing_config(ctx))
     checks = verify_pdf(data, trust) if b"/ByteRange" in data else []
-    if not checks:
-        signature: Literal["valid", "invalid", "absent"] = "absent"
-        if doc is not None and doc.signed:
-            problems.append("the registered document was signed but this file carries no signature")
-    elif all(c.ok for c in checks):
-        signature = "valid"
-        for c in checks:
-            if not c.trusted:
-                problems.append(f"signature by {c.signer} is intact but its certificate is not trusted here")
-    else:
-        signature = "invalid"
-        for c in checks:
-            if c.problem:
-                problems.append(f"signature {c.field}: {c.problem}")
-            elif not (c.intact and c.valid):
-                problems.append(f"signature {c.field} by {c.signer} does not match the signed bytes")
-            elif not c.covers_whole_file:
-                problems.append(f"signature {c.field}: content was added after signing")
+    signature, signature_problems = _signature_problems(checks, doc)
+    problems += signature_problems
 
-    if (
-        registered_doc is not None
-        and record_matches is not False
-        and signature != "invalid"
-        and not (registered_doc.signed and signature == "absent")
-    ):
-        verdict: Literal["authentic", "altered", "unknown"] = "authentic"
-    elif doc is not None or signature == "invalid":
-        verdict = "altered"
-    else:
-        verdict = "unknown"
+    verdict = _verdict(registered_doc, doc, record_matches, signature)
+    if verdict == "unknown":
         problems.append("this file is not a document registered in this workspace")
     return VerifyResult(
         path=str(p),

@@ -14,6 +14,7 @@ people; any other role matches contacts and people whose ``role`` is that role.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import replace
 from datetime import date
@@ -23,6 +24,8 @@ from lifecycle.domain.gates import Decision, Vote, Waiver
 from lifecycle.domain.lifecycle import Move, PhaseMachine
 from lifecycle.domain.model import AuditEvent, Project
 from lifecycle.errors import GateBlocked, InvalidInput, NotFound
+from lifecycle.expr import evaluate_gate
+from lifecycle.services.analytics import baseline_event, build_baseline
 from lifecycle.services.context import Context
 from lifecycle.services.projects import load_rules
 from lifecycle.storage.protocol import Record
@@ -59,8 +62,6 @@ def votes(ctx: Context, code: str, transition: str) -> list[Vote]:
 
 def evaluate(ctx: Context, project: Project, move: Move, *, today: date | None = None) -> Decision:
     """The decision for ``move`` on ``project`` as stored now (pure evaluation plus stored records)."""
-    from lifecycle.expr import evaluate_gate
-
     pack = load_rules(ctx)
     d: Decision = evaluate_gate(
         pack, move.name, project, today or ctx.today(), waivers(ctx, project.code), votes(ctx, project.code, move.name)
@@ -177,8 +178,6 @@ def advance(
     notes = []
     if move.kind == "forward" and move.dest in (load_rules(ctx).lifecycle.baseline_phases or ()):
         # the pack's baseline_on_entry phases: the plan is baselined in the same transaction as the move
-        from lifecycle.services.analytics import baseline_event, build_baseline
-
         bl = build_baseline(new, ctx.today(), name=f"{state.phase} {now.date().isoformat()}")
         new = replace(new, baselines=(*new.baselines, bl))
         events.append(baseline_event(ctx, code, bl))
@@ -288,8 +287,6 @@ def waive(ctx: Context, code: str, *, rule: str, role: str, by: str, reason: str
         raise InvalidInput("a waiver needs a reason")
     known = pack_rule_ids(pack)
     if rule not in known:
-        import difflib
-
         close = difflib.get_close_matches(rule, sorted(known), n=1)
         raise NotFound(f"no rule '{rule}' in the rule pack" + (f" (did you mean '{close[0]}'?)" if close else ""))
     problems = pack.waiver_policy.problems(role, ctx.today(), until)

@@ -25,37 +25,36 @@ from lifecycle.services.events import emit_milestone_completed, server_mode
 from lifecycle.services.projects import get_item, set_fields
 
 
-def complete_milestone(ctx: Context, code: str, milestone: str, *, on: date | None = None) -> dict[str, Any]:
-    project = ctx.store.get(code)
-    ms = get_item(project, "milestones", milestone)
-    notes: list[str] = []
+@dataclass(frozen=True)
+class MilestoneDone:
+    """What completing a milestone did: whether anything changed, the event sent (server mode), notes."""
+
+    project: str
+    milestone: str
+    completed_on: date | None
+    changed: bool
+    kind: str
+    notes: tuple[str, ...]
+    event: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "notes": list(self.notes)}
+
+
+def complete_milestone(ctx: Context, code: str, milestone: str, *, on: date | None = None) -> MilestoneDone:
+    """Record the milestone as done (today unless ``on``); in server mode emit the event that runs the flow."""
+    ms = get_item(ctx.store.get(code), "milestones", milestone)
     if ms.status == "done":
-        notes.append(f"already done on {ms.completed_on}; nothing changed")
-        return {
-            "project": code,
-            "milestone": milestone,
-            "completed_on": ms.completed_on,
-            "changed": False,
-            "kind": ms.kind,
-            "notes": notes,
-            "event": None,
-        }
+        note = f"already done on {ms.completed_on}; nothing changed"
+        return MilestoneDone(code, milestone, ms.completed_on, False, ms.kind, (note,), None)
     when = on or ctx.today()
     if when > ctx.today():
         raise InvalidInput(f"{when} is in the future: a milestone is done when it is reached")
-    ms = set_fields(
-        ctx, code, "milestones", milestone, {"status": "done", "completed_on": when}, action="milestone.completed"
-    )
+    values = {"status": "done", "completed_on": when}
+    ms = set_fields(ctx, code, "milestones", milestone, values, action="milestone.completed")
+    notes: list[str] = []
     event = _emit(ctx, code, milestone, notes)
-    return {
-        "project": code,
-        "milestone": milestone,
-        "completed_on": ms.completed_on,
-        "changed": True,
-        "kind": ms.kind,
-        "notes": notes,
-        "event": event,
-    }
+    return MilestoneDone(code, milestone, ms.completed_on, True, ms.kind, tuple(notes), event)
 
 
 def _emit(ctx: Context, code: str, milestone: str, notes: list[str]) -> str | None:

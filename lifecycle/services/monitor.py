@@ -24,7 +24,8 @@ from lifecycle.domain.metrics import project_metrics
 from lifecycle.domain.model import AuditEvent, Project, Rag, StatusReport
 from lifecycle.errors import DeliveryError
 from lifecycle.services.context import Context
-from lifecycle.services.projects import get_item, update_project, upsert
+from lifecycle.services.delivery import notify
+from lifecycle.services.projects import get_item, load_rules, update_project, upsert
 from lifecycle.storage.protocol import RECORD_SCHEMA_VERSION, Record
 
 ALERT = "alert"
@@ -32,8 +33,6 @@ ALERT = "alert"
 
 def active_codes(ctx: Context) -> list[str]:
     """Codes of projects in a phase of kind ``active`` in the rule pack (no phase names in code)."""
-    from lifecycle.services.projects import load_rules
-
     kinds = {p.id: p.kind for p in load_rules(ctx).lifecycle.phases}
     return [s.code for s in ctx.store.list_projects() if kinds.get(s.phase, "active") == "active"]
 
@@ -242,8 +241,6 @@ def alert_payload(alert: Mapping[str, Any]) -> dict[str, Any]:
 
 def notify_alerts(ctx: Context, health: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Post each alert of ``health`` to the webhook (once per alert); raises DeliveryError on failure."""
-    from lifecycle.services.delivery import notify
-
     return [notify(ctx, str(health["project"]), "portfolio.alert", alert_payload(a)) for a in health["alerts"]]
 
 

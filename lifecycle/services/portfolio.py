@@ -22,10 +22,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import lifecycle
 from lifecycle.domain.bulk import gc_paused
 from lifecycle.domain.facts import build_facts
 from lifecycle.domain.gates import Decision, Vote, Waiver
 from lifecycle.domain.model import Project
+from lifecycle.expr import decide
+from lifecycle.load.rulepack import load_pack
 from lifecycle.services.context import Context
 from lifecycle.services.projects import load_rules
 from lifecycle.storage.protocol import Record
@@ -85,8 +88,6 @@ def _portfolio(
 def _decide(
     pack: Any, project: Project, facts: dict[str, Any], today: Any, waivers: list[Waiver], votes: Votes
 ) -> Decision | None:
-    from lifecycle.expr import decide
-
     move = pack.machine.next_move(project.phase, project.phase_before_hold)
     if move is None:
         return None
@@ -103,8 +104,6 @@ def engine_fingerprint() -> str:
     the new code would not make. Made from the version and the size and modification time of the
     modules of ``lifecycle.domain``, ``lifecycle.load`` and ``lifecycle.expr``.
     """
-    import lifecycle
-
     root = Path(lifecycle.__file__).resolve().parent
     h = hashlib.sha256(lifecycle.__version__.encode())
     for sub in ("domain", "load", "expr"):
@@ -205,8 +204,6 @@ def _evaluate(
 def diff_packs(ctx: Context, new_dir: str | Path, against: str | Path | None = None) -> tuple[list[PackChange], int]:
     """Projects whose next-gate decision (or rule outcomes) differ between two packs; and how many
     projects were compared."""
-    from lifecycle.load.rulepack import load_pack
-
     old = load_pack(against) if against else load_rules(ctx)
     new = load_pack(new_dir)
     today = ctx.today()

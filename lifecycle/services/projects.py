@@ -50,6 +50,7 @@ def load_rules(ctx: Context) -> Any:
     """The workspace's rule pack, loaded once per context (parse once, evaluate many)."""
     key = f"pack:{ctx.workspace.rules_dir}"
     if key not in ctx.cache:
+        # the pack loader brings the CEL library (~0.2 s): `pmo list` and `pmo show` never need it
         from lifecycle.load.rulepack import load_pack
 
         ctx.cache[key] = load_pack(ctx.workspace.rules_dir)
@@ -126,6 +127,7 @@ def load_for_apply(
 
 def _load_patchable(path: str | Path, ctx: Context | None, stored: dict[str, Project]) -> ProjectFile:
     """Load a file; for a project that exists, the file is checked as applied over the stored one."""
+    # the file readers bring YAML (see TYPE_CHECKING above): imported where files are read
     from lifecycle.load.projectfile import load_project_source
     from lifecycle.load.source import read_source
 
@@ -230,7 +232,7 @@ def schema(what: str) -> dict[str, Any]:
 def export_project(ctx: Context, code: str, fmt: str = "yaml") -> str:
     if fmt not in ("yaml", "json"):
         raise InvalidInput(f"unknown format '{fmt}' (yaml or json)")
-    from lifecycle.load.projectfile import dump_project
+    from lifecycle.load.projectfile import dump_project  # YAML, as above
 
     return dump_project(ctx.store.get(code), fmt)
 

@@ -33,8 +33,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from lifecycle.domain.facts import build_facts
 from lifecycle.domain.model import Deliverable, ImprovementAction, Project, QualityCheck, QualityStandard, replace
 from lifecycle.errors import InvalidInput
+from lifecycle.expr import CelEnv, deliverable_results
 from lifecycle.services.context import Context
 from lifecycle.services.projects import load_rules, update_project, upsert
 
@@ -177,68 +179,88 @@ def check_defects(d: Deliverable, params: Mapping[str, Any], lang: str = "en") -
 
 
 # ------------------------------------------------------------------ evaluation
+def _targets(env: Any, spec: Any, project: Project, wanted: set[str] | None) -> list[tuple[str, str]]:
+    """The deliverables ``spec`` applies to, each with the error of its ``applies_to`` (empty: none)."""
+    if spec.applies_to is None:
+        targets = [(d.id, "") for d in project.deliverables]
+    else:
+        targets = []
+        for did, res in deliverable_results(env, spec.applies_to):
+            if not res.ok:
+                targets.append((did, f"applies_to could not be evaluated: {res.error}"))
+            elif res.value is True:
+                targets.append((did, ""))
+    return [(did, err) for did, err in targets if wanted is None or did in wanted]
+
+
+def _cel_check(did: str, got: Any, spec: Any, title: str, lang: str) -> tuple[bool, str]:
+    expr = spec.check.text if spec.check else ""
+    if got is None or not got.ok:
+        why = got.error if got is not None else "no result"
+        return False, f"{did}: `{expr}` could not be evaluated: {why}"
+    if not isinstance(got.value, bool):
+        return False, f"{did}: `{expr}` gave {got.value!r}, not true or false"
+    met = ("符合" if got.value else "不符合") if lang == "zh" else ("met" if got.value else "not met")
+    return got.value, f"{title}{'：' if lang == 'zh' else ': '}{met}"
+
+
+class _Checker:
+    """Runs one standard on one deliverable; the project's folders are looked up once, when needed."""
+
+    def __init__(self, ctx: Context, project: Project, lang: str) -> None:
+        self.ctx, self.project, self.lang = ctx, project, lang
+        self._folders: list[Path] | None = None
+
+    def folders(self) -> list[Path]:
+        if self._folders is None:
+            self._folders = project_folders(self.ctx, self.project.code)
+        return self._folders
+
+    def check(self, spec: Any, d: Any, cel: Any, title: str) -> tuple[bool, str]:
+        if spec.kind == "cel":
+            return _cel_check(d.id, cel, spec, title, self.lang)
+        if spec.kind == "file_sha256":
+            return check_file_sha256(d, self.folders(), self.lang)
+        if spec.kind == "requirements_verified":
+            return check_requirements(self.project, d, spec.params, self.lang)
+        if spec.kind == "defect_threshold":
+            return check_defects(d, spec.params, self.lang)
+        return False, f"unknown quality check kind '{spec.kind}'"  # the loader admits known kinds only
+
+
+def _wanted(project: Project, deliverables: Sequence[str] | None) -> set[str] | None:
+    if deliverables is None:
+        return None
+    unknown = [x for x in deliverables if x not in project.index("deliverables")]
+    if unknown:
+        raise InvalidInput(f"project {project.code} has no deliverable(s) {', '.join(unknown)}")
+    return set(deliverables)
+
+
 def evaluate_standards(ctx: Context, project: Project, deliverables: Sequence[str] | None = None) -> list[Outcome]:
     """The outcome of every applicable (deliverable, standard) pair; pure apart from reading files."""
-    from lifecycle.domain.facts import build_facts
-    from lifecycle.expr import CelEnv, deliverable_results
-
     pack = load_rules(ctx)
-    index = project.index("deliverables")
-    if deliverables is not None:
-        unknown = [x for x in deliverables if x not in index]
-        if unknown:
-            raise InvalidInput(f"project {project.code} has no deliverable(s) {', '.join(unknown)}")
-    wanted = None if deliverables is None else set(deliverables)
+    wanted = _wanted(project, deliverables)
     if not pack.quality or (wanted is not None and not wanted):
         return []
+    index = project.index("deliverables")
     lang = _lang(project)
     env = CelEnv(build_facts(project, ctx.today()))
-    folders: list[Path] | None = None
+    checker = _Checker(ctx, project, lang)
     out: list[Outcome] = []
     for spec in pack.quality:
         title = _text(spec.title, lang, spec.id)
-        if spec.applies_to is None:
-            targets = [(d.id, "") for d in project.deliverables]
-        else:
-            targets = []
-            for did, res in deliverable_results(env, spec.applies_to):
-                if not res.ok:
-                    targets.append((did, f"applies_to could not be evaluated: {res.error}"))
-                elif res.value is True:
-                    targets.append((did, ""))
-        targets = [(did, err) for did, err in targets if wanted is None or did in wanted]
+        targets = _targets(env, spec, project, wanted)
         if not targets:
             continue
         cel_results = dict(deliverable_results(env, spec.check)) if spec.kind == "cel" and spec.check else {}
         for did, err in targets:
-            d = index[did]
-            if err:
-                ok, evidence = False, f"{did}: {err}"
-            elif spec.kind == "cel":
-                got = cel_results.get(did)
-                expr = spec.check.text if spec.check else ""
-                if got is None or not got.ok:
-                    why = got.error if got is not None else "no result"
-                    ok, evidence = False, f"{did}: `{expr}` could not be evaluated: {why}"
-                elif not isinstance(got.value, bool):
-                    ok, evidence = False, f"{did}: `{expr}` gave {got.value!r}, not true or false"
-                else:
-                    met = ("符合" if got.value else "不符合") if lang == "zh" else ("met" if got.value else "not met")
-                    ok, evidence = got.value, f"{title}{'：' if lang == 'zh' else ': '}{met}"
-            elif spec.kind == "file_sha256":
-                if folders is None:
-                    folders = project_folders(ctx, project.code)
-                ok, evidence = check_file_sha256(d, folders, lang)
-            elif spec.kind == "requirements_verified":
-                ok, evidence = check_requirements(project, d, spec.params, lang)
-            elif spec.kind == "defect_threshold":
-                ok, evidence = check_defects(d, spec.params, lang)
-            else:  # the pack loader only admits known kinds; be safe anyway
-                ok, evidence = False, f"unknown quality check kind '{spec.kind}'"
-            if not ok:
-                msg = _text(spec.message, lang)
-                if msg:
-                    evidence = f"{evidence} — {msg}"
+            ok, evidence = (
+                (False, f"{did}: {err}") if err else checker.check(spec, index[did], cel_results.get(did), title)
+            )
+            msg = "" if ok else _text(spec.message, lang)
+            if msg:
+                evidence = f"{evidence} — {msg}"
             result = "pass" if ok else ("conditional" if spec.severity == "warning" else "fail")
             out.append(Outcome(did, spec.id, result, evidence[:2000], title, spec.severity))
     return out

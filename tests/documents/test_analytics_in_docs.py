@@ -20,8 +20,9 @@ from click.testing import CliRunner
 
 from lifecycle.documents import charts
 from lifecycle.documents.locale import Formatter
+from lifecycle.documents.registry import build_view
 from lifecycle.documents.render import record_json, render_html, render_pdf
-from lifecycle.documents.views import Stamp, _gantt_block, build_view
+from lifecycle.documents.views import Stamp, _gantt_block
 from lifecycle.domain.evm import s_curve
 from lifecycle.domain.metrics import project_metrics
 from lifecycle.domain.model import Project, TaskLink

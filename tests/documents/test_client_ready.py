@@ -22,8 +22,9 @@ import pytest
 from pypdf import PdfReader
 
 from lifecycle.documents.locale import Formatter, amount_in_words_en, amount_in_words_zh, tidy_zh
+from lifecycle.documents.registry import build_view, number_prefix
 from lifecycle.documents.render import render_html
-from lifecycle.documents.views import Stamp, build_view, collect_waivers, file_name, number_prefix
+from lifecycle.documents.views import Stamp, collect_waivers, file_name
 from lifecycle.domain.model import QualityCheck
 from tests.documents.conftest import needs_tools
 from tests.documents.samples import closed, default_titles, gate_review, in_execution, load_sample, stress

@@ -8,14 +8,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from lifecycle.documents.views import (
-    Stamp,
-    build_view,
-    choose_milestone,
-    collect_waivers,
-    next_number,
-    number_prefix,
-)
+from lifecycle.documents.registry import build_view, next_number, number_prefix
+from lifecycle.documents.views import Stamp, choose_milestone, collect_waivers
 from lifecycle.domain.model import AcceptanceRecord, DocumentRecord
 from lifecycle.errors import InvalidInput, NotFound
 from tests.documents.samples import closed, default_titles, gate_review, in_execution, load_sample
