@@ -1,0 +1,234 @@
+"""The Starlette application of ``pmo serve``: settings, templates, the request context and errors.
+
+Starlette rather than FastAPI: the pages are server-rendered HTML forms, not a JSON API, so
+FastAPI's request models and OpenAPI generation would add start-up time and a second validation
+layer without serving anyone; Starlette (which FastAPI is built on, and which Prefect already brings)
+gives routing, forms, cookies, static files and the test client, and nothing more.
+
+One store is opened for the application and shared by the requests (SQLAlchemy's pool hands each
+thread its connection); each request gets its own :class:`Context` carrying the signed-in
+:class:`Principal`, and the rule pack is parsed once for all of them (a shared context cache).
+Handlers run the services in Starlette's thread pool, so a slow page never blocks the event loop.
+Errors of the service layer become pages: ``Forbidden`` → 403, ``NotFound`` → 404, a user's mistake
+→ 400 with its message, a conflict → 409.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from lifecycle.domain.policy import Principal
+from lifecycle.errors import (
+    ConcurrentUpdate,
+    Forbidden,
+    GateBlocked,
+    IllegalTransition,
+    LifecycleError,
+    NotFound,
+)
+from lifecycle.services import identity
+from lifecycle.services.context import Context, open_context
+from lifecycle.web import security
+from lifecycle.web.i18n import lang_for, translator
+from lifecycle.workspace import Workspace
+
+HERE = Path(__file__).resolve().parent
+Handler = Callable[[Request], Awaitable[Response]]
+MAX_FIELDS = 20000  # a progress form lists every task of a large plan
+MAX_BODY = 2 * 1024 * 1024  # forms only: a larger body is refused before it is read
+
+
+@dataclass
+class WebSettings:
+    """What ``pmo serve`` (or a test) gives the application."""
+
+    workspace: Workspace
+    base_url: str = ""  # public URL, e.g. https://pmo.example.com (links in e-mails, Secure cookies)
+    secret: bytes = b""  # CSRF MAC key; default: PMO_SECRET_KEY, else random per process
+    oidc: bool = False  # show "sign in with your company"
+    extra_routes: list[BaseRoute] = field(default_factory=list)
+
+    @property
+    def secure(self) -> bool:
+        return self.base_url.lower().startswith("https://")
+
+
+class Web:
+    """The application's shared state: settings, the store, the template environment."""
+
+    def __init__(self, settings: WebSettings) -> None:
+        self.settings = settings
+        key = settings.secret or os.environ.get("PMO_SECRET_KEY", "").encode() or secrets.token_bytes(32)
+        self.secret = key
+        self.base = open_context(settings.workspace)
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+            autoescape=True,  # every page: hostile text from project files shows as text
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def context(self, principal: Principal | None) -> Context:
+        return Context(
+            self.base.workspace, self.base.store, clock=self.base.clock, cache=self.base.cache, principal=principal
+        )
+
+    def principal(self, request: Request) -> Principal | None:
+        token = request.cookies.get(security.SESSION_COOKIE, "")
+        if not token:
+            return None
+        return identity.principal_from_session(self.context(None), token)
+
+    def close(self) -> None:
+        self.base.close()
+
+
+def web_of(request: Request) -> Web:
+    w: Web = request.app.state.web
+    return w
+
+
+@dataclass
+class Page:
+    """One request's page state: who, which language, the translator."""
+
+    request: Request
+    web: Web
+    principal: Principal | None
+    lang: str
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ctx(self) -> Context:
+        return self.web.context(self.principal)
+
+    def render(self, template: str, **values: Any) -> HTMLResponse:
+        body = self.web.env.get_template(f"web/{template}").render(
+            t=translator(self.lang),
+            lang=self.lang,
+            user=self.principal,
+            csrf=security.csrf_token(self.request, self.web.secret),
+            csrf_field=security.CSRF_FIELD,
+            path=self.request.url.path,
+            oidc=self.web.settings.oidc,
+            **values,
+        )
+        response = HTMLResponse(body, status_code=self.status, headers=self.headers)
+        security.set_csrf_cookie(self.request, response, secure=self.web.settings.secure)
+        return response
+
+
+def page_for(request: Request, principal: Principal | None) -> Page:
+    locale = principal.locale if principal else None
+    return Page(request, web_of(request), principal, lang_for(locale, request.headers.get("accept-language", "")))
+
+
+def error_page(page: Page, exc: LifecycleError) -> Response:
+    """A service error as a page with the right status (never a traceback)."""
+    status = 400
+    key = ""
+    if isinstance(exc, Forbidden):
+        status, key = 403, "error.forbidden"
+    elif isinstance(exc, NotFound):
+        status, key = 404, "error.not_found"
+    elif isinstance(exc, (ConcurrentUpdate, GateBlocked, IllegalTransition)):
+        status = 409
+    page.status = status
+    return page.render("error.html", message=str(exc), key=key)
+
+
+def signed_in(fn: Callable[[Page], Response]) -> Handler:
+    """A page for signed-in users: run ``fn`` in the thread pool; else send the browser to sign in."""
+
+    async def endpoint(request: Request) -> Response:
+        web = web_of(request)
+        principal = await run_in_threadpool(web.principal, request)
+        if principal is None:
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        page = page_for(request, principal)
+        try:
+            return await run_in_threadpool(fn, page)
+        except LifecycleError as exc:
+            return error_page(page, exc)
+
+    return endpoint
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """An url-encoded form (the only kind our pages send; the body size is capped by the app)."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return dict(parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FIELDS))
+
+
+def form_post(fn: Callable[[Page, dict[str, str]], Response], *, anonymous: bool = False) -> Handler:
+    """A POST handler: the CSRF token and the Origin are checked before anything else runs."""
+
+    async def endpoint(request: Request) -> Response:
+        web = web_of(request)
+        values = await read_form(request)
+        principal = None if anonymous else await run_in_threadpool(web.principal, request)
+        page = page_for(request, principal)
+        if not security.csrf_valid(request, web.secret, values.get(security.CSRF_FIELD, "")) or not (
+            security.same_origin(request, web.settings.base_url)
+        ):
+            page.status = 403
+            return page.render("error.html", message="", key="error.csrf")
+        if principal is None and not anonymous:
+            return RedirectResponse("/login", status_code=303)
+        try:
+            return await run_in_threadpool(fn, page, values)
+        except LifecycleError as exc:
+            return error_page(page, exc)
+
+    return endpoint
+
+
+async def health(request: Request) -> Response:
+    return Response("ok", media_type="text/plain")
+
+
+def create_app(settings: WebSettings) -> Starlette:
+    """The application for ``settings`` (one shared store; closed when the app shuts down)."""
+    from lifecycle.web import pages
+
+    web = Web(settings)
+    routes: list[BaseRoute] = [
+        Route("/healthz", health),
+        *pages.routes(),
+        *settings.extra_routes,
+        Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        web.close()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(security.SecurityHeaders, hsts=settings.secure)],
+        lifespan=lifespan,
+        max_body_size=MAX_BODY,
+    )
+    app.state.web = web
+    return app
