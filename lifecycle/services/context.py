@@ -1,7 +1,10 @@
 """The context every service receives: workspace, store, clock and acting user.
 
 Services never read the wall clock or the environment directly; they ask the context, so tests and
-deterministic document renders can fix ``today`` and ``now``.
+deterministic document renders can fix ``today`` and ``now``. ``principal`` is the acting user (see
+:mod:`lifecycle.domain.policy`): the web sets it from the session, :func:`open_context` from
+``PMO_USER`` or the token ``pmo login`` stored; ``principal_problem`` says why there is none when a
+sign-in was attempted. When a principal acts, audit events name them (``actor`` is their e-mail).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
+from lifecycle.domain.policy import Principal
 from lifecycle.storage.protocol import Store
 from lifecycle.workspace import Workspace, open_workspace
 
@@ -30,10 +34,19 @@ class Context:
     clock: Callable[[], datetime] = _now
     actor_override: str = ""
     cache: dict[str, Any] = field(default_factory=dict)
+    principal: Principal | None = None
+    principal_problem: str = ""
 
     @property
     def actor(self) -> str:
-        return self.actor_override or self.workspace.actor
+        if self.actor_override:
+            return self.actor_override
+        return self.principal.email if self.principal is not None else self.workspace.actor
+
+    def acting(self) -> dict[str, str]:
+        """Who acts, for audit event data: user id and auth method (empty without a principal)."""
+        p = self.principal
+        return {} if p is None else {"user_id": p.user_id, "auth_method": p.auth_method}
 
     def now(self) -> datetime:
         return self.clock()
@@ -54,4 +67,8 @@ def open_context(workspace: Workspace | None = None, *, create: bool = False) ->
 
     ws = workspace or open_workspace()
     store = SqlStore.open(ws.database_url, create=create)
-    return Context(ws, store)
+    ctx = Context(ws, store)
+    from lifecycle.services.identity import principal_from_workspace  # it imports this module
+
+    ctx.principal, ctx.principal_problem = principal_from_workspace(ctx)
+    return ctx
