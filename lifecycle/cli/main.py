@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("lifecycle.cli.analytics:import_grp", "Import Microsoft Project XML or CSV."),
     "flow": ("lifecycle.cli.flows:flow_grp", "Run Prefect flows (embedded or on a server)."),
     "demo": ("lifecycle.cli.demo:demo_cmd", "Walk a sample project through its whole lifecycle."),
+    "serve": ("lifecycle.cli.serve:serve_cmd", "Serve the web pages and the client acceptance portal."),
 }
 
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lifecycle.errors import DeliveryError
+from lifecycle.services.local_server import local_api_url
 from lifecycle.workspace import Workspace
 
 MILESTONE_COMPLETED = "pmo.milestone.completed"
@@ -41,8 +42,12 @@ def prefect_environment(workspace: Workspace) -> dict[str, str]:
         # takes 15 s or more on a busy two-core machine
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
     }
+    if not server_mode():  # a local server kept by `pmo serve` spares the temporary API's start-up
+        wanted["PREFECT_API_URL"] = local_api_url(workspace) or ""
     applied = {}
     for key, value in wanted.items():
+        if not value:
+            continue
         os.environ.setdefault(key, value)
         applied[key] = os.environ[key]
     if applied["PREFECT_HOME"] == str(workspace.prefect_home):
