@@ -165,8 +165,14 @@ def test_hostile_text_from_a_project_file_shows_as_text(site, client):
 
     c = site.ctx("pm")
     try:
-        set_fields(c, CODE, "risks", "R-01", {"title": '<script>alert("x")</script><img src=x onerror=alert(1)>'},
-                   action="risk.update")
+        set_fields(
+            c,
+            CODE,
+            "risks",
+            "R-01",
+            {"title": '<script>alert("x")</script><img src=x onerror=alert(1)>'},
+            action="risk.update",
+        )
     finally:
         c.close()
     login(client, "pm")
