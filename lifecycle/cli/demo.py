@@ -23,6 +23,8 @@ from lifecycle.cli.output import console, handle_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = {"zh": "zh-smart-factory.yaml", "en": "en-clinic-portal.yaml"}
+DEMO_ADMIN = "pmo-admin@supplier.example.com"
+DEMO_PASSWORD = "demo-password-2026"  # a throw-away demo workspace: every demo user signs in with it
 
 
 def _examples_dir() -> Path:
@@ -67,12 +69,37 @@ class Walk:
         self.docs_dir = docs_dir
         self.code = ""
         self.issued: list[str] = []
+        self.emails: dict[str, str] = {}  # person or contact id -> the e-mail of their user
 
     # -------------------------------------------------------------- helpers
-    def ctx(self) -> Any:
+    def ctx(self, who: str = "") -> Any:
+        """A service context; with ``who`` (a person or contact id of the project) acting as that person."""
         from lifecycle.services.context import open_context
+        from lifecycle.services.identity import principal_from_env
 
-        return open_context(self.ws)
+        c = open_context(self.ws)
+        if who:
+            c.principal = principal_from_env(c, self.emails[who])
+        return c
+
+    def add_users(self, p: Any) -> None:
+        """Users for the sample's sponsor, PM, client representative and steering members (by their e-mail)."""
+        from lifecycle.services.identity import create_user, principal_from_env
+
+        ch = p.charter
+        wanted = {ch.sponsor, ch.project_manager, ch.client_representative, *ch.steering} - {""}
+        everyone = {x.id: x for x in (*p.people, *p.contacts)}
+        c = self.ctx()
+        try:
+            c.principal = principal_from_env(c, DEMO_ADMIN)
+            for pid in sorted(wanted):
+                person = everyone[pid]
+                self.emails[pid] = person.email.lower()
+                if c.store.find_user(person.email) is None:
+                    create_user(c, email=person.email, name=person.name, password=DEMO_PASSWORD, locale=ch.locale)
+        finally:
+            c.close()
+        self.say(f"  users: {', '.join(self.emails[pid] for pid in sorted(wanted))}")
 
     def at(self, day: date) -> None:
         os.environ["PMO_TODAY"] = day.isoformat()
@@ -159,6 +186,7 @@ class Walk:
             p = c.store.get(self.code)
         finally:
             c.close()
+        self.add_users(p)
         ch = p.charter
         start = ch.start or date.today()
         self.step(start - timedelta(days=7), f"{self.code} · {ch.name} · {ch.client.name}")
@@ -184,13 +212,13 @@ class Walk:
                 self.say(f"    · {f}")
             d = gates.check_gate(c, self.code)
             remaining = [r for r in d.results if r.blocks]
+            sponsor = self.ctx(ch.sponsor)  # the sponsor waives as themself
             for r in remaining:
                 w = gates.waive(
-                    c,
+                    sponsor,
                     self.code,
                     rule=r.id,
                     role="sponsor",
-                    by=ch.sponsor,
                     reason=(
                         "指导委员会接受，执行第一阶段内整改"
                         if ch.locale == "zh-CN"
@@ -199,9 +227,9 @@ class Walk:
                     until=start + timedelta(days=45),
                 )
                 self.say(f"    · [yellow]waiver[/yellow] {w.rule} granted by {w.granted_by} until {w.expires_on}")
+            sponsor.close()
             for role, who in (("sponsor", ch.sponsor), ("client_representative", ch.client_representative)):
-                gates.approve(c, self.code, role=role, by=who, comment="Plan approved")
-                self.say(f"    · approval by {who} as {role}")
+                self.approve(who, role, "Plan approved")
         finally:
             c.close()
         self.show_decision(self.decision())
@@ -278,19 +306,24 @@ class Walk:
         self.advance(None, "Client sign-off received")
 
         self.step(end + timedelta(days=3), "Close-out: final acceptance report and handover package to the client")
-        c = self.ctx()
-        try:
-            steering = [s for s in ch.steering][:2]
-            for who in steering:
-                gates.approve(c, self.code, role="steering", by=who, comment="Close the project")
-                self.say(f"  · approval by {who} as steering")
-        finally:
-            c.close()
+        for who in list(ch.steering)[:2]:
+            self.approve(who, "steering", "Close the project")
         result = self.flow("closeout", project=self.code)
         self._report_flow(result)
         return self.code
 
     # -------------------------------------------------------------- pieces
+    def approve(self, who: str, role: str, comment: str) -> None:
+        """``who`` approves the next gate in ``role``, signed in as themself."""
+        from lifecycle.services import gates
+
+        c = self.ctx(who)
+        try:
+            gates.approve(c, self.code, role=role, comment=comment)
+        finally:
+            c.close()
+        self.say(f"    · approval by {who} ({self.emails[who]}) as {role}")
+
     def _fix_plan(self, c: Any, p: Any, d: Any) -> list[str]:
         from lifecycle.services.projects import set_fields
 
@@ -387,9 +420,8 @@ def demo_cmd(sample: str, out_dir: str) -> None:
     os.environ["PMO_WORKSPACE"] = str(ws_root)
     os.environ.setdefault("PMO_FLOW_RETRY_DELAYS", "1,2")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the walk prints what each flow did
-    from lifecycle.services.context import open_context
 
-    open_context(ws, create=True).close()
+    _add_admin(ws)
     out.print(
         f"[bold]pmo demo[/bold]: workspace {ws_root}, SMTP server on 127.0.0.1:{port}, "
         "flows embedded (no Prefect server)"
@@ -405,6 +437,18 @@ def demo_cmd(sample: str, out_dir: str) -> None:
         os.environ.pop("PMO_TODAY", None)
         os.environ.pop("PMO_NOW", None)
     _summary(out, ws, root, codes, time.perf_counter() - t0)
+
+
+def _add_admin(ws: Any) -> None:
+    """Create the workspace and its first user, the PMO administrator who sets up the samples' users."""
+    from lifecycle.services.context import open_context
+    from lifecycle.services.identity import create_user
+
+    c = open_context(ws, create=True)
+    try:
+        create_user(c, email=DEMO_ADMIN, name="PMO Administrator", password=DEMO_PASSWORD, global_roles=["pmo_admin"])
+    finally:
+        c.close()
 
 
 def _summary(out: Any, ws: Any, root: Path, codes: list[str], seconds: float) -> None:
@@ -438,3 +482,4 @@ def _summary(out: Any, ws: Any, root: Path, codes: list[str], seconds: float) ->
         atts = [part.get_filename() for part in msg.walk() if part.get_filename()]
         out.print(f"    {m.name} to {msg.get('To')}: {subject} [{', '.join(atts)}]", soft_wrap=True, markup=False)
     out.print(f"  database: {ws.database_url}\n  explore: PMO_WORKSPACE={ws.root} pmo show {codes[0] if codes else ''}")
+    out.print(f"  users: {DEMO_ADMIN} (pmo_admin) and the samples' people, password {DEMO_PASSWORD}")

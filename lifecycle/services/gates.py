@@ -9,7 +9,9 @@ decision is never applied to facts it did not see.
 
 Who may approve or waive is checked against the project: charter roles (``sponsor``,
 ``project_manager``, ``client_representative``, ``steering``, ``acceptance_team``) name their
-people; any other role matches contacts and people whose ``role`` is that role.
+people; any other role matches contacts and people whose ``role`` is that role. The decision is
+taken by the signed-in principal holding that role (linked by e-mail), or recorded by a
+``pmo_admin`` on behalf of the holder named with ``by`` (see :mod:`lifecycle.services.acting`).
 """
 
 from __future__ import annotations
@@ -19,22 +21,17 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+from lifecycle.domain import policy
 from lifecycle.domain.gates import Decision, Vote, Waiver
 from lifecycle.domain.lifecycle import Move, PhaseMachine
 from lifecycle.domain.model import AuditEvent, Project
 from lifecycle.errors import GateBlocked, InvalidInput, NotFound
+from lifecycle.services.acting import decider
 from lifecycle.services.context import Context
 from lifecycle.services.projects import load_rules
 from lifecycle.storage.protocol import Record
 
-CHARTER_ROLES = (
-    "sponsor",
-    "project_manager",
-    "client_representative",
-    "steering",
-    "acceptance_team",
-    "support_contacts",
-)
+CHARTER_ROLES = policy.CHARTER_ROLES
 
 
 def machine(ctx: Context) -> PhaseMachine:
@@ -205,18 +202,7 @@ def advance(
 # ------------------------------------------------------------------ who holds a role
 def holders(project: Project, role: str) -> set[str]:
     """Ids of the people and contacts who hold ``role`` in ``project``."""
-    ch = project.charter
-    if role in CHARTER_ROLES:
-        value = getattr(ch, role)
-        return set(value) if isinstance(value, tuple) else ({value} if value else set())
-    want = role.lower()
-    out = set()
-    item: Any
-    for item in (*project.people, *project.contacts):
-        r = item.role.lower().replace(" ", "_")
-        if r == want or want in r.split("_"):
-            out.add(item.id)
-    return out
+    return set(policy.role_holders(project, role))
 
 
 def resolve_person(project: Project, by: str) -> str:
@@ -250,9 +236,19 @@ def _name(project: Project, pid: str) -> str:
 
 
 def approve(
-    ctx: Context, code: str, *, role: str, by: str, comment: str = "", reject: bool = False, to: str | None = None
+    ctx: Context,
+    code: str,
+    *,
+    role: str,
+    by: str | None = None,
+    comment: str = "",
+    reject: bool = False,
+    to: str | None = None,
 ) -> dict[str, Any]:
-    """Record an approval (or rejection) of the next gate (or the one reaching ``to``)."""
+    """Record the acting principal's approval (or rejection) of the next gate (or the one reaching ``to``).
+
+    ``by`` names the holder only when a pmo_admin records a decision taken elsewhere on their behalf.
+    """
     project = ctx.store.get(code)
     move = resolve_move(ctx, project, to)
     req = move.transition.approvals
@@ -260,7 +256,8 @@ def approve(
         raise InvalidInput(f"the gate {move.source} → {move.dest} ({move.name}) needs no approvals")
     if role not in req.roles:
         raise InvalidInput(f"the gate {move.name} takes approvals from: {', '.join(req.roles)} (not '{role}')")
-    by = resolve_person(project, by)
+    who = decider(ctx, project, policy.APPROVE_GATE, role=role, by=resolve_person(project, by) if by else None)
+    by = who.person
     _check_holder(project, role, by)
     now = ctx.now()
     vote = Vote(
@@ -271,7 +268,13 @@ def approve(
         at=now.isoformat(timespec="seconds"),
         project_version=project.version,
     )
-    data = {**vote.to_dict(), "project_version": project.version, "transition": move.name, "name": _name(project, by)}
+    data = {
+        **vote.to_dict(),
+        "project_version": project.version,
+        "transition": move.name,
+        "name": _name(project, by),
+        **who.audit,
+    }
     key = f"{move.name}:{role}:{by}:v{project.version}"
     ev = AuditEvent(code, "gate.approval", ctx.actor, now, "approval", key, data)
     ctx.store.add_records(code, [Record(code, "approval", key, data, now)], events=[ev])
@@ -286,8 +289,11 @@ def approve(
     }
 
 
-def waive(ctx: Context, code: str, *, rule: str, role: str, by: str, reason: str, until: date) -> Waiver:
-    """Grant a waiver of one rule (first-class record: who, why, until when)."""
+def waive(ctx: Context, code: str, *, rule: str, role: str, reason: str, until: date, by: str | None = None) -> Waiver:
+    """Grant a waiver of one rule as the acting principal (first-class record: who, why, until when).
+
+    ``by`` names the holder only when a pmo_admin records a waiver granted elsewhere on their behalf.
+    """
     pack = load_rules(ctx)
     project = ctx.store.get(code)
     if not reason.strip():
@@ -301,8 +307,10 @@ def waive(ctx: Context, code: str, *, rule: str, role: str, by: str, reason: str
     problems = pack.waiver_policy.problems(role, ctx.today(), until)
     if problems:
         raise InvalidInput("waiver refused: " + "; ".join(problems))
-    by = resolve_person(project, by)
-    _check_holder(project, role, by)
+    who = decider(ctx, project, policy.WAIVE_RULE, role=role, by=resolve_person(project, by) if by else None)
+    by = who.person
+    if "on_behalf_of" in who.audit:  # the principal's own holding was checked by decider
+        _check_holder(project, role, by)
     now = ctx.now()
     wid = "W-" + hashlib.sha256(f"{code}:{rule}:{by}:{now.isoformat()}".encode()).hexdigest()[:8]
     w = Waiver(
@@ -314,7 +322,7 @@ def waive(ctx: Context, code: str, *, rule: str, role: str, by: str, reason: str
         expires_on=until,
         granted_at=now.isoformat(timespec="seconds"),
     )
-    data = {**w.to_dict(), "name": _name(project, by)}
+    data = {**w.to_dict(), "name": _name(project, by), **who.audit}
     ev = AuditEvent(code, "gate.waiver", ctx.actor, now, "waiver", wid, data)
     ctx.store.add_records(code, [Record(code, "waiver", wid, data, now)], events=[ev])
     return w
