@@ -40,6 +40,7 @@ class Settings:
     webhook: dict[str, Any] = field(default_factory=dict)
     signing: dict[str, Any] = field(default_factory=dict)
     actor: str = ""
+    base_url: str = ""  # public address of `pmo serve`, for links in e-mails (PMO_BASE_URL wins)
 
 
 @dataclass

@@ -98,13 +98,15 @@ def issue_document(
     review_id: str | None = None,
     lang: str | None = None,
     out_dir: str | Path | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> DocumentRecord:
     """Render, sign (if configured), write and register one document; returns its registry entry.
 
     ``kind`` is one of ``acceptance`` (of ``milestone``, default: the latest acceptance milestone
     reached), ``final_acceptance``, ``handover``, ``gate_review`` (of ``review_id``, default: the
     latest review) or ``status``. ``lang`` overrides the project's locale; ``out_dir`` the folder
-    (default ``<workspace>/documents/<CODE>``).
+    (default ``<workspace>/documents/<CODE>``). ``extra`` adds sections to the record, e.g. the
+    client's ``countersign`` answer printed on a countersigned acceptance certificate.
     """
     from lifecycle.documents.render import render_pdf
 
@@ -131,6 +133,8 @@ def issue_document(
         supplier=dict(ctx.workspace.settings.supplier or {}),
     )
     record = build_view(kind, project, stamp, milestone=ms, review=review, waivers=waivers)
+    if extra:
+        record = {**record, **extra}
 
     rendered = render_pdf(record, logo=_logo(ctx))
     if rendered.refused:
