@@ -538,7 +538,7 @@ def gate_page(ctx: Context, code: str, *, lang: str = "en") -> GatePage:
         source=d.from_phase,
         dest=d.to_phase,
         decision=d.decision,
-        results=[_rule_line(r, lang, bool(waive_roles)) for r in d.results],
+        results=[_rule_line(r, lang, bool(waive_roles), names) for r in d.results],
         counts=d.counts(),
         approvals_required=d.approvals.required,
         approval_rule=d.approvals.rule,
@@ -558,7 +558,7 @@ def gate_page(ctx: Context, code: str, *, lang: str = "en") -> GatePage:
     )
 
 
-def _rule_line(r: Any, lang: str, can_waive: bool) -> RuleLine:
+def _rule_line(r: Any, lang: str, can_waive: bool, names: Mapping[str, str]) -> RuleLine:
     return RuleLine(
         id=r.id,
         title=_text(r.title, lang) or r.id,
@@ -567,7 +567,9 @@ def _rule_line(r: Any, lang: str, can_waive: bool) -> RuleLine:
         message=r.message or r.error,
         evidence=[(e.id, e.label) for e in r.evidence],
         source=r.source,
-        waiver=r.waiver.to_dict() if r.waiver else None,
+        waiver={**r.waiver.to_dict(), "granted_by": names.get(r.waiver.granted_by, r.waiver.granted_by)}
+        if r.waiver
+        else None,
         can_waive=can_waive and r.outcome in ("fail", "error") and r.waiver is None,
     )
 

@@ -16,8 +16,8 @@ Errors of the service layer become pages: ``Forbidden`` â†’ 403, ``NotFound`` â†
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
+import hashlib
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +42,7 @@ from lifecycle.errors import (
     LifecycleError,
     NotFound,
 )
-from lifecycle.services import identity
+from lifecycle.services import client_acceptance, identity
 from lifecycle.services.context import Context, open_context
 from lifecycle.web import security
 from lifecycle.web.i18n import lang_for, translator
@@ -60,7 +60,7 @@ class WebSettings:
 
     workspace: Workspace
     base_url: str = ""  # public URL, e.g. https://pmo.example.com (links in e-mails, Secure cookies)
-    secret: bytes = b""  # CSRF MAC key; default: PMO_SECRET_KEY, else random per process
+    secret: bytes = b""  # CSRF MAC key; default: derived from the workspace secret
     oidc: bool = False  # show "sign in with your company"
     extra_routes: list[BaseRoute] = field(default_factory=list)
 
@@ -74,8 +74,9 @@ class Web:
 
     def __init__(self, settings: WebSettings) -> None:
         self.settings = settings
-        key = settings.secret or os.environ.get("PMO_SECRET_KEY", "").encode() or secrets.token_bytes(32)
-        self.secret = key
+        # a key of its own for CSRF, derived from the workspace secret (stable across restarts and workers)
+        root = client_acceptance.workspace_secret(settings.workspace)
+        self.secret = settings.secret or hmac.new(root, b"pmo-web-csrf", hashlib.sha256).digest()
         self.base = open_context(settings.workspace)
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(HERE / "templates")),

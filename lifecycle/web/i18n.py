@@ -169,6 +169,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "accept.document": ("Certificate", "验收单"),
     "accept.open_pdf": ("Open the PDF", "打开 PDF"),
     "accept.facts": ("Key facts", "要点"),
+    "accept.milestone": ("Milestone", "里程碑"),
     "accept.criteria": ("Acceptance criteria", "验收标准"),
     "accept.verdict.accept": ("Accept", "接受"),
     "accept.verdict.accept_with_conditions": ("Accept with conditions", "有条件接受"),

@@ -77,6 +77,7 @@ def shot(driver: Any, folder: Path, name: str, *, keep: bool = False, width: int
     """A full-page screenshot in ``folder`` (and in docs/screenshots when ``keep``)."""
     height = int(driver.execute_script("return document.documentElement.scrollHeight"))
     driver.set_window_size(width, min(max(height + 20, 600), 4000))
+    driver.execute_script("window.scrollTo(0, 0); document.activeElement && document.activeElement.blur()")
     path = folder / f"{name}.png"
     driver.save_screenshot(str(path))
     driver.set_window_size(width, 900)

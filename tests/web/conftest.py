@@ -17,6 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import EXAMPLES
+from tests.flows.conftest import Inbox, free_port
 
 PASSWORD = "correct horse battery"
 
@@ -114,6 +115,21 @@ def app(site: Site):  # type: ignore[no-untyped-def]
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app, follow_redirects=False) as c:
         yield c
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) on a free loopback port; its messages are kept."""
+    from aiosmtpd.controller import Controller
+
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    box.port = controller.port
+    try:
+        yield box
+    finally:
+        controller.stop()
 
 
 CSRF_RE = re.compile(r'name="csrf" value="([0-9a-f]{64})"')

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.flows.conftest import Inbox
 from tests.web.browser import chromium, have_browser, serving, shot
 from tests.web.conftest import CODE, PASSWORD, USERS, Site
 
@@ -83,8 +84,83 @@ def _project(site: Site) -> Any:
         c.close()
 
 
-def test_pm_sponsor_client_and_a_bystander_in_the_browser(site: Site, app: Any, tmp_path: Path) -> None:
-    with serving(app) as base, chromium() as driver:
+@pytest.fixture
+def mail_app(site: Site, inbox: Inbox) -> Any:
+    """The app on a workspace whose settings send e-mail to the loopback SMTP server."""
+    import yaml
+
+    from lifecycle.web.app import WebSettings, create_app
+    from lifecycle.workspace import open_workspace
+
+    path = site.ws / "settings.yaml"
+    settings = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    settings["smtp"] = inbox.settings()
+    path.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    return create_app(WebSettings(open_workspace(str(site.ws))))
+
+
+def _certificate_sent(site: Site, inbox: Inbox, base: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Milestone M1 done on its date, its acceptance certificate issued and e-mailed; the link's token."""
+    import re
+
+    from lifecycle.services.delivery import send_document
+    from lifecycle.services.documents import issue_document
+    from lifecycle.services.milestones import complete_milestone
+
+    monkeypatch.setenv("PMO_TODAY", "2026-10-15")
+    monkeypatch.setenv("PMO_NOW", "2026-10-15T09:00:00+00:00")
+    c = site.ctx("pm")
+    try:
+        complete_milestone(c, CODE, "M1")
+        doc = issue_document(c, CODE, "acceptance", milestone="M1")
+        send_document(c, doc)
+    finally:
+        c.close()
+    mail = inbox.messages[-1]
+    assert mail.rcpt_tos == [USERS["client"][0]]
+    body = mail.message.get_body(("plain",)).get_content()
+    m = re.search(re.escape(base) + r"/accept/(\S+)", body)
+    assert m, body
+    return m.group(1)
+
+
+def _check_acceptance(site: Site, inbox: Inbox, accepted: list[str], rejected: str) -> None:
+    """The answer's records, audit event, sign-off and the countersigned PDF sent back."""
+    import subprocess
+
+    c = site.ctx()
+    try:
+        p = c.store.get(CODE)
+        status = {d.id: d.status for d in p.deliverables}
+        assert status[rejected] == "rejected" and all(status[d] == "accepted" for d in accepted)
+        events = [e for e in c.store.audit(CODE) if e.action == "client.acceptance"]
+        assert len(events) == 1
+        ev = events[0]
+        assert ev.actor == USERS["client"][0] and ev.data["auth_method"] == "client_link"
+        assert ev.data["ip"] == "127.0.0.1" and "Chrome" in ev.data["user_agent"]
+        assert {a["deliverable"]: a["verdict"] for a in ev.data["answers"]}[rejected] == "rejected"
+        signoffs = c.store.records(CODE, "client_signoff")
+        assert len(signoffs) == 1 and signoffs[0].data["confirm_name"] == "Priya Nair"
+        docs = c.store.documents(CODE)
+    finally:
+        c.close()
+    assert len(docs) == 2, [d.number for d in docs]  # the certificate and its countersigned copy
+    back = [
+        m
+        for m in inbox.messages
+        if any(p.get_content_type() == "application/pdf" for p in m.message.iter_attachments())
+    ]
+    assert len(back) >= 2  # the certificate, then the countersigned copy
+    pdf = next(p for p in back[-1].message.iter_attachments() if p.get_content_type() == "application/pdf")
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf.get_content(), capture_output=True, check=True).stdout
+    assert b"The DPIA section is missing" in text and b"Priya Nair" in text
+
+
+def test_pm_sponsor_client_and_a_bystander_in_the_browser(
+    site: Site, mail_app: Any, inbox: Inbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serving(mail_app) as base, chromium() as driver:
+        monkeypatch.setenv("PMO_BASE_URL", base)  # links in e-mails point at this server
         # -- the PM: portfolio, project, progress, and into planning
         sign_in(driver, base, "pm")
         _wait_sweep(driver, base)
@@ -154,6 +230,33 @@ def test_pm_sponsor_client_and_a_bystander_in_the_browser(site: Site, app: Any, 
         driver.get(f"{base}/projects/{CODE}/gate")
         submit(driver, _by(driver, "#advance"))
         assert "The project advanced." in driver.page_source or _project(site).phase == "execution"
+
+        # -- the design milestone is reached; its certificate goes to the client with a link
+        token = _certificate_sent(site, inbox, base, monkeypatch)
+        driver.delete_all_cookies()
+        driver.get(f"{base}/accept/{token}")
+        assert "Design sign-off" in _by(driver, "h1").text
+        assert _by(driver, "iframe.pdf-frame").get_attribute("src").endswith(f"/accept/{token}/pdf")
+        ids = [f.get_attribute("id").split("-", 1)[1] for f in _all(driver, "fieldset.deliverable")]
+        assert len(ids) >= 2
+        rejected, accepted = ids[-1], ids[:-1]
+        for did in accepted:
+            _by(driver, f"input[name='verdict:{did}'][value=accept]").click()
+        _by(driver, f"input[name='verdict:{rejected}'][value=reject]").click()
+        _by(driver, f"textarea[name='comment:{rejected}']").send_keys("The DPIA section is missing")
+        _by(driver, "input[name=confirm_name]").send_keys("Priya Nair")
+        shot(driver, tmp_path, "acceptance", keep=KEEP)
+        submit(driver, _by(driver, "#send-answer"))
+        assert "your answer is recorded" in _by(driver, "h1").text
+        shot(driver, tmp_path, "acceptance-done", keep=False)
+
+        # -- the same link again: refused, nothing recorded
+        driver.get(f"{base}/accept/{token}")
+        assert "already used" in _by(driver, "#link-state").text
+        again = httpx.get(f"{base}/accept/{token}")
+        assert again.status_code == 410
+
+    _check_acceptance(site, inbox, accepted, rejected)
 
     p = _project(site)
     assert p.phase == "execution"
