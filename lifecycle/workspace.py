@@ -41,6 +41,7 @@ class Settings:
     signing: dict[str, Any] = field(default_factory=dict)
     actor: str = ""
     base_url: str = ""  # public address of `pmo serve`, for links in e-mails (PMO_BASE_URL wins)
+    oidc: dict[str, Any] = field(default_factory=dict)  # single sign-on (see lifecycle.services.oidc)
 
 
 @dataclass
