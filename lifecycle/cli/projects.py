@@ -42,13 +42,21 @@ def init_cmd(ctx: click.Context) -> None:
     c = _ctx(ctx, create=True)
     try:
         n = len(c.store.list_projects())
+        users = len(c.store.list_users())
     finally:
         c.close()
+    from lifecycle.services.client_acceptance import workspace_secret
     from lifecycle.storage.sql import _safe_url
+
+    workspace_secret(ws)  # signs client links: made once, readable by the owner only
 
     click.echo(f"workspace {ws.root}")
     click.echo(f"database  {_safe_url(ws.database_url)} (schema up to date, {n} project(s))")
     click.echo(f"rules     {ws.rules_dir}")
+    if not users:
+        click.echo(
+            "users     none yet: `pmo user add EMAIL --name NAME --role pmo_admin`, then PMO_USER=EMAIL or `pmo login`"
+        )
 
 
 @click.command("apply")
