@@ -61,3 +61,10 @@ def test_permissions_table_is_printed(workspace: Path):
     for action, roles in policy.permission_rows():
         assert f"{action:<20} {', '.join(roles)}" in out
     assert json.loads(run("user", "permissions", "--json").output)["approve_gate"] == ["holder of the gate role"]
+
+
+def test_the_readme_shows_the_permission_table_as_the_code_has_it():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = readme.split("| action | roles |\n|---|---|\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    table = [tuple(cell.strip() for cell in row.strip("|").split("|")) for row in rows]
+    assert table == [(a, ", ".join(r)) for a, r in policy.permission_rows()]
