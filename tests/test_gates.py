@@ -123,6 +123,7 @@ def test_fix_approve_waive_and_advance(planning, tmp_path, monkeypatch):
     run("gate", "approve", CODE, "--as", "sponsor")
     monkeypatch.setenv("PMO_USER", CLIENT_REP)
     run("gate", "approve", CODE, "--as", "client_representative")
+    monkeypatch.setenv("PMO_USER", PM)
     out = run("advance", CODE, "--to", "execution", "--reason", "Plan baselined").output
     assert "planning → execution (conditional go" in out
     reviews = json.loads(run("gate", "reviews", CODE, "--json").output)
@@ -249,6 +250,7 @@ def test_a_user_without_the_role_is_refused_and_nothing_is_written(planning, mon
         "gate", "waive", CODE, "--rule", rule, "--as", "sponsor", "--reason", "x", "--until", "2026-12-01", code=1
     )
     assert "may not waive rule" in res.output
+    assert "may not advance" in run("advance", CODE, "--to", "execution", code=1).output
     monkeypatch.setenv("PMO_USER", PM)
     assert (
         "may not approve gate as client_representative"

@@ -148,8 +148,14 @@ def describe_refusal(d: Decision) -> str:
 def advance(
     ctx: Context, code: str, to: str | None = None, *, transition: str | None = None, reason: str = ""
 ) -> dict[str, Any]:
-    """Evaluate the gate and, if it allows, move the project; everything in one transaction."""
+    """Evaluate the gate and, if it allows, move the project; everything in one transaction.
+
+    A signed-in principal needs ADVANCE on the project; without one the workspace itself acts (its
+    owner in embedded mode, or a flow).
+    """
     project = ctx.store.get(code)
+    if ctx.principal is not None:
+        policy.require(ctx.principal, policy.ADVANCE, project)
     move = resolve_move(ctx, project, to, transition)
     decision = evaluate(ctx, project, move)
     if not decision.allows_advance:
@@ -171,6 +177,7 @@ def advance(
         "pack_hash": decision.pack.hash,
         "facts_hash": decision.facts_hash,
         "waivers": [w.id for w in decision.waivers],
+        **ctx.acting(),
     }
     records = [
         Record(code, "gate_review", review.id, review.to_dict(), now),
