@@ -21,7 +21,17 @@ from typing import Any
 
 from bench import ROOT, SIZES, Bench, NotAvailable, result
 
-WORKLOADS = ("w1_gate", "w2_gate_cli", "w3_sweep", "w4_documents", "w5_schedule", "w6_apply", "w7_flow", "w8_help")
+WORKLOADS = (
+    "w1_gate",
+    "w2_gate_cli",
+    "w3_sweep",
+    "w4_documents",
+    "w5_schedule",
+    "w6_apply",
+    "w7_flow",
+    "w8_help",
+    "w9_pages",
+)
 
 
 def _workload_meta(name: str) -> tuple[int, str, str]:

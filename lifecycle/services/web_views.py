@@ -302,6 +302,27 @@ def _sort_key(sort: str) -> Any:
     return keys.get(sort, lambda r: r.code)
 
 
+def page_stamp(ctx: Context, code: str | None = None) -> str:
+    """A stamp that changes whenever what a page shows may change ('' = do not reuse a page).
+
+    For one project: the engine, the rule pack, the date, the project's version and the head of its
+    audit chain (every change to the project, and every approval, waiver, document or other record,
+    moves one of them). For the portfolio: the same over every project, and never while a sweep runs.
+    """
+    pack = load_rules(ctx)
+    base = f"{portfolio.engine_fingerprint()}|{pack.hash}|{ctx.today().isoformat()}"
+    summaries = ctx.store.list_projects()
+    if code is not None:
+        s = next((s for s in summaries if s.code == code), None)
+        return f"{base}|{code}|{s.version}|{s.audit_head}" if s is not None else ""
+    if sweep_progress(ctx).running:
+        return ""
+    h = hashlib.sha256(base.encode())
+    for s in summaries:
+        h.update(f"{s.code}:{s.version}:{s.audit_head};".encode())
+    return h.hexdigest()
+
+
 # ------------------------------------------------------------------ one project
 def _project(ctx: Context, code: str, action: str = policy.VIEW_PROJECT) -> Project:
     """The project, if the user may ``action`` on it; an unknown and a forbidden project look alike."""

@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +80,7 @@ class Web:
         root = client_acceptance.workspace_secret(settings.workspace)
         self.secret = settings.secret or hmac.new(root, b"pmo-web-csrf", hashlib.sha256).digest()
         self.base = open_context(settings.workspace)
+        self.pages = PageCache()
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(HERE / "templates")),
             autoescape=True,  # every page: hostile text from project files shows as text
@@ -101,6 +104,37 @@ class Web:
         self.base.close()
 
 
+class PageCache:
+    """Rendered pages kept while their service stamp holds (see ``web_views.page_stamp``).
+
+    A page is stored with a placeholder where its forms carry the CSRF token, and the requesting
+    browser's own token is put in on the way out, so one stored page serves every session of the
+    same user without sharing a token. The key holds the user (id, e-mail, global roles), the
+    language and the full URL; an LRU of ``size`` pages.
+    """
+
+    PLACEHOLDER = "__pmo_csrf_token__"
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.pages: OrderedDict[tuple[str, ...], tuple[int, str]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...]) -> tuple[int, str] | None:
+        with self.lock:
+            hit = self.pages.get(key)
+            if hit is not None:
+                self.pages.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple[str, ...], status: int, body: str) -> None:
+        with self.lock:
+            self.pages[key] = (status, body)
+            self.pages.move_to_end(key)
+            while len(self.pages) > self.size:
+                self.pages.popitem(last=False)
+
+
 def web_of(request: Request) -> Web:
     w: Web = request.app.state.web
     return w
@@ -116,23 +150,32 @@ class Page:
     lang: str
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    cache_key: tuple[str, ...] | None = None  # set: the rendered page is kept under this key
 
     @property
     def ctx(self) -> Context:
         return self.web.context(self.principal)
 
     def render(self, template: str, **values: Any) -> HTMLResponse:
+        token = security.csrf_token(self.request, self.web.secret)
         body = self.web.env.get_template(f"web/{template}").render(
             t=translator(self.lang),
             lang=self.lang,
             user=self.principal,
-            csrf=security.csrf_token(self.request, self.web.secret),
+            csrf=PageCache.PLACEHOLDER if self.cache_key else token,
             csrf_field=security.CSRF_FIELD,
             path=self.request.url.path,
             oidc=self.web.settings.oidc,
             **values,
         )
-        response = HTMLResponse(body, status_code=self.status, headers=self.headers)
+        if self.cache_key:
+            self.web.pages.put(self.cache_key, self.status, body)
+        return self.respond(self.status, body, token)
+
+    def respond(self, status: int, body: str, token: str) -> HTMLResponse:
+        if self.cache_key:
+            body = body.replace(PageCache.PLACEHOLDER, token)
+        response = HTMLResponse(body, status_code=status, headers=self.headers)
         security.set_csrf_cookie(self.request, response, secure=self.web.settings.secure)
         return response
 
@@ -153,11 +196,16 @@ def error_page(page: Page, exc: LifecycleError) -> Response:
     elif isinstance(exc, (ConcurrentUpdate, GateBlocked, IllegalTransition)):
         status = 409
     page.status = status
+    page.cache_key = None
     return page.render("error.html", message=str(exc), key=key)
 
 
-def signed_in(fn: Callable[[Page], Response]) -> Handler:
-    """A page for signed-in users: run ``fn`` in the thread pool; else send the browser to sign in."""
+def signed_in(fn: Callable[[Page], Response], stamp: Callable[[Page], str] | None = None) -> Handler:
+    """A page for signed-in users: run ``fn`` in the thread pool; else send the browser to sign in.
+
+    With ``stamp`` (a service's validity stamp of what the page shows) a page rendered for the same
+    user, language and URL under the same stamp is served again without running ``fn``.
+    """
 
     async def endpoint(request: Request) -> Response:
         web = web_of(request)
@@ -166,11 +214,25 @@ def signed_in(fn: Callable[[Page], Response]) -> Handler:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         page = page_for(request, principal)
         try:
-            return await run_in_threadpool(fn, page)
+            return await run_in_threadpool(_cached_or_run, page, fn, stamp)
         except LifecycleError as exc:
+            page.cache_key = None
             return error_page(page, exc)
 
     return endpoint
+
+
+def _cached_or_run(page: Page, fn: Callable[[Page], Response], stamp: Callable[[Page], str] | None) -> Response:
+    if stamp is not None and page.principal is not None:
+        version = stamp(page)
+        if version:
+            p = page.principal
+            page.cache_key = (version, str(page.request.url), p.user_id, p.email, ",".join(sorted(p.global_roles)),
+                              page.lang)  # fmt: skip
+            hit = page.web.pages.get(page.cache_key)
+            if hit is not None:
+                return page.respond(hit[0], hit[1], security.csrf_token(page.request, page.web.secret))
+    return fn(page)
 
 
 async def read_form(request: Request) -> dict[str, str]:

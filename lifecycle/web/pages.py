@@ -91,7 +91,17 @@ def _portfolio(page: Page) -> Response:
         sort=q.get("sort", "code"),
         desc=q.get("desc", "") == "1",
     )
+    if view.sweep.running:
+        page.cache_key = None  # the page refreshes itself until the sweep is done
     return page.render("portfolio.html", view=view, sorts=web_views.SORTS)
+
+
+def _portfolio_stamp(page: Page) -> str:
+    return web_views.page_stamp(page.ctx)
+
+
+def _project_stamp(page: Page) -> str:
+    return web_views.page_stamp(page.ctx, page.request.path_params["code"])
 
 
 def _project(page: Page) -> Response:
@@ -197,11 +207,11 @@ def routes() -> list[BaseRoute]:
         Route("/login", login_form, methods=["GET"]),
         Route("/login", form_post(_login, anonymous=True), methods=["POST"]),
         Route("/logout", form_post(_logout), methods=["POST"]),
-        Route("/portfolio", signed_in(_portfolio)),
-        Route("/projects/{code}", signed_in(_project)),
+        Route("/portfolio", signed_in(_portfolio, _portfolio_stamp)),
+        Route("/projects/{code}", signed_in(_project, _project_stamp)),
         Route("/projects/{code}/documents/{doc}", signed_in(_document)),
         Route("/projects/{code}/documents/{doc}/verify", signed_in(_verify)),
-        Route("/projects/{code}/gate", signed_in(_gate)),
+        Route("/projects/{code}/gate", signed_in(_gate, _project_stamp)),
         Route("/projects/{code}/gate/approve", form_post(_approve), methods=["POST"]),
         Route("/projects/{code}/gate/waive", form_post(_waive), methods=["POST"]),
         Route("/projects/{code}/gate/advance", form_post(_advance), methods=["POST"]),
