@@ -21,7 +21,7 @@ import hmac
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,6 +107,12 @@ class Web:
         self.base.close()
 
 
+@dataclass
+class _RenderLock:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    holders: int = 0
+
+
 class PageCache:
     """Rendered pages kept while their service stamp holds (see ``web_views.page_stamp``).
 
@@ -122,6 +128,7 @@ class PageCache:
         self.size = size
         self.pages: OrderedDict[tuple[str, ...], tuple[int, str]] = OrderedDict()
         self.lock = threading.Lock()
+        self.locks: dict[tuple[str, ...], _RenderLock] = {}
 
     def get(self, key: tuple[str, ...]) -> tuple[int, str] | None:
         with self.lock:
@@ -129,6 +136,21 @@ class PageCache:
             if hit is not None:
                 self.pages.move_to_end(key)
             return hit
+
+    @contextlib.contextmanager
+    def rendering(self, key: tuple[str, ...]) -> Iterator[None]:
+        """Hold the page's render lock (made on first use, dropped with the last holder)."""
+        with self.lock:
+            entry = self.locks.setdefault(key, _RenderLock())
+            entry.holders += 1
+        try:
+            with entry.lock:
+                yield
+        finally:
+            with self.lock:
+                entry.holders -= 1
+                if entry.holders == 0:
+                    self.locks.pop(key, None)
 
     def put(self, key: tuple[str, ...], status: int, body: str) -> None:
         with self.lock:
@@ -155,8 +177,9 @@ class StampMemo:
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
         stamp = compute()
-        with self.lock:
-            self.stamps[key] = (now, stamp)
+        if stamp:  # '' (do not keep the page, e.g. while a sweep runs) is asked again next time
+            with self.lock:
+                self.stamps[key] = (now, stamp)
         return stamp
 
     def clear(self) -> None:
@@ -258,9 +281,13 @@ def _cached_or_run(page: Page, fn: Callable[[Page], Response], stamp: Callable[[
             p = page.principal
             page.cache_key = (version, str(page.request.url), p.user_id, p.email, ",".join(sorted(p.global_roles)),
                               page.lang)  # fmt: skip
-            hit = page.web.pages.get(page.cache_key)
-            if hit is not None:
-                return page.respond(hit[0], hit[1], security.csrf_token(page.request, page.web.secret))
+            # one render per page at a time: concurrent requests for a page not yet kept wait for it
+            # instead of all rendering it (a thundering herd of 20 portfolio renders)
+            with page.web.pages.rendering(page.cache_key):
+                hit = page.web.pages.get(page.cache_key)
+                if hit is not None:
+                    return page.respond(hit[0], hit[1], security.csrf_token(page.request, page.web.secret))
+                return fn(page)
     return fn(page)
 
 
