@@ -45,7 +45,7 @@ from lifecycle.errors import (
     LifecycleError,
     NotFound,
 )
-from lifecycle.services import client_acceptance, identity
+from lifecycle.services import client_acceptance, identity, oidc
 from lifecycle.services.context import Context, open_context
 from lifecycle.web import security
 from lifecycle.web.i18n import lang_for, translator
@@ -64,7 +64,7 @@ class WebSettings:
     workspace: Workspace
     base_url: str = ""  # public URL, e.g. https://pmo.example.com (links in e-mails, Secure cookies)
     secret: bytes = b""  # CSRF MAC key; default: derived from the workspace secret
-    oidc: bool = False  # show "sign in with your company"
+    oidc: bool | None = None  # show "sign in with your company" (default: when settings.yaml has oidc)
     stamp_ttl: float = 1.0  # seconds a page's validity stamp is trusted before it is read again
     extra_routes: list[BaseRoute] = field(default_factory=list)
 
@@ -83,6 +83,8 @@ class Web:
         self.secret = settings.secret or hmac.new(root, b"pmo-web-csrf", hashlib.sha256).digest()
         self.base = open_context(settings.workspace)
         self.pages = PageCache()
+        if settings.oidc is None:
+            settings.oidc = oidc.oidc_config(settings.workspace) is not None
         self.stamps = StampMemo(settings.stamp_ttl)
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(HERE / "templates")),
@@ -217,7 +219,7 @@ class Page:
             csrf=PageCache.PLACEHOLDER if self.cache_key else token,
             csrf_field=security.CSRF_FIELD,
             path=self.request.url.path,
-            oidc=self.web.settings.oidc,
+            oidc=bool(self.web.settings.oidc),
             **values,
         )
         if self.cache_key:

@@ -25,6 +25,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "Too many failed sign-ins. Try again in a few minutes.",
         "登录失败次数过多，请几分钟后再试。",
     ),
+    "login.sso_failed": ("Sign-in with your company did not succeed.", "企业账号登录未成功。"),
     "login.or": ("or", "或"),
     "portfolio.title": ("Portfolio", "项目组合"),
     "portfolio.count": ("{shown} of {total} projects", "共 {total} 个项目，显示 {shown} 个"),

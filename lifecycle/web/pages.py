@@ -25,7 +25,7 @@ from lifecycle.errors import (
     RateLimited,
 )
 from lifecycle.services import identity, web_views
-from lifecycle.web import accept, security
+from lifecycle.web import accept, security, sso
 from lifecycle.web.app import Page, form_post, page_for, signed_in, web_of
 
 DONE_KEYS = {"approved", "rejected", "waived", "advanced", "progress"}
@@ -219,6 +219,7 @@ def routes() -> list[BaseRoute]:
         Route("/projects/{code}/progress", form_post(_save_progress), methods=["POST"]),
         Route("/rules", signed_in(_rules)),
         *accept.routes(),
+        *sso.routes(),
     ]
 
 
