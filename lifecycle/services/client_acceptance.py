@@ -50,6 +50,7 @@ from lifecycle.domain.model import (
 from lifecycle.errors import (
     ConcurrentUpdate,
     DeliveryError,
+    Forbidden,
     InvalidInput,
     LifecycleError,
     LinkExpired,
@@ -258,7 +259,7 @@ def acceptance_link_text(ctx: Context, doc: DocumentRecord, addresses: Sequence[
         return ""
     try:
         token = issue_link(ctx, doc.id, addresses[0])
-    except InvalidInput:
+    except (InvalidInput, Forbidden):  # not the client representative, or a sender who may not issue links
         return ""
     url = link_url(ctx.workspace, token)
     return (

@@ -29,7 +29,7 @@ import math
 import os
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -165,7 +165,7 @@ def set_password(ctx: Context, email: str, password: str) -> UserInfo:
     user = _user(ctx, email)
     if ctx.principal is None or ctx.principal.user_id != user.id:
         _require_manager(ctx)
-    new = UserRecord(**{**_fields(user), "password_hash": _check_password(password)})
+    new = replace(user, password_hash=_check_password(password))
     ctx.store.update_user(new)
     return _info(new)
 
@@ -176,7 +176,7 @@ def set_global_roles(ctx: Context, email: str, roles: Iterable[str]) -> UserInfo
     unknown = policy.unknown_global_roles(roles)
     if unknown:
         raise InvalidInput(f"unknown global role(s): {', '.join(unknown)}")
-    new = UserRecord(**{**_fields(_user(ctx, email)), "global_roles": roles})
+    new = replace(_user(ctx, email), global_roles=roles)
     ctx.store.update_user(new)
     return _info(new)
 
@@ -184,7 +184,7 @@ def set_global_roles(ctx: Context, email: str, roles: Iterable[str]) -> UserInfo
 def disable_user(ctx: Context, email: str, *, disabled: bool = True) -> UserInfo:
     """Disable (or enable again) a user: their sessions and tokens stop working at once."""
     _require_manager(ctx)
-    new = UserRecord(**{**_fields(_user(ctx, email)), "disabled": disabled})
+    new = replace(_user(ctx, email), disabled=disabled)
     ctx.store.update_user(new)
     return _info(new)
 
@@ -192,10 +192,6 @@ def disable_user(ctx: Context, email: str, *, disabled: bool = True) -> UserInfo
 def list_users(ctx: Context) -> list[UserInfo]:
     _require_manager(ctx)
     return [_info(u) for u in ctx.store.list_users()]
-
-
-def _fields(user: UserRecord) -> dict[str, Any]:
-    return {f: getattr(user, f) for f in UserRecord.__slots__}
 
 
 # ------------------------------------------------------------------ password sign-in
@@ -242,7 +238,7 @@ def login_password(ctx: Context, email: str, password: str, *, client_ip: str = 
         raise AuthFailed(AUTH_FAILED)
     ctx.store.clear_login_failures(keys[0])
     if _hasher.check_needs_rehash(user.password_hash):
-        ctx.store.update_user(UserRecord(**{**_fields(user), "password_hash": _hasher.hash(password)}))
+        ctx.store.update_user(replace(user, password_hash=_hasher.hash(password)))
     return principal_for(user, "password")
 
 
