@@ -51,6 +51,7 @@ that server (deploy with `prefect deploy --all` from the checkout).
 @click.pass_context
 @handle_errors
 def serve_cmd(ctx: click.Context, host: str, port: int, base_url: str, no_prefect: bool) -> None:
+    # imported when serving, so `pmo serve --help` does not load the web stack, storage and uvicorn
     import uvicorn
 
     from lifecycle.services import local_server

@@ -31,9 +31,13 @@ from lifecycle.domain import policy
 from lifecycle.domain.gates import Decision
 from lifecycle.domain.metrics import project_metrics
 from lifecycle.domain.model import Project
-from lifecycle.errors import Forbidden, InvalidInput, NotFound
+from lifecycle.errors import Forbidden, InvalidInput, LifecycleError, NotFound
+from lifecycle.load.evaluate import run_pack_tests
 from lifecycle.services import gates, portfolio
 from lifecycle.services.context import Context
+from lifecycle.services.delivery import document_file as path_of
+from lifecycle.services.delivery import find_document
+from lifecycle.services.documents import verify_document
 from lifecycle.services.monitor import compute_alerts
 from lifecycle.services.projects import load_rules, set_fields
 from lifecycle.storage.protocol import ProjectSummary
@@ -694,17 +698,12 @@ def _percent(raw: str, tid: str) -> float:
 # ------------------------------------------------------------------ documents
 def document_file(ctx: Context, code: str, doc_id: str) -> tuple[Path, str]:
     """The path and file name of one of the project's documents (after the rights check)."""
-    from lifecycle.services.delivery import document_file as path_of
-    from lifecycle.services.delivery import find_document
-
     _project(ctx, code)
     doc = find_document(ctx, code, doc_id)
     return path_of(ctx, doc), f"{doc.number}.pdf"
 
 
 def verify_project_document(ctx: Context, code: str, doc_id: str) -> dict[str, Any]:
-    from lifecycle.services.documents import verify_document
-
     path, _ = document_file(ctx, code, doc_id)
     result = verify_document(ctx, path)
     return {k: v for k, v in vars(result).items() if not k.startswith("_")}
@@ -732,8 +731,6 @@ def rules_page(ctx: Context, *, lang: str = "en", diff_dir: str = "") -> RulesPa
     """The active rule pack (rules by gate, severity, source), its tests' result, and optionally what a
     pack in ``diff_dir`` would change on every project (read-only)."""
     policy.require(_principal(ctx), policy.REVIEW_RULES)
-    from lifecycle.load.evaluate import run_pack_tests
-
     pack = load_rules(ctx)
     report = _tests_report(ctx, pack, run_pack_tests)
     gates_out = [
@@ -768,8 +765,6 @@ def _tests_report(ctx: Context, pack: Any, run: Any) -> Any:
 
 
 def _with_diff(ctx: Context, page: RulesPage, diff_dir: str) -> RulesPage:
-    from lifecycle.errors import LifecycleError
-
     folder = Path(diff_dir.strip()).expanduser()
     if not folder.is_dir():
         return replace(page, diff_dir=diff_dir, diff_error=f"no rule pack folder at {folder}")

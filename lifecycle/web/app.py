@@ -332,7 +332,7 @@ async def health(request: Request) -> Response:
 
 def create_app(settings: WebSettings) -> Starlette:
     """The application for ``settings`` (one shared store; closed when the app shuts down)."""
-    from lifecycle.web import pages
+    from lifecycle.web import pages  # here, not at the top: the page modules import this one
 
     web = Web(settings)
     routes: list[BaseRoute] = [
