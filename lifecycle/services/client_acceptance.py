@@ -510,10 +510,10 @@ def _follow_up(
         problems.append(f"countersigned certificate not issued: {exc}")
     if countersigned is not None and smtp_configured(ctx):
         pm = acting.store.get(o.project.code).charter.project_manager
-        for to in ([o.link.recipient], [pm] if pm else []):
+        client = _client_rep_contact(o.project, o.link.recipient).id  # by id: the e-mail shows their name
+        for to in ([client], [pm] if pm else []):
             try:
-                send_document(acting, countersigned, to=to)
-                emailed += to
+                emailed += send_document(acting, countersigned, to=to)["addresses"]
             except LifecycleError as exc:
                 problems.append(f"e-mail to {', '.join(to)} not sent: {exc}")
     next_event = "payment.due" if outcome.accepted else "acceptance.rejected"

@@ -123,7 +123,7 @@ def test_the_emailed_link_takes_one_answer_recorded_signed_off_countersigned_and
         c.close()
     assert out.verdicts == {"D1": "accepted", "D2": "rejected"} and not out.accepted
     assert out.next_event == "acceptance.rejected" and out.problems == ()
-    assert sorted(out.emailed) == ["p-pm", REP]
+    assert sorted(out.emailed) == ["pat@supplier.example", REP]
 
     c = ctx_of(ws)
     try:
