@@ -521,3 +521,4 @@ def _summary(out: Any, ws: Any, root: Path, codes: list[str], seconds: float) ->
         out.print(f"    {m.name} to {msg.get('To')}: {subject} [{', '.join(atts)}]", soft_wrap=True, markup=False)
     out.print(f"  database: {ws.database_url}\n  explore: PMO_WORKSPACE={ws.root} pmo show {codes[0] if codes else ''}")
     out.print(f"  users: {DEMO_ADMIN} (pmo_admin) and the samples' people, password {DEMO_PASSWORD}")
+    out.print(f"  web: PMO_WORKSPACE={ws.root} pmo serve, then open http://127.0.0.1:8700 and sign in as {DEMO_ADMIN}")
