@@ -45,7 +45,10 @@ that server (deploy with `prefect deploy --all` from the checkout).
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8700, show_default=True, type=int, help="Port to listen on.")
 @click.option(
-    "--base-url", default="", metavar="URL", help="Public URL for links in e-mails (default: http://HOST:PORT)."
+    "--base-url",
+    default="",
+    metavar="URL",
+    help="Public URL for links in e-mails (default: settings.yaml base_url, else http://HOST:PORT).",
 )
 @click.option("--no-prefect", is_flag=True, help="Do not start the local Prefect server and worker.")
 @click.pass_context
@@ -54,12 +57,15 @@ def serve_cmd(ctx: click.Context, host: str, port: int, base_url: str, no_prefec
     # imported when serving, so `pmo serve --help` does not load the web stack, storage and uvicorn
     import uvicorn
 
-    from lifecycle.services import local_server
+    from lifecycle.services import client_acceptance, local_server
     from lifecycle.web.app import WebSettings, create_app
 
     ws = ws_from(ctx)
-    base = (base_url or f"http://{host}:{port}").rstrip("/")
-    os.environ["PMO_BASE_URL"] = base  # services build e-mail links from it
+    if base_url:
+        os.environ["PMO_BASE_URL"] = base_url.rstrip("/")  # services build e-mail links from it
+    elif not (os.environ.get("PMO_BASE_URL") or ws.settings.base_url):
+        os.environ["PMO_BASE_URL"] = f"http://{host}:{port}"
+    base = client_acceptance.base_url(ws)
     out = console()
     local = None
     external = local_server.external_api_url()
