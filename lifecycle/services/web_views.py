@@ -83,6 +83,7 @@ class PortfolioRow:
     milestone: str
     milestone_date: str
     next_gate: str
+    next_gate_title: str
     decision: str  # go | conditional_go | no_go | "" (none or not yet swept)
 
 
@@ -254,7 +255,8 @@ def portfolio_page(
     missing = len(shown) - len(decisions)
     if missing and not progress.running:
         progress = start_sweep(ctx, missing)
-    out = [_portfolio_row(s, rows[s.code], decisions.get(s.code), labels) for s in shown]
+    moves = {t.name: _text(t.title, lang) or t.name for t in load_rules(ctx).lifecycle.transitions}
+    out = [_portfolio_row(s, rows[s.code], decisions.get(s.code), labels, moves) for s in shown]
     out = [r for r in out if _matches(r, phase, rag, q)]
     out.sort(key=_sort_key(sort), reverse=desc)
     return PortfolioPage(
@@ -263,7 +265,7 @@ def portfolio_page(
 
 
 def _portfolio_row(
-    s: ProjectSummary, r: Mapping[str, Any], d: Decision | None, labels: Mapping[str, str]
+    s: ProjectSummary, r: Mapping[str, Any], d: Decision | None, labels: Mapping[str, str], moves: Mapping[str, str]
 ) -> PortfolioRow:
     return PortfolioRow(
         code=s.code,
@@ -279,6 +281,7 @@ def _portfolio_row(
         milestone=str(r["milestone"]),
         milestone_date=str(r["milestone_date"]),
         next_gate=d.transition if d else "",
+        next_gate_title=moves.get(d.transition, d.transition) if d else "",
         decision=d.decision if d else "",
     )
 

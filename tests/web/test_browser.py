@@ -231,6 +231,8 @@ def test_pm_sponsor_client_and_a_bystander_in_the_browser(
 
         # -- a steering member (Chinese pages) gets no button, and the endpoint refuses them
         sign_in(driver, base, "steering")
+        assert "项目组合" in _by(driver, "h1").text
+        shot(driver, tmp_path, "portfolio-zh", keep=KEEP)
         driver.get(f"{base}/projects/{CODE}/gate")
         assert "审批" in driver.page_source and not _all(driver, "form.approve")
         token = _by(driver, "input[name=csrf]").get_attribute("value")

@@ -36,7 +36,7 @@ def test_portfolio_filters_sorts_and_shows_the_swept_decision(client):
     login(client, "admin")
     html = _swept(client)
     assert _codes(html) == [CODE, OTHER]
-    assert "initiation_to_planning" in html and 'class="decision d-go"' in html
+    assert 'title="initiation_to_planning">Authorise planning<' in html and 'class="decision d-go"' in html
     assert _codes(client.get("/portfolio?sort=code&desc=1").text) == [OTHER, CODE]
     assert _codes(client.get("/portfolio?q=other").text) == [OTHER]
     assert _codes(client.get("/portfolio?phase=planning").text) == []
