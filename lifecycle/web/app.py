@@ -11,6 +11,10 @@ thread its connection); each request gets its own :class:`Context` carrying the 
 Handlers run the services in Starlette's thread pool, so a slow page never blocks the event loop.
 Errors of the service layer become pages: ``Forbidden`` → 403, ``NotFound`` → 404, a user's mistake
 → 400 with its message, a conflict → 409.
+
+The portfolio, project and gate pages are kept once rendered (:class:`PageCache`) while the service's
+stamp of what they show holds (``web_views.page_stamp``); the stamp itself is re-read at most once a
+second (:class:`StampMemo`) and at once after any POST through this server.
 """
 
 from __future__ import annotations
