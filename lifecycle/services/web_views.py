@@ -732,7 +732,7 @@ class RulesPage:
 
 def rules_page(ctx: Context, *, lang: str = "en", diff_dir: str = "") -> RulesPage:
     """The active rule pack (rules by gate, severity, source), its tests' result, and optionally what a
-    pack in ``diff_dir`` would change on every project (read-only)."""
+    pack in ``diff_dir`` (inside :func:`review_roots`) would change on every project (read-only)."""
     policy.require(_principal(ctx), policy.REVIEW_RULES)
     pack = load_rules(ctx)
     report = _tests_report(ctx, pack, run_pack_tests)
@@ -767,8 +767,18 @@ def _tests_report(ctx: Context, pack: Any, run: Any) -> Any:
     return ctx.cache[key]
 
 
+def review_roots(ctx: Context) -> list[Path]:
+    """Where a pack under review may be read from: the workspace, and the folder holding the active
+    pack (its sibling packs). A page never reads a folder elsewhere on the server."""
+    return [ctx.workspace.root.resolve(), ctx.workspace.rules_dir.resolve().parent]
+
+
 def _with_diff(ctx: Context, page: RulesPage, diff_dir: str) -> RulesPage:
-    folder = Path(diff_dir.strip()).expanduser()
+    folder = Path(diff_dir.strip()).expanduser().resolve()
+    roots = review_roots(ctx)
+    if not any(folder.is_relative_to(root) for root in roots):
+        where = " or ".join(str(r) for r in roots)
+        return replace(page, diff_dir=diff_dir, diff_error=f"a pack to review must be in {where}")
     if not folder.is_dir():
         return replace(page, diff_dir=diff_dir, diff_error=f"no rule pack folder at {folder}")
     try:

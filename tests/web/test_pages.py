@@ -124,7 +124,7 @@ def test_steering_member_reads_in_chinese_and_gets_no_waiver_form(client):
     assert "阶段关口" in gate and 'details class="waive"' not in gate
 
 
-def test_rules_page_lists_the_pack_its_tests_and_a_diff(client, tmp_path):
+def test_rules_page_lists_the_pack_its_tests_and_a_diff(site, client, tmp_path):
     import shutil
 
     from lifecycle.workspace import package_data_dir
@@ -132,13 +132,15 @@ def test_rules_page_lists_the_pack_its_tests_and_a_diff(client, tmp_path):
     login(client, "admin")
     html = client.get("/rules").text
     assert "PLN-05" in html and "passed" in html
-    new = tmp_path / "pack"
+    outside = client.get("/rules", params={"diff": "/etc"}).text
+    assert "a pack to review must be in" in outside and "passwd" not in outside
+    new = site.ws / "review" / "pack"
     shutil.copytree(package_data_dir("rules") / "default", new)
     gate = new / "gates" / "initiation.yaml"
     gate.write_text(gate.read_text(encoding="utf-8").replace("severity: blocking", "severity: warning"), "utf-8")
     diff = client.get("/rules", params={"diff": str(new)}).text
     assert "projects would change" in diff or "No project" in diff
-    assert "no rule pack folder" in client.get("/rules", params={"diff": str(tmp_path / "nope")}).text
+    assert "no rule pack folder" in client.get("/rules", params={"diff": str(site.ws / "nope")}).text
 
 
 def test_document_download_and_verify_are_checked_against_rights(site, client):
