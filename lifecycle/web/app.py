@@ -168,29 +168,44 @@ class PageCache:
 
 class StampMemo:
     """Service stamps re-read at most every ``ttl`` seconds per page (a stamp over a large portfolio
-    reads every project's version: ~15 ms for 1,000 projects). A POST through this server clears
-    it at once; a change made by another process (the CLI, a flow) shows within ``ttl``."""
+    reads every project's version: ~15 ms for 1,000 projects). One request re-reads an expired stamp
+    while the others go on with the previous one, so a busy page is never re-stamped by every request
+    at once. A POST through this server clears the stamps at once; a change made by another process
+    (the CLI, a flow) shows within about ``ttl``."""
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self.stamps: dict[str, tuple[float, str]] = {}
+        self.refreshing: set[str] = set()
+        self.generation = 0  # moved by clear(): a stamp read before a clear is not kept after it
         self.lock = threading.Lock()
 
     def get(self, key: str, compute: Callable[[], str]) -> str:
         now = time.monotonic()
         with self.lock:
             hit = self.stamps.get(key)
-        if hit is not None and now - hit[0] < self.ttl:
-            return hit[1]
-        stamp = compute()
-        if stamp:  # '' (do not keep the page, e.g. while a sweep runs) is asked again next time
+            if hit is not None and now - hit[0] < self.ttl:
+                return hit[1]
+            if hit is not None and key in self.refreshing:
+                return hit[1]  # another request is reading the new stamp
+            self.refreshing.add(key)
+            generation = self.generation
+        try:
+            stamp = compute()
+        finally:
             with self.lock:
+                self.refreshing.discard(key)
+        with self.lock:
+            if stamp and generation == self.generation:
                 self.stamps[key] = (now, stamp)
+            elif not stamp:  # '' (do not keep the page, e.g. while a sweep runs) is asked again next time
+                self.stamps.pop(key, None)
         return stamp
 
     def clear(self) -> None:
         with self.lock:
             self.stamps.clear()
+            self.generation += 1
 
 
 def web_of(request: Request) -> Web:

@@ -189,3 +189,18 @@ def test_the_web_face_imports_services_only():
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 assert node.func.attr not in ("store", "get_many", "list_projects"), f"{path.name} calls the store"
         assert ".store." not in path.read_text(encoding="utf-8"), f"{path.name} reaches into the store"
+
+
+def test_a_stamp_read_while_the_server_changed_something_is_not_kept():
+    from lifecycle.web.app import StampMemo
+
+    memo = StampMemo(60)
+
+    def read_then_a_post_clears() -> str:
+        value = "before"
+        memo.clear()  # a POST finishes while this stamp was being read
+        return value
+
+    assert memo.get("/portfolio", read_then_a_post_clears) == "before"
+    assert memo.get("/portfolio", lambda: "after") == "after"
+    assert memo.get("/portfolio", lambda: "later") == "after"  # kept for the ttl
