@@ -30,6 +30,7 @@ WORKLOADS = (
     "w6_apply",
     "w7_flow",
     "w8_help",
+    "w9_pages",
     "w10_levelling",
     "w11_montecarlo",
 )

@@ -17,7 +17,14 @@ never a traceback.
     ├── AuditTampered              the hash chain of the audit trail is broken (exit 1)
     ├── RenderError                a document could not be rendered or signed
     ├── DeliveryError              an email or webhook could not be delivered
-    └── ConfigError                a setting is missing or wrong
+    ├── ConfigError                a setting is missing or wrong
+    ├── Forbidden                  the acting user may not do this (exit 1)
+    ├── AuthFailed                 sign-in refused: unknown user, wrong password or disabled (one message)
+    ├── RateLimited                too many failed sign-ins; carries ``retry_after`` seconds
+    └── LinkError                  a client link cannot be used (exit 1)
+        ├── LinkInvalid            not a link we issued, tampered, or for another purpose
+        ├── LinkExpired            the link's time is over
+        └── LinkUsed               the link was already used (single use)
 """
 
 from __future__ import annotations
@@ -106,3 +113,43 @@ class DeliveryError(LifecycleError):
 
 class ConfigError(LifecycleError):
     """A setting is missing or invalid."""
+
+
+class Forbidden(LifecycleError):
+    """The acting principal lacks the permission (the message names the user, the action and the project)."""
+
+    exit_code = 1
+
+
+class AuthFailed(LifecycleError):
+    """Sign-in refused. One message for an unknown user, a wrong password and a disabled account."""
+
+    exit_code = 1
+
+
+class RateLimited(LifecycleError):
+    """Too many failed sign-ins for this e-mail or address; try again after ``retry_after`` seconds."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class LinkError(LifecycleError):
+    """A client link cannot be used; nothing was recorded."""
+
+    exit_code = 1
+
+
+class LinkInvalid(LinkError):
+    """The link was not issued by this workspace, was altered, or is for another purpose or document."""
+
+
+class LinkExpired(LinkError):
+    """The link's validity is over."""
+
+
+class LinkUsed(LinkError):
+    """The link was already used: it accepts one answer only."""

@@ -48,6 +48,8 @@ class Settings:
     webhook: dict[str, Any] = field(default_factory=dict)
     signing: dict[str, Any] = field(default_factory=dict)
     actor: str = ""
+    base_url: str = ""  # public address of `pmo serve`, for links in e-mails (PMO_BASE_URL wins)
+    oidc: dict[str, Any] = field(default_factory=dict)  # single sign-on (see lifecycle.services.oidc)
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,12 @@ class Runtime:
     documents_dir: str = ""  # PMO_DOCUMENTS_DIR
     actor: str = ""  # PMO_ACTOR: who acts, wins over the settings file
     user: str = ""  # USER: who acts when nothing else says
+    pmo_user: str = ""  # PMO_USER: the e-mail of the user the CLI acts as (embedded mode)
+    base_url: str = ""  # PMO_BASE_URL: the web face's address in links, wins over the settings file
+    secret_key: str = field(default="", repr=False)  # PMO_SECRET_KEY: signs client links, wins over secret.key
+    oidc_client_secret: str = field(default="", repr=False)  # PMO_OIDC_CLIENT_SECRET
+    # the whole environment as read, for processes a service starts (a local Prefect server and worker)
+    process_env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def server_mode(self) -> bool:
@@ -98,6 +106,11 @@ def read_runtime(environ: Mapping[str, str] | None = None) -> Runtime:
         documents_dir=env.get("PMO_DOCUMENTS_DIR", ""),
         actor=env.get("PMO_ACTOR", ""),
         user=env.get("USER", ""),
+        pmo_user=env.get("PMO_USER", "").strip(),
+        base_url=env.get("PMO_BASE_URL", ""),
+        secret_key=env.get("PMO_SECRET_KEY", ""),
+        oidc_client_secret=env.get("PMO_OIDC_CLIENT_SECRET", ""),
+        process_env=dict(env),
     )
 
 
@@ -175,12 +188,13 @@ def open_workspace(explicit: str | None = None) -> Workspace:
     return Workspace(root, load_settings(root), read_runtime())
 
 
-def prefect_environment(workspace: Workspace) -> dict[str, str]:
+def prefect_environment(workspace: Workspace, *, api_url: str = "") -> dict[str, str]:
     """Set (if unset) and return the variables Prefect must see in this process.
 
     Applied before Prefect is first imported: Prefect's home inside the workspace (never the user's
     ``~/.prefect``) and telemetry off. Values already set win, so an operator can point
-    ``PREFECT_HOME`` elsewhere.
+    ``PREFECT_HOME`` elsewhere. ``api_url`` (the local server ``pmo serve`` keeps, when it is up) is
+    used only in embedded mode: flows then run against it instead of a temporary API of their own.
     """
     wanted = {
         "PREFECT_HOME": str(workspace.prefect_home),
@@ -190,6 +204,8 @@ def prefect_environment(workspace: Workspace) -> dict[str, str]:
         # takes 15 s or more on a busy two-core machine
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
     }
+    if api_url and not workspace.runtime.server_mode:
+        wanted["PREFECT_API_URL"] = api_url
     applied = {}
     for key, value in wanted.items():
         os.environ.setdefault(key, value)

@@ -4,6 +4,7 @@ SMTP on loopback, real PDFs); and `pmo milestone done --run-flows` in embedded m
 from __future__ import annotations
 
 import email
+import email.policy
 import json
 import os
 import subprocess
@@ -49,13 +50,22 @@ def test_demo_walks_the_english_sample_to_closed(tmp_path):
     for pdf in pdfs:
         subprocess.run(["qpdf", "--check", str(pdf)], check=True, capture_output=True)
     mails = sorted((out / "mail").glob("*.eml"))
-    assert len(mails) == 4
-    attached = []
+    to_client, to_pm, links = [], [], 0
     for m in mails:
-        msg = email.message_from_bytes(m.read_bytes())
-        assert msg["To"].endswith("<priya.nair@northbridge.example.com>")
-        attached += [part.get_filename() for part in msg.walk() if part.get_filename()]
-    assert sorted(attached) == sorted(p.name for p in pdfs if p.name.split("-")[3] in ("ACC", "FAR", "HOV"))
+        msg = email.message_from_bytes(m.read_bytes(), policy=email.policy.default)
+        names = [part.get_filename() for part in msg.iter_attachments()]
+        links += "/accept/" in msg.get_body(("plain",)).get_content()
+        if msg["To"].endswith("<olivia.grant@brightwater.example.com>"):  # the countersigned copy for the PM
+            to_pm += names
+        else:
+            assert msg["To"].endswith("<priya.nair@northbridge.example.com>")
+            to_client += names
+    # the client answered each certificate through its link; the countersigned copy went back to both
+    certificates = [p.name for p in pdfs if p.name.split("-")[3] == "ACC" and p.stem.endswith("-1")]
+    countersigned = sorted(p.name for p in pdfs if p.name.split("-")[3] == "ACC" and not p.stem.endswith("-1"))
+    assert links == len(certificates) and len(countersigned) == len(certificates) and sorted(to_pm) == countersigned
+    assert "accepted" in text and "through the link in the e-mail" in text
+    assert sorted(to_client) == sorted(p.name for p in pdfs if p.name.split("-")[3] in ("ACC", "FAR", "HOV"))
 
 
 @pytest.mark.slow

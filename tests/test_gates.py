@@ -28,9 +28,25 @@ def version() -> int:
     return int(json.loads(run("show", CODE, "--json").output)["version"])
 
 
+ADMIN = "admin@pmo.example"
+SPONSOR = "richard.ashworth@northbridge.example.com"
+CLIENT_REP = "priya.nair@northbridge.example.com"
+PM = "olivia.grant@brightwater.example.com"
+
+
+def add_users(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pmo_admin, then (as the admin) the sample's sponsor, client representative and PM; act as the admin."""
+    monkeypatch.delenv("PMO_USER", raising=False)
+    run("user", "add", ADMIN, "--name", "PMO Admin", "--role", "pmo_admin", "--no-password")
+    monkeypatch.setenv("PMO_USER", ADMIN)
+    for email, name in ((SPONSOR, "Richard Ashworth"), (CLIENT_REP, "Priya Nair"), (PM, "Olivia Grant")):
+        run("user", "add", email, "--name", name, "--no-password")
+
+
 @pytest.fixture
 def planning(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PMO_TODAY", "2026-11-26")
+    add_users(monkeypatch)
     run("apply", str(SAMPLE))
     out = run("advance", CODE, "--to", "planning").output
     assert "initiation → planning" in out
@@ -75,11 +91,12 @@ def _fix_plan(planning_fix: bool = True) -> None:
     )
 
 
-def test_fix_approve_waive_and_advance(planning, tmp_path):
+def test_fix_approve_waive_and_advance(planning, tmp_path, monkeypatch):
     _fix_plan()
     d = json.loads(run("gate", "check", CODE, "--json", code=1).output)
     still = [r["id"] for r in d["results"] if r["outcome"] in ("fail", "error") and r["severity"] == "blocking"]
     assert still, "the sample keeps some blocking findings to waive"
+    monkeypatch.setenv("PMO_USER", SPONSOR)  # each decision is taken by its role holder, acting as themself
     for rule in still:
         run(
             "gate",
@@ -89,8 +106,6 @@ def test_fix_approve_waive_and_advance(planning, tmp_path):
             rule,
             "--as",
             "sponsor",
-            "--by",
-            "richard_ashworth",
             "--reason",
             "Accepted at steering 2",
             "--until",
@@ -100,13 +115,15 @@ def test_fix_approve_waive_and_advance(planning, tmp_path):
     assert d["decision"] == "conditional_go"
     assert {w["rule"] for w in d["waivers"]} == set(still)
     assert d["approvals"]["satisfied"] is False
-    run("gate", "approve", CODE, "--as", "sponsor", "--by", "richard_ashworth", "--comment", "Plan approved")
+    run("gate", "approve", CODE, "--as", "sponsor", "--comment", "Plan approved")
     # a change after a vote voids it
     run("cost", "add", CODE, "--amount", "100", "--category", "travel")
     d = json.loads(run("gate", "check", CODE, "--json", code=1).output)
     assert "sponsor" in d["approvals"]["missing"]
-    run("gate", "approve", CODE, "--as", "sponsor", "--by", "richard_ashworth")
-    run("gate", "approve", CODE, "--as", "client_representative", "--by", "priya_nair")
+    run("gate", "approve", CODE, "--as", "sponsor")
+    monkeypatch.setenv("PMO_USER", CLIENT_REP)
+    run("gate", "approve", CODE, "--as", "client_representative")
+    monkeypatch.setenv("PMO_USER", PM)
     out = run("advance", CODE, "--to", "execution", "--reason", "Plan baselined").output
     assert "planning → execution (conditional go" in out
     reviews = json.loads(run("gate", "reviews", CODE, "--json").output)
@@ -114,6 +131,7 @@ def test_fix_approve_waive_and_advance(planning, tmp_path):
     assert last["advanced"] and last["decision"] == "conditional_go" and len(last["pack"]["hash"]) == 64
     assert len(last["facts_hash"]) == 64 and {w["rule"] for w in last["waivers"]} == set(still)
     assert [v["role"] for v in last["approvals"]["votes"]] == ["sponsor", "client_representative"]
+    assert [v["by"] for v in last["approvals"]["votes"]] == ["richard_ashworth", "priya_nair"]
     trail = json.loads(run("audit", "show", CODE, "--json").output)
     actions = [e["action"] for e in trail]
     assert actions[0] == "project.created" and actions.count("phase.changed") == 2
@@ -125,6 +143,7 @@ def test_expired_waiver_blocks_again(planning, monkeypatch):
     _fix_plan()
     d = json.loads(run("gate", "check", CODE, "--json", code=1).output)
     still = [r["id"] for r in d["results"] if r["outcome"] == "fail" and r["severity"] == "blocking"]
+    monkeypatch.setenv("PMO_USER", SPONSOR)
     for rule in still:
         run(
             "gate",
@@ -134,8 +153,6 @@ def test_expired_waiver_blocks_again(planning, monkeypatch):
             rule,
             "--as",
             "sponsor",
-            "--by",
-            "richard_ashworth",
             "--reason",
             "short",
             "--until",
@@ -218,6 +235,77 @@ def test_waiver_rules_are_enforced(planning):
         code=2,
     )
     assert "at most" in res.output
+
+
+def test_a_user_without_the_role_is_refused_and_nothing_is_written(planning, monkeypatch):
+    before = (version(), json.loads(run("audit", "show", CODE, "--json").output))
+    monkeypatch.setenv("PMO_USER", CLIENT_REP)
+    res = run("gate", "approve", CODE, "--as", "sponsor", code=1)
+    assert "priya.nair@northbridge.example.com" in res.output and "may not approve gate as sponsor" in res.output
+    res = run("gate", "approve", CODE, "--as", "sponsor", "--by", "richard_ashworth", code=1)
+    assert "may not record on behalf" in res.output
+    d = json.loads(run("gate", "check", CODE, "--json", code=1).output)
+    rule = next(r["id"] for r in d["results"] if r["outcome"] == "fail")
+    res = run(
+        "gate", "waive", CODE, "--rule", rule, "--as", "sponsor", "--reason", "x", "--until", "2026-12-01", code=1
+    )
+    assert "may not waive rule" in res.output
+    assert "may not advance" in run("advance", CODE, "--to", "execution", code=1).output
+    monkeypatch.setenv("PMO_USER", PM)
+    assert (
+        "may not approve gate as client_representative"
+        in run("gate", "approve", CODE, "--as", "client_representative", code=1).output
+    )
+    monkeypatch.delenv("PMO_USER")
+    assert "nobody is signed in" in run("gate", "approve", CODE, "--as", "sponsor", code=1).output
+    monkeypatch.setenv("PMO_USER", "stranger@else.example")
+    assert "not an active user" in run("gate", "approve", CODE, "--as", "sponsor", code=1).output
+    assert (version(), json.loads(run("audit", "show", CODE, "--json").output)) == before
+    d = json.loads(run("gate", "check", CODE, "--json", code=1).output)
+    assert d["approvals"]["votes"] == [] and d["waivers"] == []
+
+
+def test_audit_records_the_user_and_how_they_signed_in(planning, monkeypatch):
+    monkeypatch.setenv("PMO_USER", SPONSOR)
+    run("gate", "approve", CODE, "--as", "sponsor")
+    monkeypatch.delenv("PMO_USER")
+    res = CliRunner().invoke(cli, ["login", CLIENT_REP, "--password-stdin"], input="\n")
+    assert res.exit_code == 1 and "sign-in failed" in res.output  # no password set yet
+    monkeypatch.setenv("PMO_USER", ADMIN)
+    CliRunner().invoke(cli, ["user", "passwd", CLIENT_REP, "--password-stdin"], input="a long passphrase\n")
+    monkeypatch.delenv("PMO_USER")
+    res = CliRunner().invoke(cli, ["login", CLIENT_REP, "--password-stdin"], input="a long passphrase\n")
+    assert res.exit_code == 0, res.output
+    assert "via token" in run("whoami").output
+    run("gate", "approve", CODE, "--as", "client_representative")
+    trail = json.loads(run("audit", "show", CODE, "--json").output)
+    votes = [e for e in trail if e["action"] == "gate.approval"]
+    users = {u["email"]: u["id"] for u in json.loads(run_as(monkeypatch, ADMIN, "user", "list", "--json").output)}
+    assert [(e["actor"], e["data"]["user_id"], e["data"]["auth_method"]) for e in votes] == [
+        (SPONSOR, users[SPONSOR], "env"),
+        (CLIENT_REP, users[CLIENT_REP], "token"),
+    ]
+    monkeypatch.delenv("PMO_USER")
+    run("logout")
+    assert "nobody is signed in" in run("whoami").output
+
+
+def run_as(monkeypatch: pytest.MonkeyPatch, email: str, *args: str, code: int = 0) -> object:
+    monkeypatch.setenv("PMO_USER", email)
+    return run(*args, code=code)
+
+
+def test_an_admin_records_on_behalf_and_the_audit_shows_both(planning, monkeypatch):
+    res = run_as(monkeypatch, ADMIN, "gate", "approve", CODE, "--as", "sponsor", "--by", "richard_ashworth")
+    assert "by richard_ashworth as sponsor (recorded by PMO Admin <admin@pmo.example>)" in res.output
+    event = json.loads(run("audit", "show", CODE, "--json").output)[-1]
+    assert event["actor"] == ADMIN and event["data"]["on_behalf_of"] == "richard_ashworth"
+    assert event["data"]["recorded_by"] == "PMO Admin <admin@pmo.example>" and event["data"]["auth_method"] == "env"
+    assert (
+        "recorded by PMO Admin <admin@pmo.example> on behalf of richard_ashworth" in run("audit", "show", CODE).output
+    )
+    # the admin holds no project role: approving as themself is refused
+    assert "may not approve gate as sponsor" in run("gate", "approve", CODE, "--as", "sponsor", code=1).output
 
 
 def test_approver_may_be_named_by_full_name(planning):

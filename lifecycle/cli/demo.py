@@ -11,6 +11,7 @@ them, and ends with a summary of where everything is. Dates are simulated: the w
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import time
@@ -18,6 +19,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from email import message_from_bytes
 from email.header import decode_header, make_header
+from email.policy import default
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +29,18 @@ from rich.markup import escape
 
 from lifecycle.cli.flows import run_flow
 from lifecycle.cli.output import console, handle_errors
+from lifecycle.services import client_acceptance as ca
 from lifecycle.services import gates, simulate
 from lifecycle.services.context import Settings, Workspace, open_context, read_runtime
 from lifecycle.services.documents import issue_document, list_documents
+from lifecycle.services.identity import create_user, list_users, principal_from_env
 from lifecycle.services.milestones import complete_milestone
 from lifecycle.services.projects import apply_files, get_project, init_workspace, set_fields, tally
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = {"zh": "zh-smart-factory.yaml", "en": "en-clinic-portal.yaml"}
+DEMO_ADMIN = "pmo-admin@supplier.example.com"
+DEMO_PASSWORD = "demo-password-2026"  # a throw-away demo workspace: every demo user signs in with it
 
 
 def _examples_dir() -> Path:
@@ -75,10 +81,30 @@ class Walk:
         self.docs_dir = docs_dir
         self.code = ""
         self.issued: list[str] = []
+        self.emails: dict[str, str] = {}  # person or contact id -> the e-mail of their user
 
     # -------------------------------------------------------------- helpers
-    def ctx(self) -> Any:
-        return open_context(self.ws)
+    def ctx(self, who: str = "") -> Any:
+        """A service context; with ``who`` (a person or contact id of the project) acting as that person."""
+        c = open_context(self.ws)
+        if who:
+            c.principal = principal_from_env(c, self.emails[who])
+        return c
+
+    def add_users(self, p: Any) -> None:
+        """Users for the sample's sponsor, PM, client representative and steering members (by their e-mail)."""
+        ch = p.charter
+        wanted = {ch.sponsor, ch.project_manager, ch.client_representative, *ch.steering} - {""}
+        everyone = {x.id: x for x in (*p.people, *p.contacts)}
+        with self.ctx() as c:
+            c.principal = principal_from_env(c, DEMO_ADMIN)
+            known = {u.email.lower() for u in list_users(c)}
+            for pid in sorted(wanted):
+                person = everyone[pid]
+                self.emails[pid] = person.email.lower()
+                if person.email.lower() not in known:
+                    create_user(c, email=person.email, name=person.name, password=DEMO_PASSWORD, locale=ch.locale)
+        self.say(f"  users: {', '.join(self.emails[pid] for pid in sorted(wanted))}")
 
     def at(self, day: date) -> None:
         # the environment carries the simulated day to the flows run in this process (each task opens
@@ -143,6 +169,7 @@ class Walk:
             project = apply_files(c, [self.sample])[0]
             self.code = project.code
             p = get_project(c, self.code)
+        self.add_users(p)
         ch = p.charter
         start = ch.start or date.today()
         self.step(start - timedelta(days=7), f"{self.code} · {ch.name} · {ch.client.name}")
@@ -167,13 +194,13 @@ class Walk:
                 self.say(f"    · {f}")
             d = gates.check_gate(c, self.code)
             remaining = [r for r in d.results if r.blocks]
+            sponsor = self.ctx(ch.sponsor)  # the sponsor waives as themself
             for r in remaining:
                 w = gates.waive(
-                    c,
+                    sponsor,
                     self.code,
                     rule=r.id,
                     role="sponsor",
-                    by=ch.sponsor,
                     reason=(
                         "指导委员会接受，执行第一阶段内整改"
                         if ch.locale == "zh-CN"
@@ -182,9 +209,9 @@ class Walk:
                     until=start + timedelta(days=45),
                 )
                 self.say(f"    · [yellow]waiver[/yellow] {w.rule} granted by {w.granted_by} until {w.expires_on}")
+            sponsor.close()
             for role, who in (("sponsor", ch.sponsor), ("client_representative", ch.client_representative)):
-                gates.approve(c, self.code, role=role, by=who, comment="Plan approved")
-                self.say(f"    · approval by {who} as {role}")
+                self.approve(who, role, "Plan approved")
         self.show_decision(self.decision())
         self.advance(None, "Plan approved at the steering committee")
 
@@ -216,7 +243,7 @@ class Walk:
                     simulate.fix_defects(c, self.code, list(flawed), ms.date + timedelta(days=3))
                 result = self.flow("milestone_reached", project=self.code, milestone=ms.id)
                 self._report_flow(result)
-            if ms.kind == "acceptance" and ms.deliverables:
+            if ms.kind == "acceptance" and ms.deliverables and not self.answer_by_link(ms):
                 with self.ctx() as c:
                     simulate.accept_deliverables(
                         c, self.code, ms.id, ms.date + timedelta(days=4), evidence=self._certificate(c, ms.id)
@@ -242,16 +269,19 @@ class Walk:
         self.advance(None, "Client sign-off received")
 
         self.step(end + timedelta(days=3), "Close-out: final acceptance report and handover package to the client")
-        with self.ctx() as c:
-            steering = [s for s in ch.steering][:2]
-            for who in steering:
-                gates.approve(c, self.code, role="steering", by=who, comment="Close the project")
-                self.say(f"  · approval by {who} as steering")
+        for who in list(ch.steering)[:2]:
+            self.approve(who, "steering", "Close the project")
         result = self.flow("closeout", project=self.code)
         self._report_flow(result)
         return self.code
 
     # -------------------------------------------------------------- pieces
+    def approve(self, who: str, role: str, comment: str) -> None:
+        """``who`` approves the next gate in ``role``, signed in as themself."""
+        with self.ctx(who) as c:
+            gates.approve(c, self.code, role=role, comment=comment)
+        self.say(f"    · approval by {who} ({self.emails[who]}) as {role}")
+
     def _fix_plan(self, c: Any, p: Any, d: Any) -> list[str]:
         done = []
         pm = p.charter.project_manager
@@ -277,6 +307,35 @@ class Walk:
                 )
                 done.append(f"risk {r.id} gets an owner and a response plan")
         return done
+
+    def answer_by_link(self, ms: Any) -> bool:
+        """The client representative opens the link in the certificate's e-mail and accepts every deliverable.
+
+        False when no e-mail with a link arrived for this milestone (the caller records the acceptance then).
+        """
+        token = ""
+        for path in sorted((self.docs_dir.parent / "mail").glob("*.eml")):
+            msg = message_from_bytes(path.read_bytes(), policy=default)
+            body = msg.get_body(("plain",))
+            found = re.search(r"/accept/(\S+)", body.get_content()) if body is not None else None
+            if found and f"-ACC-{ms.id}-" in str(msg.get("X-PMO-Document", "")):
+                token = found.group(1)
+        if not token:
+            return False
+        self.at(ms.date + timedelta(days=4))
+        with self.ctx() as c:
+            view = ca.open_link(c, token)
+            answers = [ca.DeliverableAnswer(d.id, "accept") for d in view.deliverables]
+            out = ca.submit_answer(c, token, answers, view.recipient_name, "127.0.0.1", "pmo demo")
+        if out.countersigned_path:
+            self.issued.append(out.countersigned_path)
+        self.say(
+            f"  {view.recipient_name} accepted {', '.join(out.verdicts)} through the link in the e-mail; "
+            f"countersigned copy {out.countersigned} sent to {', '.join(out.emailed)}; next: {out.next_event}"
+        )
+        for problem in out.problems:
+            self.say(f"  [red]{problem}[/red]")
+        return True
 
     def _certificate(self, c: Any, milestone: str) -> str:
         docs = [x for x in list_documents(c, self.code) if x.kind == "acceptance" and x.subject == milestone]
@@ -343,6 +402,7 @@ def demo_cmd(sample: str, out_dir: str) -> None:
     os.environ.setdefault("PMO_FLOW_RETRY_DELAYS", "1,2")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the walk prints what each flow did
     init_workspace(ws)  # the settings written above are kept; the database schema is created
+    _add_admin(ws)
     out.print(
         f"[bold]pmo demo[/bold]: workspace {ws_root}, SMTP server on 127.0.0.1:{port}, "
         "flows embedded (no Prefect server)"
@@ -358,6 +418,12 @@ def demo_cmd(sample: str, out_dir: str) -> None:
         os.environ.pop("PMO_TODAY", None)
         os.environ.pop("PMO_NOW", None)
     _summary(out, ws, root, codes, time.perf_counter() - t0)
+
+
+def _add_admin(ws: Any) -> None:
+    """Create the workspace's first user, the PMO administrator who sets up the samples' users."""
+    with open_context(ws, create=True) as c:
+        create_user(c, email=DEMO_ADMIN, name="PMO Administrator", password=DEMO_PASSWORD, global_roles=["pmo_admin"])
 
 
 def _summary(out: Any, ws: Any, root: Path, codes: list[str], seconds: float) -> None:
@@ -380,3 +446,5 @@ def _summary(out: Any, ws: Any, root: Path, codes: list[str], seconds: float) ->
         atts = [part.get_filename() for part in msg.walk() if part.get_filename()]
         out.print(f"    {m.name} to {msg.get('To')}: {subject} [{', '.join(atts)}]", soft_wrap=True, markup=False)
     out.print(f"  database: {ws.database_url}\n  explore: PMO_WORKSPACE={ws.root} pmo show {codes[0] if codes else ''}")
+    out.print(f"  users: {DEMO_ADMIN} (pmo_admin) and the samples' people, password {DEMO_PASSWORD}")
+    out.print(f"  web: PMO_WORKSPACE={ws.root} pmo serve, then open http://127.0.0.1:8700 and sign in as {DEMO_ADMIN}")

@@ -171,31 +171,51 @@ def gate_sweep(ctx: click.Context, only: tuple[str, ...], no_cache: bool, as_jso
 @gate_grp.command("approve")
 @click.argument("code")
 @click.option("--as", "role", required=True, help="The role you approve in (e.g. sponsor).")
-@click.option("--by", "by", required=True, help="Who approves: their person or contact id, or full name.")
+@click.option(
+    "--by",
+    "by",
+    default=None,
+    help="pmo_admin only: record an approval given elsewhere on behalf of this person (id or full name).",
+)
 @click.option("--comment", default="")
 @click.option("--reject", is_flag=True, help="Record a rejection instead (it blocks the gate).")
 @click.option("--to", "to", metavar="PHASE", help="The gate reaching this phase (default: the next).")
 @click.pass_context
 @handle_errors
-def gate_approve(ctx: click.Context, code: str, role: str, by: str, comment: str, reject: bool, to: str | None) -> None:
-    """Approve (or reject) the next gate in a role; valid only for the project as it is now."""
+def gate_approve(
+    ctx: click.Context, code: str, role: str, by: str | None, comment: str, reject: bool, to: str | None
+) -> None:
+    """Approve (or reject) the next gate in a role you hold; valid only for the project as it is now.
+
+    You act as the signed-in user (`pmo login`, or PMO_USER=<email> in embedded mode).
+    """
     res = _run(ctx, lambda c: gates.approve(c, code, role=role, by=by, comment=comment, reject=reject, to=to))
     verb = "rejected" if reject else "approved"
     state = "complete" if res["satisfied"] else "still missing: " + ", ".join(res["missing"])
-    click.echo(f"{code} {res['transition']}: {verb} by {by} as {role}; approvals ({res['requirement']}) {state}")
+    vote = res["vote"]
+    behalf = f" (recorded by {vote['recorded_by']})" if vote.get("recorded_by") else ""
+    click.echo(
+        f"{code} {res['transition']}: {verb} by {vote['by']} as {role}{behalf}; "
+        f"approvals ({res['requirement']}) {state}"
+    )
 
 
 @gate_grp.command("waive")
 @click.argument("code")
 @click.option("--rule", required=True, help="Rule id to waive.")
 @click.option("--as", "role", required=True, help="Your role (the pack says which roles may waive).")
-@click.option("--by", "by", required=True, help="Who grants it: their person or contact id, or full name.")
+@click.option(
+    "--by",
+    "by",
+    default=None,
+    help="pmo_admin only: record a waiver granted elsewhere on behalf of this person (id or full name).",
+)
 @click.option("--reason", required=True)
 @click.option("--until", type=DATE, required=True, help="Last day the waiver holds.")
 @click.pass_context
 @handle_errors
-def gate_waive(ctx: click.Context, code: str, rule: str, role: str, by: str, reason: str, until: date) -> None:
-    """Waive one rule until a date, with the reason; shown on every decision and document."""
+def gate_waive(ctx: click.Context, code: str, rule: str, role: str, by: str | None, reason: str, until: date) -> None:
+    """Waive one rule until a date, with the reason, in a role you hold; shown on every decision and document."""
     w = _run(ctx, lambda c: gates.waive(c, code, rule=rule, role=role, by=by, reason=reason, until=until))
     click.echo(f"{code}: rule {w.rule} waived by {w.granted_by} ({w.role}) until {w.expires_on} [{w.id}]")
 
@@ -276,7 +296,20 @@ def audit_show(ctx: click.Context, code: str, as_json: bool, last: int) -> None:
         return
     for e in events:
         what = f"{e.entity} {e.entity_id}".strip()
-        click.echo(f"{e.seq:>5}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.action:<22} {what}{_gist(e.data)}")
+        click.echo(
+            f"{e.seq:>5}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.action:<22} {what}{_gist(e.data)}{_who(e.data)}"
+        )
+
+
+def _who(data: dict[str, Any]) -> str:
+    """Who recorded the event and how they signed in (events by a signed-in user carry it)."""
+    if not data.get("user_id"):
+        return ""
+    if data.get("on_behalf_of"):
+        return f"  [recorded by {data.get('recorded_by', data['user_id'])} on behalf of {data['on_behalf_of']}; " + (
+            f"user {data['user_id']} via {data.get('auth_method', '?')}]"
+        )
+    return f"  [user {data['user_id']} via {data.get('auth_method', '?')}]"
 
 
 def _gist(data: dict[str, Any]) -> str:

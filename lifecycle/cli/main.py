@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("lifecycle.cli.analytics:import_grp", "Import Microsoft Project XML or CSV."),
     "flow": ("lifecycle.cli.flows:flow_grp", "Run Prefect flows (embedded or on a server)."),
     "demo": ("lifecycle.cli.demo:demo_cmd", "Walk a sample project through its whole lifecycle."),
+    "serve": ("lifecycle.cli.serve:serve_cmd", "Serve the web pages and the client acceptance portal."),
+    "user": ("lifecycle.cli.users:user_grp", "Add, list and disable users; print the permission table."),
+    "login": ("lifecycle.cli.users:login_cmd", "Sign in: later commands act as you."),
+    "logout": ("lifecycle.cli.users:logout_cmd", "Sign out of this workspace."),
+    "whoami": ("lifecycle.cli.users:whoami_cmd", "Who the CLI acts as, and how they signed in."),
     "completion": ("lifecycle.cli.completion:completion_cmd", "Shell completion for bash, zsh or fish."),
 }
 

@@ -28,6 +28,10 @@ def init_cmd(ctx: click.Context) -> None:
     click.echo(f"workspace {res.root}")
     click.echo(f"database  {res.database} (schema up to date, {res.projects} project(s))")
     click.echo(f"rules     {res.rules}")
+    if not res.users:
+        click.echo(
+            "users     none yet: `pmo user add EMAIL --name NAME --role pmo_admin`, then PMO_USER=EMAIL or `pmo login`"
+        )
 
 
 @click.command("apply")

@@ -8,6 +8,11 @@ Every face opens it the same way and it closes its store on leaving::
 
     with open_context(workspace) as ctx:
         result = some_service(ctx, ...)
+
+``principal`` is the acting user (see
+:mod:`lifecycle.domain.policy`): the web sets it from the session, :func:`open_context` from
+``PMO_USER`` or the token ``pmo login`` stored; ``principal_problem`` says why there is none when a
+sign-in was attempted. When a principal acts, audit events name them (``actor`` is their e-mail).
 """
 
 from __future__ import annotations
@@ -18,11 +23,22 @@ from datetime import date, datetime, timezone
 from types import TracebackType
 from typing import Any
 
+from lifecycle.domain.policy import Principal
 from lifecycle.storage.protocol import Store
 from lifecycle.workspace import Runtime, Settings, Workspace, open_workspace, read_runtime
 
 # faces open workspaces through this module (they import services only)
-__all__ = ["Context", "Runtime", "Settings", "Workspace", "open_context", "open_workspace", "read_runtime"]
+__all__ = [
+    "Context",
+    "Principal",
+    "Runtime",
+    "acting_as",
+    "Settings",
+    "Workspace",
+    "open_context",
+    "open_workspace",
+    "read_runtime",
+]
 
 
 @dataclass
@@ -32,10 +48,19 @@ class Context:
     clock: Callable[[], datetime] | None = None
     actor_override: str = ""
     cache: dict[str, Any] = field(default_factory=dict)
+    principal: Principal | None = None
+    principal_problem: str = ""
 
     @property
     def actor(self) -> str:
-        return self.actor_override or self.workspace.actor
+        if self.actor_override:
+            return self.actor_override
+        return self.principal.email if self.principal is not None else self.workspace.actor
+
+    def acting(self) -> dict[str, str]:
+        """Who acts, for audit event data: user id and auth method (empty without a principal)."""
+        p = self.principal
+        return {} if p is None else {"user_id": p.user_id, "auth_method": p.auth_method}
 
     def now(self) -> datetime:
         if self.clock is not None:
@@ -57,6 +82,12 @@ class Context:
         self.close()
 
 
+def acting_as(ctx: Context, principal: Principal | None) -> Context:
+    """A context on the same workspace, store, clock and cache with ``principal`` acting (the web face
+    serves each request as its signed-in user over one long-lived store)."""
+    return Context(ctx.workspace, ctx.store, clock=ctx.clock, cache=ctx.cache, principal=principal)
+
+
 def open_context(workspace: Workspace | None = None, *, create: bool = False) -> Context:
     """A context on the workspace's database (SQLite by default, PMO_DATABASE_URL if set).
 
@@ -68,4 +99,8 @@ def open_context(workspace: Workspace | None = None, *, create: bool = False) ->
 
     ws = workspace or open_workspace()
     store = SqlStore.open(ws.database_url, create=create)
-    return Context(ws, store)
+    ctx = Context(ws, store)
+    from lifecycle.services.identity import principal_from_workspace  # it imports this module
+
+    ctx.principal, ctx.principal_problem = principal_from_workspace(ctx)
+    return ctx

@@ -182,6 +182,11 @@ def send_document(ctx: Context, doc: DocumentRecord, to: list[str] | None = None
             "milestone": milestone,
         },
     )
+    # an acceptance certificate sent to its client representative carries the answer link; imported here
+    # because client_acceptance uses this module to send the countersigned copy back
+    from lifecycle.services.client_acceptance import acceptance_link_text
+
+    body += acceptance_link_text(ctx, doc, addresses)
     message_id = message_id_for(key, cfg.sender_domain)
     now = ctx.now()
     to_headers = [formataddr((name, addr)) for name, addr in recipients]

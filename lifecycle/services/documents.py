@@ -127,13 +127,15 @@ def issue_document(
     review_id: str | None = None,
     lang: str | None = None,
     out_dir: str | Path | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> DocumentRecord:
     """Render, sign (if configured), write and register one document; returns its registry entry.
 
     ``kind`` is one of ``acceptance`` (of ``milestone``, default: the latest acceptance milestone
     reached), ``final_acceptance``, ``handover``, ``gate_review`` (of ``review_id``, default: the
     latest review) or ``status``. ``lang`` overrides the project's locale; ``out_dir`` the folder
-    (default ``<workspace>/documents/<CODE>``).
+    (default ``<workspace>/documents/<CODE>``). ``extra`` adds sections to the record, e.g. the
+    client's ``countersign`` answer printed on a countersigned acceptance certificate.
     """
     # the renderer imports WeasyPrint (~1.6 s): only commands that render or read a PDF pay for it
     from lifecycle.documents.render import render_pdf
@@ -162,6 +164,8 @@ def issue_document(
         titles=pack_titles(load_rules(ctx)),
     )
     record = build_view(kind, project, stamp, milestone=ms, review=review, waivers=waivers)
+    if extra:
+        record = {**record, **extra}
 
     rendered = render_pdf(record, logo=_logo(ctx))
     if rendered.refused:

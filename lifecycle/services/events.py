@@ -20,7 +20,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from lifecycle.errors import DeliveryError
-from lifecycle.workspace import Workspace, prefect_environment
+from lifecycle.services.local_server import local_api_url
+from lifecycle.workspace import Workspace
+from lifecycle.workspace import prefect_environment as _workspace_environment
 
 __all__ = [
     "MILESTONE_COMPLETED",
@@ -33,6 +35,12 @@ __all__ = [
 
 MILESTONE_COMPLETED = "pmo.milestone.completed"
 RESOURCE_PREFIX = "pmo.project."
+
+
+def prefect_environment(workspace: Workspace) -> dict[str, str]:
+    """Prefect's process environment for this workspace; in embedded mode the local server that
+    ``pmo serve`` keeps is used when it answers, which spares each command the temporary API's start."""
+    return _workspace_environment(workspace, api_url="" if workspace.runtime.server_mode else local_api_url(workspace))
 
 
 def server_mode(workspace: Workspace) -> bool:

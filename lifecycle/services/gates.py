@@ -9,7 +9,9 @@ decision is never applied to facts it did not see.
 
 Who may approve or waive is checked against the project: charter roles (``sponsor``,
 ``project_manager``, ``client_representative``, ``steering``, ``acceptance_team``) name their
-people; any other role matches contacts and people whose ``role`` is that role.
+people; any other role matches contacts and people whose ``role`` is that role. The decision is
+taken by the signed-in principal holding that role (linked by e-mail), or recorded by a
+``pmo_admin`` on behalf of the holder named with ``by`` (see :mod:`lifecycle.services.acting`).
 """
 
 from __future__ import annotations
@@ -20,24 +22,19 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+from lifecycle.domain import policy
 from lifecycle.domain.gates import Decision, Vote, Waiver
 from lifecycle.domain.lifecycle import Move, PhaseMachine
 from lifecycle.domain.model import AuditEvent, Project
 from lifecycle.errors import GateBlocked, InvalidInput, NotFound
 from lifecycle.expr import evaluate_gate
+from lifecycle.services.acting import decider
 from lifecycle.services.analytics import baseline_event, build_baseline
 from lifecycle.services.context import Context
 from lifecycle.services.projects import load_rules
 from lifecycle.storage.protocol import Record
 
-CHARTER_ROLES = (
-    "sponsor",
-    "project_manager",
-    "client_representative",
-    "steering",
-    "acceptance_team",
-    "support_contacts",
-)
+CHARTER_ROLES = policy.CHARTER_ROLES
 
 
 def machine(ctx: Context) -> PhaseMachine:
@@ -72,6 +69,13 @@ def evaluate(ctx: Context, project: Project, move: Move, *, today: date | None =
 def check_gate(ctx: Context, code: str, to: str | None = None, transition: str | None = None) -> Decision:
     project = ctx.store.get(code)
     return evaluate(ctx, project, resolve_move(ctx, project, to, transition))
+
+
+def next_transition(ctx: Context, code: str) -> str | None:
+    """The name of the project's next forward transition (its next gate), or None at the end."""
+    project = ctx.store.get(code)
+    m = machine(ctx).next_move(project.phase, project.phase_before_hold)
+    return m.name if m else None
 
 
 def is_final(ctx: Context, project: Project) -> bool:
@@ -146,8 +150,14 @@ def describe_refusal(d: Decision) -> str:
 def advance(
     ctx: Context, code: str, to: str | None = None, *, transition: str | None = None, reason: str = ""
 ) -> dict[str, Any]:
-    """Evaluate the gate and, if it allows, move the project; everything in one transaction."""
+    """Evaluate the gate and, if it allows, move the project; everything in one transaction.
+
+    A signed-in principal needs ADVANCE on the project; without one the workspace itself acts (its
+    owner in embedded mode, or a flow).
+    """
     project = ctx.store.get(code)
+    if ctx.principal is not None:
+        policy.require(ctx.principal, policy.ADVANCE, project)
     move = resolve_move(ctx, project, to, transition)
     decision = evaluate(ctx, project, move)
     if not decision.allows_advance:
@@ -169,6 +179,7 @@ def advance(
         "pack_hash": decision.pack.hash,
         "facts_hash": decision.facts_hash,
         "waivers": [w.id for w in decision.waivers],
+        **ctx.acting(),
     }
     records = [
         Record(code, "gate_review", review.id, review.to_dict(), now),
@@ -198,18 +209,7 @@ def advance(
 # ------------------------------------------------------------------ who holds a role
 def holders(project: Project, role: str) -> set[str]:
     """Ids of the people and contacts who hold ``role`` in ``project``."""
-    ch = project.charter
-    if role in CHARTER_ROLES:
-        value = getattr(ch, role)
-        return set(value) if isinstance(value, tuple) else ({value} if value else set())
-    want = role.lower()
-    out = set()
-    item: Any
-    for item in (*project.people, *project.contacts):
-        r = item.role.lower().replace(" ", "_")
-        if r == want or want in r.split("_"):
-            out.add(item.id)
-    return out
+    return set(policy.role_holders(project, role))
 
 
 def resolve_person(project: Project, by: str) -> str:
@@ -243,9 +243,19 @@ def _name(project: Project, pid: str) -> str:
 
 
 def approve(
-    ctx: Context, code: str, *, role: str, by: str, comment: str = "", reject: bool = False, to: str | None = None
+    ctx: Context,
+    code: str,
+    *,
+    role: str,
+    by: str | None = None,
+    comment: str = "",
+    reject: bool = False,
+    to: str | None = None,
 ) -> dict[str, Any]:
-    """Record an approval (or rejection) of the next gate (or the one reaching ``to``)."""
+    """Record the acting principal's approval (or rejection) of the next gate (or the one reaching ``to``).
+
+    ``by`` names the holder only when a pmo_admin records a decision taken elsewhere on their behalf.
+    """
     project = ctx.store.get(code)
     move = resolve_move(ctx, project, to)
     req = move.transition.approvals
@@ -253,7 +263,8 @@ def approve(
         raise InvalidInput(f"the gate {move.source} → {move.dest} ({move.name}) needs no approvals")
     if role not in req.roles:
         raise InvalidInput(f"the gate {move.name} takes approvals from: {', '.join(req.roles)} (not '{role}')")
-    by = resolve_person(project, by)
+    who = decider(ctx, project, policy.APPROVE_GATE, role=role, by=resolve_person(project, by) if by else None)
+    by = who.person
     _check_holder(project, role, by)
     now = ctx.now()
     vote = Vote(
@@ -264,7 +275,13 @@ def approve(
         at=now.isoformat(timespec="seconds"),
         project_version=project.version,
     )
-    data = {**vote.to_dict(), "project_version": project.version, "transition": move.name, "name": _name(project, by)}
+    data = {
+        **vote.to_dict(),
+        "project_version": project.version,
+        "transition": move.name,
+        "name": _name(project, by),
+        **who.audit,
+    }
     key = f"{move.name}:{role}:{by}:v{project.version}"
     ev = AuditEvent(code, "gate.approval", ctx.actor, now, "approval", key, data)
     ctx.store.add_records(code, [Record(code, "approval", key, data, now)], events=[ev])
@@ -279,8 +296,11 @@ def approve(
     }
 
 
-def waive(ctx: Context, code: str, *, rule: str, role: str, by: str, reason: str, until: date) -> Waiver:
-    """Grant a waiver of one rule (first-class record: who, why, until when)."""
+def waive(ctx: Context, code: str, *, rule: str, role: str, reason: str, until: date, by: str | None = None) -> Waiver:
+    """Grant a waiver of one rule as the acting principal (first-class record: who, why, until when).
+
+    ``by`` names the holder only when a pmo_admin records a waiver granted elsewhere on their behalf.
+    """
     pack = load_rules(ctx)
     project = ctx.store.get(code)
     if not reason.strip():
@@ -292,8 +312,10 @@ def waive(ctx: Context, code: str, *, rule: str, role: str, by: str, reason: str
     problems = pack.waiver_policy.problems(role, ctx.today(), until)
     if problems:
         raise InvalidInput("waiver refused: " + "; ".join(problems))
-    by = resolve_person(project, by)
-    _check_holder(project, role, by)
+    who = decider(ctx, project, policy.WAIVE_RULE, role=role, by=resolve_person(project, by) if by else None)
+    by = who.person
+    if "on_behalf_of" in who.audit:  # the principal's own holding was checked by decider
+        _check_holder(project, role, by)
     now = ctx.now()
     wid = "W-" + hashlib.sha256(f"{code}:{rule}:{by}:{now.isoformat()}".encode()).hexdigest()[:8]
     w = Waiver(
@@ -305,7 +327,7 @@ def waive(ctx: Context, code: str, *, rule: str, role: str, by: str, reason: str
         expires_on=until,
         granted_at=now.isoformat(timespec="seconds"),
     )
-    data = {**w.to_dict(), "name": _name(project, by)}
+    data = {**w.to_dict(), "name": _name(project, by), **who.audit}
     ev = AuditEvent(code, "gate.waiver", ctx.actor, now, "waiver", wid, data)
     ctx.store.add_records(code, [Record(code, "waiver", wid, data, now)], events=[ev])
     return w

@@ -202,6 +202,7 @@ class InitResult:
     database: str  # the database URL without its password
     projects: int
     rules: Path
+    users: int = 0
 
 
 def init_workspace(workspace: Workspace) -> InitResult:
@@ -212,10 +213,13 @@ def init_workspace(workspace: Workspace) -> InitResult:
         settings.write_text(SETTINGS_TEMPLATE, encoding="utf-8")
     with open_context(workspace, create=True) as ctx:
         n = len(ctx.store.list_projects())
-    # the storage module is imported only here: its SQLAlchemy import is not paid by other commands
+        users = len(ctx.store.list_users())
+    # lazy: the storage module's SQLAlchemy import and the client-link module are paid by init only
+    from lifecycle.services.client_acceptance import workspace_secret
     from lifecycle.storage.sql import safe_url
 
-    return InitResult(workspace.root, safe_url(workspace.database_url), n, workspace.rules_dir)
+    workspace_secret(workspace)  # signs client links: made once, readable by the owner only
+    return InitResult(workspace.root, safe_url(workspace.database_url), n, workspace.rules_dir, users)
 
 
 def schema(what: str) -> dict[str, Any]:

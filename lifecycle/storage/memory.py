@@ -13,8 +13,18 @@ from datetime import datetime, timezone
 from typing import Any
 
 from lifecycle.domain.model import AuditEvent, DocumentRecord, Project, replace
-from lifecycle.errors import ConcurrentUpdate, NotFound, StorageError
-from lifecycle.storage.protocol import ProjectSummary, Record, chain_hash, jsonable, verify_chain
+from lifecycle.errors import ConcurrentUpdate, InvalidInput, LinkUsed, NotFound, StorageError
+from lifecycle.storage.protocol import (
+    CREDENTIAL_KINDS,
+    ClientLink,
+    Credential,
+    ProjectSummary,
+    Record,
+    UserRecord,
+    chain_hash,
+    jsonable,
+    verify_chain,
+)
 
 
 class MemoryStore:
@@ -27,6 +37,10 @@ class MemoryStore:
         self._records: dict[tuple[str, str, str], Record] = {}
         self._docs: list[DocumentRecord] = []
         self._derived: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}  # (kind, code) -> (key, data)
+        self._users: dict[str, UserRecord] = {}
+        self._creds: dict[tuple[str, str], Credential] = {}
+        self._failures: list[tuple[str, datetime]] = []
+        self._links: dict[str, ClientLink] = {}
 
     # ---------------------------------------------------------------- projects
     def list_projects(self) -> list[ProjectSummary]:
@@ -166,6 +180,97 @@ class MemoryStore:
             seq, head = self._head.get(c, (0, ""))
             problems += verify_chain(self._audit.get(c, []), seq, head)
         return problems
+
+    # ---------------------------------------------------------------- identity
+    def add_user(self, user: UserRecord) -> None:
+        with self._lock:
+            email = user.email.lower()
+            if user.id in self._users or any(u.email == email for u in self._users.values()):
+                raise ConcurrentUpdate(f"a user with the e-mail {email} already exists")
+            self._users[user.id] = replace(user, email=email, global_roles=tuple(user.global_roles))
+
+    def update_user(self, user: UserRecord) -> None:
+        with self._lock:
+            old = self._users.get(user.id)
+            if old is None:
+                raise NotFound(f"no user '{user.id}'")
+            self._users[user.id] = replace(user, email=old.email, created_at=old.created_at)
+
+    def get_user(self, user_id: str) -> UserRecord | None:
+        return self._users.get(user_id)
+
+    def find_user(self, email: str) -> UserRecord | None:
+        want = email.strip().lower()
+        return next((u for u in self._users.values() if u.email == want), None)
+
+    def list_users(self) -> list[UserRecord]:
+        return sorted(self._users.values(), key=lambda u: u.email)
+
+    @staticmethod
+    def _kind(kind: str) -> str:
+        if kind not in CREDENTIAL_KINDS:
+            raise InvalidInput(f"unknown credential kind '{kind}'")
+        return kind
+
+    def add_credential(self, kind: str, cred: Credential) -> None:
+        with self._lock:
+            if cred.user_id not in self._users:
+                raise NotFound(f"no user '{cred.user_id}'")
+            self._creds[(self._kind(kind), cred.token_hash)] = cred
+
+    def get_credential(self, kind: str, token_hash: str) -> Credential | None:
+        return self._creds.get((self._kind(kind), token_hash))
+
+    def touch_credential(self, kind: str, token_hash: str, at: datetime) -> None:
+        with self._lock:
+            cred = self._creds.get((self._kind(kind), token_hash))
+            if cred is not None:
+                self._creds[(kind, token_hash)] = replace(cred, last_seen=at)
+
+    def delete_credential(self, kind: str, token_hash: str) -> None:
+        with self._lock:
+            self._creds.pop((self._kind(kind), token_hash), None)
+
+    def add_login_failure(self, keys: Sequence[str], at: datetime) -> None:
+        with self._lock:
+            self._failures += [(k, at) for k in keys]
+
+    def login_failures(self, key: str, since: datetime) -> list[datetime]:
+        with self._lock:
+            return sorted(at for k, at in self._failures if k == key and at >= since)
+
+    def clear_login_failures(self, key: str) -> None:
+        with self._lock:
+            self._failures = [(k, at) for k, at in self._failures if k != key]
+
+    def add_client_link(self, link: ClientLink) -> None:
+        with self._lock:
+            if link.jti in self._links:
+                raise ConcurrentUpdate(f"client link {link.jti} already exists")
+            self._links[link.jti] = link
+
+    def get_client_link(self, jti: str) -> ClientLink | None:
+        return self._links.get(jti)
+
+    def save_with_link(
+        self,
+        jti: str,
+        used_at: datetime,
+        project: Project,
+        *,
+        expected_version: int,
+        events: Iterable[AuditEvent] = (),
+        records: Iterable[Record] = (),
+    ) -> Project:
+        with self._lock:
+            link = self._links.get(jti)
+            if link is None:
+                raise NotFound(f"no client link '{jti}'")
+            if link.used_at is not None:
+                raise LinkUsed("this link was already used; the answer was recorded then")
+            saved = self.save(project, expected_version=expected_version, events=events, records=records)
+            self._links[jti] = replace(link, used_at=used_at)
+            return saved
 
     def close(self) -> None:
         pass

@@ -54,6 +54,50 @@ class ProjectSummary:
     audit_head: str = ""  # the hash at the head of the project's audit chain: changes with every event
 
 
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A user account as stored: ``email`` lower-case and unique, ``password_hash`` argon2 or empty."""
+
+    id: str
+    email: str
+    name: str
+    locale: str = "en"
+    password_hash: str = ""
+    disabled: bool = False
+    global_roles: tuple[str, ...] = ()
+    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A session or an API token: only the sha256 of the secret is stored, never the secret."""
+
+    token_hash: str
+    user_id: str
+    created_at: datetime
+    expires_at: datetime
+    last_seen: datetime
+    auth_method: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientLink:
+    """A signed link issued to a client for one document and one purpose; ``used_at`` once answered."""
+
+    jti: str
+    document_id: str
+    sha256: str
+    recipient: str
+    purpose: str
+    expires_at: datetime
+    created_at: datetime
+    used_at: datetime | None = None
+
+
+CREDENTIAL_KINDS = ("session", "api_token")
+
+
 def _canon(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _canon(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
@@ -170,6 +214,64 @@ class Store(Protocol):
     def audit(self, code: str) -> list[AuditEvent]: ...
 
     def verify_audit(self, code: str | None = None) -> list[str]: ...
+
+    # ------------------------------------------------------------ identity
+    def add_user(self, user: UserRecord) -> None:
+        """Create a user; ConcurrentUpdate if the e-mail (lower-case) is taken."""
+        ...
+
+    def update_user(self, user: UserRecord) -> None:
+        """Replace a user's name, locale, password hash, disabled flag and global roles (NotFound if none)."""
+        ...
+
+    def get_user(self, user_id: str) -> UserRecord | None: ...
+
+    def find_user(self, email: str) -> UserRecord | None:
+        """The user with this e-mail (compared lower-case), if any."""
+        ...
+
+    def list_users(self) -> list[UserRecord]: ...
+
+    def add_credential(self, kind: str, cred: Credential) -> None:
+        """Store a session (``kind`` ``session``) or an API token (``api_token``)."""
+        ...
+
+    def get_credential(self, kind: str, token_hash: str) -> Credential | None: ...
+
+    def touch_credential(self, kind: str, token_hash: str, at: datetime) -> None: ...
+
+    def delete_credential(self, kind: str, token_hash: str) -> None: ...
+
+    def add_login_failure(self, keys: Sequence[str], at: datetime) -> None:
+        """Note one failed sign-in under each key (``email:...``, ``ip:...``)."""
+        ...
+
+    def login_failures(self, key: str, since: datetime) -> list[datetime]:
+        """Times of the failures noted under ``key`` at or after ``since``, oldest first."""
+        ...
+
+    def clear_login_failures(self, key: str) -> None: ...
+
+    def add_client_link(self, link: ClientLink) -> None: ...
+
+    def get_client_link(self, jti: str) -> ClientLink | None: ...
+
+    def save_with_link(
+        self,
+        jti: str,
+        used_at: datetime,
+        project: Project,
+        *,
+        expected_version: int,
+        events: Iterable[AuditEvent] = (),
+        records: Iterable[Record] = (),
+    ) -> Project:
+        """Mark the client link used and save the project in ONE transaction.
+
+        LinkUsed (and nothing written) if the link was used already, also by a concurrent caller;
+        ConcurrentUpdate (and the link left unused) if the project changed.
+        """
+        ...
 
     def close(self) -> None: ...
 

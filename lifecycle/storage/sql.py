@@ -35,6 +35,7 @@ from lifecycle.domain.bulk import gc_paused
 from lifecycle.domain.fields import FieldInfo, fields_of
 from lifecycle.domain.model import SECTIONS, AuditEvent, Calendar, Charter, DocumentRecord, Project, replace
 from lifecycle.errors import ConcurrentUpdate, NotFound, StorageError
+from lifecycle.storage.identity_sql import IdentityStoreMixin
 from lifecycle.storage.protocol import (
     RECORD_SCHEMA_VERSION,
     ProjectSummary,
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 """The Alembic revision the tables correspond to (a test checks it is the migrations' head)."""
 
 MONEY_SCALE = 2
@@ -428,7 +429,7 @@ def head_revision() -> str:
     return head
 
 
-class SqlStore:
+class SqlStore(IdentityStoreMixin):
     """The store on a SQLAlchemy engine; ``open`` one by URL (the engine is then made on first need)."""
 
     def __init__(self, engine: Engine | None = None, *, url: str = ""):
@@ -676,6 +677,17 @@ class SqlStore:
         events: Iterable[AuditEvent] = (),
         records: Iterable[Record] = (),
     ) -> Project:
+        with self._tx() as conn:
+            return self._save_in(conn, project, expected_version, events, records)
+
+    def _save_in(
+        self,
+        conn: Connection,
+        project: Project,
+        expected_version: int | None,
+        events: Iterable[AuditEvent],
+        records: Iterable[Record],
+    ) -> Project:
         # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import insert, select, update
 
@@ -690,39 +702,38 @@ class SqlStore:
             "updated_at": now,
             **_row_values(project.charter, skip=("code",)),
         }
-        with self._tx() as conn:
-            if expected_version is None:
-                if conn.execute(select(p.c.pk).where(p.c.code == project.code)).first() is not None:
-                    raise ConcurrentUpdate(f"project '{project.code}' already exists")
-                inserted = conn.execute(
-                    insert(p).values(
-                        code=project.code, version=1, created_at=now, audit_seq=0, audit_head="", **head_values
-                    )
-                ).inserted_primary_key
-                assert inserted is not None
-                pk = inserted[0]
-                current: Project | None = None
-                new_version = 1
-            else:
-                res = conn.execute(
-                    update(p)
-                    .where(p.c.code == project.code, p.c.version == expected_version)
-                    .values(version=p.c.version + 1, **head_values)
+        if expected_version is None:
+            if conn.execute(select(p.c.pk).where(p.c.code == project.code)).first() is not None:
+                raise ConcurrentUpdate(f"project '{project.code}' already exists")
+            inserted = conn.execute(
+                insert(p).values(
+                    code=project.code, version=1, created_at=now, audit_seq=0, audit_head="", **head_values
                 )
-                if res.rowcount != 1:
-                    row = conn.execute(select(p.c.version).where(p.c.code == project.code)).first()
-                    if row is None:
-                        raise NotFound(f"no project '{project.code}'")
-                    raise ConcurrentUpdate(
-                        f"project '{project.code}' was changed by someone else (now version {row.version}, "
-                        f"this change was based on version {expected_version}); nothing was written, "
-                        "reload and try again"
-                    )
-                pk, current = _connection_reader(conn).project(project.code)
-                new_version = expected_version + 1
-            self._write_sections(conn, pk, current, project)
-            self._append(conn, pk, project.code, events)
-            self._put_records(conn, pk, records)
+            ).inserted_primary_key
+            assert inserted is not None
+            pk = inserted[0]
+            current: Project | None = None
+            new_version = 1
+        else:
+            res = conn.execute(
+                update(p)
+                .where(p.c.code == project.code, p.c.version == expected_version)
+                .values(version=p.c.version + 1, **head_values)
+            )
+            if res.rowcount != 1:
+                row = conn.execute(select(p.c.version).where(p.c.code == project.code)).first()
+                if row is None:
+                    raise NotFound(f"no project '{project.code}'")
+                raise ConcurrentUpdate(
+                    f"project '{project.code}' was changed by someone else (now version {row.version}, "
+                    f"this change was based on version {expected_version}); nothing was written, "
+                    "reload and try again"
+                )
+            pk, current = _connection_reader(conn).project(project.code)
+            new_version = expected_version + 1
+        self._write_sections(conn, pk, current, project)
+        self._append(conn, pk, project.code, events)
+        self._put_records(conn, pk, records)
         saved: Project = replace(project, version=new_version)
         return saved
 

@@ -154,3 +154,58 @@ derived = Table(
     Column("stored_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("project_id", "kind"),
 )
+
+# ---------------------------------------------------------------- identity (migration 0003)
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("locale", String(10), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("global_roles", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _credential_table(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("token_hash", String(64), primary_key=True),
+        Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+        Column("name", Text, nullable=False),
+        Column("auth_method", String(20), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("expires_at", DateTime(timezone=True), nullable=False),
+        Column("last_seen", DateTime(timezone=True), nullable=False),
+        Index(f"ix_{name}_user_id", "user_id"),
+    )
+
+
+sessions = _credential_table("sessions")
+api_tokens = _credential_table("api_tokens")
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(400), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_login_attempts_key_at", "key", "at"),
+)
+
+client_links = Table(
+    "client_links",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("document_id", String(120), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("purpose", String(40), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+)

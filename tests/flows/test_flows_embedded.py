@@ -241,7 +241,7 @@ def test_gate_review_refuses_then_advances_and_tells_pm_and_sponsor(make_workspa
 
 
 def test_closeout_sends_documents_and_closes_when_approved(make_workspace, inbox, tmp_path, run):
-    from lifecycle.services import gates
+    from lifecycle.services import gates, identity
 
     ws = make_workspace(smtp=inbox.settings(), project=replace(sample_project(tmp_path / "files"), phase="closure"))
     blocked = run(ws, "closeout", project="DEMO-1")
@@ -251,15 +251,19 @@ def test_closeout_sends_documents_and_closes_when_approved(make_workspace, inbox
     assert {m.rcpt_tos[0] for m in inbox.messages} == {"rob@northwind.example"}
     assert run(ws, "closeout", project="DEMO-1")["gate"]["review"] == blocked["gate"]["review"]  # nothing new
     ctx = open_ctx(ws)
-    try:
-        gates.approve(ctx, "DEMO-1", role="steering", by="c-spon")
+    try:  # each steering member approves as themself
+        identity.create_user(ctx, email="dana@northwind.example", name="Dana Sponsor")
+        ctx.principal = identity.principal_from_env(ctx, "dana@northwind.example")
+        gates.approve(ctx, "DEMO-1", role="steering")
     finally:
         ctx.close()
     one_vote = run(ws, "closeout", project="DEMO-1")  # a new vote is a new review, still blocked
     assert not one_vote["closed"] and one_vote["gate"]["review"] != blocked["gate"]["review"]
     ctx = open_ctx(ws)
     try:
-        gates.approve(ctx, "DEMO-1", role="steering", by="p-pm")
+        identity.create_user(ctx, email="pat@supplier.example", name="Pat Manager")
+        ctx.principal = identity.principal_from_env(ctx, "pat@supplier.example")
+        gates.approve(ctx, "DEMO-1", role="steering")
     finally:
         ctx.close()
     closed = run(ws, "closeout", project="DEMO-1")
