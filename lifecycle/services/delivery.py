@@ -38,7 +38,7 @@ from lifecycle.notify.email import (
 from lifecycle.notify.templates import document_email, event_text
 from lifecycle.notify.webhook import WebhookConfig, post_json
 from lifecycle.services.context import Context
-from lifecycle.services.documents import issue_document
+from lifecycle.services.documents import issue_document, same_content
 from lifecycle.storage.protocol import RECORD_SCHEMA_VERSION, Record, canonical_json, jsonable
 
 DELIVERY = "delivery"
@@ -112,19 +112,13 @@ def _read_checked(ctx: Context, doc: DocumentRecord) -> bytes:
 
 # ------------------------------------------------------------------ documents
 def current_document(ctx: Context, code: str, kind: str, subject: str = "") -> DocumentRecord | None:
-    """The latest document of ``kind`` (and ``subject``: milestone or review id) issued from the
-    project as it is now (same project version), or None."""
-    project = ctx.store.get(code)
-    found = None
-    for d in ctx.store.documents(code):
-        if d.kind != kind or (subject and d.subject != subject):
-            continue
-        block = d.record.get("project") if isinstance(d.record, Mapping) else None
-        if not isinstance(block, Mapping) or block.get("version") != project.version:
-            continue
-        if found is None or (d.created_at, d.number) > (found.created_at, found.number):
-            found = d
-    return found
+    """The latest document of ``kind`` (and ``subject``: milestone or review id) whose content is what
+    the project would print now (see :func:`~lifecycle.services.documents.same_content`), or None."""
+    candidates = [d for d in ctx.store.documents(code) if d.kind == kind and (not subject or d.subject == subject)]
+    for d in sorted(candidates, key=lambda d: (d.created_at, d.number), reverse=True):
+        if same_content(ctx, d):
+            return d
+    return None
 
 
 def ensure_document(

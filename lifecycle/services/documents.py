@@ -26,9 +26,9 @@ from typing import Any, Literal
 from lifecycle.documents.locale import check_lang
 from lifecycle.documents.registry import KINDS, DocumentKind, build_view, document_kind, next_number
 from lifecycle.documents.sign import SigningConfig, sign_pdf, trust_roots_for, verify_pdf
-from lifecycle.documents.views import PackTitles, Stamp, choose_milestone, collect_waivers
+from lifecycle.documents.views import PackTitles, Stamp, choose_milestone, collect_waivers, plain
 from lifecycle.domain.model import AuditEvent, DocumentRecord
-from lifecycle.errors import InvalidInput, NotFound, RenderError
+from lifecycle.errors import InvalidInput, LifecycleError, NotFound, RenderError
 from lifecycle.services.context import Context
 from lifecycle.services.projects import load_rules
 
@@ -118,6 +118,83 @@ def document_kinds() -> list[DocumentKind]:
 
 
 # --------------------------------------------------------------------------- issue
+@dataclass(frozen=True)
+class _Inputs:
+    """Everything a document's record is built from, gathered once from the store."""
+
+    entry: DocumentKind
+    project: Any
+    lang: str
+    reviews: list[dict[str, Any]]
+    waivers: list[Any]
+    milestone: Any
+    review: dict[str, Any] | None
+    titles: PackTitles
+
+
+def _inputs(
+    ctx: Context, code: str, kind: str, milestone: str | None, review_id: str | None, lang: str | None
+) -> _Inputs:
+    entry = document_kind(kind)
+    project = ctx.store.get(code)
+    review_records = ctx.store.records(code, "gate_review")
+    reviews = [dict(r.data) for r in review_records]
+    waivers = collect_waivers(reviews, [dict(r.data) for r in ctx.store.records(code, "waiver")], ctx.today())
+    ms = choose_milestone(project, ctx.today(), milestone) if entry.subject == "milestone" else None
+    keys = [r.key for r in review_records]
+    review = _latest_review(reviews, keys, review_id) if entry.subject == "review" else None
+    return _Inputs(
+        entry,
+        project,
+        check_lang(lang or project.charter.locale),
+        reviews,
+        waivers,
+        ms,
+        review,
+        pack_titles(load_rules(ctx)),
+    )
+
+
+def _record(
+    ctx: Context, inp: _Inputs, number: str, seq: int, issued_at: Any, extra: dict[str, Any] | None
+) -> dict[str, Any]:
+    stamp = Stamp(
+        number=number,
+        sequence=seq,
+        lang=inp.lang,
+        issued_at=issued_at,
+        today=ctx.today(),
+        actor=ctx.actor,
+        supplier=dict(ctx.workspace.settings.supplier or {}),
+        titles=inp.titles,
+    )
+    record = build_view(
+        inp.entry.kind, inp.project, stamp, milestone=inp.milestone, review=inp.review, waivers=inp.waivers
+    )
+    return {**record, **extra} if extra else record
+
+
+def same_content(ctx: Context, doc: DocumentRecord) -> bool:
+    """Would issuing ``doc`` again now print what it printed? The record is built afresh from the
+    project as it is, with the document's own number, date and language, and compared with the
+    registered one: a document's identity is its project, kind, subject and content."""
+    entry = document_kind(doc.kind)
+    milestone = doc.subject if entry.subject == "milestone" else None
+    review_id = doc.subject if entry.subject == "review" else None
+    try:
+        inp = _inputs(ctx, doc.project, doc.kind, milestone, review_id, doc.lang)
+    except LifecycleError:
+        return False  # the milestone or review it was about is gone: not the same document
+    seq = int(doc.number.rsplit("-", 1)[-1]) if doc.number.rsplit("-", 1)[-1].isdigit() else 1
+    extra = (
+        {"countersign": doc.record["countersign"]}
+        if isinstance(doc.record, dict) and "countersign" in doc.record
+        else None
+    )
+    record = _record(ctx, inp, doc.number, seq, doc.created_at, extra)
+    return bool(plain(record) == doc.record)
+
+
 def issue_document(
     ctx: Context,
     code: str,
@@ -140,32 +217,11 @@ def issue_document(
     # the renderer imports WeasyPrint (~1.6 s): only commands that render or read a PDF pay for it
     from lifecycle.documents.render import render_pdf
 
-    entry = document_kind(kind)
-    project = ctx.store.get(code)
-    lang = check_lang(lang or project.charter.locale)
-    today, now = ctx.today(), ctx.now()
-
-    review_records = ctx.store.records(code, "gate_review")
-    reviews = [dict(r.data) for r in review_records]
-    waivers = collect_waivers(reviews, [dict(r.data) for r in ctx.store.records(code, "waiver")], today)
-    ms = choose_milestone(project, today, milestone) if entry.subject == "milestone" else None
-    keys = [r.key for r in review_records]
-    review = _latest_review(reviews, keys, review_id) if entry.subject == "review" else None
-
+    inp = _inputs(ctx, code, kind, milestone, review_id, lang)
+    ms, review, reviews, lang = inp.milestone, inp.review, inp.reviews, inp.lang
+    now = ctx.now()
     number, seq = next_number(code, kind, ctx.store.documents(code), ms.id if ms else None)
-    stamp = Stamp(
-        number=number,
-        sequence=seq,
-        lang=lang,
-        issued_at=now,
-        today=today,
-        actor=ctx.actor,
-        supplier=dict(ctx.workspace.settings.supplier or {}),
-        titles=pack_titles(load_rules(ctx)),
-    )
-    record = build_view(kind, project, stamp, milestone=ms, review=review, waivers=waivers)
-    if extra:
-        record = {**record, **extra}
+    record = _record(ctx, inp, number, seq, now, extra)
 
     rendered = render_pdf(record, logo=_logo(ctx))
     if rendered.refused:
