@@ -30,6 +30,7 @@ import bisect
 import itertools
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -182,6 +183,65 @@ def _d(day: date, n: float) -> date:
     return day + timedelta(days=int(n))
 
 
+@dataclass(slots=True)
+class _Gen:
+    """What every step of one project's generation shares: its random stream, phase, team and dates.
+
+    The steps draw from ``rng`` one after the other, in the order :func:`generate_project` calls them;
+    that order is part of the output (the same ``(code, seed)`` gives the same project), so a step
+    never draws ahead of or behind another one.
+    """
+
+    rng: random.Random
+    phase: str
+    today: date
+    n_tasks: int
+    pids: list[str]
+    start: date
+    span: int  # calendar days
+    elapsed: float  # share of the span behind ``today``
+    finish: date
+    k: int  # top-level WBS phases
+
+
+@dataclass(slots=True)
+class _Wbs:
+    """The plan as it is laid out: task rows in WBS order and the indexes the later steps work on."""
+
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    leaves: list[int] = field(default_factory=list)  # indexes into tasks, in creation (= topological) order
+    milestones: list[int] = field(default_factory=list)  # the milestone closing each top-level phase
+    packages: list[list[int]] = field(default_factory=list)  # the leaves of each work package
+
+
+_QUALITY_STANDARDS = (
+    QualityStandard(
+        id="QS-01",
+        name="Functional suitability",
+        reference="GB/T 25000.51-2016",
+        metric="share of test cases passed",
+        target=">= 98 %",
+    ),
+    QualityStandard(
+        id="QS-02",
+        name="Performance efficiency",
+        reference="ISO/IEC 25010",
+        metric="95th percentile response time",
+        target="< 2 s",
+    ),
+    QualityStandard(id="QS-03", name="Documentation", reference="GB/T 8567-2006"),
+    QualityStandard(id="QS-04", name="Security", reference="GB/T 22239-2019 level 2"),
+    QualityStandard(id="QS-05", name="Usability", reference="ISO 9241-11", metric="SUS score", target=">= 70"),
+)
+_CRITERIA = (
+    "All confirmed requirements covered by test cases",
+    "No open defect of severity 1 or 2",
+    "Signed off by the client's key users",
+    "Response time under 2 s for 95 % of requests",
+    "Documentation reviewed and approved",
+)
+
+
 def generate_project(
     code: str,
     *,
@@ -200,9 +260,70 @@ def generate_project(
     n_deliv = deliverables if deliverables is not None else max(3, n_tasks // 17)
     zh = rng.random() < 0.5
 
-    # ----------------------------------------------------------------- parties
+    # the steps below draw from rng in this order; reordering them changes every generated project
+    people = _people(rng, n_tasks, zh)
+    client = rng.choice(_CLIENTS)
+    contacts = _contacts(client)
+    g = _frame(rng, phase, today, n_tasks, [p.id for p in people])
+    wbs = _build_wbs(g)
+    producers, deliv_rows = _place_deliverables(g, wbs, n_deliv)
+    built_tasks = _build_tasks(g, wbs.tasks, producers)
+    links = _build_links(g, wbs)
+    deliverable_list, checks, improvements, deliv_phase = _deliverables(g, wbs.tasks, built_tasks, deliv_rows)
+    milestones = _milestones(g, wbs.milestones, built_tasks, deliv_phase)
+    acceptance = _acceptance(g, deliverable_list, deliv_phase)
+    assignments = _assignments(g, wbs.leaves, built_tasks)
+    materials = _materials(g, wbs.leaves, built_tasks)
+    budget, budget_total = _budget(g, built_tasks, people)
+    costs = _costs(g, budget_total)
+    reports, meetings = _reports_and_meetings(g)
+    changes = _change_requests(g)
+    risk_list = _risks(g, n_risks)
+    issues = _issues(g)
+    requirements = _requirements(g, deliverable_list, [c.id for c in contacts])
+    feedback = _feedback(g, reports)
+    surveys = _surveys(g)
+    lessons, signoffs, handover, training = _closure(g, milestones, costs)
+    return Project(
+        charter=_charter(g, code, client, zh, budget_total),
+        phase=phase,
+        calendar=Calendar(holidays=(date(2026, 10, 1), date(2026, 10, 2))),
+        contacts=contacts,
+        people=people,
+        materials=materials,
+        tasks=tuple(built_tasks),
+        links=tuple(links),
+        deliverables=tuple(deliverable_list),
+        milestones=tuple(milestones),
+        assignments=tuple(assignments),
+        budget=tuple(budget),
+        costs=tuple(costs),
+        baselines=_baselines(g, budget_total, built_tasks),
+        status_reports=tuple(reports),
+        meetings=tuple(meetings),
+        change_requests=changes,
+        risks=tuple(risk_list),
+        issues=issues,
+        requirements=requirements,
+        feedback=feedback,
+        surveys=surveys,
+        quality_standards=_QUALITY_STANDARDS,
+        quality_checks=tuple(checks),
+        improvement_actions=tuple(improvements),
+        acceptance_records=tuple(acceptance),
+        signoffs=signoffs,
+        lessons=lessons,
+        handover_items=handover,
+        training=training,
+    )
+
+
+# ----------------------------------------------------------------- parties
+
+
+def _people(rng: random.Random, n_tasks: int, zh: bool) -> tuple[Person, ...]:
     n_people = max(4, min(80, n_tasks // 5))
-    people = tuple(
+    return tuple(
         Person(
             id=f"p{i:03d}",
             name=f"Person {i:03d}",
@@ -214,9 +335,10 @@ def generate_project(
         )
         for i in range(n_people)
     )
-    pids = [p.id for p in people]
-    client = rng.choice(_CLIENTS)
-    contacts = (
+
+
+def _contacts(client: str) -> tuple[Contact, ...]:
+    return (
         Contact(
             id="c-sponsor",
             name="Client Sponsor",
@@ -238,110 +360,134 @@ def generate_project(
         Contact(id="c-steer", name="Steering Member", organisation=client, role="steering"),
         Contact(id="c-qa", name="Client QA", organisation=client, role="quality"),
     )
-    cids = [c.id for c in contacts]
 
-    # ----------------------------------------------------------------- the plan
-    span = min(730, 150 + n_tasks // 2)  # calendar days
+
+# ----------------------------------------------------------------- the plan
+
+
+def _frame(rng: random.Random, phase: str, today: date, n_tasks: int, pids: list[str]) -> _Gen:
+    """The project's span and start, placed so that ``today`` falls where its phase puts it."""
+    span = min(730, 150 + n_tasks // 2)
     lo, hi = PHASE_ELAPSED[phase]
     elapsed = rng.uniform(lo, hi)
     start = today - timedelta(days=int(span * elapsed))
     start -= timedelta(days=start.weekday())  # projects start on a Monday
     finish = start + timedelta(days=span)
+    k = max(3, min(12, round(n_tasks**0.4)))
+    return _Gen(rng, phase, today, n_tasks, pids, start, span, elapsed, finish, k)
 
-    k = max(3, min(12, round(n_tasks**0.4)))  # top-level WBS phases
-    n_leaf_budget = n_tasks - k
-    # work packages: 1 summary + m leaves (+ the phase milestone, counted separately)
+
+def _package_sizes(rng: random.Random, remaining: int) -> list[int]:
+    """The number of leaves of each work package; each package also has a summary task."""
     packages: list[int] = []
-    remaining = n_leaf_budget - k  # k milestone tasks
     while remaining > 0:
         m = rng.randint(3, 8)
         if remaining - (m + 1) < 2:
             m = max(1, remaining - 1)
         packages.append(m)
         remaining -= m + 1
-    task_list: list[dict[str, Any]] = []
-    leaves: list[int] = []  # indexes into task_list, in creation (= topological) order
+    return packages
+
+
+def _build_wbs(g: _Gen) -> _Wbs:
+    """Top-level phases, each with its work packages (1 summary + m leaves) and a closing milestone."""
+    k = g.k
+    packages = _package_sizes(g.rng, g.n_tasks - k - k)  # k phase summaries, k milestone tasks
     phase_of_pkg = [min(k - 1, i * k // max(1, len(packages))) for i in range(len(packages))]
-    milestone_tasks: list[int] = []
-    pkg_leaves: list[list[int]] = []
+    wbs = _Wbs()
     pkg_index = 0
     for ph in range(k):
-        ph_start = _d(start, span * ph / k * 0.9)
-        ph_end = _d(start, span * (ph + 1) / k)
-        top = len(task_list)
-        task_list.append(
+        ph_start = _d(g.start, g.span * ph / k * 0.9)
+        ph_end = _d(g.start, g.span * (ph + 1) / k)
+        wbs.tasks.append(
             {
                 "id": f"T{ph + 1}",
                 "name": _PHASE_NAMES[ph % len(_PHASE_NAMES)],
                 "wbs": str(ph + 1),
                 "parent": "",
-                "owner": pids[0],
+                "owner": g.pids[0],
                 "summary": True,
             }
         )
         wp_no = 0
         while pkg_index < len(packages) and phase_of_pkg[pkg_index] == ph:
-            m = packages[pkg_index]
             wp_no += 1
-            wp = len(task_list)
-            wbs = f"{ph + 1}.{wp_no}"
-            task_list.append(
-                {
-                    "id": f"T{ph + 1}.{wp_no}",
-                    "name": f"{rng.choice(_OBJECTS).capitalize()} package",
-                    "wbs": wbs,
-                    "parent": task_list[top]["id"],
-                    "owner": rng.choice(pids),
-                    "summary": True,
-                }
-            )
-            cursor = _d(ph_start, rng.uniform(0, max(1, (ph_end - ph_start).days * 0.5)))
-            mine = []
-            for j in range(m):
-                dur = rng.choice((2, 3, 5, 5, 8, 10, 15))
-                s = cursor
-                f = _d(s, dur * 7 / 5)
-                cursor = _d(f, 1)
-                idx = len(task_list)
-                task_list.append(
-                    {
-                        "id": f"T{ph + 1}.{wp_no}.{j + 1}",
-                        "name": f"{rng.choice(_VERBS)} {rng.choice(_OBJECTS)}",
-                        "wbs": f"{wbs}.{j + 1}",
-                        "parent": task_list[wp]["id"],
-                        "owner": rng.choice(pids),
-                        "start": s,
-                        "finish": f,
-                        "duration": dur,
-                        "effort": float(dur * 8 * rng.choice((0.5, 1, 1, 1.5, 2))),
-                    }
-                )
-                leaves.append(idx)
-                mine.append(idx)
-            pkg_leaves.append(mine)
+            wbs.packages.append(_add_work_package(g, wbs, ph, wp_no, packages[pkg_index], ph_start, ph_end))
             pkg_index += 1
-        last_finish = (
-            max((task_list[i]["finish"] for pl in pkg_leaves[-wp_no:] for i in pl), default=ph_end) if wp_no else ph_end
-        )
-        ms = len(task_list)
+        _add_phase_milestone(g, wbs, ph, wp_no, ph_end)
+    return wbs
+
+
+def _add_work_package(g: _Gen, wbs: _Wbs, ph: int, wp_no: int, m: int, ph_start: date, ph_end: date) -> list[int]:
+    """A summary task and ``m`` consecutive leaves from a random point in the first half of the phase."""
+    rng, task_list, pids = g.rng, wbs.tasks, g.pids
+    number = f"{ph + 1}.{wp_no}"
+    task_list.append(
+        {
+            "id": f"T{number}",
+            "name": f"{rng.choice(_OBJECTS).capitalize()} package",
+            "wbs": number,
+            "parent": f"T{ph + 1}",
+            "owner": rng.choice(pids),
+            "summary": True,
+        }
+    )
+    cursor = _d(ph_start, rng.uniform(0, max(1, (ph_end - ph_start).days * 0.5)))
+    mine = []
+    for j in range(m):
+        dur = rng.choice((2, 3, 5, 5, 8, 10, 15))
+        s = cursor
+        f = _d(s, dur * 7 / 5)
+        cursor = _d(f, 1)
+        mine.append(len(task_list))
         task_list.append(
             {
-                "id": f"T{ph + 1}.M",
-                "name": f"{_PHASE_NAMES[ph % len(_PHASE_NAMES)]} complete",
-                "wbs": f"{ph + 1}.{wp_no + 1}",
-                "parent": task_list[top]["id"],
-                "owner": pids[0],
-                "start": last_finish,
-                "finish": last_finish,
-                "duration": 0,
-                "effort": 0.0,
-                "milestone": True,
+                "id": f"T{number}.{j + 1}",
+                "name": f"{rng.choice(_VERBS)} {rng.choice(_OBJECTS)}",
+                "wbs": f"{number}.{j + 1}",
+                "parent": f"T{number}",
+                "owner": rng.choice(pids),
+                "start": s,
+                "finish": f,
+                "duration": dur,
+                "effort": float(dur * 8 * rng.choice((0.5, 1, 1, 1.5, 2))),
             }
         )
-        leaves.append(ms)
-        milestone_tasks.append(ms)
+    wbs.leaves.extend(mine)
+    return mine
 
-    # deliverables produced by the last leaf of evenly spread work packages
+
+def _add_phase_milestone(g: _Gen, wbs: _Wbs, ph: int, wp_no: int, ph_end: date) -> None:
+    """The milestone closing phase ``ph``, on the last finish of its ``wp_no`` work packages."""
+    task_list = wbs.tasks
+    last_finish = (
+        max((task_list[i]["finish"] for pl in wbs.packages[-wp_no:] for i in pl), default=ph_end) if wp_no else ph_end
+    )
+    ms = len(task_list)
+    task_list.append(
+        {
+            "id": f"T{ph + 1}.M",
+            "name": f"{_PHASE_NAMES[ph % len(_PHASE_NAMES)]} complete",
+            "wbs": f"{ph + 1}.{wp_no + 1}",
+            "parent": f"T{ph + 1}",
+            "owner": g.pids[0],
+            "start": last_finish,
+            "finish": last_finish,
+            "duration": 0,
+            "effort": 0.0,
+            "milestone": True,
+        }
+    )
+    wbs.leaves.append(ms)
+    wbs.milestones.append(ms)
+
+
+def _place_deliverables(g: _Gen, wbs: _Wbs, n_deliv: int) -> tuple[dict[int, str], list[tuple[str, int]]]:
+    """Deliverables produced by the last leaf of evenly spread work packages (extra ones by any leaf).
+
+    Returns the deliverable ids by producing task index (comma-separated) and ``(id, producer)`` rows.
+    """
+    rng, pkg_leaves, leaves = g.rng, wbs.packages, wbs.leaves
     producers: dict[int, str] = {}
     step = max(1, len(pkg_leaves) / max(1, n_deliv))
     deliv_rows: list[tuple[str, int]] = []
@@ -352,28 +498,43 @@ def generate_project(
         producers.setdefault(producer, "")
         producers[producer] += ("," if producers[producer] else "") + did
         deliv_rows.append((did, producer))
+    return producers, deliv_rows
 
+
+# ----------------------------------------------------------------- task states
+
+
+def _task_state(
+    rng: random.Random, s: date, f: date, milestone: bool, today: date
+) -> tuple[str, float, date | None, date | None]:
+    """Status, percent complete, actual start and finish of a leaf planned from ``s`` to ``f``."""
+    status, pct, a_s, a_f = "not_started", 0.0, None, None
+    if f < today:
+        if rng.random() < 0.93:
+            status, pct, a_s, a_f = "done", 100.0, s, _d(f, rng.choice((0, 0, 0, 1, 2, -1)))
+            if a_f < s:
+                a_f = s
+            if a_f > today:
+                a_f = today
+        else:
+            status, pct, a_s = "in_progress", float(rng.choice((50, 70, 80, 90))), s
+    elif s <= today:
+        frac = ((today - s).days + 1) / ((f - s).days + 1)
+        status, pct, a_s = "in_progress", round(max(5.0, min(95.0, 100 * frac + rng.uniform(-20, 10))), 0), s
+    if milestone and status == "in_progress":
+        status, pct = "not_started", 0.0
+    return status, pct, a_s, a_f
+
+
+def _build_tasks(g: _Gen, task_list: list[dict[str, Any]], producers: dict[int, str]) -> list[Task]:
+    rng, today = g.rng, g.today
     built_tasks: list[Task] = []
     for i, t in enumerate(task_list):
         if t.get("summary"):
             built_tasks.append(Task(id=t["id"], name=t["name"], wbs=t["wbs"], parent=t["parent"], owner=t["owner"]))
             continue
         s, f = t["start"], t["finish"]
-        status, pct, a_s, a_f = "not_started", 0.0, None, None
-        if f < today:
-            if rng.random() < 0.93:
-                status, pct, a_s, a_f = "done", 100.0, s, _d(f, rng.choice((0, 0, 0, 1, 2, -1)))
-                if a_f < s:
-                    a_f = s
-                if a_f > today:
-                    a_f = today
-            else:
-                status, pct, a_s = "in_progress", float(rng.choice((50, 70, 80, 90))), s
-        elif s <= today:
-            frac = ((today - s).days + 1) / ((f - s).days + 1)
-            status, pct, a_s = "in_progress", round(max(5.0, min(95.0, 100 * frac + rng.uniform(-20, 10))), 0), s
-        if t.get("milestone") and status == "in_progress":
-            status, pct = "not_started", 0.0
+        status, pct, a_s, a_f = _task_state(rng, s, f, bool(t.get("milestone")), today)
         built_tasks.append(
             Task(
                 id=t["id"],
@@ -394,41 +555,67 @@ def generate_project(
                 notes="" if rng.random() < 0.8 else "Agreed with the client's key users in the weekly meeting",
             )
         )
+    return built_tasks
 
-    links: list[TaskLink] = []
-    seen: set[tuple[str, str]] = set()
 
-    def link(a: int, b: int) -> None:
-        pa, sb = task_list[a]["id"], task_list[b]["id"]
-        if a == b or (pa, sb) in seen:
+# ----------------------------------------------------------------- links
+
+
+class _Links:
+    """The links of a plan as they are drawn: each pair once, its type and lag drawn when it is added."""
+
+    __slots__ = ("links", "rng", "seen", "tasks")
+
+    def __init__(self, rng: random.Random, tasks: list[dict[str, Any]]) -> None:
+        self.rng = rng
+        self.tasks = tasks
+        self.links: list[TaskLink] = []
+        self.seen: set[tuple[str, str]] = set()
+
+    def add(self, a: int, b: int) -> None:
+        pa, sb = self.tasks[a]["id"], self.tasks[b]["id"]
+        if a == b or (pa, sb) in self.seen:
             return
-        seen.add((pa, sb))
-        r = rng.random()
+        self.seen.add((pa, sb))
+        r = self.rng.random()
         kind = "FS" if r < 0.85 else "SS" if r < 0.93 else "FF" if r < 0.985 else "SF"
         lag = 0.0
-        if rng.random() < 0.10:
-            lag = float(rng.choice((1, 2, 3, 5, -1)))
-        links.append(TaskLink(predecessor=pa, successor=sb, type=kind, lag_days=lag))  # type: ignore[arg-type]
+        if self.rng.random() < 0.10:
+            lag = float(self.rng.choice((1, 2, 3, 5, -1)))
+        self.links.append(TaskLink(predecessor=pa, successor=sb, type=kind, lag_days=lag))  # type: ignore[arg-type]
 
+
+def _build_links(g: _Gen, wbs: _Wbs) -> list[TaskLink]:
+    """Links between leaves only, always from an earlier to a later leaf, so never a cycle."""
+    rng, task_list, pkg_leaves, leaves = g.rng, wbs.tasks, wbs.packages, wbs.leaves
+    linker = _Links(rng, task_list)
     for pl in pkg_leaves:
         for a, b in itertools.pairwise(pl):
-            link(a, b)
+            linker.add(a, b)
     pos = {idx: n for n, idx in enumerate(leaves)}
     for n, pl in enumerate(pkg_leaves[1:], start=1):  # a package waits for an earlier one that ends in time
         prev = pkg_leaves[rng.randrange(max(0, n - 3), n)]
         if task_list[prev[-1]]["finish"] <= task_list[pl[0]]["start"]:
-            link(prev[-1], pl[0])
-    for ms in milestone_tasks:  # each phase milestone waits for the last leaves before it
+            linker.add(prev[-1], pl[0])
+    for ms in wbs.milestones:  # each phase milestone waits for the last leaves before it
         before = [i for i in leaves[: pos[ms]] if not task_list[i].get("milestone")][-3:]
         for b in before:
-            link(b, ms)
-    # extra links to reach ~1.05 links per task, each from a leaf to one that starts after it finishes
-    # (as planners link work), so the critical path stays close to the planned span
-    by_start = sorted((i for i in leaves if not task_list[i].get("milestone")), key=lambda i: task_list[i]["start"])
+            linker.add(b, ms)
+    _add_extra_links(g, wbs, linker, pos)
+    return linker.links
+
+
+def _add_extra_links(g: _Gen, wbs: _Wbs, linker: _Links, pos: dict[int, int]) -> None:
+    """Links up to ~1.05 per task, each from a leaf to one that starts after it finishes.
+
+    Planners link work that way, so the critical path stays close to the planned span.
+    """
+    rng, task_list = g.rng, wbs.tasks
+    by_start = sorted((i for i in wbs.leaves if not task_list[i].get("milestone")), key=lambda i: task_list[i]["start"])
     starts = [task_list[i]["start"] for i in by_start]
-    target = int(n_tasks * 1.05)
+    target = int(g.n_tasks * 1.05)
     guard = 0
-    while len(links) < target and guard < target * 4 and len(by_start) > 2:
+    while len(linker.links) < target and guard < target * 4 and len(by_start) > 2:
         guard += 1
         a = by_start[rng.randrange(0, len(by_start))]
         first = bisect.bisect_left(starts, task_list[a]["finish"])
@@ -436,64 +623,27 @@ def generate_project(
             continue
         b = by_start[min(len(by_start) - 1, first + rng.randint(0, 20))]
         if pos[a] < pos[b]:  # creation order is a topological order of every link
-            link(a, b)
+            linker.add(a, b)
 
-    # ----------------------------------------------------------------- deliverables and milestones
-    task_by_idx = built_tasks
-    standards = (
-        QualityStandard(
-            id="QS-01",
-            name="Functional suitability",
-            reference="GB/T 25000.51-2016",
-            metric="share of test cases passed",
-            target=">= 98 %",
-        ),
-        QualityStandard(
-            id="QS-02",
-            name="Performance efficiency",
-            reference="ISO/IEC 25010",
-            metric="95th percentile response time",
-            target="< 2 s",
-        ),
-        QualityStandard(id="QS-03", name="Documentation", reference="GB/T 8567-2006"),
-        QualityStandard(id="QS-04", name="Security", reference="GB/T 22239-2019 level 2"),
-        QualityStandard(id="QS-05", name="Usability", reference="ISO 9241-11", metric="SUS score", target=">= 70"),
-    )
+
+# ----------------------------------------------------------------- deliverables and milestones
+
+
+def _deliverables(
+    g: _Gen, task_list: list[dict[str, Any]], built_tasks: list[Task], deliv_rows: list[tuple[str, int]]
+) -> tuple[list[Deliverable], list[QualityCheck], list[ImprovementAction], dict[str, int]]:
+    """The deliverables with their criteria, quality checks and improvement actions, and each one's phase."""
+    rng = g.rng
     deliverable_list: list[Deliverable] = []
     checks: list[QualityCheck] = []
     improvements: list[ImprovementAction] = []
-    acceptance: list[AcceptanceRecord] = []
     deliv_phase: dict[str, int] = {}
     for did, producer in deliv_rows:
-        t = task_by_idx[producer]
-        due = t.finish or finish
-        ph = int(task_list[producer]["wbs"].split(".")[0]) - 1
-        deliv_phase[did] = ph
-        n_ac = rng.randint(2, 4)
-        criteria = tuple(
-            AcceptanceCriterion(
-                id=f"{did}-AC{j + 1}",
-                text=rng.choice(
-                    (
-                        "All confirmed requirements covered by test cases",
-                        "No open defect of severity 1 or 2",
-                        "Signed off by the client's key users",
-                        "Response time under 2 s for 95 % of requests",
-                        "Documentation reviewed and approved",
-                    )
-                ),
-                standard=rng.choice(("", "QS-01", "QS-02", "QS-03", "QS-04")),
-                method=rng.choice(("test", "inspection", "demonstration", "review")),
-            )
-            for j in range(n_ac)
-        )
-        status = "planned"
-        if t.status == "in_progress":
-            status = "in_progress"
-        elif t.status == "done":
-            status = rng.choices(("submitted", "accepted", "rejected"), weights=(0.35, 0.6, 0.05))[0]
-            if phase == "closure":
-                status = "accepted" if rng.random() < 0.95 else "submitted"
+        t = built_tasks[producer]
+        due = t.finish or g.finish
+        deliv_phase[did] = int(task_list[producer]["wbs"].split(".")[0]) - 1
+        criteria = _criteria(rng, did)
+        status = _deliverable_status(rng, t.status, g.phase)
         tested = status in ("submitted", "accepted", "rejected")
         passed = rng.randint(20, 400) if tested else 0
         deliverable_list.append(
@@ -513,36 +663,77 @@ def generate_project(
             )
         )
         if tested:
-            for j in range(rng.randint(1, 3)):
-                result = rng.choices(("pass", "fail", "conditional"), weights=(0.82, 0.1, 0.08))[0]
-                qid = f"QC-{did}-{j + 1}"
-                qday = min(today, _d(due, j * 2))
-                checks.append(
-                    QualityCheck(
-                        id=qid,
-                        deliverable=did,
-                        date=qday,
-                        standard=f"QS-0{1 + (j % 5)}",
-                        checker=rng.choice(pids),
-                        result=result,
-                        evidence=f"TR-{did}-{j + 1}",  # type: ignore[arg-type]
-                        automated=rng.random() < 0.3,
-                    )
+            _quality_checks(g, did, due, checks, improvements)
+    return deliverable_list, checks, improvements, deliv_phase
+
+
+def _criteria(rng: random.Random, did: str) -> tuple[AcceptanceCriterion, ...]:
+    n_ac = rng.randint(2, 4)
+    return tuple(
+        AcceptanceCriterion(
+            id=f"{did}-AC{j + 1}",
+            text=rng.choice(_CRITERIA),
+            standard=rng.choice(("", "QS-01", "QS-02", "QS-03", "QS-04")),
+            method=rng.choice(("test", "inspection", "demonstration", "review")),
+        )
+        for j in range(n_ac)
+    )
+
+
+def _deliverable_status(rng: random.Random, task_status: str, phase: str) -> str:
+    """A deliverable's status from its producing task's (all but rejected ones accepted in closure)."""
+    status = "planned"
+    if task_status == "in_progress":
+        status = "in_progress"
+    elif task_status == "done":
+        status = rng.choices(("submitted", "accepted", "rejected"), weights=(0.35, 0.6, 0.05))[0]
+        if phase == "closure":
+            status = "accepted" if rng.random() < 0.95 else "submitted"
+    return status
+
+
+def _quality_checks(
+    g: _Gen, did: str, due: date, checks: list[QualityCheck], improvements: list[ImprovementAction]
+) -> None:
+    """1-3 quality checks of a delivered item, an improvement action for each failed one."""
+    rng, pids = g.rng, g.pids
+    for j in range(rng.randint(1, 3)):
+        result = rng.choices(("pass", "fail", "conditional"), weights=(0.82, 0.1, 0.08))[0]
+        qid = f"QC-{did}-{j + 1}"
+        qday = min(g.today, _d(due, j * 2))
+        checks.append(
+            QualityCheck(
+                id=qid,
+                deliverable=did,
+                date=qday,
+                standard=f"QS-0{1 + (j % 5)}",
+                checker=rng.choice(pids),
+                result=result,
+                evidence=f"TR-{did}-{j + 1}",  # type: ignore[arg-type]
+                automated=rng.random() < 0.3,
+            )
+        )
+        if result == "fail":
+            improvements.append(
+                ImprovementAction(
+                    id=f"IA-{qid}",
+                    description="Fix the defects found",
+                    check=qid,
+                    owner=rng.choice(pids),
+                    due=_d(qday, 14),
+                    status=rng.choice(("open", "done")),
                 )
-                if result == "fail":
-                    improvements.append(
-                        ImprovementAction(
-                            id=f"IA-{qid}",
-                            description="Fix the defects found",
-                            check=qid,
-                            owner=rng.choice(pids),
-                            due=_d(qday, 14),
-                            status=rng.choice(("open", "done")),
-                        )
-                    )  # type: ignore[arg-type]
+            )  # type: ignore[arg-type]
+
+
+def _milestones(
+    g: _Gen, milestone_tasks: list[int], built_tasks: list[Task], deliv_phase: dict[str, int]
+) -> list[Milestone]:
+    """One milestone per phase; acceptance milestones cover the deliverables of their phase."""
+    rng, today, k = g.rng, g.today, g.k
     milestones: list[Milestone] = []
     for ph, ms in enumerate(milestone_tasks):
-        t = task_by_idx[ms]
+        t = built_tasks[ms]
         kind = "acceptance" if ph % 2 == 1 or ph == k - 1 else ("payment" if ph % 3 == 2 else "key")
         dels = tuple(d for d, p in deliv_phase.items() if p == ph) if kind == "acceptance" else ()
         done = t.finish is not None and t.finish < today and rng.random() < 0.9
@@ -550,7 +741,7 @@ def generate_project(
             Milestone(
                 id=f"M{ph + 1}",
                 name=t.name,
-                date=t.finish or finish,
+                date=t.finish or g.finish,
                 kind=kind,  # type: ignore[arg-type]
                 deliverables=dels,
                 task=t.id,
@@ -559,7 +750,13 @@ def generate_project(
                 payment_amount=Decimal(rng.choice((0, 50000, 120000))) if kind != "key" else Decimal(0),
             )
         )
-    ms_of_phase = {ph: f"M{ph + 1}" for ph in range(k)}
+    return milestones
+
+
+def _acceptance(g: _Gen, deliverable_list: list[Deliverable], deliv_phase: dict[str, int]) -> list[AcceptanceRecord]:
+    rng, today = g.rng, g.today
+    ms_of_phase = {ph: f"M{ph + 1}" for ph in range(g.k)}
+    acceptance: list[AcceptanceRecord] = []
     for d in deliverable_list:
         if d.status == "accepted":
             acceptance.append(
@@ -573,11 +770,18 @@ def generate_project(
                     evidence=f"UAT report {d.id}" if rng.random() < 0.95 else "",
                 )
             )
+    return acceptance
 
-    # ----------------------------------------------------------------- resources and money
+
+# ----------------------------------------------------------------- resources and money
+
+
+def _assignments(g: _Gen, leaves: list[int], built_tasks: list[Task]) -> list[Assignment]:
+    """The owner of every leaf, and a second person on ~40 % of them."""
+    rng, pids = g.rng, g.pids
     assignments: list[Assignment] = []
     for i in leaves:
-        t = task_by_idx[i]
+        t = built_tasks[i]
         if t.milestone:
             continue
         assignments.append(Assignment(person=t.owner, task=t.id, units=rng.choice((0.5, 1.0, 1.0))))
@@ -585,7 +789,12 @@ def generate_project(
             other = rng.choice(pids)
             if other != t.owner:
                 assignments.append(Assignment(person=other, task=t.id, units=rng.choice((0.25, 0.5))))
-    materials = tuple(
+    return assignments
+
+
+def _materials(g: _Gen, leaves: list[int], built_tasks: list[Task]) -> tuple[Material, ...]:
+    rng, start, span = g.rng, g.start, g.span
+    return tuple(
         Material(
             id=f"MAT-{i + 1:02d}",
             name=rng.choice(("Industrial PC", "Barcode scanner", "Network switch", "Label printer", "Server")),
@@ -593,11 +802,16 @@ def generate_project(
             quantity=float(rng.randint(1, 40)),
             unit_cost=Decimal(rng.choice((800, 2400, 15000))),
             needed_by=_d(start, rng.uniform(20, span * 0.7)),
-            task=task_by_idx[rng.choice(leaves)].id,
+            task=built_tasks[rng.choice(leaves)].id,
             status=rng.choice(("planned", "ordered", "delivered")),
         )  # type: ignore[arg-type]
-        for i in range(max(2, min(40, n_tasks // 10)))
+        for i in range(max(2, min(40, g.n_tasks // 10)))
     )
+
+
+def _budget(g: _Gen, built_tasks: list[Task], people: tuple[Person, ...]) -> tuple[list[BudgetLine], Decimal]:
+    """A labour line per top-level phase and the other categories as shares of labour; and the total."""
+    rng, k = g.rng, g.k
     labour = sum((Decimal(str(t.effort_hours)) for t in built_tasks), Decimal(0)) * Decimal(people[1].rate)
     labour = labour.quantize(Decimal(1))
     budget: list[BudgetLine] = [
@@ -618,13 +832,18 @@ def generate_project(
                 amount=(labour * Decimal(rng.choice(("0.03", "0.05", "0.08", "0.1")))).quantize(Decimal(1)),
             )
         )
-    budget_total = sum((b.amount for b in budget), Decimal(0))
+    return budget, sum((b.amount for b in budget), Decimal(0))
+
+
+def _costs(g: _Gen, budget_total: Decimal) -> list[CostEntry]:
+    """Monthly labour costs up to today (and to the finish), materials and travel in about half the months."""
+    rng, start, today, span, k = g.rng, g.start, g.today, g.span, g.k
     costs: list[CostEntry] = []
     month = start.replace(day=1)
     n_cost = 0
     spend_factor = Decimal(str(rng.uniform(0.85, 1.2)))
     months = max(1, span // 30)
-    while month <= today and month <= finish:
+    while month <= today and month <= g.finish:
         for cat, line in (
             ("labour", f"B-L{min(k, 1 + (month - start.replace(day=1)).days * k // max(1, span))}"),
             ("materials", "B-01"),
@@ -648,28 +867,38 @@ def generate_project(
                 )
             )  # type: ignore[arg-type]
         month = (month + timedelta(days=32)).replace(day=1)
+    return costs
 
-    baselines: tuple[Baseline, ...] = ()
-    if phase not in ("initiation",):
-        baselines = (
-            Baseline(
-                id="BL1",
-                name="Approved plan",
-                saved_on=start,
-                budget=budget_total,
-                finish=finish,
-                tasks=tuple(
-                    BaselineTask(task=t.id, start=t.start, finish=t.finish, effort_hours=t.effort_hours)
-                    for t in built_tasks
-                    if t.parent == "" or t.milestone
-                ),
+
+def _baselines(g: _Gen, budget_total: Decimal, built_tasks: list[Task]) -> tuple[Baseline, ...]:
+    """The approved plan (phase summaries and milestones) once the project is past initiation."""
+    if g.phase in ("initiation",):
+        return ()
+    return (
+        Baseline(
+            id="BL1",
+            name="Approved plan",
+            saved_on=g.start,
+            budget=budget_total,
+            finish=g.finish,
+            tasks=tuple(
+                BaselineTask(task=t.id, start=t.start, finish=t.finish, effort_hours=t.effort_hours)
+                for t in built_tasks
+                if t.parent == "" or t.milestone
             ),
-        )
+        ),
+    )
 
-    # ----------------------------------------------------------------- monitoring
+
+# ----------------------------------------------------------------- monitoring
+
+
+def _reports_and_meetings(g: _Gen) -> tuple[list[StatusReport], list[Meeting]]:
+    """A status report every two weeks up to today (at most 40), a progress meeting with every other one."""
+    rng, pids, today = g.rng, g.pids, g.today
     reports: list[StatusReport] = []
     meetings: list[Meeting] = []
-    day = start + timedelta(days=11)
+    day = g.start + timedelta(days=11)
     n = 0
     while day <= today and n < 40:
         n += 1
@@ -691,27 +920,35 @@ def generate_project(
             )
         )
         if n % 2 == 1:
-            meetings.append(
-                Meeting(
-                    id=f"MT-{n:03d}",
-                    date=day,
-                    title=f"Progress meeting {n}",
-                    kind="kickoff" if n == 1 else "progress",
-                    attendees=(pids[0], "c-rep", rng.choice(pids)),
-                    decisions=("Keep the go-live date",),
-                    action_items=(
-                        ActionItem(
-                            id=f"AI-{n:03d}-1",
-                            text="Send the test plan",
-                            owner=rng.choice(pids),
-                            due=day + timedelta(days=7),
-                            status="done" if day + timedelta(days=7) < today else "open",
-                        ),
-                    ),
-                )
-            )
+            meetings.append(_meeting(g, n, day))
         day += timedelta(days=14)
-    changes = tuple(
+    return reports, meetings
+
+
+def _meeting(g: _Gen, n: int, day: date) -> Meeting:
+    rng, pids = g.rng, g.pids
+    return Meeting(
+        id=f"MT-{n:03d}",
+        date=day,
+        title=f"Progress meeting {n}",
+        kind="kickoff" if n == 1 else "progress",
+        attendees=(pids[0], "c-rep", rng.choice(pids)),
+        decisions=("Keep the go-live date",),
+        action_items=(
+            ActionItem(
+                id=f"AI-{n:03d}-1",
+                text="Send the test plan",
+                owner=rng.choice(pids),
+                due=day + timedelta(days=7),
+                status="done" if day + timedelta(days=7) < g.today else "open",
+            ),
+        ),
+    )
+
+
+def _change_requests(g: _Gen) -> tuple[ChangeRequest, ...]:
+    rng, start, today = g.rng, g.start, g.today
+    return tuple(
         ChangeRequest(
             id=f"CR-{i + 1:02d}",
             title="Additional report requested by the client",
@@ -721,14 +958,18 @@ def generate_project(
             cost_impact=Decimal(rng.choice((0, 8000, 20000))),
             status=rng.choice(("proposed", "approved", "rejected")),
         )  # type: ignore[arg-type]
-        for i in range(n_tasks // 100 + 1 if phase not in ("initiation",) else 0)
+        for i in range(g.n_tasks // 100 + 1 if g.phase not in ("initiation",) else 0)
     )
 
+
+def _risks(g: _Gen, n_risks: int) -> list[Risk]:
+    """Risks scored probability x impact, identified up to today; most have a response and an owner."""
+    rng, pids, start, today = g.rng, g.pids, g.start, g.today
     risk_list: list[Risk] = []
     for i in range(n_risks):
         p, im = rng.choice((1, 2, 2, 3, 3, 4, 5)), rng.choice((1, 2, 3, 3, 4, 4, 5))
         has_resp = rng.random() < 0.9
-        ident = min(today, _d(start, rng.uniform(-20, max(1, span * max(0.0, elapsed)))))
+        ident = min(today, _d(start, rng.uniform(-20, max(1, g.span * max(0.0, g.elapsed)))))
         risk_list.append(
             Risk(
                 id=f"R-{i + 1:04d}",
@@ -745,7 +986,12 @@ def generate_project(
                 review_date=_d(ident, rng.choice((14, 30, 45, 90))),
             )
         )
-    issues = tuple(
+    return risk_list
+
+
+def _issues(g: _Gen) -> tuple[Issue, ...]:
+    rng, pids, start, today = g.rng, g.pids, g.start, g.today
+    return tuple(
         Issue(
             id=f"I-{i + 1:03d}",
             title="Interface returns incomplete data",
@@ -755,23 +1001,33 @@ def generate_project(
             owner=rng.choice(pids),
             status=rng.choice(("open", "in_progress", "resolved", "closed")),
         )  # type: ignore[arg-type]
-        for i in range(n_tasks // 40 + 1 if phase != "initiation" else 0)
+        for i in range(g.n_tasks // 40 + 1 if g.phase != "initiation" else 0)
     )
 
-    # ----------------------------------------------------------------- client
-    requirements = tuple(
+
+# ----------------------------------------------------------------- client
+
+
+def _requirements(g: _Gen, deliverable_list: list[Deliverable], cids: list[str]) -> tuple[Requirement, ...]:
+    rng = g.rng
+    return tuple(
         Requirement(
             id=f"REQ-{i + 1:03d}",
             title=f"The system supports {rng.choice(_OBJECTS)}",
             priority=rng.choice(("must", "must", "should", "could")),  # type: ignore[arg-type]
-            status="confirmed" if phase != "initiation" else "draft",
+            status="confirmed" if g.phase != "initiation" else "draft",
             source=rng.choice(cids),
             deliverable=deliverable_list[i % len(deliverable_list)].id,
             expectation="Works as in the current paper process, but faster",
         )
         for i in range(min(2 * len(deliverable_list), 200))
     )
-    feedback = tuple(
+
+
+def _feedback(g: _Gen, reports: list[StatusReport]) -> tuple[Feedback, ...]:
+    """The client's rating of ~40 % of the status reports addressed to it."""
+    rng = g.rng
+    return tuple(
         Feedback(
             id=f"FB-{r.id}",
             date=r.date,
@@ -783,7 +1039,12 @@ def generate_project(
         for r in reports
         if r.audience == "client" and rng.random() < 0.4
     )
-    surveys = tuple(
+
+
+def _surveys(g: _Gen) -> tuple[Survey, ...]:
+    """A satisfaction survey every 90 days, the first three only, up to today."""
+    rng, start = g.rng, g.start
+    return tuple(
         Survey(
             id=f"SV-{i + 1}",
             date=_d(start, 90 * (i + 1)),
@@ -792,71 +1053,92 @@ def generate_project(
             nps=rng.choice((6, 7, 8, 9, 10)),
         )
         for i in range(3)
-        if _d(start, 90 * (i + 1)) <= today
+        if _d(start, 90 * (i + 1)) <= g.today
     )
 
-    # ----------------------------------------------------------------- closure
-    signoffs: tuple[Signoff, ...] = ()
-    lessons: tuple[Lesson, ...] = ()
-    handover: tuple[HandoverItem, ...] = ()
-    training: tuple[Training, ...] = ()
-    if phase in ("control", "closure"):
-        lessons = tuple(
-            Lesson(
-                id=f"LL-{i + 1:02d}",
-                title="Freeze interface specifications earlier",
-                category=rng.choice(("planning", "technical", "client", "process")),  # type: ignore[arg-type]
-                description="Late changes cost two weeks",
-                recommendation="Freeze at design review",
-                recorded_by=pids[0],
-                date=today - timedelta(days=i),
-            )
-            for i in range(rng.randint(3, 8))
-        )
-    if phase == "closure":
-        signoffs = tuple(
-            Signoff(
-                id=f"SO-{m.id}", date=m.completed_on or today, contact="c-sponsor", scope="milestone", milestone=m.id
-            )
-            for m in milestones
-            if m.status == "done" and m.kind == "acceptance"
-        ) + (Signoff(id="SO-PROJECT", date=today - timedelta(days=5), contact="c-sponsor", scope="project"),)
-        if rng.random() < 0.7:  # the final cost statement is booked
-            costs.append(
-                CostEntry(
-                    id="C-FINAL",
-                    date=today,
-                    amount=Decimal("0"),
-                    category="other",
-                    description="Final cost statement",
-                    final=True,
-                )
-            )
-        handover = tuple(
-            HandoverItem(
-                id=f"HO-{i + 1:02d}",
-                name=rng.choice(("Operations manual", "Source code", "Admin credentials", "Test reports")),
-                kind=rng.choice(("document", "source_code", "credentials", "software")),  # type: ignore[arg-type]
-                recipient="c-rep",
-                status=rng.choice(("pending", "delivered", "accepted")),
-            )  # type: ignore[arg-type]
-            for i in range(rng.randint(5, 10))
-        )
-        training = tuple(
-            Training(
-                id=f"TR-{i + 1}",
-                topic="Operating the new system",
-                date=today - timedelta(days=10 * i),
-                trainer=rng.choice(pids),
-                trainees=("c-keyuser1", "c-keyuser2"),
-                hours=8.0,
-                status="done",
-            )
-            for i in range(rng.randint(2, 4))
-        )
 
+# ----------------------------------------------------------------- closure
+
+
+def _closure(
+    g: _Gen, milestones: list[Milestone], costs: list[CostEntry]
+) -> tuple[tuple[Lesson, ...], tuple[Signoff, ...], tuple[HandoverItem, ...], tuple[Training, ...]]:
+    """Lessons (control and closure); sign-offs, handover and training (closure), and in closure the
+    final cost statement appended to ``costs`` most of the time."""
+    lessons = _lessons(g) if g.phase in ("control", "closure") else ()
+    if g.phase != "closure":
+        return lessons, (), (), ()
+    rng, today = g.rng, g.today
+    signoffs = tuple(
+        Signoff(id=f"SO-{m.id}", date=m.completed_on or today, contact="c-sponsor", scope="milestone", milestone=m.id)
+        for m in milestones
+        if m.status == "done" and m.kind == "acceptance"
+    ) + (Signoff(id="SO-PROJECT", date=today - timedelta(days=5), contact="c-sponsor", scope="project"),)
+    if rng.random() < 0.7:  # the final cost statement is booked
+        costs.append(
+            CostEntry(
+                id="C-FINAL",
+                date=today,
+                amount=Decimal("0"),
+                category="other",
+                description="Final cost statement",
+                final=True,
+            )
+        )
+    return lessons, signoffs, _handover(g), _training(g)
+
+
+def _lessons(g: _Gen) -> tuple[Lesson, ...]:
+    rng, pids, today = g.rng, g.pids, g.today
+    return tuple(
+        Lesson(
+            id=f"LL-{i + 1:02d}",
+            title="Freeze interface specifications earlier",
+            category=rng.choice(("planning", "technical", "client", "process")),  # type: ignore[arg-type]
+            description="Late changes cost two weeks",
+            recommendation="Freeze at design review",
+            recorded_by=pids[0],
+            date=today - timedelta(days=i),
+        )
+        for i in range(rng.randint(3, 8))
+    )
+
+
+def _handover(g: _Gen) -> tuple[HandoverItem, ...]:
+    rng = g.rng
+    return tuple(
+        HandoverItem(
+            id=f"HO-{i + 1:02d}",
+            name=rng.choice(("Operations manual", "Source code", "Admin credentials", "Test reports")),
+            kind=rng.choice(("document", "source_code", "credentials", "software")),  # type: ignore[arg-type]
+            recipient="c-rep",
+            status=rng.choice(("pending", "delivered", "accepted")),
+        )  # type: ignore[arg-type]
+        for i in range(rng.randint(5, 10))
+    )
+
+
+def _training(g: _Gen) -> tuple[Training, ...]:
+    rng, pids, today = g.rng, g.pids, g.today
+    return tuple(
+        Training(
+            id=f"TR-{i + 1}",
+            topic="Operating the new system",
+            date=today - timedelta(days=10 * i),
+            trainer=rng.choice(pids),
+            trainees=("c-keyuser1", "c-keyuser2"),
+            hours=8.0,
+            status="done",
+        )
+        for i in range(rng.randint(2, 4))
+    )
+
+
+def _charter(g: _Gen, code: str, client: str, zh: bool, budget_total: Decimal) -> Charter:
+    """The charter; the approved budget is the plan's total or 5 % above it."""
+    rng, pids = g.rng, g.pids
     budget_amount = (budget_total * Decimal(rng.choice(("1.0", "1.0", "1.05")))).quantize(Decimal(1))
-    charter = Charter(
+    return Charter(
         code=code,
         name=f"{rng.choice(_OBJECTS).capitalize()} rollout {code}",
         client=Organisation(name=client, short_name=client.split()[0][:12], industry="manufacturing"),
@@ -872,45 +1154,13 @@ def generate_project(
         project_manager=pids[0],
         client_representative="c-rep",
         steering=("c-sponsor", "c-steer", pids[0]),
-        start=start,
-        finish=finish,
+        start=g.start,
+        finish=g.finish,
         approved_budget=budget_amount,
         acceptance_method="Acceptance tests against the criteria of each deliverable, witnessed by the client",
         acceptance_team=(pids[0], "c-rep", "c-qa"),
         support_terms="12 months of support after go-live",
         support_contacts=(pids[0],),
-    )
-    return Project(
-        charter=charter,
-        phase=phase,
-        calendar=Calendar(holidays=(date(2026, 10, 1), date(2026, 10, 2))),
-        contacts=contacts,
-        people=people,
-        materials=materials,
-        tasks=tuple(built_tasks),
-        links=tuple(links),
-        deliverables=tuple(deliverable_list),
-        milestones=tuple(milestones),
-        assignments=tuple(assignments),
-        budget=tuple(budget),
-        costs=tuple(costs),
-        baselines=baselines,
-        status_reports=tuple(reports),
-        meetings=tuple(meetings),
-        change_requests=changes,
-        risks=tuple(risk_list),
-        issues=issues,
-        requirements=requirements,
-        feedback=feedback,
-        surveys=surveys,
-        quality_standards=standards,
-        quality_checks=tuple(checks),
-        improvement_actions=tuple(improvements),
-        acceptance_records=tuple(acceptance),
-        signoffs=signoffs,
-        lessons=lessons,
-        handover_items=handover,
-        training=training,
     )
 
 
