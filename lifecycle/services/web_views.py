@@ -32,7 +32,7 @@ from lifecycle.domain.gates import Decision
 from lifecycle.domain.metrics import project_metrics
 from lifecycle.domain.model import Project
 from lifecycle.errors import Forbidden, InvalidInput, LifecycleError, NotFound
-from lifecycle.load.evaluate import run_pack_tests
+from lifecycle.load.ruletests import run_pack_tests
 from lifecycle.services import gates, portfolio
 from lifecycle.services.context import Context
 from lifecycle.services.delivery import document_file as path_of
