@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from lifecycle.domain.facts import add_working_days, is_working_day, working_days
 from lifecycle.domain.model import Calendar
+from lifecycle.expr.syntax import SIZE_FUNCTION
 from lifecycle.expr.where import get_path, has_path, selector
 from lifecycle.expr.words import hint
 
@@ -58,6 +59,13 @@ ARITY: dict[str, tuple[int, int]] = {
 }
 
 
+def size_in_code_points(value: Any) -> int:
+    """CEL's ``size()``: code points of a string, bytes of bytes, entries of a list or map."""
+    if isinstance(value, (str, bytes, bytearray, list, tuple, dict)):
+        return len(value)
+    raise TypeError(f"size() needs a text, bytes, list or map, not {type(value).__name__}")
+
+
 class Functions:
     """The registered functions, bound to one facts document (and so to one project and today)."""
 
@@ -79,7 +87,9 @@ class Functions:
         self._memo: dict[tuple[Any, ...], Any] = {}  # see _remembered
 
     def table(self) -> dict[str, Callable[..., Any]]:
-        return {name: getattr(self, "f_" + name) for name in FUNCTION_DOCS}
+        table = {name: getattr(self, "f_" + name) for name in FUNCTION_DOCS}
+        table[SIZE_FUNCTION] = size_in_code_points
+        return table
 
     # helpers ----------------------------------------------------------------
     def _items(self, coll: Any, fname: str) -> tuple[list[Any], str]:
