@@ -50,6 +50,7 @@ from lifecycle.load.build import Builder, is_invalid
 from lifecycle.load.source import Source, YPath, format_path, read_source
 
 LIFECYCLE_FILE = "lifecycle.yaml"
+LANGUAGES = ("zh", "en")  # the languages a title or message may be written in
 RULE_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -137,6 +138,8 @@ class RulePack:
     tests: tuple[RuleTest, ...] = ()
     files: tuple[str, ...] = ()
     description: str = ""
+    languages: tuple[str, ...] = ()  # declared in lifecycle.yaml; titles and messages must have each
+    warnings: tuple[str, ...] = ()  # lint warnings: the pack loads, but something looks unintended
     machine: PhaseMachine = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -264,6 +267,8 @@ class _PackReader:
         self.display = display
         self.problems: list[Problem] = []
         self.checker = ExprChecker()
+        self.languages: tuple[str, ...] = ()  # from lifecycle.yaml: every title and message in each
+        self.warnings: list[str] = []
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.folder).as_posix()
@@ -374,11 +379,13 @@ def _read_lifecycle(r: _PackReader) -> tuple[dict[str, Any], LifecycleDef | None
         "transitions",
         "waivers",
         "baseline_on_entry",
+        "languages",
     )
     if not r.keys(b, data, (), allowed, ("name", "version", "phases", "transitions")):
         r.problems.extend(_by_line(b.problems))
         return meta, None, policy
     _read_meta(b, data, meta)
+    r.languages = _read_languages(b, data)
     phases, phase_at, n_phases = _read_phases(b, data)
     transitions, transition_at, n_transitions = _read_transitions(r, b, data)
     if "waivers" in data:
@@ -418,6 +425,28 @@ def _read_meta(b: Builder, data: dict[str, Any], meta: dict[str, Any]) -> None:
     if "title" in data:
         t = b.build(_Text, _text_data(data["title"]), ("title",))
         meta["title"] = _text_map(t)
+
+
+def _read_languages(b: Builder, data: dict[str, Any]) -> tuple[str, ...]:
+    """``languages: [zh, en]``: the languages every rule title and message must be written in."""
+    raw = data.get("languages", [])
+    if not isinstance(raw, list) or not all(x in LANGUAGES for x in raw) or len(set(raw)) != len(raw):
+        b.error(("languages",), f"expected a list of distinct languages out of: {', '.join(LANGUAGES)}")
+        return ()
+    return tuple(raw)
+
+
+def _check_languages(r: _PackReader, b: Builder, raw: Any, path: YPath) -> None:
+    """A title or message written in every language the pack declares (when it declares two)."""
+    if len(r.languages) < 2 or raw is None:
+        return
+    if not isinstance(raw, dict):
+        langs = ", ".join(r.languages)
+        b.error(path, f"the pack declares languages {langs}: write {{{': ..., '.join(r.languages)}: ...}}")
+        return
+    missing = [lang for lang in r.languages if not (isinstance(raw.get(lang), str) and raw[lang].strip())]
+    if missing:
+        b.error(path, f"missing the {', '.join(missing)} text (the pack declares languages {', '.join(r.languages)})")
 
 
 def _read_phases(b: Builder, data: dict[str, Any]) -> tuple[list[Phase], list[int], int]:
@@ -597,6 +626,7 @@ def _read_gates(r: _PackReader, lc: LifecycleDef | None) -> tuple[dict[str, Gate
                 )
             if not r.keys(b, gdata, gpath, ("title", "description", "rules"), ("rules",)):
                 continue
+            _check_languages(r, b, gdata.get("title"), gpath + ("title",))
             if "title" in gdata:
                 titles[gid] = _text_map(b.build(_Text, _text_data(gdata["title"]), gpath + ("title",)))
             if isinstance(gdata.get("description"), str):
@@ -626,6 +656,7 @@ def _read_rule(
         raw = dict(raw)
         for key in ("title", "message"):
             if key in raw:
+                _check_languages(r, b, raw[key], path + (key,))
                 raw[key] = _text_data(raw[key])
     doc = b.build(_RuleDoc, raw, path)
     rid = raw.get("id") if isinstance(raw, dict) else None
@@ -974,6 +1005,13 @@ def load_pack(folder: str | Path) -> RulePack:
         n = len(r.problems)
         raise SpecError(r.problems, f"rule pack {display} has {n} problem{'s' if n != 1 else ''}")
     files = tuple(p.relative_to(root).as_posix() for p in _pack_files(root))
+    for t in lc.transitions:
+        gate = gates.get(t.gate_id)
+        if t.kind == "forward" and (gate is None or not gate.rules):
+            r.warnings.append(
+                f"{r.shown(LIFECYCLE_FILE)}: forward transition '{t.name}' has no rules "
+                f"(gate '{t.gate_id}'): it always passes"
+            )
     return RulePack(
         name=meta["name"],
         version=meta["version"],
@@ -987,6 +1025,8 @@ def load_pack(folder: str | Path) -> RulePack:
         tests=tests,
         files=files,
         description=meta["description"],
+        languages=r.languages,
+        warnings=tuple(r.warnings),
     )
 
 

@@ -46,6 +46,8 @@ class PackSummary:
     waiver_roles: tuple[str, ...]
     waiver_max_days: int
     library_only: tuple[tuple[str, dict[str, str], str], ...] = ()  # (rule, parts, description)
+    warnings: tuple[str, ...] = ()  # the pack loads, but something looks unintended
+    languages: tuple[str, ...] = ()
 
 
 def _transition(pack: Any, t: Any) -> TransitionSummary:
@@ -82,6 +84,8 @@ def lint_pack(directory: str) -> PackSummary:
         waiver_roles=tuple(pack.waiver_policy.roles),
         waiver_max_days=int(pack.waiver_policy.max_days),
         library_only=tuple((r.rule, dict(r.parts), r.describe()) for r in library_only_rules(pack.all_rules())),
+        warnings=pack.warnings,
+        languages=pack.languages,
     )
 
 
