@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from lifecycle.cli.output import console, emit_json, handle_errors, money, run_in_context, ws_from
+from lifecycle.cli.record import DATE
 from lifecycle.errors import InvalidInput
-from lifecycle.services import analytics, projects
+from lifecycle.services import analytics, explain, projects
 
 
 def _money(value: Any, currency: str) -> str:
@@ -136,12 +138,13 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 
 @click.command("show")
 @click.argument("code")
+@click.option("--as-of", "as_of", type=DATE, help="Summarise as on this date (the project as stored now).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
-def show_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
+def show_cmd(ctx: click.Context, code: str, as_of: date | None, as_json: bool) -> None:
     """One-screen summary: phase, dates, progress, budget, top risks, next milestones."""
-    s = run_in_context(ctx, lambda c: projects.summary(c, code))
+    s = run_in_context(ctx, lambda c: projects.summary(explain.dated(c, as_of), code))
     if as_json:
         emit_json(s)
         return

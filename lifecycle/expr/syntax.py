@@ -362,7 +362,8 @@ class _Parser:
             return _literal(kind, val, start, end)
         if kind == "op" and val == "(":
             inner = self.expr()
-            self.expect(")")
+            # the span takes in the parentheses, so a node's source text is valid CEL on its own
+            inner.start, inner.end = start, self.expect(")")[3]
             return inner
         if kind == "op" and val == "[":
             items, end = self.args("]")

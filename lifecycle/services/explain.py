@@ -1,0 +1,59 @@
+"""Explanations of decisions: the facts a decision sees, a date to see them as of, and for each
+failing rule the sub-conditions that failed with the values they saw.
+
+Faces render what these functions return; the gate review annex can use :func:`explain_decision`
+(a rule id -> explanation mapping, JSON-ready through ``Part.to_dict``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any
+
+from lifecycle.domain.facts import build_facts
+from lifecycle.domain.gates import Decision
+from lifecycle.expr import CelEnv
+from lifecycle.expr.explain import Part, explain, explain_lines
+from lifecycle.services.context import Context
+from lifecycle.services.projects import load_rules
+
+__all__ = ["Part", "dated", "explain_decision", "explanation_lines", "facts_document"]
+
+
+def dated(ctx: Context, day: date | None) -> Context:
+    """``ctx`` with today fixed to ``day`` (``--as-of``): the project as stored now, seen on that date.
+
+    The copy shares the store and the cache; None gives ``ctx`` itself.
+    """
+    if day is None:
+        return ctx
+    runtime = dataclasses.replace(ctx.workspace.runtime, today=day)
+    return dataclasses.replace(ctx, workspace=dataclasses.replace(ctx.workspace, runtime=runtime))
+
+
+def facts_document(ctx: Context, code: str) -> dict[str, Any]:
+    """The facts document gate rules see for project ``code`` today (``ctx.today()``)."""
+    project = ctx.store.get(code)
+    return dict(build_facts(project, ctx.today()))
+
+
+def explain_decision(ctx: Context, decision: Decision) -> dict[str, Part]:
+    """For each failing or erroneous rule of ``decision``, its check taken apart with the values seen.
+
+    The facts are rebuilt for the decision's project and date; a project changed since the decision
+    was made is explained as it stands now.
+    """
+    pack = load_rules(ctx)
+    project = ctx.store.get(decision.project)
+    env = CelEnv(build_facts(project, decision.today))
+    out: dict[str, Part] = {}
+    for result in decision.results:
+        if result.outcome in ("fail", "error"):
+            out[result.id] = explain(pack.rule(result.id).check, env)
+    return out
+
+
+def explanation_lines(part: Part) -> list[str]:
+    """An explanation as indented text lines (see :func:`lifecycle.expr.explain.explain_lines`)."""
+    return explain_lines(part)
