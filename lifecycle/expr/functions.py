@@ -40,6 +40,8 @@ FUNCTION_DOCS: dict[str, str] = {
     "(weekdays, holidays, extra workdays); 0 if to is before from",
     "add_working_days": "add_working_days(date, n) -> date text n working days later (earlier if n < 0)",
     "is_working_day": "is_working_day(date) -> bool on the project calendar",
+    "weighted_score": "weighted_score(card) -> double: the weight-averaged score of a scorecard custom field "
+    "(a list of {criterion, weight, score}); 0.0 if it is empty",
 }
 # name -> (min args, max args)
 ARITY: dict[str, tuple[int, int]] = {
@@ -56,6 +58,7 @@ ARITY: dict[str, tuple[int, int]] = {
     "working_days": (2, 2),
     "add_working_days": (2, 2),
     "is_working_day": (1, 1),
+    "weighted_score": (1, 1),
 }
 
 
@@ -241,6 +244,18 @@ class Functions:
 
     def f_is_working_day(self, day: Any) -> bool:
         return is_working_day(self.calendar, self._date(day, "is_working_day"))
+
+    def f_weighted_score(self, card: Any) -> float:
+        if not isinstance(card, (list, tuple)):
+            raise TypeError("weighted_score needs a scorecard: a list of {criterion, weight, score}")
+        total = weight = 0.0
+        for row in card:
+            if not isinstance(row, Mapping):
+                raise TypeError("a scorecard row is a map {criterion, weight, score}")
+            w, s = float(row.get("weight") or 0.0), float(row.get("score") or 0.0)
+            total += w * s
+            weight += w
+        return total / weight if weight else 0.0
 
 
 _Functions = Functions  # the name the native tests know

@@ -265,6 +265,8 @@ class StaticCheck:
             return CType("integer")
         if name == "is_working_day":
             return CType("boolean")
+        if name == "weighted_score":
+            return CType("number")
         return CType("string", is_date=True)
 
     def field_argument(self, f: Node, elem: CType | None, scope: Mapping[str, CType]) -> CType | None:

@@ -32,6 +32,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from lifecycle.domain.facts import facts_schema
 from lifecycle.domain.fields import fields_of
 from lifecycle.domain.gates import OUTCOMES, SEVERITIES, VERDICTS, ApprovalRequirement, Vote, Waiver, WaiverPolicy
 from lifecycle.domain.lifecycle import (
@@ -47,6 +48,15 @@ from lifecycle.domain.model import Requirement
 from lifecycle.errors import Problem, SpecError
 from lifecycle.expr import CelSyntax, CompiledExpr, ExprChecker, compile_expr
 from lifecycle.load.build import Builder, is_invalid
+from lifecycle.load.packfields import (
+    CUSTOM_COLLECTIONS,
+    FIELDS_FILE,
+    FieldSpec,
+    custom_facts,
+    extended_schema,
+    param_values,
+    read_specs,
+)
 from lifecycle.load.source import Source, YPath, format_path, read_source
 
 LIFECYCLE_FILE = "lifecycle.yaml"
@@ -140,6 +150,8 @@ class RulePack:
     description: str = ""
     languages: tuple[str, ...] = ()  # declared in lifecycle.yaml; titles and messages must have each
     warnings: tuple[str, ...] = ()  # lint warnings: the pack loads, but something looks unintended
+    params: Mapping[str, FieldSpec] = field(default_factory=dict)  # lifecycle.yaml params:
+    fields: Mapping[str, Mapping[str, FieldSpec]] = field(default_factory=dict)  # fields.yaml
     machine: PhaseMachine = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -152,6 +164,21 @@ class RulePack:
 
     def rules_for(self, transition: str) -> tuple[Rule, ...]:
         return self.gate_for(transition).rules
+
+    def extend_facts(self, facts: Mapping[str, Any], project: Any) -> Mapping[str, Any]:
+        """``facts`` with the pack's ``params`` (the project's overrides applied) and every declared
+        custom field present in ``custom`` maps; the same ``facts`` if the pack declares neither or
+        they are there already (a rule test's patched facts)."""
+        if (not self.params and not self.fields) or "params" in facts:
+            return facts
+        out = dict(facts)
+        out["params"] = param_values(self.params, project.charter.params)
+        for coll, specs in self.fields.items():
+            if coll == "project":
+                out["project"] = {**out["project"], "custom": custom_facts(specs, project.charter.custom)}
+            elif isinstance(out.get(coll), list):
+                out[coll] = [{**i, "custom": custom_facts(specs, i.get("custom") or {})} for i in out[coll]]
+        return out
 
     def all_rules(self) -> tuple[Rule, ...]:
         return tuple(r for g in self.gates.values() for r in g.rules)
@@ -268,6 +295,8 @@ class _PackReader:
         self.problems: list[Problem] = []
         self.checker = ExprChecker()
         self.languages: tuple[str, ...] = ()  # from lifecycle.yaml: every title and message in each
+        self.params: dict[str, FieldSpec] = {}  # from lifecycle.yaml
+        self.fields: dict[str, dict[str, FieldSpec]] = {}  # from fields.yaml: collection -> name -> spec
         self.warnings: list[str] = []
 
     def rel(self, path: Path) -> str:
@@ -353,6 +382,30 @@ def pack_hash(folder: str | Path) -> str:
     return h.hexdigest()
 
 
+# --------------------------------------------------------------------------- fields.yaml
+def _read_fields(r: _PackReader, lc: LifecycleDef | None) -> None:
+    """``fields.yaml``: ``fields: {collection: {name: {type, enum, min, max, required_from, label}}}``."""
+    if not (r.folder / FIELDS_FILE).is_file():
+        return
+    src = r.read(FIELDS_FILE)
+    if src is None or src.data is None:
+        return
+    b = Builder(src)
+    phases = [p.id for p in lc.phases] if lc else []
+    if r.keys(b, src.data, (), ("fields", "description"), ("fields",)):
+        section = src.data.get("fields") or {}
+        if not isinstance(section, dict):
+            b.error(("fields",), "expected a mapping of collection -> fields")
+            section = {}
+        for coll, raw in section.items():
+            if coll not in CUSTOM_COLLECTIONS:
+                known = ", ".join(CUSTOM_COLLECTIONS)
+                b.error(("fields", coll), f"'{coll}' cannot carry custom fields (one of: {known})")
+                continue
+            r.fields[coll] = read_specs(b, raw, ("fields", coll), param=False, phases=phases)
+    r.problems.extend(_by_line(b.problems))
+
+
 # --------------------------------------------------------------------------- lifecycle.yaml
 def _read_lifecycle(r: _PackReader) -> tuple[dict[str, Any], LifecycleDef | None, WaiverPolicy]:
     meta: dict[str, Any] = {"name": "", "version": "", "title": {"zh": "", "en": ""}, "description": ""}
@@ -380,12 +433,14 @@ def _read_lifecycle(r: _PackReader) -> tuple[dict[str, Any], LifecycleDef | None
         "waivers",
         "baseline_on_entry",
         "languages",
+        "params",
     )
     if not r.keys(b, data, (), allowed, ("name", "version", "phases", "transitions")):
         r.problems.extend(_by_line(b.problems))
         return meta, None, policy
     _read_meta(b, data, meta)
     r.languages = _read_languages(b, data)
+    r.params = read_specs(b, data.get("params"), ("params",), param=True)
     phases, phase_at, n_phases = _read_phases(b, data)
     transitions, transition_at, n_transitions = _read_transitions(r, b, data)
     if "waivers" in data:
@@ -998,6 +1053,9 @@ def load_pack(folder: str | Path) -> RulePack:
         )
     r = _PackReader(root, display)
     meta, lc, policy = _read_lifecycle(r)
+    _read_fields(r, lc)
+    if r.params or r.fields:  # rules may read params.NAME and x.custom.NAME: check them against both
+        r.checker = ExprChecker(extended_schema(facts_schema(), r.params, r.fields))
     gates, declared = _read_gates(r, lc)
     quality = _read_quality(r)
     tests = _read_tests(r, lc, declared)
@@ -1027,6 +1085,8 @@ def load_pack(folder: str | Path) -> RulePack:
         description=meta["description"],
         languages=r.languages,
         warnings=tuple(r.warnings),
+        params=r.params,
+        fields=r.fields,
     )
 
 

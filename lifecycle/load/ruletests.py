@@ -154,9 +154,9 @@ def run_pack_test(pack: RulePack, test: RuleTest, cache: dict[str, Project] | No
         t = pack.lifecycle.transition(test.transition)
         dest = t.dest or project.phase_before_hold or (pack.lifecycle.ids_of_kind("active") or ("",))[0]
         move = Move(t, project.phase, dest)
-        facts = build_facts(project, test.today)
+        facts = pack.extend_facts(build_facts(project, test.today), project)
         if test.patch:
-            facts = patch_facts(facts, test.patch)
+            facts = patch_facts(dict(facts), test.patch)
         votes = tuple(replace(v, project_version=project.version) if v.project_version == -1 else v for v in test.votes)
         decision = decide(pack, move, project, facts, test.today, test.waivers, votes, actor="rule test", lang="en")
     except SpecError as exc:

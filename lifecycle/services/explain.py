@@ -35,7 +35,7 @@ def dated(ctx: Context, day: date | None) -> Context:
 def facts_document(ctx: Context, code: str) -> dict[str, Any]:
     """The facts document gate rules see for project ``code`` today (``ctx.today()``)."""
     project = ctx.store.get(code)
-    return dict(build_facts(project, ctx.today()))
+    return dict(load_rules(ctx).extend_facts(build_facts(project, ctx.today()), project))
 
 
 def explain_decision(ctx: Context, decision: Decision) -> dict[str, Part]:
@@ -46,7 +46,7 @@ def explain_decision(ctx: Context, decision: Decision) -> dict[str, Part]:
     """
     pack = load_rules(ctx)
     project = ctx.store.get(decision.project)
-    env = CelEnv(build_facts(project, decision.today))
+    env = CelEnv(pack.extend_facts(build_facts(project, decision.today), project))
     out: dict[str, Part] = {}
     for result in decision.results:
         if result.outcome in ("fail", "error"):

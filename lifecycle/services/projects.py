@@ -21,6 +21,7 @@ from lifecycle.domain.metrics import project_metrics
 from lifecycle.domain.model import SECTIONS, AuditEvent, DocumentRecord, Project, replace
 from lifecycle.domain.validate import validate_project
 from lifecycle.errors import InvalidInput, NotFound, Problem, SpecError
+from lifecycle.load.packfields import project_problems
 from lifecycle.load.source import format_path
 from lifecycle.services.context import Context, Workspace, open_context
 from lifecycle.storage.protocol import ProjectSummary
@@ -139,6 +140,23 @@ def _load_patchable(path: str | Path, ctx: Context | None, stored: dict[str, Pro
     return load_project_source(source, base)
 
 
+def _pack_value_problems(
+    ctx: Context, files: Sequence[ProjectFile], existing: dict[str, Project], start: str
+) -> list[Problem]:
+    """Parameter overrides and custom field values checked against the workspace's rule pack."""
+    pack = load_rules(ctx)
+    order = [p.id for p in pack.lifecycle.phases]
+    out = []
+    for pf in files:
+        current = existing.get(pf.project.code)
+        phase = current.phase if current is not None else start
+        reached = set(order[: order.index(phase) + 1]) if phase in order else set()
+        sections = pf.sections | {"project"}
+        for path, message in project_problems(pack.params, pack.fields, pf.project, sections, reached):
+            out.append(pf.source.problem(path, message))
+    return out
+
+
 def apply_files(ctx: Context, paths: Sequence[str | Path], *, dry_run: bool = False) -> list[ApplyResult]:
     existing: dict[str, Project] = {}
     files = load_for_apply(paths, ctx, existing)
@@ -158,6 +176,7 @@ def apply_files(ctx: Context, paths: Sequence[str | Path], *, dry_run: bool = Fa
                 )
         if prob:
             problems.append(prob)
+    problems.extend(_pack_value_problems(ctx, files, existing, start))
     if problems:
         raise SpecError(problems)
     results = []
