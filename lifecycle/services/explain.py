@@ -16,6 +16,7 @@ from lifecycle.domain.gates import Decision
 from lifecycle.expr import CelEnv
 from lifecycle.expr.explain import Part, explain, explain_lines
 from lifecycle.services.context import Context
+from lifecycle.services.gates import history_facts
 from lifecycle.services.projects import load_rules
 
 __all__ = ["Part", "dated", "explain_decision", "explanation_lines", "facts_document"]
@@ -35,7 +36,8 @@ def dated(ctx: Context, day: date | None) -> Context:
 def facts_document(ctx: Context, code: str) -> dict[str, Any]:
     """The facts document gate rules see for project ``code`` today (``ctx.today()``)."""
     project = ctx.store.get(code)
-    return dict(load_rules(ctx).extend_facts(build_facts(project, ctx.today()), project))
+    facts = build_facts(project, ctx.today(), history_facts(ctx, project))
+    return dict(load_rules(ctx).extend_facts(facts, project))
 
 
 def explain_decision(ctx: Context, decision: Decision) -> dict[str, Part]:
@@ -46,7 +48,7 @@ def explain_decision(ctx: Context, decision: Decision) -> dict[str, Part]:
     """
     pack = load_rules(ctx)
     project = ctx.store.get(decision.project)
-    env = CelEnv(pack.extend_facts(build_facts(project, decision.today), project))
+    env = CelEnv(pack.extend_facts(build_facts(project, decision.today, history_facts(ctx, project)), project))
     out: dict[str, Part] = {}
     for result in decision.results:
         if result.outcome in ("fail", "error"):

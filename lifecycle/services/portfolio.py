@@ -25,6 +25,7 @@ from typing import Any
 from lifecycle.domain.bulk import gc_paused
 from lifecycle.domain.facts import build_facts
 from lifecycle.domain.gates import Decision, Vote, Waiver
+from lifecycle.domain.history import phase_history
 from lifecycle.domain.model import Project
 from lifecycle.services.context import Context
 from lifecycle.services.projects import load_rules
@@ -186,8 +187,10 @@ def _evaluate(
 ) -> None:
     """Evaluate the projects of ``keys`` into ``decisions``; keep them in the cache every BATCH projects."""
     fresh: dict[str, tuple[str, dict[str, Any]]] = {}
+    changes = ctx.store.all_records("phase_change") if keys else {}
     for project, ws, vs in _portfolio(ctx, codes=list(keys), waivers=waivers, votes=votes):
-        d = _decide(pack, project, build_facts(project, today), today, ws, vs)
+        history = phase_history((r.data for r in changes.get(project.code, [])), project.phase)
+        d = _decide(pack, project, build_facts(project, today, history), today, ws, vs)
         decisions[project.code] = d
         stats.evaluated += 1
         if use_cache:
