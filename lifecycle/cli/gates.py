@@ -27,8 +27,9 @@ def _run(ctx: click.Context, fn: Any) -> Any:
     return run_in_context(ctx, fn)
 
 
-def print_decision(d: Any, *, verbose: bool = False) -> None:
+def print_decision(d: Any, *, verbose: bool = False, lang: str = "en") -> None:
     out = console()
+    first, second = ("zh", "en") if lang.startswith("zh") else ("en", "zh")
     word, colour = VERDICT.get(d.decision, (d.decision, "white"))
     counts = d.counts()
     out.print(
@@ -45,7 +46,7 @@ def print_decision(d: Any, *, verbose: bool = False) -> None:
             continue
         mark, col = MARK.get(r.outcome, ("?", "white"))
         sev = "" if r.severity == "blocking" else " (warning)"
-        out.print(f" [{col}]{mark} {r.outcome:<7}[/{col}] {r.id}{sev}: {r.title.get('en') or r.title.get('zh')}")
+        out.print(f" [{col}]{mark} {r.outcome:<7}[/{col}] {r.id}{sev}: {r.title.get(first) or r.title.get(second)}")
         if r.outcome in ("fail", "error", "waived"):
             if r.message:
                 out.print(f"     {r.message}")
@@ -106,16 +107,16 @@ def gate_check(
         c = explain.dated(c, as_of)
         d = gates.check_gate(c, code, to)
         d = gates.record_review(c, d) if record else d
-        return d, (explain.explain_decision(c, d) if explained else {})
+        return d, (explain.explain_decision(c, d) if explained else {}), explain.project_language(c, code)
 
-    d, why = _run(ctx, run)
+    d, why, lang = _run(ctx, run)
     if as_json:
         out = d.to_dict()
         if explained:
             out["explanations"] = {rid: part.to_dict() for rid, part in why.items()}
         emit_json(out)
     else:
-        print_decision(d, verbose=verbose)
+        print_decision(d, verbose=verbose, lang=lang)
         for rid, part in why.items():
             console().print(f"[bold]why {rid} fails:[/bold]", highlight=False)
             for line in explain.explanation_lines(part):

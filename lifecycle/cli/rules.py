@@ -186,6 +186,12 @@ def diff_cmd(ctx: click.Context, new_dir: str, against: str | None, as_json: boo
         f"{len(changes) - len(flips)} keep their decision with other rule outcomes"
     )
     for ch in changes:
+        if ch.stranded:
+            out.print(
+                f"[bold yellow]warning:[/bold yellow] [bold]{ch.code}[/bold] in {ch.phase} would be stranded: "
+                f"{ch.stranded}"
+            )
+            continue
         head = f"{ch.old_decision} → {ch.new_decision}" if ch.decision_changed else f"{ch.new_decision} (same)"
         trans = ch.new_transition
         if ch.old_transition != ch.new_transition:

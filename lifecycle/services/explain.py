@@ -13,13 +13,13 @@ from typing import Any
 
 from lifecycle.domain.facts import build_facts
 from lifecycle.domain.gates import Decision
-from lifecycle.expr import CelEnv
+from lifecycle.expr import CelEnv, lang_of
 from lifecycle.expr.explain import Part, explain, explain_lines
 from lifecycle.services.context import Context
 from lifecycle.services.gates import history_facts
 from lifecycle.services.projects import load_rules
 
-__all__ = ["Part", "dated", "explain_decision", "explanation_lines", "facts_document"]
+__all__ = ["Part", "dated", "explain_decision", "explanation_lines", "facts_document", "project_language"]
 
 
 def dated(ctx: Context, day: date | None) -> Context:
@@ -31,6 +31,11 @@ def dated(ctx: Context, day: date | None) -> Context:
         return ctx
     runtime = dataclasses.replace(ctx.workspace.runtime, today=day)
     return dataclasses.replace(ctx, workspace=dataclasses.replace(ctx.workspace, runtime=runtime))
+
+
+def project_language(ctx: Context, code: str) -> str:
+    """The language a project's texts are shown in (``zh`` or ``en``, from its charter's locale)."""
+    return "zh" if lang_of(ctx.store.get(code)).lower().startswith("zh") else "en"
 
 
 def facts_document(ctx: Context, code: str) -> dict[str, Any]:

@@ -44,6 +44,7 @@ class PackChange:
     old_decision: str
     new_decision: str
     rules: list[dict[str, str]] = field(default_factory=list)  # {"id", "old", "new", "title"}
+    stranded: str = ""  # why the project would be stranded under the new pack ("" if it would not)
 
     @property
     def decision_changed(self) -> bool:
@@ -56,6 +57,7 @@ class PackChange:
             "old": {"transition": self.old_transition, "decision": self.old_decision},
             "new": {"transition": self.new_transition, "decision": self.new_decision},
             "decision_changed": self.decision_changed,
+            "stranded": self.stranded,
             "rules": self.rules,
         }
 
@@ -205,6 +207,17 @@ def _evaluate(
         ctx.store.put_derived(NEXT_GATE, fresh)
 
 
+def _stranded(pack: Any, project: Project) -> str:
+    """Why ``project`` would be stranded under ``pack``: a phase it is in (or resumes to) that the
+    pack lacks, so no transition could ever move it ("" if none)."""
+    ids = pack.lifecycle.phase_ids
+    if project.phase not in ids:
+        return f"the new pack has no phase '{project.phase}': the project could not move or be checked"
+    if project.phase_before_hold and project.phase_before_hold not in ids:
+        return f"the new pack has no phase '{project.phase_before_hold}' to resume to from '{project.phase}'"
+    return ""
+
+
 def diff_packs(ctx: Context, new_dir: str | Path, against: str | Path | None = None) -> tuple[list[PackChange], int]:
     """Projects whose next-gate decision (or rule outcomes) differ between two packs; and how many
     projects were compared."""
@@ -220,10 +233,11 @@ def diff_packs(ctx: Context, new_dir: str | Path, against: str | Path | None = N
         facts = build_facts(project, today)
         a = _decide(old, project, facts, today, waivers, votes) if project.phase in old.lifecycle.phase_ids else None
         b = _decide(new, project, facts, today, waivers, votes) if project.phase in new.lifecycle.phase_ids else None
+        stranded = _stranded(new, project)
         old_out = {r.id: r for r in a.results} if a else {}
         new_out = {r.id: r for r in b.results} if b else {}
         rules = []
-        for rid in sorted(set(old_out) | set(new_out)):
+        for rid in sorted(set(old_out) | set(new_out)) if not stranded else ():
             o = old_out[rid].outcome if rid in old_out else "absent"
             nn = new_out[rid].outcome if rid in new_out else "absent"
             if o != nn:
@@ -237,7 +251,8 @@ def diff_packs(ctx: Context, new_dir: str | Path, against: str | Path | None = N
             a.decision if a else "-",
             b.decision if b else "-",
             rules,
+            stranded,
         )
-        if change.decision_changed or rules:
+        if change.decision_changed or rules or stranded:
             changes.append(change)
     return changes, n
