@@ -26,7 +26,7 @@ def _money(value: Any, currency: str) -> str:
 @handle_errors
 def init_cmd(ctx: click.Context) -> None:
     """Create the workspace (settings, database) or upgrade its database schema."""
-    res = projects.init_workspace(ws_from(ctx))
+    res = projects.init_workspace(ws_from(ctx), (ctx.find_root().obj or {}).get("rules"))
     click.echo(f"workspace {res.root}")
     click.echo(f"database  {res.database} (schema up to date, {res.projects} project(s))")
     click.echo(f"rules     {res.rules}")

@@ -9,6 +9,7 @@ change that would make it inconsistent, and saves with the version it read (opti
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,18 +222,36 @@ class InitResult:
     rules: Path
 
 
-def init_workspace(workspace: Workspace) -> InitResult:
-    """Create the workspace folder, its settings file (if missing) and its database schema."""
+def init_workspace(workspace: Workspace, rules: str | None = None) -> InitResult:
+    """Create the workspace folder, its settings file (if missing) and its database schema.
+
+    With ``rules`` (``pmo --rules DIR init``) the pack is checked, then saved in the settings, so
+    every later command uses it without ``--rules``.
+    """
+    if rules:
+        from lifecycle.load.rulepack import load_pack  # the loader only when a pack is named
+
+        load_pack(rules)  # a pack that does not load is not saved (SpecError lists its problems)
     workspace.root.mkdir(parents=True, exist_ok=True)
     settings = workspace.root / "settings.yaml"
     if not settings.exists():
         settings.write_text(SETTINGS_TEMPLATE, encoding="utf-8")
+    if rules:
+        _save_rules_setting(settings, str(Path(rules).resolve()))
     with open_context(workspace, create=True) as ctx:
         n = len(ctx.store.list_projects())
     # the storage module is imported only here: its SQLAlchemy import is not paid by other commands
     from lifecycle.storage.sql import safe_url
 
     return InitResult(workspace.root, safe_url(workspace.database_url), n, workspace.rules_dir)
+
+
+def _save_rules_setting(settings: Path, folder: str) -> None:
+    """``rules: FOLDER`` in the settings file, replacing an active ``rules:`` line, comments kept."""
+    lines = settings.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not line.startswith("rules:")]
+    kept.append(f"rules: {json.dumps(folder)}")
+    settings.write_text("\n".join(kept) + "\n", encoding="utf-8")
 
 
 def schema(what: str) -> dict[str, Any]:
