@@ -215,8 +215,9 @@ def show_cmd(ctx: click.Context, code: str, as_of: date | None, as_json: bool) -
 
 @click.command("schema")
 @click.argument("what", type=click.Choice(["project", "facts"]), default="project")
+@click.option("--pack", "pack_dir", metavar="DIR", help="Declare this rule pack's params and custom fields too.")
 @click.pass_context
 @handle_errors
-def schema_cmd(ctx: click.Context, what: str) -> None:
+def schema_cmd(ctx: click.Context, what: str, pack_dir: str | None) -> None:
     """Print the JSON Schema of project files (`project`) or of the gate facts (`facts`)."""
-    emit_json(projects.schema(what))
+    emit_json(projects.schema(what, pack_dir))

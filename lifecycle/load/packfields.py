@@ -281,10 +281,43 @@ __all__ = [
     "fact_value",
     "param_values",
     "plain",
+    "project_file_schema",
     "project_problems",
     "read_specs",
     "value_problems",
 ]
+
+
+def project_file_schema(
+    base: Mapping[str, Any], params: Mapping[str, FieldSpec], fields: Mapping[str, Mapping[str, FieldSpec]]
+) -> dict[str, Any]:
+    """The project-file schema with the pack's ``project.params`` and each collection's ``custom``."""
+    schema = copy.deepcopy(dict(base))
+    defs = schema.get("$defs", {})
+    props = schema.get("properties", {})
+
+    def target(coll: str) -> Any:
+        node = props.get(coll, {})
+        inner = node.get("items") or node
+        ref = str(inner.get("$ref", ""))
+        return defs.get(ref.rsplit("/", 1)[-1]) if ref else (inner if "properties" in inner else None)
+
+    def closed(specs: Mapping[str, FieldSpec], description: str) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {n: s.json_schema() for n, s in specs.items()},
+            "description": description,
+        }
+
+    charter = target("project")
+    if charter is not None:
+        charter.setdefault("properties", {})["params"] = closed(params, "Overrides of the rule pack's parameters")
+    for coll, specs in fields.items():
+        node = target(coll)
+        if node is not None:
+            node.setdefault("properties", {})["custom"] = closed(specs, "Custom fields the rule pack declares")
+    return schema
 
 
 def _custom_problems(

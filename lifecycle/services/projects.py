@@ -254,15 +254,25 @@ def _save_rules_setting(settings: Path, folder: str) -> None:
     settings.write_text("\n".join(kept) + "\n", encoding="utf-8")
 
 
-def schema(what: str) -> dict[str, Any]:
-    """The JSON Schema of project files (``project``) or of the gate facts (``facts``)."""
+def schema(what: str, pack_dir: str | None = None) -> dict[str, Any]:
+    """The JSON Schema of project files (``project``) or of the gate facts (``facts``); with a rule
+    pack's folder, its parameters and custom fields are declared too."""
+    if what not in ("project", "facts"):
+        raise InvalidInput(f"unknown schema '{what}' (project or facts)")
     if what == "project":
         from lifecycle.load.projectfile import json_schema  # lazy like every project-file import here (YAML)
 
-        return json_schema()
-    if what == "facts":
-        return facts_schema()
-    raise InvalidInput(f"unknown schema '{what}' (project or facts)")
+        out = json_schema()
+    else:
+        out = facts_schema()
+    if pack_dir:
+        from lifecycle.load.packfields import extended_schema, project_file_schema
+        from lifecycle.load.rulepack import load_pack
+
+        pack = load_pack(pack_dir)
+        extend = extended_schema if what == "facts" else project_file_schema
+        out = extend(out, pack.params, pack.fields)
+    return out
 
 
 def export_project(ctx: Context, code: str, fmt: str = "yaml") -> str:

@@ -178,3 +178,26 @@ def test_default_param_applies_without_an_override(
     _run("--rules", pack, "advance", CODE, "--to", "planning")
     d = json.loads(_run("--rules", pack, "gate", "check", CODE, "--json", code=1).output)
     assert {r["id"]: r["outcome"] for r in d["results"]}["PLN-90"] == "fail"  # 16 > 15
+
+
+def test_schemas_declare_the_pack_params_and_custom_fields(tmp_path: Path) -> None:
+    pack = str(_pack(tmp_path))
+    project = json.loads(_run("schema", "project", "--pack", pack).output)
+    charter = project["properties"]["project"]["properties"]
+    assert charter["params"]["properties"]["risk_tolerance"] == {
+        "type": "integer",
+        "minimum": 1.0,
+        "maximum": 25.0,
+        "description": "Risk tolerance (probability x impact)",
+    }
+    assert charter["custom"]["properties"]["scorecard"]["type"] == "array"
+    assert project["$defs"]["Deliverable"]["properties"]["custom"]["properties"]["doc_kind"]["enum"] == [
+        "design",
+        "test_report",
+        "manual",
+    ]
+    facts = json.loads(_run("schema", "facts", "--pack", pack).output)
+    assert facts["properties"]["params"]["properties"]["risk_tolerance"]["type"] == "integer"
+    assert facts["$defs"]["Risk"]["properties"]["custom"]["properties"]["knock_out"]["type"] == "boolean"
+    plain = json.loads(_run("schema", "project").output)
+    assert plain["properties"]["project"]["properties"]["custom"]["type"] == "object"  # free-form without a pack
