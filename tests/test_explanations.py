@@ -94,3 +94,11 @@ def test_rule_test_failures_carry_the_explanation(tmp_path: Path) -> None:
     assert "rule PLN-05: expected pass, got fail" in res.output
     assert "✗ count('tasks', {'is_leaf': true, 'status !=': 'cancelled', 'owner': ''}) == 0" in res.output
     assert "count('tasks', {'is_leaf': true, 'status !=': 'cancelled', 'owner': ''}) = 1" in res.output
+
+
+def test_a_failing_all_names_the_items_it_fails_for() -> None:
+    env = CelEnv({"risks": [{"id": "R1", "s": 3}, {"id": "R2", "s": 20}, {"id": "R3", "s": 16}]})
+    part = explain(_c("size(risks) > 0 && risks.all(r, r.s < 15)"), env)
+    lines = explain_lines(part)
+    assert "✗ risks.all(r, r.s < 15)" in lines[3] and lines[4].strip() == "✗ fails for: R2, R3"
+    assert part.to_dict()["parts"][1]["parts"][0] == {"expr": "fails for", "value": ["R2", "R3"]}

@@ -3,8 +3,9 @@
 A failing rule of many conditions says only "fail"; :func:`explain` takes the expression apart along
 its ``&&``, ``||``, ``!`` and ``?:`` (outside macros, where every part is an expression of the facts
 alone) and evaluates each part in the same context, down to comparisons, whose two sides are shown
-with their values. :func:`explain_lines` renders the tree as indented text lines (``✓`` held, ``✗``
-failed, ``!`` error) for the terminal, rule-test failures and documents.
+with their values; a failing ``all`` names the items it fails for. :func:`explain_lines` renders the
+tree as indented text lines (``✓`` held, ``✗`` failed, ``!`` error) for the terminal, rule-test
+failures and documents.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from lifecycle.expr.compiler import CompiledExpr
 from lifecycle.expr.env import CelEnv, Evaluated
-from lifecycle.expr.syntax import RELOPS, Binary, Cond, Lit, Node, Unary
+from lifecycle.expr.syntax import RELOPS, Binary, Call, Cond, Lit, Node, Unary, macro_var
 
 _SHOWN = 80  # characters of a value shown; longer ones are cut
 
@@ -36,7 +37,7 @@ class Part:
             out["error"] = self.error
         else:
             out["value"] = self.value
-        if self.op and self.op != "literal":
+        if self.op and self.op not in ("literal", "items"):
             out["op"] = self.op
         if self.parts:
             out["parts"] = [p.to_dict() for p in self.parts]
@@ -83,7 +84,22 @@ class _Explainer:
         if level >= self.depth:
             children = []
         parts = tuple(self.part(c, level + 1) for c in children)
+        if isinstance(node, Call) and node.name == "all" and got.value is False:
+            parts += self.counterexamples(node)
         return Part(text, got.value, got.error, op, parts)
+
+    def counterexamples(self, node: Call) -> tuple[Part, ...]:
+        """For a failing ``all``: the items (their ids when they have one) for which it does not hold."""
+        var = macro_var(node)
+        if var is None or node.target is None or len(node.args) != 2:
+            return ()
+        target = self.text[node.target.start : node.target.end]
+        body = self.text[node.args[1].start : node.args[1].end]
+        found = self.env.evaluate_text(f"({target}).filter({var}, !({body}))")
+        if not found.ok or not isinstance(found.value, list):
+            return ()
+        shown = [i.get("id", i) if isinstance(i, dict) else i for i in found.value]
+        return (Part("fails for", shown[:10], "", "items"),)
 
 
 def explain(expr: CompiledExpr, env: CelEnv, depth: int = 6) -> Part:
@@ -117,6 +133,8 @@ def _mark(part: Part) -> str:
 
 def explain_lines(part: Part, indent: str = "") -> list[str]:
     """The tree as text lines: a mark (✓ true, ✗ false, ! error, = a value), the part, its value."""
+    if part.op == "items":
+        return [f"{indent}✗ fails for: {', '.join(_shown(v).strip(chr(34)) for v in part.value)}"]
     if part.error:
         tail = f"  (error: {part.error})"
     elif isinstance(part.value, bool):
