@@ -10,6 +10,7 @@ them, and ends with a summary of where everything is. Dates are simulated: the w
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -35,7 +36,8 @@ from lifecycle.services.context import Settings, Workspace, open_context, read_r
 from lifecycle.services.documents import issue_document, list_documents
 from lifecycle.services.identity import create_user, list_users, principal_from_env
 from lifecycle.services.milestones import complete_milestone
-from lifecycle.services.projects import apply_files, get_project, init_workspace, set_fields, tally
+from lifecycle.services.projects import apply_files, get_project, init_workspace, load_rules, set_fields, tally
+from lifecycle.services.rules import walk_route
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = {"zh": "zh-smart-factory.yaml", "en": "en-clinic-portal.yaml"}
@@ -69,6 +71,14 @@ def start_mailbox(folder: Path) -> tuple[Any, int]:
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
     return controller, port
+
+
+class DemoStopped(click.ClickException):
+    """The walk cannot go on with this rule pack (the message says exactly why)."""
+
+
+def waiver_roles(c: Any) -> list[str]:
+    return list(load_rules(c).waiver_policy.roles)
 
 
 class Walk:
@@ -151,6 +161,52 @@ class Walk:
         )
         return res
 
+    def advance_to(self, target: str, reason: str) -> None:
+        """Move on until the project is in ``target``: the phases a custom pack adds on the way are
+        walked through with a generic gate pass (approvals by the role holders, waivers where the
+        pack allows them); a gate that still refuses stops the walk, saying why."""
+        for _ in range(20):  # a route longer than this is not a forward route
+            with self.ctx() as c:
+                if get_project(c, self.code).phase == target:
+                    return
+                d = gates.check_gate(c, self.code)
+                if d.to_phase != target:
+                    self.say(f"  [cyan]phase '{d.to_phase}' of this rule pack[/cyan]: the walk passes its gate")
+                self._generic_pass(c, d)
+                d = gates.check_gate(c, self.code)
+                if not d.allows_advance:
+                    raise DemoStopped(
+                        f"the walk cannot pass the gate {d.from_phase} → {d.to_phase} of this rule pack: "
+                        + gates.describe_refusal(d)
+                    )
+            self.advance(None, reason if d.to_phase == target else f"{reason} (on the way: {d.to_phase})")
+        raise DemoStopped(f"the rule pack's forward route never reaches '{target}'")
+
+    def _generic_pass(self, c: Any, d: Any) -> None:
+        """Waive blocking rules (as a role the pack lets waive) and give missing approvals."""
+        p = get_project(c, self.code)
+        day = datetime.fromisoformat(os.environ.get("PMO_TODAY", date.today().isoformat())).date()
+        blocking = [r for r in d.results if r.blocks]
+        if blocking:
+            roles = [r for r in waiver_roles(c) if gates.holders(p, r)]
+            if not roles:
+                raise DemoStopped(
+                    f"the gate {d.from_phase} → {d.to_phase} is no-go ({', '.join(r.id for r in blocking)}) and "
+                    "no one in the sample holds a role this pack lets waive"
+                )
+            who = sorted(gates.holders(p, roles[0]))[0]
+            for r in blocking:
+                gates.waive(c, self.code, rule=r.id, role=roles[0], by=who, reason="Demo walk", until=day)
+                self.say(f"    · [yellow]waiver[/yellow] {r.id} by {who} as {roles[0]}")
+        for missing in d.approvals.missing:
+            roles = missing.split(": ", 1)[1].split(", ") if ": " in missing else [missing]
+            voters = sorted({(who, role) for role in roles for who in gates.holders(p, role)})
+            if not voters:
+                raise DemoStopped(f"no one in the sample holds the role(s) {', '.join(roles)} this gate needs")
+            for who, role in voters:
+                gates.approve(c, self.code, role=role, by=who, comment="Demo walk")
+                self.say(f"    · approval by {who} as {role}")
+
     def flow(self, name: str, **params: Any) -> Any:
         t0 = time.perf_counter()
         result = run_flow(self.ws, name, params)
@@ -180,7 +236,7 @@ class Walk:
 
         d = self.decision()
         self.show_decision(d)
-        self.advance(None, "Charter approved")
+        self.advance_to("planning", "Charter approved")
         self.document("gate_review")
 
         self.step(start - timedelta(days=2), "Planning gate: is the plan ready for execution?")
@@ -213,7 +269,7 @@ class Walk:
             for role, who in (("sponsor", ch.sponsor), ("client_representative", ch.client_representative)):
                 self.approve(who, role, "Plan approved")
         self.show_decision(self.decision())
-        self.advance(None, "Plan approved at the steering committee")
+        self.advance_to("execution", "Plan approved at the steering committee")
 
         milestones = sorted(p.milestones, key=lambda m: m.date)
         final_day = max(m.date for m in milestones)
@@ -255,7 +311,7 @@ class Walk:
         with self.ctx() as c:
             simulate.work_until(c, self.code, end)
         self.show_decision(self.decision())
-        self.advance(None, "All work packages complete")
+        self.advance_to("control", "All work packages complete")
         self.document("status")
 
         self.step(end + timedelta(days=1), "Ready for closure? The client signs off")
@@ -266,7 +322,7 @@ class Walk:
             "training, satisfaction survey, final cost statement"
         )
         self.show_decision(self.decision())
-        self.advance(None, "Client sign-off received")
+        self.advance_to("closure", "Client sign-off received")
 
         self.step(end + timedelta(days=3), "Close-out: final acceptance report and handover package to the client")
         for who in list(ch.steering)[:2]:
@@ -378,10 +434,26 @@ class Walk:
     type=click.Path(file_okay=False),
     help="Folder for the demo workspace (replaced on each run).",
 )
+@click.option("--rules", "rules_dir", metavar="DIR", help="Walk this rule pack's lifecycle (default: the shipped one).")
+@click.pass_context
 @handle_errors
-def demo_cmd(sample: str, out_dir: str) -> None:
-    """Walk sample client projects from initiation to closed: gates, flows, PDFs, e-mail."""
+def demo_cmd(ctx: click.Context, sample: str, out_dir: str, rules_dir: str | None) -> None:
+    """Walk sample client projects from initiation to closed: gates, flows, PDFs, e-mail.
+
+    With a rule pack of your own (`--rules DIR`), phases it adds on the way are passed with approvals
+    by the role holders and waivers where the pack allows; what the walk cannot do is said before it starts.
+    """
     out = console()
+    rules_dir = rules_dir or (ctx.find_root().obj or {}).get("rules") or os.environ.get("PMO_RULES")
+    if rules_dir:
+        route, problems = walk_route(rules_dir)
+        if problems:
+            raise DemoStopped(
+                "pmo demo cannot walk this rule pack: " + "; ".join(problems) + ". The walk's script fills "
+                "the phases planning, execution, control and closure with work, in that order."
+            )
+        rules_dir = str(Path(rules_dir).resolve())
+        out.print(f"rule pack {rules_dir}: forward route {' → '.join(route)}")
     root = Path(out_dir).resolve()
     if root.exists():
         shutil.rmtree(root)
@@ -389,12 +461,13 @@ def demo_cmd(sample: str, out_dir: str) -> None:
     ws_root.mkdir(parents=True)
     mailbox, port = start_mailbox(root / "mail")
     settings = Settings(
+        rules=rules_dir or "",
         documents_dir=str(root / "documents"),
         smtp={"host": "127.0.0.1", "port": port, "from": "pmo@supplier.example.com"},
     )
     (ws_root / "settings.yaml").write_text(
         f"documents_dir: {root / 'documents'}\nsmtp:\n  host: 127.0.0.1\n  port: {port}\n"
-        "  from: pmo@supplier.example.com\n",
+        "  from: pmo@supplier.example.com\n" + (f"rules: {json.dumps(rules_dir)}\n" if rules_dir else ""),
         encoding="utf-8",
     )
     ws = Workspace(ws_root, settings)

@@ -10,7 +10,7 @@ import click
 
 from lifecycle.cli.output import console, emit_json, handle_errors, run_in_context
 from lifecycle.cli.record import DATE
-from lifecycle.services import gates
+from lifecycle.services import explain, gates
 from lifecycle.services.portfolio import SweepStats, sweep
 
 MARK = {
@@ -27,8 +27,9 @@ def _run(ctx: click.Context, fn: Any) -> Any:
     return run_in_context(ctx, fn)
 
 
-def print_decision(d: Any, *, verbose: bool = False) -> None:
+def print_decision(d: Any, *, verbose: bool = False, lang: str = "en") -> None:
     out = console()
+    first, second = ("zh", "en") if lang.startswith("zh") else ("en", "zh")
     word, colour = VERDICT.get(d.decision, (d.decision, "white"))
     counts = d.counts()
     out.print(
@@ -45,7 +46,7 @@ def print_decision(d: Any, *, verbose: bool = False) -> None:
             continue
         mark, col = MARK.get(r.outcome, ("?", "white"))
         sev = "" if r.severity == "blocking" else " (warning)"
-        out.print(f" [{col}]{mark} {r.outcome:<7}[/{col}] {r.id}{sev}: {r.title.get('en') or r.title.get('zh')}")
+        out.print(f" [{col}]{mark} {r.outcome:<7}[/{col}] {r.id}{sev}: {r.title.get(first) or r.title.get(second)}")
         if r.outcome in ("fail", "error", "waived"):
             if r.message:
                 out.print(f"     {r.message}")
@@ -82,24 +83,44 @@ def gate_grp() -> None:
 @click.option("--to", "to", metavar="PHASE", help="Target phase (default: the next phase).")
 @click.option("--all", "verbose", is_flag=True, help="Also list passing rules.")
 @click.option("--record", is_flag=True, help="Store this decision as a gate review (without advancing).")
+@click.option("--as-of", "as_of", type=DATE, help="Evaluate as on this date (the project as stored now).")
+@click.option("--explain", "explained", is_flag=True, help="For each failing rule, the conditions that failed.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
-def gate_check(ctx: click.Context, code: str, to: str | None, verbose: bool, record: bool, as_json: bool) -> None:
+def gate_check(
+    ctx: click.Context,
+    code: str,
+    to: str | None,
+    verbose: bool,
+    record: bool,
+    as_of: date | None,
+    explained: bool,
+    as_json: bool,
+) -> None:
     """Evaluate the gate and explain the decision: go, conditional go or no-go.
 
     Exit code 0 when the gate would let the project through, 1 when not (no-go or approvals missing).
     """
 
     def run(c: Any) -> Any:
+        c = explain.dated(c, as_of)
         d = gates.check_gate(c, code, to)
-        return gates.record_review(c, d) if record else d
+        d = gates.record_review(c, d) if record else d
+        return d, (explain.explain_decision(c, d) if explained else {}), explain.project_language(c, code)
 
-    d = _run(ctx, run)
+    d, why, lang = _run(ctx, run)
     if as_json:
-        emit_json(d.to_dict())
+        out = d.to_dict()
+        if explained:
+            out["explanations"] = {rid: part.to_dict() for rid, part in why.items()}
+        emit_json(out)
     else:
-        print_decision(d, verbose=verbose)
+        print_decision(d, verbose=verbose, lang=lang)
+        for rid, part in why.items():
+            console().print(f"[bold]why {rid} fails:[/bold]", highlight=False)
+            for line in explain.explanation_lines(part):
+                console().print("   " + line, markup=False, highlight=False, soft_wrap=True)
         if record:
             click.echo(f"recorded as {d.id}")
     if not d.allows_advance:
@@ -120,10 +141,11 @@ def gate_check(ctx: click.Context, code: str, to: str | None, verbose: bool, rec
     is_flag=True,
     help="Evaluate every project; do not read or keep the decisions cached by earlier sweeps.",
 )
+@click.option("--as-of", "as_of", type=DATE, help="Evaluate as on this date (the projects as stored now).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
-def gate_sweep(ctx: click.Context, only: tuple[str, ...], no_cache: bool, as_json: bool) -> None:
+def gate_sweep(ctx: click.Context, only: tuple[str, ...], no_cache: bool, as_of: date | None, as_json: bool) -> None:
     """The next-gate decision of every project in the portfolio, one line each.
 
     Decisions are kept per project under a hash of everything they depend on (the project's stored
@@ -133,7 +155,7 @@ def gate_sweep(ctx: click.Context, only: tuple[str, ...], no_cache: bool, as_jso
     """
     stats = SweepStats()
     t0 = time.perf_counter()
-    decisions = _run(ctx, lambda c: sweep(c, use_cache=not no_cache, stats=stats))
+    decisions = _run(ctx, lambda c: sweep(explain.dated(c, as_of), use_cache=not no_cache, stats=stats))
     seconds = time.perf_counter() - t0
     shown = [d for d in decisions if not only or d.decision in only]
     if as_json:

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("lifecycle.cli.projects:export_cmd", "Write a project back as a project file (or `export ical CODE`)."),
     "list": ("lifecycle.cli.projects:list_cmd", "List projects with phase and progress."),
     "show": ("lifecycle.cli.projects:show_cmd", "One-screen summary of a project."),
+    "facts": ("lifecycle.cli.facts:facts_cmd", "Print the facts document gate rules see (JSON)."),
     "schema": ("lifecycle.cli.projects:schema_cmd", "Print the JSON Schema of project files or gate facts."),
     "task": ("lifecycle.cli.record:task_grp", "Record task progress and actual dates."),
     "risk": ("lifecycle.cli.record:risk_grp", "Add or update risks."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from lifecycle.cli.output import console, emit_json, handle_errors, money, run_in_context, ws_from
+from lifecycle.cli.record import DATE
 from lifecycle.errors import InvalidInput
-from lifecycle.services import analytics, projects, spreadsheets
+from lifecycle.services import analytics, explain, projects, spreadsheets
 
 
 def _money(value: Any, currency: str) -> str:
@@ -24,7 +26,7 @@ def _money(value: Any, currency: str) -> str:
 @handle_errors
 def init_cmd(ctx: click.Context) -> None:
     """Create the workspace (settings, database) or upgrade its database schema."""
-    res = projects.init_workspace(ws_from(ctx))
+    res = projects.init_workspace(ws_from(ctx), (ctx.find_root().obj or {}).get("rules"))
     click.echo(f"workspace {res.root}")
     click.echo(f"database  {res.database} (schema up to date, {res.projects} project(s))")
     click.echo(f"rules     {res.rules}")
@@ -164,12 +166,13 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 
 @click.command("show")
 @click.argument("code")
+@click.option("--as-of", "as_of", type=DATE, help="Summarise as on this date (the project as stored now).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
-def show_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
+def show_cmd(ctx: click.Context, code: str, as_of: date | None, as_json: bool) -> None:
     """One-screen summary: phase, dates, progress, budget, top risks, next milestones."""
-    s = run_in_context(ctx, lambda c: projects.summary(c, code))
+    s = run_in_context(ctx, lambda c: projects.summary(explain.dated(c, as_of), code))
     if as_json:
         emit_json(s)
         return
@@ -240,8 +243,9 @@ def show_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
 
 @click.command("schema")
 @click.argument("what", type=click.Choice(["project", "facts"]), default="project")
+@click.option("--pack", "pack_dir", metavar="DIR", help="Declare this rule pack's params and custom fields too.")
 @click.pass_context
 @handle_errors
-def schema_cmd(ctx: click.Context, what: str) -> None:
+def schema_cmd(ctx: click.Context, what: str, pack_dir: str | None) -> None:
     """Print the JSON Schema of project files (`project`) or of the gate facts (`facts`)."""
-    emit_json(projects.schema(what))
+    emit_json(projects.schema(what, pack_dir))

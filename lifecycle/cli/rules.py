@@ -84,6 +84,8 @@ def _summary_json(pack: rules.PackSummary) -> dict[str, Any]:
         "quality_standards": pack.quality_standards,
         "tests": pack.tests,
         "library_only": [{"rule": rule, "parts": parts} for rule, parts, _ in pack.library_only],
+        "warnings": list(pack.warnings),
+        "languages": list(pack.languages),
     }
 
 
@@ -123,6 +125,8 @@ def _print_summary(pack: rules.PackSummary) -> None:
         )
         for _, _, text in pack.library_only:
             say(_text(f"  {text}"), soft_wrap=True)
+    for warning in pack.warnings:
+        say(_text(f"warning: {warning}", "yellow"), soft_wrap=True)
     say(_text(f"hash: {pack.hash}"), soft_wrap=True)
 
 
@@ -182,6 +186,12 @@ def diff_cmd(ctx: click.Context, new_dir: str, against: str | None, as_json: boo
         f"{len(changes) - len(flips)} keep their decision with other rule outcomes"
     )
     for ch in changes:
+        if ch.stranded:
+            out.print(
+                f"[bold yellow]warning:[/bold yellow] [bold]{ch.code}[/bold] in {ch.phase} would be stranded: "
+                f"{ch.stranded}"
+            )
+            continue
         head = f"{ch.old_decision} → {ch.new_decision}" if ch.decision_changed else f"{ch.new_decision} (same)"
         trans = ch.new_transition
         if ch.old_transition != ch.new_transition:

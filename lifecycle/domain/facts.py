@@ -113,6 +113,38 @@ EXTRA_FACTS: dict[str, tuple[dict[str, Any], Any]] = {
         },
         [],
     ),
+    "phase_history": (
+        {
+            "type": "array",
+            "description": "The phases the project has been in, oldest first (lifecycle.domain.history)",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "phase": {"type": "string", "description": "Phase id"},
+                    "entered": {
+                        "anyOf": [{"type": "string", "format": "date"}, {"type": "null"}],
+                        "description": "Day the phase was entered (null for the first phase)",
+                    },
+                    "left": {
+                        "anyOf": [{"type": "string", "format": "date"}, {"type": "null"}],
+                        "description": "Day the phase was left (null: the current phase)",
+                    },
+                    "transition": {"type": "string", "description": "The move that entered it"},
+                    "decision": {"type": "string", "description": "That gate's decision (go, conditional_go)"},
+                    "review": {"type": "string", "description": "That gate review's id"},
+                },
+            },
+        },
+        [],
+    ),
+    "phase_entered": (
+        {
+            "anyOf": [{"type": "string", "format": "date"}, {"type": "null"}],
+            "description": "Day the current phase was entered (null if it is the first phase)",
+        },
+        None,
+    ),
 }
 
 _METRIC_TYPES: dict[str, dict[str, Any]] = {

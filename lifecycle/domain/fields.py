@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -23,7 +23,7 @@ class FieldInfo:
     kind: str  # str int float bool date datetime money enum object list dict
     optional: bool
     required: bool
-    default: Any
+    default: Any = field(hash=False)  # a map field's default ({}) cannot be hashed; the name and kind tell fields apart
     choices: tuple[str, ...] = ()
     item: FieldInfo | None = None  # for lists
     cls: type | None = None  # for objects

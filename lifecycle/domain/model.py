@@ -40,6 +40,13 @@ def fld(
     return field(default=default, metadata=meta)
 
 
+def custom_fld(doc: str) -> Any:
+    """A map field of values declared elsewhere (a rule pack's fields.yaml or params); not hashed."""
+    meta = {"doc": doc, "min": None, "max": None, "ref": None, "money": False}
+    return field(default_factory=dict, hash=False, metadata=meta)
+
+
+_CUSTOM_DOC = "Custom fields the rule pack declares in fields.yaml"
 Locale = Literal["zh-CN", "en"]
 Rag = Literal["green", "amber", "red"]
 PEOPLE = ("people", "contacts")
@@ -122,6 +129,9 @@ class Task:
     constraint: Literal["", "start_no_earlier_than", "finish_no_later_than"] = ""
     constraint_date: Date | None = None
     notes: str = ""
+    phase: str = fld("", doc="The phase this task belongs to (a phase id of the rule pack)")
+    tags: tuple[str, ...] = ()
+    custom: dict[str, Any] = custom_fld(_CUSTOM_DOC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +170,9 @@ class Deliverable:
     defects_open: int = fld(0, min=0)
     tests_passed: int = fld(0, min=0)
     tests_failed: int = fld(0, min=0)
+    phase: str = fld("", doc="The phase whose product this is (a phase id of the rule pack)")
+    tags: tuple[str, ...] = ()
+    custom: dict[str, Any] = custom_fld(_CUSTOM_DOC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +186,7 @@ class Milestone:
     status: Literal["planned", "done", "missed"] = "planned"
     completed_on: Date | None = None
     payment_amount: Decimal = fld(Decimal("0"), min=0, money=True)
+    custom: dict[str, Any] = custom_fld(_CUSTOM_DOC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +268,10 @@ class StatusReport:
     accomplishments: tuple[str, ...] = ()
     next_steps: tuple[str, ...] = ()
     decisions_needed: tuple[str, ...] = ()
+    kind: str = fld("", doc="What kind of report: e.g. highlight, checkpoint, end_stage, exception")
+    phase: str = fld("", doc="The phase reported on")
+    tags: tuple[str, ...] = ()
+    custom: dict[str, Any] = custom_fld(_CUSTOM_DOC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,8 +310,10 @@ class ChangeRequest:
     decided_by: str = fld("", ref=PEOPLE)
     decided_on: Date | None = None
 
+    # --------------------------------------------------------------------------- risks and issues
+    custom: dict[str, Any] = custom_fld(_CUSTOM_DOC)
 
-# --------------------------------------------------------------------------- risks and issues
+
 @dataclass(frozen=True, slots=True)
 class Risk:
     id: str
@@ -315,6 +335,8 @@ class Risk:
     def score(self) -> int:
         return self.probability * self.impact
 
+    custom: dict[str, Any] = custom_fld(_CUSTOM_DOC)
+
 
 @dataclass(frozen=True, slots=True)
 class Issue:
@@ -329,8 +351,10 @@ class Issue:
     due: Date | None = None
     resolved_on: Date | None = None
 
+    # --------------------------------------------------------------------------- client
+    custom: dict[str, Any] = custom_fld(_CUSTOM_DOC)
 
-# --------------------------------------------------------------------------- client
+
 @dataclass(frozen=True, slots=True)
 class Requirement:
     id: str
@@ -341,6 +365,7 @@ class Requirement:
     source: str = fld("", ref="contacts", doc="Client contact who stated it")
     deliverable: str = fld("", ref="deliverables")
     expectation: str = fld("", doc="What the client expects, in their words")
+    custom: dict[str, Any] = custom_fld(_CUSTOM_DOC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,6 +456,9 @@ class Lesson:
     recommendation: str = ""
     recorded_by: str = fld("", ref=PEOPLE)
     date: Date | None = None
+    phase: str = fld("", doc="The phase the lesson was learned in")
+    tags: tuple[str, ...] = ()
+    custom: dict[str, Any] = custom_fld(_CUSTOM_DOC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,6 +517,8 @@ class Charter:
     warranty_until: Date | None = None
     schedule_tolerance_pct: float = fld(10.0, min=0, doc="Allowed schedule variance, percent")
     cost_tolerance_pct: float = fld(10.0, min=0, doc="Allowed cost variance, percent")
+    params: dict[str, Any] = custom_fld("This project's values of the rule pack's params (overrides of the defaults)")
+    custom: dict[str, Any] = custom_fld(_CUSTOM_DOC)
 
 
 SECTIONS: dict[str, type] = {

@@ -17,7 +17,7 @@ from typing import Any
 from lifecycle.expr.errors_text import read_syntax_error
 from lifecycle.expr.library import cel_module
 from lifecycle.expr.native import NativeFn, compile_native_or_reason
-from lifecycle.expr.syntax import Node, read
+from lifecycle.expr.syntax import Node, leading_dot, library_text, read
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,16 @@ def _syntax(text: str, exc: ValueError) -> CelSyntax:
     return CelSyntax(where.line, where.column, where.reason, _caret(text, where.line, where.column))
 
 
+def _leading_dot(text: str, offset: int, name: str) -> CelSyntax:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    message = (
+        f"a leading dot ('.{name}') is not supported: CEL reads it as the top-level name past any macro "
+        f"variable, which the evaluator cannot do; write '{name}' (and rename a macro variable that hides it)"
+    )
+    return CelSyntax(line, column, message, _caret(text, line, column))
+
+
 def compile_expr(text: str) -> CompiledExpr | CelSyntax:
     """Compile ``text``; a :class:`CelSyntax` describes a syntax error instead."""
     if not text.strip():
@@ -87,6 +97,12 @@ def compile_expr(text: str) -> CompiledExpr | CelSyntax:
         return _syntax(text, exc)
     except Exception as exc:  # the library may raise other types for odd input
         return CelSyntax(1, 1, f"{type(exc).__name__}: {exc}", "")
+    dot = leading_dot(text)
+    if dot is not None:
+        return _leading_dot(text, *dot)
+    renamed = library_text(text)
+    if renamed != text:  # size() in code points: see lifecycle.expr.syntax.SIZE_FUNCTION
+        program = cel_module().compile(renamed)
     tree, unread = read(text)
     native, reason = compile_native_or_reason(tree, text)
     if tree is None:

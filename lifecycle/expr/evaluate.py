@@ -235,6 +235,9 @@ def decide(
 ) -> Decision:
     """The decision for ``move`` given an already built facts document (and optionally its context)."""
     rules = pack.gate_for(move.name).rules
+    extend = getattr(pack, "extend_facts", None)  # a pack with params or custom fields adds them
+    if extend is not None and env is None:
+        facts = extend(facts, project)
     env = env or CelEnv(facts, names=_names(pack, move.name, rules))
     waivers = tuple(waivers)
     results = evaluate_rules(rules, env, today, waivers, lang or lang_of(project))

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from lifecycle.domain.facts import add_working_days, is_working_day, working_days
 from lifecycle.domain.model import Calendar
+from lifecycle.expr.syntax import SIZE_FUNCTION
 from lifecycle.expr.where import get_path, has_path, selector
 from lifecycle.expr.words import hint
 
@@ -39,6 +40,8 @@ FUNCTION_DOCS: dict[str, str] = {
     "(weekdays, holidays, extra workdays); 0 if to is before from",
     "add_working_days": "add_working_days(date, n) -> date text n working days later (earlier if n < 0)",
     "is_working_day": "is_working_day(date) -> bool on the project calendar",
+    "weighted_score": "weighted_score(card) -> double: the weight-averaged score of a scorecard custom field "
+    "(a list of {criterion, weight, score}); 0.0 if it is empty",
 }
 # name -> (min args, max args)
 ARITY: dict[str, tuple[int, int]] = {
@@ -55,7 +58,15 @@ ARITY: dict[str, tuple[int, int]] = {
     "working_days": (2, 2),
     "add_working_days": (2, 2),
     "is_working_day": (1, 1),
+    "weighted_score": (1, 1),
 }
+
+
+def size_in_code_points(value: Any) -> int:
+    """CEL's ``size()``: code points of a string, bytes of bytes, entries of a list or map."""
+    if isinstance(value, (str, bytes, bytearray, list, tuple, dict)):
+        return len(value)
+    raise TypeError(f"size() needs a text, bytes, list or map, not {type(value).__name__}")
 
 
 class Functions:
@@ -79,7 +90,9 @@ class Functions:
         self._memo: dict[tuple[Any, ...], Any] = {}  # see _remembered
 
     def table(self) -> dict[str, Callable[..., Any]]:
-        return {name: getattr(self, "f_" + name) for name in FUNCTION_DOCS}
+        table = {name: getattr(self, "f_" + name) for name in FUNCTION_DOCS}
+        table[SIZE_FUNCTION] = size_in_code_points
+        return table
 
     # helpers ----------------------------------------------------------------
     def _items(self, coll: Any, fname: str) -> tuple[list[Any], str]:
@@ -231,6 +244,18 @@ class Functions:
 
     def f_is_working_day(self, day: Any) -> bool:
         return is_working_day(self.calendar, self._date(day, "is_working_day"))
+
+    def f_weighted_score(self, card: Any) -> float:
+        if not isinstance(card, (list, tuple)):
+            raise TypeError("weighted_score needs a scorecard: a list of {criterion, weight, score}")
+        total = weight = 0.0
+        for row in card:
+            if not isinstance(row, Mapping):
+                raise TypeError("a scorecard row is a map {criterion, weight, score}")
+            w, s = float(row.get("weight") or 0.0), float(row.get("score") or 0.0)
+            total += w * s
+            weight += w
+        return total / weight if weight else 0.0
 
 
 _Functions = Functions  # the name the native tests know

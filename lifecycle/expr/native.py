@@ -29,7 +29,8 @@ The subset, and how each piece keeps CEL's semantics:
 - ``&&``, ``||``, ``!`` and ``?:`` on bools only; ``+ - * / %`` on two ints (checked for overflow,
   truncating division), two doubles, strings and lists (``+``); unary ``-``;
 - the macros ``all``, ``exists``, ``exists_one``, ``map`` (2 and 3 arguments), ``filter`` over lists;
-- ``size()`` (in bytes for strings, as the library counts), ``has(x.f)``, ``contains``,
+- ``size()`` (in code points for strings, as CEL says; the library's text calls a registered
+  function that agrees, see :data:`lifecycle.expr.syntax.SIZE_FUNCTION`), ``has(x.f)``, ``contains``,
   ``startsWith``, ``endsWith`` on strings, and every registered function (called directly).
 """
 
@@ -227,7 +228,7 @@ def _has(x: Any, name: str) -> bool:
 def _size(x: Any) -> int:
     t = type(x)
     if t is str:
-        return len(x.encode("utf-8"))
+        return len(x)  # code points, as CEL says (the library is given a function that agrees)
     if t is list or t is dict:
         return len(x)
     raise Fallback
@@ -251,6 +252,14 @@ def _starts(a: Any, b: Any) -> bool:
 def _ends(a: Any, b: Any) -> bool:
     _str2(a, b)
     return bool(a.endswith(b))
+
+
+def _fold_add(*operands: Any) -> Any:
+    """A run of ``+`` added left to right, as written (the tree holds it balanced; see syntax._balanced)."""
+    total = operands[0]
+    for x in operands[1:]:
+        total = _add(total, x)
+    return total
 
 
 def _exists_one(values: Any) -> bool:
@@ -352,11 +361,12 @@ class _Gen:
         return f"(not _b({inner}))" if node.op == "!" else f"_neg({inner})"
 
     def binary(self, node: Binary, scope: Mapping[str, str]) -> str:
+        if node.op in ("&&", "||"):  # one flat Python expression, however long the run
+            joined = " and " if node.op == "&&" else " or "
+            return "(" + joined.join(f"_b({self.gen(x, scope)})" for x in _run(node, node.op, 0)) + ")"
+        if node.op == "+" and node.chain:
+            return "_fold_add(" + ", ".join(self.gen(x, scope) for x in _run(node, "+", node.chain)) + ")"
         left, right = self.gen(node.left, scope), self.gen(node.right, scope)
-        if node.op == "&&":
-            return f"(_b({left}) and _b({right}))"
-        if node.op == "||":
-            return f"(_b({left}) or _b({right}))"
         if node.op in ("==", "!=") and self.is_plain_literal(node.right):
             return f"({left} {node.op} {right})"
         if node.op not in _BINARY:
@@ -421,6 +431,20 @@ class _Gen:
         if len(body) == 2:
             return f"[{body[1]} {loop} if _b({body[0]})]"
         return f"[{body[0]} {loop}]"
+
+
+def _run(node: Binary, op: str, chain: int) -> list[Node]:
+    """The operands of a run of ``op`` in source order (walked without recursion): for ``&&`` and
+    ``||`` (``chain`` 0) through every node of that operator, for ``+`` through the nodes of one run."""
+    out: list[Node] = []
+    stack: list[Node] = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Binary) and n.op == op and n.chain == chain:
+            stack.extend((n.right, n.left))
+        else:
+            out.append(n)
+    return out
 
 
 _STEPS: dict[type, Callable[[_Gen, Any, Mapping[str, str]], str]] = {

@@ -67,6 +67,8 @@ _LITERAL_KINDS = {
     "bool": "boolean",
     "null": "null",
 }
+# Kinds whose values CEL never finds equal to each other's, nor orders against each other.
+_FAMILY = {"string": "text", "enum": "text", "integer": "number", "number": "number", "boolean": "bool"}
 _AGGREGATES = ("count", "ids", "sum_of", "max_of", "min_of")
 _INTEGER_RESULTS = ("days_between", "days_since", "days_until", "working_days")
 
@@ -168,10 +170,45 @@ class StaticCheck:
             self.report(k, str(exc))
             return
         ft = self.path_of(elem, fname, k)
-        if ft is None or ft.kind != "enum":
+        if ft is None:
+            return
+        self.where_types(k, op, ft, v)
+        if ft.kind != "enum":
             return
         if (op in ("==", "!=") and isinstance(v, Lit)) or (op in ("in", "not in") and isinstance(v, ListLit)):
             self.enum_values(ft, _string_literals(v))
+
+    def where_types(self, k: Lit, op: str, ft: CType, v: Node) -> None:
+        """A where condition whose value can never match its field's type (``{'percent_complete <': '50'}``)."""
+        if op == "empty":
+            vt = self.infer(v, {})
+            if vt is not None and vt.kind not in ("boolean", "any"):
+                self.report(k, f"condition '{k.value}' needs true or false, not {self.src(v)}")
+            return
+        family = _FAMILY.get(ft.kind)
+        if family is None or op == "contains":
+            return
+        values = v.items if op in ("in", "not in") and isinstance(v, ListLit) else [v]
+        for value in values:
+            other = _FAMILY.get(getattr(self.infer(value, {}), "kind", ""))
+            if other is not None and other != family:
+                self.report(
+                    k,
+                    f"condition '{k.value}' compares {ft.label} (a {family}) with {self.src(value)} (a {other}): "
+                    f"{'it can never match' if op != '!=' else 'it always matches'}; write the value as a {family}",
+                )
+
+    def compared(self, node: Node, op: str, left: CType | None, right: CType | None) -> None:
+        """A comparison of two values of kinds CEL never finds equal or cannot order (int vs text)."""
+        fl, fr = _FAMILY.get(left.kind if left else ""), _FAMILY.get(right.kind if right else "")
+        if fl is None or fr is None or fl == fr:
+            return
+        outcome = {"==": "always false", "!=": "always true", "in": "never in the list"}.get(op, "always an error")
+        self.report(
+            node,
+            f"the comparison {self.src(node)} sets a {fl} against a {fr} ({outcome}); "
+            "write both sides as the same kind",
+        )
 
     def enum_literal(self, a: CType | None, other: Node) -> None:
         if a is not None and a.kind == "enum":
@@ -228,6 +265,8 @@ class StaticCheck:
             return CType("integer")
         if name == "is_working_day":
             return CType("boolean")
+        if name == "weighted_score":
+            return CType("number")
         return CType("string", is_date=True)
 
     def field_argument(self, f: Node, elem: CType | None, scope: Mapping[str, CType]) -> CType | None:
@@ -310,11 +349,18 @@ class StaticCheck:
         if node.op in ("==", "!="):
             self.enum_literal(left, node.right)
             self.enum_literal(right, node.left)
+            self.compared(node, node.op, left, right)
             return CType("boolean")
         if node.op == "in":
             self.enum_literal(left, node.right)
+            if isinstance(node.right, ListLit):
+                for item in node.right.items:
+                    self.compared(node, "in", left, self.infer(item, scope))
             return CType("boolean")
-        if node.op in ("&&", "||") or node.op in RELOPS:
+        if node.op in RELOPS:
+            self.compared(node, node.op, left, right)
+            return CType("boolean")
+        if node.op in ("&&", "||"):
             return CType("boolean")
         return left if left is not None and left.kind in _NUMBER_KINDS else None
 

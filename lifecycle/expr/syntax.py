@@ -10,6 +10,7 @@ lists it) with its fields checked by the exemplar run alone.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +79,9 @@ class Binary(Node):
     op: str
     left: Node
     right: Node
+    # Non-zero for the nodes of one balanced run of ``+`` (the run's number, see _balanced): native
+    # code adds the run's operands left to right, as written, so balancing changes only the depth.
+    chain: int = 0
 
 
 @dataclass(eq=False)
@@ -256,20 +260,18 @@ class _Parser:
         return cond
 
     def or_(self) -> Node:
-        left = self.and_()
+        operands = [self.and_()]
         while self.peek("||"):
             self.take()
-            right = self.and_()
-            left = Binary(left.start, right.end, "||", left, right)
-        return left
+            operands.append(self.and_())
+        return _balanced("||", operands, 0)
 
     def and_(self) -> Node:
-        left = self.rel()
+        operands = [self.rel()]
         while self.peek("&&"):
             self.take()
-            right = self.rel()
-            left = Binary(left.start, right.end, "&&", left, right)
-        return left
+            operands.append(self.rel())
+        return _balanced("&&", operands, 0)
 
     def rel(self) -> Node:
         left = self.add()
@@ -284,11 +286,16 @@ class _Parser:
 
     def add(self) -> Node:
         left = self.mul()
+        run = [left]  # operands of a run of '+' only (no '-'): balanced when longer than two
         while self.peek("+") or self.peek("-"):
             op = self.take()[1]
             right = self.mul()
+            if run and op == "+":
+                run.append(right)
+            else:
+                run = []
             left = Binary(left.start, right.end, op, left, right)
-        return left
+        return _balanced("+", run, next(_RUNS)) if len(run) > 2 else left
 
     def mul(self) -> Node:
         left = self.unary()
@@ -355,7 +362,8 @@ class _Parser:
             return _literal(kind, val, start, end)
         if kind == "op" and val == "(":
             inner = self.expr()
-            self.expect(")")
+            # the span takes in the parentheses, so a node's source text is valid CEL on its own
+            inner.start, inner.end = start, self.expect(")")[3]
             return inner
         if kind == "op" and val == "[":
             items, end = self.args("]")
@@ -391,6 +399,24 @@ class _Parser:
         return MapLit(start, end, entries)
 
 
+_RUNS = itertools.count(1)
+
+
+def _balanced(op: str, operands: list[Node], chain: int) -> Node:
+    """Operands joined by ``op`` as a balanced tree, so a rule with hundreds of ``&&`` or ``+`` stays
+    a few levels deep (load-time checks walk trees recursively; see MAX_DEPTH).
+
+    Only for operators where grouping cannot change a value: ``&&`` and ``||`` (CEL's are commutative,
+    errors included), and runs of ``+`` numbered ``chain`` (native code adds their operands left to
+    right as written, the library evaluates the text itself).
+    """
+    if len(operands) == 1:
+        return operands[0]
+    mid = len(operands) // 2
+    left, right = _balanced(op, operands[:mid], chain), _balanced(op, operands[mid:], chain)
+    return Binary(left.start, right.end, op, left, right, chain)
+
+
 def _literal(kind: str, val: str, start: int, end: int) -> Lit:
     """A number or string literal token as a node."""
     if kind == "double":
@@ -401,6 +427,52 @@ def _literal(kind: str, val: str, start: int, end: int) -> Lit:
     unsigned = val[-1] in "uU"
     digits = val.rstrip("uU")
     return Lit(start, end, int(digits, 16 if kind == "hex" else 10), "uint" if unsigned else "int")
+
+
+# The library counts a string's size in UTF-8 bytes; CEL counts code points. The text handed to the
+# library calls this registered function instead (lifecycle.expr.functions registers it).
+SIZE_FUNCTION = "_size_cp"
+_OPERAND_END = ("ident", "double", "hex", "int", "string")
+
+
+def library_text(text: str) -> str:
+    """``text`` with every ``size(...)`` / ``x.size()`` call renamed to :data:`SIZE_FUNCTION`.
+
+    Token-level, so text inside string literals is untouched; positions after a rename shift, so
+    syntax errors are read from the original text first (see :func:`lifecycle.expr.compiler.compile_expr`).
+    """
+    try:
+        tokens = _tokenize(text)
+    except ParseFailure:
+        return text
+    out, pos = [], 0
+    for tok, nxt in itertools.pairwise(tokens):
+        if tok[0] == "ident" and tok[1] == "size" and nxt[1] == "(" and nxt[0] == "op":
+            out.append(text[pos : tok[2]] + SIZE_FUNCTION)
+            pos = tok[3]
+    return "".join(out) + text[pos:]
+
+
+def leading_dot(text: str) -> tuple[int, str] | None:
+    """The offset and name of the first leading-dot name (``.phase``), or None.
+
+    CEL resolves ``.name`` in the root scope, past any macro variable of that name; the library does
+    not support it, so rule packs may not use it (the loader reports it as a syntax error).
+    """
+    try:
+        tokens = _tokenize(text)
+    except ParseFailure:
+        return None
+    prev: tuple[str, str, int, int] | None = None
+    for tok, nxt in itertools.pairwise(tokens):
+        if tok[0] == "op" and tok[1] == "." and nxt[0] == "ident":
+            after_operand = prev is not None and (
+                (prev[0] in _OPERAND_END and prev[1] != "in") or prev[1] in (")", "]", "}")
+            )
+            if not after_operand:
+                return tok[2], nxt[1]
+        prev = tok
+    return None
 
 
 def read(text: str) -> tuple[Node | None, str]:
@@ -439,7 +511,10 @@ __all__ = [
     "Select",
     "Unary",
     "children",
+    "SIZE_FUNCTION",
     "depth",
+    "leading_dot",
+    "library_text",
     "macro_var",
     "parse",
     "read",

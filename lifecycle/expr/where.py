@@ -3,7 +3,11 @@
 A ``where`` argument is a CEL map of conditions that must all hold: ``{'status': 'done'}`` (equals),
 or a key with an operator after the field name: ``'finish <'``, ``'<='``, ``'>'``, ``'>='``, ``'!='``,
 ``'in'``, ``'not in'``, ``'contains'``, ``'empty'`` (value true/false), e.g. ``{'is_leaf': true,
-'owner empty': true}``. :func:`split_key` reads a key, :func:`condition_holds` is the reference meaning of one
+'owner empty': true}``. A CEL map has no order, so the conditions always run in one fixed order:
+sorted by key text (field name, then operator), each item's conditions in that order stopping at the
+first that fails. An item whose value does not suit an operator (``contains`` on a number) makes the
+selection an error, whatever order the map was written or handed over in, so the native path and the
+library see the same outcome. :func:`split_key` reads a key, :func:`condition_holds` is the reference meaning of one
 condition, and :func:`selector` gives the generated selection function for a map (made once per shape
 of the conditions: selections over thousands of items are most of a gate's work).
 """
@@ -30,6 +34,17 @@ def split_key(key: str) -> tuple[str, str]:
     if op not in WHERE_OPS:
         raise LookupError(f"unknown operator '{op}' in condition '{key}' (operators: {', '.join(WHERE_OPS)})")
     return fieldname, op
+
+
+def ordered_conditions(where: Mapping[Any, Any]) -> list[tuple[str, str, Any]]:
+    """The conditions of a where-map in their fixed order of evaluation: by field name, then operator.
+
+    CEL maps are unordered (the library hands a map to a registered function in a different key order
+    on each call), so the written order cannot be the order of evaluation.
+    """
+    conds = [(*split_key(k), v) for k, v in where.items()]
+    conds.sort(key=lambda c: (c[0], c[1]))
+    return conds
 
 
 def get_path(item: Any, path: str) -> Any:
@@ -64,7 +79,13 @@ def condition_holds(op: str, actual: Any, expected: Any) -> bool:
             raise LookupError(f"'{op}' needs a list of values")
         return (actual in expected) == (op == "in")
     if op == "contains":
-        return actual is not None and expected in actual
+        if actual is None:
+            return False
+        if isinstance(actual, str) and not isinstance(expected, str):
+            raise LookupError("'contains' on a text field needs a text value")
+        if not isinstance(actual, (str, list, tuple, dict)):
+            raise LookupError(f"'contains' needs a text or list field, not {type(actual).__name__}")
+        return expected in actual
     if actual is None or expected is None:
         return False
     try:
@@ -88,7 +109,7 @@ def selector(where: Any, items: Sequence[Any], coll: str) -> Selector:
         return list
     if not isinstance(where, Mapping):
         raise LookupError("a where condition is a map such as {'status': 'done', 'finish <': today}")
-    conds = [(*split_key(k), v) for k, v in where.items()]
+    conds = ordered_conditions(where)
     if items:
         first = items[0]
         if not isinstance(first, Mapping):
@@ -210,4 +231,14 @@ def _first(fast: Selector, safe: Selector, items: Sequence[Any]) -> list[Any]:
         return safe(items)
 
 
-__all__ = ["WHERE_OPS", "Selector", "condition_holds", "get_path", "has_path", "is_empty", "selector", "split_key"]
+__all__ = [
+    "WHERE_OPS",
+    "Selector",
+    "condition_holds",
+    "get_path",
+    "has_path",
+    "is_empty",
+    "ordered_conditions",
+    "selector",
+    "split_key",
+]

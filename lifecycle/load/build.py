@@ -187,7 +187,18 @@ class Builder:
         if not isinstance(raw, dict):
             self.error(path, f"expected a mapping, got {_type_name(raw)}")
             return _INVALID
-        return dict(raw)
+        return _json_ready(raw)
+
+
+def _json_ready(value: Any) -> Any:
+    """A free-form map's values as JSON holds them (dates as ISO text), for storage and the facts."""
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
 
 
 # how each kind of field other than text and choices is read (Builder.value dispatches on FieldInfo.kind)

@@ -32,6 +32,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from lifecycle.domain.facts import facts_schema
 from lifecycle.domain.fields import fields_of
 from lifecycle.domain.gates import OUTCOMES, SEVERITIES, VERDICTS, ApprovalRequirement, Vote, Waiver, WaiverPolicy
 from lifecycle.domain.lifecycle import (
@@ -47,9 +48,19 @@ from lifecycle.domain.model import Requirement
 from lifecycle.errors import Problem, SpecError
 from lifecycle.expr import CelSyntax, CompiledExpr, ExprChecker, compile_expr
 from lifecycle.load.build import Builder, is_invalid
+from lifecycle.load.packfields import (
+    CUSTOM_COLLECTIONS,
+    FIELDS_FILE,
+    FieldSpec,
+    custom_facts,
+    extended_schema,
+    param_values,
+    read_specs,
+)
 from lifecycle.load.source import Source, YPath, format_path, read_source
 
 LIFECYCLE_FILE = "lifecycle.yaml"
+LANGUAGES = ("zh", "en")  # the languages a title or message may be written in
 RULE_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -137,6 +148,10 @@ class RulePack:
     tests: tuple[RuleTest, ...] = ()
     files: tuple[str, ...] = ()
     description: str = ""
+    languages: tuple[str, ...] = ()  # declared in lifecycle.yaml; titles and messages must have each
+    warnings: tuple[str, ...] = ()  # lint warnings: the pack loads, but something looks unintended
+    params: Mapping[str, FieldSpec] = field(default_factory=dict)  # lifecycle.yaml params:
+    fields: Mapping[str, Mapping[str, FieldSpec]] = field(default_factory=dict)  # fields.yaml
     machine: PhaseMachine = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -149,6 +164,21 @@ class RulePack:
 
     def rules_for(self, transition: str) -> tuple[Rule, ...]:
         return self.gate_for(transition).rules
+
+    def extend_facts(self, facts: Mapping[str, Any], project: Any) -> Mapping[str, Any]:
+        """``facts`` with the pack's ``params`` (the project's overrides applied) and every declared
+        custom field present in ``custom`` maps; the same ``facts`` if the pack declares neither or
+        they are there already (a rule test's patched facts)."""
+        if (not self.params and not self.fields) or "params" in facts:
+            return facts
+        out = dict(facts)
+        out["params"] = param_values(self.params, project.charter.params)
+        for coll, specs in self.fields.items():
+            if coll == "project":
+                out["project"] = {**out["project"], "custom": custom_facts(specs, project.charter.custom)}
+            elif isinstance(out.get(coll), list):
+                out[coll] = [{**i, "custom": custom_facts(specs, i.get("custom") or {})} for i in out[coll]]
+        return out
 
     def all_rules(self) -> tuple[Rule, ...]:
         return tuple(r for g in self.gates.values() for r in g.rules)
@@ -264,6 +294,10 @@ class _PackReader:
         self.display = display
         self.problems: list[Problem] = []
         self.checker = ExprChecker()
+        self.languages: tuple[str, ...] = ()  # from lifecycle.yaml: every title and message in each
+        self.params: dict[str, FieldSpec] = {}  # from lifecycle.yaml
+        self.fields: dict[str, dict[str, FieldSpec]] = {}  # from fields.yaml: collection -> name -> spec
+        self.warnings: list[str] = []
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.folder).as_posix()
@@ -348,6 +382,30 @@ def pack_hash(folder: str | Path) -> str:
     return h.hexdigest()
 
 
+# --------------------------------------------------------------------------- fields.yaml
+def _read_fields(r: _PackReader, lc: LifecycleDef | None) -> None:
+    """``fields.yaml``: ``fields: {collection: {name: {type, enum, min, max, required_from, label}}}``."""
+    if not (r.folder / FIELDS_FILE).is_file():
+        return
+    src = r.read(FIELDS_FILE)
+    if src is None or src.data is None:
+        return
+    b = Builder(src)
+    phases = [p.id for p in lc.phases] if lc else []
+    if r.keys(b, src.data, (), ("fields", "description"), ("fields",)):
+        section = src.data.get("fields") or {}
+        if not isinstance(section, dict):
+            b.error(("fields",), "expected a mapping of collection -> fields")
+            section = {}
+        for coll, raw in section.items():
+            if coll not in CUSTOM_COLLECTIONS:
+                known = ", ".join(CUSTOM_COLLECTIONS)
+                b.error(("fields", coll), f"'{coll}' cannot carry custom fields (one of: {known})")
+                continue
+            r.fields[coll] = read_specs(b, raw, ("fields", coll), param=False, phases=phases)
+    r.problems.extend(_by_line(b.problems))
+
+
 # --------------------------------------------------------------------------- lifecycle.yaml
 def _read_lifecycle(r: _PackReader) -> tuple[dict[str, Any], LifecycleDef | None, WaiverPolicy]:
     meta: dict[str, Any] = {"name": "", "version": "", "title": {"zh": "", "en": ""}, "description": ""}
@@ -374,11 +432,15 @@ def _read_lifecycle(r: _PackReader) -> tuple[dict[str, Any], LifecycleDef | None
         "transitions",
         "waivers",
         "baseline_on_entry",
+        "languages",
+        "params",
     )
     if not r.keys(b, data, (), allowed, ("name", "version", "phases", "transitions")):
         r.problems.extend(_by_line(b.problems))
         return meta, None, policy
     _read_meta(b, data, meta)
+    r.languages = _read_languages(b, data)
+    r.params = read_specs(b, data.get("params"), ("params",), param=True)
     phases, phase_at, n_phases = _read_phases(b, data)
     transitions, transition_at, n_transitions = _read_transitions(r, b, data)
     if "waivers" in data:
@@ -418,6 +480,28 @@ def _read_meta(b: Builder, data: dict[str, Any], meta: dict[str, Any]) -> None:
     if "title" in data:
         t = b.build(_Text, _text_data(data["title"]), ("title",))
         meta["title"] = _text_map(t)
+
+
+def _read_languages(b: Builder, data: dict[str, Any]) -> tuple[str, ...]:
+    """``languages: [zh, en]``: the languages every rule title and message must be written in."""
+    raw = data.get("languages", [])
+    if not isinstance(raw, list) or not all(x in LANGUAGES for x in raw) or len(set(raw)) != len(raw):
+        b.error(("languages",), f"expected a list of distinct languages out of: {', '.join(LANGUAGES)}")
+        return ()
+    return tuple(raw)
+
+
+def _check_languages(r: _PackReader, b: Builder, raw: Any, path: YPath) -> None:
+    """A title or message written in every language the pack declares (when it declares two)."""
+    if len(r.languages) < 2 or raw is None:
+        return
+    if not isinstance(raw, dict):
+        langs = ", ".join(r.languages)
+        b.error(path, f"the pack declares languages {langs}: write {{{': ..., '.join(r.languages)}: ...}}")
+        return
+    missing = [lang for lang in r.languages if not (isinstance(raw.get(lang), str) and raw[lang].strip())]
+    if missing:
+        b.error(path, f"missing the {', '.join(missing)} text (the pack declares languages {', '.join(r.languages)})")
 
 
 def _read_phases(b: Builder, data: dict[str, Any]) -> tuple[list[Phase], list[int], int]:
@@ -597,6 +681,7 @@ def _read_gates(r: _PackReader, lc: LifecycleDef | None) -> tuple[dict[str, Gate
                 )
             if not r.keys(b, gdata, gpath, ("title", "description", "rules"), ("rules",)):
                 continue
+            _check_languages(r, b, gdata.get("title"), gpath + ("title",))
             if "title" in gdata:
                 titles[gid] = _text_map(b.build(_Text, _text_data(gdata["title"]), gpath + ("title",)))
             if isinstance(gdata.get("description"), str):
@@ -626,6 +711,7 @@ def _read_rule(
         raw = dict(raw)
         for key in ("title", "message"):
             if key in raw:
+                _check_languages(r, b, raw[key], path + (key,))
                 raw[key] = _text_data(raw[key])
     doc = b.build(_RuleDoc, raw, path)
     rid = raw.get("id") if isinstance(raw, dict) else None
@@ -967,6 +1053,9 @@ def load_pack(folder: str | Path) -> RulePack:
         )
     r = _PackReader(root, display)
     meta, lc, policy = _read_lifecycle(r)
+    _read_fields(r, lc)
+    if r.params or r.fields:  # rules may read params.NAME and x.custom.NAME: check them against both
+        r.checker = ExprChecker(extended_schema(facts_schema(), r.params, r.fields))
     gates, declared = _read_gates(r, lc)
     quality = _read_quality(r)
     tests = _read_tests(r, lc, declared)
@@ -974,6 +1063,13 @@ def load_pack(folder: str | Path) -> RulePack:
         n = len(r.problems)
         raise SpecError(r.problems, f"rule pack {display} has {n} problem{'s' if n != 1 else ''}")
     files = tuple(p.relative_to(root).as_posix() for p in _pack_files(root))
+    for t in lc.transitions:
+        gate = gates.get(t.gate_id)
+        if t.kind == "forward" and (gate is None or not gate.rules):
+            r.warnings.append(
+                f"{r.shown(LIFECYCLE_FILE)}: forward transition '{t.name}' has no rules "
+                f"(gate '{t.gate_id}'): it always passes"
+            )
     return RulePack(
         name=meta["name"],
         version=meta["version"],
@@ -987,6 +1083,10 @@ def load_pack(folder: str | Path) -> RulePack:
         tests=tests,
         files=files,
         description=meta["description"],
+        languages=r.languages,
+        warnings=tuple(r.warnings),
+        params=r.params,
+        fields=r.fields,
     )
 
 

@@ -19,7 +19,8 @@ from lifecycle.domain.gates import Decision
 from lifecycle.domain.lifecycle import Move
 from lifecycle.domain.model import Charter, Organisation, Project
 from lifecycle.errors import LifecycleError, SpecError
-from lifecycle.expr import decide
+from lifecycle.expr import CelEnv, decide
+from lifecycle.expr.explain import explain, explain_lines
 from lifecycle.load.projectfile import load_project_file
 from lifecycle.load.rulepack import RulePack, RuleTest
 
@@ -153,9 +154,9 @@ def run_pack_test(pack: RulePack, test: RuleTest, cache: dict[str, Project] | No
         t = pack.lifecycle.transition(test.transition)
         dest = t.dest or project.phase_before_hold or (pack.lifecycle.ids_of_kind("active") or ("",))[0]
         move = Move(t, project.phase, dest)
-        facts = build_facts(project, test.today)
+        facts = pack.extend_facts(build_facts(project, test.today), project)
         if test.patch:
-            facts = patch_facts(facts, test.patch)
+            facts = patch_facts(dict(facts), test.patch)
         votes = tuple(replace(v, project_version=project.version) if v.project_version == -1 else v for v in test.votes)
         decision = decide(pack, move, project, facts, test.today, test.waivers, votes, actor="rule test", lang="en")
     except SpecError as exc:
@@ -185,6 +186,8 @@ def run_pack_test(pack: RulePack, test: RuleTest, cache: dict[str, Project] | No
             if got.evidence and got.outcome == "fail":
                 detail += " [" + ", ".join(e.id for e in got.evidence[:8] if e.id) + "]"
             failures.append(f"rule {rid}: expected {expected}, got {got.outcome}{detail}")
+            if got.outcome in ("pass", "fail", "error"):
+                failures.extend(_explained(pack, rid, facts))
     if test.expect_approved is not None and decision.approvals.satisfied != test.expect_approved:
         missing = ", ".join(decision.approvals.missing + decision.approvals.rejected_by)
         failures.append(
@@ -192,6 +195,12 @@ def run_pack_test(pack: RulePack, test: RuleTest, cache: dict[str, Project] | No
             f"{str(decision.approvals.satisfied).lower()}" + (f" ({missing})" if missing else "")
         )
     return PackTestResult(test.name, test.file, test.line, not failures, tuple(failures), decision)
+
+
+def _explained(pack: RulePack, rule_id: str, facts: Mapping[str, Any]) -> list[str]:
+    """The rule's check taken apart with the values it saw, indented under its failure line."""
+    part = explain(pack.rule(rule_id).check, CelEnv(facts))
+    return ["    " + line for line in explain_lines(part)]
 
 
 def run_pack_tests(pack: RulePack, name_filter: str = "") -> PackTestReport:

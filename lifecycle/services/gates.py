@@ -24,6 +24,7 @@ from typing import Any
 
 from lifecycle.domain import policy
 from lifecycle.domain.gates import Decision, Vote, Waiver
+from lifecycle.domain.history import phase_history
 from lifecycle.domain.lifecycle import Move, PhaseMachine
 from lifecycle.domain.model import AuditEvent, Project
 from lifecycle.errors import GateBlocked, InvalidInput, NotFound
@@ -57,11 +58,22 @@ def votes(ctx: Context, code: str, transition: str) -> list[Vote]:
     ]
 
 
+def history_facts(ctx: Context, project: Project) -> dict[str, Any]:
+    """The facts of the project's phase history (``phase_history``, ``phase_entered``)."""
+    return phase_history((r.data for r in ctx.store.records(project.code, "phase_change")), project.phase)
+
+
 def evaluate(ctx: Context, project: Project, move: Move, *, today: date | None = None) -> Decision:
     """The decision for ``move`` on ``project`` as stored now (pure evaluation plus stored records)."""
     pack = load_rules(ctx)
     d: Decision = evaluate_gate(
-        pack, move.name, project, today or ctx.today(), waivers(ctx, project.code), votes(ctx, project.code, move.name)
+        pack,
+        move.name,
+        project,
+        today or ctx.today(),
+        waivers(ctx, project.code),
+        votes(ctx, project.code, move.name),
+        history_facts(ctx, project),
     )
     return replace(d, evaluated_at=ctx.now().isoformat(timespec="seconds"), evaluated_by=ctx.actor)
 

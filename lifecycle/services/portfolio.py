@@ -26,6 +26,7 @@ import lifecycle
 from lifecycle.domain.bulk import gc_paused
 from lifecycle.domain.facts import build_facts
 from lifecycle.domain.gates import Decision, Vote, Waiver
+from lifecycle.domain.history import phase_history
 from lifecycle.domain.model import Project
 from lifecycle.expr import decide
 from lifecycle.load.rulepack import load_pack
@@ -46,6 +47,7 @@ class PackChange:
     old_decision: str
     new_decision: str
     rules: list[dict[str, str]] = field(default_factory=list)  # {"id", "old", "new", "title"}
+    stranded: str = ""  # why the project would be stranded under the new pack ("" if it would not)
 
     @property
     def decision_changed(self) -> bool:
@@ -58,6 +60,7 @@ class PackChange:
             "old": {"transition": self.old_transition, "decision": self.old_decision},
             "new": {"transition": self.new_transition, "decision": self.new_decision},
             "decision_changed": self.decision_changed,
+            "stranded": self.stranded,
             "rules": self.rules,
         }
 
@@ -185,8 +188,10 @@ def _evaluate(
 ) -> None:
     """Evaluate the projects of ``keys`` into ``decisions``; keep them in the cache every BATCH projects."""
     fresh: dict[str, tuple[str, dict[str, Any]]] = {}
+    changes = ctx.store.all_records("phase_change") if keys else {}
     for project, ws, vs in _portfolio(ctx, codes=list(keys), waivers=waivers, votes=votes):
-        d = _decide(pack, project, build_facts(project, today), today, ws, vs)
+        history = phase_history((r.data for r in changes.get(project.code, [])), project.phase)
+        d = _decide(pack, project, build_facts(project, today, history), today, ws, vs)
         decisions[project.code] = d
         stats.evaluated += 1
         if use_cache:
@@ -199,6 +204,17 @@ def _evaluate(
                 fresh = {}
     if fresh:
         ctx.store.put_derived(NEXT_GATE, fresh)
+
+
+def _stranded(pack: Any, project: Project) -> str:
+    """Why ``project`` would be stranded under ``pack``: a phase it is in (or resumes to) that the
+    pack lacks, so no transition could ever move it ("" if none)."""
+    ids = pack.lifecycle.phase_ids
+    if project.phase not in ids:
+        return f"the new pack has no phase '{project.phase}': the project could not move or be checked"
+    if project.phase_before_hold and project.phase_before_hold not in ids:
+        return f"the new pack has no phase '{project.phase_before_hold}' to resume to from '{project.phase}'"
+    return ""
 
 
 def diff_packs(ctx: Context, new_dir: str | Path, against: str | Path | None = None) -> tuple[list[PackChange], int]:
@@ -214,10 +230,11 @@ def diff_packs(ctx: Context, new_dir: str | Path, against: str | Path | None = N
         facts = build_facts(project, today)
         a = _decide(old, project, facts, today, waivers, votes) if project.phase in old.lifecycle.phase_ids else None
         b = _decide(new, project, facts, today, waivers, votes) if project.phase in new.lifecycle.phase_ids else None
+        stranded = _stranded(new, project)
         old_out = {r.id: r for r in a.results} if a else {}
         new_out = {r.id: r for r in b.results} if b else {}
         rules = []
-        for rid in sorted(set(old_out) | set(new_out)):
+        for rid in sorted(set(old_out) | set(new_out)) if not stranded else ():
             o = old_out[rid].outcome if rid in old_out else "absent"
             nn = new_out[rid].outcome if rid in new_out else "absent"
             if o != nn:
@@ -231,7 +248,8 @@ def diff_packs(ctx: Context, new_dir: str | Path, against: str | Path | None = N
             a.decision if a else "-",
             b.decision if b else "-",
             rules,
+            stranded,
         )
-        if change.decision_changed or rules:
+        if change.decision_changed or rules or stranded:
             changes.append(change)
     return changes, n

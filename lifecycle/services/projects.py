@@ -9,6 +9,7 @@ change that would make it inconsistent, and saves with the version it read (opti
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from lifecycle.domain.metrics import project_metrics
 from lifecycle.domain.model import SECTIONS, AuditEvent, DocumentRecord, Project, replace
 from lifecycle.domain.validate import validate_project
 from lifecycle.errors import InvalidInput, NotFound, Problem, SpecError
+from lifecycle.load.packfields import project_problems
 from lifecycle.load.source import format_path
 from lifecycle.services.context import Context, Workspace, open_context
 from lifecycle.storage.protocol import ProjectSummary
@@ -141,6 +143,23 @@ def _load_patchable(path: str | Path, ctx: Context | None, stored: dict[str, Pro
     return load_project_source(source, base)
 
 
+def _pack_value_problems(
+    ctx: Context, files: Sequence[ProjectFile], existing: dict[str, Project], start: str
+) -> list[Problem]:
+    """Parameter overrides and custom field values checked against the workspace's rule pack."""
+    pack = load_rules(ctx)
+    order = [p.id for p in pack.lifecycle.phases]
+    out = []
+    for pf in files:
+        current = existing.get(pf.project.code)
+        phase = current.phase if current is not None else start
+        reached = set(order[: order.index(phase) + 1]) if phase in order else set()
+        sections = pf.sections | {"project"}
+        for path, message in project_problems(pack.params, pack.fields, pf.project, sections, reached):
+            out.append(pf.source.problem(path, message))
+    return out
+
+
 def apply_files(ctx: Context, paths: Sequence[str | Path], *, dry_run: bool = False) -> list[ApplyResult]:
     existing: dict[str, Project] = {}
     files = load_for_apply(paths, ctx, existing)
@@ -160,6 +179,7 @@ def apply_files(ctx: Context, paths: Sequence[str | Path], *, dry_run: bool = Fa
                 )
         if prob:
             problems.append(prob)
+    problems.extend(_pack_value_problems(ctx, files, existing, start))
     if problems:
         raise SpecError(problems)
     results = []
@@ -205,12 +225,22 @@ class InitResult:
     users: int = 0
 
 
-def init_workspace(workspace: Workspace) -> InitResult:
-    """Create the workspace folder, its settings file (if missing) and its database schema."""
+def init_workspace(workspace: Workspace, rules: str | None = None) -> InitResult:
+    """Create the workspace folder, its settings file (if missing) and its database schema.
+
+    With ``rules`` (``pmo --rules DIR init``) the pack is checked, then saved in the settings, so
+    every later command uses it without ``--rules``.
+    """
+    if rules:
+        from lifecycle.load.rulepack import load_pack  # the loader only when a pack is named
+
+        load_pack(rules)  # a pack that does not load is not saved (SpecError lists its problems)
     workspace.root.mkdir(parents=True, exist_ok=True)
     settings = workspace.root / "settings.yaml"
     if not settings.exists():
         settings.write_text(SETTINGS_TEMPLATE, encoding="utf-8")
+    if rules:
+        _save_rules_setting(settings, str(Path(rules).resolve()))
     with open_context(workspace, create=True) as ctx:
         n = len(ctx.store.list_projects())
         users = len(ctx.store.list_users())
@@ -222,15 +252,33 @@ def init_workspace(workspace: Workspace) -> InitResult:
     return InitResult(workspace.root, safe_url(workspace.database_url), n, workspace.rules_dir, users)
 
 
-def schema(what: str) -> dict[str, Any]:
-    """The JSON Schema of project files (``project``) or of the gate facts (``facts``)."""
+def _save_rules_setting(settings: Path, folder: str) -> None:
+    """``rules: FOLDER`` in the settings file, replacing an active ``rules:`` line, comments kept."""
+    lines = settings.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not line.startswith("rules:")]
+    kept.append(f"rules: {json.dumps(folder)}")
+    settings.write_text("\n".join(kept) + "\n", encoding="utf-8")
+
+
+def schema(what: str, pack_dir: str | None = None) -> dict[str, Any]:
+    """The JSON Schema of project files (``project``) or of the gate facts (``facts``); with a rule
+    pack's folder, its parameters and custom fields are declared too."""
+    if what not in ("project", "facts"):
+        raise InvalidInput(f"unknown schema '{what}' (project or facts)")
     if what == "project":
         from lifecycle.load.projectfile import json_schema  # lazy like every project-file import here (YAML)
 
-        return json_schema()
-    if what == "facts":
-        return facts_schema()
-    raise InvalidInput(f"unknown schema '{what}' (project or facts)")
+        out = json_schema()
+    else:
+        out = facts_schema()
+    if pack_dir:
+        from lifecycle.load.packfields import extended_schema, project_file_schema
+        from lifecycle.load.rulepack import load_pack
+
+        pack = load_pack(pack_dir)
+        extend = extended_schema if what == "facts" else project_file_schema
+        out = extend(out, pack.params, pack.fields)
+    return out
 
 
 def export_project(ctx: Context, code: str, fmt: str = "yaml") -> str:

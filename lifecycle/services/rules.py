@@ -15,7 +15,16 @@ from lifecycle.expr import FUNCTION_DOCS, library_only_rules
 from lifecycle.load.rulepack import load_pack
 from lifecycle.load.ruletests import PackTestReport, run_pack_tests
 
-__all__ = ["PackSummary", "PackTestReport", "TransitionSummary", "lint_pack", "rule_functions", "run_rule_tests"]
+__all__ = [
+    "DEMO_PHASES",
+    "PackSummary",
+    "PackTestReport",
+    "TransitionSummary",
+    "lint_pack",
+    "rule_functions",
+    "run_rule_tests",
+    "walk_route",
+]
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,8 @@ class PackSummary:
     waiver_roles: tuple[str, ...]
     waiver_max_days: int
     library_only: tuple[tuple[str, dict[str, str], str], ...] = ()  # (rule, parts, description)
+    warnings: tuple[str, ...] = ()  # the pack loads, but something looks unintended
+    languages: tuple[str, ...] = ()
 
 
 def _transition(pack: Any, t: Any) -> TransitionSummary:
@@ -82,6 +93,8 @@ def lint_pack(directory: str) -> PackSummary:
         waiver_roles=tuple(pack.waiver_policy.roles),
         waiver_max_days=int(pack.waiver_policy.max_days),
         library_only=tuple((r.rule, dict(r.parts), r.describe()) for r in library_only_rules(pack.all_rules())),
+        warnings=pack.warnings,
+        languages=pack.languages,
     )
 
 
@@ -93,3 +106,27 @@ def run_rule_tests(directory: str, name_filter: str = "") -> PackTestReport:
 def rule_functions() -> dict[str, str]:
     """The functions gate rules may call, with their one-line documentation."""
     return dict(FUNCTION_DOCS)
+
+
+# The phases the demo's script fills with work, in its order (between them a pack may add its own).
+DEMO_PHASES = ("planning", "execution", "control", "closure")
+
+
+def walk_route(directory: str, needed: tuple[str, ...] = DEMO_PHASES) -> tuple[list[str], list[str]]:
+    """The forward route of a pack (its initial phase, then each next forward move until a final
+    phase) and what keeps a scripted walk through ``needed`` (in that order) from following it."""
+    pack = load_pack(directory)
+    lc, machine = pack.lifecycle, pack.machine
+    route = [lc.initial]
+    while len(route) <= len(lc.phases):
+        move = machine.next_move(route[-1])
+        if move is None or move.kind != "forward" or move.dest in route:
+            break
+        route.append(move.dest)
+    problems = [f"the pack has no phase '{p}' on its forward route" for p in needed if p not in route]
+    present = [p for p in needed if p in route]
+    if present != sorted(present, key=route.index):
+        problems.append(f"its forward route ({' → '.join(route)}) visits {', '.join(needed)} in another order")
+    if lc.phase(route[-1]).kind != "final":
+        problems.append(f"its forward route stops at '{route[-1]}', which is not a final phase")
+    return route, problems

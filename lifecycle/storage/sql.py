@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0005"
 """The Alembic revision the tables correspond to (a test checks it is the migrations' head)."""
 
 MONEY_SCALE = 2
@@ -137,6 +137,8 @@ def _make_json_decoder(info: FieldInfo) -> _Decoder:
         return lambda v: none if v is None else datetime.fromisoformat(v)
     if kind == "money":
         return lambda v: none if v is None else Decimal(v)
+    if kind == "dict":  # a fresh map per object: the default is not shared
+        return lambda v: {} if v is None else v
     return lambda v: none if v is None else v
 
 
