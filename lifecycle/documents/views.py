@@ -353,7 +353,11 @@ def _standard(project: Project, sid: str, stamp: Stamp) -> dict[str, Any] | None
         return {"id": s.id, "name": s.name, "reference": s.reference, "target": s.target, "metric": s.metric}
     titles = pack_titles(stamp.pack)
     name = _in_lang(titles.standards[sid], stamp.lang) if sid in titles.standards else sid
-    return {"id": sid, "name": name, "reference": titles.references.get(sid, ""), "target": "", "metric": ""}
+    reference = titles.references.get(sid, "")
+    if stamp.lang.startswith("zh"):
+        # pack references read "<clause>: <English gloss>"; a Chinese document prints the clause
+        reference = reference.split(": ", 1)[0]
+    return {"id": sid, "name": name, "reference": reference, "target": "", "metric": ""}
 
 
 _PATH = re.compile(r"^(/|[A-Za-z]:[\\/]|\\\\|file:)")

@@ -218,7 +218,13 @@ def test_rule_pack_names_in_the_documents_language() -> None:
     ):
         view = build_view("final_acceptance", p, stamp(lang))
         checks = next(x for x in view["deliverables"] if x["id"] == d.id)["checks"]
-        assert next(c for c in checks if c["id"] == check.id)["standard"]["name"] == title
+        standard = next(c for c in checks if c["id"] == check.id)["standard"]
+        assert standard["name"] == title
+        assert standard["reference"] == (
+            "ISO 9001:2015 7.5.3"
+            if lang == "zh-CN"
+            else "ISO 9001:2015 7.5.3: control of documented information (integrity)"
+        )
         assert "QC-D1-QS-CHECKSUM" not in render_html(view)
     review = gate_review(p)
     view = build_view("gate_review", p, stamp("zh-CN"), review=review)
