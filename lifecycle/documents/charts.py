@@ -239,10 +239,13 @@ def budget_bars(
     fmt: Formatter,
     currency: str = "",
     total_label: str = "",
+    total_pct: float | None = None,
     width: float = PLOT_WIDTH,
 ) -> Markup:
     """Spent against plan: ``rows`` of {label or category, plan, actual} (decimal text); a total row
-    is added. A ``category`` is printed as the locale's word for it."""
+    is added. A ``category`` is printed as the locale's word for it. A row's ``used_pct`` (and
+    ``total_pct`` for the total), when given, is the percentage printed, so the chart and the table
+    beside it show the one figure the view computed."""
     if not rows:
         return Markup("")
     data = [
@@ -250,20 +253,22 @@ def budget_bars(
             str(r.get("label") or fmt.enum("category", r.get("category", ""))),
             Decimal(str(r.get("plan") or 0)),
             Decimal(str(r.get("actual") or 0)),
+            r.get("used_pct"),
         )
         for r in rows
     ]
     total = (
         total_label or fmt.t("common.total"),
-        sum((p for _, p, _ in data), Decimal(0)),
-        sum((a for _, _, a in data), Decimal(0)),
+        sum((p for _, p, _, _ in data), Decimal(0)),
+        sum((a for _, _, a, _ in data), Decimal(0)),
+        total_pct,
     )
     label_w, value_w = 110.0, 120.0
     x0, x1 = label_w + 6, width - value_w
     row_h, top = 16.0, 14.0
     body: list[str] = []
     all_rows = [*data, total]
-    scale = max([max(p, a) for _, p, a in data] + [Decimal(1)])
+    scale = max([max(p, a) for _, p, a, _ in data] + [Decimal(1)])
     height = top + len(all_rows) * row_h + 6
     # legend
     body.append(f'<rect x="{x0}" y="2" width="9" height="6" fill="{PLAN}"/>')
@@ -275,7 +280,7 @@ def budget_bars(
     body.append(f'<rect x="{lx2:.1f}" y="2" width="9" height="6" fill="{BAD}"/>')
     body.append(_t(lx2 + 12, 8, fmt.t("chart.over"), size=6.5, fill=MUTED))
     y = top
-    for i, (label, plan, actual) in enumerate(all_rows):
+    for i, (label, plan, actual, given_pct) in enumerate(all_rows):
         is_total = i == len(all_rows) - 1
         if is_total:
             body.append(f'<line x1="0" y1="{y + 1}" x2="{width}" y2="{y + 1}" stroke="{GRID}" stroke-width="0.6"/>')
@@ -290,7 +295,10 @@ def budget_bars(
         body.append(f'<rect x="{x0}" y="{y + 2}" width="{w_plan:.1f}" height="10" fill="{PLAN}"/>')
         colour = BAD if actual > plan else DONE
         body.append(f'<rect x="{x0}" y="{y + 4.5}" width="{w_act:.1f}" height="5" fill="{colour}"/>')
-        pct = f" ({float(actual * 100 / plan):.0f}%)" if plan else ""
+        if given_pct is not None:
+            pct = f" ({fmt.percent(given_pct, 0)})"
+        else:
+            pct = f" ({fmt.percent(actual * 100 / plan, 0)})" if plan else ""
         body.append(
             _t(
                 width,

@@ -199,6 +199,9 @@ def _project_block(project: Project, stamp: Stamp) -> dict[str, Any]:
         "currency": ch.currency,
         "locale": ch.locale,
         "phase": project.phase,
+        # the project data the document was made from (not printed): a repeated flow re-sends this
+        # document only while the project is unchanged
+        "version": project.version,
         "start": _d(ch.start),
         "finish": _d(ch.finish),
         "project_manager": party(project, ch.project_manager),
@@ -289,7 +292,11 @@ def _standard(project: Project, sid: str, stamp: Stamp) -> dict[str, Any] | None
         return {"id": s.id, "name": s.name, "reference": s.reference, "target": s.target, "metric": s.metric}
     titles = stamp.titles
     name = _in_lang(titles.standards[sid], stamp.lang) if sid in titles.standards else sid
-    return {"id": sid, "name": name, "reference": titles.references.get(sid, ""), "target": "", "metric": ""}
+    reference = titles.references.get(sid, "")
+    if stamp.lang.startswith("zh"):
+        # pack references read "<clause>: <English gloss>"; a Chinese document prints the clause
+        reference = reference.split(": ", 1)[0]
+    return {"id": sid, "name": name, "reference": reference, "target": "", "metric": ""}
 
 
 _PATH = re.compile(r"^(/|[A-Za-z]:[\\/]|\\\\|file:)")

@@ -219,7 +219,13 @@ def test_rule_pack_names_in_the_documents_language() -> None:
     ):
         view = build_view("final_acceptance", p, stamp(lang))
         checks = next(x for x in view["deliverables"] if x["id"] == d.id)["checks"]
-        assert next(c for c in checks if c["id"] == check.id)["standard"]["name"] == title
+        standard = next(c for c in checks if c["id"] == check.id)["standard"]
+        assert standard["name"] == title
+        assert standard["reference"] == (
+            "ISO 9001:2015 7.5.3"
+            if lang == "zh-CN"
+            else "ISO 9001:2015 7.5.3: control of documented information (integrity)"
+        )
         assert "QC-D1-QS-CHECKSUM" not in render_html(view)
     review = gate_review(p)
     view = build_view("gate_review", p, stamp("zh-CN"), review=review)
@@ -325,3 +331,19 @@ def test_a_one_page_english_document_is_small(issued: Any) -> None:
     """English documents embed small Latin subsets (target: a short document ≤ 80 KiB)."""
     size = issued("en", "gate_review").path.stat().st_size
     assert size <= 80 * 1024, f"{size / 1024:.0f} KiB"
+
+
+def test_budget_chart_and_table_print_the_same_shares() -> None:
+    """The chart's percentages are the view's figures, not recomputed (材料 42 % vs 43 % once)."""
+    from lifecycle.documents import charts
+
+    fmt = Formatter("zh-CN")
+    rows = [{"category": "materials", "plan": "40000.00", "actual": "16980.00", "used_pct": 42.5}]
+    svg = str(charts.budget_bars(rows, fmt=fmt, currency="CNY", total_pct=42.5))
+    assert svg.count("(43%)") == 2 and "(42%)" not in svg
+    view = build_view("status", in_execution(load_sample("zh"), date(2026, 11, 16)), stamp("zh-CN", date(2026, 11, 16)))
+    html = render_html(view)
+    for r in view["budget"]["by_category"]:
+        if r["used_pct"] is not None:
+            share = fmt.percent(r["used_pct"], 0)
+            assert f"({share})" in html and f">{share}</td>" in html, r["category"]
