@@ -199,9 +199,6 @@ def _project_block(project: Project, stamp: Stamp) -> dict[str, Any]:
         "currency": ch.currency,
         "locale": ch.locale,
         "phase": project.phase,
-        # the project data the document was made from (not printed): a repeated flow re-sends this
-        # document only while the project is unchanged
-        "version": project.version,
         "start": _d(ch.start),
         "finish": _d(ch.finish),
         "project_manager": party(project, ch.project_manager),
