@@ -117,7 +117,11 @@ def _warm(port: int, token: str, b: Bench) -> tuple[bytes, bytes, float]:
         time.sleep(1)
         page = _get(port, "/portfolio", token)
     gate = _get(port, f"/projects/{BIG}/gate", token)
-    return page, gate, time.perf_counter() - t0
+    took = time.perf_counter() - t0
+    time.sleep(1.5)  # past the stamp's lifetime: the next requests render the pages the server keeps
+    page = _get(port, "/portfolio", token)
+    gate = _get(port, f"/projects/{BIG}/gate", token)
+    return page, gate, took
 
 
 def _client(port: int, path: str, token: str, count: int, out: list[float], errors: list[str]) -> None:

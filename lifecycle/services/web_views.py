@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -367,7 +367,6 @@ class ProjectPage:
     path: list[PhaseStep]
     history: list[dict[str, Any]]
     gantt: str  # inline SVG (Markup-safe: built by the chart builders, which escape every text)
-    gantt_note: str
     metrics: dict[str, Any]
     risks: list[dict[str, Any]]
     milestones: list[dict[str, Any]]
@@ -406,7 +405,6 @@ def project_page(ctx: Context, code: str, *, lang: str = "en") -> ProjectPage:
         path=_path(ctx, p, labels),
         history=[r.data for r in ctx.store.records(p.code, "phase_change")],
         gantt=gantt_svg(p, today, lang),
-        gantt_note="",
         metrics=m,
         risks=[
             {**_plain(r), "score": r.score, "owner": names.get(r.owner, r.owner)}
@@ -419,10 +417,15 @@ def project_page(ctx: Context, code: str, *, lang: str = "en") -> ProjectPage:
         ],
         documents=[_doc(d) for d in ctx.store.documents(p.code)],
         audit=[_event(e) for e in ctx.store.audit(p.code)[-50:]][::-1],
-        next_gate=gates.next_transition(ctx, p.code) or "",
+        next_gate=_next_move_name(ctx, p),
         can_record=policy.allowed(who, policy.RECORD_PROGRESS, p),
         currency=ch.currency,
     )
+
+
+def _next_move_name(ctx: Context, p: Project) -> str:
+    move = load_rules(ctx).machine.next_move(p.phase, p.phase_before_hold)
+    return str(move.name) if move else ""
 
 
 def _plain(item: Any) -> dict[str, Any]:
@@ -727,7 +730,6 @@ class RulesPage:
     diff_compared: int = 0
     diff_dir: str = ""
     diff_error: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def rules_page(ctx: Context, *, lang: str = "en", diff_dir: str = "") -> RulesPage:
@@ -786,8 +788,3 @@ def _with_diff(ctx: Context, page: RulesPage, diff_dir: str) -> RulesPage:
     except LifecycleError as exc:
         return replace(page, diff_dir=diff_dir, diff_error=str(exc))
     return replace(page, diff=[c.to_dict() for c in changes], diff_compared=n, diff_dir=diff_dir)
-
-
-def visible_codes(ctx: Context, codes: Iterable[str]) -> list[str]:
-    who = _principal(ctx)
-    return [p.code for p in ctx.store.get_many(list(codes)) if policy.allowed(who, policy.VIEW_PROJECT, p)]
