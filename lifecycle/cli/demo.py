@@ -16,6 +16,7 @@ import re
 import shutil
 import socket
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from email import message_from_bytes
@@ -101,20 +102,27 @@ class Walk:
             c.principal = principal_from_env(c, self.emails[who])
         return c
 
-    def add_users(self, p: Any) -> None:
-        """Users for the sample's sponsor, PM, client representative and steering members (by their e-mail)."""
+    def add_users(self, p: Any, extra: Iterable[str] = ()) -> None:
+        """Users for the sample's sponsor, PM, client representative and steering members (by their
+        e-mail), and for anyone in ``extra`` (holders of the roles a custom rule pack asks for)."""
         ch = p.charter
-        wanted = {ch.sponsor, ch.project_manager, ch.client_representative, *ch.steering} - {""}
+        wanted = {ch.sponsor, ch.project_manager, ch.client_representative, *ch.steering, *extra} - {""}
         everyone = {x.id: x for x in (*p.people, *p.contacts)}
+        missing = sorted(pid for pid in wanted if not getattr(everyone.get(pid), "email", ""))
+        if missing:
+            raise DemoStopped(f"{', '.join(missing)} of the sample must act but has no e-mail address to sign in with")
         with self.ctx() as c:
             c.principal = principal_from_env(c, DEMO_ADMIN)
             known = {u.email.lower() for u in list_users(c)}
+            created = []
             for pid in sorted(wanted):
                 person = everyone[pid]
                 self.emails[pid] = person.email.lower()
                 if person.email.lower() not in known:
                     create_user(c, email=person.email, name=person.name, password=DEMO_PASSWORD, locale=ch.locale)
-        self.say(f"  users: {', '.join(self.emails[pid] for pid in sorted(wanted))}")
+                    created.append(self.emails[pid])
+        if created:
+            self.say(f"  users: {', '.join(created)}")
 
     def at(self, day: date) -> None:
         # the environment carries the simulated day to the flows run in this process (each task opens
@@ -195,17 +203,19 @@ class Walk:
                     "no one in the sample holds a role this pack lets waive"
                 )
             who = sorted(gates.holders(p, roles[0]))[0]
-            for r in blocking:
-                gates.waive(c, self.code, rule=r.id, role=roles[0], by=who, reason="Demo walk", until=day)
-                self.say(f"    · [yellow]waiver[/yellow] {r.id} by {who} as {roles[0]}")
+            self.add_users(p, [who])
+            with self.ctx(who) as cw:  # the holder waives as themself
+                for r in blocking:
+                    gates.waive(cw, self.code, rule=r.id, role=roles[0], reason="Demo walk", until=day)
+                    self.say(f"    · [yellow]waiver[/yellow] {r.id} by {who} as {roles[0]}")
         for missing in d.approvals.missing:
             roles = missing.split(": ", 1)[1].split(", ") if ": " in missing else [missing]
             voters = sorted({(who, role) for role in roles for who in gates.holders(p, role)})
             if not voters:
                 raise DemoStopped(f"no one in the sample holds the role(s) {', '.join(roles)} this gate needs")
+            self.add_users(p, [who for who, _ in voters])
             for who, role in voters:
-                gates.approve(c, self.code, role=role, by=who, comment="Demo walk")
-                self.say(f"    · approval by {who} as {role}")
+                self.approve(who, role, "Demo walk")
 
     def flow(self, name: str, **params: Any) -> Any:
         t0 = time.perf_counter()

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
 from tests.web.conftest import CODE, USERS, Site, csrf_of
 
@@ -76,9 +77,15 @@ def test_invalid_and_used_links_show_a_clear_page(site, client, token):
     assert _answers(site) == 1
 
 
-def test_an_expired_link_shows_a_clear_page(site, client, token, monkeypatch):
+def test_an_expired_link_shows_a_clear_page(site, token, monkeypatch):
+    from lifecycle.web.app import WebSettings, create_app
+    from lifecycle.workspace import open_workspace
+
     monkeypatch.setenv("PMO_NOW", "2026-09-30T09:00:00+00:00")  # the link was issued on 28 August for 14 days
     monkeypatch.setenv("PMO_TODAY", "2026-09-30")
-    res = client.get(f"/accept/{token}")
+    # a server started on that day (the environment is read once, when the workspace is opened)
+    app = create_app(WebSettings(open_workspace(str(site.ws)), base_url="http://testserver"))
+    with TestClient(app, follow_redirects=False) as client:
+        res = client.get(f"/accept/{token}")
     assert res.status_code == 410 and "This link has expired. Nothing was recorded." in res.text
     assert _answers(site) == 0
