@@ -25,6 +25,30 @@ def _money(value: float, currency: str) -> str:
     return money(value, currency, decimals=0)
 
 
+def _chains(sched: dict[str, Any], most: int = 12) -> str:
+    """The critical tasks chain by chain: tasks joined by links with arrows, separate chains apart."""
+    chains = sched.get("critical_chains") or [[x] for x in sched["critical_path"]]
+    if not chains:
+        return "none"
+
+    def one(c: list[str]) -> str:
+        return " → ".join(c) if len(c) <= most else " → ".join([*c[:3], f"… ({len(c) - 5} more)", *c[-2:]])
+
+    if len(chains) == 1:
+        return one(chains[0])
+    shown = "; ".join(one(c) for c in chains[:most])
+    more = f"; … {len(chains) - most} more" if len(chains) > most else ""
+    return f"{len(chains)} separate chains: {shown}{more}"
+
+
+def _ev_units(ev: dict[str, Any], currency: str) -> tuple[str, str]:
+    """Where the budgets come from, and the currency to print them in: none when they are effort."""
+    src = ev["budget_source"] + (f" {ev['baseline']}" if ev["baseline"] else "")
+    if ev["budget_source"] == "effort":
+        return src + ": hours or days of work, not money", ""
+    return src, currency
+
+
 def _ratio_style(v: float) -> str:
     return "green" if v >= 0.95 else ("yellow" if v >= 0.85 else "red")
 
@@ -57,7 +81,7 @@ def _print_report(d: dict[str, Any], show_all: bool) -> None:
     elif sched:
         out.print(
             f"schedule {sched['project_start']} → [bold]{sched['project_finish']}[/bold] "
-            f"({sched['duration_days']} working days), critical path: " + (" → ".join(sched["critical_path"]) or "none")
+            f"({sched['duration_days']} working days), critical path: " + _chains(sched)
         )
         rows = sched["tasks"]
         shown = rows
@@ -107,7 +131,7 @@ def _print_report(d: dict[str, Any], show_all: bool) -> None:
             out.print(f"[yellow]warning: {w}[/yellow]")
     ev = d["earned_value"]
     p = ev["project"]
-    src = ev["budget_source"] + (f" {ev['baseline']}" if ev["baseline"] else "")
+    src, cur = _ev_units(ev, cur)
     t = Table(
         title=f"earned value at {ev['status_date']} (budgets from {src})",
         title_justify="left",

@@ -150,7 +150,8 @@ def show_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
     cur = s["currency"]
     phase = s["phase"] + (f" (on hold, from {s['on_hold_from']})" if s["on_hold_from"] else "")
     out.print(f"[bold]{s['code']}[/bold]  {s['name']}  ·  {s['client']}")
-    out.print(f"phase [bold]{phase}[/bold]   {s['start']} → {s['finish']}   today {s['today']}   v{s['version']}")
+    span = f"{s['start'] or '-'} → {s['finish'] or '(no finish set)'}"
+    out.print(f"phase [bold]{phase}[/bold]   {span}   today {s['today']}   v{s['version']}")
     out.print(
         f"PM {s['project_manager'] or '-'}   sponsor {s['sponsor'] or '-'}   "
         f"client rep {s['client_representative'] or '-'}"

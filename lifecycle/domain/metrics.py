@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from lifecycle.domain.model import Project
+from lifecycle.domain.model import Project, Task
 from lifecycle.errors import LifecycleError
 
 # name -> (type, description); types: int, double, string, bool, date (ISO text), list
@@ -26,8 +26,14 @@ METRICS: dict[str, tuple[str, str]] = {
     "task_count": ("int", "Number of tasks"),
     "leaf_task_count": ("int", "Number of leaf (work) tasks"),
     "progress_pct": ("double", "Effort-weighted percent complete of leaf tasks (duration-weighted if no effort)"),
-    "planned_progress_pct": ("double", "Percent of leaf-task effort planned to be complete by today"),
-    "overdue_task_count": ("int", "Leaf tasks past their finish date and not done"),
+    "planned_progress_pct": (
+        "double",
+        "Percent of leaf-task effort planned to be complete by today (scheduled dates for tasks without dates)",
+    ),
+    "overdue_task_count": (
+        "int",
+        "Leaf tasks past their finish date (scheduled finish when none is set) and not done",
+    ),
     "overdue_tasks": ("list", "Ids of overdue leaf tasks"),
     "budget_total": ("double", "Sum of budget lines"),
     "approved_budget": ("double", "Approved budget from the charter"),
@@ -160,6 +166,8 @@ def _analytics_metrics(project: Project, today: date) -> dict[str, Any]:
             }
         )
     out["schedule_error"] = error
+    if schedule is not None:
+        out.update(_scheduled_plan(project, today, schedule))
     out["has_baseline"] = baseline is not None
     out["baseline_finish"] = base_finish.isoformat() if base_finish else None
     ev = earned_value(project, today, schedule=schedule, detail=False)
@@ -197,32 +205,60 @@ def _analytics_metrics(project: Project, today: date) -> dict[str, Any]:
     return out
 
 
+def _weight(t: Task) -> float:
+    if t.effort_hours:
+        return float(t.effort_hours)
+    if t.duration_days:
+        return float(t.duration_days)
+    if t.start and t.finish:
+        return float((t.finish - t.start).days + 1)
+    return 1.0
+
+
+def _plan_figures(active: list[Task], today: date, scheduled: dict[str, tuple[date, date]]) -> tuple[float, list[str]]:
+    """Planned percent complete at ``today`` and the overdue task ids; a task without planned dates is
+    measured on its scheduled (early) dates when ``scheduled`` has them, so a plan of durations and links
+    has a plan too."""
+    total_w = sum(_weight(t) for t in active) or 1.0
+    planned = 0.0
+    overdue: list[str] = []
+    for t in active:
+        start, finish = t.start, t.finish
+        if (start is None or finish is None) and t.id in scheduled:
+            es, ef = scheduled[t.id]
+            start, finish = start or es, finish or ef
+        if start and finish:
+            if today >= finish:
+                share = 1.0
+            elif today < start:
+                share = 0.0
+            else:
+                share = ((today - start).days + 1) / ((finish - start).days + 1)
+            planned += _weight(t) * share
+        if finish and finish < today and t.status != "done":
+            overdue.append(t.id)
+    return round(100.0 * planned / total_w, 2), overdue
+
+
+def _scheduled_plan(project: Project, today: date, schedule: Any) -> dict[str, Any]:
+    """Planned progress and overdue tasks again, on the schedule's dates for tasks with no planned dates
+    (an imported plan of durations and links); nothing when every task has its dates."""
+    active = [t for t in project.leaf_tasks() if t.status != "cancelled"]
+    undated = [t.id for t in active if (t.start is None or t.finish is None) and t.id in schedule]
+    if not undated:
+        return {}
+    scheduled = {tid: schedule.dates(tid)[:2] for tid in undated}
+    pct, overdue = _plan_figures(active, today, scheduled)
+    return {"planned_progress_pct": pct, "overdue_task_count": len(overdue), "overdue_tasks": overdue}
+
+
 def _basic_metrics(project: Project, today: date) -> dict[str, Any]:
     leaves = project.leaf_tasks()
 
-    def weight(t: Any) -> float:
-        if t.effort_hours:
-            return float(t.effort_hours)
-        if t.duration_days:
-            return float(t.duration_days)
-        if t.start and t.finish:
-            return float((t.finish - t.start).days + 1)
-        return 1.0
-
     active = [t for t in leaves if t.status != "cancelled"]
-    total_w = sum(weight(t) for t in active) or 1.0
-    progress = sum(weight(t) * (100.0 if t.status == "done" else t.percent_complete) for t in active) / total_w
-    planned = 0.0
-    for t in active:
-        if t.start and t.finish:
-            if today >= t.finish:
-                share = 1.0
-            elif today < t.start:
-                share = 0.0
-            else:
-                share = ((today - t.start).days + 1) / ((t.finish - t.start).days + 1)
-            planned += weight(t) * share
-    overdue = [t.id for t in active if t.finish and t.finish < today and t.status != "done"]
+    total_w = sum(_weight(t) for t in active) or 1.0
+    progress = sum(_weight(t) * (100.0 if t.status == "done" else t.percent_complete) for t in active) / total_w
+    planned_pct, overdue = _plan_figures(active, today, {})
     budget_total = sum((b.amount for b in project.budget), Decimal(0))
     cost_actual = sum((c.amount for c in project.costs), Decimal(0))
     open_risks = [r for r in project.risks if r.status == "open"]
@@ -231,7 +267,7 @@ def _basic_metrics(project: Project, today: date) -> dict[str, Any]:
         "task_count": len(project.tasks),
         "leaf_task_count": len(leaves),
         "progress_pct": round(progress, 2),
-        "planned_progress_pct": round(100.0 * planned / total_w, 2),
+        "planned_progress_pct": planned_pct,
         "overdue_task_count": len(overdue),
         "overdue_tasks": overdue,
         "budget_total": _money(budget_total),

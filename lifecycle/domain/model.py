@@ -217,6 +217,7 @@ class BaselineTask:
     finish: Date | None = None
     cost: Decimal = fld(Decimal("0"), money=True)
     effort_hours: float = 0.0
+    duration_days: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,7 @@ _USED = {
         "StatusDate",
         "CurrentDate",
         "CurrencyCode",
+        "CurrencySymbol",
         "MinutesPerDay",
         "MinutesPerWeek",
         "CalendarUID",
@@ -146,12 +147,6 @@ _USED = {
         "Cost",
         "Duration",
         "DurationFormat",
-        "Interim",
-        "EstimatedDuration",
-        "BCWS",
-        "BCWP",
-        "FixedCost",
-        "TimephasedData",
     },
     "Resource": {
         "UID",
@@ -180,6 +175,7 @@ _USED = {
     },
 }
 _DERIVED = {
+    "Baseline": {"Interim", "EstimatedDuration", "BCWS", "BCWP", "FixedCost", "TimephasedData"},
     "Project": {
         "UID",
         "Subject",
@@ -190,7 +186,6 @@ _DERIVED = {
         "FYStartDate",
         "CriticalSlackLimit",
         "CurrencyDigits",
-        "CurrencySymbol",
         "CurrencySymbolPosition",
         "DefaultStartTime",
         "DefaultFinishTime",
@@ -777,7 +772,8 @@ class _Reader:
             self.error(k[name][0], f"{path}/{name}", f"expected a number, got '{t[:40]}'")
             return None
 
-    def money(self, k: dict[str, list[Element]], name: str, path: str) -> Decimal | None:
+    def money(self, k: dict[str, list[Element]], name: str, path: str, *, cents: bool = True) -> Decimal | None:
+        """An amount; costs are stored in hundredths of the currency unit (``cents``), rates are not."""
         t = self.text(k, name)
         if t is None:
             return None
@@ -785,7 +781,8 @@ class _Reader:
             v = Decimal(t)
             if not v.is_finite():
                 raise InvalidOperation
-            # the format stores money as a number, sometimes in hundredths: keep two decimals
+            if cents:
+                v = v / 100
             return v.quantize(Decimal("0.01"))
         except InvalidOperation:
             self.error(k[name][0], f"{path}/{name}", f"expected an amount, got '{t[:40]}'")
@@ -1081,7 +1078,7 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
         start=r.date_(rk, "StartDate", "Project"),
         finish=r.date_(rk, "FinishDate", "Project"),
         status_date=head.status_date,
-        currency=(r.text(rk, "CurrencyCode") or "")[:3].upper(),
+        currency=_currency(r, rk),
         calendar=head.calendar,
         tasks=tuple(tasks),
         links=tuple(links),
@@ -1094,6 +1091,24 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
         report=rep,
         task_lines=tr.task_lines,
     )
+
+
+# Currency symbols that name one currency; a file without CurrencyCode is read through them.
+_SYMBOL_CODE = {"£": "GBP", "€": "EUR", "$": "USD", "US$": "USD", "¥": "CNY", "￥": "CNY", "元": "CNY", "₹": "INR"}
+
+
+def _currency(r: _Reader, rk: dict[str, list[Element]]) -> str:
+    """The ISO code: ``CurrencyCode``, else the one ``CurrencySymbol`` stands for ('' when neither says)."""
+    code = (r.text(rk, "CurrencyCode") or "")[:3].upper()
+    if code:
+        return code
+    symbol = r.text(rk, "CurrencySymbol") or ""
+    found = _SYMBOL_CODE.get(symbol, "")
+    if symbol and not found:
+        r.report.note(None, f"currency symbol '{symbol}' without a currency code; set the project's currency")
+    elif found:
+        r.report.note(None, f"no currency code: the symbol '{symbol}' read as {found}")
+    return found
 
 
 @dataclass
@@ -1160,7 +1175,7 @@ class _Resources:
                 continue  # the format writes an unnamed resource 0 as a placeholder
             typ = r.int_(k, "Type", path)
             typ = 1 if typ is None else typ
-            rate = r.money(k, "StandardRate", path) or Decimal("0")
+            rate = r.money(k, "StandardRate", path, cents=False) or Decimal("0")
             if rate < 0:
                 rate = Decimal("0")
             if typ == 1:
@@ -1325,6 +1340,7 @@ class _TaskReader:
         if num == 0:
             row["baseline_cost"] = bcost
         bw = r.hours(bk, "Work", bpath)
+        bd = r.hours(bk, "Duration", bpath)
         self.baselines.setdefault(num, []).append(
             BaselineTask(
                 task=tid,
@@ -1332,6 +1348,7 @@ class _TaskReader:
                 finish=r.date_(bk, "Finish", bpath),
                 cost=bcost,
                 effort_hours=max(0.0, bw or 0.0),
+                duration_days=None if bd is None else round(max(0.0, r.days_from_hours(bd)), 4),
             )
         )
 

@@ -47,6 +47,8 @@ from lifecycle.services.context import Context
 if TYPE_CHECKING:
     from lifecycle.load.msproject import ImportReport
 
+CODE_HELP = "2 to 40 letters, digits, '-' or '_', starting with a letter"
+
 
 # ---------------------------------------------------------------------------------------- figures
 def schedule(ctx: Context, code: str) -> Schedule:
@@ -266,7 +268,9 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
     rep = data.report
     target = code or _code_from(data.name)
     if not CODE_RE.match(target):
-        raise InvalidInput(f"'{target}' is not a valid project code; pass --code")
+        if code is not None:
+            raise InvalidInput(f"--code '{code}' is not a valid project code ({CODE_HELP})")
+        raise InvalidInput(f"'{target}' (from the file's title) is not a valid project code ({CODE_HELP}); pass --code")
     exists = ctx.store.exists(target)
     if exists and code is None:
         raise InvalidInput(
