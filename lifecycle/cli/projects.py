@@ -12,7 +12,7 @@ from rich.table import Table
 
 from lifecycle.cli.output import console, emit_json, handle_errors, money, run_in_context, ws_from
 from lifecycle.errors import InvalidInput
-from lifecycle.services import analytics, projects
+from lifecycle.services import analytics, projects, scheduling
 
 
 def _money(value: Any, currency: str) -> str:
@@ -83,13 +83,16 @@ def apply_cmd(ctx: click.Context, files: tuple[str, ...], dry_run: bool, as_json
 @click.pass_context
 @handle_errors
 def export_cmd(ctx: click.Context, args: tuple[str, ...], fmt: str, output: str | None) -> None:
-    """Write a project as a project file: `pmo export CODE`, or `pmo export ical CODE` for a calendar."""
+    """Write a project as a project file: `pmo export CODE`, `pmo export ical CODE` for a calendar, or
+    `pmo export msproject CODE` for Microsoft Project or ProjectLibre (MSPDI XML)."""
     if len(args) == 2 and args[0] == "ical":
         text = run_in_context(ctx, lambda c: analytics.project_calendar(c, args[1]))
+    elif len(args) == 2 and args[0] == "msproject":
+        text = run_in_context(ctx, lambda c: scheduling.export_msproject(c, args[1])).decode("utf-8")
     elif len(args) == 1:
         text = run_in_context(ctx, lambda c: projects.export_project(c, args[0], fmt))
     else:
-        raise InvalidInput("usage: pmo export CODE  |  pmo export ical CODE")
+        raise InvalidInput("usage: pmo export CODE  |  pmo export ical CODE  |  pmo export msproject CODE")
     if output:
         tmp = Path(output + ".tmp")
         tmp.write_text(text, encoding="utf-8", newline="")
