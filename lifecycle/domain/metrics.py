@@ -14,6 +14,7 @@ empty. Everything here runs for every gate evaluation, so it computes each input
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -96,16 +97,69 @@ METRICS: dict[str, tuple[str, str]] = {
     "risk_matrix": ("list", "Open risks per cell: risk_matrix[probability - 1][impact - 1], a 5 x 5 list of ints"),
     "top_risks": ("list", "Ids of the five open risks with the highest score"),
     "risks_without_response": ("list", "Ids of open risks with no response strategy or no owner"),
+    # on demand (see ON_DEMAND): only in the facts of gates whose rules use them
+    "levelled_finish": (
+        "date",
+        "Finish after resource levelling (people's capacity per day, links kept, started work fixed); "
+        "computed only for gates whose rules use it",
+    ),
+    "finish_p80": (
+        "date",
+        "Finish met in 80 % of a Monte Carlo simulation of the three-point estimates (seeded); "
+        "computed only for gates whose rules use it",
+    ),
 }
+
+# Figures too costly to compute at every gate check of a large plan (seconds for 5,000 tasks): they are
+# computed only when a rule names them, by the function registered for each (the schedule-risk one
+# needs numerical code the domain does not import, so its service registers it).
+ON_DEMAND = ("levelled_finish", "finish_p80")
+_PROVIDERS: dict[str, Callable[[Project, date], Any]] = {}
+
+
+def register_on_demand(name: str, provider: Callable[[Project, date], Any]) -> None:
+    """Make ``provider(project, today)`` the source of the on-demand metric ``name``."""
+    if name not in ON_DEMAND:
+        raise ValueError(f"'{name}' is not an on-demand metric")
+    _PROVIDERS[name] = provider
+
+
+def referenced_on_demand(texts: Iterable[str]) -> frozenset[str]:
+    """The on-demand metrics named in rule expressions (``metrics.levelled_finish`` ...)."""
+    joined = "\n".join(texts)
+    return frozenset(n for n in ON_DEMAND if n in joined)
+
+
+def on_demand_metrics(project: Project, today: date, names: Iterable[str]) -> dict[str, Any]:
+    """The named on-demand metrics; None when the plan gives none (no tasks, a link cycle)."""
+    out: dict[str, Any] = {}
+    for name in names:
+        provider = _PROVIDERS.get(name, _levelled_finish if name == "levelled_finish" else None)
+        try:
+            out[name] = provider(project, today) if provider is not None and project.tasks else None
+        except LifecycleError:
+            out[name] = None
+    return out
+
+
+def _levelled_finish(project: Project, today: date) -> str | None:
+    # lazy: levelling is only needed when a rule asks for it
+    from lifecycle.domain.project_levelling import level_project
+    from lifecycle.domain.schedule import compute_schedule
+
+    return level_project(project, compute_schedule(project, today=today)).levelled_finish.isoformat()
 
 
 def _money(v: Decimal) -> float:
     return float(v)
 
 
-def project_metrics(project: Project, today: date) -> dict[str, Any]:
+def project_metrics(project: Project, today: date, wanted: Iterable[str] = ()) -> dict[str, Any]:
+    """Every metric but the on-demand ones, which are added when named in ``wanted``."""
     out = _basic_metrics(project, today)
     out.update(_analytics_metrics(project, today))
+    if wanted:
+        out.update(on_demand_metrics(project, today, wanted))
     return out
 
 

@@ -1,4 +1,4 @@
-"""Scheduling services: the plan written back for Microsoft Project (MSPDI export).
+"""Scheduling services: the plan written back for Microsoft Project (MSPDI export) and resource levelling.
 
 The export takes the stored project, computes its schedule (the early dates fill in tasks that have no
 planned dates, and give summaries their durations) and hands both to
@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import date
 
 from lifecycle.domain.model import Project
+from lifecycle.domain.project_levelling import LevelledPlan, level_project
 from lifecycle.domain.schedule import compute_schedule
-from lifecycle.errors import LifecycleError
+from lifecycle.errors import InvalidInput, LifecycleError
 from lifecycle.load.mspdi_write import Dates, write_mspdi
 from lifecycle.services.context import Context
 
@@ -34,3 +35,12 @@ def export_msproject(ctx: Context, code: str) -> bytes:
     project = ctx.store.get(code)
     saved = max((b.saved_on for b in project.baselines), default=ctx.today())
     return write_mspdi(project, scheduled_dates(project, ctx.today()), saved=saved)
+
+
+def level_resources(ctx: Context, code: str) -> LevelledPlan:
+    """Level the resources of project ``code`` (nothing is saved: the plan is shown, not changed)."""
+    project = ctx.store.get(code)
+    if not project.tasks:
+        raise InvalidInput(f"project {code} has no tasks to level")
+    schedule = compute_schedule(project, today=ctx.today())
+    return level_project(project, schedule)
