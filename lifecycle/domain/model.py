@@ -122,6 +122,10 @@ class Task:
     constraint: Literal["", "start_no_earlier_than", "finish_no_later_than"] = ""
     constraint_date: Date | None = None
     notes: str = ""
+    optimistic_days: float | None = fld(
+        None, min=0, doc="Three-point estimate: shortest duration in working days (most likely = duration_days)"
+    )
+    pessimistic_days: float | None = fld(None, min=0, doc="Three-point estimate: longest duration in working days")
 
 
 @dataclass(frozen=True, slots=True)

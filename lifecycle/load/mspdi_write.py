@@ -15,7 +15,9 @@ changes nothing). What it writes, in the element order of the format's schema:
   complete, actual dates, constraint, notes, cost (the budget allocated to the task) and actual cost (its
   cost entries) in hundredths, predecessor links with their type and lag in tenths of a minute
   (``LagFormat`` 7, days), baselines (``MSP-BL<n>`` keeps number ``n``; others are numbered with the
-  latest as 0, the one earned value uses) and ``Active`` 0 for a cancelled task.
+  latest as 0, the one earned value uses), a three-point estimate's optimistic and pessimistic durations
+  (custom fields Duration1 and Duration3, aliased as the tool's PERT analysis does) and ``Active`` 0
+  for a cancelled task.
 * ``Resources``: people as work resources (``R<n>`` keeps UID ``n``; ``MaxUnits`` from the capacity,
   standard rate per hour), materials as material resources (label, unit cost).
 * ``Assignments``: people's units and work; a material's quantity on the task that needs it.
@@ -37,6 +39,8 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 from lifecycle.domain.model import Baseline, Calendar, Project, Task
 
 NS = "http://schemas.microsoft.com/project"
+# the custom duration fields a three-point estimate is written to, as the tool's PERT analysis uses them
+PERT_FIELDS = (("188743783", "Duration1", "Optimistic Duration"), ("188743785", "Duration3", "Pessimistic Duration"))
 LINK_TYPE_CODE = {"FF": 0, "FS": 1, "SF": 2, "SS": 3}
 _SYMBOL = {"GBP": "£", "EUR": "€", "USD": "$", "CNY": "¥", "JPY": "¥", "INR": "₹"}
 _ISO_DAYTYPE = {7: 1, 1: 2, 2: 3, 3: 4, 4: 5, 5: 6, 6: 7}  # ISO weekday -> the format's DayType (1 = Sunday)
@@ -156,6 +160,13 @@ class _Writer:
         status = max((c.date for c in p.costs if c.task), default=None)
         if status is not None:
             _text(root, "StatusDate", f"{status.isoformat()}T{self.finish_clock}")
+        if any(t.optimistic_days is not None or t.pessimistic_days is not None for t in p.tasks):
+            eas = SubElement(root, "ExtendedAttributes")
+            for fid, name, alias in PERT_FIELDS:
+                ea = SubElement(eas, "ExtendedAttribute")
+                _text(ea, "FieldID", fid)
+                _text(ea, "FieldName", name)
+                _text(ea, "Alias", alias)
         self._calendar(SubElement(root, "Calendars"), self.cal)
         self._tasks(SubElement(root, "Tasks"))
         self._resources(SubElement(root, "Resources"))
@@ -302,6 +313,11 @@ class _Writer:
             _text(pl, "CrossProject", 0)
             _text(pl, "LinkLag", round(lag * self.mpd * 10))
             _text(pl, "LagFormat", 7)
+        for (fid, _, _), days in zip(PERT_FIELDS, (t.optimistic_days, t.pessimistic_days), strict=True):
+            if days is not None:
+                ea = SubElement(el, "ExtendedAttribute")
+                _text(ea, "FieldID", fid)
+                _text(ea, "Value", _hours(days * self.cal.hours_per_day))
         for b in self.p.baselines:
             bt = next((x for x in b.tasks if x.task == t.id), None)
             if bt is None or b.id not in self.baseline_no:

@@ -21,7 +21,9 @@ saved by every version of the format are read alike):
   ``Work``, ``Milestone``, ``PercentComplete``, ``ActualStart``, ``ActualFinish``, ``Active``,
   ``ConstraintType`` / ``ConstraintDate`` (a manually scheduled or levelled task keeps its start as a
   start-no-earlier-than), ``Notes``, ``Deadline``, ``Cost``, ``ActualCost``,
-  ``Baseline`` (``Number``, ``Start``, ``Finish``, ``Work``, ``Cost``) and ``PredecessorLink``:
+  ``Baseline`` (``Number``, ``Start``, ``Finish``, ``Duration``, ``Work``, ``Cost``), the optimistic and
+  pessimistic durations of a three-point estimate (custom duration fields, ``ExtendedAttribute``, whose
+  project-level alias names them "optimistic" / "pessimistic") and ``PredecessorLink``:
   ``PredecessorUID``, ``Type`` (0 = FF, 1 = FS, 2 = SF, 3 = SS; FS when absent), ``LinkLag`` in *tenths of
   a minute* and ``LagFormat`` (working units 3/5/7/9/11 are divided by the minutes per day; elapsed
   units 4/6/8/10/12 are elapsed time turned into working days pro rata to the working week; percent
@@ -716,6 +718,7 @@ class _Reader:
         self.minutes_per_day = 480.0
         self.minutes_per_week = 2400.0
         self.working_per_week = 5
+        self.pert_fields: dict[str, str] = {}  # custom duration field id -> "optimistic" / "pessimistic"
 
     def line(self, el: Element | None) -> int | None:
         return None if el is None else self.lines.get(id(el))
@@ -1140,8 +1143,22 @@ def _read_header(r: _Reader, root: Element, rk: dict[str, list[Element]]) -> _He
     status_date = r.date_(rk, "StatusDate", "Project")
     rep.status_date = status_date
     current = r.date_(rk, "CurrentDate", "Project")
+    r.pert_fields = _pert_fields(r, rk)
     cal, n_exceptions = r.calendar(rk, r.minutes_per_day / 60.0)
     return _Header(name, saved, status_date, current, cal, n_exceptions)
+
+
+def _pert_fields(r: _Reader, rk: dict[str, list[Element]]) -> dict[str, str]:
+    """Custom duration fields whose alias says they hold the optimistic or pessimistic duration (where
+    the tool's PERT analysis keeps a three-point estimate)."""
+    out: dict[str, str] = {}
+    for ea in _children_named(rk, "ExtendedAttributes", "ExtendedAttribute"):
+        k = r.kids(ea)
+        fid, alias = r.text(k, "FieldID"), (r.text(k, "Alias") or "").lower()
+        for word in ("optimistic", "pessimistic"):
+            if fid and word in alias:
+                out[fid] = word
+    return out
 
 
 def _children_named(k: dict[str, list[Element]], group: str, name: str) -> list[Element]:
@@ -1312,6 +1329,14 @@ class _TaskReader:
         row["cost"] = r.money(k, "Cost", path)
         row["actual_cost"] = r.money(k, "ActualCost", path)
         row["baseline_cost"] = None
+        row["optimistic"] = row["pessimistic"] = None
+        if r.pert_fields:
+            for ea in k.get("ExtendedAttribute", []):
+                ek = r.kids(ea)
+                which = r.pert_fields.get(r.text(ek, "FieldID") or "")
+                hours = r.hours(ek, "Value", path + "/ExtendedAttribute") if which else None
+                if which and hours is not None:
+                    row[which] = round(max(0.0, r.days_from_hours(hours)), 4)
         return row
 
     def _duration_days(self, tel: Element, k: dict[str, list[Element]], tid: str, path: str) -> float | None:
@@ -1473,6 +1498,8 @@ def _task_of_row(
         constraint=constraint,
         constraint_date=cdate,
         notes=notes,
+        optimistic_days=None if milestone or days is None else row["optimistic"],
+        pessimistic_days=None if milestone or days is None else row["pessimistic"],
     )
 
 

@@ -5,3 +5,6 @@ documents, analytics, quality, notifications) has its own module with its own te
 dependency rule is unchanged: services use domain, spec, storage and documents; nothing below
 imports services. Every service takes a :class:`~lifecycle.services.context.Context`.
 """
+
+# registers the on-demand schedule-risk metric (metrics.finish_p80) for every user of the services
+from lifecycle.services import scheduling as _scheduling  # noqa: F401

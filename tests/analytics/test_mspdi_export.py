@@ -55,6 +55,23 @@ def assert_same(a: MsProjectData, b: MsProjectData) -> None:
     assert (a.name, a.start, a.finish, a.status_date) == (b.name, b.start, b.finish, b.status_date)
 
 
+PERT_HEAD = (
+    "<ExtendedAttributes><ExtendedAttribute><FieldID>188743783</FieldID><FieldName>Duration1</FieldName>"
+    "<Alias>Optimistic Duration</Alias></ExtendedAttribute><ExtendedAttribute><FieldID>188743785</FieldID>"
+    "<FieldName>Duration3</FieldName><Alias>Pessimistic Duration</Alias></ExtendedAttribute></ExtendedAttributes>"
+)
+PERT_TASK = (
+    "<ExtendedAttribute><FieldID>188743783</FieldID><Value>PT24H0M0S</Value></ExtendedAttribute>"
+    "<ExtendedAttribute><FieldID>188743785</FieldID><Value>PT64H0M0S</Value></ExtendedAttribute>"
+)
+
+
+def test_three_point_estimates_are_read_from_the_pert_fields() -> None:
+    d = parse_msproject(small_file(), today=TODAY)
+    build = {t.id: t for t in d.tasks}["T3"]
+    assert (build.optimistic_days, build.duration_days, build.pessimistic_days) == (3.0, 4.5, 8.0)
+
+
 def small_file() -> bytes:
     """A plan as Microsoft Project writes one: every task with its WBS and dates (Thursday 5 March off,
     Saturdays worked), a fractional duration, every link type, a lead, a baseline with a duration."""
@@ -79,10 +96,10 @@ def small_file() -> bytes:
                 f"<Cost>120000</Cost>{bl}<Duration>PT24H0M0S</Duration><Cost>110000</Cost></Baseline>",
             ),
         )
-        + task(3, "Build", days=4.5, level=2, extra=dated("1.2", "06", "11"), links=link(2, 1, 4800))
+        + task(3, "Build", days=4.5, level=2, extra=dated("1.2", "06", "11") + PERT_TASK, links=link(2, 1, 4800))
         + task(4, "Review", days=2, extra=dated("2", "10", "11"), links=link(3, 3, -2400) + link(2, 0, 0))
         + task(5, "Sign-off", days=0, extra=dated("3", "12", "12", "<Milestone>1</Milestone>"), links=link(4, 2, 9600)),
-        head="<CurrencySymbol>£</CurrencySymbol>",
+        head="<CurrencySymbol>£</CurrencySymbol>" + PERT_HEAD,
         more="<Calendars><Calendar><UID>1</UID><Name>Std</Name><IsBaseCalendar>1</IsBaseCalendar>"
         "<WeekDays><WeekDay><DayType>7</DayType><DayWorking>1</DayWorking></WeekDay></WeekDays>"
         "<Exceptions><Exception><TimePeriod><FromDate>2026-03-05T00:00:00</FromDate>"
