@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lifecycle.domain.calendar import work_calendar
 from lifecycle.domain.evm import (
     EarnedValue,
     SCurvePoint,
@@ -254,6 +255,25 @@ def _check(project: Project, file: str, lines: dict[str, int] | None, today: dat
         )
 
 
+def _finish_moved(project: Project, file_finish: date | None, approximations: list[str], today: date) -> str:
+    """How far the finish computed here is from the one the file states, and what may explain it ('' when
+    they agree or the file states none)."""
+    if file_finish is None or not project.tasks:
+        return ""
+    ours = compute_schedule(project, today=today).project_finish
+    if ours == file_finish:
+        return ""
+    cal = work_calendar(project.calendar)
+    a, b = sorted((ours, file_finish))
+    days = cal.count_working_days(a, b) - 1
+    why = [x.split(": ", 1)[-1] for x in approximations if "not imported" in x or "not supported" in x][:3]
+    return (
+        f"the finish computed here, {ours}, is {days} working day(s) {'later' if ours > file_finish else 'earlier'} "
+        f"than the file's {file_finish}"
+        + (f"; what was not imported may explain it: {'; '.join(why)}" if why else "")
+    )
+
+
 def import_msproject(ctx: Context, path: str | Path, code: str | None = None) -> ImportReport:
     """Import a Microsoft Project XML file into a new project, or into ``code`` if it exists.
 
@@ -325,6 +345,9 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
             baselines=data.baselines,
         )
     _check(project, str(path), data.task_lines, ctx.today())
+    moved = _finish_moved(project, data.finish, rep.approximations, ctx.today())
+    if moved:
+        rep.note(None, moved)
     ev = AuditEvent(
         target,
         "project.imported",

@@ -225,3 +225,18 @@ def test_start_links_do_not_limit_the_predecessor_late_dates() -> None:
     assert s.total_slack("T1") == 9
     assert s.total_slack("T2") == 12 - 6 and s.total_slack("T3") == 12 - 5
     assert json.loads(json.dumps(s.to_dict()))["critical_chains"] == [["T4"]]
+
+
+def test_import_reports_how_far_the_finish_moved_and_why(ctx: Context, tmp_path: Path) -> None:
+    cals = (
+        "<Calendars><Calendar><UID>1</UID><Name>Standard</Name><IsBaseCalendar>1</IsBaseCalendar></Calendar>"
+        "<Calendar><UID>2</UID><Name>Ann</Name><IsBaseCalendar>0</IsBaseCalendar><BaseCalendarUID>1</BaseCalendarUID>"
+        "</Calendar></Calendars>"
+    )
+    f = tmp_path / "moved.xml"
+    # the tool finished on Friday 20 March (its resource calendar gave Ann a part-time week); here: 6 March
+    f.write_bytes(mspdi(task(1, days=5), head="<FinishDate>2026-03-20T17:00:00</FinishDate>", more=cals))
+    rep = analytics.import_msproject(ctx, f, "MOVED")
+    note = next(a for a in rep.approximations if "finish computed here" in a)
+    assert "2026-03-06, is 10 working day(s) earlier than the file's 2026-03-20" in note
+    assert "resource or task calendars) not imported" in note

@@ -107,3 +107,11 @@ def test_schedule_risk_command(run: Any, tmp_path: Path) -> None:
     assert "P80" in r.output and "most critical tasks" in r.output and "#" in r.output
     r = run("schedule", "risk", "T-1", "--iterations", "0")
     assert r.exit_code != 0 and "iterations" in r.output
+
+
+def test_status_report_figures_for_the_documents() -> None:
+    from lifecycle.services.scheduling import status_report_risk
+
+    d = status_report_risk(plan(), MON)
+    assert set(d["finish"]) == {"p50", "p80", "p95"} and d["iterations"] == 5000 and d["histogram"]
+    assert status_report_risk(project([], start=MON), MON) == {}
