@@ -269,8 +269,7 @@ def _finish_moved(project: Project, file_finish: date | None, approximations: li
     why = [x.split(": ", 1)[-1] for x in approximations if "not imported" in x or "not supported" in x][:3]
     return (
         f"the finish computed here, {ours}, is {days} working day(s) {'later' if ours > file_finish else 'earlier'} "
-        f"than the file's {file_finish}"
-        + (f"; what was not imported may explain it: {'; '.join(why)}" if why else "")
+        f"than the file's {file_finish}" + (f"; what was not imported may explain it: {'; '.join(why)}" if why else "")
     )
 
 
