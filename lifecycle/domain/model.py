@@ -101,6 +101,14 @@ class Material:
 
 # --------------------------------------------------------------------------- plan
 @dataclass(frozen=True, slots=True)
+class ProgressPoint:
+    """A task's percent complete as recorded on a day (its progress history)."""
+
+    date: Date
+    percent_complete: float = fld(0.0, min=0, max=100)
+
+
+@dataclass(frozen=True, slots=True)
 class Task:
     """A work-breakdown-structure element; a task with children is a summary task."""
 
@@ -126,6 +134,9 @@ class Task:
         None, min=0, doc="Three-point estimate: shortest duration in working days (most likely = duration_days)"
     )
     pessimistic_days: float | None = fld(None, min=0, doc="Three-point estimate: longest duration in working days")
+    progress: tuple[ProgressPoint, ...] = fld(
+        (), doc="Percent complete as recorded day by day: earned value at a past date uses what was known then"
+    )
 
 
 @dataclass(frozen=True, slots=True)

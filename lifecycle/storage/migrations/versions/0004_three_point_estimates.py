@@ -1,4 +1,5 @@
-"""three-point estimates on tasks (optimistic and pessimistic working days)
+"""three-point estimates and progress history on tasks (optimistic and pessimistic working days, dated
+percent complete)
 
 Revision ID: 0004
 Revises: 0002
@@ -20,9 +21,11 @@ depends_on = None
 def upgrade() -> None:
     op.add_column('tasks', sa.Column('optimistic_days', sa.Float(), nullable=True))
     op.add_column('tasks', sa.Column('pessimistic_days', sa.Float(), nullable=True))
+    op.add_column('tasks', sa.Column('progress', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('tasks') as batch:
+        batch.drop_column('progress')
         batch.drop_column('pessimistic_days')
         batch.drop_column('optimistic_days')
