@@ -115,3 +115,26 @@ def test_schedule_level_command(run: Any, tmp_path: Path) -> None:
     assert r.exit_code == 0 and "levelled 2026-03-06" in r.output and "T1" in r.output
     r = run("schedule", "level", "NOPE")
     assert r.exit_code != 0 and "Traceback" not in r.output
+
+
+def test_a_gate_rule_on_the_on_demand_metrics_sees_them(tmp_path: Path) -> None:
+    import dataclasses
+    import shutil
+
+    import lifecycle.services  # noqa: F401  (registers metrics.finish_p80)
+    from lifecycle.expr import evaluate_gate
+    from lifecycle.expr.evaluate import _on_demand
+    from lifecycle.load.rulepack import load_pack
+    from tests.rules.helpers import DATA
+
+    shutil.copytree(DATA / "mini_pack", tmp_path / "p")
+    (tmp_path / "p" / "gates" / "more.yaml").write_text(
+        "gates:\n  finish:\n    rules:\n"
+        "      - id: L-1\n        title: {en: Levelled finish in time}\n"
+        "        check: metrics.levelled_finish == '2026-03-09' && metrics.finish_p80 >= '2026-03-06'\n"
+    )
+    pack = load_pack(tmp_path / "p")
+    assert _on_demand(pack, "finish") == {"levelled_finish", "finish_p80"}
+    assert _on_demand(pack, "begin") == frozenset()
+    d = evaluate_gate(pack, "finish", dataclasses.replace(plan(), phase="work"), date(2026, 3, 2))
+    assert d.result("L-1").outcome == "pass", d.result("L-1")
