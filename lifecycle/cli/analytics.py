@@ -71,6 +71,60 @@ def report_cmd(ctx: click.Context, code: str, status_date: datetime | None, show
     _print_report(data, show_all)
 
 
+def _print_schedule(out: Any, sched: dict[str, Any], show_all: bool) -> None:
+    """The critical path line and the schedule table (critical tasks in red)."""
+    out.print(
+        f"schedule {sched['project_start']} → [bold]{sched['project_finish']}[/bold] "
+        f"({sched['duration_days']} working days), critical path: " + _chains(sched)
+    )
+    rows = sched["tasks"]
+    shown = rows
+    if not show_all and len(rows) > _MAX_ROWS:
+        shown = [r for r in rows if r["summary"] or r["critical"]][:_MAX_ROWS]
+    t = Table(
+        title="schedule (critical tasks in red; slack in working days)",
+        title_justify="left",
+        header_style="bold",
+        box=None,
+    )
+    for col in (
+        "wbs",
+        "task",
+        "early start",
+        "early finish",
+        "late start",
+        "late finish",
+        "days",
+        "total slack",
+        "free slack",
+    ):
+        t.add_column(col, justify="right" if col in ("days", "total slack", "free slack") else "left")
+    for r in shown:
+        name = "  " * r["level"] + r["name"] + (" ◆" if r["milestone"] else "")
+        style = (
+            "bold red"
+            if r["critical"] and not r["summary"]
+            else ("bold" if r["summary"] else ("dim" if r["done"] else ""))
+        )
+        t.add_row(
+            r["wbs"],
+            name,
+            r["early_start"],
+            r["early_finish"],
+            r["late_start"],
+            r["late_finish"],
+            str(r["duration_days"]),
+            str(r["total_slack"]),
+            str(r["free_slack"]),
+            style=style,
+        )
+    out.print(t)
+    if len(shown) < len(rows):
+        out.print(f"[dim]{len(rows) - len(shown)} non-critical tasks not shown (--all lists them)[/dim]")
+    for w in sched["warnings"][:10]:
+        out.print(f"[yellow]warning: {w}[/yellow]")
+
+
 def _print_report(d: dict[str, Any], show_all: bool) -> None:
     out = console()
     cur = d["currency"]
@@ -79,56 +133,7 @@ def _print_report(d: dict[str, Any], show_all: bool) -> None:
     if d["schedule_error"]:
         out.print(f"[red]schedule: {d['schedule_error']}[/red]")
     elif sched:
-        out.print(
-            f"schedule {sched['project_start']} → [bold]{sched['project_finish']}[/bold] "
-            f"({sched['duration_days']} working days), critical path: " + _chains(sched)
-        )
-        rows = sched["tasks"]
-        shown = rows
-        if not show_all and len(rows) > _MAX_ROWS:
-            shown = [r for r in rows if r["summary"] or r["critical"]][:_MAX_ROWS]
-        t = Table(
-            title="schedule (critical tasks in red; slack in working days)",
-            title_justify="left",
-            header_style="bold",
-            box=None,
-        )
-        for col in (
-            "wbs",
-            "task",
-            "early start",
-            "early finish",
-            "late start",
-            "late finish",
-            "days",
-            "total slack",
-            "free slack",
-        ):
-            t.add_column(col, justify="right" if col in ("days", "total slack", "free slack") else "left")
-        for r in shown:
-            name = "  " * r["level"] + r["name"] + (" ◆" if r["milestone"] else "")
-            style = (
-                "bold red"
-                if r["critical"] and not r["summary"]
-                else ("bold" if r["summary"] else ("dim" if r["done"] else ""))
-            )
-            t.add_row(
-                r["wbs"],
-                name,
-                r["early_start"],
-                r["early_finish"],
-                r["late_start"],
-                r["late_finish"],
-                str(r["duration_days"]),
-                str(r["total_slack"]),
-                str(r["free_slack"]),
-                style=style,
-            )
-        out.print(t)
-        if len(shown) < len(rows):
-            out.print(f"[dim]{len(rows) - len(shown)} non-critical tasks not shown (--all lists them)[/dim]")
-        for w in sched["warnings"][:10]:
-            out.print(f"[yellow]warning: {w}[/yellow]")
+        _print_schedule(out, sched, show_all)
     ev = d["earned_value"]
     p = ev["project"]
     src, cur = _ev_units(ev, cur)
