@@ -8,7 +8,8 @@ project calendar, day 0 being the schedule's project start:
   working days from the critical path method (a cancelled task 0 days);
 * every person is a resource whose capacity per day is ``capacity_hours_per_week`` over the calendar's
   hours per day times its working days per week (1.0 = one full-time person); a task uses the units of
-  its assignments, or its owner at 1.0 when a leaf task has no assignment; a demand above the person's
+  its assignments, or, when a leaf task has no assignment, its owner at 1.0 (at its effort over its
+  working hours when that is less: a long level-of-effort task); a demand above the person's
   capacity is cut to the capacity (one person cannot work faster than full time);
 * done and in-progress tasks are fixed at their actual (scheduled) start, and the links into them are
   dropped (an actual start is a fact, whatever the links say); start-no-earlier-than
@@ -70,16 +71,20 @@ def _capacities(project: Project) -> dict[str, float]:
 
 
 def _demands(
-    project: Project, leaves: set[str], caps: dict[str, float], notes: list[str]
+    project: Project, leaves: set[str], caps: dict[str, float], notes: list[str], days_of: dict[str, int]
 ) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for a in project.assignments:
         if a.task in leaves and a.person in caps and a.units > 0:
             row = out.setdefault(a.task, {})
             row[a.person] = row.get(a.person, 0.0) + a.units
+    hours_per_day = project.calendar.hours_per_day
     for t in project.tasks:
         if t.id in leaves and t.id not in out and t.owner in caps:
-            out[t.id] = {t.owner: 1.0}
+            days = days_of.get(t.id, 0)
+            # the owner full time, unless the task's effort says less (a long level-of-effort task)
+            units = min(1.0, t.effort_hours / (days * hours_per_day)) if t.effort_hours > 0 and days > 0 else 1.0
+            out[t.id] = {t.owner: round(units, 4)}
     for tid, row in out.items():
         for pid, units in row.items():
             if units > caps[pid] + 1e-9:
@@ -143,7 +148,7 @@ def levelling_instance(project: Project, schedule: Schedule) -> tuple[Instance, 
     below = _leaves_below(project)
     leaves = {t.id for t in project.tasks if t.id not in below and t.id in schedule}
     caps = _capacities(project)
-    demands = _demands(project, leaves, caps, notes)
+    demands = _demands(project, leaves, caps, notes, {tid: schedule.span(tid)[1] for tid in leaves})
     links = _links(project, below, leaves)
     has_pred = {lk.succ for lk in links}
     base = schedule.base

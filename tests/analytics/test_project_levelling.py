@@ -59,6 +59,23 @@ def test_instance_maps_people_units_summaries_and_started_work() -> None:
     assert {(lk.pred, lk.succ) for lk in inst.links} == {("T2", "T3"), ("T1", "T4")}
 
 
+def test_an_owner_works_on_a_long_task_at_its_effort() -> None:
+    """A 10-day steering task of 20 hours takes a quarter of its owner, so his 2-day task of 12 hours runs
+    beside it (full time each, they would not fit together)."""
+    tasks = [
+        Task(id="G", name="steering", duration_days=10, owner="bob", effort_hours=20),
+        Task(id="W", name="work", duration_days=2, owner="bob", effort_hours=12),
+    ]
+    people = (Person(id="bob", name="Bob", role="pm", capacity_hours_per_week=40),)
+    p = project(tasks, calendar=WEEKDAYS, start=MON, people=people)
+    s = compute_schedule(p)
+    inst, _ = levelling_instance(p, s)
+    assert {a.id: dict(a.demands) for a in inst.activities} == {"G": {"bob": 0.25}, "W": {"bob": 0.75}}
+    res = level_project(p, s)
+    assert (res.over_before, res.over_after, res.moved) == (0, 0, {})
+    assert res.levelled_finish == res.unlevelled_finish == date(2026, 3, 13)
+
+
 def test_levelled_plan_fits_capacity_and_keeps_links() -> None:
     p = plan()
     s = compute_schedule(p)
