@@ -61,14 +61,26 @@ ALLOWED: dict[str, set[str]] = {
     "storage": {"domain", "errors", "workspace"},
     "documents": {"domain", "errors", "workspace"},
     "notify": {"domain", "errors", "workspace"},
-    "services": {"domain", "load", "expr", "storage", "documents", "notify", "errors", "workspace", "root"},
+    "services": {
+        "domain",
+        "load",
+        "expr",
+        "storage",
+        "documents",
+        "notify",
+        "forecast",
+        "errors",
+        "workspace",
+        "root",
+    },
+    "forecast": {"domain", "errors"},
     "cli": {"services", "errors", "flow-table", "web"},
     "web": {"services", "errors", "flow-table"},
     "flows": {"services", "errors"},
     "workspace": {"errors"},
     "errors": set(),
 }
-_SUBPACKAGES = ("domain", "load", "expr", "storage", "documents", "notify", "services", "cli", "web")
+_SUBPACKAGES = ("domain", "load", "expr", "storage", "documents", "notify", "forecast", "services", "cli", "web")
 
 
 def _layer(module: str) -> str | None:

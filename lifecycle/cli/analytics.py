@@ -26,6 +26,30 @@ def _money(value: float, currency: str) -> str:
     return money(value, currency, decimals=0)
 
 
+def _chains(sched: dict[str, Any], most: int = 12) -> str:
+    """The critical tasks chain by chain: tasks joined by links with arrows, separate chains apart."""
+    chains = sched.get("critical_chains") or [[x] for x in sched["critical_path"]]
+    if not chains:
+        return "none"
+
+    def one(c: list[str]) -> str:
+        return " → ".join(c) if len(c) <= most else " → ".join([*c[:3], f"… ({len(c) - 5} more)", *c[-2:]])
+
+    if len(chains) == 1:
+        return one(chains[0])
+    shown = "; ".join(one(c) for c in chains[:most])
+    more = f"; … {len(chains) - most} more" if len(chains) > most else ""
+    return f"{len(chains)} separate chains: {shown}{more}"
+
+
+def _ev_units(ev: dict[str, Any], currency: str) -> tuple[str, str]:
+    """Where the budgets come from, and the currency to print them in: none when they are effort."""
+    src = ev["budget_source"] + (f" {ev['baseline']}" if ev["baseline"] else "")
+    if ev["budget_source"] == "effort":
+        return src + ": hours or days of work, not money", ""
+    return src, currency
+
+
 def _ratio_style(v: float) -> str:
     return "green" if v >= 0.95 else ("yellow" if v >= 0.85 else "red")
 
@@ -48,23 +72,11 @@ def report_cmd(ctx: click.Context, code: str, status_date: datetime | None, show
     _print_report(data, show_all)
 
 
-def _print_report(d: dict[str, Any], show_all: bool) -> None:
-    out = console()
-    out.print(f"[bold]{d['code']}[/bold]  {d['name']}   phase {d['phase']}   status date {d['status_date']}")
-    if d["schedule_error"]:
-        out.print(f"[red]schedule: {d['schedule_error']}[/red]")
-    elif d["schedule"]:
-        _print_schedule(d["schedule"], show_all)
-    _print_earned_value(d["earned_value"], d["currency"])
-    _print_costs_and_resources(d, d["currency"])
-    _print_matrix(d["risks"])
-
-
-def _print_schedule(sched: dict[str, Any], show_all: bool) -> None:
-    out = console()
+def _print_schedule(out: Any, sched: dict[str, Any], show_all: bool) -> None:
+    """The critical path line and the schedule table (critical tasks in red)."""
     out.print(
         f"schedule {sched['project_start']} → [bold]{sched['project_finish']}[/bold] "
-        f"({sched['duration_days']} working days), critical path: " + (" → ".join(sched["critical_path"]) or "none")
+        f"({sched['duration_days']} working days), critical path: " + _chains(sched)
     )
     rows = sched["tasks"]
     shown = rows
@@ -114,10 +126,22 @@ def _print_schedule(sched: dict[str, Any], show_all: bool) -> None:
         out.print(f"[yellow]warning: {w}[/yellow]")
 
 
+def _print_report(d: dict[str, Any], show_all: bool) -> None:
+    out = console()
+    out.print(f"[bold]{d['code']}[/bold]  {d['name']}   phase {d['phase']}   status date {d['status_date']}")
+    if d["schedule_error"]:
+        out.print(f"[red]schedule: {d['schedule_error']}[/red]")
+    elif d["schedule"]:
+        _print_schedule(out, d["schedule"], show_all)
+    _print_earned_value(d["earned_value"], d["currency"])
+    _print_costs_and_resources(d, d["currency"])
+    _print_matrix(d["risks"])
+
+
 def _print_earned_value(ev: dict[str, Any], cur: str) -> None:
     out = console()
     p = ev["project"]
-    src = ev["budget_source"] + (f" {ev['baseline']}" if ev["baseline"] else "")
+    src, cur = _ev_units(ev, cur)
     t = Table(
         title=f"earned value at {ev['status_date']} (budgets from {src})",
         title_justify="left",

@@ -15,7 +15,7 @@ import click
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("lifecycle.cli.projects:init_cmd", "Create a workspace and its database."),
     "apply": ("lifecycle.cli.projects:apply_cmd", "Create or update projects from project files."),
-    "export": ("lifecycle.cli.projects:export_cmd", "Write a project back as a project file (or `export ical CODE`)."),
+    "export": ("lifecycle.cli.projects:export_cmd", "Write a project as a project file, iCalendar or MS Project XML."),
     "list": ("lifecycle.cli.projects:list_cmd", "List projects with phase and progress."),
     "show": ("lifecycle.cli.projects:show_cmd", "One-screen summary of a project."),
     "facts": ("lifecycle.cli.facts:facts_cmd", "Print the facts document gate rules see (JSON)."),
@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("lifecycle.cli.analytics:report_cmd", "Schedule, earned value, resources and risk report."),
     "baseline": ("lifecycle.cli.analytics:baseline_grp", "Save and list schedule and cost baselines."),
     "import": ("lifecycle.cli.analytics:import_grp", "Import Microsoft Project XML or CSV."),
+    "schedule": ("lifecycle.cli.schedule:schedule_grp", "Level resources; simulate the schedule's risk."),
     "flow": ("lifecycle.cli.flows:flow_grp", "Run Prefect flows (embedded or on a server)."),
     "demo": ("lifecycle.cli.demo:demo_cmd", "Walk a sample project through its whole lifecycle."),
     "serve": ("lifecycle.cli.serve:serve_cmd", "Serve the web pages and the client acceptance portal."),

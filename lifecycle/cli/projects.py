@@ -14,7 +14,7 @@ from rich.table import Table
 from lifecycle.cli.output import console, emit_json, handle_errors, money, run_in_context, ws_from
 from lifecycle.cli.record import DATE
 from lifecycle.errors import InvalidInput
-from lifecycle.services import analytics, explain, projects, spreadsheets
+from lifecycle.services import analytics, explain, projects, scheduling, spreadsheets
 
 
 def _money(value: Any, currency: str) -> str:
@@ -90,11 +90,12 @@ def apply_cmd(ctx: click.Context, files: tuple[str, ...], dry_run: bool, as_json
 @click.pass_context
 @handle_errors
 def export_cmd(ctx: click.Context, args: tuple[str, ...], fmt: str, output: str | None, lang: str | None) -> None:
-    """Write a project as a project file, a calendar or a workbook.
+    """Write a project as a project file, a calendar, a Microsoft Project file or a workbook.
 
     \b
     pmo export CODE [--format json]          the project file (export → apply changes nothing)
     pmo export ical CODE                     milestones and key dates as an iCalendar file
+    pmo export msproject CODE                Microsoft Project / ProjectLibre (MSPDI XML)
     pmo export xlsx CODE -o plan.xlsx        tasks, risks, deliverables, acceptance criteria
     pmo export xlsx portfolio -o pmo.xlsx    every project's roll-up row (phase, RAG, gate, SPI/CPI)
     """
@@ -103,10 +104,12 @@ def export_cmd(ctx: click.Context, args: tuple[str, ...], fmt: str, output: str 
         return
     if len(args) == 2 and args[0] == "ical":
         text = run_in_context(ctx, lambda c: analytics.project_calendar(c, args[1]))
+    elif len(args) == 2 and args[0] == "msproject":
+        text = run_in_context(ctx, lambda c: scheduling.export_msproject(c, args[1])).decode("utf-8")
     elif len(args) == 1:
         text = run_in_context(ctx, lambda c: projects.export_project(c, args[0], fmt))
     else:
-        raise InvalidInput("usage: pmo export CODE  |  pmo export ical CODE  |  pmo export xlsx CODE|portfolio -o FILE")
+        raise InvalidInput("usage: pmo export CODE | ical CODE | msproject CODE | xlsx CODE|portfolio -o FILE")
     if output:
         tmp = Path(output + ".tmp")
         tmp.write_text(text, encoding="utf-8", newline="")
@@ -181,7 +184,8 @@ def show_cmd(ctx: click.Context, code: str, as_of: date | None, as_json: bool) -
     cur = s["currency"]
     phase = s["phase"] + (f" (on hold, from {s['on_hold_from']})" if s["on_hold_from"] else "")
     out.print(f"[bold]{s['code']}[/bold]  {s['name']}  ·  {s['client']}")
-    out.print(f"phase [bold]{phase}[/bold]   {s['start']} → {s['finish']}   today {s['today']}   v{s['version']}")
+    span = f"{s['start'] or '-'} → {s['finish'] or '(no finish set)'}"
+    out.print(f"phase [bold]{phase}[/bold]   {span}   today {s['today']}   v{s['version']}")
     out.print(
         f"PM {s['project_manager'] or '-'}   sponsor {s['sponsor'] or '-'}   "
         f"client rep {s['client_representative'] or '-'}"

@@ -31,7 +31,9 @@ Time-phasing
   the budget times the share of the task's working days up to and including that date. BAC is the sum
   of the task budgets. The S-curve is weekly (each Sunday, plus the status date); earned value before
   the status date is reconstructed by spreading each task's earned value evenly from its actual start
-  to its actual finish or the status date, since the percent complete of past weeks is not recorded.
+  to its actual finish or the status date. A task with a progress history (``Task.progress``, dated
+  percent-complete entries that recording progress appends) is measured at the status date by its
+  latest entry up to that day, so earned value at a past date is what was known then.
 
 Pure: standard library only.
 """
@@ -419,7 +421,14 @@ def _fraction_idx(span: tuple[int, int] | None, limit: int) -> float:
     return (limit - i0) / n
 
 
-def _done_share(t: Task) -> float:
+def _done_share(t: Task, status_date: date | None = None) -> float:
+    """The share of the task done: at ``status_date`` from its progress history when it has one (the
+    latest entry up to that day; none yet is 0), else from its current state."""
+    if status_date is not None and t.progress:
+        known = [p for p in t.progress if p.date <= status_date]
+        if not known:
+            return 0.0
+        return max(0.0, min(100.0, float(max(known, key=lambda p: p.date).percent_complete))) / 100.0
     if t.status == "done" or t.actual_finish is not None:
         return 1.0
     return max(0.0, min(100.0, float(t.percent_complete))) / 100.0
@@ -455,7 +464,7 @@ def earned_value(
         if not b:
             continue
         pv_t[t.id] = b * _fraction_idx(_planned_index(cal, t, base_dates, schedule), limit)
-        ev_t[t.id] = b * _done_share(t)
+        ev_t[t.id] = b * _done_share(t, status_date)
     ac_t: dict[str, float] = {}
     ac_total = 0.0
     for c in project.costs:
@@ -528,7 +537,7 @@ def s_curve(
             f = f or s
             assert s is not None and f is not None
             pv_spans.append((s, f, b))
-        share = _done_share(t)
+        share = _done_share(t, status_date)
         if share > 0:
             es = t.actual_start or s or status_date
             ef = t.actual_finish or (status_date if share < 1.0 or f is None else min(f, status_date))

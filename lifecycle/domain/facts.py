@@ -41,7 +41,7 @@ import hashlib
 import json
 import math
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -393,13 +393,18 @@ def _peak_units(spans: list[tuple[date, date, float]]) -> float:
     return round(peak, 4)
 
 
-def build_facts(project: Project, today: date, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The facts document of ``project`` as of ``today`` (see the module docstring)."""
+def build_facts(
+    project: Project, today: date, extra: Mapping[str, Any] | None = None, *, wanted: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The facts document of ``project`` as of ``today`` (see the module docstring); ``wanted`` names the
+    on-demand metrics to add (:data:`~lifecycle.domain.metrics.ON_DEMAND`, those the rules use)."""
     with gc_paused():  # a dict per entity, none in a cycle
-        return _build_facts(project, today, extra)
+        return _build_facts(project, today, extra, wanted)
 
 
-def _build_facts(project: Project, today: date, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+def _build_facts(
+    project: Project, today: date, extra: Mapping[str, Any] | None, wanted: Iterable[str] = ()
+) -> dict[str, Any]:
     iso_today = today.isoformat()
     facts: dict[str, Any] = {
         "project": _plain_obj(project.charter),
@@ -423,7 +428,7 @@ def _build_facts(project: Project, today: date, extra: Mapping[str, Any] | None)
     for issue, plain in zip(project.issues, facts["issues"], strict=True):
         plain["is_open"] = issue.status in ("open", "in_progress")
 
-    facts["metrics"] = _plain_metrics(project_metrics(project, today))
+    facts["metrics"] = _plain_metrics(project_metrics(project, today, wanted))
     for name, (_, default) in EXTRA_FACTS.items():
         facts[name] = json.loads(json.dumps(default))
     if extra:

@@ -101,6 +101,8 @@ def to_plain(value: Any, *, money: Any = Decimal, drop_defaults: bool = False) -
         return out
     if isinstance(value, tuple | list):
         return [to_plain(v, money=money, drop_defaults=drop_defaults) for v in value]
+    if isinstance(value, dict):  # e.g. the changed fields of an audit event, which may hold dataclasses
+        return {k: to_plain(v, money=money, drop_defaults=drop_defaults) for k, v in value.items()}
     if isinstance(value, Decimal):
         if money is Decimal:
             return value

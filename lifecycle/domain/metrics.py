@@ -14,11 +14,12 @@ empty. Everything here runs for every gate evaluation, so it computes each input
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from lifecycle.domain.model import Project
+from lifecycle.domain.model import Project, Task
 from lifecycle.errors import LifecycleError
 
 # name -> (type, description); types: int, double, string, bool, date (ISO text), list
@@ -26,8 +27,14 @@ METRICS: dict[str, tuple[str, str]] = {
     "task_count": ("int", "Number of tasks"),
     "leaf_task_count": ("int", "Number of leaf (work) tasks"),
     "progress_pct": ("double", "Effort-weighted percent complete of leaf tasks (duration-weighted if no effort)"),
-    "planned_progress_pct": ("double", "Percent of leaf-task effort planned to be complete by today"),
-    "overdue_task_count": ("int", "Leaf tasks past their finish date and not done"),
+    "planned_progress_pct": (
+        "double",
+        "Percent of leaf-task effort planned to be complete by today (scheduled dates for tasks without dates)",
+    ),
+    "overdue_task_count": (
+        "int",
+        "Leaf tasks past their finish date (scheduled finish when none is set) and not done",
+    ),
     "overdue_tasks": ("list", "Ids of overdue leaf tasks"),
     "budget_total": ("double", "Sum of budget lines"),
     "approved_budget": ("double", "Approved budget from the charter"),
@@ -90,16 +97,69 @@ METRICS: dict[str, tuple[str, str]] = {
     "risk_matrix": ("list", "Open risks per cell: risk_matrix[probability - 1][impact - 1], a 5 x 5 list of ints"),
     "top_risks": ("list", "Ids of the five open risks with the highest score"),
     "risks_without_response": ("list", "Ids of open risks with no response strategy or no owner"),
+    # on demand (see ON_DEMAND): only in the facts of gates whose rules use them
+    "levelled_finish": (
+        "date",
+        "Finish after resource levelling (people's capacity per day, links kept, started work fixed); "
+        "computed only for gates whose rules use it",
+    ),
+    "finish_p80": (
+        "date",
+        "Finish met in 80 % of a Monte Carlo simulation of the three-point estimates (seeded); "
+        "computed only for gates whose rules use it",
+    ),
 }
+
+# Figures too costly to compute at every gate check of a large plan (seconds for 5,000 tasks): they are
+# computed only when a rule names them, by the function registered for each (the schedule-risk one
+# needs numerical code the domain does not import, so its service registers it).
+ON_DEMAND = ("levelled_finish", "finish_p80")
+_PROVIDERS: dict[str, Callable[[Project, date], Any]] = {}
+
+
+def register_on_demand(name: str, provider: Callable[[Project, date], Any]) -> None:
+    """Make ``provider(project, today)`` the source of the on-demand metric ``name``."""
+    if name not in ON_DEMAND:
+        raise ValueError(f"'{name}' is not an on-demand metric")
+    _PROVIDERS[name] = provider
+
+
+def referenced_on_demand(texts: Iterable[str]) -> frozenset[str]:
+    """The on-demand metrics named in rule expressions (``metrics.levelled_finish`` ...)."""
+    joined = "\n".join(texts)
+    return frozenset(n for n in ON_DEMAND if n in joined)
+
+
+def on_demand_metrics(project: Project, today: date, names: Iterable[str]) -> dict[str, Any]:
+    """The named on-demand metrics; None when the plan gives none (no tasks, a link cycle)."""
+    out: dict[str, Any] = {}
+    for name in names:
+        provider = _PROVIDERS.get(name, _levelled_finish if name == "levelled_finish" else None)
+        try:
+            out[name] = provider(project, today) if provider is not None and project.tasks else None
+        except LifecycleError:
+            out[name] = None
+    return out
+
+
+def _levelled_finish(project: Project, today: date) -> str | None:
+    # lazy: levelling is only needed when a rule asks for it
+    from lifecycle.domain.project_levelling import level_project
+    from lifecycle.domain.schedule import compute_schedule
+
+    return level_project(project, compute_schedule(project, today=today)).levelled_finish.isoformat()
 
 
 def _money(v: Decimal) -> float:
     return float(v)
 
 
-def project_metrics(project: Project, today: date) -> dict[str, Any]:
+def project_metrics(project: Project, today: date, wanted: Iterable[str] = ()) -> dict[str, Any]:
+    """Every metric but the on-demand ones, which are added when named in ``wanted``."""
     out = _basic_metrics(project, today)
     out.update(_analytics_metrics(project, today))
+    if wanted:
+        out.update(on_demand_metrics(project, today, wanted))
     return out
 
 
@@ -160,6 +220,8 @@ def _analytics_metrics(project: Project, today: date) -> dict[str, Any]:
             }
         )
     out["schedule_error"] = error
+    if schedule is not None:
+        out.update(_scheduled_plan(project, today, schedule))
     out["has_baseline"] = baseline is not None
     out["baseline_finish"] = base_finish.isoformat() if base_finish else None
     ev = earned_value(project, today, schedule=schedule, detail=False)
@@ -197,32 +259,60 @@ def _analytics_metrics(project: Project, today: date) -> dict[str, Any]:
     return out
 
 
+def _weight(t: Task) -> float:
+    if t.effort_hours:
+        return float(t.effort_hours)
+    if t.duration_days:
+        return float(t.duration_days)
+    if t.start and t.finish:
+        return float((t.finish - t.start).days + 1)
+    return 1.0
+
+
+def _plan_figures(active: list[Task], today: date, scheduled: dict[str, tuple[date, date]]) -> tuple[float, list[str]]:
+    """Planned percent complete at ``today`` and the overdue task ids; a task without planned dates is
+    measured on its scheduled (early) dates when ``scheduled`` has them, so a plan of durations and links
+    has a plan too."""
+    total_w = sum(_weight(t) for t in active) or 1.0
+    planned = 0.0
+    overdue: list[str] = []
+    for t in active:
+        start, finish = t.start, t.finish
+        if (start is None or finish is None) and t.id in scheduled:
+            es, ef = scheduled[t.id]
+            start, finish = start or es, finish or ef
+        if start and finish:
+            if today >= finish:
+                share = 1.0
+            elif today < start:
+                share = 0.0
+            else:
+                share = ((today - start).days + 1) / ((finish - start).days + 1)
+            planned += _weight(t) * share
+        if finish and finish < today and t.status != "done":
+            overdue.append(t.id)
+    return round(100.0 * planned / total_w, 2), overdue
+
+
+def _scheduled_plan(project: Project, today: date, schedule: Any) -> dict[str, Any]:
+    """Planned progress and overdue tasks again, on the schedule's dates for tasks with no planned dates
+    (an imported plan of durations and links); nothing when every task has its dates."""
+    active = [t for t in project.leaf_tasks() if t.status != "cancelled"]
+    undated = [t.id for t in active if (t.start is None or t.finish is None) and t.id in schedule]
+    if not undated:
+        return {}
+    scheduled = {tid: schedule.dates(tid)[:2] for tid in undated}
+    pct, overdue = _plan_figures(active, today, scheduled)
+    return {"planned_progress_pct": pct, "overdue_task_count": len(overdue), "overdue_tasks": overdue}
+
+
 def _basic_metrics(project: Project, today: date) -> dict[str, Any]:
     leaves = project.leaf_tasks()
 
-    def weight(t: Any) -> float:
-        if t.effort_hours:
-            return float(t.effort_hours)
-        if t.duration_days:
-            return float(t.duration_days)
-        if t.start and t.finish:
-            return float((t.finish - t.start).days + 1)
-        return 1.0
-
     active = [t for t in leaves if t.status != "cancelled"]
-    total_w = sum(weight(t) for t in active) or 1.0
-    progress = sum(weight(t) * (100.0 if t.status == "done" else t.percent_complete) for t in active) / total_w
-    planned = 0.0
-    for t in active:
-        if t.start and t.finish:
-            if today >= t.finish:
-                share = 1.0
-            elif today < t.start:
-                share = 0.0
-            else:
-                share = ((today - t.start).days + 1) / ((t.finish - t.start).days + 1)
-            planned += weight(t) * share
-    overdue = [t.id for t in active if t.finish and t.finish < today and t.status != "done"]
+    total_w = sum(_weight(t) for t in active) or 1.0
+    progress = sum(_weight(t) * (100.0 if t.status == "done" else t.percent_complete) for t in active) / total_w
+    planned_pct, overdue = _plan_figures(active, today, {})
     budget_total = sum((b.amount for b in project.budget), Decimal(0))
     cost_actual = sum((c.amount for c in project.costs), Decimal(0))
     open_risks = [r for r in project.risks if r.status == "open"]
@@ -231,7 +321,7 @@ def _basic_metrics(project: Project, today: date) -> dict[str, Any]:
         "task_count": len(project.tasks),
         "leaf_task_count": len(leaves),
         "progress_pct": round(progress, 2),
-        "planned_progress_pct": round(100.0 * planned / total_w, 2),
+        "planned_progress_pct": planned_pct,
         "overdue_task_count": len(overdue),
         "overdue_tasks": overdue,
         "budget_total": _money(budget_total),

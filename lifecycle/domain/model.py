@@ -108,6 +108,14 @@ class Material:
 
 # --------------------------------------------------------------------------- plan
 @dataclass(frozen=True, slots=True)
+class ProgressPoint:
+    """A task's percent complete as recorded on a day (its progress history)."""
+
+    date: Date
+    percent_complete: float = fld(0.0, min=0, max=100)
+
+
+@dataclass(frozen=True, slots=True)
 class Task:
     """A work-breakdown-structure element; a task with children is a summary task."""
 
@@ -132,6 +140,13 @@ class Task:
     phase: str = fld("", doc="The phase this task belongs to (a phase id of the rule pack)")
     tags: tuple[str, ...] = ()
     custom: dict[str, Any] = custom_fld(_CUSTOM_DOC)
+    optimistic_days: float | None = fld(
+        None, min=0, doc="Three-point estimate: shortest duration in working days (most likely = duration_days)"
+    )
+    pessimistic_days: float | None = fld(None, min=0, doc="Three-point estimate: longest duration in working days")
+    progress: tuple[ProgressPoint, ...] = fld(
+        (), doc="Percent complete as recorded day by day: earned value at a past date uses what was known then"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +246,7 @@ class BaselineTask:
     finish: Date | None = None
     cost: Decimal = fld(Decimal("0"), money=True)
     effort_hours: float = 0.0
+    duration_days: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

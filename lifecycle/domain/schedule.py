@@ -37,6 +37,9 @@ Conventions taken from Microsoft Project where the textbook differs
   * Late dates of tasks without successors are taken from the project finish (the latest early finish),
     not from the task's own early finish; no task's late finish is after the project finish, even when
     its successors (through a lead or a start-to-start link) would allow it.
+  * Links that leave a predecessor's *start* (SS, SF) do not limit the predecessor's late dates in the
+    backward pass: its slack is measured to its finish-side successors and the project finish, as
+    Microsoft Project computes it (the textbook limits its late start through the link).
   * Free slack of a task without successors is its slack to the project finish; free slack is never
     negative and never more than total slack. Links into a summary count for free slack as links into
     its children.
@@ -48,8 +51,13 @@ Conventions taken from Microsoft Project where the textbook differs
     kept at that start, as if it had a start-no-earlier-than constraint: Project sets one when a start
     date is typed in. Other planned dates are ignored by the passes (they are the plan being compared).
   * Actuals: a task with an actual start keeps it (and its actual finish when done), whatever its links
-    say; its remaining work follows its planned duration. Completed tasks and cancelled tasks are never
-    critical (Project's rule for completed tasks); a cancelled task keeps its links but takes no time.
+    say; its remaining work follows its planned duration. Actual dates are shown as recorded even on a
+    non-working day (an actual start on a Saturday stays on the Saturday). Completed tasks have no slack
+    (their late dates are their actual dates) and, like cancelled tasks, are never critical (Project's
+    rule); a cancelled task keeps its links but takes no time. A summary's slack is the smallest of its
+    children not yet done.
+  * The critical tasks are also given as chains (``critical_chains``): critical tasks joined by links;
+    unlinked critical tasks are separate chains, never printed as one path.
   * Critical means total slack <= 0 (Project's default critical slack limit).
 
 A cycle in the links is a :class:`ScheduleCycle` (an :class:`~lifecycle.errors.InvalidInput`) naming the
@@ -173,6 +181,7 @@ class Schedule:
         critical_path: list[str],
         warnings: list[str],
         fnode: list[int],
+        critical_chains: list[list[str]] | None = None,
     ):
         self._tasks = tasks
         self.calendar = cal
@@ -193,6 +202,8 @@ class Schedule:
         self._fnode = fnode
         self.finish_index = finish_index
         self.critical_path = critical_path
+        # the critical tasks grouped by the links between them: unlinked critical tasks are separate chains
+        self.critical_chains = critical_chains if critical_chains is not None else [[x] for x in critical_path]
         self.warnings = warnings
         self._pos = {t.id: i for i, t in enumerate(tasks)}
         self._dates: dict[int, tuple[date, date, date, date]] = {}
@@ -259,10 +270,27 @@ class Schedule:
         b = self.base
         es, ls, d = self._es[i], self._ls[i], self._dur[i]
         if d > 0:
-            return at(b + es), at(b + es + d - 1), at(b + ls), at(b + ls + d - 1)
-        early = at(b + es - 1) if self._anchor_end[i] else at(b + es)
-        late = early if ls == es else at(b + ls - 1)
-        return early, early, late, late
+            got = at(b + es), at(b + es + d - 1), at(b + ls), at(b + ls + d - 1)
+        else:
+            early = at(b + es - 1) if self._anchor_end[i] else at(b + es)
+            late = early if ls == es else at(b + ls - 1)
+            got = early, early, late, late
+        t = self._tasks[i]
+        if t.actual_start is None and t.actual_finish is None:
+            return got
+        return self._actual_dates(i, t, got)
+
+    def _actual_dates(self, i: int, t: Task, got: tuple[date, date, date, date]) -> tuple[date, date, date, date]:
+        """Actual dates are shown as recorded, even on a non-working day (the passes count working days)."""
+        es, ef, ls, lf = got
+        if t.actual_start is not None:
+            if ls == es:
+                ls = t.actual_start
+            es = t.actual_start
+        if self._done[i] and t.actual_finish is not None:
+            ef = lf = t.actual_finish
+            ls = es
+        return es, ef, ls, lf
 
     def dates(self, task_id: str) -> tuple[date, date, date, date]:
         """(early start, early finish, late start, late finish) of a task."""
@@ -355,6 +383,7 @@ class Schedule:
             "project_finish": self.project_finish.isoformat(),
             "duration_days": self.duration_days,
             "critical_path": list(self.critical_path),
+            "critical_chains": [list(c) for c in self.critical_chains],
             "warnings": list(self.warnings),
             "tasks": [r.to_dict() for r in self.rows()],
         }
@@ -420,7 +449,50 @@ def _compute_schedule(project: Project, today: date | None, honor_constraints: b
         critical_path=[tasks[i].id for i in path],
         warnings=warnings,
         fnode=net.fnode,
+        critical_chains=_critical_chains(tasks, path, project.links, pos, parent, crit),
     )
+
+
+def _critical_chains(
+    tasks: tuple[Task, ...],
+    path: list[int],
+    links: tuple[TaskLink, ...],
+    pos: dict[str, int],
+    parent: list[int],
+    crit: list[bool],
+) -> list[list[str]]:
+    """The critical leaf tasks (in ``path`` order) grouped into chains: two critical tasks are in one chain
+    when a link joins them (directly, or through critical summary tasks that hold them)."""
+    on_path = set(path)
+    root = {i: i for i in path}
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    below: dict[int, list[int]] = {}  # summary -> the critical leaves below it
+    for j in path:
+        k = parent[j]
+        while k >= 0:
+            below.setdefault(k, []).append(j)
+            k = parent[k]
+
+    def leaves_of(i: int) -> list[int]:
+        return [i] if i in on_path else below.get(i, [])
+
+    for link in links:
+        p, q = pos.get(link.predecessor, -1), pos.get(link.successor, -1)
+        if p < 0 or q < 0 or not crit[p] or not crit[q]:
+            continue
+        ends = leaves_of(p) + leaves_of(q)
+        for a in ends[1:]:
+            root[find(a)] = find(ends[0])
+    chains: dict[int, list[str]] = {}
+    for i in path:
+        chains.setdefault(find(i), []).append(tasks[i].id)
+    return list(chains.values())
 
 
 def _hierarchy(
@@ -489,6 +561,7 @@ class _Network:
         "out_w",
         "own_pred",
         "sanode",
+        "start_out",
     )
 
     def __init__(self, dur: list[int], children: dict[int, list[int]]):
@@ -506,6 +579,8 @@ class _Network:
         self.sanode = [-1] * n
         self.ms_in: dict[int, list[tuple[int, int, bool]]] = {}  # milestone -> (pred node, weight, from a finish)
         self.own_pred = [False] * n
+        # node -> positions in out_v of links leaving a leaf task's start (SS, SF): not used by the backward pass
+        self.start_out: dict[int, set[int]] = {}
         for s in children:
             self.fnode[s] = self._add(0, -_INF)
 
@@ -623,6 +698,8 @@ def _link_edges(
             v = s
             b = 0
         w = a + lag - b
+        if u == p and not pred_fin:
+            net.start_out.setdefault(u, set()).add(len(out_v[u]))
         out_v[u].append(v)
         out_w[u].append(w)
         own_pred[s] = True
@@ -724,15 +801,19 @@ def _backward_pass(
     ls = [0] * nn
     fsl = [0] * nn
     pseudo = [v >= n or is_sum[v] for v in range(nn)]
+    start_out = net.start_out
+    no_back: set[int] = set()
     for u in reversed(order):
         eu = es[u]
         best = pf - dnode[u]  # nothing finishes after the project finish, whatever its successors allow
         bfree = _INF
-        for v, w in zip(out_v[u], out_w[u], strict=True):
+        if start_out:
+            no_back = start_out.get(u, set())
+        for k, (v, w) in enumerate(zip(out_v[u], out_w[u], strict=True)):
             if mode[v] == 2 and eu + w != es[v]:
                 continue
             x = ls[v] - w
-            if x < best:
+            if x < best and k not in no_back:
                 best = x
             gap = es[v] - eu - w
             if pseudo[v]:
@@ -780,20 +861,22 @@ def _slack_and_rollup(
     for i in range(n):
         if is_sum[i]:
             continue
+        if done[i]:
+            continue  # a completed task has no slack left (its late dates are its actual dates)
         t_s = ls[i] - es[i]
         ts[i] = t_s
         fs[i] = max(0, min(fsl[i], t_s))
-        crit[i] = t_s <= 0 and not done[i] and not cancelled[i]
+        crit[i] = t_s <= 0 and not cancelled[i]
     children, fnode = net.children, net.fnode
     r_es = es[:n]
-    r_ls = ls[:n]
+    r_ls = [es[i] if done[i] and not is_sum[i] else ls[i] for i in range(n)]
     r_ef = [es[i] + dur[i] for i in range(n)]
     for s in sorted(children, key=lambda s: -level[s]):
         kids = children[s]
         r_es[s] = min(r_es[c] for c in kids)
         r_ef[s] = max(r_ef[c] for c in kids)
         r_ls[s] = min(r_ls[c] for c in kids)
-        ts[s] = min(ts[c] for c in kids)
+        ts[s] = min(ts[c] for c in ([c for c in kids if not done[c]] or kids))
         fs[s] = max(0, min(fsl[fnode[s]], ts[s]))
         crit[s] = any(crit[c] for c in kids)
         done[s] = all(done[c] for c in kids)

@@ -32,6 +32,7 @@ from lifecycle.domain.gates import (
     approval_status,
 )
 from lifecycle.domain.lifecycle import Move, PhaseMachine
+from lifecycle.domain.metrics import referenced_on_demand
 from lifecycle.domain.model import Project
 from lifecycle.expr.compiler import CelSyntax, CompiledExpr, compile_expr
 from lifecycle.expr.env import CelEnv, Evaluated, referenced_names
@@ -219,6 +220,14 @@ def _utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _on_demand(pack: PackSpec, transition: str) -> frozenset[str]:
+    """The on-demand metrics (levelled finish, P80 finish) the gate's rules use: only those are computed."""
+    texts = []
+    for r in pack.gate_for(transition).rules:
+        texts += [e.text for e in (r.check, r.when, r.evidence) if e is not None]
+    return referenced_on_demand(texts)
+
+
 def decide(
     pack: PackSpec,
     move: Move,
@@ -289,7 +298,7 @@ def evaluate_gate(
     ``project.version`` count). ``extra`` is merged into the facts (e.g. ``approvals``).
     """
     move = pack.machine.move(project.phase, transition_name, project.phase_before_hold)
-    facts = build_facts(project, today, extra)
+    facts = build_facts(project, today, extra, wanted=_on_demand(pack, move.name))
     return decide(pack, move, project, facts, today, waivers, votes, now=now, actor=actor, lang=lang)
 
 
@@ -309,7 +318,7 @@ def check_gate(
 ) -> Decision:
     """Like :func:`evaluate_gate`, choosing the move by target phase (``--to``) or the next forward one."""
     move = pack.machine.resolve(project.phase, project.phase_before_hold, to=to, transition=transition)
-    facts = build_facts(project, today, extra)
+    facts = build_facts(project, today, extra, wanted=_on_demand(pack, move.name))
     return decide(pack, move, project, facts, today, waivers, votes, now=now, actor=actor, lang=lang)
 
 

@@ -11,7 +11,7 @@ Task columns (``id`` and ``name`` required)::
     id, name, wbs, parent, owner, start, finish, duration_days, effort_hours, percent_complete,
     status (not_started|in_progress|done|blocked|cancelled), actual_start, actual_finish,
     milestone, constraint (start_no_earlier_than|finish_no_later_than), constraint_date,
-    deliverables (ids; separated), notes, predecessors
+    deliverables (ids; separated), notes, optimistic_days, pessimistic_days, predecessors
 
 ``predecessors`` lists the links into the task, separated by ``;`` or ``,``: a task id, optionally
 followed by the link type and a lag in working days, e.g. ``T1`` (finish-to-start), ``T2SS``,
@@ -64,6 +64,8 @@ TASK_COLUMNS = (
     "constraint_date",
     "deliverables",
     "notes",
+    "optimistic_days",
+    "pessimistic_days",
     "predecessors",
 )
 RISK_COLUMNS = (

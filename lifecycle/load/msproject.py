@@ -21,7 +21,9 @@ saved by every version of the format are read alike):
   ``Work``, ``Milestone``, ``PercentComplete``, ``ActualStart``, ``ActualFinish``, ``Active``,
   ``ConstraintType`` / ``ConstraintDate`` (a manually scheduled or levelled task keeps its start as a
   start-no-earlier-than), ``Notes``, ``Deadline``, ``Cost``, ``ActualCost``,
-  ``Baseline`` (``Number``, ``Start``, ``Finish``, ``Work``, ``Cost``) and ``PredecessorLink``:
+  ``Baseline`` (``Number``, ``Start``, ``Finish``, ``Duration``, ``Work``, ``Cost``), the optimistic and
+  pessimistic durations of a three-point estimate (custom duration fields, ``ExtendedAttribute``, whose
+  project-level alias names them "optimistic" / "pessimistic") and ``PredecessorLink``:
   ``PredecessorUID``, ``Type`` (0 = FF, 1 = FS, 2 = SF, 3 = SS; FS when absent), ``LinkLag`` in *tenths of
   a minute* and ``LagFormat`` (working units 3/5/7/9/11 are divided by the minutes per day; elapsed
   units 4/6/8/10/12 are elapsed time turned into working days pro rata to the working week; percent
@@ -96,6 +98,7 @@ _USED = {
         "StatusDate",
         "CurrentDate",
         "CurrencyCode",
+        "CurrencySymbol",
         "MinutesPerDay",
         "MinutesPerWeek",
         "CalendarUID",
@@ -146,12 +149,6 @@ _USED = {
         "Cost",
         "Duration",
         "DurationFormat",
-        "Interim",
-        "EstimatedDuration",
-        "BCWS",
-        "BCWP",
-        "FixedCost",
-        "TimephasedData",
     },
     "Resource": {
         "UID",
@@ -180,6 +177,7 @@ _USED = {
     },
 }
 _DERIVED = {
+    "Baseline": {"Interim", "EstimatedDuration", "BCWS", "BCWP", "FixedCost", "TimephasedData"},
     "Project": {
         "UID",
         "Subject",
@@ -190,7 +188,6 @@ _DERIVED = {
         "FYStartDate",
         "CriticalSlackLimit",
         "CurrencyDigits",
-        "CurrencySymbol",
         "CurrencySymbolPosition",
         "DefaultStartTime",
         "DefaultFinishTime",
@@ -721,6 +718,7 @@ class _Reader:
         self.minutes_per_day = 480.0
         self.minutes_per_week = 2400.0
         self.working_per_week = 5
+        self.pert_fields: dict[str, str] = {}  # custom duration field id -> "optimistic" / "pessimistic"
 
     def line(self, el: Element | None) -> int | None:
         return None if el is None else self.lines.get(id(el))
@@ -777,7 +775,8 @@ class _Reader:
             self.error(k[name][0], f"{path}/{name}", f"expected a number, got '{t[:40]}'")
             return None
 
-    def money(self, k: dict[str, list[Element]], name: str, path: str) -> Decimal | None:
+    def money(self, k: dict[str, list[Element]], name: str, path: str, *, cents: bool = True) -> Decimal | None:
+        """An amount; costs are stored in hundredths of the currency unit (``cents``), rates are not."""
         t = self.text(k, name)
         if t is None:
             return None
@@ -785,7 +784,8 @@ class _Reader:
             v = Decimal(t)
             if not v.is_finite():
                 raise InvalidOperation
-            # the format stores money as a number, sometimes in hundredths: keep two decimals
+            if cents:
+                v = v / 100
             return v.quantize(Decimal("0.01"))
         except InvalidOperation:
             self.error(k[name][0], f"{path}/{name}", f"expected an amount, got '{t[:40]}'")
@@ -1081,7 +1081,7 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
         start=r.date_(rk, "StartDate", "Project"),
         finish=r.date_(rk, "FinishDate", "Project"),
         status_date=head.status_date,
-        currency=(r.text(rk, "CurrencyCode") or "")[:3].upper(),
+        currency=_currency(r, rk),
         calendar=head.calendar,
         tasks=tuple(tasks),
         links=tuple(links),
@@ -1094,6 +1094,24 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
         report=rep,
         task_lines=tr.task_lines,
     )
+
+
+# Currency symbols that name one currency; a file without CurrencyCode is read through them.
+_SYMBOL_CODE = {"£": "GBP", "€": "EUR", "$": "USD", "US$": "USD", "¥": "CNY", "￥": "CNY", "元": "CNY", "₹": "INR"}
+
+
+def _currency(r: _Reader, rk: dict[str, list[Element]]) -> str:
+    """The ISO code: ``CurrencyCode``, else the one ``CurrencySymbol`` stands for ('' when neither says)."""
+    code = (r.text(rk, "CurrencyCode") or "")[:3].upper()
+    if code:
+        return code
+    symbol = r.text(rk, "CurrencySymbol") or ""
+    found = _SYMBOL_CODE.get(symbol, "")
+    if symbol and not found:
+        r.report.note(None, f"currency symbol '{symbol}' without a currency code; set the project's currency")
+    elif found:
+        r.report.note(None, f"no currency code: the symbol '{symbol}' read as {found}")
+    return found
 
 
 @dataclass
@@ -1125,8 +1143,22 @@ def _read_header(r: _Reader, root: Element, rk: dict[str, list[Element]]) -> _He
     status_date = r.date_(rk, "StatusDate", "Project")
     rep.status_date = status_date
     current = r.date_(rk, "CurrentDate", "Project")
+    r.pert_fields = _pert_fields(r, rk)
     cal, n_exceptions = r.calendar(rk, r.minutes_per_day / 60.0)
     return _Header(name, saved, status_date, current, cal, n_exceptions)
+
+
+def _pert_fields(r: _Reader, rk: dict[str, list[Element]]) -> dict[str, str]:
+    """Custom duration fields whose alias says they hold the optimistic or pessimistic duration (where
+    the tool's PERT analysis keeps a three-point estimate)."""
+    out: dict[str, str] = {}
+    for ea in _children_named(rk, "ExtendedAttributes", "ExtendedAttribute"):
+        k = r.kids(ea)
+        fid, alias = r.text(k, "FieldID"), (r.text(k, "Alias") or "").lower()
+        for word in ("optimistic", "pessimistic"):
+            if fid and word in alias:
+                out[fid] = word
+    return out
 
 
 def _children_named(k: dict[str, list[Element]], group: str, name: str) -> list[Element]:
@@ -1160,7 +1192,7 @@ class _Resources:
                 continue  # the format writes an unnamed resource 0 as a placeholder
             typ = r.int_(k, "Type", path)
             typ = 1 if typ is None else typ
-            rate = r.money(k, "StandardRate", path) or Decimal("0")
+            rate = r.money(k, "StandardRate", path, cents=False) or Decimal("0")
             if rate < 0:
                 rate = Decimal("0")
             if typ == 1:
@@ -1297,6 +1329,14 @@ class _TaskReader:
         row["cost"] = r.money(k, "Cost", path)
         row["actual_cost"] = r.money(k, "ActualCost", path)
         row["baseline_cost"] = None
+        row["optimistic"] = row["pessimistic"] = None
+        if r.pert_fields:
+            for ea in k.get("ExtendedAttribute", []):
+                ek = r.kids(ea)
+                which = r.pert_fields.get(r.text(ek, "FieldID") or "")
+                hours = r.hours(ek, "Value", path + "/ExtendedAttribute") if which else None
+                if which and hours is not None:
+                    row[which] = round(max(0.0, r.days_from_hours(hours)), 4)
         return row
 
     def _duration_days(self, tel: Element, k: dict[str, list[Element]], tid: str, path: str) -> float | None:
@@ -1325,6 +1365,7 @@ class _TaskReader:
         if num == 0:
             row["baseline_cost"] = bcost
         bw = r.hours(bk, "Work", bpath)
+        bd = r.hours(bk, "Duration", bpath)
         self.baselines.setdefault(num, []).append(
             BaselineTask(
                 task=tid,
@@ -1332,6 +1373,7 @@ class _TaskReader:
                 finish=r.date_(bk, "Finish", bpath),
                 cost=bcost,
                 effort_hours=max(0.0, bw or 0.0),
+                duration_days=None if bd is None else round(max(0.0, r.days_from_hours(bd)), 4),
             )
         )
 
@@ -1456,6 +1498,8 @@ def _task_of_row(
         constraint=constraint,
         constraint_date=cdate,
         notes=notes,
+        optimistic_days=None if milestone or days is None else row["optimistic"],
+        pessimistic_days=None if milestone or days is None else row["pessimistic"],
     )
 
 

@@ -82,6 +82,8 @@ TASKS = Sheet(
         ("deliverables", "Deliverables", "交付物"),
         ("predecessors", "Predecessors", "前置任务"),
         ("notes", "Notes", "备注"),
+        ("optimistic_days", "Optimistic (days)", "乐观工期（天）"),
+        ("pessimistic_days", "Pessimistic (days)", "悲观工期（天）"),
     ),
 )
 RISKS = Sheet(

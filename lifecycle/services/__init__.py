@@ -11,3 +11,6 @@ storage, documents and notify; nothing below imports services. Every service tak
 (``with open_context(workspace) as ctx:``); the environment was read once into the workspace's
 settings, and no service reads it.
 """
+
+# registers the on-demand schedule-risk metric (metrics.finish_p80) for every user of the services
+from lifecycle.services import scheduling as _scheduling  # noqa: F401

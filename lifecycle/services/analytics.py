@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from lifecycle.domain.calendar import work_calendar
 from lifecycle.domain.evm import (
     EarnedValue,
     SCurvePoint,
@@ -46,6 +47,8 @@ from lifecycle.load.msproject import ImportReport, read_msproject
 from lifecycle.load.source import format_path
 from lifecycle.services.context import Context
 from lifecycle.services.projects import initial_phase
+
+CODE_HELP = "2 to 40 letters, digits, '-' or '_', starting with a letter"
 
 
 # ---------------------------------------------------------------------------------------- figures
@@ -252,6 +255,24 @@ def _check(project: Project, file: str, lines: dict[str, int] | None, today: dat
         )
 
 
+def _finish_moved(project: Project, file_finish: date | None, approximations: list[str], today: date) -> str:
+    """How far the finish computed here is from the one the file states, and what may explain it ('' when
+    they agree or the file states none)."""
+    if file_finish is None or not project.tasks:
+        return ""
+    ours = compute_schedule(project, today=today).project_finish
+    if ours == file_finish:
+        return ""
+    cal = work_calendar(project.calendar)
+    a, b = sorted((ours, file_finish))
+    days = cal.count_working_days(a, b) - 1
+    why = [x.split(": ", 1)[-1] for x in approximations if "not imported" in x or "not supported" in x][:3]
+    return (
+        f"the finish computed here, {ours}, is {days} working day(s) {'later' if ours > file_finish else 'earlier'} "
+        f"than the file's {file_finish}" + (f"; what was not imported may explain it: {'; '.join(why)}" if why else "")
+    )
+
+
 def import_msproject(ctx: Context, path: str | Path, code: str | None = None) -> ImportReport:
     """Import a Microsoft Project XML file into a new project, or into ``code`` if it exists.
 
@@ -264,7 +285,9 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
     rep = data.report
     target = code or _code_from(data.name)
     if not CODE_RE.match(target):
-        raise InvalidInput(f"'{target}' is not a valid project code; pass --code")
+        if code is not None:
+            raise InvalidInput(f"--code '{code}' is not a valid project code ({CODE_HELP})")
+        raise InvalidInput(f"'{target}' (from the file's title) is not a valid project code ({CODE_HELP}); pass --code")
     exists = ctx.store.exists(target)
     if exists and code is None:
         raise InvalidInput(
@@ -317,6 +340,9 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
             baselines=data.baselines,
         )
     _check(project, str(path), data.task_lines, ctx.today())
+    moved = _finish_moved(project, data.finish, rep.approximations, ctx.today())
+    if moved:
+        rep.note(None, moved)
     ev = AuditEvent(
         target,
         "project.imported",

@@ -20,6 +20,7 @@ from lifecycle.domain.model import (
     CostEntry,
     Feedback,
     Issue,
+    ProgressPoint,
     Risk,
     StatusReport,
     Survey,
@@ -92,6 +93,10 @@ def progress_values(task: Task, change: TaskProgress, today: date) -> dict[str, 
         values["actual_start"] = min(today, values.get("actual_finish", today))
     given = {"actual_start": change.actual_start, "actual_finish": change.actual_finish, "owner": change.owner}
     values.update({k: v for k, v in given.items() if v is not None})
+    if "percent_complete" in values:
+        # the progress history: one entry a day, the latest recording of the day wins
+        kept = tuple(p for p in task.progress if p.date != today)
+        values["progress"] = (*kept, ProgressPoint(today, values["percent_complete"]))
     return values
 
 

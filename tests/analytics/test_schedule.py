@@ -144,7 +144,9 @@ def test_all_link_types_with_lags_and_leads() -> None:
     expected = {
         "A": (d(2026, 3, 2), d(2026, 3, 6), d(2026, 3, 2), d(2026, 3, 6), 0, 0),
         "B": (d(2026, 3, 11), d(2026, 3, 13), d(2026, 3, 11), d(2026, 3, 13), 0, 0),
-        "C": (d(2026, 3, 3), d(2026, 3, 4), d(2026, 3, 12), d(2026, 3, 13), 7, 0),
+        # C's only successor leaves its start (SF): as in Microsoft Project it does not limit C's late
+        # dates, so C has 9 days of slack to the project finish (the textbook gives 7)
+        "C": (d(2026, 3, 3), d(2026, 3, 4), d(2026, 3, 16), d(2026, 3, 17), 9, 0),
         "D": (d(2026, 3, 11), d(2026, 3, 16), d(2026, 3, 11), d(2026, 3, 16), 0, 0),
         "E": (d(2026, 3, 4), d(2026, 3, 5), d(2026, 3, 13), d(2026, 3, 16), 7, 7),
         "F": (d(2026, 3, 13), d(2026, 3, 17), d(2026, 3, 13), d(2026, 3, 17), 0, 0),
@@ -432,7 +434,8 @@ def test_to_dict_is_plain_data() -> None:
 
 # ------------------------------------------------------------------------------------------------ cross-check
 def _reference(durs: list[int], edges: list[tuple[int, int, str, int]]) -> tuple[list[int], list[int], int]:
-    """Early and late starts by naive relaxation to a fixpoint (no topological order, no tricks)."""
+    """Early and late starts by naive relaxation to a fixpoint (no topological order, no tricks); links that
+    leave the predecessor's start (SS, SF) do not limit its late start (the Microsoft Project convention)."""
     n = len(durs)
 
     def weight(u: int, v: int, typ: str, lag: int) -> int:
@@ -453,6 +456,8 @@ def _reference(durs: list[int], edges: list[tuple[int, int, str, int]]) -> tuple
     while changed:
         changed = False
         for u, v, typ, lag in edges:
+            if typ[0] == "S":
+                continue
             x = ls[v] - weight(u, v, typ, lag)
             if x < ls[u]:
                 ls[u] = x

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lifecycle.domain.model import ProgressPoint
 from lifecycle.errors import InvalidInput, NotFound
 from lifecycle.services import records
 from lifecycle.services.context import Context, Runtime
@@ -40,6 +41,7 @@ def test_progress_rules_without_storage() -> None:
         "percent_complete": 40.0,
         "status": "in_progress",
         "actual_start": today,
+        "progress": (ProgressPoint(today, 40.0),),  # the progress history gets the day's entry
     }
     assert records.progress_values(task, records.TaskProgress(percent=100), today)["status"] == "done"
     assert records.progress_values(task, records.TaskProgress(), today) == {}

@@ -1,7 +1,7 @@
 """custom fields, rule-pack params, and phase/tags/kind on items
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-06 20:30:00
 
 Projects get ``params`` and ``custom`` (JSON); tasks, deliverables, lessons and status reports get
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
