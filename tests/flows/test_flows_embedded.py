@@ -141,13 +141,19 @@ def _latest_task_run(prefix: str) -> Any:
     from prefect.client.schemas.sorting import TaskRunSort
 
     async def read() -> Any:
+        # task run states reach the API through Prefect's event pipeline, a moment after the flow
+        # returns: read until the run's final state has arrived (at most about 15 s)
         async with get_client() as client:
-            runs = await client.read_task_runs(
-                task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_=prefix)),
-                sort=TaskRunSort.EXPECTED_START_TIME_DESC,
-                limit=1,
-            )
-            return runs[0]
+            for _ in range(60):
+                runs = await client.read_task_runs(
+                    task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_=prefix)),
+                    sort=TaskRunSort.EXPECTED_START_TIME_DESC,
+                    limit=1,
+                )
+                if runs and runs[0].state is not None and runs[0].state.is_final():
+                    return runs[0]
+                await asyncio.sleep(0.25)
+            return runs[0] if runs else None
 
     return asyncio.run(read())
 
