@@ -15,7 +15,7 @@ import click
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("lifecycle.cli.projects:init_cmd", "Create a workspace and its database."),
     "apply": ("lifecycle.cli.projects:apply_cmd", "Create or update projects from project files."),
-    "export": ("lifecycle.cli.projects:export_cmd", "Write a project as a project file, iCalendar or MS Project XML."),
+    "export": ("lifecycle.cli.projects:export_cmd", "Write a project file, iCalendar, MS Project XML or Excel."),
     "list": ("lifecycle.cli.projects:list_cmd", "List projects with phase and progress."),
     "show": ("lifecycle.cli.projects:show_cmd", "One-screen summary of a project."),
     "facts": ("lifecycle.cli.facts:facts_cmd", "Print the facts document gate rules see (JSON)."),
@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "docs": ("lifecycle.cli.docs:docs_grp", "Generate, list and verify client documents (PDF)."),
     "report": ("lifecycle.cli.analytics:report_cmd", "Schedule, earned value, resources and risk report."),
     "baseline": ("lifecycle.cli.analytics:baseline_grp", "Save and list schedule and cost baselines."),
-    "import": ("lifecycle.cli.analytics:import_grp", "Import Microsoft Project XML or CSV."),
+    "import": ("lifecycle.cli.analytics:import_grp", "Import Microsoft Project XML, CSV or Excel."),
     "schedule": ("lifecycle.cli.schedule:schedule_grp", "Level resources; simulate the schedule's risk."),
     "flow": ("lifecycle.cli.flows:flow_grp", "Run Prefect flows (embedded or on a server)."),
     "demo": ("lifecycle.cli.demo:demo_cmd", "Walk a sample project through its whole lifecycle."),
