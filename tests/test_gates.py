@@ -116,10 +116,12 @@ def test_fix_approve_waive_and_advance(planning, tmp_path, monkeypatch):
     assert {w["rule"] for w in d["waivers"]} == set(still)
     assert d["approvals"]["satisfied"] is False
     run("gate", "approve", CODE, "--as", "sponsor", "--comment", "Plan approved")
-    # a change after a vote voids it
+    # a change after a vote voids it (the PM books the cost: a sponsor does not record progress)
+    monkeypatch.setenv("PMO_USER", PM)
     run("cost", "add", CODE, "--amount", "100", "--category", "travel")
     d = json.loads(run("gate", "check", CODE, "--json", code=1).output)
     assert "sponsor" in d["approvals"]["missing"]
+    monkeypatch.setenv("PMO_USER", SPONSOR)
     run("gate", "approve", CODE, "--as", "sponsor")
     monkeypatch.setenv("PMO_USER", CLIENT_REP)
     run("gate", "approve", CODE, "--as", "client_representative")
@@ -389,3 +391,17 @@ def test_concurrent_advances_exactly_one_wins(backend, workspace, tmp_path, requ
     assert shown["phase"] == "planning" and shown["version"] == 2
     assert len(json.loads(run("gate", "reviews", CODE, "--json").output)) == 1
     assert "intact" in run("audit", "verify").output
+
+
+def test_recording_progress_takes_the_pm_or_the_team(planning, monkeypatch):
+    """A signed-in sponsor cannot record progress; the PM can, and the audit names them."""
+    before = version()
+    monkeypatch.setenv("PMO_USER", SPONSOR)
+    res = run("task", "progress", CODE, "workshops", "--percent", "40", code=1)
+    assert f"{SPONSOR}> may not record progress on {CODE} (holds: sponsor, steering)" in res.output
+    assert version() == before
+    monkeypatch.setenv("PMO_USER", PM)
+    run("task", "progress", CODE, "workshops", "--percent", "40")
+    assert version() == before + 1
+    last = json.loads(run("audit", "show", CODE, "--json").output)[-1]
+    assert last["action"] == "task.progress" and last["actor"] == PM

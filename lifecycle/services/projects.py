@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lifecycle.domain import policy
 from lifecycle.domain.changes import Change, diff_projects
 from lifecycle.domain.facts import facts_schema
 from lifecycle.domain.fields import to_plain
@@ -381,6 +382,12 @@ def summary(ctx: Context, code: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- daily records
+def _may_record(ctx: Context, project: Project) -> None:
+    who = ctx.principal
+    if who is not None and policy.PMO_ADMIN not in who.global_roles:
+        policy.require(who, policy.RECORD_PROGRESS, project)
+
+
 def update_project(
     ctx: Context,
     code: str,
@@ -391,8 +398,13 @@ def update_project(
     entity_id: str,
     data: dict[str, Any] | None = None,
 ) -> Project:
-    """Apply ``change`` to the stored project, validate the result, save it with one audit event."""
+    """Apply ``change`` to the stored project, validate the result, save it with one audit event.
+
+    A signed-in user must hold a role that records progress on this project (the PM or the team), or be
+    a PMO administrator; with nobody signed in (embedded mode, flows) the workspace owner acts.
+    """
     current = ctx.store.get(code)
+    _may_record(ctx, current)
     new = change(current)
     findings = validate_project(new)
     if findings:
