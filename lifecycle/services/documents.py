@@ -31,6 +31,7 @@ from lifecycle.domain.model import AuditEvent, DocumentRecord
 from lifecycle.errors import InvalidInput, LifecycleError, NotFound, RenderError
 from lifecycle.services.context import Context
 from lifecycle.services.projects import load_rules
+from lifecycle.services.scheduling import status_report_risk
 
 __all__ = [
     "DocumentKind",
@@ -174,6 +175,19 @@ def _record(
     return {**record, **extra} if extra else record
 
 
+def _with_forecast(kind: str, project: Any, today: Any, extra: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A status report of a plan with three-point estimates carries its schedule risk (seeded, so the same
+    project and day give the same figures); other documents carry only what the caller adds."""
+    if kind != "status" or not any(
+        t.optimistic_days is not None or t.pessimistic_days is not None for t in project.tasks
+    ):
+        return extra
+    risk = status_report_risk(project, today)
+    if not risk.get("estimated_tasks"):  # every estimated task is done or started: nothing varies
+        return extra
+    return {**(extra or {}), "schedule_risk": risk}
+
+
 def same_content(ctx: Context, doc: DocumentRecord) -> bool:
     """Would issuing ``doc`` again now print what it printed? The record is built afresh from the
     project as it is, with the document's own number, date and language, and compared with the
@@ -191,6 +205,7 @@ def same_content(ctx: Context, doc: DocumentRecord) -> bool:
         if isinstance(doc.record, dict) and "countersign" in doc.record
         else None
     )
+    extra = _with_forecast(doc.kind, inp.project, ctx.today(), extra)
     record = _record(ctx, inp, doc.number, seq, doc.created_at, extra)
     return bool(plain(record) == doc.record)
 
@@ -221,7 +236,7 @@ def issue_document(
     ms, review, reviews, lang = inp.milestone, inp.review, inp.reviews, inp.lang
     now = ctx.now()
     number, seq = next_number(code, kind, ctx.store.documents(code), ms.id if ms else None)
-    record = _record(ctx, inp, number, seq, now, extra)
+    record = _record(ctx, inp, number, seq, now, _with_forecast(kind, inp.project, ctx.today(), extra))
 
     rendered = render_pdf(record, logo=_logo(ctx))
     if rendered.refused:
