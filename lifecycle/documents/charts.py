@@ -362,6 +362,25 @@ def _diamond(cx: float, cy: float, r: float, fill: str, stroke: str) -> str:
     )
 
 
+def _today_marker(tx: float, y1: str, y2: str, label: str, label_y: float, limit: float) -> list[str]:
+    """The dashed "today" line of a time chart and its label, set right of the line unless it would
+    pass ``limit`` (then left of it). ``y1``/``y2`` come formatted, as each chart writes its own."""
+    right = tx + 4 + _text_width(label, 6.5) < limit
+    return [
+        f'<line x1="{tx:.1f}" y1="{y1}" x2="{tx:.1f}" y2="{y2}" stroke="{TODAY}" '
+        f'stroke-width="0.9" stroke-dasharray="3 2"/>',
+        _t(
+            tx + 3 if right else tx - 3,
+            label_y,
+            label,
+            size=6.5,
+            fill=TODAY,
+            anchor="start" if right else "end",
+            weight="bold",
+        ),
+    ]
+
+
 def gantt_chart(
     rows: Sequence[Mapping[str, Any]], *, today: Any, fmt: Formatter, hidden: int = 0, width: float = PLOT_WIDTH
 ) -> Markup:
@@ -504,24 +523,8 @@ def gantt_chart(
         y += row_h
     td = _date(today)
     if td and lo <= td <= hi:
-        tx = x(td)
-        body.append(
-            f'<line x1="{tx:.1f}" y1="{top - 2}" x2="{tx:.1f}" y2="{bottom + 2:.1f}" stroke="{TODAY}" '
-            f'stroke-width="0.9" stroke-dasharray="3 2"/>'
-        )
         label = f"{fmt.t('chart.today')} {fmt.month_day(td)}"
-        right = tx + 4 + _text_width(label, 6.5) < width
-        body.append(
-            _t(
-                tx + 3 if right else tx - 3,
-                bottom + 9,
-                label,
-                size=6.5,
-                fill=TODAY,
-                anchor="start" if right else "end",
-                weight="bold",
-            )
-        )
+        body += _today_marker(x(td), f"{top - 2}", f"{bottom + 2:.1f}", label, bottom + 9, width)
     if hidden:
         body.append(_t(0, height - 2, fmt.t("label.gantt_more", n=hidden), size=6.5, fill=MUTED))
     return _svg(width, height, body, fmt.t("chart.gantt"))
@@ -638,24 +641,7 @@ def cost_s_curve(
         f'<line x1="{x0:.1f}" y1="{bottom:.1f}" x2="{x1:.1f}" y2="{bottom:.1f}" stroke="{MUTED}" stroke-width="0.6"/>'
     )
     if td and lo <= td <= hi:
-        tx = x(td)
-        body.append(
-            f'<line x1="{tx:.1f}" y1="{top:.1f}" x2="{tx:.1f}" y2="{bottom:.1f}" stroke="{TODAY}" '
-            f'stroke-width="0.9" stroke-dasharray="3 2"/>'
-        )
-        label = fmt.month_day(td)
-        right = tx + 4 + _text_width(label, 6.5) < x1
-        body.append(
-            _t(
-                tx + 3 if right else tx - 3,
-                top + 7,
-                label,
-                size=6.5,
-                fill=TODAY,
-                anchor="start" if right else "end",
-                weight="bold",
-            )
-        )
+        body += _today_marker(x(td), f"{top:.1f}", f"{bottom:.1f}", fmt.month_day(td), top + 7, x1)
     for key, colour, dash, pts in series:
         if not pts:
             continue
