@@ -199,7 +199,8 @@ def same_content(ctx: Context, doc: DocumentRecord) -> bool:
         inp = _inputs(ctx, doc.project, doc.kind, milestone, review_id, doc.lang)
     except LifecycleError:
         return False  # the milestone or review it was about is gone: not the same document
-    seq = int(doc.number.rsplit("-", 1)[-1]) if doc.number.rsplit("-", 1)[-1].isdigit() else 1
+    tail = doc.number.rsplit("-", 1)[-1]
+    seq = int(tail) if tail.isdigit() else 1
     extra = (
         {"countersign": doc.record["countersign"]}
         if isinstance(doc.record, dict) and "countersign" in doc.record

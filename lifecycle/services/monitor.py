@@ -149,6 +149,11 @@ def compute_alerts(
     return alerts
 
 
+def rag_of(alerts: Sequence[Mapping[str, Any]]) -> str:
+    """A project's RAG status from its alerts: red if any alert is red, amber if there is any, else green."""
+    return "red" if any(a["severity"] == "red" for a in alerts) else "amber" if alerts else "green"
+
+
 def project_health(ctx: Context, code: str) -> dict[str, Any]:
     """Health figures and alerts of one project; new alerts are recorded (once per kind and day)."""
     project = ctx.store.get(code)
@@ -187,7 +192,7 @@ def project_health(ctx: Context, code: str) -> dict[str, Any]:
                 )
             ],
         )
-    rag = "red" if any(a["severity"] == "red" for a in alerts) else "amber" if alerts else "green"
+    rag = rag_of(alerts)
     return {
         "project": code,
         "name": project.charter.name,

@@ -10,17 +10,17 @@ transaction with one audit event. Exporting and importing the same workbook chan
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from lifecycle.domain.metrics import project_metrics
 from lifecycle.domain.model import AuditEvent, Project
 from lifecycle.load.xlsx import WorkbookRows, read_project_workbook, write_portfolio_workbook, write_project_workbook
 from lifecycle.services.analytics import _check
 from lifecycle.services.context import Context
-from lifecycle.services.monitor import compute_alerts
-from lifecycle.services.portfolio import sweep
+from lifecycle.services.portfolio import project_rows, sweep
 
 
 @dataclass
@@ -93,32 +93,21 @@ def import_workbook(ctx: Context, code: str, path: str | Path) -> WorkbookImport
 def export_portfolio_workbook(ctx: Context, lang: str = "en") -> bytes:
     """Every project's roll-up row (phase, RAG, next gate and its decision, SPI/CPI, risks, milestone).
 
-    Reads only: the next-gate decisions come from the sweep (and its cache), the rest from each
-    project's metrics as of today; no alert is recorded and nothing is written.
+    Reads only: the rows are the portfolio page's (kept per project version and day), the next-gate
+    decisions come from the sweep and its cache; no alert is recorded.
     """
+    summaries = ctx.store.list_projects()
     decisions = {d.project: d for d in sweep(ctx)}
-    rows = [_portfolio_row(ctx, s.code, decisions.get(s.code)) for s in ctx.store.list_projects()]
-    return write_portfolio_workbook(rows, lang)
+    rows = project_rows(ctx, summaries)
+    return write_portfolio_workbook([_roll_up(s.code, rows[s.code], decisions.get(s.code)) for s in summaries], lang)
 
 
-def _portfolio_row(ctx: Context, code: str, decision: Any) -> dict[str, Any]:
-    project = ctx.store.get(code)
-    today = ctx.today()
-    m = project_metrics(project, today)
-    alerts = compute_alerts(project, today, m)
-    rag = "red" if any(a["severity"] == "red" for a in alerts) else "amber" if alerts else "green"
-    upcoming = sorted((ms.date, ms.name) for ms in project.milestones if ms.date >= today)
+def _roll_up(code: str, row: Mapping[str, Any], decision: Any) -> dict[str, Any]:
     return {
+        **row,
         "code": code,
-        "name": project.charter.name,
-        "client": project.charter.client.name,
-        "phase": project.phase,
-        "rag": rag,
         "next_gate": f"{decision.from_phase} → {decision.to_phase}" if decision else "",
         "decision": decision.decision if decision else "",
-        "spi": m.get("spi"),
-        "cpi": m.get("cpi"),
-        "high_risks": m.get("high_risk_count"),
-        "next_milestone": upcoming[0][1] if upcoming else "",
-        "next_milestone_date": upcoming[0][0] if upcoming else None,
+        "next_milestone": row["milestone"],
+        "next_milestone_date": date.fromisoformat(row["milestone_date"]) if row["milestone_date"] else None,
     }

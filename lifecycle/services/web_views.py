@@ -38,13 +38,9 @@ from lifecycle.services.context import Context
 from lifecycle.services.delivery import document_file as path_of
 from lifecycle.services.delivery import find_document
 from lifecycle.services.documents import verify_document
-from lifecycle.services.monitor import compute_alerts
 from lifecycle.services.projects import load_rules, set_fields
 from lifecycle.storage.protocol import ProjectSummary
 
-ROW = "portfolio_row"  # derived-data kind of the portfolio page's rows
-ROW_VERSION = 1
-HIGH_RISK = 15  # probability × impact from which an open risk counts as high
 SORTS = ("code", "name", "phase", "rag", "spi", "cpi", "risks", "milestone", "decision")
 RAG_ORDER = {"red": 0, "amber": 1, "green": 2, "": 3}
 
@@ -154,52 +150,6 @@ def sweep_progress(ctx: Context) -> SweepProgress:
     return SweepProgress(True, job.stats.evaluated, max(job.total, 1))
 
 
-def _row_key(s: ProjectSummary, today: date) -> str:
-    text = f"{ROW_VERSION}|{portfolio.engine_fingerprint()}|{s.code}|{s.version}|{s.audit_head}|{today}"
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def emails_of(project: Project) -> list[str]:
-    """Lower-case e-mails of the project's people and contacts (who may hold a role in it)."""
-    everyone: list[Any] = [*project.people, *project.contacts]
-    return sorted({str(x.email).strip().lower() for x in everyone if x.email})
-
-
-def _row_data(project: Project, today: date) -> dict[str, Any]:
-    m = project_metrics(project, today)
-    alerts = compute_alerts(project, today, m)
-    rag = "red" if any(a["severity"] == "red" for a in alerts) else "amber" if alerts else "green"
-    upcoming = sorted((ms for ms in project.milestones if ms.status != "done"), key=lambda ms: ms.date)
-    return {
-        "name": project.charter.name,
-        "client": project.charter.client.name,
-        "phase": project.phase,
-        "rag": rag,
-        "progress": float(m["progress_pct"]),
-        "spi": float(m["spi"]),
-        "cpi": float(m["cpi"]),
-        "high_risks": sum(1 for r in project.risks if r.status == "open" and r.score >= HIGH_RISK),
-        "milestone": upcoming[0].name if upcoming else "",
-        "milestone_date": upcoming[0].date.isoformat() if upcoming else "",
-        "emails": emails_of(project),
-    }
-
-
-def _rows(ctx: Context, summaries: Sequence[ProjectSummary]) -> dict[str, dict[str, Any]]:
-    """Each project's row data, from the cache or computed (and cached) for changed projects."""
-    today = ctx.today()
-    keys = {s.code: _row_key(s, today) for s in summaries}
-    out = {code: entry for code, (_, entry) in ctx.store.derived(ROW, keys).items()}
-    missing = [c for c in keys if c not in out]
-    for i in range(0, len(missing), portfolio.BATCH):
-        fresh = {}
-        for p in ctx.store.get_many(missing[i : i + portfolio.BATCH]):
-            out[p.code] = _row_data(p, today)
-            fresh[p.code] = (keys[p.code], out[p.code])
-        ctx.store.put_derived(ROW, fresh)
-    return out
-
-
 def _cached_decisions(ctx: Context, summaries: Sequence[ProjectSummary]) -> dict[str, Decision | None]:
     """The next-gate decisions the sweep cache holds for the projects as they are now."""
     pack = load_rules(ctx)
@@ -246,7 +196,7 @@ def portfolio_page(
 ) -> PortfolioPage:
     """Every project the user may see with its figures and next-gate decision, filtered and sorted."""
     summaries = ctx.store.list_projects()
-    rows = _rows(ctx, summaries)
+    rows = portfolio.project_rows(ctx, summaries)
     visible = set(_visible(ctx, summaries, rows))
     shown = [s for s in summaries if s.code in visible]
     decisions = _cached_decisions(ctx, shown)
