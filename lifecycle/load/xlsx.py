@@ -149,7 +149,7 @@ class WorkbookRows:
 
 
 # ------------------------------------------------------------------------------------------ writing
-def _cell_value(info: FieldInfo | None, value: Any, lang: str) -> Any:
+def _cell_value(value: Any, lang: str) -> Any:
     if isinstance(value, bool):
         return _YES[lang] if value else _NO[lang]
     if isinstance(value, Decimal):
@@ -214,7 +214,7 @@ def _write_rows(ws: Worksheet, sheet: Sheet, rows: Sequence[Mapping[str, Any]], 
     labels = [en if lang == "en" else zh for _, en, zh in sheet.columns]
     _header(ws, labels)
     for row in rows:
-        ws.append([_cell_value(infos.get(name), row.get(name), lang) for name, _, _ in sheet.columns])
+        ws.append([_cell_value(row.get(name), lang) for name, _, _ in sheet.columns])
     _text_stays_text(ws)
     for k, (name, _, _) in enumerate(sheet.columns, start=1):
         info = infos.get(name)
@@ -272,7 +272,7 @@ def write_portfolio_workbook(rows: Sequence[Mapping[str, Any]], lang: str = "en"
     ws.title = "Portfolio" if lang == "en" else "项目组合"
     _header(ws, [en if lang == "en" else zh for _, en, zh in PORTFOLIO_COLUMNS])
     for row in rows:
-        ws.append([_cell_value(None, row.get(name), lang) for name, _, _ in PORTFOLIO_COLUMNS])
+        ws.append([_cell_value(row.get(name), lang) for name, _, _ in PORTFOLIO_COLUMNS])
     _text_stays_text(ws)
     for (cell,) in ws.iter_rows(min_row=2, min_col=12, max_col=12):
         cell.number_format = "yyyy-mm-dd"
