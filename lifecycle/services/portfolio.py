@@ -18,7 +18,6 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,18 +27,14 @@ from lifecycle.domain.bulk import gc_paused
 from lifecycle.domain.facts import build_facts
 from lifecycle.domain.gates import Decision, Vote, Waiver
 from lifecycle.domain.history import phase_history
-from lifecycle.domain.metrics import project_metrics
 from lifecycle.domain.model import Project
 from lifecycle.expr import decide
 from lifecycle.load.rulepack import load_pack
 from lifecycle.services.context import Context
-from lifecycle.services.monitor import compute_alerts, rag_of
 from lifecycle.services.projects import load_rules
-from lifecycle.storage.protocol import ProjectSummary, Record
+from lifecycle.storage.protocol import Record
 
 NEXT_GATE = "next_gate"  # the kind of derived data a sweep keeps
-ROW = "portfolio_row"  # the kind of derived data holding each project's portfolio row
-ROW_VERSION = 1
 BATCH = 500
 
 
@@ -258,50 +253,3 @@ def diff_packs(ctx: Context, new_dir: str | Path, against: str | Path | None = N
         if change.decision_changed or rules or stranded:
             changes.append(change)
     return changes, n
-
-
-# ------------------------------------------------------------------ portfolio rows
-def _row_key(s: ProjectSummary, today: date) -> str:
-    text = f"{ROW_VERSION}|{engine_fingerprint()}|{s.code}|{s.version}|{s.audit_head}|{today}"
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def emails_of(project: Project) -> list[str]:
-    """Lower-case e-mails of the project's people and contacts (who may hold a role in it)."""
-    everyone: list[Any] = [*project.people, *project.contacts]
-    return sorted({str(x.email).strip().lower() for x in everyone if x.email})
-
-
-def row_data(project: Project, today: date) -> dict[str, Any]:
-    m = project_metrics(project, today)
-    alerts = compute_alerts(project, today, m)
-    rag = rag_of(alerts)
-    upcoming = sorted((ms for ms in project.milestones if ms.status != "done"), key=lambda ms: ms.date)
-    return {
-        "name": project.charter.name,
-        "client": project.charter.client.name,
-        "phase": project.phase,
-        "rag": rag,
-        "progress": float(m["progress_pct"]),
-        "spi": float(m["spi"]),
-        "cpi": float(m["cpi"]),
-        "high_risks": int(m["high_risk_count"]),  # open risks scoring 15 or more
-        "milestone": upcoming[0].name if upcoming else "",
-        "milestone_date": upcoming[0].date.isoformat() if upcoming else "",
-        "emails": emails_of(project),
-    }
-
-
-def project_rows(ctx: Context, summaries: Sequence[ProjectSummary]) -> dict[str, dict[str, Any]]:
-    """Each project's row data, from the cache or computed (and cached) for changed projects."""
-    today = ctx.today()
-    keys = {s.code: _row_key(s, today) for s in summaries}
-    out = {code: entry for code, (_, entry) in ctx.store.derived(ROW, keys).items()}
-    missing = [c for c in keys if c not in out]
-    for i in range(0, len(missing), BATCH):
-        fresh = {}
-        for p in ctx.store.get_many(missing[i : i + BATCH]):
-            out[p.code] = row_data(p, today)
-            fresh[p.code] = (keys[p.code], out[p.code])
-        ctx.store.put_derived(ROW, fresh)
-    return out

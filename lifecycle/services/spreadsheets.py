@@ -20,7 +20,8 @@ from lifecycle.domain.model import AuditEvent, Project
 from lifecycle.load.xlsx import WorkbookRows, read_project_workbook, write_portfolio_workbook, write_project_workbook
 from lifecycle.services.analytics import _check
 from lifecycle.services.context import Context
-from lifecycle.services.portfolio import project_rows, sweep
+from lifecycle.services.portfolio import sweep
+from lifecycle.services.portfolio_rows import project_rows
 
 
 @dataclass

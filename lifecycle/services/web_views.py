@@ -38,6 +38,7 @@ from lifecycle.services.context import Context
 from lifecycle.services.delivery import document_file as path_of
 from lifecycle.services.delivery import find_document
 from lifecycle.services.documents import verify_document
+from lifecycle.services.portfolio_rows import project_rows
 from lifecycle.services.projects import load_rules, set_fields
 from lifecycle.storage.protocol import ProjectSummary
 
@@ -196,7 +197,7 @@ def portfolio_page(
 ) -> PortfolioPage:
     """Every project the user may see with its figures and next-gate decision, filtered and sorted."""
     summaries = ctx.store.list_projects()
-    rows = portfolio.project_rows(ctx, summaries)
+    rows = project_rows(ctx, summaries)
     visible = set(_visible(ctx, summaries, rows))
     shown = [s for s in summaries if s.code in visible]
     decisions = _cached_decisions(ctx, shown)
