@@ -47,13 +47,24 @@ def _all(driver: Any, css: str) -> list[Any]:
 
 def submit(driver: Any, element: Any) -> None:
     """Click ``element`` and wait for the next page to load (the old one goes stale)."""
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = _by(driver, "html")
     element.click()
-    WebDriverWait(driver, 20).until(ec.staleness_of(old))
+    WebDriverWait(driver, 20).until(lambda d: _gone(old))
     WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def _gone(element: Any) -> bool:
+    """Has the page ``element`` belongs to been replaced? Chromium's driver reports a node of a replaced
+    document either as stale or, during the swap, as "does not belong to the document": both mean yes."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
 
 
 def sign_in(driver: Any, base: str, who: str) -> None:
