@@ -33,6 +33,7 @@ WORKLOADS = (
     "w9_pages",
     "w10_levelling",
     "w11_montecarlo",
+    "w12_server",
 )
 
 
