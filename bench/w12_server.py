@@ -39,14 +39,17 @@ from typing import Any
 from bench import ROOT, Bench, NotAvailable, child_result, env_for, python, result, stats
 
 NUMBER = 12
-TITLE = "server mode: `pmo milestone done` → finished run (PostgreSQL, Prefect server, 1 worker)"
+TITLE = "server mode: `pmo milestone done` → finished run (PostgreSQL, Prefect server, workers)"
 TARGET = "p95 event → completed run ≤ 8 s"
 MILESTONE = "M-ACC"
 FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 
 
-def _title(n: int) -> str:
-    return f"server mode: `pmo milestone done` → finished run, {n} milestones (PostgreSQL, Prefect server, 1 worker)"
+def _title(n: int, duo: int) -> str:
+    return (
+        f"server mode: `pmo milestone done` → finished run, {n} milestones on 1 worker, then "
+        f"{4 * duo} milestones of {duo} projects on 2 workers (PostgreSQL, Prefect server)"
+    )
 
 
 def _get_json(url: str, body: dict[str, Any] | None = None) -> Any:
@@ -140,19 +143,22 @@ def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Complete
     return res
 
 
-def _projects(url: str, n: int) -> list[str]:
+def _projects(url: str, codes: list[str], extra_milestones: int = 0) -> list[str]:
+    """Save one project per code whose acceptance milestone ``M-ACC`` (and ``extra_milestones`` copies of
+    it, ``M-ACC2`` …) is still to be reached: `pmo milestone done` reaches it."""
     from bench.generate import clean_acceptance_project
     from lifecycle.storage.sql import SqlStore
 
     store = SqlStore.open(url, create=True)
-    codes = [f"SRV-{i:03d}" for i in range(n + 1)]  # the first one warms the worker up, untimed
     try:
         template = clean_acceptance_project(10)
-        template = replace(  # the milestone is still to be reached: `pmo milestone done` reaches it
-            template,
-            milestones=tuple(
-                replace(m, status="planned", completed_on=None) if m.id == MILESTONE else m for m in template.milestones
-            ),
+        acc = next(m for m in template.milestones if m.id == MILESTONE)
+        reach = replace(acc, status="planned", completed_on=None)
+        copies = tuple(
+            replace(reach, id=f"{MILESTONE}{k}", name=f"{acc.name} {k}") for k in range(2, 2 + extra_milestones)
+        )
+        template = replace(
+            template, milestones=(*(m for m in template.milestones if m.id != MILESTONE), reach, *copies)
         )
         for code in codes:
             store.save(
@@ -172,10 +178,14 @@ def _start_prefect(servers: _Servers, env: dict[str, str], folder: Path) -> None
     _wait("the Prefect server's health check", lambda: _get_json(f"{api}/health") is True, 120, poll=0.5)
     _cli([*prefect, "work-pool", "create", "pmo-process", "--type", "process"], env, ROOT)
     _cli([*prefect, "--no-prompt", "deploy", "--all"], env, ROOT)
-    servers.start("worker", [*prefect, "worker", "start", "--pool", "pmo-process"])
+    _start_worker(servers, "worker")
+
+
+def _start_worker(servers: _Servers, name: str) -> None:
+    servers.start(name, [python(), "-m", "prefect", "worker", "start", "--pool", "pmo-process", "--name", name])
     _wait(
-        "the worker to start",
-        lambda: "started" in (folder / "worker.log").read_text(errors="replace").lower(),
+        f"the {name} to start",
+        lambda: "started" in (servers.folder / f"{name}.log").read_text(errors="replace").lower(),
         60,
         poll=0.5,
     )
@@ -213,6 +223,88 @@ def _one_milestone(code: str, env: dict[str, str], folder: Path, seen: set[str])
     }
 
 
+def _final_runs(api: str, codes: set[str]) -> list[dict[str, Any]]:
+    runs = _get_json(f"{api}/flow_runs/filter", {"flows": {"name": {"any_": ["milestone-reached"]}}, "limit": 200})
+    return [r for r in runs if (r.get("parameters") or {}).get("project") in codes]
+
+
+def _two_workers(
+    servers: _Servers, env: dict[str, str], url: str, codes: list[str], milestones: list[str], inbox: Any
+) -> dict[str, Any]:
+    """Phase two: a second worker joins; the milestones of ``codes`` are reached at once (four projects at a
+    time, each project's in turn) and a quarter of them is also started a second time from the CLI, as a
+    duplicated trigger would.
+    Reported: runs per minute until every run is final, and the documents and e-mails per milestone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lifecycle.storage.sql import SqlStore
+
+    _start_worker(servers, "worker-2")
+    pairs = [(c, m) for c in codes for m in milestones]
+    pmo = [python(), "-m", "lifecycle.cli.main"]
+
+    def reach(code: str) -> None:  # one project's milestones one after the other, as its PM would
+        for m in milestones:
+            _cli([*pmo, "milestone", "done", code, m], env, servers.folder)
+
+    def again(pair: tuple[str, str]) -> None:
+        args = ["flow", "run", "milestone_reached", "--deployment", "-p", f"project={pair[0]}"]
+        _cli([*pmo, *args, "-p", f"milestone={pair[1]}"], env, servers.folder)
+
+    t0 = time.time()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(reach, codes))
+        list(pool.map(again, pairs[::4]))
+    want = len(pairs) + len(pairs[::4])
+    api = env["PREFECT_API_URL"]
+    runs = _wait(
+        f"{want} runs to end",
+        lambda: r if len(r := [x for x in _final_runs(api, set(codes)) if x["state_type"] in FINAL]) >= want else None,
+        900,
+        poll=0.5,
+    )
+    ends = [_ts(r.get("end_time")) for r in runs]
+    minutes = (max(e for e in ends if e == e) - t0) / 60
+    store = SqlStore.open(url)
+    try:
+        docs: dict[tuple[str, str], int] = {}
+        for code in codes:
+            for d in store.documents(code):
+                if d.kind == "acceptance":
+                    docs[(code, d.subject)] = docs.get((code, d.subject), 0) + 1
+    finally:
+        store.close()
+    sent: dict[str, int] = {}
+    for m in inbox.messages:
+        subject = str(m.message["Subject"])
+        sent[subject] = sent.get(subject, 0) + 1
+    return {
+        "milestones": len(pairs),
+        "duplicated_triggers": len(pairs[::4]),
+        "runs": len(runs),
+        "states": sorted({r["state_type"] for r in runs}),
+        "runs_per_minute": round(len(runs) / minutes, 1),
+        "documents": sum(docs.values()),
+        "milestones_with_one_document": sum(1 for v in docs.values() if v == 1),
+        "milestones_with_more": sum(1 for v in docs.values() if v > 1),
+        "emails": len(inbox.messages),
+        "emails_sent_twice": sum(1 for v in sent.values() if v > 1),
+    }
+
+
+def _inbox() -> Any:
+    """A real SMTP server on 127.0.0.1 that keeps what it receives (the tests' inbox)."""
+    from aiosmtpd.controller import Controller
+
+    from tests.flows.conftest import Inbox
+
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    box.port = controller.port
+    return box, controller
+
+
 def _direct_baseline(codes: list[str], env: dict[str, str]) -> list[float]:
     times = []
     for code in codes:
@@ -226,10 +318,11 @@ def _direct_baseline(codes: list[str], env: dict[str, str]) -> list[float]:
 
 def run(b: Bench) -> dict[str, Any]:
     n = {"tiny": 0, "small": 5, "full": 20}.get(b.size.name, 5)
+    duo_projects = 10 if b.size.name == "full" else 3
     if n == 0:
         return result(
             NUMBER,
-            _title(20),
+            _title(20, 10),
             target=TARGET,
             status="skipped",
             note="skipped at size tiny: starting PostgreSQL, a Prefect server and a worker takes longer than the "
@@ -244,6 +337,7 @@ def run(b: Bench) -> dict[str, Any]:
     folder = b.scratch("w12")
     cluster = PgCluster().start()
     servers = _Servers(folder, {})
+    box, controller = _inbox()
     try:
         url = cluster.create_database("w12")
         port = _free_port()
@@ -251,7 +345,7 @@ def run(b: Bench) -> dict[str, Any]:
             folder,
             PYTHONPATH=str(ROOT),
             PMO_DATABASE_URL=url,
-            PMO_FLOW_RETRY_DELAYS="none",
+            PMO_FLOW_RETRY_DELAYS="1,2",
             PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
             PREFECT_SERVER_API_HOST="127.0.0.1",
             PREFECT_SERVER_API_PORT=str(port),
@@ -259,8 +353,10 @@ def run(b: Bench) -> dict[str, Any]:
             PREFECT_WORKER_PREFETCH_SECONDS="5",
             PREFECT_LOGGING_LEVEL="WARNING",
         )
+        (folder / "settings.yaml").write_text(json.dumps({"smtp": box.settings(), "actor": "bench"}), encoding="utf-8")
         servers.env = env
-        codes = _projects(url, 2 * n)
+        codes = _projects(url, [f"SRV-{i:03d}" for i in range(2 * n + 1)])  # the first warms the worker up
+        duo = _projects(url, [f"DUO-{i:02d}" for i in range(duo_projects)], extra_milestones=3)
         _start_prefect(servers, env, folder)
         seen: set[str] = set()
         try:
@@ -270,11 +366,15 @@ def run(b: Bench) -> dict[str, Any]:
             for code in codes[1 : n + 1]:
                 rows.append(_one_milestone(code, env, folder, seen))
                 b.log(f"w12 {code}: event → completed {rows[-1]['event_to_done_s']:.2f}s")
+            box.messages.clear()
+            two = _two_workers(servers, env, url, duo, [MILESTONE, *(f"{MILESTONE}{k}" for k in (2, 3, 4))], box)
+            b.log(f"w12 two workers: {two}")
         except Exception as exc:
             raise RuntimeError(f"{exc}\n{servers.log_tail()}") from exc
         direct = _direct_baseline(codes[n + 1 :], env)
     finally:
         servers.stop()
+        controller.stop()
         cluster.stop()
 
     e2d = [r["event_to_done_s"] for r in rows]
@@ -285,11 +385,15 @@ def run(b: Bench) -> dict[str, Any]:
         f"event → completed run p50 {p50:.2f} s, p95 {p95:.2f} s over {n} milestones; median parts: event → run "
         f"created {parts['event_to_created_s']:.2f} s, created → started (worker pick-up, process start) "
         f"{parts['created_to_started_s']:.2f} s, the flow {parts['run_s']:.2f} s; the command itself "
-        f"{parts['command_s']:.2f} s; baseline (new process calling the services) {base['median']:.2f} s"
+        f"{parts['command_s']:.2f} s; baseline (new process calling the services) {base['median']:.2f} s. "
+        f"Two workers, {two['milestones']} milestones of {duo_projects} projects reached at once plus "
+        f"{two['duplicated_triggers']} duplicated triggers: {two['runs_per_minute']} runs/minute, "
+        f"{two['documents']} certificates ({two['milestones_with_more']} milestones with more than one), "
+        f"{two['emails']} e-mails ({two['emails_sent_twice']} sent twice)"
     )
     return result(
         NUMBER,
-        _title(n),
+        _title(n, duo_projects),
         target=TARGET,
         measured=stats(e2d),
         baseline=base,
@@ -297,7 +401,13 @@ def run(b: Bench) -> dict[str, Any]:
         met=p95 <= 8.0,
         note=note,
         size={"milestones": n},
-        extra={"p50_s": round(p50, 3), "p95_s": round(p95, 3), "parts_median_s": parts, "rows": rows},
+        extra={
+            "p50_s": round(p50, 3),
+            "p95_s": round(p95, 3),
+            "parts_median_s": parts,
+            "rows": rows,
+            "two_workers": two,
+        },
     )
 
 
