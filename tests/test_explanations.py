@@ -102,3 +102,29 @@ def test_a_failing_all_names_the_items_it_fails_for() -> None:
     lines = explain_lines(part)
     assert "✗ risks.all(r, r.s < 15)" in lines[3] and lines[4].strip() == "✗ fails for: R2, R3"
     assert part.to_dict()["parts"][1]["parts"][0] == {"expr": "fails for", "value": ["R2", "R3"]}
+
+
+def test_a_recorded_review_keeps_why_and_its_report_prints_the_annex(planning: None, workspace: Path) -> None:
+    """The gate review record holds each failing rule's explanation as the review saw it, and the gate
+    review report prints it in an annex (issue 14: explanations in the gate review PDF)."""
+    import subprocess
+
+    from lifecycle.services.context import open_context
+    from lifecycle.workspace import open_workspace
+
+    run("gate", "check", CODE, "--record", code=1)
+    ctx = open_context(open_workspace())
+    try:
+        (review,) = ctx.store.records(CODE, "gate_review")[-1:]
+    finally:
+        ctx.close()
+    failing = {r["id"] for r in review.data["results"] if r["outcome"] in ("fail", "error")}
+    assert failing and set(review.data["explanations"]) == failing
+    assert review.data["explanations"]["PLN-12"]["parts"][1]["value"] is False
+
+    out = run("docs", "gate-review", CODE, "--json").output
+    pdf = json.loads(out[out.index("{") :])["path"]
+    text = subprocess.run(["pdftotext", "-layout", pdf, "-"], capture_output=True, text=True, check=True).stdout
+    annex = text[text.index("Annex: why rules did not pass") :]
+    assert "count('budget', {'task': '', 'category !=': 'contingency'}) == 0" in annex.replace("\n", " ")
+    assert "No" in annex and "Value seen" in annex

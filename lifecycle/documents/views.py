@@ -960,6 +960,65 @@ def build_handover(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str
 
 
 # --------------------------------------------------------------------------- gate review
+_SHOWN_CHARS = 60
+
+
+def _shown_value(value: Any) -> str:
+    """A value an explanation saw, as short text (JSON-like, cut at a readable length)."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+
+
+def _explanation_rows(part: Mapping[str, Any], depth: int = 0) -> list[dict[str, Any]]:
+    """One explanation tree (``Part.to_dict``) as table rows: each condition, how deep it sits, whether it
+    held (``true``/``false``), failed to evaluate (``error``) or is a value (``value``), and the value seen."""
+    if part.get("op") is None and isinstance(part.get("value"), list) and part.get("expr") == "fails for":
+        items = ", ".join(str(v) for v in part["value"])
+        return [{"depth": depth, "expr": "", "state": "items", "value": items}]
+    value = part.get("value")
+    state = "error" if part.get("error") else "true" if value is True else "false" if value is False else "value"
+    rows = [
+        {
+            "depth": depth,
+            "expr": str(part.get("expr", "")),
+            "state": state,
+            "value": str(part.get("error", ""))[:_SHOWN_CHARS] if state == "error" else _shown_value(value),
+        }
+    ]
+    if part.get("op") in ("&&", "||", "!", "?:") or "op" not in part:
+        for child in part.get("parts") or ():
+            rows.extend(_explanation_rows(child, depth + 1))
+    else:  # a comparison: the sides that are not literals, with their values
+        for side in part.get("parts") or ():
+            if "op" in side or side.get("parts") or not _is_literal_text(str(side.get("expr", ""))):
+                rows.append(
+                    {
+                        "depth": depth + 1,
+                        "expr": str(side.get("expr", "")),
+                        "state": "value",
+                        "value": _shown_value(side.get("value")),
+                    }
+                )
+    return rows
+
+
+def _is_literal_text(text: str) -> bool:
+    t = text.strip()
+    return bool(t) and (t[0] in "\"'0123456789-[" or t in ("true", "false", "null"))
+
+
+def _annex(review: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The gate review's annex: for each rule that did not pass, in the order of the results, why."""
+    found = review.get("explanations") or {}
+    return [
+        {"title": dict(r.get("title") or {}), "id": str(r.get("id", "")), "rows": _explanation_rows(found[r["id"]])}
+        for r in review.get("results") or ()
+        if r.get("id") in found
+    ]
+
+
 def build_gate_review(
     project: Project, stamp: Stamp, review: Mapping[str, Any], waivers: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
@@ -977,6 +1036,7 @@ def build_gate_review(
             "names": _names(project, ids),
             "counts": counts,
             "waivers": _with_names(project, waivers, stamp),
+            "annex": _annex(review),
         }
     )
     return _plain_view(view)

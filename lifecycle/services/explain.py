@@ -13,10 +13,10 @@ from typing import Any
 
 from lifecycle.domain.facts import build_facts
 from lifecycle.domain.gates import Decision
-from lifecycle.expr import CelEnv, lang_of
-from lifecycle.expr.explain import Part, explain, explain_lines
+from lifecycle.expr import lang_of
+from lifecycle.expr.explain import Part, explain_lines
 from lifecycle.services.context import Context
-from lifecycle.services.gates import history_facts
+from lifecycle.services.gates import explanations, history_facts
 from lifecycle.services.projects import load_rules
 
 __all__ = ["Part", "dated", "explain_decision", "explanation_lines", "facts_document", "project_language"]
@@ -51,14 +51,7 @@ def explain_decision(ctx: Context, decision: Decision) -> dict[str, Part]:
     The facts are rebuilt for the decision's project and date; a project changed since the decision
     was made is explained as it stands now.
     """
-    pack = load_rules(ctx)
-    project = ctx.store.get(decision.project)
-    env = CelEnv(pack.extend_facts(build_facts(project, decision.today, history_facts(ctx, project)), project))
-    out: dict[str, Part] = {}
-    for result in decision.results:
-        if result.outcome in ("fail", "error"):
-            out[result.id] = explain(pack.rule(result.id).check, env)
-    return out
+    return explanations(ctx, ctx.store.get(decision.project), decision)
 
 
 def explanation_lines(part: Part) -> list[str]:

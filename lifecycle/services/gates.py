@@ -23,12 +23,14 @@ from datetime import date
 from typing import Any
 
 from lifecycle.domain import policy
+from lifecycle.domain.facts import build_facts
 from lifecycle.domain.gates import Decision, Vote, Waiver
 from lifecycle.domain.history import phase_history
 from lifecycle.domain.lifecycle import Move, PhaseMachine
 from lifecycle.domain.model import AuditEvent, Project
 from lifecycle.errors import GateBlocked, InvalidInput, NotFound
-from lifecycle.expr import evaluate_gate
+from lifecycle.expr import CelEnv, evaluate_gate
+from lifecycle.expr.explain import Part, explain
 from lifecycle.services.acting import decider
 from lifecycle.services.analytics import baseline_event, build_baseline
 from lifecycle.services.context import Context
@@ -76,6 +78,31 @@ def evaluate(ctx: Context, project: Project, move: Move, *, today: date | None =
         history_facts(ctx, project),
     )
     return replace(d, evaluated_at=ctx.now().isoformat(timespec="seconds"), evaluated_by=ctx.actor)
+
+
+def explanations(ctx: Context, project: Project, decision: Decision) -> dict[str, Part]:
+    """For each failing or erroneous rule of ``decision``, its check taken apart with the values seen.
+
+    The facts are rebuilt for the decision's date from ``project`` as given (the project the decision saw
+    when called at evaluation time).
+    """
+    failing = [r.id for r in decision.results if r.outcome in ("fail", "error")]
+    if not failing:
+        return {}
+    pack = load_rules(ctx)
+    facts = build_facts(project, decision.today, history_facts(ctx, project))
+    env = CelEnv(pack.extend_facts(facts, project))
+    return {rule_id: explain(pack.rule(rule_id).check, env) for rule_id in failing}
+
+
+def review_record(ctx: Context, project: Project, review: Decision) -> dict[str, Any]:
+    """A gate review as stored: the decision and, for each rule that did not pass, why (the annex of the
+    gate review report prints it)."""
+    data = review.to_dict()
+    found = explanations(ctx, project, review)
+    if found:
+        data["explanations"] = {rule_id: part.to_dict() for rule_id, part in found.items()}
+    return data
 
 
 def check_gate(ctx: Context, code: str, to: str | None = None, transition: str | None = None) -> Decision:
@@ -129,8 +156,9 @@ def record_review(ctx: Context, decision: Decision) -> Decision:
             "facts_hash": decision.facts_hash,
         },
     )
+    data = review_record(ctx, ctx.store.get(decision.project), review)
     ctx.store.add_records(
-        decision.project, [Record(decision.project, "gate_review", review.id, review.to_dict(), ctx.now())], events=[ev]
+        decision.project, [Record(decision.project, "gate_review", review.id, data, ctx.now())], events=[ev]
     )
     return review
 
@@ -194,7 +222,7 @@ def advance(
         **ctx.acting(),
     }
     records = [
-        Record(code, "gate_review", review.id, review.to_dict(), now),
+        Record(code, "gate_review", review.id, review_record(ctx, project, review), now),
         Record(code, "phase_change", review.id, change, now),
     ]
     events = [AuditEvent(code, "phase.changed", ctx.actor, now, "project", code, change)]

@@ -458,6 +458,13 @@ def gate_review(p: Project, *, n: int = 1, at: datetime | None = None) -> dict[s
         "facts_hash": _sha("facts"),
         "project_version": 3,
         "results": results,
+        "explanations": {
+            "quality.standards_named": {
+                "expr": "deliverables.all(d, d.acceptance_criteria.all(c, c.standard != ''))",
+                "value": False,
+                "parts": [{"expr": "fails for", "value": ["D1", "D4"]}],
+            },
+        },
         "approvals": {
             "required": True,
             "rule": "sponsor AND client_representative",
