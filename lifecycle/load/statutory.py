@@ -39,7 +39,7 @@ from lifecycle.errors import LifecycleError
 MAX_YEARS = 60  # a project's calendar is looked up for at most this many years (from its first year)
 _CN = "CN"
 # the holidays library's language codes to try, best first, for each project locale
-_LANGUAGES = {"zh-CN": ("zh_CN", "zh_TW"), "en": ("en_US", "en_GB")}
+_LANGUAGES = {"zh-CN": ("zh_CN", "zh_TW", "en_US"), "en": ("en_US", "en_GB")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +134,23 @@ def _cn_days(years: list[int], locale: str) -> list[StatutoryDay]:
     return sorted(out, key=lambda s: s.day)
 
 
-def _world_days(country: str, region: str, years: list[int], locale: str) -> list[StatutoryDay]:
+def _language(country: str, locale: str) -> str | None:
+    """The holidays library's language for a project locale: simplified Chinese where offered, the
+    country's own when it is the project's language (GB: en_GB), else a translation (en_US …), else
+    the country's own."""
     probe = holidays_lib.country_holidays(country)
+    own = str(probe.default_language or "")
+    wanted = _LANGUAGES.get(locale, ())
     offered = set(probe.supported_languages or ())
-    language = next((lang for lang in _LANGUAGES.get(locale, ()) if lang in offered), None)
+    if locale == "zh-CN" and "zh_CN" in offered:  # simplified characters where the library has them
+        return "zh_CN"
+    if own and wanted and own.split("_")[0] == wanted[0].split("_")[0]:
+        return own
+    return next((lang for lang in wanted if lang in offered), own or None)
+
+
+def _world_days(country: str, region: str, years: list[int], locale: str) -> list[StatutoryDay]:
+    language = _language(country, locale)
     found = holidays_lib.country_holidays(country, subdiv=region or None, years=years, language=language)
     return sorted((StatutoryDay(d, "holiday", str(n)) for d, n in found.items()), key=lambda s: s.day)
 

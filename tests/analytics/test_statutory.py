@@ -17,11 +17,12 @@ from click.testing import CliRunner
 
 from lifecycle.cli.main import cli
 from lifecycle.domain.calendar import calendar_warnings, work_calendar
+from lifecycle.domain.facts import facts_schema
 from lifecycle.domain.model import Project, replace
 from lifecycle.domain.schedule import compute_schedule
 from lifecycle.expr.evaluate import evaluate_expression
 from lifecycle.load.projectfile import dump_project, load_project_text
-from lifecycle.load.statutory import known_years
+from lifecycle.load.statutory import known_years, statutory_days
 
 LAST_CN_YEAR = max(known_years("CN"))  # the last year chinese-calendar knows (2026 in 1.11)
 FIRST_UNKNOWN_CN_YEAR = LAST_CN_YEAR + 1
@@ -92,6 +93,24 @@ def test_germany_by_state() -> None:
     assert date(2026, 1, 6) in by.statutory_holidays  # Epiphany in Bavaria
     assert date(2026, 1, 6) not in be.statutory_holidays
     assert date(2026, 10, 3) in by.statutory_holidays and date(2026, 10, 3) in be.statutory_holidays
+
+
+def test_names_come_in_the_projects_language() -> None:
+    hk_zh, _ = statutory_days("HK", "", [2026], "zh-CN")
+    hk_en, _ = statutory_days("HK", "", [2026], "en")
+    assert "农历年初一" in {d.name for d in hk_zh}  # simplified characters, as the project writes
+    assert "Chinese New Year" in {d.name for d in hk_en}
+    de_en, _ = statutory_days("DE", "BY", [2026], "en")
+    assert "Epiphany" in {d.name for d in de_en}  # not the German name
+    cn_zh, _ = statutory_days("CN", "", [2025], "zh-CN")
+    cn_en, _ = statutory_days("CN", "", [2025], "en")
+    assert {d.name for d in cn_zh if d.day == date(2025, 10, 11)} == {"国庆节"}
+    assert {(d.kind, d.name) for d in cn_en if d.day == date(2025, 10, 11)} == {("workday", "National Day")}
+
+
+def test_rule_packs_can_name_the_calendar_facts() -> None:
+    props = facts_schema()["$defs"]["Calendar"]["properties"]
+    assert {"country", "region", "statutory_holidays", "statutory_workdays", "unknown_years"} <= set(props)
 
 
 # ------------------------------------------------------------------ explicit days override
