@@ -227,3 +227,5 @@ def test_show_and_gate_check_warn_about_the_unknown_year(applied: Path) -> None:
     assert f"does not know CN's statutory days for {y}" in checked.stderr
     data = json.loads(_cli("show", "CAL-1", "--json").stdout)
     assert data["calendar"] == {"country": "CN", "region": ""} and len(data["warnings"]) == 1
+    again = json.loads(_cli("apply", str(applied), "--json").stdout)  # unchanged, and still said
+    assert again[0]["changes"] == [] and f"statutory days for {y}" in again[0]["warnings"][0]
