@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from lifecycle.cli.output import console, emit_json, handle_errors, run_in_context
+from lifecycle.cli.output import console, emit_json, handle_errors, run_in_context, warn
 from lifecycle.cli.record import DATE
-from lifecycle.services import explain, gates
+from lifecycle.services import explain, gates, projects
 from lifecycle.services.portfolio import SweepStats, sweep
 
 MARK = {
@@ -107,9 +107,11 @@ def gate_check(
         c = explain.dated(c, as_of)
         d = gates.check_gate(c, code, to)
         d = gates.record_review(c, d) if record else d
-        return d, (explain.explain_decision(c, d) if explained else {}), explain.project_language(c, code)
+        lang = explain.project_language(c, code)
+        return d, (explain.explain_decision(c, d) if explained else {}), lang, projects.calendar_warnings_of(c, code)
 
-    d, why, lang = _run(ctx, run)
+    d, why, lang, warnings = _run(ctx, run)
+    warn(warnings)
     if as_json:
         out = d.to_dict()
         if explained:

@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("lifecycle.cli.projects:init_cmd", "Create a workspace and its database."),
     "apply": ("lifecycle.cli.projects:apply_cmd", "Create or update projects from project files."),
     "export": ("lifecycle.cli.projects:export_cmd", "Write a project file, iCalendar, MS Project XML or Excel."),
+    "calendar": ("lifecycle.cli.calendar:calendar_grp", "Show a project's working calendar and statutory holidays."),
     "list": ("lifecycle.cli.projects:list_cmd", "List projects with phase and progress."),
     "show": ("lifecycle.cli.projects:show_cmd", "One-screen summary of a project."),
     "facts": ("lifecycle.cli.facts:facts_cmd", "Print the facts document gate rules see (JSON)."),

@@ -47,6 +47,12 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_default) + "\n")
 
 
+def warn(lines: list[str]) -> None:
+    """Warnings on stderr (so ``--json`` output stays one document), one line each."""
+    for line in lines:
+        click.echo(f"warning: {line}", err=True)
+
+
 def handle_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

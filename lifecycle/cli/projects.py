@@ -11,7 +11,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from lifecycle.cli.output import console, emit_json, handle_errors, money, run_in_context, ws_from
+from lifecycle.cli.output import console, emit_json, handle_errors, money, run_in_context, warn, ws_from
 from lifecycle.cli.record import DATE
 from lifecycle.errors import InvalidInput
 from lifecycle.services import analytics, explain, projects, scheduling, spreadsheets
@@ -62,10 +62,12 @@ def apply_cmd(ctx: click.Context, files: tuple[str, ...], dry_run: bool, as_json
                         {"section": ch.section, "key": ch.key, "op": ch.op, "fields": sorted(ch.fields)}
                         for ch in r.changes
                     ],
+                    "warnings": r.warnings,
                 }
                 for r in results
             ]
         )
+        warn([w for r in results for w in r.warnings])
         return
     prefix = "would " if dry_run else ""
     for r in results:
@@ -80,6 +82,7 @@ def apply_cmd(ctx: click.Context, files: tuple[str, ...], dry_run: bool, as_json
                 click.echo(f"  {ch.describe()}")
             if len(r.changes) > 50:
                 click.echo(f"  … and {len(r.changes) - 50} more")
+    warn([w for r in results for w in r.warnings])
 
 
 @click.command("export")
@@ -178,7 +181,9 @@ def show_cmd(ctx: click.Context, code: str, as_of: date | None, as_json: bool) -
     s = run_in_context(ctx, lambda c: projects.summary(explain.dated(c, as_of), code))
     if as_json:
         emit_json(s)
+        warn(s["warnings"])
         return
+    warn(s["warnings"])
     out = console()
     m = s["metrics"]
     cur = s["currency"]

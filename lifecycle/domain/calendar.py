@@ -3,7 +3,9 @@
 Every schedule, earned-value and loading figure counts *working days*: the ISO weekdays the calendar
 works, minus its holidays, plus its extra workdays (the make-up working days, 调休, that Chinese public
 holidays bring: a Saturday or Sunday that is worked so that a longer holiday can be taken). A date listed
-both as a holiday and as an extra workday is a working day: the explicit make-up day wins.
+both as a holiday and as an extra workday is a working day: the explicit make-up day wins. The holidays
+and extra workdays are the calendar's *effective* ones: its country's statutory days (filled by the
+loader) with the explicit entries of the project file overriding them.
 
 The core is an integer *working-day index*: ``index(d)`` is the number of working days before ``d``
 counted from a fixed origin, so a non-working day shares the index of the next working day. Schedules
@@ -67,9 +69,11 @@ class WorkCalendar:
             iso = ((r - 1) % 7) + 1
             prefix[r + 1] = prefix[r] + (1 if iso in wd else 0)
         self._prefix = prefix
-        extra = {d.toordinal() for d in cal.extra_workdays}
+        extra = {d.toordinal() for d in cal.effective_workdays()}
         self._extra = sorted(o for o in extra if (((o - 1) % 7) + 1) not in wd)
-        self._hol = sorted({d.toordinal() for d in cal.holidays if d.toordinal() not in extra and d.isoweekday() in wd})
+        self._hol = sorted(
+            {d.toordinal() for d in cal.effective_holidays() if d.toordinal() not in extra and d.isoweekday() in wd}
+        )
         if not wd and not self._extra:
             raise InvalidInput("the calendar has no working days (no working weekdays and no extra workdays)")
         self._fwd: list[int] = []  # ordinals of consecutive working days
@@ -254,3 +258,32 @@ def count_working_days(calendar: Calendar, start: date, finish: date) -> int:
 
 def monday_of(d: date) -> date:
     return d - timedelta(days=d.weekday())
+
+
+def calendar_warnings(calendar: Calendar, through: date | None = None) -> list[str]:
+    """What a person must know about the calendar's statutory days, one sentence each.
+
+    A year the holiday library does not know counts the working weekdays (and the file's own days)
+    only; a schedule running past the last year filled (``through``: the computed finish) has no
+    statutory days there either. Both are said, never assumed away.
+    """
+    if not calendar.country:
+        return []
+    place = calendar.country + (f"-{calendar.region}" if calendar.region else "")
+    out = []
+    if calendar.unknown_years:
+        years = ", ".join(str(y) for y in calendar.unknown_years)
+        which = "that year counts" if len(calendar.unknown_years) == 1 else "those years count"
+        out.append(
+            f"calendar: the holiday library does not know {place}'s statutory days for {years} yet; "
+            f"until it does (then apply the project file again) {which} the working weekdays "
+            "and the file's own days only"
+        )
+    filled = calendar.statutory_years
+    if through is not None and (not filled or through.year > max(filled)):
+        upto = f"were filled up to {max(filled)}" if filled else "were not filled (the project states no dates)"
+        out.append(
+            f"calendar: the schedule runs to {through.isoformat()} but {place}'s statutory days {upto}; "
+            "apply the project file again to fill the later years"
+        )
+    return out

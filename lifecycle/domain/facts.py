@@ -158,11 +158,18 @@ _METRIC_TYPES: dict[str, dict[str, Any]] = {
 
 
 # --------------------------------------------------------------------------- working days
+@functools.lru_cache(maxsize=128)
+def _exceptions(calendar: Calendar) -> tuple[frozenset[date], frozenset[date]]:
+    """The calendar's effective holidays and extra workdays (statutory days with explicit overrides)."""
+    return frozenset(calendar.effective_holidays()), frozenset(calendar.effective_workdays())
+
+
 def is_working_day(calendar: Calendar, day: date) -> bool:
     """A day is worked if it is an extra workday, or a working weekday that is not a holiday."""
-    if day in calendar.extra_workdays:
+    holidays, extra = _exceptions(calendar)
+    if day in extra:
         return True
-    return day.isoweekday() in calendar.working_weekdays and day not in calendar.holidays
+    return day.isoweekday() in calendar.working_weekdays and day not in holidays
 
 
 def working_days(calendar: Calendar, start: date, finish: date) -> int:
@@ -189,8 +196,7 @@ def _working_days_by_dates(calendar: Calendar, start: date, finish: date) -> int
     for i in range(rest):
         if (start + timedelta(days=weeks * 7 + i)).isoweekday() in weekdays:
             count += 1
-    holidays = set(calendar.holidays)
-    extra = set(calendar.extra_workdays)
+    holidays, extra = _exceptions(calendar)
     for h in holidays - extra:
         if start <= h <= finish and h.isoweekday() in weekdays:
             count -= 1
@@ -205,12 +211,12 @@ def _working_days_counter(calendar: Calendar) -> Callable[[date, date], int] | N
     """:func:`working_days` for one calendar on day ordinals: a table for the days after the whole
     weeks and two binary searches for the exceptions. None when the calendar holds other than plain
     dates (the date-based count then applies unchanged)."""
-    if any(type(d) is not date for d in (*calendar.holidays, *calendar.extra_workdays)):
+    holidays, extra_days = _exceptions(calendar)
+    if any(type(d) is not date for d in (*holidays, *extra_days)):
         return None
     weekdays = set(calendar.working_weekdays)
     per_week = len(weekdays)
-    extra_days = set(calendar.extra_workdays)
-    hol = sorted(h.toordinal() for h in set(calendar.holidays) - extra_days if h.isoweekday() in weekdays)
+    hol = sorted(h.toordinal() for h in holidays - extra_days if h.isoweekday() in weekdays)
     ext = sorted(e.toordinal() for e in extra_days if e.isoweekday() not in weekdays)
     # partial[iso][r]: working weekdays among the r days from a day of ISO weekday iso
     partial = [[0] * 7 for _ in range(8)]
@@ -236,7 +242,7 @@ def _working_days_counter(calendar: Calendar) -> Callable[[date, date], int] | N
 
 def add_working_days(calendar: Calendar, start: date, n: int) -> date:
     """The date ``n`` working days after ``start`` (before it when ``n`` is negative; 0 gives ``start``)."""
-    if not calendar.working_weekdays and not calendar.extra_workdays:
+    if not calendar.working_weekdays and not _exceptions(calendar)[1]:
         raise ValueError("the calendar has no working days")
     step = 1 if n >= 0 else -1
     day, left = start, abs(n)

@@ -31,6 +31,7 @@ class FieldInfo:
     maximum: float | None = None
     ref: tuple[str, ...] = ()
     doc: str = ""
+    filled: bool = False  # filled by the loader (stored, in the facts), never written in a project file
 
 
 def _describe(name: str, hint: Any, meta: Any, default: Any, required: bool) -> FieldInfo:
@@ -52,6 +53,7 @@ def _describe(name: str, hint: Any, meta: Any, default: Any, required: bool) -> 
         "maximum": meta.get("max") if meta else None,
         "ref": refs,
         "doc": (meta.get("doc") or "") if meta else "",
+        "filled": bool(meta.get("filled")) if meta else False,
     }
     if origin is Literal:
         return FieldInfo(kind="enum", choices=tuple(typing.get_args(hint)), **common)
@@ -161,7 +163,7 @@ class SchemaWriter:
         if name in self.defs:
             return name
         self.defs[name] = {}  # a placeholder: a class may refer to itself
-        infos = fields_of(cls)
+        infos = tuple(i for i in fields_of(cls) if self.facts or not i.filled)
         props = {info.name: self.field(info) for info in infos}
         props.update(extra or {})
         schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": props}

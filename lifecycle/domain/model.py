@@ -6,7 +6,9 @@ standard library. Each entity has a user-facing ``id`` unique within its project
 are by id and are checked by :mod:`lifecycle.domain.validate`.
 
 Field metadata (via :func:`fld`) carries what generic code needs: ``doc`` (published in the JSON
-Schema), ``min``/``max`` (numeric bounds), ``ref`` (the collection an id must name) and ``money``.
+Schema), ``min``/``max`` (numeric bounds), ``ref`` (the collection an id must name), ``money`` and
+``filled`` (a field the loader fills, e.g. the statutory days of a calendar's country: stored and in the
+gate facts, but never written in a project file).
 Money is ``Decimal`` here and in storage; it becomes a double only in the gate facts.
 """
 
@@ -30,9 +32,10 @@ def fld(
     max: float | None = None,  # noqa: A002
     ref: str | tuple[str, ...] | None = None,
     money: bool = False,
+    filled: bool = False,
 ) -> Any:
     """A dataclass field with the metadata the loader, storage and schema generator read."""
-    meta = {"doc": doc, "min": min, "max": max, "ref": ref, "money": money}
+    meta = {"doc": doc, "min": min, "max": max, "ref": ref, "money": money, "filled": filled}
     if isinstance(default, (list, dict, set)):
         raise TypeError("use a tuple default")
     if default is dataclasses.MISSING:
@@ -261,10 +264,42 @@ class Baseline:
 
 @dataclass(frozen=True, slots=True)
 class Calendar:
+    """The project's working calendar. A country (and region) brings its statutory holidays and make-up
+    working days; the explicit holidays and extra workdays override them."""
+
+    # The loader fills the statutory_* fields and unknown_years from the country (years the holiday
+    # library does not know yet count working weekdays only, and every face reports them).
+
     working_weekdays: tuple[int, ...] = fld((1, 2, 3, 4, 5), doc="ISO weekdays that are worked, 1 = Monday")
     hours_per_day: float = fld(8.0, min=0.5, max=24)
     holidays: tuple[Date, ...] = fld((), doc="Non-working days, e.g. public holidays")
     extra_workdays: tuple[Date, ...] = fld((), doc="Worked days that would otherwise be off (调休)")
+    country: str = fld("", doc="ISO 3166 country whose statutory holidays (and make-up working days) apply, e.g. CN")
+    region: str = fld("", doc="Subdivision of the country (state, province, nation), e.g. SCT for Scotland")
+    statutory_holidays: tuple[Date, ...] = fld((), filled=True, doc="The country's public holidays (filled)")
+    statutory_workdays: tuple[Date, ...] = fld((), filled=True, doc="The country's make-up working days (filled)")
+    statutory_years: tuple[int, ...] = fld((), filled=True, doc="Years the statutory days were looked up for")
+    unknown_years: tuple[int, ...] = fld(
+        (), filled=True, doc="Years the holiday library does not know yet: working weekdays only, reported"
+    )
+
+    def effective_holidays(self) -> tuple[Date, ...]:
+        """Non-working days: the statutory holidays an explicit extra workday does not cancel, and the
+        explicit holidays (an explicit date in both lists stays a working day: see the workdays)."""
+        if not self.statutory_holidays:
+            return self.holidays
+        explicit_work = set(self.extra_workdays)
+        kept = (d for d in self.statutory_holidays if d not in explicit_work)
+        return tuple(sorted({*kept, *self.holidays}))
+
+    def effective_workdays(self) -> tuple[Date, ...]:
+        """Worked days that would be off: the statutory make-up days an explicit holiday does not
+        cancel, and the explicit extra workdays."""
+        if not self.statutory_workdays:
+            return self.extra_workdays
+        explicit_off = set(self.holidays) - set(self.extra_workdays)
+        kept = (d for d in self.statutory_workdays if d not in explicit_off)
+        return tuple(sorted({*kept, *self.extra_workdays}))
 
 
 # --------------------------------------------------------------------------- monitoring

@@ -72,9 +72,9 @@ from datetime import date
 from typing import Any
 
 from lifecycle.domain.bulk import gc_paused
-from lifecycle.domain.calendar import WorkCalendar, work_calendar
+from lifecycle.domain.calendar import WorkCalendar, calendar_warnings, work_calendar
 from lifecycle.domain.model import Project, Task, TaskLink
-from lifecycle.errors import InvalidInput
+from lifecycle.errors import InvalidInput, LifecycleError
 
 LINK_TYPES = ("FS", "SS", "FF", "SF")
 _INF = 1 << 60
@@ -397,6 +397,24 @@ def compute_schedule(project: Project, *, today: date | None = None, honor_const
     """
     with gc_paused():  # lists of lists for the whole network, no cycles among them
         return _compute_schedule(project, today, honor_constraints)
+
+
+def computed_finish(project: Project) -> date | None:
+    """The schedule's finish, or None when there are no tasks or the schedule cannot be computed."""
+    if not project.tasks:
+        return None
+    try:
+        return compute_schedule(project).project_finish
+    except (LifecycleError, ValueError):
+        return None
+
+
+def schedule_calendar_warnings(project: Project) -> list[str]:
+    """The project's calendar warnings (:func:`~lifecycle.domain.calendar.calendar_warnings`), its
+    computed finish checked against the years whose statutory days were filled."""
+    if not project.calendar.country:
+        return []
+    return calendar_warnings(project.calendar, computed_finish(project))
 
 
 def _compute_schedule(project: Project, today: date | None, honor_constraints: bool) -> Schedule:

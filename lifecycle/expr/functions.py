@@ -37,7 +37,7 @@ FUNCTION_DOCS: dict[str, str] = {
     "days_until": "days_until(date) -> int: calendar days from today to date",
     "add_days": "add_days(date, n) -> date text n calendar days later",
     "working_days": "working_days(from, to) -> int: working days from..to inclusive on the project calendar "
-    "(weekdays, holidays, extra workdays); 0 if to is before from",
+    "(weekdays, the country's statutory days, holidays, extra workdays); 0 if to is before from",
     "add_working_days": "add_working_days(date, n) -> date text n working days later (earlier if n < 0)",
     "is_working_day": "is_working_day(date) -> bool on the project calendar",
     "weighted_score": "weighted_score(card) -> double: the weight-averaged score of a scorecard custom field "
@@ -81,6 +81,8 @@ class Functions:
                 hours_per_day=float(cal.get("hours_per_day", 8.0)),
                 holidays=tuple(self._date(d, "calendar") for d in cal.get("holidays", ())),
                 extra_workdays=tuple(self._date(d, "calendar") for d in cal.get("extra_workdays", ())),
+                statutory_holidays=tuple(self._date(d, "calendar") for d in cal.get("statutory_holidays", ())),
+                statutory_workdays=tuple(self._date(d, "calendar") for d in cal.get("statutory_workdays", ())),
             )
         except (ValueError, TypeError):
             self.calendar = Calendar()

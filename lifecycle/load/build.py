@@ -19,6 +19,16 @@ from lifecycle.errors import Problem
 from lifecycle.load.source import Source, YPath
 
 _INVALID = object()
+_WRITABLE: dict[type, tuple[tuple[FieldInfo, ...], frozenset[str]]] = {}
+
+
+def _writable(cls: type) -> tuple[tuple[FieldInfo, ...], frozenset[str]]:
+    """The fields a file may write, and the names of those the engine fills (cached per class)."""
+    got = _WRITABLE.get(cls)
+    if got is None:
+        infos = fields_of(cls)
+        got = _WRITABLE[cls] = (tuple(i for i in infos if not i.filled), frozenset(i.name for i in infos if i.filled))
+    return got
 
 
 def _type_name(value: Any) -> str:
@@ -52,11 +62,14 @@ class Builder:
         if not isinstance(data, dict):
             self.error(path, f"expected a mapping, got {_type_name(data)}")
             return _INVALID
-        infos = fields_of(cls)
+        infos, filled = _writable(cls)
         names = {i.name for i in infos}
         ok = True
         for key in data:
-            if key not in names:
+            if key in filled:
+                self.error(path + (key,), f"'{key}' is filled by the engine (from the calendar's country), not written")
+                ok = False
+            elif key not in names:
                 close = difflib.get_close_matches(str(key), sorted(names), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 self.error(path + (key,), f"unknown field '{key}'{hint}")

@@ -189,7 +189,7 @@ class _Writer:
             if working:
                 _working_times(wd, cal.hours_per_day)
         exs = SubElement(c, "Exceptions")
-        marked = [(d, False) for d in cal.holidays] + [(d, True) for d in cal.extra_workdays]
+        marked = [(d, False) for d in cal.effective_holidays()] + [(d, True) for d in cal.effective_workdays()]
         for d, working in sorted(marked):
             ex = SubElement(exs, "Exception")
             _text(ex, "EnteredByOccurrences", 0)

@@ -2,7 +2,8 @@
 
 ``load_project_file`` reads a file, builds the frozen :class:`~lifecycle.domain.model.Project` and
 runs the semantic checks, raising one :class:`SpecError` with *every* problem (file, line, field
-path) if anything is wrong. ``project_to_document`` writes the same format back (``pmo export``), so
+path) if anything is wrong; a calendar naming a country gets that country's statutory days filled
+(:mod:`lifecycle.load.statutory`). ``project_to_document`` writes the same format back (``pmo export``), so
 export → apply round-trips. Top-level sections left out of a file are left alone by ``apply``; a
 section that is present is the whole truth for that collection.
 """
@@ -18,14 +19,16 @@ from typing import Any
 
 import yaml
 
-from lifecycle.domain.fields import SchemaWriter, to_plain
+from lifecycle.domain.fields import SchemaWriter, fields_of, to_plain
 from lifecycle.domain.model import SCHEMA_VERSION, SECTIONS, Calendar, Charter, Organisation, Project, replace
 from lifecycle.domain.validate import validate_project
 from lifecycle.errors import SpecError
+from lifecycle.load import statutory
 from lifecycle.load.build import Builder, is_invalid
 from lifecycle.load.source import Source, parse_text, read_source
 
 TOP_LEVEL = ("schema_version", "project", "calendar", *SECTIONS)
+_FILLED_CALENDAR = frozenset(i.name for i in fields_of(Calendar) if i.filled)  # not written back to a file
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,13 @@ def load_project_source(source: Source, base: Project | None = None) -> ProjectF
         if bad_charter and path[:1] == ("project",):
             continue
         b.error(path, message)
+    place = statutory.check_place(project.calendar.country, project.calendar.region)
+    if place is not None:
+        b.error(("calendar", place.field), place.message)
     if b.problems:
         b.problems.sort(key=lambda p: p.line or 0)
         raise SpecError(b.problems)
+    project = statutory.fill_project(project)
     sections = frozenset(k for k in data if k in SECTIONS or k == "calendar")
     if base is not None:
         project = replace(project, phase=base.phase, phase_before_hold=base.phase_before_hold, version=base.version)
@@ -147,7 +154,8 @@ def project_to_document(project: Project) -> dict[str, Any]:
         charter["supplier"] = to_plain(project.charter.supplier, money=_money_out, drop_defaults=True)
     doc["project"] = {"phase": project.phase, **charter} if project.phase else charter
     if project.calendar != Calendar():
-        doc["calendar"] = to_plain(project.calendar, drop_defaults=True)
+        cal = to_plain(project.calendar, drop_defaults=True)
+        doc["calendar"] = {k: v for k, v in cal.items() if k not in _FILLED_CALENDAR}
     for name in SECTIONS:
         items = project.section(name)
         if items:

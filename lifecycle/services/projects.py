@@ -12,15 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lifecycle.domain import policy
+from lifecycle.domain.calendar import calendar_warnings
 from lifecycle.domain.changes import Change, diff_projects
 from lifecycle.domain.facts import facts_schema
 from lifecycle.domain.fields import to_plain
 from lifecycle.domain.metrics import project_metrics
 from lifecycle.domain.model import SECTIONS, AuditEvent, DocumentRecord, Project, replace
+from lifecycle.domain.schedule import schedule_calendar_warnings
 from lifecycle.domain.validate import validate_project
 from lifecycle.errors import InvalidInput, NotFound, Problem, SpecError
 from lifecycle.load.packfields import project_problems
@@ -39,6 +42,7 @@ class ApplyResult:
     created: bool
     changes: list[Change] = field(default_factory=list)
     version: int = 0
+    warnings: list[str] = field(default_factory=list)  # e.g. a year the holiday library does not know
 
     @property
     def unchanged(self) -> bool:
@@ -193,7 +197,7 @@ def apply_files(ctx: Context, paths: Sequence[str | Path], *, dry_run: bool = Fa
             if not dry_run:
                 events = _events_for(ctx, code, changes, pf.source.file)
                 new = ctx.store.save(new, expected_version=None, events=events)
-            results.append(ApplyResult(code, pf.source.file, True, changes, new.version))
+            results.append(ApplyResult(code, pf.source.file, True, changes, new.version, _warnings(pf.project)))
             continue
         merged = replace(
             pf.project, phase=current.phase, phase_before_hold=current.phase_before_hold, version=current.version
@@ -204,8 +208,18 @@ def apply_files(ctx: Context, paths: Sequence[str | Path], *, dry_run: bool = Fa
             version = ctx.store.save(
                 merged, expected_version=current.version, events=_events_for(ctx, code, changes, pf.source.file)
             ).version
-        results.append(ApplyResult(code, pf.source.file, False, changes, version))
+        results.append(ApplyResult(code, pf.source.file, False, changes, version, _warnings(pf.project)))
     return results
+
+
+def calendar_warnings_of(ctx: Context, code: str) -> list[str]:
+    """The calendar warnings of project ``code`` as stored (a year the holiday library does not know;
+    a schedule running past the years filled), for ``pmo gate check``."""
+    return schedule_calendar_warnings(ctx.store.get(code))
+
+
+def _warnings(project: Project) -> list[str]:
+    return [f"{project.code}: {w}" for w in schedule_calendar_warnings(project)]
 
 
 SETTINGS_TEMPLATE = (
@@ -378,7 +392,14 @@ def summary(ctx: Context, code: str) -> dict[str, Any]:
             {"id": reports[-1].id, "date": reports[-1].date, "overall": reports[-1].overall} if reports else None
         ),
         "counts": {name: len(p.section(name)) for name in SECTIONS if p.section(name)},
+        "calendar": {"country": p.calendar.country, "region": p.calendar.region},
+        "warnings": calendar_warnings(p.calendar, _finish_of(m)),
     }
+
+
+def _finish_of(metrics: dict[str, Any]) -> date | None:
+    finish = metrics.get("project_finish")
+    return date.fromisoformat(finish) if isinstance(finish, str) else None
 
 
 # ---------------------------------------------------------------- daily records
