@@ -30,7 +30,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from typing import Any
 
-from lifecycle.errors import ConfigError, DeliveryError, InvalidInput
+from lifecycle.errors import ConfigError, DeliveryError, DeliveryRefused, InvalidInput
 
 _KNOWN = {
     "host",
@@ -188,7 +188,11 @@ def check_addresses(addresses: Sequence[str]) -> list[str]:
 
 
 def send_message(cfg: SmtpConfig, msg: EmailMessage, recipients: Sequence[str]) -> None:
-    """Hand ``msg`` to the SMTP server for ``recipients`` (plus the configured Bcc)."""
+    """Hand ``msg`` to the SMTP server for ``recipients`` (plus the configured Bcc).
+
+    Raises :class:`~lifecycle.errors.DeliveryRefused` when the server refuses for good (a 5xx reply,
+    or some recipients refused after others accepted), else :class:`~lifecycle.errors.DeliveryError`.
+    """
     rcpt = [parseaddr(r)[1] for r in recipients] + [parseaddr(b)[1] for b in cfg.bcc]
     where = f"{cfg.host}:{cfg.port}"
     try:
@@ -204,14 +208,24 @@ def send_message(cfg: SmtpConfig, msg: EmailMessage, recipients: Sequence[str]) 
                 client.login(cfg.username, cfg.password)
             refused = client.send_message(msg, from_addr=parseaddr(cfg.sender)[1], to_addrs=rcpt)
     except smtplib.SMTPRecipientsRefused as exc:
-        raise DeliveryError(f"SMTP server {where} refused every recipient: {_refusals(exc.recipients)}") from exc
+        error = DeliveryRefused if any(_permanent(code) for code, _ in exc.recipients.values()) else DeliveryError
+        raise error(f"SMTP server {where} refused every recipient: {_refusals(exc.recipients)}") from exc
     except smtplib.SMTPResponseException as exc:
         text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-        raise DeliveryError(f"SMTP server {where} refused the message: {exc.smtp_code} {text}") from exc
+        error = DeliveryRefused if _permanent(exc.smtp_code) else DeliveryError
+        raise error(f"SMTP server {where} refused the message: {exc.smtp_code} {text}") from exc
     except (TimeoutError, smtplib.SMTPException, ssl.SSLError, OSError) as exc:
         raise DeliveryError(f"cannot send e-mail through {where}: {exc}") from exc
     if refused:
-        raise DeliveryError(f"SMTP server {where} refused some recipients: {_refusals(refused)}")
+        # the others got it: sending again would repeat it to them, so this is never retried automatically
+        raise DeliveryRefused(
+            f"SMTP server {where} accepted the message but refused some recipients: {_refusals(refused)}"
+        )
+
+
+def _permanent(code: int) -> bool:
+    """A 5xx reply: the server will refuse the same message again (4xx replies are worth retrying)."""
+    return 500 <= int(code) < 600
 
 
 def _refusals(refused: Mapping[str, Any]) -> str:
