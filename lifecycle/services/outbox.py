@@ -10,8 +10,9 @@ keyed by the delivery's idempotency key and holding the Message-ID. Its life:
   record and the ``document.sent`` audit event;
 * ``failed``: the server refused for good (a 5xx reply, refused recipients); never retried by itself;
 * ``uncertain``: a later attempt found the row still ``sending``: the sender died (kill -9, a lost
-  machine) between handing the message over and recording it, so the message may have been
-  delivered. It is reported, never resent blindly.
+  machine) between handing the message over and recording it; or the connection broke after the
+  message went out and before the server's answer. The message may have been delivered: it is
+  reported, never resent blindly.
 
 Only a decision resends a ``failed`` or ``uncertain`` row: :func:`resend` (``pmo outbox resend ID
 --reason ...``), allowed to the project's PM and to ``pmo_admin``, recorded in the audit trail (who,
@@ -158,6 +159,8 @@ def _transmit(ctx: Context, row: OutboxRow, doc: DocumentRecord, cfg: SmtpConfig
         send_message(cfg, msg, base["addresses"])
     except DeliveryError as exc:
         _record_failure(ctx, row, base, exc)
+        if isinstance(exc, (DeliveryRefused, DeliveryUncertain)):  # never retried: say what to do
+            raise type(exc)(f"{exc}; it is not sent again automatically; {resend_hint(row)}") from exc
         raise
     now = ctx.now()
     data = {**base, "status": "sent", "sent_at": now.isoformat(), "error": ""}
@@ -188,13 +191,22 @@ def _transmit(ctx: Context, row: OutboxRow, doc: DocumentRecord, cfg: SmtpConfig
 
 
 def _record_failure(ctx: Context, row: OutboxRow, base: dict[str, Any], exc: DeliveryError) -> None:
-    """A refusal for good makes the row ``failed``; anything else puts it back to ``pending`` for a retry."""
+    """A refusal for good makes the row ``failed``, a connection lost after the message went out
+    ``uncertain``; anything else puts it back to ``pending`` for the caller's retry."""
     now = ctx.now()
+    uncertain = isinstance(exc, DeliveryUncertain)
     permanent = isinstance(exc, DeliveryRefused)
-    data = {**base, "status": "failed", "error": str(exc), "permanent": permanent, "failed_at": now.isoformat()}
+    state = UNCERTAIN if uncertain else FAILED if permanent else PENDING
+    data = {
+        **base,
+        "status": "uncertain" if uncertain else "failed",
+        "error": str(exc),
+        "permanent": permanent,
+        "failed_at": now.isoformat(),
+    }
     event = AuditEvent(
         row.project,
-        "document.delivery_failed",
+        "document.delivery_uncertain" if uncertain else "document.delivery_failed",
         ctx.actor,
         now,
         "document",
@@ -209,7 +221,7 @@ def _record_failure(ctx: Context, row: OutboxRow, base: dict[str, Any], exc: Del
         },
     )
     ctx.store.outbox_update(
-        replace(row, state=FAILED if permanent else PENDING, last_error=str(exc), updated_at=now),
+        replace(row, state=state, last_error=str(exc), updated_at=now),
         expect=(SENDING, UNCERTAIN),
         records=[Record(row.project, DELIVERY, row.key, data)],
         events=[event],

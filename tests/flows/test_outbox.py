@@ -267,3 +267,44 @@ def test_an_unreachable_server_leaves_the_row_pending(ws, smtp, tmp_path, monkey
         assert _pmo("outbox", "resend", str(row.id), "--reason", "x").exit_code == 2
     finally:
         ctx.close()
+
+
+def test_a_connection_lost_after_the_message_went_out_is_uncertain(ws, smtp, tmp_path):
+    """The server has the whole message but its answer never comes (the client times out): it may have
+    been delivered, so the row is uncertain and the retry sends nothing."""
+    ctx = open_ctx(ws)
+    try:
+        doc = _register(ctx, tmp_path / "docs", number=NUMBER)
+        ctx.workspace.settings.smtp = {**smtp.settings(), "timeout": 1}
+        smtp.hold = True
+        with pytest.raises(DeliveryUncertain, match="may have been delivered") as err:
+            delivery.send_document(ctx, doc)
+        assert "pmo outbox resend" in str(err.value)
+        smtp.release.set()
+        [row] = _rows(ctx)
+        assert row.state == "uncertain" and row.attempts == 1
+        assert delivery.deliver_document(ctx, "DEMO-1", NUMBER)["status"] == "uncertain"
+        assert smtp.attempts == 1 and len(smtp.messages) == 1
+        record = ctx.store.get_record("DEMO-1", "delivery", row.key)
+        assert record is not None and record.data["status"] == "uncertain"
+    finally:
+        ctx.close()
+
+
+def test_a_failure_after_the_server_accepted_the_message_is_no_failure(make_workspace, tmp_path, monkeypatch):
+    """The server answers 250 to the message, then something odd to QUIT: the message is delivered."""
+    today_env(monkeypatch)
+
+    class RudeQuit(ScriptedInbox):
+        async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+            return "421 closing down"
+
+    box = RudeQuit()
+    with smtp_server(box):
+        ctx = open_ctx(make_workspace(smtp=box.settings()))
+        try:
+            doc = _register(ctx, tmp_path / "docs", number=NUMBER)
+            assert delivery.send_document(ctx, doc)["sent_now"] is True
+            assert [r.state for r in _rows(ctx)] == ["sent"] and len(box.messages) == 1
+        finally:
+            ctx.close()
