@@ -210,7 +210,8 @@ def send_document(ctx: Context, doc: DocumentRecord, to: list[str] | None = None
     existing = ctx.store.get_record(code, DELIVERY, key)
     if existing is not None and existing.data.get("status") == "sent":
         return {**existing.data, "sent_now": False}
-    outbox.check_earlier(ctx, ctx.store.outbox_find(key))
+    if _sent_row(outbox.check_earlier(ctx, ctx.store.outbox_find(key))):
+        return _already_sent(ctx, code, key)
     cfg = SmtpConfig.from_settings(ctx.workspace.settings.smtp)
     message_id = message_id_for(key, cfg.sender_domain)
     subject, msg = compose_email(ctx, doc, project, recipients, cfg, message_id)
@@ -230,10 +231,19 @@ def send_document(ctx: Context, doc: DocumentRecord, to: list[str] | None = None
             updated_at=now,
         ),
     )
-    if row.state == outbox.SENT:  # a concurrent twin sent it meanwhile
-        done = ctx.store.get_record(code, DELIVERY, key)
-        return {**(done.data if done is not None else {"outbox": row.id, "status": "sent"}), "sent_now": False}
+    if _sent_row(row):  # a concurrent twin sent it meanwhile
+        return _already_sent(ctx, code, key)
     return outbox.send(ctx, row, doc, cfg, msg)
+
+
+def _sent_row(row: OutboxRow | None) -> bool:
+    return row is not None and row.state == outbox.SENT
+
+
+def _already_sent(ctx: Context, code: str, key: str) -> dict[str, Any]:
+    """The delivery record of a send another run finished (written with its outbox row's ``sent``)."""
+    done = ctx.store.get_record(code, DELIVERY, key)
+    return {**(done.data if done is not None else {"key": key, "status": "sent"}), "sent_now": False}
 
 
 def deliveries(ctx: Context, code: str) -> list[dict[str, Any]]:

@@ -78,10 +78,10 @@ def check_earlier(ctx: Context, row: OutboxRow | None) -> OutboxRow | None:
     audit event) and :class:`DeliveryUncertain` is raised, as for a row already ``uncertain``. A
     ``failed`` row raises :class:`DeliveryRefused`. No SMTP traffic in any of these cases.
     """
+    if row is not None and row.state == SENDING:
+        row = _mark_uncertain(ctx, row)  # or what the sending run left, if it finished meanwhile
     if row is None or row.state in (PENDING, SENT):
         return row
-    if row.state == SENDING:
-        row = _mark_uncertain(ctx, row)
     if row.state == UNCERTAIN:
         raise _uncertain_error(row)
     raise _refused_error(row)

@@ -25,8 +25,9 @@ import pytest
 from click.testing import CliRunner
 
 from lifecycle.cli.main import cli
+from lifecycle.domain.model import replace
 from lifecycle.errors import DeliveryError, DeliveryRefused, DeliveryUncertain
-from lifecycle.services import delivery, identity
+from lifecycle.services import delivery, identity, outbox
 from tests.flows.conftest import Inbox, Received, free_port, open_ctx, sample_project, smtp_server, today_env
 from tests.flows.test_delivery import _register
 
@@ -249,6 +250,10 @@ def test_a_transient_refusal_is_retried_and_sent_exactly_once(ws, smtp, tmp_path
         assert smtp.attempts == 2 and len(smtp.messages) == 1
         [row] = _rows(ctx)
         assert row.state == "sent" and row.attempts == 2 and row.last_error == ""
+        # an attempt that read the row while it was sending, and finds it sent when it marks it: no alarm
+        stale = replace(row, state="sending")
+        assert outbox.check_earlier(ctx, stale) == row
+        assert not any(e.action == "document.delivery_uncertain" for e in ctx.store.audit("DEMO-1"))
     finally:
         ctx.close()
 
