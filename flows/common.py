@@ -8,7 +8,8 @@ attempt, thread or worker process never shares a database session. Tasks pass id
 Prefect's result caching is off for every task (``NO_CACHE``): idempotency is the services' job
 (stable ids, delivery keys), so a retried flow re-runs each step and each step decides what is
 already done. Delivery tasks retry on :class:`~lifecycle.errors.DeliveryError` only; the delivery
-service reports a missing setting in the result instead (retrying would not help). Delays come from
+service reports a missing setting, a refusal for good and a send that may have been delivered
+(``uncertain``, see ``pmo outbox``) in the result instead (retrying would not help). Delays come from
 ``PMO_FLOW_RETRY_DELAYS`` (seconds, comma separated, default ``10,60,300``; ``none`` for no retry).
 """
 
@@ -70,8 +71,8 @@ async def send_document_task(project: str, document: str, to: Sequence[str] | No
     """E-mail a registered document (at most once per document and recipients); retried on failure."""
     with service_context() as ctx:
         result = delivery.deliver_document(ctx, project, document, to)
-    if result["status"] == "not_sent":
-        log().warning("%s not sent: %s", document, result["reason"])
+    if result["status"] in ("not_sent", "failed", "uncertain"):  # not retried: retrying would not help
+        log().warning("%s %s: %s", document, result["status"].replace("_", " "), result["reason"])
     elif result["sent_now"]:
         log().info("sent %s to %s (%s)", document, ", ".join(result["to"]), result["message_id"])
     else:

@@ -16,7 +16,9 @@ never a traceback.
     ├── StorageError               the database refused or is unreachable
     ├── AuditTampered              the hash chain of the audit trail is broken (exit 1)
     ├── RenderError                a document could not be rendered or signed
-    ├── DeliveryError              an email or webhook could not be delivered
+    ├── DeliveryError              an email or webhook could not be delivered (worth retrying)
+    │   ├── DeliveryRefused        refused for good (5xx, refused recipients): retrying cannot help
+    │   └── DeliveryUncertain      a send was interrupted mid-transaction: it may have been delivered
     ├── ConfigError                a setting is missing or wrong
     ├── Forbidden                  the acting user may not do this (exit 1)
     ├── AuthFailed                 sign-in refused: unknown user, wrong password or disabled (one message)
@@ -109,6 +111,17 @@ class RenderError(LifecycleError):
 
 class DeliveryError(LifecycleError):
     """An email or a webhook could not be delivered."""
+
+
+class DeliveryRefused(DeliveryError):
+    """The server refused the message for good (a 5xx reply, refused recipients): never retried automatically."""
+
+
+class DeliveryUncertain(DeliveryError):
+    """An earlier send stopped mid-transaction: the message may have been delivered, so it is not resent
+    automatically (``pmo outbox resend`` decides)."""
+
+    exit_code = 1
 
 
 class ConfigError(LifecycleError):

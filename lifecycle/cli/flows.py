@@ -150,7 +150,8 @@ def _delivery_line(d: Mapping[str, Any]) -> str:
     if d.get("status") == "sent":
         how = "sent" if d.get("sent_now") else "already sent"
         return f"  {d.get('number')} {how} to {', '.join(d.get('to', []))}"
-    return f"  {d.get('document')} not sent: {d.get('reason', '')}"
+    word = {"failed": "refused", "uncertain": "may have been sent"}.get(str(d.get("status")), "not sent")
+    return f"  {d.get('document')} {word}: {d.get('reason', '')}"
 
 
 def summary_lines(name: str, result: Any) -> list[str]:

@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("lifecycle.cli.gates:audit_grp", "Show or verify the audit trail."),
     "rules": ("lifecycle.cli.rules:rules_grp", "Lint, test and diff PMO rule packs."),
     "docs": ("lifecycle.cli.docs:docs_grp", "Generate, list and verify client documents (PDF)."),
+    "outbox": ("lifecycle.cli.outbox:outbox_grp", "List document e-mails and their state; resend one by decision."),
     "report": ("lifecycle.cli.analytics:report_cmd", "Schedule, earned value, resources and risk report."),
     "baseline": ("lifecycle.cli.analytics:baseline_grp", "Save and list schedule and cost baselines."),
     "import": ("lifecycle.cli.analytics:import_grp", "Import Microsoft Project XML, CSV or Excel."),

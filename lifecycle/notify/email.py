@@ -30,7 +30,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from typing import Any
 
-from lifecycle.errors import ConfigError, DeliveryError, InvalidInput
+from lifecycle.errors import ConfigError, DeliveryError, DeliveryRefused, DeliveryUncertain, InvalidInput
 
 _KNOWN = {
     "host",
@@ -187,31 +187,81 @@ def check_addresses(addresses: Sequence[str]) -> list[str]:
     return out
 
 
+class _Tracked:
+    """An SMTP client noting how far the DATA phase got (see :func:`send_message`)."""
+
+    in_data = False  # the DATA command went out: the server may have the whole message
+    accepted = False  # the server answered 250 to the message: it is delivered, whatever follows
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.in_data = True
+        reply: tuple[int, bytes] = super().data(msg)  # type: ignore[misc]
+        self.accepted = reply[0] == 250
+        return reply
+
+
+class _Client(_Tracked, smtplib.SMTP):
+    pass
+
+
+class _SslClient(_Tracked, smtplib.SMTP_SSL):
+    pass
+
+
 def send_message(cfg: SmtpConfig, msg: EmailMessage, recipients: Sequence[str]) -> None:
-    """Hand ``msg`` to the SMTP server for ``recipients`` (plus the configured Bcc)."""
+    """Hand ``msg`` to the SMTP server for ``recipients`` (plus the configured Bcc).
+
+    Raises :class:`~lifecycle.errors.DeliveryRefused` when the server refuses for good (a 5xx reply,
+    or some recipients refused after others accepted), :class:`~lifecycle.errors.DeliveryUncertain`
+    when the connection broke after the message went out but before the server's answer (it may have
+    been delivered), else :class:`~lifecycle.errors.DeliveryError` (worth retrying). A failure after
+    the server accepted the message (on QUIT) is no failure: the message was delivered.
+    """
     rcpt = [parseaddr(r)[1] for r in recipients] + [parseaddr(b)[1] for b in cfg.bcc]
     where = f"{cfg.host}:{cfg.port}"
+    client: _Client | _SslClient | None = None
+    refused: dict[str, tuple[int, bytes]] = {}
     try:
-        client: smtplib.SMTP
         if cfg.use_ssl:
-            client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=ssl.create_default_context())
+            client = _SslClient(cfg.host, cfg.port, timeout=cfg.timeout, context=ssl.create_default_context())
         else:
-            client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+            client = _Client(cfg.host, cfg.port, timeout=cfg.timeout)
         with client:
             if cfg.starttls:
                 client.starttls(context=ssl.create_default_context())
             if cfg.username:
                 client.login(cfg.username, cfg.password)
             refused = client.send_message(msg, from_addr=parseaddr(cfg.sender)[1], to_addrs=rcpt)
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise DeliveryError(f"SMTP server {where} refused every recipient: {_refusals(exc.recipients)}") from exc
-    except smtplib.SMTPResponseException as exc:
-        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-        raise DeliveryError(f"SMTP server {where} refused the message: {exc.smtp_code} {text}") from exc
     except (TimeoutError, smtplib.SMTPException, ssl.SSLError, OSError) as exc:
-        raise DeliveryError(f"cannot send e-mail through {where}: {exc}") from exc
+        if client is None or not client.accepted:
+            raise _failure(where, exc, in_data=client is not None and client.in_data) from exc
     if refused:
-        raise DeliveryError(f"SMTP server {where} refused some recipients: {_refusals(refused)}")
+        # the others got it: sending again would repeat it to them, so this is never retried automatically
+        raise DeliveryRefused(
+            f"SMTP server {where} accepted the message but refused some recipients: {_refusals(refused)}"
+        )
+
+
+def _failure(where: str, exc: BaseException, *, in_data: bool) -> DeliveryError:
+    """The DeliveryError (or subclass) for ``exc`` raised by the SMTP client."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        error = DeliveryRefused if any(_permanent(code) for code, _ in exc.recipients.values()) else DeliveryError
+        return error(f"SMTP server {where} refused every recipient: {_refusals(exc.recipients)}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        error = DeliveryRefused if _permanent(exc.smtp_code) else DeliveryError
+        return error(f"SMTP server {where} refused the message: {exc.smtp_code} {text}")
+    if in_data:
+        return DeliveryUncertain(
+            f"the connection to SMTP server {where} broke after the message went out and before the server "
+            f"answered: it may have been delivered ({exc})"
+        )
+    return DeliveryError(f"cannot send e-mail through {where}: {exc}")
+
+
+def _permanent(code: int) -> bool:
+    """A 5xx reply: the server will refuse the same message again (4xx replies are worth retrying)."""
+    return 500 <= int(code) < 600
 
 
 def _refusals(refused: Mapping[str, Any]) -> str:

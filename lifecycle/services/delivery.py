@@ -4,10 +4,13 @@ Both are **idempotent** so that a retried flow never sends twice:
 
 * ``send_document`` derives a key from the document's sha256 and the sorted recipient addresses. A
   ``delivery`` system record under that key with status ``sent`` means the job is done: the call returns
-  the record and sends nothing. A failed attempt is recorded too (status ``failed``, the error, the
-  attempt count) and the :class:`~lifecycle.errors.DeliveryError` is raised again for the caller (a
-  Prefect task) to retry. The e-mail's ``Message-ID`` is derived from the key as well, so even a
-  message re-sent after a crash between sending and recording is shown once by mail clients.
+  the record and sends nothing. Otherwise the e-mail goes through the outbox
+  (:mod:`lifecycle.services.outbox`): a row with its ``Message-ID`` (derived from the key) is committed
+  before the SMTP transaction, set ``sending`` just before it and ``sent`` after, so a sender killed in
+  between leaves a ``sending`` row that the next attempt reports as ``uncertain`` instead of sending
+  again. A failed attempt is recorded too (status ``failed``, the error, the attempt count); a
+  transient :class:`~lifecycle.errors.DeliveryError` is raised again for the caller (a Prefect task)
+  to retry, a refusal for good is not retried.
 * ``notify`` posts a JSON message to the workspace's webhook, keyed by (event, project, payload), and
   records it as a ``notification`` record (``sent``, ``failed`` or ``skipped`` when no webhook is set).
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
 from pathlib import Path
 from typing import Any
@@ -26,20 +30,20 @@ from urllib.parse import urlsplit
 
 from lifecycle.documents.registry import titles_of
 from lifecycle.domain.model import AuditEvent, DocumentRecord, Project
-from lifecycle.errors import ConfigError, DeliveryError, InvalidInput, NotFound
+from lifecycle.errors import ConfigError, DeliveryError, DeliveryRefused, DeliveryUncertain, InvalidInput, NotFound
 from lifecycle.notify.email import (
     Attachment,
     SmtpConfig,
     build_message,
     check_addresses,
     message_id_for,
-    send_message,
 )
 from lifecycle.notify.templates import document_email, event_text
 from lifecycle.notify.webhook import WebhookConfig, post_json
+from lifecycle.services import outbox
 from lifecycle.services.context import Context
 from lifecycle.services.documents import issue_document, same_content
-from lifecycle.storage.protocol import RECORD_SCHEMA_VERSION, Record, canonical_json, jsonable
+from lifecycle.storage.protocol import RECORD_SCHEMA_VERSION, OutboxRow, Record, canonical_json, jsonable
 
 DELIVERY = "delivery"
 NOTIFICATION = "notification"
@@ -143,21 +147,16 @@ def find_document(ctx: Context, code: str, doc_id: str) -> DocumentRecord:
     raise NotFound(f"project {code} has no document '{doc_id}'")
 
 
-def send_document(ctx: Context, doc: DocumentRecord, to: list[str] | None = None) -> dict[str, Any]:
-    """E-mail ``doc`` (PDF attached) to ``to`` (default: the client representative), at most once.
-
-    Returns the ``delivery`` record's data plus ``sent_now`` (False when it had been sent before).
-    """
+def compose_email(
+    ctx: Context,
+    doc: DocumentRecord,
+    project: Project,
+    recipients: Sequence[tuple[str, str]],
+    cfg: SmtpConfig,
+    message_id: str,
+) -> tuple[str, EmailMessage]:
+    """The subject and the message e-mailing ``doc`` (its PDF read back and checked) to ``recipients``."""
     code = doc.project
-    project = ctx.store.get(code)
-    recipients = resolve_recipients(project, to)
-    addresses = [addr for _, addr in recipients]
-    key = idempotency_key(doc.sha256, addresses)
-    existing = ctx.store.get_record(code, DELIVERY, key)
-    if existing is not None and existing.data.get("status") == "sent":
-        return {**existing.data, "sent_now": False}
-
-    cfg = SmtpConfig.from_settings(ctx.workspace.settings.smtp)
     content = _read_checked(ctx, doc)
     milestone = ""
     ms = doc.record.get("milestone") if isinstance(doc.record, Mapping) else None
@@ -180,80 +179,71 @@ def send_document(ctx: Context, doc: DocumentRecord, to: list[str] | None = None
     # because client_acceptance uses this module to send the countersigned copy back
     from lifecycle.services.client_acceptance import acceptance_link_text
 
-    body += acceptance_link_text(ctx, doc, addresses)
-    message_id = message_id_for(key, cfg.sender_domain)
-    now = ctx.now()
-    to_headers = [formataddr((name, addr)) for name, addr in recipients]
+    body += acceptance_link_text(ctx, doc, [addr for _, addr in recipients])
     msg = build_message(
         sender=cfg.sender,
-        to=to_headers,
+        to=[formataddr((name, addr)) for name, addr in recipients],
         subject=subject,
         body=body,
         attachments=[Attachment(Path(doc.path).name or f"{doc.number}.pdf", content)],
         message_id=message_id,
-        date=now,
+        date=ctx.now(),
         reply_to=cfg.reply_to,
         headers={"X-PMO-Project": code, "X-PMO-Document": doc.number, "X-PMO-SHA256": doc.sha256},
     )
-    attempts = int(existing.data.get("attempts", 0)) + 1 if existing is not None else 1
-    base = {
-        "schema_version": RECORD_SCHEMA_VERSION,
-        "key": key,
-        "project": code,
-        "document": doc.id,
-        "number": doc.number,
-        "kind": doc.kind,
-        "sha256": doc.sha256,
-        "to": to_headers,
-        "addresses": addresses,
-        "subject": subject,
-        "message_id": message_id,
-        "attempts": attempts,
-        "smtp": f"{cfg.host}:{cfg.port}",
-    }
-    try:
-        send_message(cfg, msg, addresses)
-    except DeliveryError as exc:
-        data = {**base, "status": "failed", "error": str(exc), "failed_at": now.isoformat()}
-        ctx.store.add_records(
-            code,
-            [Record(code, DELIVERY, key, data)],
-            events=[
-                AuditEvent(
-                    code,
-                    "document.delivery_failed",
-                    ctx.actor,
-                    now,
-                    "document",
-                    doc.id,
-                    {"number": doc.number, "to": addresses, "attempt": attempts, "error": str(exc)},
-                )
-            ],
-        )
-        raise
-    data = {**base, "status": "sent", "sent_at": now.isoformat(), "error": ""}
-    ctx.store.add_records(
-        code,
-        [Record(code, DELIVERY, key, data)],
-        events=[
-            AuditEvent(
-                code,
-                "document.sent",
-                ctx.actor,
-                now,
-                "document",
-                doc.id,
-                {
-                    "number": doc.number,
-                    "sha256": doc.sha256,
-                    "to": addresses,
-                    "message_id": message_id,
-                    "attempt": attempts,
-                },
-            )
-        ],
+    return subject, msg
+
+
+def send_document(ctx: Context, doc: DocumentRecord, to: list[str] | None = None) -> dict[str, Any]:
+    """E-mail ``doc`` (PDF attached) to ``to`` (default: the client representative), at most once.
+
+    The send goes through the outbox (:mod:`lifecycle.services.outbox`): written with its Message-ID
+    before the SMTP transaction, marked sent after. Returns the ``delivery`` record's data plus
+    ``sent_now`` (False when it had been sent before). Raises DeliveryError for a transient failure
+    (retry), DeliveryRefused when refused for good and DeliveryUncertain when an earlier attempt
+    stopped mid-send (neither is retried automatically: ``pmo outbox resend`` decides).
+    """
+    code = doc.project
+    project = ctx.store.get(code)
+    recipients = resolve_recipients(project, to)
+    key = idempotency_key(doc.sha256, [addr for _, addr in recipients])
+    existing = ctx.store.get_record(code, DELIVERY, key)
+    if existing is not None and existing.data.get("status") == "sent":
+        return {**existing.data, "sent_now": False}
+    if _sent_row(outbox.check_earlier(ctx, ctx.store.outbox_find(key))):
+        return _already_sent(ctx, code, key)
+    cfg = SmtpConfig.from_settings(ctx.workspace.settings.smtp)
+    message_id = message_id_for(key, cfg.sender_domain)
+    subject, msg = compose_email(ctx, doc, project, recipients, cfg, message_id)
+    now = ctx.now()
+    row = outbox.enqueue(
+        ctx,
+        OutboxRow(
+            key=key,
+            project=code,
+            document_id=doc.id,
+            number=doc.number,
+            recipients=tuple(formataddr(r) for r in recipients),
+            subject=subject,
+            message_id=message_id,
+            requested_by=ctx.actor,
+            created_at=now,
+            updated_at=now,
+        ),
     )
-    return {**data, "sent_now": True}
+    if _sent_row(row):  # a concurrent twin sent it meanwhile
+        return _already_sent(ctx, code, key)
+    return outbox.send(ctx, row, doc, cfg, msg)
+
+
+def _sent_row(row: OutboxRow | None) -> bool:
+    return row is not None and row.state == outbox.SENT
+
+
+def _already_sent(ctx: Context, code: str, key: str) -> dict[str, Any]:
+    """The delivery record of a send another run finished (written with its outbox row's ``sent``)."""
+    done = ctx.store.get_record(code, DELIVERY, key)
+    return {**(done.data if done is not None else {"key": key, "status": "sent"}), "sent_now": False}
 
 
 def deliveries(ctx: Context, code: str) -> list[dict[str, Any]]:
@@ -377,9 +367,11 @@ def _not_sent(document: str, reason: str) -> dict[str, Any]:
 def deliver_document(ctx: Context, code: str, document: str, to: Sequence[str] | None = None) -> dict[str, Any]:
     """Send a registered document once; a missing setting or a bad address is a result, not an error.
 
-    Only a :class:`~lifecycle.errors.DeliveryError` (the server refused or could not be reached) is
-    raised, because only that is worth retrying; without an SMTP server, or with a setting or an
-    address that is wrong, retrying changes nothing, so the result says ``not_sent`` and why.
+    Only a transient :class:`~lifecycle.errors.DeliveryError` (the server could not be reached or
+    answered 4xx) is raised, because only that is worth retrying; without an SMTP server, or with a
+    setting or an address that is wrong, retrying changes nothing, so the result says ``not_sent`` and
+    why; a refusal for good says ``failed`` and an interrupted earlier send ``uncertain`` (see
+    :mod:`lifecycle.services.outbox`: neither is resent without a decision).
     """
     if not smtp_configured(ctx):
         return _not_sent(document, "no SMTP server configured")
@@ -388,6 +380,9 @@ def deliver_document(ctx: Context, code: str, document: str, to: Sequence[str] |
         return send_document(ctx, doc, list(to) if to else None)
     except (ConfigError, InvalidInput) as exc:
         return _not_sent(document, str(exc))
+    except (DeliveryRefused, DeliveryUncertain) as exc:
+        status = "uncertain" if isinstance(exc, DeliveryUncertain) else "failed"
+        return {"document": document, "status": status, "reason": str(exc), "sent_now": False}
 
 
 def deliver_notification(ctx: Context, code: str, event: str, payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from lifecycle.storage.protocol import (
     CREDENTIAL_KINDS,
     ClientLink,
     Credential,
+    OutboxRow,
     ProjectSummary,
     Record,
     UserRecord,
@@ -41,6 +42,7 @@ class MemoryStore:
         self._creds: dict[tuple[str, str], Credential] = {}
         self._failures: list[tuple[str, datetime]] = []
         self._links: dict[str, ClientLink] = {}
+        self._outbox: dict[int, OutboxRow] = {}
 
     # ---------------------------------------------------------------- projects
     def list_projects(self) -> list[ProjectSummary]:
@@ -180,6 +182,60 @@ class MemoryStore:
             seq, head = self._head.get(c, (0, ""))
             problems += verify_chain(self._audit.get(c, []), seq, head)
         return problems
+
+    # ---------------------------------------------------------------- e-mail outbox
+    def outbox_add(self, row: OutboxRow) -> OutboxRow:
+        with self._lock:
+            self.get(row.project)
+            found = self.outbox_find(row.key)
+            if found is not None:
+                return found
+            stored = replace(row, id=len(self._outbox) + 1, recipients=tuple(row.recipients))
+            self._outbox[stored.id] = stored
+            return stored
+
+    def outbox_get(self, row_id: int) -> OutboxRow | None:
+        return self._outbox.get(int(row_id))
+
+    def outbox_find(self, key: str) -> OutboxRow | None:
+        with self._lock:
+            return next((r for r in self._outbox.values() if r.key == key), None)
+
+    def outbox_rows(self, code: str | None = None, state: str | None = None) -> list[OutboxRow]:
+        with self._lock:
+            rows = [
+                r
+                for r in self._outbox.values()
+                if (code is None or r.project == code) and (state is None or r.state == state)
+            ]
+            return sorted(rows, key=lambda r: (r.created_at, r.id))
+
+    def outbox_update(
+        self,
+        row: OutboxRow,
+        *,
+        expect: Sequence[str],
+        records: Iterable[Record] = (),
+        events: Iterable[AuditEvent] = (),
+    ) -> OutboxRow:
+        with self._lock:
+            current = self._outbox.get(row.id)
+            if current is None or current.project != row.project:
+                raise NotFound(f"no outbox row {row.id} (see `pmo outbox`)")
+            if current.state not in expect:
+                raise ConcurrentUpdate(
+                    f"outbox row {row.id} is {current.state} now, not {' or '.join(expect)}: another run changed it"
+                )
+            self._outbox[row.id] = replace(
+                current,
+                state=row.state,
+                attempts=row.attempts,
+                last_error=row.last_error,
+                subject=row.subject,
+                updated_at=row.updated_at,
+            )
+            self.add_records(row.project, records, events)
+            return self._outbox[row.id]
 
     # ---------------------------------------------------------------- identity
     def add_user(self, user: UserRecord) -> None:

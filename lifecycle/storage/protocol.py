@@ -97,6 +97,35 @@ class ClientLink:
 
 CREDENTIAL_KINDS = ("session", "api_token")
 
+OUTBOX_STATES = ("pending", "sending", "sent", "failed", "uncertain")
+"""States of an outbox row: ``pending`` (written, or a transient failure to retry), ``sending`` (the
+SMTP transaction may be under way), ``sent``, ``failed`` (refused for good) and ``uncertain`` (found
+``sending`` by a later attempt: the sender died mid-transaction, the message may have gone out)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One e-mail of a document to a set of recipients, written with its Message-ID before it is sent.
+
+    ``key`` is the delivery's idempotency key (unique); ``recipients`` the ``To`` mailboxes as sent;
+    ``id`` is given by the store. ``requested_by`` names who asked for the e-mail (a user or a flow).
+    """
+
+    key: str
+    project: str
+    document_id: str
+    number: str
+    recipients: tuple[str, ...]
+    subject: str
+    message_id: str
+    requested_by: str
+    state: str = "pending"
+    attempts: int = 0
+    last_error: str = ""
+    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    updated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    id: int = 0
+
 
 def _canon(value: Any) -> Any:
     if isinstance(value, dict):
@@ -214,6 +243,33 @@ class Store(Protocol):
     def audit(self, code: str) -> list[AuditEvent]: ...
 
     def verify_audit(self, code: str | None = None) -> list[str]: ...
+
+    # ------------------------------------------------------------ e-mail outbox
+    def outbox_add(self, row: OutboxRow) -> OutboxRow:
+        """Store a new row (the store gives its id) unless a row with its key exists; returns the
+        stored row, which is the existing one in that case. NotFound if the project does not exist."""
+        ...
+
+    def outbox_get(self, row_id: int) -> OutboxRow | None: ...
+
+    def outbox_find(self, key: str) -> OutboxRow | None: ...
+
+    def outbox_rows(self, code: str | None = None, state: str | None = None) -> list[OutboxRow]:
+        """Rows of a project (every project when None), in one state when given, oldest first."""
+        ...
+
+    def outbox_update(
+        self,
+        row: OutboxRow,
+        *,
+        expect: Sequence[str],
+        records: Iterable[Record] = (),
+        events: Iterable[AuditEvent] = (),
+    ) -> OutboxRow:
+        """Write ``row``'s state, attempts, last error, subject and updated time, with the records and
+        audit events, in ONE transaction, only if the stored row is still in one of the ``expect``
+        states (a compare-and-set); ConcurrentUpdate and nothing written otherwise."""
+        ...
 
     # ------------------------------------------------------------ identity
     def add_user(self, user: UserRecord) -> None:

@@ -36,6 +36,7 @@ from lifecycle.domain.fields import FieldInfo, fields_of
 from lifecycle.domain.model import SECTIONS, AuditEvent, Calendar, Charter, DocumentRecord, Project, replace
 from lifecycle.errors import ConcurrentUpdate, NotFound, StorageError
 from lifecycle.storage.identity_sql import IdentityStoreMixin
+from lifecycle.storage.outbox_sql import OutboxStoreMixin
 from lifecycle.storage.protocol import (
     RECORD_SCHEMA_VERSION,
     ProjectSummary,
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0007"
 """The Alembic revision the tables correspond to (a test checks it is the migrations' head)."""
 
 MONEY_SCALE = 2
@@ -431,7 +432,7 @@ def head_revision() -> str:
     return head
 
 
-class SqlStore(IdentityStoreMixin):
+class SqlStore(IdentityStoreMixin, OutboxStoreMixin):
     """The store on a SQLAlchemy engine; ``open`` one by URL (the engine is then made on first need)."""
 
     def __init__(self, engine: Engine | None = None, *, url: str = ""):

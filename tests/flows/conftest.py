@@ -16,6 +16,7 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage
@@ -132,11 +133,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
+@contextmanager
+def smtp_server(box: Inbox) -> Iterator[Inbox]:
+    """``box`` (an Inbox or a subclass) served by aiosmtpd on a free loopback port until the block ends."""
     from aiosmtpd.controller import Controller
 
-    box = Inbox()
     controller = Controller(box, hostname="127.0.0.1", port=free_port())
     controller.start()
     box.port = controller.port
@@ -144,6 +145,12 @@ def inbox() -> Iterator[Inbox]:
         yield box
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    with smtp_server(Inbox()) as box:
+        yield box
 
 
 # ------------------------------------------------------------------ webhook receiver
