@@ -16,7 +16,8 @@ never a traceback.
     ├── StorageError               the database refused or is unreachable
     ├── AuditTampered              the hash chain of the audit trail is broken (exit 1)
     ├── RenderError                a document could not be rendered or signed
-    ├── DeliveryError              an email or webhook could not be delivered
+    ├── DeliveryError              an email or webhook could not be delivered; ``permanent`` when a retry
+    │                              cannot help (a 5xx refusal, a 4xx webhook answer, a redirect)
     ├── ConfigError                a setting is missing or wrong
     ├── Forbidden                  the acting user may not do this (exit 1)
     ├── AuthFailed                 sign-in refused: unknown user, wrong password or disabled (one message)
@@ -108,7 +109,23 @@ class RenderError(LifecycleError):
 
 
 class DeliveryError(LifecycleError):
-    """An email or a webhook could not be delivered."""
+    """An email or a webhook could not be delivered.
+
+    ``permanent`` says a retry cannot help (the server refused the message or its recipients for good,
+    or a recipient already received it); a transient error (no connection, a timeout, a 4xx SMTP
+    reply, a 5xx HTTP answer) is worth retrying.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+    def __reduce__(self) -> Any:  # keeps ``permanent`` when a flow engine pickles the exception
+        return (_delivery_error, (str(self), self.permanent))
+
+
+def _delivery_error(message: str, permanent: bool) -> DeliveryError:
+    return DeliveryError(message, permanent=permanent)
 
 
 class ConfigError(LifecycleError):

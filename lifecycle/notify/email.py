@@ -171,47 +171,85 @@ def mailbox(raw: str) -> Address:
         raise InvalidInput(f"'{_one_line(raw)[:80]}' is not an e-mail address: {exc}") from exc
 
 
+def _bare_address(raw: str) -> str:
+    """The one address in ``raw`` (``addr`` or ``Name <addr>``), or "" when it is not exactly one."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+        return ""  # a CR, LF or NUL in an address is never a typo worth guessing around
+    pairs = getaddresses([raw])
+    if len(pairs) != 1:
+        return ""
+    addr = pairs[0][1]
+    local, at, domain = addr.rpartition("@")
+    if not at or not local or not domain or any(c.isspace() for c in addr):
+        return ""
+    # the parser drops what it cannot use ("rob@north wind.example" gives rob@northwind.example):
+    # the address as written must be the address parsed
+    written = raw[raw.rfind("<") + 1 : raw.rfind(">")] if raw.rstrip().endswith(">") else raw
+    return addr if written.strip() == addr else ""
+
+
 def check_addresses(addresses: Sequence[str]) -> list[str]:
-    """The addresses, each checked to look like ``name@domain`` (InvalidInput otherwise)."""
+    """The addresses, each checked to be exactly one ``name@domain`` (InvalidInput otherwise)."""
     out = []
     for raw in addresses:
-        pairs = getaddresses([raw])
-        addr = pairs[0][1] if pairs else ""
-        if "@" not in addr or addr.startswith("@") or addr.endswith("@"):
-            raise InvalidInput(f"'{raw}' is not an e-mail address")
+        addr = _bare_address(raw)
+        if not addr:
+            raise InvalidInput(f"'{_one_line(raw)[:120]}' is not an e-mail address")
         try:
             Address(addr_spec=addr)
         except (ValueError, IndexError) as exc:
-            raise InvalidInput(f"'{raw}' is not an e-mail address: {exc}") from exc
+            raise InvalidInput(f"'{_one_line(raw)[:120]}' is not an e-mail address: {exc}") from exc
         out.append(raw)
     return out
 
 
+def _reply_text(exc: smtplib.SMTPResponseException) -> str:
+    err = exc.smtp_error
+    return err.decode("utf-8", "replace") if isinstance(err, bytes) else str(err)
+
+
+def _connect(cfg: SmtpConfig) -> smtplib.SMTP:
+    if cfg.use_ssl:
+        return smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=ssl.create_default_context())
+    return smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+
+
 def send_message(cfg: SmtpConfig, msg: EmailMessage, recipients: Sequence[str]) -> None:
-    """Hand ``msg`` to the SMTP server for ``recipients`` (plus the configured Bcc)."""
+    """Hand ``msg`` to the SMTP server for ``recipients`` (plus the configured Bcc).
+
+    A :class:`~lifecycle.errors.DeliveryError` says whether retrying can help: a 5xx reply, refused
+    recipients, a failed sign-in, a certificate that does not verify or a message the server cannot
+    take are ``permanent``; so is a refusal of some recipients only, since the others already have the
+    message and a retry would send it to them twice. No connection, a timeout or a 4xx reply is transient.
+    """
     rcpt = [parseaddr(r)[1] for r in recipients] + [parseaddr(b)[1] for b in cfg.bcc]
     where = f"{cfg.host}:{cfg.port}"
     try:
-        client: smtplib.SMTP
-        if cfg.use_ssl:
-            client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=ssl.create_default_context())
-        else:
-            client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
-        with client:
+        with _connect(cfg) as client:
             if cfg.starttls:
                 client.starttls(context=ssl.create_default_context())
             if cfg.username:
                 client.login(cfg.username, cfg.password)
             refused = client.send_message(msg, from_addr=parseaddr(cfg.sender)[1], to_addrs=rcpt)
     except smtplib.SMTPRecipientsRefused as exc:
-        raise DeliveryError(f"SMTP server {where} refused every recipient: {_refusals(exc.recipients)}") from exc
+        permanent = all(code >= 500 for code, _ in exc.recipients.values())
+        raise DeliveryError(
+            f"SMTP server {where} refused every recipient: {_refusals(exc.recipients)}", permanent=permanent
+        ) from exc
     except smtplib.SMTPResponseException as exc:
-        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-        raise DeliveryError(f"SMTP server {where} refused the message: {exc.smtp_code} {text}") from exc
+        raise DeliveryError(
+            f"SMTP server {where} refused the message: {exc.smtp_code} {_reply_text(exc)}",
+            permanent=exc.smtp_code >= 500,
+        ) from exc
+    except (ssl.SSLCertVerificationError, smtplib.SMTPNotSupportedError, UnicodeError, ValueError) as exc:
+        raise DeliveryError(f"cannot send e-mail through {where}: {exc}", permanent=True) from exc
     except (TimeoutError, smtplib.SMTPException, ssl.SSLError, OSError) as exc:
         raise DeliveryError(f"cannot send e-mail through {where}: {exc}") from exc
     if refused:
-        raise DeliveryError(f"SMTP server {where} refused some recipients: {_refusals(refused)}")
+        raise DeliveryError(
+            f"SMTP server {where} refused some recipients (the others received the message): {_refusals(refused)}",
+            permanent=True,
+        )
 
 
 def _refusals(refused: Mapping[str, Any]) -> str:

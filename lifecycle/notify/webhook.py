@@ -24,7 +24,9 @@ to a checked address, never to a second resolution of the name (a DNS answer tha
 check and connect cannot redirect the post), with the URL's host in the ``Host`` header and, for
 https, in SNI and the certificate check. No proxy is used. Any non-2xx answer, timeout or connection
 failure raises :class:`~lifecycle.errors.DeliveryError`, so a Prefect task around it retries and the
-failure is visible in the flow run; a refused address is not retried.
+failure is visible in the flow run; the error is ``permanent`` (not retried) for a redirect, a 4xx
+answer other than 408, 425 and 429, and a certificate that does not verify. A refused address is a
+:class:`~lifecycle.errors.ConfigError`, not retried either.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from lifecycle.notify.chat import FORMATS, SIGNED_FORMATS, render
 
 _KNOWN = {"url", "timeout", "headers", "token_env", "events", "format", "secret_env", "allow_local"}
 _METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+# 4xx answers mean "this request will never succeed", but for these (timeout, too early, too many)
+_RETRYABLE_4XX = frozenset({408, 425, 429})
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: not private, not public either
 
 
@@ -229,16 +233,20 @@ def _send(url: str, addresses: Sequence[str], body: bytes, headers: Mapping[str,
         detail = response.read(300).decode("utf-8", "replace").strip()
         location = response.getheader("Location", "") or ""
     except (OSError, http.client.HTTPException) as exc:
-        raise DeliveryError(f"webhook {host} could not be reached: {exc}") from exc
+        permanent = isinstance(exc, ssl.SSLCertVerificationError)  # a wrong certificate stays wrong
+        raise DeliveryError(f"webhook {host} could not be reached: {exc}", permanent=permanent) from exc
     finally:
         conn.close()
     if 300 <= status < 400:
         where = urlsplit(location).netloc or "elsewhere"
-        raise DeliveryError(f"webhook {host} answered {status}, a redirect to {where}: not followed")
+        raise DeliveryError(f"webhook {host} answered {status}, a redirect to {where}: not followed", permanent=True)
     if not 200 <= status < 300:
         reason = http.client.responses.get(status, "")
         text = f"webhook {host} answered {status}" + (f" {reason}" if reason else "")
-        raise DeliveryError(text + (f": {detail}" if detail else ""))
+        raise DeliveryError(
+            text + (f": {detail}" if detail else ""),
+            permanent=400 <= status < 500 and status not in _RETRYABLE_4XX,
+        )
     return status
 
 

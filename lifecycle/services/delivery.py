@@ -5,8 +5,9 @@ Both are **idempotent** so that a retried flow never sends twice:
 * ``send_document`` derives a key from the document's sha256 and the sorted recipient addresses. A
   ``delivery`` system record under that key with status ``sent`` means the job is done: the call returns
   the record and sends nothing. A failed attempt is recorded too (status ``failed``, the error, the
-  attempt count) and the :class:`~lifecycle.errors.DeliveryError` is raised again for the caller (a
-  Prefect task) to retry. The e-mail's ``Message-ID`` is derived from the key as well, so even a
+  attempt count, whether it is ``permanent``) and the :class:`~lifecycle.errors.DeliveryError` is
+  raised again for the caller (a Prefect task) to retry, unless it is permanent. The e-mail's
+  ``Message-ID`` is derived from the key as well, so even a
   message re-sent after a crash between sending and recording is shown once by mail clients.
 * ``notify`` posts a JSON message to the workspace's webhook, keyed by (event, project, payload), and
   records it as a ``notification`` record (``sent``, ``failed`` or ``skipped`` when no webhook is set).
@@ -214,7 +215,7 @@ def send_document(ctx: Context, doc: DocumentRecord, to: list[str] | None = None
     try:
         send_message(cfg, msg, addresses)
     except DeliveryError as exc:
-        data = {**base, "status": "failed", "error": str(exc), "failed_at": now.isoformat()}
+        data = {**base, "status": "failed", "error": str(exc), "permanent": exc.permanent, "failed_at": now.isoformat()}
         ctx.store.add_records(
             code,
             [Record(code, DELIVERY, key, data)],
@@ -226,7 +227,13 @@ def send_document(ctx: Context, doc: DocumentRecord, to: list[str] | None = None
                     now,
                     "document",
                     doc.id,
-                    {"number": doc.number, "to": addresses, "attempt": attempts, "error": str(exc)},
+                    {
+                        "number": doc.number,
+                        "to": addresses,
+                        "attempt": attempts,
+                        "error": str(exc),
+                        "permanent": exc.permanent,
+                    },
                 )
             ],
         )
@@ -313,7 +320,14 @@ def notify(ctx: Context, code: str, event: str, payload: Mapping[str, Any]) -> d
     try:
         status = post_json(cfg, message, idempotency_key=key)
     except DeliveryError as exc:
-        data = {**base, "status": "failed", "error": str(exc), "host": host, "failed_at": now.isoformat()}
+        data = {
+            **base,
+            "status": "failed",
+            "error": str(exc),
+            "permanent": exc.permanent,
+            "host": host,
+            "failed_at": now.isoformat(),
+        }
         ctx.store.add_records(
             code,
             [Record(code, NOTIFICATION, key, data)],
@@ -325,7 +339,7 @@ def notify(ctx: Context, code: str, event: str, payload: Mapping[str, Any]) -> d
                     now,
                     "notification",
                     key[:16],
-                    {"event": event, "error": str(exc), "attempt": attempts},
+                    {"event": event, "error": str(exc), "attempt": attempts, "permanent": exc.permanent},
                 )
             ],
         )
@@ -378,7 +392,8 @@ def deliver_document(ctx: Context, code: str, document: str, to: Sequence[str] |
     """Send a registered document once; a missing setting or a bad address is a result, not an error.
 
     Only a :class:`~lifecycle.errors.DeliveryError` (the server refused or could not be reached) is
-    raised, because only that is worth retrying; without an SMTP server, or with a setting or an
+    raised, because only that can be worth retrying (its ``permanent`` flag says whether it is);
+    without an SMTP server, or with a setting or an
     address that is wrong, retrying changes nothing, so the result says ``not_sent`` and why.
     """
     if not smtp_configured(ctx):

@@ -10,7 +10,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 
 from lifecycle.errors import ConfigError, DeliveryError
 from lifecycle.notify.webhook import WebhookConfig, check_destination, post_json
+from tests.flows.conftest import http_server
 
 _REAL_GETADDRINFO = socket.getaddrinfo
 
@@ -50,15 +51,8 @@ def receiver() -> Iterator[tuple[int, list[dict[str, str]]]]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with http_server(Handler) as base:
+        yield int(base.rpartition(":")[2]), seen
 
 
 def test_the_post_goes_to_the_address_that_was_checked(receiver, monkeypatch):
