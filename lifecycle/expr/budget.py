@@ -114,6 +114,37 @@ def library_over_budget(tree: Node | None, variables: Mapping[str, Any], limit: 
     return over_steps(limit) + f" (about {work:,} estimated)" if work > limit else ""
 
 
+LINT_ROWS = 2000  # the size of every project collection when ``pmo rules lint`` estimates a rule
+
+
+class _EveryListOf(Mapping[str, Any]):
+    """Variables for linting: every top-level name is a list of ``rows`` items."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows = (None,) * rows
+
+    def __getitem__(self, key: str) -> Any:
+        return self.rows
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def lint_estimate(tree: Node | None, rows: int = LINT_ROWS) -> int:
+    """The estimated steps of an expression on a project whose collections hold ``rows`` items each
+    (0 when it cannot be told): over :data:`STEPS`, the rule would be an error on such a project."""
+    try:
+        return estimate(tree, _EveryListOf(rows))
+    except RecursionError:
+        return 0
+
+
 __all__ = [
     "GATE_SECONDS",
     "SECONDS",
@@ -121,5 +152,6 @@ __all__ = [
     "BudgetExceeded",
     "Meter",
     "estimate",
+    "lint_estimate",
     "library_over_budget",
 ]

@@ -46,7 +46,7 @@ from lifecycle.domain.lifecycle import (
 )
 from lifecycle.domain.model import Requirement
 from lifecycle.errors import Problem, SpecError
-from lifecycle.expr import CelSyntax, CompiledExpr, ExprChecker, compile_expr
+from lifecycle.expr import CelSyntax, CompiledExpr, ExprChecker, budget, compile_expr
 from lifecycle.load.build import Builder, is_invalid
 from lifecycle.load.packfields import (
     CUSTOM_COLLECTIONS,
@@ -1020,6 +1020,24 @@ def _read_votes(r: _PackReader, b: Builder, raw: Any, path: YPath) -> tuple[Vote
     return tuple(out)
 
 
+def _heavy_rules(gates: Mapping[str, Gate]) -> list[str]:
+    """Warnings for rules whose nested macros would spend their evaluation budget on a big project."""
+    out = []
+    for gate in gates.values():
+        for rule in gate.rules:
+            parts = (("when", rule.when), ("check", rule.check), ("evidence", rule.evidence))
+            for part, expr in parts:
+                work = budget.lint_estimate(expr.tree) if expr is not None else 0
+                if work > budget.STEPS:
+                    where = f"{rule.file}:{rule.line}" if rule.line else rule.file
+                    out.append(
+                        f"{where}: rule {rule.id} {part} nests macros over project collections: about "
+                        f"{work:,} steps with {budget.LINT_ROWS:,} items each, over the evaluation budget of "
+                        f"{budget.STEPS:,} (the rule would be an error on such a project)"
+                    )
+    return out
+
+
 # --------------------------------------------------------------------------- entry point
 def load_pack(folder: str | Path) -> RulePack:
     """Load and validate the rule pack in ``folder``; SpecError with every problem if it is not valid."""
@@ -1043,6 +1061,7 @@ def load_pack(folder: str | Path) -> RulePack:
         n = len(r.problems)
         raise SpecError(r.problems, f"rule pack {display} has {n} problem{'s' if n != 1 else ''}")
     files = tuple(f.rel for f in checked)
+    r.warnings.extend(_heavy_rules(gates))
     for t in lc.transitions:
         gate = gates.get(t.gate_id)
         if t.kind == "forward" and (gate is None or not gate.rules):

@@ -109,3 +109,17 @@ def test_estimates():
     assert budget.estimate(tree, variables) > 100 * budget.UNKNOWN_LENGTH
     tree = compile_expr("project.risks.exists(r, tasks.exists(t, t.id == r.id))").tree  # type: ignore[union-attr]
     assert 700 < budget.estimate(tree, variables) < 7 * 100 * 10
+
+
+def test_lint_warns_about_nested_macros_over_big_collections(runaway_pack):
+    [warning] = [w for w in runaway_pack.warnings if "M-RUNAWAY" in w]
+    assert warning.endswith(
+        "rule M-RUNAWAY check nests macros over project collections: about 40,008,004,001 steps with 2,000 items "
+        "each, over the evaluation budget of 2,000,000 (the rule would be an error on such a project)"
+    )
+    assert warning.startswith(f"{runaway_pack.root}/gates/work.yaml:") or "gates/work.yaml:" in warning
+    assert not [w for w in load_pack(DATA / "mini_pack").warnings if "nests macros" in w]
+
+
+def test_the_default_pack_has_no_heavy_rule(default_pack):
+    assert not [w for w in default_pack.warnings if "nests macros" in w]
