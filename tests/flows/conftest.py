@@ -305,6 +305,7 @@ def make_workspace(tmp_path: Path, test_pack: Path) -> Any:
             "rules": str(test_pack),
             "actor": "flow-test",
             "supplier": {"name": "Acme Delivery"},
+            "deliverables_dir": str(tmp_path / "files"),  # the documents root: sample_project's files
         }
         if smtp:
             settings["smtp"] = smtp
