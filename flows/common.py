@@ -7,9 +7,11 @@ attempt, thread or worker process never shares a database session. Tasks pass id
 
 Prefect's result caching is off for every task (``NO_CACHE``): idempotency is the services' job
 (stable ids, delivery keys), so a retried flow re-runs each step and each step decides what is
-already done. Delivery tasks retry on :class:`~lifecycle.errors.DeliveryError` only; the delivery
-service reports a missing setting, a refusal for good and a send that may have been delivered
-(``uncertain``, see ``pmo outbox``) in the result instead (retrying would not help). Delays come from
+already done. Delivery tasks retry on a transient :class:`~lifecycle.errors.DeliveryError` only
+(:func:`worth_retrying`): a permanent one (a 5xx SMTP refusal, a 4xx webhook answer, a redirect)
+fails the task at once, and the delivery service reports a missing setting, a bad address and a send
+that may have been delivered (``uncertain``, see ``pmo outbox``) in the result instead (retrying
+would not help). Delays come from
 ``PMO_FLOW_RETRY_DELAYS`` (seconds, comma separated, default ``10,60,300``; ``none`` for no retry).
 """
 
@@ -17,13 +19,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
+from lifecycle.errors import DeliveryError
 from lifecycle.services import delivery
 from lifecycle.services.context import Context, open_context, open_workspace
 
@@ -39,6 +42,26 @@ def retry_delays() -> list[float]:
 
 
 DELAYS = retry_delays()
+
+
+async def worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
+    """The retry condition of the delivery tasks: anything but a permanent delivery error."""
+    exc = await state.aresult(raise_on_failure=False)
+    return not (isinstance(exc, DeliveryError) and exc.permanent)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def delivery_task(name: str) -> Callable[[F], F]:
+    """The task decorator of a delivery step: no result cache, retried after a transient failure only."""
+    return task(  # type: ignore[return-value]  # a Task is called like the function it wraps
+        name=name,
+        cache_policy=NO_CACHE,
+        retries=len(DELAYS),
+        retry_delay_seconds=DELAYS or 0,
+        retry_condition_fn=worth_retrying,
+    )
 
 
 def log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
@@ -66,7 +89,7 @@ async def ensure_document_task(
     return doc
 
 
-@task(name="send-document", cache_policy=NO_CACHE, retries=len(DELAYS), retry_delay_seconds=DELAYS or 0)
+@delivery_task("send-document")
 async def send_document_task(project: str, document: str, to: Sequence[str] | None = None) -> dict[str, Any]:
     """E-mail a registered document (at most once per document and recipients); retried on failure."""
     with service_context() as ctx:
@@ -80,7 +103,7 @@ async def send_document_task(project: str, document: str, to: Sequence[str] | No
     return result
 
 
-@task(name="notify", cache_policy=NO_CACHE, retries=len(DELAYS), retry_delay_seconds=DELAYS or 0)
+@delivery_task("notify")
 async def notify_task(project: str, event: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Post an event to the webhook (once per event and payload); retried on failure."""
     with service_context() as ctx:

@@ -16,8 +16,9 @@ never a traceback.
     ├── StorageError               the database refused or is unreachable
     ├── AuditTampered              the hash chain of the audit trail is broken (exit 1)
     ├── RenderError                a document could not be rendered or signed
-    ├── DeliveryError              an email or webhook could not be delivered (worth retrying)
-    │   ├── DeliveryRefused        refused for good (5xx, refused recipients): retrying cannot help
+    ├── DeliveryError              an email or webhook could not be delivered; ``permanent`` when a retry
+    │   │                          cannot help (a 4xx webhook answer, a redirect), else worth retrying
+    │   ├── DeliveryRefused        refused for good (5xx, refused recipients): always permanent
     │   └── DeliveryUncertain      a send was interrupted mid-transaction: it may have been delivered
     ├── ConfigError                a setting is missing or wrong
     ├── Forbidden                  the acting user may not do this (exit 1)
@@ -110,11 +111,32 @@ class RenderError(LifecycleError):
 
 
 class DeliveryError(LifecycleError):
-    """An email or a webhook could not be delivered."""
+    """An email or a webhook could not be delivered.
+
+    ``permanent`` says a retry cannot help (the server refused the message or its recipients for good,
+    or a recipient already received it); a transient error (no connection, a timeout, a 4xx SMTP
+    reply, a 5xx HTTP answer) is worth retrying.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+    def __reduce__(self) -> Any:  # keeps the class and ``permanent`` when a flow engine pickles the exception
+        return (_delivery_error, (type(self), str(self), self.permanent))
+
+
+def _delivery_error(cls: type[DeliveryError], message: str, permanent: bool) -> DeliveryError:
+    error = cls(message)
+    error.permanent = permanent
+    return error
 
 
 class DeliveryRefused(DeliveryError):
     """The server refused the message for good (a 5xx reply, refused recipients): never retried automatically."""
+
+    def __init__(self, message: str, *, permanent: bool = True) -> None:
+        super().__init__(message, permanent=True)
 
 
 class DeliveryUncertain(DeliveryError):
@@ -122,6 +144,9 @@ class DeliveryUncertain(DeliveryError):
     automatically (``pmo outbox resend`` decides)."""
 
     exit_code = 1
+
+    def __init__(self, message: str, *, permanent: bool = True) -> None:
+        super().__init__(message, permanent=True)
 
 
 class ConfigError(LifecycleError):

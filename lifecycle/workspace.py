@@ -1,7 +1,8 @@
 """The workspace: where a team's database, settings, documents and Prefect home live.
 
 A workspace is a folder holding ``settings.yaml`` and, by default, the SQLite database ``pmo.db``,
-the ``documents/`` output folder and a private ``prefect/`` home. It is found from ``--workspace``,
+the ``documents/`` output folder, the ``deliverables/`` documents root (the only place files named
+by project data are read from) and a private ``prefect/`` home. It is found from ``--workspace``,
 then ``PMO_WORKSPACE``, then the nearest ``.pmo`` folder above the current directory, then
 ``./.pmo``. ``PMO_DATABASE_URL`` points the workspace at PostgreSQL (or any SQLAlchemy URL) instead.
 
@@ -43,6 +44,9 @@ class Settings:
     database_url: str = ""
     rules: str = ""  # rule pack folder; empty = the shipped default pack
     documents_dir: str = "documents"
+    # the documents root: files named by project data (deliverables) are read only inside it
+    deliverables_dir: str = "deliverables"
+    max_file_bytes: int = 2 << 30  # the largest such file read (2 GiB)
     supplier: dict[str, Any] = field(default_factory=dict)
     smtp: dict[str, Any] = field(default_factory=dict)
     webhook: dict[str, Any] = field(default_factory=dict)
@@ -141,6 +145,19 @@ class Workspace:
     def documents_dir(self) -> Path:
         p = Path(self.runtime.documents_dir or self.settings.documents_dir)
         return p if p.is_absolute() else self.root / p
+
+    @property
+    def deliverables_dir(self) -> Path:
+        """The documents root: where files named by project data are read (and only there)."""
+        p = Path(self.settings.deliverables_dir or "deliverables")
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def max_file_bytes(self) -> int:
+        value = self.settings.max_file_bytes
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"max_file_bytes must be a positive whole number of bytes, not {value!r}")
+        return value
 
     @property
     def prefect_home(self) -> Path:

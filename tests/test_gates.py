@@ -71,7 +71,11 @@ def test_no_go_names_the_evidence_and_changes_nothing(planning):
 def test_illegal_transition_is_refused(planning):
     res = run("advance", CODE, "--to", "closed", code=1)
     assert "no transition from 'planning' to 'closed'" in res.output and "allowed" in res.output
-    res = run("advance", CODE, "--to", "nowhere", code=1)
+    res = run("advance", CODE, "--to", "nowhere", code=2)  # a mistyped phase is bad input: exit 2
+    assert "unknown phase 'nowhere'" in res.output
+    res = run("advance", CODE, "--to", "executon", code=2)
+    assert "unknown phase 'executon'" in res.output and "execution" in res.output
+    res = run("gate", "check", CODE, "--to", "nowhere", code=2)
     assert "unknown phase 'nowhere'" in res.output
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from lifecycle.cli.output import console, emit_json, handle_errors, money, run_in_context
+from lifecycle.cli.output import console, emit_json, esc, handle_errors, money, run_in_context
 from lifecycle.services import spreadsheets
 from lifecycle.services.analytics import (
     import_csv,
@@ -76,7 +76,7 @@ def _print_schedule(out: Any, sched: dict[str, Any], show_all: bool) -> None:
     """The critical path line and the schedule table (critical tasks in red)."""
     out.print(
         f"schedule {sched['project_start']} → [bold]{sched['project_finish']}[/bold] "
-        f"({sched['duration_days']} working days), critical path: " + _chains(sched)
+        f"({sched['duration_days']} working days), critical path: " + esc(_chains(sched))
     )
     rows = sched["tasks"]
     shown = rows
@@ -101,14 +101,14 @@ def _print_schedule(out: Any, sched: dict[str, Any], show_all: bool) -> None:
     ):
         t.add_column(col, justify="right" if col in ("days", "total slack", "free slack") else "left")
     for r in shown:
-        name = "  " * r["level"] + r["name"] + (" ◆" if r["milestone"] else "")
+        name = "  " * r["level"] + esc(r["name"]) + (" ◆" if r["milestone"] else "")
         style = (
             "bold red"
             if r["critical"] and not r["summary"]
             else ("bold" if r["summary"] else ("dim" if r["done"] else ""))
         )
         t.add_row(
-            r["wbs"],
+            esc(r["wbs"]),
             name,
             r["early_start"],
             r["early_finish"],
@@ -123,14 +123,14 @@ def _print_schedule(out: Any, sched: dict[str, Any], show_all: bool) -> None:
     if len(shown) < len(rows):
         out.print(f"[dim]{len(rows) - len(shown)} non-critical tasks not shown (--all lists them)[/dim]")
     for w in sched["warnings"][:10]:
-        out.print(f"[yellow]warning: {w}[/yellow]")
+        out.print(f"[yellow]warning: {esc(w)}[/yellow]")
 
 
 def _print_report(d: dict[str, Any], show_all: bool) -> None:
     out = console()
-    out.print(f"[bold]{d['code']}[/bold]  {d['name']}   phase {d['phase']}   status date {d['status_date']}")
+    out.print(f"[bold]{esc(d['code'])}[/bold]  {esc(d['name'])}   phase {d['phase']}   status date {d['status_date']}")
     if d["schedule_error"]:
-        out.print(f"[red]schedule: {d['schedule_error']}[/red]")
+        out.print(f"[red]schedule: {esc(d['schedule_error'])}[/red]")
     elif d["schedule"]:
         _print_schedule(out, d["schedule"], show_all)
     _print_earned_value(d["earned_value"], d["currency"])
@@ -151,7 +151,7 @@ def _print_earned_value(ev: dict[str, Any], cur: str) -> None:
     for col in ("scope", "BAC", "PV", "EV", "AC", "SV", "CV", "SPI", "CPI", "EAC", "ETC", "VAC", "TCPI"):
         t.add_column(col, justify="left" if col == "scope" else "right")
     for f in [p, *ev["branches"]]:
-        label = "project" if f["scope"] == "project" else f"{f['wbs']} {f['name']}".strip()
+        label = "project" if f["scope"] == "project" else esc(f"{f['wbs']} {f['name']}".strip())
         t.add_row(
             label,
             _money(f["bac"], cur),
@@ -184,7 +184,7 @@ def _print_costs_and_resources(d: dict[str, Any], cur: str) -> None:
             t.add_column(col, justify="left" if col == "category" else "right")
         for c in costs["categories"]:
             t.add_row(
-                c["category"],
+                esc(c["category"]),
                 _money(c["budget"], cur),
                 _money(c["actual"], cur),
                 _money(c["variance"], cur),
@@ -198,12 +198,12 @@ def _print_costs_and_resources(d: dict[str, Any], cur: str) -> None:
             t.add_column(col, justify="right" if col in ("load", "capacity", "over by") else "left")
         for o in overs[:40]:
             t.add_row(
-                o["name"],
-                o["week"],
+                esc(o["name"]),
+                esc(o["week"]),
                 f"{o['hours']:.1f}",
                 f"{o['capacity']:.1f}",
                 f"{o['excess']:.1f}",
-                ", ".join(o["tasks"]),
+                esc(", ".join(o["tasks"])),
                 style="red",
             )
         out.print(t)
@@ -211,7 +211,7 @@ def _print_costs_and_resources(d: dict[str, Any], cur: str) -> None:
         out.print("no one is over-allocated")
     late = [m for m in d["materials"] if m["late"]]
     for m in late:
-        out.print(f"[red]material {m['id']} {m['name']}: {m['reason']}[/red]")
+        out.print(f"[red]material {esc(m['id'])} {esc(m['name'])}: {esc(m['reason'])}[/red]")
 
 
 def _print_matrix(rm: dict[str, Any]) -> None:
@@ -234,9 +234,10 @@ def _print_matrix(rm: dict[str, Any]) -> None:
         t.add_row(str(p), *cells)
     out.print(t)
     for r in rm["top"]:
-        out.print(f"  {r['id']} {r['title']}  score {r['score']} ({r['band']})  owner {r['owner'] or '-'}")
+        owner = esc(r["owner"] or "-")
+        out.print(f"  {esc(r['id'])} {esc(r['title'])}  score {r['score']} ({r['band']})  owner {owner}")
     for r in rm["past_review"]:
-        out.print(f"[yellow]  review overdue: {r['id']} {r['title']} (due {r['review_date']})[/yellow]")
+        out.print(f"[yellow]  review overdue: {esc(r['id'])} {esc(r['title'])} (due {r['review_date']})[/yellow]")
 
 
 @click.group("baseline")

@@ -294,7 +294,7 @@ class Walk:
                 flawed = {ms.deliverables[-1]: 2} if ms.deliverables and ms.date == final_day else {}
                 if ms.deliverables:
                     simulate.submit_deliverables(
-                        c, self.code, list(ms.deliverables), self.docs_dir / "deliverables", ms.date, defects=flawed
+                        c, self.code, list(ms.deliverables), self.ws.deliverables_dir, ms.date, defects=flawed
                     )
                     self.say(
                         f"  deliverables handed in: {', '.join(ms.deliverables)}"
@@ -326,7 +326,7 @@ class Walk:
 
         self.step(end + timedelta(days=1), "Ready for closure? The client signs off")
         with self.ctx() as c:
-            simulate.close_out_records(c, self.code, end + timedelta(days=1), self.docs_dir / "handover")
+            simulate.close_out_records(c, self.code, end + timedelta(days=1), self.ws.deliverables_dir / "handover")
         self.say(
             "  recorded: client sign-off, lessons learned, handover of every deliverable with checksums, "
             "training, satisfaction survey, final cost statement"
@@ -473,10 +473,12 @@ def demo_cmd(ctx: click.Context, sample: str, out_dir: str, rules_dir: str | Non
     settings = Settings(
         rules=rules_dir or "",
         documents_dir=str(root / "documents"),
+        deliverables_dir=str(root / "deliverables"),
         smtp={"host": "127.0.0.1", "port": port, "from": "pmo@supplier.example.com"},
     )
     (ws_root / "settings.yaml").write_text(
-        f"documents_dir: {root / 'documents'}\nsmtp:\n  host: 127.0.0.1\n  port: {port}\n"
+        f"documents_dir: {root / 'documents'}\ndeliverables_dir: {root / 'deliverables'}\n"
+        f"smtp:\n  host: 127.0.0.1\n  port: {port}\n"
         "  from: pmo@supplier.example.com\n" + (f"rules: {json.dumps(rules_dir)}\n" if rules_dir else ""),
         encoding="utf-8",
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from lifecycle.cli.output import console, emit_json, handle_errors, run_in_context, warn
+from lifecycle.cli.output import console, echo, emit_json, esc, handle_errors, run_in_context, warn
 from lifecycle.cli.record import DATE
 from lifecycle.services import explain, gates, projects
 from lifecycle.services.portfolio import SweepStats, sweep
@@ -33,44 +33,46 @@ def print_decision(d: Any, *, verbose: bool = False, lang: str = "en") -> None:
     word, colour = VERDICT.get(d.decision, (d.decision, "white"))
     counts = d.counts()
     out.print(
-        f"[bold]{d.project}[/bold]  {d.from_phase} → {d.to_phase}  ({d.transition})   "
+        f"[bold]{esc(d.project)}[/bold]  {d.from_phase} → {d.to_phase}  ({esc(d.transition)})   "
         f"[bold {colour}]{word}[/bold {colour}]"
     )
     out.print(
         f"rules: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
         f"{counts['waived']} waived, {counts['not_applicable']} not applicable   "
-        f"pack {d.pack.name} {d.pack.version} ({d.pack.hash[:12]})   facts {d.facts_hash[:12]}"
+        f"pack {esc(d.pack.name)} {esc(d.pack.version)} ({d.pack.hash[:12]})   facts {d.facts_hash[:12]}"
     )
     for r in d.results:
         if r.outcome in ("pass", "not_applicable") and not verbose:
             continue
         mark, col = MARK.get(r.outcome, ("?", "white"))
         sev = "" if r.severity == "blocking" else " (warning)"
-        out.print(f" [{col}]{mark} {r.outcome:<7}[/{col}] {r.id}{sev}: {r.title.get(first) or r.title.get(second)}")
+        title = r.title.get(first) or r.title.get(second) or ""
+        out.print(f" [{col}]{mark} {r.outcome:<7}[/{col}] {esc(r.id)}{sev}: {esc(title)}")
         if r.outcome in ("fail", "error", "waived"):
             if r.message:
-                out.print(f"     {r.message}")
+                out.print(f"     {esc(r.message)}")
             if r.error:
-                out.print(f"     [red]evaluation error:[/red] {r.error}")
+                out.print(f"     [red]evaluation error:[/red] {esc(r.error)}")
             if r.evidence:
-                shown = ", ".join(f"{e.id} {e.label}".strip() for e in r.evidence[:10])
+                shown = esc(", ".join(f"{e.id} {e.label}".strip() for e in r.evidence[:10]))
                 more = f" … and {len(r.evidence) - 10} more" if len(r.evidence) > 10 else ""
                 out.print(f"     evidence: {shown}{more}")
             if r.waiver is not None:
                 w = r.waiver
-                out.print(f"     waived by {w.granted_by} ({w.role}) until {w.expires_on}: {w.reason}")
+                out.print(f"     waived by {esc(w.granted_by)} ({esc(w.role)}) until {w.expires_on}: {esc(w.reason)}")
             if r.source:
-                out.print(f"     [dim]source: {r.source}[/dim]")
+                out.print(f"     [dim]source: {esc(r.source)}[/dim]")
     a = d.approvals
     if a.required:
-        state = "[green]complete[/green]" if a.satisfied else "[red]missing: " + ", ".join(a.missing) + "[/red]"
-        out.print(f"approvals ({a.rule}): {state}")
+        state = "[green]complete[/green]" if a.satisfied else "[red]missing: " + esc(", ".join(a.missing)) + "[/red]"
+        out.print(f"approvals ({esc(a.rule)}): {state}")
         for v in a.votes:
-            out.print(f"   {v.decision} by {v.by} as {v.role} at {v.at}" + (f": {v.comment}" if v.comment else ""))
+            said = f": {esc(v.comment)}" if v.comment else ""
+            out.print(f"   {esc(v.decision)} by {esc(v.by)} as {esc(v.role)} at {v.at}{said}")
         if getattr(a, "rejected_by", ()):
-            out.print(f"   [red]rejected by {', '.join(a.rejected_by)}[/red]")
+            out.print(f"   [red]rejected by {esc(', '.join(a.rejected_by))}[/red]")
     if d.decision != "no_go" and a.satisfied:
-        out.print(f"→ `pmo advance {d.project} --to {d.to_phase}` may proceed")
+        out.print(f"→ `pmo advance {esc(d.project)} --to {d.to_phase}` may proceed")
 
 
 @click.group("gate")
@@ -120,11 +122,11 @@ def gate_check(
     else:
         print_decision(d, verbose=verbose, lang=lang)
         for rid, part in why.items():
-            console().print(f"[bold]why {rid} fails:[/bold]", highlight=False)
+            console().print(f"[bold]why {esc(rid)} fails:[/bold]", highlight=False)
             for line in explain.explanation_lines(part):
                 console().print("   " + line, markup=False, highlight=False, soft_wrap=True)
         if record:
-            click.echo(f"recorded as {d.id}")
+            echo(f"recorded as {d.id}")
     if not d.allows_advance:
         raise SystemExit(1)
 
@@ -177,10 +179,10 @@ def gate_sweep(ctx: click.Context, only: tuple[str, ...], no_cache: bool, as_of:
     for d in shown:
         word, colour = VERDICT.get(d.decision, (d.decision, "white"))
         counts = d.counts()
-        blocking = ", ".join(r.id for r in d.blocking[:4]) + (" …" if len(d.blocking) > 4 else "")
+        blocking = esc(", ".join(r.id for r in d.blocking[:4]) + (" …" if len(d.blocking) > 4 else ""))
         approvals = "" if d.approvals.satisfied else "  approvals missing"
         out.print(
-            f"{d.project:<{width}}  {d.from_phase} → {d.to_phase:<10} [{colour}]{word:<14}[/{colour}] "
+            f"{esc(d.project):<{width}}  {d.from_phase} → {d.to_phase:<10} [{colour}]{word:<14}[/{colour}] "
             f"{counts['fail']} failed, {counts['error']} errors{approvals}"
             + (f"  [dim]{blocking}[/dim]" if blocking else "")
         )
@@ -218,7 +220,7 @@ def gate_approve(
     state = "complete" if res["satisfied"] else "still missing: " + ", ".join(res["missing"])
     vote = res["vote"]
     behalf = f" (recorded by {vote['recorded_by']})" if vote.get("recorded_by") else ""
-    click.echo(
+    echo(
         f"{code} {res['transition']}: {verb} by {vote['by']} as {role}{behalf}; "
         f"approvals ({res['requirement']}) {state}"
     )
@@ -241,7 +243,7 @@ def gate_approve(
 def gate_waive(ctx: click.Context, code: str, rule: str, role: str, by: str | None, reason: str, until: date) -> None:
     """Waive one rule until a date, with the reason, in a role you hold; shown on every decision and document."""
     w = _run(ctx, lambda c: gates.waive(c, code, rule=rule, role=role, by=by, reason=reason, until=until))
-    click.echo(f"{code}: rule {w.rule} waived by {w.granted_by} ({w.role}) until {w.expires_on} [{w.id}]")
+    echo(f"{code}: rule {w.rule} waived by {w.granted_by} ({w.role}) until {w.expires_on} [{w.id}]")
 
 
 @gate_grp.command("reviews")
@@ -256,9 +258,9 @@ def gate_reviews(ctx: click.Context, code: str, as_json: bool) -> None:
         emit_json([r.to_dict() for r in reviews])
         return
     if not reviews:
-        click.echo(f"{code}: no gate reviews yet")
+        echo(f"{code}: no gate reviews yet")
     for r in reviews:
-        click.echo(
+        echo(
             f"{r.id}  {r.evaluated_at}  {r.from_phase} → {r.to_phase}  {r.decision}"
             f"{'  advanced' if r.advanced else ''}  by {r.evaluated_by}"
         )
@@ -280,9 +282,9 @@ def advance_cmd(
     if as_json:
         emit_json(res)
         return
-    click.echo(f"{code}: {res['from']} → {res['to']} ({res['decision'].replace('_', ' ')}, review {res['review']})")
+    echo(f"{code}: {res['from']} → {res['to']} ({res['decision'].replace('_', ' ')}, review {res['review']})")
     for n in res["notes"]:
-        click.echo(f"  {n}")
+        echo(f"  {n}")
 
 
 @click.group("audit")
@@ -320,9 +322,7 @@ def audit_show(ctx: click.Context, code: str, as_json: bool, last: int) -> None:
         return
     for e in events:
         what = f"{e.entity} {e.entity_id}".strip()
-        click.echo(
-            f"{e.seq:>5}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.action:<22} {what}{_gist(e.data)}{_who(e.data)}"
-        )
+        echo(f"{e.seq:>5}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.action:<22} {what}{_gist(e.data)}{_who(e.data)}")
 
 
 def _who(data: dict[str, Any]) -> str:
@@ -365,6 +365,6 @@ def audit_verify(ctx: click.Context, code: str | None) -> None:
     problems = _run(ctx, lambda c: gates.verify_audit(c, code))
     if problems:
         for p in problems:
-            click.echo(f"TAMPERED {p}")
+            echo(f"TAMPERED {p}")
         raise SystemExit(1)
-    click.echo("audit trail intact" + (f" for {code}" if code else " for every project"))
+    echo("audit trail intact" + (f" for {code}" if code else " for every project"))

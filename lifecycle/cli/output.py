@@ -3,12 +3,20 @@
 Colours are on only when standard output is a terminal (rich decides; ``NO_COLOR`` is honoured).
 ``handle_errors`` wraps every command: a :class:`~lifecycle.errors.LifecycleError` prints one
 readable message on stderr and exits with its ``exit_code`` (1 refused by the engine, 2 user error).
+
+Names, titles, comments and reasons come from project data and are printed as text, never as
+instructions to the terminal: :func:`esc` is applied to every value a command interpolates into
+console markup (so ``[/x]`` or ``[bold]`` in a project name prints as typed), and the console itself
+(:class:`TextConsole`) shows control characters (ANSI escape sequences, bidi overrides) as visible
+``\\x1b``-style escapes in everything it prints and prints a line literally should a value ever reach
+it unescaped and not parse as markup. :func:`echo` does the same for plain lines.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
@@ -18,6 +26,9 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.errors import MarkupError
+from rich.markup import escape as _markup_escape
+from rich.text import Text
 
 from lifecycle.errors import LifecycleError
 from lifecycle.services.context import Workspace, open_context, open_workspace
@@ -26,11 +37,46 @@ from lifecycle.services.results import plain
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# C0 and C1 control characters but newline and tab, DEL, and the bidirectional overrides and isolates
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def plain_text(value: Any) -> str:
+    """``value`` as text whose control characters are shown as escapes (``\\x1b``), not obeyed."""
+    return _CONTROL.sub(_visible, str(value))
+
+
+def esc(value: Any) -> str:
+    """A data value for console markup: printed as typed (brackets escaped, control characters shown)."""
+    return _markup_escape(plain_text(value))
+
+
+class TextConsole(Console):
+    """A console that never lets printed text drive the terminal (see the module docstring)."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        text = plain_text(text)
+        try:
+            return super().render_str(text, **kwargs)
+        except MarkupError:
+            return super().render_str(text, **{**kwargs, "markup": False})
+
+
 def console(stderr: bool = False) -> Any:
     stream = sys.stderr if stderr else sys.stdout
     # Off a terminal (pipes, CI logs) do not wrap at 80 columns: long evidence lines stay whole.
     width = None if stream.isatty() else 160
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+    return TextConsole(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+
+
+def echo(message: Any = "", err: bool = False) -> None:
+    """``click.echo`` of a line with its control characters shown, not obeyed."""
+    click.echo(plain_text(message), err=err)
 
 
 def _default(value: Any) -> Any:
@@ -59,7 +105,7 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except LifecycleError as exc:
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
 
     return wrapper  # type: ignore[return-value]

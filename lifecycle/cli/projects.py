@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
-from lifecycle.cli.output import console, emit_json, handle_errors, money, run_in_context, warn, ws_from
+from lifecycle.cli.output import console, echo, emit_json, esc, handle_errors, money, run_in_context, warn, ws_from
 from lifecycle.cli.record import DATE
 from lifecycle.errors import InvalidInput
 from lifecycle.services import analytics, explain, projects, scheduling, spreadsheets
@@ -27,11 +26,11 @@ def _money(value: Any, currency: str) -> str:
 def init_cmd(ctx: click.Context) -> None:
     """Create the workspace (settings, database) or upgrade its database schema."""
     res = projects.init_workspace(ws_from(ctx), (ctx.find_root().obj or {}).get("rules"))
-    click.echo(f"workspace {res.root}")
-    click.echo(f"database  {res.database} (schema up to date, {res.projects} project(s))")
-    click.echo(f"rules     {res.rules}")
+    echo(f"workspace {res.root}")
+    echo(f"database  {res.database} (schema up to date, {res.projects} project(s))")
+    echo(f"rules     {res.rules}")
     if not res.users:
-        click.echo(
+        echo(
             "users     none yet: `pmo user add EMAIL --name NAME --role pmo_admin`, then PMO_USER=EMAIL or `pmo login`"
         )
 
@@ -73,15 +72,15 @@ def apply_cmd(ctx: click.Context, files: tuple[str, ...], dry_run: bool, as_json
     for r in results:
         if r.created:
             n = len(r.changes) - 1
-            click.echo(f"{r.code}: {prefix}create ({n} items) from {r.file}")
+            echo(f"{r.code}: {prefix}create ({n} items) from {r.file}")
         elif r.unchanged:
-            click.echo(f"{r.code}: unchanged")
+            echo(f"{r.code}: unchanged")
         else:
-            click.echo(f"{r.code}: {prefix}apply {len(r.changes)} change(s), version {r.version}")
+            echo(f"{r.code}: {prefix}apply {len(r.changes)} change(s), version {r.version}")
             for ch in r.changes[:50]:
-                click.echo(f"  {ch.describe()}")
+                echo(f"  {ch.describe()}")
             if len(r.changes) > 50:
-                click.echo(f"  … and {len(r.changes) - 50} more")
+                echo(f"  … and {len(r.changes) - 50} more")
     warn([w for r in results for w in r.warnings])
 
 
@@ -117,7 +116,7 @@ def export_cmd(ctx: click.Context, args: tuple[str, ...], fmt: str, output: str 
         tmp = Path(output + ".tmp")
         tmp.write_text(text, encoding="utf-8", newline="")
         tmp.replace(output)
-        click.echo(f"wrote {output}", err=True)
+        echo(f"wrote {output}", err=True)
     else:
         sys.stdout.write(text)
 
@@ -132,7 +131,7 @@ def _write_binary(ctx: click.Context, what: str, lang: str | None, output: str |
     tmp = Path(output + ".tmp")
     tmp.write_bytes(data)
     tmp.replace(output)
-    click.echo(f"wrote {output}", err=True)
+    echo(f"wrote {output}", err=True)
 
 
 @click.command("list")
@@ -160,13 +159,13 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
         )
         return
     if not rows:
-        click.echo("no projects yet: `pmo apply examples/en-clinic-portal.yaml` adds one")
+        echo("no projects yet: `pmo apply examples/en-clinic-portal.yaml` adds one")
         return
     t = Table(box=None, header_style="bold")
     for col in ("code", "name", "client", "phase", "lang", "version"):
         t.add_column(col)
     for r in rows:
-        t.add_row(r.code, r.name, r.client, r.phase, r.locale, str(r.version))
+        t.add_row(esc(r.code), esc(r.name), esc(r.client), esc(r.phase), esc(r.locale), str(r.version))
     console().print(t)
 
 
@@ -187,13 +186,13 @@ def show_cmd(ctx: click.Context, code: str, as_of: date | None, as_json: bool) -
     out = console()
     m = s["metrics"]
     cur = s["currency"]
-    phase = s["phase"] + (f" (on hold, from {s['on_hold_from']})" if s["on_hold_from"] else "")
-    out.print(f"[bold]{s['code']}[/bold]  {s['name']}  ·  {s['client']}")
+    phase = esc(s["phase"]) + (f" (on hold, from {s['on_hold_from']})" if s["on_hold_from"] else "")
+    out.print(f"[bold]{esc(s['code'])}[/bold]  {esc(s['name'])}  ·  {esc(s['client'])}")
     span = f"{s['start'] or '-'} → {s['finish'] or '(no finish set)'}"
     out.print(f"phase [bold]{phase}[/bold]   {span}   today {s['today']}   v{s['version']}")
     out.print(
-        f"PM {s['project_manager'] or '-'}   sponsor {s['sponsor'] or '-'}   "
-        f"client rep {s['client_representative'] or '-'}"
+        f"PM {esc(s['project_manager'] or '-')}   sponsor {esc(s['sponsor'] or '-')}   "
+        f"client rep {esc(s['client_representative'] or '-')}"
     )
     lag = m["progress_pct"] - m["planned_progress_pct"]
     colour = "green" if lag >= -5 else ("yellow" if lag >= -15 else "red")
@@ -210,7 +209,7 @@ def show_cmd(ctx: click.Context, code: str, as_of: date | None, as_json: bool) -
         f"spent {_money(m['cost_actual'], cur)} ({m['budget_spent_pct']:.1f}%){extra}"
     )
     if m.get("schedule_error"):
-        out.print(f"finish (CPM) [red]not computed[/red]: {escape(str(m['schedule_error']))}")
+        out.print(f"finish (CPM) [red]not computed[/red]: {esc(m['schedule_error'])}")
     elif m.get("project_finish"):
         base = m.get("baseline_finish")
         if base:
@@ -223,7 +222,7 @@ def show_cmd(ctx: click.Context, code: str, as_of: date | None, as_json: bool) -
     rep = s["last_status_report"]
     out.print(
         "last status report "
-        + (f"{rep['date']} ({rep['overall']})" if rep else "none")
+        + (f"{rep['date']} ({esc(rep['overall'])})" if rep else "none")
         + f"   risk exposure {m['risk_exposure']:.0f} over {m['open_risk_count']} open risks"
     )
     if s["top_risks"]:
@@ -233,11 +232,11 @@ def show_cmd(ctx: click.Context, code: str, as_of: date | None, as_json: bool) -
         for r in s["top_risks"]:
             style = "red" if r["score"] >= 15 else ("yellow" if r["score"] >= 8 else "")
             t.add_row(
-                r["id"],
-                r["title"],
+                esc(r["id"]),
+                esc(r["title"]),
                 f"[{style}]{r['score']}[/{style}]" if style else str(r["score"]),
-                r["owner"] or "[red]none[/red]",
-                r["strategy"] or "[red]none[/red]",
+                esc(r["owner"] or "") or "[red]none[/red]",
+                esc(r["strategy"] or "") or "[red]none[/red]",
                 str(r["review_date"] or "-"),
             )
         out.print(t)
@@ -246,7 +245,7 @@ def show_cmd(ctx: click.Context, code: str, as_of: date | None, as_json: bool) -
         for col in ("id", "milestone", "kind", "date", "in days"):
             t.add_column(col)
         for ms in s["next_milestones"]:
-            t.add_row(ms["id"], ms["name"], ms["kind"], str(ms["date"]), str(ms["days"]))
+            t.add_row(esc(ms["id"]), esc(ms["name"]), esc(ms["kind"]), str(ms["date"]), str(ms["days"]))
         out.print(t)
 
 

@@ -105,10 +105,16 @@ def _money(value: Decimal | int | float | None) -> str:
 
 
 def file_name(path: str) -> str:
-    """The file name of a stored path (a server path never reaches a client document)."""
+    """A stored path as a client document prints it: a path relative to the documents root as it is
+    (``drop/app.zip``), anything else (absolute, ``~``, ``..``, a drive) by its file name only, so a
+    server path never reaches a client document."""
     if not path:
         return ""
-    name = PureWindowsPath(path).name if "\\" in path else PurePosixPath(path).name
+    posix = PurePosixPath(path.replace("\\", "/"))
+    parts = [p for p in posix.parts if p not in ("", ".")]
+    if parts and not posix.is_absolute() and ".." not in parts and ":" not in parts[0] and not parts[0].startswith("~"):
+        return "/".join(parts)
+    name = PureWindowsPath(path).name if "\\" in path else posix.name
     return name or path
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lifecycle.domain.gates import ApprovalRequirement
-from lifecycle.errors import IllegalTransition
+from lifecycle.errors import IllegalTransition, InvalidInput
 
 PHASE_KINDS = ("active", "hold", "final")
 TRANSITION_KINDS = ("forward", "loop", "hold", "resume", "cancel")
@@ -406,7 +406,9 @@ class PhaseMachine:
     def move_to(self, phase: str, target: str, phase_before_hold: str = "") -> Move:
         """The move from ``phase`` to ``target`` (``--to PHASE``); IllegalTransition if there is none."""
         self._check_phase(phase)
-        self._check_phase(target)
+        if target not in self._kinds:  # a mistyped --to is the user's mistake (exit 2), not a refusal
+            ids = self.definition.phase_ids
+            raise InvalidInput(f"unknown phase '{target}'{_hint(target, ids)} (phases: {', '.join(ids)})")
         for m in self.moves(phase, phase_before_hold):
             if m.dest == target:
                 return m

@@ -8,6 +8,7 @@ registered here). The package, by role (each module imports only those before it
 - :mod:`~lifecycle.expr.words`: wording shared by messages;
 - :mod:`~lifecycle.expr.syntax`: our CEL parser and syntax tree;
 - :mod:`~lifecycle.expr.where`: where-maps of registered functions, as generated selections;
+- :mod:`~lifecycle.expr.budget`: the budget of steps and seconds bounding each evaluation and gate;
 - :mod:`~lifecycle.expr.functions`: the registered functions (:data:`FUNCTION_DOCS`);
 - :mod:`~lifecycle.expr.native`: the well-typed subset of CEL compiled to Python, and its
   :class:`Fallback` signal;

@@ -5,7 +5,8 @@ Expressions in the common, well-typed subset run natively over the Python facts
 (:mod:`lifecycle.expr.native`); anything else, and any value the native code cannot decide (its
 :class:`~lifecycle.expr.native.Fallback` signal, counted), runs in the library, whose context (the
 facts converted, ~6 ms per 1,000 tasks) is built on first need. Errors come back as text
-(:class:`Evaluated`), never as a pass.
+(:class:`Evaluated`), never as a pass; so does an evaluation over its budget of steps or seconds
+(kind ``budget``, :mod:`lifecycle.expr.budget`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lifecycle.expr.budget import BudgetExceeded, library_over_budget
 from lifecycle.expr.compiler import CelSyntax, CompiledExpr, compile_expr
 from lifecycle.expr.errors_text import translate
 from lifecycle.expr.functions import Functions
@@ -88,17 +90,30 @@ class CelEnv:
         if native is None:
             expr.stats.library += 1
             return self.in_library(expr)
+        meter = self.functions.meter
+        meter.start()
         try:
             value = native(self.variables, self.functions)
         except Fallback as signal:
             expr.stats.fell_back(str(signal) or "a value native code does not decide")
             self.fallbacks += 1
             return self.in_library(expr)
+        except BudgetExceeded as exc:
+            return Evaluated(None, str(exc), "budget")
+        finally:
+            meter.stop()
         expr.stats.native += 1
         return Evaluated(value)
 
     def in_library(self, expr: CompiledExpr) -> Evaluated:
-        """The value of ``expr`` as the library gives it; its errors become readable outcomes."""
+        """The value of ``expr`` as the library gives it; its errors become readable outcomes.
+
+        The library cannot be stopped once it runs, so an expression whose estimated work is over the
+        budget is not run at all (:func:`~lifecycle.expr.budget.library_over_budget`).
+        """
+        over = library_over_budget(expr.tree, self.variables)
+        if over:
+            return Evaluated(None, over, "budget")
         try:
             return Evaluated(expr.program.execute(self.context))
         except Exception as exc:  # every library error becomes a readable outcome, never a pass

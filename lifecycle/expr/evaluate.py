@@ -3,8 +3,10 @@
 :func:`evaluate_gate` is what the services call for ``gate check`` and ``advance``: it finds the move,
 builds the facts document and its CEL context once, evaluates every rule of the gate (``when`` ->
 ``not_applicable``; ``check`` true -> ``pass``, false -> ``fail`` with its evidence; any evaluation
-error -> ``error``, which blocks), applies active waivers, counts approvals on the current project
-version, and returns a :class:`~lifecycle.domain.gates.Decision`. It does no I/O and changes nothing.
+error -> ``error``, which blocks; so does a rule over its evaluation budget, and every rule not
+reached within the gate's, see :mod:`lifecycle.expr.budget`), applies active waivers, counts
+approvals on the current project version, and returns a :class:`~lifecycle.domain.gates.Decision`.
+It does no I/O and changes nothing.
 :func:`deliverable_results` evaluates a quality standard's CEL over each deliverable (for the
 quality-check flows).
 
@@ -14,6 +16,7 @@ small protocols below, so rule evaluation does not depend on how packs are loade
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
@@ -34,6 +37,7 @@ from lifecycle.domain.gates import (
 from lifecycle.domain.lifecycle import Move, PhaseMachine
 from lifecycle.domain.metrics import referenced_on_demand
 from lifecycle.domain.model import Project
+from lifecycle.expr.budget import GATE_SECONDS
 from lifecycle.expr.compiler import CelSyntax, CompiledExpr, compile_expr
 from lifecycle.expr.env import CelEnv, Evaluated, referenced_names
 
@@ -153,7 +157,7 @@ def evaluate_rule(rule: RuleSpec, env: CelEnv, lang: str = "en") -> RuleResult:
     if rule.when is not None:
         w = env.evaluate(rule.when)
         if not w.ok:
-            return replace(base, outcome="error", message=message, error=f"when: {w.error}")
+            return replace(base, outcome="error", message=message, error=_error(rule, "when: ", w))
         if not isinstance(w.value, bool):
             return replace(
                 base, outcome="error", message=message, error=f"when must give true or false, gave {w.value!r}"
@@ -162,7 +166,7 @@ def evaluate_rule(rule: RuleSpec, env: CelEnv, lang: str = "en") -> RuleResult:
             return replace(base, outcome="not_applicable")
     c = env.evaluate(rule.check)
     if not c.ok:
-        return replace(base, outcome="error", message=message, error=c.error)
+        return replace(base, outcome="error", message=message, error=_error(rule, "", c))
     if not isinstance(c.value, bool):
         return replace(base, outcome="error", message=message, error=f"check must give true or false, gave {c.value!r}")
     if c.value:
@@ -171,11 +175,40 @@ def evaluate_rule(rule: RuleSpec, env: CelEnv, lang: str = "en") -> RuleResult:
     return replace(base, outcome="fail", message=message, evidence=evidence, error=ev_error)
 
 
+def _error(rule: RuleSpec, part: str, got: Evaluated) -> str:
+    """An evaluation error as a rule result says it (a spent budget names the rule)."""
+    return f"rule {rule.id} {got.error}" if got.kind == "budget" else f"{part}{got.error}"
+
+
+def _not_reached(rule: RuleSpec, lang: str, seconds: float) -> RuleResult:
+    return RuleResult(
+        id=rule.id,
+        title=dict(rule.title),
+        severity=rule.severity,
+        outcome="error",
+        message=rule.text(rule.message, lang) or rule.text(rule.title, lang),
+        source=rule.source,
+        tags=tuple(rule.tags),
+        error=f"rule {rule.id} not evaluated: the gate's evaluation budget of {seconds:g} seconds was spent",
+    )
+
+
 def evaluate_rules(
-    rules: Sequence[RuleSpec], env: CelEnv, today: date, waivers: Iterable[Waiver] = (), lang: str = "en"
+    rules: Sequence[RuleSpec],
+    env: CelEnv,
+    today: date,
+    waivers: Iterable[Waiver] = (),
+    lang: str = "en",
+    seconds: float = GATE_SECONDS,
 ) -> tuple[RuleResult, ...]:
+    """Every rule's result, waivers applied; rules not reached within ``seconds`` are errors."""
     waivers = tuple(waivers)
-    return tuple(apply_waiver(evaluate_rule(rule, env, lang), waivers, today) for rule in rules)
+    deadline = time.monotonic() + seconds
+    out = []
+    for rule in rules:
+        result = evaluate_rule(rule, env, lang) if time.monotonic() <= deadline else _not_reached(rule, lang, seconds)
+        out.append(apply_waiver(result, waivers, today))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- native or library

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from lifecycle.domain.facts import add_working_days, is_working_day, working_days
 from lifecycle.domain.model import Calendar
+from lifecycle.expr.budget import Meter
 from lifecycle.expr.syntax import SIZE_FUNCTION
 from lifecycle.expr.where import get_path, has_path, selector
 from lifecycle.expr.words import hint
@@ -90,6 +91,7 @@ class Functions:
         self.today = self._date(today, "today") if today else date.today()
         self.seen: dict[str, Any] = {}  # id -> item named by ids()/unreferenced() (labelled on demand)
         self._memo: dict[tuple[Any, ...], Any] = {}  # see _remembered
+        self.meter = Meter()  # the budget of the evaluation under way (native macros charge it)
 
     def table(self) -> dict[str, Callable[..., Any]]:
         table = {name: getattr(self, "f_" + name) for name in FUNCTION_DOCS}

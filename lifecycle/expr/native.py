@@ -28,7 +28,9 @@ The subset, and how each piece keeps CEL's semantics:
   ``<``, ``<=``, ``>``, ``>=`` on two numbers, two strings or two bools; ``in`` on lists and maps;
 - ``&&``, ``||``, ``!`` and ``?:`` on bools only; ``+ - * / %`` on two ints (checked for overflow,
   truncating division), two doubles, strings and lists (``+``); unary ``-``;
-- the macros ``all``, ``exists``, ``exists_one``, ``map`` (2 and 3 arguments), ``filter`` over lists;
+- the macros ``all``, ``exists``, ``exists_one``, ``map`` (2 and 3 arguments), ``filter`` over lists,
+  each charging the length of its list to the evaluation's budget (:mod:`lifecycle.expr.budget`:
+  :class:`~lifecycle.expr.budget.BudgetExceeded` is the one other exception native code raises);
 - ``size()`` (in code points for strings, as CEL says; the library's text calls a registered
   function that agrees, see :data:`lifecycle.expr.syntax.SIZE_FUNCTION`), ``has(x.f)``, ``contains``,
   ``startsWith``, ``endsWith`` on strings, and every registered function (called directly).
@@ -199,10 +201,14 @@ def _in(a: Any, b: Any) -> bool:
     raise Fallback
 
 
-def _lst(x: Any) -> list[Any]:
-    if type(x) is list:
-        return x
-    raise Fallback
+def _each(functions: Any, x: Any) -> list[Any]:
+    """The list a macro walks, its length charged to the evaluation's budget first (see expr.budget)."""
+    if type(x) is not list:
+        raise Fallback
+    meter = getattr(functions, "meter", None)
+    if meter is not None:
+        meter.charge(len(x))
+    return x
 
 
 def _sel(x: Any, name: str) -> Any:
@@ -425,7 +431,7 @@ class _Gen:
         var = self.local()
         inner = {**scope, var_name: var}
         body = [self.gen(a, inner) for a in args[1:]]
-        loop = f"for {var} in _lst({coll})"
+        loop = f"for {var} in _each(F, {coll})"
         if name in _MACRO_CODE:
             return _MACRO_CODE[name].format(body[0], loop=loop, var=var)
         if len(body) == 2:

@@ -18,13 +18,13 @@ naming real transitions and rules. It reports **all** problems of the pack in on
 :class:`~lifecycle.errors.SpecError`, each as ``file:line yaml.path: message``.
 
 The pack's ``hash`` is the sha256 over its files' sorted relative paths and bytes: a gate review
-records it, so a decision can always be traced to the exact rules that made it.
+records it, so a decision can always be traced to the exact rules that made it. The files are
+checked first (:mod:`lifecycle.load.packfiles`: regular files inside the folder, size-limited).
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -46,7 +46,7 @@ from lifecycle.domain.lifecycle import (
 )
 from lifecycle.domain.model import Requirement
 from lifecycle.errors import Problem, SpecError
-from lifecycle.expr import CelSyntax, CompiledExpr, ExprChecker, compile_expr
+from lifecycle.expr import CelSyntax, CompiledExpr, ExprChecker, budget, compile_expr
 from lifecycle.load.build import Builder, is_invalid
 from lifecycle.load.packfields import (
     CUSTOM_COLLECTIONS,
@@ -57,6 +57,7 @@ from lifecycle.load.packfields import (
     param_values,
     read_specs,
 )
+from lifecycle.load.packfiles import pack_hash, scan_pack
 from lifecycle.load.source import Source, YPath, format_path, read_source
 
 LIFECYCLE_FILE = "lifecycle.yaml"
@@ -358,28 +359,6 @@ class _PackReader:
         for issue in self.checker.check(compiled, expect, bindings):
             b.problems.append(Problem(b.source.file, at(issue.line), format_path(path), issue.message))
         return compiled
-
-
-def _pack_files(folder: Path) -> list[Path]:
-    out = []
-    for p in sorted(folder.rglob("*")):
-        rel = p.relative_to(folder)
-        if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
-            continue
-        if p.is_file():
-            out.append(p)
-    return out
-
-
-def pack_hash(folder: str | Path) -> str:
-    """sha256 over the sorted relative paths and bytes of every file of the pack (hidden files excluded)."""
-    root = Path(folder)
-    h = hashlib.sha256()
-    for p in sorted(_pack_files(root), key=lambda q: q.relative_to(root).as_posix()):
-        data = p.read_bytes()
-        h.update(f"{p.relative_to(root).as_posix()}\0{len(data)}\0".encode())
-        h.update(data)
-    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- fields.yaml
@@ -1041,6 +1020,24 @@ def _read_votes(r: _PackReader, b: Builder, raw: Any, path: YPath) -> tuple[Vote
     return tuple(out)
 
 
+def _heavy_rules(gates: Mapping[str, Gate]) -> list[str]:
+    """Warnings for rules whose nested macros would spend their evaluation budget on a big project."""
+    out = []
+    for gate in gates.values():
+        for rule in gate.rules:
+            parts = (("when", rule.when), ("check", rule.check), ("evidence", rule.evidence))
+            for part, expr in parts:
+                work = budget.lint_estimate(expr.tree) if expr is not None else 0
+                if work > budget.STEPS:
+                    where = f"{rule.file}:{rule.line}" if rule.line else rule.file
+                    out.append(
+                        f"{where}: rule {rule.id} {part} nests macros over project collections: about "
+                        f"{work:,} steps with {budget.LINT_ROWS:,} items each, over the evaluation budget of "
+                        f"{budget.STEPS:,} (the rule would be an error on such a project)"
+                    )
+    return out
+
+
 # --------------------------------------------------------------------------- entry point
 def load_pack(folder: str | Path) -> RulePack:
     """Load and validate the rule pack in ``folder``; SpecError with every problem if it is not valid."""
@@ -1051,6 +1048,7 @@ def load_pack(folder: str | Path) -> RulePack:
             [Problem(display, None, "", "not a folder (a rule pack is a folder with lifecycle.yaml)")],
             "cannot read the rule pack",
         )
+    checked = scan_pack(root, display)  # links out of the pack, FIFOs, huge files: refused before any read
     r = _PackReader(root, display)
     meta, lc, policy = _read_lifecycle(r)
     _read_fields(r, lc)
@@ -1062,7 +1060,8 @@ def load_pack(folder: str | Path) -> RulePack:
     if r.problems or lc is None:
         n = len(r.problems)
         raise SpecError(r.problems, f"rule pack {display} has {n} problem{'s' if n != 1 else ''}")
-    files = tuple(p.relative_to(root).as_posix() for p in _pack_files(root))
+    files = tuple(f.rel for f in checked)
+    r.warnings.extend(_heavy_rules(gates))
     for t in lc.transitions:
         gate = gates.get(t.gate_id)
         if t.kind == "forward" and (gate is None or not gate.rules):
@@ -1075,7 +1074,7 @@ def load_pack(folder: str | Path) -> RulePack:
         version=meta["version"],
         title=meta["title"],
         root=root.resolve(),
-        hash=pack_hash(root),
+        hash=pack_hash(root, checked, display),
         lifecycle=lc,
         gates=gates,
         waiver_policy=policy,

@@ -171,18 +171,34 @@ def mailbox(raw: str) -> Address:
         raise InvalidInput(f"'{_one_line(raw)[:80]}' is not an e-mail address: {exc}") from exc
 
 
+def _bare_address(raw: str) -> str:
+    """The one address in ``raw`` (``addr`` or ``Name <addr>``), or "" when it is not exactly one."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+        return ""  # a CR, LF or NUL in an address is never a typo worth guessing around
+    pairs = getaddresses([raw])
+    if len(pairs) != 1:
+        return ""
+    addr = pairs[0][1]
+    local, at, domain = addr.rpartition("@")
+    if not at or not local or not domain or any(c.isspace() for c in addr):
+        return ""
+    # the parser drops what it cannot use ("rob@north wind.example" gives rob@northwind.example):
+    # the address as written must be the address parsed
+    written = raw[raw.rfind("<") + 1 : raw.rfind(">")] if raw.rstrip().endswith(">") else raw
+    return addr if written.strip() == addr else ""
+
+
 def check_addresses(addresses: Sequence[str]) -> list[str]:
-    """The addresses, each checked to look like ``name@domain`` (InvalidInput otherwise)."""
+    """The addresses, each checked to be exactly one ``name@domain`` (InvalidInput otherwise)."""
     out = []
     for raw in addresses:
-        pairs = getaddresses([raw])
-        addr = pairs[0][1] if pairs else ""
-        if "@" not in addr or addr.startswith("@") or addr.endswith("@"):
-            raise InvalidInput(f"'{raw}' is not an e-mail address")
+        addr = _bare_address(raw)
+        if not addr:
+            raise InvalidInput(f"'{_one_line(raw)[:120]}' is not an e-mail address")
         try:
             Address(addr_spec=addr)
         except (ValueError, IndexError) as exc:
-            raise InvalidInput(f"'{raw}' is not an e-mail address: {exc}") from exc
+            raise InvalidInput(f"'{_one_line(raw)[:120]}' is not an e-mail address: {exc}") from exc
         out.append(raw)
     return out
 
@@ -232,6 +248,11 @@ def send_message(cfg: SmtpConfig, msg: EmailMessage, recipients: Sequence[str]) 
             if cfg.username:
                 client.login(cfg.username, cfg.password)
             refused = client.send_message(msg, from_addr=parseaddr(cfg.sender)[1], to_addrs=rcpt)
+    except (ssl.SSLCertVerificationError, smtplib.SMTPNotSupportedError, UnicodeError, ValueError) as exc:
+        # a certificate that does not verify, a server without STARTTLS or a message it cannot take:
+        # the same attempt would fail the same way
+        if client is None or not client.accepted:
+            raise DeliveryRefused(f"cannot send e-mail through {where}: {exc}") from exc
     except (TimeoutError, smtplib.SMTPException, ssl.SSLError, OSError) as exc:
         if client is None or not client.accepted:
             raise _failure(where, exc, in_data=client is not None and client.in_data) from exc

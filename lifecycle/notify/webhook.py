@@ -13,26 +13,32 @@ Settings come from the workspace's ``webhook`` mapping::
       secret_env: PMO_WEBHOOK_SECRET               # optional: the signing secret of DingTalk or Feishu
       allow_local: false                           # optional: allow loopback and link-local receivers
 
-Only ``http`` and ``https`` URLs are accepted (``urllib`` would also open ``file:`` URLs). Redirects are
-never followed: a 3xx answer is a failed delivery, so a receiver cannot bounce the message, and the
-``Authorization`` header with it, to another host. The receiver's address is checked before each post:
-loopback, link-local (which includes the cloud metadata address 169.254.169.254), unspecified and
-multicast addresses are refused with a :class:`~lifecycle.errors.ConfigError` unless
-``allow_local: true`` (a receiver on the same machine, as in the tests). Any non-2xx answer, timeout or
-connection failure raises :class:`~lifecycle.errors.DeliveryError`, so a Prefect task around it
-retries and the failure is visible in the flow run; a refused address is not retried.
+Only ``http`` and ``https`` URLs are accepted. Redirects are never followed: a 3xx answer is a failed
+delivery, so a receiver cannot bounce the message, and the ``Authorization`` header with it, to another
+host. The receiver's host is resolved once per post and every address it resolves to is checked:
+loopback, link-local (which includes the cloud metadata address 169.254.169.254), private (10/8,
+172.16/12, 192.168/16, fc00::/7, 100.64/10), unspecified, multicast and reserved addresses are refused
+with a :class:`~lifecycle.errors.ConfigError` unless ``allow_local: true`` (a receiver on the same
+machine or network, as in the tests); metadata addresses are refused always. The connection then goes
+to a checked address, never to a second resolution of the name (a DNS answer that changes between
+check and connect cannot redirect the post), with the URL's host in the ``Host`` header and, for
+https, in SNI and the certificate check. No proxy is used. Any non-2xx answer, timeout or connection
+failure raises :class:`~lifecycle.errors.DeliveryError`, so a Prefect task around it retries and the
+failure is visible in the flow run; the error is ``permanent`` (not retried) for a redirect, a 4xx
+answer other than 408, 425 and 429, and a certificate that does not verify. A refused address is a
+:class:`~lifecycle.errors.ConfigError`, not retried either.
 """
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import os
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +48,9 @@ from lifecycle.notify.chat import FORMATS, SIGNED_FORMATS, render
 
 _KNOWN = {"url", "timeout", "headers", "token_env", "events", "format", "secret_env", "allow_local"}
 _METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+# 4xx answers mean "this request will never succeed", but for these (timeout, too early, too many)
+_RETRYABLE_4XX = frozenset({408, 425, 429})
+_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: not private, not public either
 
 
 @dataclass(frozen=True)
@@ -111,16 +120,6 @@ def _format_and_secret(settings: Mapping[str, Any]) -> tuple[str, str]:
     return fmt, os.environ[str(secret_env)]
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Refuse every redirect: urllib would resend our headers (the bearer token too) to the new host."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
 def _refused(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     if addr in _METADATA:
         return "a cloud metadata address"
@@ -129,14 +128,22 @@ def _refused(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
         (addr.is_link_local, "a link-local address"),
         (addr.is_unspecified, "an unspecified address"),
         (addr.is_multicast, "a multicast address"),
+        (addr.is_reserved, "a reserved address"),
+        (addr.is_private or addr in _SHARED, "a private address"),
     ):
         if test:
             return what
     return ""
 
 
-def check_destination(url: str, allow_local: bool) -> None:
-    """Refuse a URL whose host resolves to loopback, link-local, metadata, unspecified or multicast."""
+def check_destination(url: str, allow_local: bool) -> list[str]:
+    """The addresses to connect to for ``url``, each checked: resolved here, once.
+
+    Refuses (:class:`~lifecycle.errors.ConfigError`) a host with any address that is loopback,
+    link-local, private, unspecified, multicast or reserved (unless ``allow_local``) or a cloud
+    metadata address (always). The caller connects to these addresses only, never resolving the
+    name again, so the answer checked is the answer used (no rebinding between check and connect).
+    """
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
@@ -145,42 +152,116 @@ def check_destination(url: str, allow_local: bool) -> None:
         )
     except (socket.gaierror, UnicodeError) as exc:
         raise DeliveryError(f"webhook host {host} could not be resolved: {exc}") from exc
+    addresses: list[str] = []
     for info in infos:
-        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        text = str(info[4][0])
+        addr = ipaddress.ip_address(text.split("%")[0])
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
         what = _refused(addr)
         if what and (not allow_local or addr in _METADATA):
             hint = "" if addr in _METADATA else "; set webhook.allow_local: true for a receiver on this machine"
             raise ConfigError(f"webhook host {host} resolves to {addr}, {what}: not posted{hint}")
+        if text not in addresses:
+            addresses.append(text)
+    if not addresses:
+        raise DeliveryError(f"webhook host {host} has no address")
+    return addresses
+
+
+def _connect(addresses: Sequence[str], port: int, timeout: float) -> socket.socket:
+    """A TCP connection to the first of ``addresses`` (already checked) that answers."""
+    last: OSError | None = None
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as exc:
+            last = exc
+    raise last if last is not None else OSError("no address to connect to")
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """HTTP to checked addresses: the Host header still names the URL's host."""
+
+    def __init__(self, host: str, port: int | None, *, addresses: Sequence[str], timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._addresses = tuple(addresses)
+
+    def connect(self) -> None:
+        self.sock = _connect(self._addresses, self.port, self.timeout)  # type: ignore[arg-type]
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """HTTPS to checked addresses: the certificate and SNI are those of the URL's host."""
+
+    def __init__(
+        self, host: str, port: int | None, *, addresses: Sequence[str], timeout: float, context: ssl.SSLContext
+    ) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._addresses = tuple(addresses)
+        self._tls = context
+
+    def connect(self) -> None:
+        raw = _connect(self._addresses, self.port, self.timeout)  # type: ignore[arg-type]
+        try:
+            self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
+        except BaseException:
+            raw.close()
+            raise
+
+
+def _connection(url: str, addresses: Sequence[str], timeout: float) -> http.client.HTTPConnection:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "https":
+        return _PinnedHTTPS(
+            host, parts.port, addresses=addresses, timeout=timeout, context=ssl.create_default_context()
+        )
+    return _PinnedHTTP(host, parts.port, addresses=addresses, timeout=timeout)
+
+
+def _send(url: str, addresses: Sequence[str], body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+    """One POST; a 3xx answer is a failure (the redirect is not followed), as is any non-2xx."""
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host = parts.netloc
+    conn = _connection(url, addresses, timeout)
+    try:
+        conn.request("POST", target, body=body, headers=dict(headers))
+        response = conn.getresponse()
+        status = int(response.status)
+        detail = response.read(300).decode("utf-8", "replace").strip()
+        location = response.getheader("Location", "") or ""
+    except (OSError, http.client.HTTPException) as exc:
+        permanent = isinstance(exc, ssl.SSLCertVerificationError)  # a wrong certificate stays wrong
+        raise DeliveryError(f"webhook {host} could not be reached: {exc}", permanent=permanent) from exc
+    finally:
+        conn.close()
+    if 300 <= status < 400:
+        where = urlsplit(location).netloc or "elsewhere"
+        raise DeliveryError(f"webhook {host} answered {status}, a redirect to {where}: not followed", permanent=True)
+    if not 200 <= status < 300:
+        reason = http.client.responses.get(status, "")
+        text = f"webhook {host} answered {status}" + (f" {reason}" if reason else "")
+        raise DeliveryError(
+            text + (f": {detail}" if detail else ""),
+            permanent=400 <= status < 500 and status not in _RETRYABLE_4XX,
+        )
+    return status
 
 
 def post_json(
     cfg: WebhookConfig, payload: Mapping[str, Any], *, idempotency_key: str = "", now_s: float | None = None
 ) -> int:
-    """POST ``payload`` (in ``cfg.format``) as JSON; returns the HTTP status (2xx) or raises DeliveryError."""
+    """POST ``payload`` (in ``cfg.format``) as JSON; returns the HTTP status (2xx) or raises DeliveryError.
+
+    The host is resolved and checked once; the connection goes to a checked address.
+    """
     stamp = time.time() if now_s is None else now_s
     req = render(cfg.format, cfg.url, payload, secret=cfg.secret, now_s=stamp)
     body = json.dumps(req.body, ensure_ascii=False, default=str).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "pmo-lifecycle", **cfg.headers}
     if idempotency_key:
         headers["Idempotency-Key"] = idempotency_key
-    request = urllib.request.Request(req.url, data=body, headers=headers, method="POST")
-    host = urlsplit(cfg.url).netloc
-    check_destination(req.url, cfg.allow_local)
-    try:
-        with _OPENER.open(request, timeout=cfg.timeout) as response:
-            status = int(response.status)
-            response.read(65536)
-    except urllib.error.HTTPError as exc:
-        if 300 <= exc.code < 400:
-            where = urlsplit(exc.headers.get("Location", "")).netloc or "elsewhere"
-            raise DeliveryError(f"webhook {host} answered {exc.code}, a redirect to {where}: not followed") from exc
-        detail = exc.read(300).decode("utf-8", "replace").strip() if exc.fp else ""
-        raise DeliveryError(
-            f"webhook {host} answered {exc.code} {exc.reason}" + (f": {detail}" if detail else "")
-        ) from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DeliveryError(f"webhook {host} could not be reached: {reason}") from exc
-    if not 200 <= status < 300:
-        raise DeliveryError(f"webhook {host} answered {status}")
-    return status
+    addresses = check_destination(req.url, cfg.allow_local)
+    return _send(req.url, addresses, body, headers, cfg.timeout)

@@ -79,7 +79,9 @@ def resolve_recipients(project: Project, to: Sequence[str] | None) -> list[tuple
             name, addr = who.name, parseaddr(who.email)[1]
         if addr.lower() not in seen:
             seen.add(addr.lower())
-            out.append((name, addr))
+            # a name is shown, never parsed: line breaks and control characters become spaces, so the
+            # name cannot start a header or change the address when the outbox reads its row back
+            out.append((" ".join("".join(c if c.isprintable() else " " for c in name).split()), addr))
     return out
 
 
@@ -303,7 +305,14 @@ def notify(ctx: Context, code: str, event: str, payload: Mapping[str, Any]) -> d
     try:
         status = post_json(cfg, message, idempotency_key=key)
     except DeliveryError as exc:
-        data = {**base, "status": "failed", "error": str(exc), "host": host, "failed_at": now.isoformat()}
+        data = {
+            **base,
+            "status": "failed",
+            "error": str(exc),
+            "permanent": exc.permanent,
+            "host": host,
+            "failed_at": now.isoformat(),
+        }
         ctx.store.add_records(
             code,
             [Record(code, NOTIFICATION, key, data)],
@@ -315,7 +324,7 @@ def notify(ctx: Context, code: str, event: str, payload: Mapping[str, Any]) -> d
                     now,
                     "notification",
                     key[:16],
-                    {"event": event, "error": str(exc), "attempt": attempts},
+                    {"event": event, "error": str(exc), "attempt": attempts, "permanent": exc.permanent},
                 )
             ],
         )

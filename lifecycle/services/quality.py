@@ -6,8 +6,11 @@ all of them when absent) and is checked by its ``kind``:
 * ``cel``: the standard's ``check`` expression over ``d`` and the project facts (the same facts and
   registered functions as the gate rules);
 * ``file_sha256``: the delivered file exists and its sha256 matches the one recorded on the
-  deliverable. A relative path is looked up next to the project file it was applied from, then in the
-  folder holding the workspace, then in the current directory;
+  deliverable. The file is read only inside the workspace's documents root (``deliverables_dir``,
+  default ``<workspace>/deliverables``): a relative path is taken from there, an absolute one must
+  lie inside it; ``..``, ``~``, links out of the root, anything but a regular file and files over
+  ``max_file_bytes`` are refused (a failure saying why), and the evidence names the file relative to
+  the root, never a server folder (:mod:`lifecycle.services.files`);
 * ``requirements_verified``: every requirement linked to the deliverable (of the priorities in
   ``params.priorities``, default ``must``; rejected ones excepted) has status ``verified``;
 * ``defect_threshold``: open defects, failed tests and passed tests within ``params``
@@ -38,6 +41,7 @@ from lifecycle.domain.model import Deliverable, ImprovementAction, Project, Qual
 from lifecycle.errors import InvalidInput
 from lifecycle.expr import CelEnv, deliverable_results
 from lifecycle.services.context import Context
+from lifecycle.services.files import check_file
 from lifecycle.services.projects import load_rules, update_project, upsert
 
 IMPROVEMENT_DAYS = 14
@@ -74,55 +78,42 @@ def _text(value: Mapping[str, str] | None, lang: str, default: str = "") -> str:
 
 
 # ------------------------------------------------------------------ python check kinds
-def project_folders(ctx: Context, code: str) -> list[Path]:
-    """Where relative deliverable paths are looked up: the project file's folder first."""
-    folders: list[Path] = []
-    for ev in reversed(ctx.store.audit(code)):
-        source = ev.data.get("source") if isinstance(ev.data, Mapping) else None
-        if isinstance(source, str) and source:
-            p = Path(source)
-            candidates = [p] if p.is_absolute() else [ctx.workspace.root.parent / p, Path.cwd() / p]
-            for c in candidates:
-                if c.is_file() and c.parent not in folders:
-                    folders.append(c.parent)
-            if folders:
-                break
-    for extra in (ctx.workspace.root.parent, Path.cwd()):
-        if extra not in folders:
-            folders.append(extra)
-    return folders
+_WHY_ZH = {
+    "refused": "拒绝读取",
+    "missing": "在交付文件目录中找不到",
+    "unreadable": "无法读取",
+    "too_large": "超过大小上限",
+}
 
 
-def check_file_sha256(d: Deliverable, folders: Sequence[Path], lang: str = "en") -> tuple[bool, str]:
+def check_file_sha256(d: Deliverable, root: Path, limit: int, lang: str = "en") -> tuple[bool, str]:
+    """The deliverable's file, read inside the documents ``root`` only, against its recorded sha256.
+
+    The evidence names the file relative to the root, never a server folder (see
+    :mod:`lifecycle.services.files`); a refused, missing or oversized file is a failure saying so.
+    """
     zh = lang == "zh"
     if not d.file:
         return False, (f"{d.id} 未登记交付文件" if zh else f"{d.id} records no delivered file")
+    got = check_file(root, d.file, limit)
     if not d.sha256:
-        return False, (f"{d.id} 的文件 {d.file} 未登记 SHA-256" if zh else f"{d.id} records no sha256 for {d.file}")
-    raw = Path(d.file).expanduser()
-    candidates = [raw] if raw.is_absolute() else [f / raw for f in folders]
-    path = next((c for c in candidates if c.is_file()), None)
-    if path is None:
-        where = ", ".join(str(c.parent) for c in candidates)
+        return False, (f"{d.id} 的文件 {got.name} 未登记 SHA-256" if zh else f"{d.id} records no sha256 for {got.name}")
+    if not got.ok:
         return False, (
-            f"找不到文件 {d.file}（查找位置：{where}）" if zh else f"file {d.file} not found (looked in {where})"
-        )
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    actual = h.hexdigest()
-    if actual.lower() != d.sha256.strip().lower():
-        return False, (
-            f"文件 {path.name} 的 SHA-256 为 {actual[:16]}…，与登记的 {d.sha256[:16]}… 不一致"
+            f"文件 {got.name}：{_WHY_ZH.get(got.problem, got.problem)}（{got.reason}）"
             if zh
-            else f"file {path.name} has SHA-256 {actual[:16]}…, but {d.sha256[:16]}… is recorded"
+            else f"file {got.name}: {got.reason}"
         )
-    size = path.stat().st_size
+    if got.sha256 != d.sha256.strip().lower():
+        return False, (
+            f"文件 {got.name} 的 SHA-256 为 {got.sha256[:16]}…，与登记的 {d.sha256[:16]}… 不一致"
+            if zh
+            else f"file {got.name} has SHA-256 {got.sha256[:16]}…, but {d.sha256[:16]}… is recorded"
+        )
     return True, (
-        f"文件 {path.name}（{size} 字节）与登记的 SHA-256 {actual[:16]}… 一致"
+        f"文件 {got.name}（{got.size} 字节）与登记的 SHA-256 {got.sha256[:16]}… 一致"
         if zh
-        else f"file {path.name} ({size} bytes) matches its recorded SHA-256 {actual[:16]}…"
+        else f"file {got.name} ({got.size} bytes) matches its recorded SHA-256 {got.sha256[:16]}…"
     )
 
 
@@ -205,22 +196,17 @@ def _cel_check(did: str, got: Any, spec: Any, title: str, lang: str) -> tuple[bo
 
 
 class _Checker:
-    """Runs one standard on one deliverable; the project's folders are looked up once, when needed."""
+    """Runs one standard on one deliverable; files are read inside the workspace's documents root."""
 
     def __init__(self, ctx: Context, project: Project, lang: str) -> None:
         self.ctx, self.project, self.lang = ctx, project, lang
-        self._folders: list[Path] | None = None
-
-    def folders(self) -> list[Path]:
-        if self._folders is None:
-            self._folders = project_folders(self.ctx, self.project.code)
-        return self._folders
 
     def check(self, spec: Any, d: Any, cel: Any, title: str) -> tuple[bool, str]:
         if spec.kind == "cel":
             return _cel_check(d.id, cel, spec, title, self.lang)
         if spec.kind == "file_sha256":
-            return check_file_sha256(d, self.folders(), self.lang)
+            ws = self.ctx.workspace
+            return check_file_sha256(d, ws.deliverables_dir, ws.max_file_bytes, self.lang)
         if spec.kind == "requirements_verified":
             return check_requirements(self.project, d, spec.params, self.lang)
         if spec.kind == "defect_threshold":

@@ -197,8 +197,12 @@ def work_until(ctx: Context, code: str, when: date, *, overall: Rag = "green") -
     return counts
 
 
-def deliverable_note(p: Project, deliverable_id: str, folder: Path) -> tuple[str, str]:
-    """Write the delivered file of a deliverable (a delivery note standing in for the real artefact)."""
+def deliverable_note(p: Project, deliverable_id: str, folder: Path, root: Path | None = None) -> tuple[str, str]:
+    """Write the delivered file of a deliverable (a delivery note standing in for the real artefact).
+
+    Returns the path to record, relative to the documents ``root`` when the file is inside it (the
+    quality checks read deliverables only there), and the file's sha256.
+    """
     d = p.index("deliverables")[deliverable_id]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{p.code}-{d.id}.md"
@@ -206,7 +210,8 @@ def deliverable_note(p: Project, deliverable_id: str, folder: Path) -> tuple[str
     lines += [f"- {c.id}: {c.text}" for c in d.acceptance_criteria]
     data = ("\n".join(lines) + "\n").encode("utf-8")
     path.write_bytes(data)
-    return str(path), hashlib.sha256(data).hexdigest()
+    named = path.relative_to(root).as_posix() if root is not None and path.is_relative_to(root) else str(path)
+    return named, hashlib.sha256(data).hexdigest()
 
 
 def submit_deliverables(
@@ -220,7 +225,7 @@ def submit_deliverables(
         ds = []
         for d in p.deliverables:
             if d.id in ids:
-                path, sha = deliverable_note(p, d.id, folder)
+                path, sha = deliverable_note(p, d.id, folder, ctx.workspace.deliverables_dir)
                 crit = tuple(c if c.method else replace(c, method="test") for c in d.acceptance_criteria)
                 ds.append(
                     replace(
@@ -345,7 +350,9 @@ def close_out_records(ctx: Context, code: str, when: date, folder: Path) -> dict
         ]
         items = []
         for d in p.deliverables:
-            path, sha = (d.file, d.sha256) if d.file else deliverable_note(p, d.id, folder)
+            path, sha = (
+                (d.file, d.sha256) if d.file else deliverable_note(p, d.id, folder, ctx.workspace.deliverables_dir)
+            )
             items.append(
                 HandoverItem(
                     id=f"HO-{d.id}",

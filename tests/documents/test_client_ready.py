@@ -253,6 +253,8 @@ def test_server_paths_become_file_names() -> None:
     assert file_name("/srv/pmo/projects/X/D1.pdf") == "D1.pdf"
     assert file_name("C:\\data\\out\\D1.pdf") == "D1.pdf"
     assert file_name("D1.pdf") == "D1.pdf" and file_name("") == ""
+    assert file_name("drop/D1.pdf") == "drop/D1.pdf"  # relative to the documents root: printed as it is
+    assert file_name("../../etc/D1.pdf") == "D1.pdf" and file_name("~/D1.pdf") == "D1.pdf"
     view = build_view("handover", stress(load_sample("en")), stamp("en"))
     blob = json.dumps(view)
     assert "/srv/" not in blob

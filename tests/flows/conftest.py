@@ -2,7 +2,8 @@
 workspaces with a sample project, and one Prefect home per test process.
 
 The SMTP server is aiosmtpd on 127.0.0.1 (a free port); ``inbox.refuse = n`` makes it answer the next
-``n`` messages with a temporary failure (451), to test retries. The webhook receiver is a
+``n`` messages with a temporary failure (451), to test retries; ``inbox.reject = n`` with a permanent
+one (550). The webhook receiver is a
 ``http.server`` on 127.0.0.1 that records each JSON body; ``hooks.fail = n`` answers the next ``n``
 with 503. Both are stopped when the test ends, even when it fails.
 """
@@ -112,8 +113,13 @@ class Inbox:
     messages: list[Received] = field(default_factory=list)
     refuse: int = 0
     refused: int = 0
+    reject: int = 0  # the next n messages are refused for good (550)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.reject > 0:
+            self.reject -= 1
+            self.refused += 1
+            return "550 5.7.1 Message rejected"
         if self.refuse > 0:
             self.refuse -= 1
             self.refused += 1
@@ -160,6 +166,20 @@ class Hooks:
     bodies: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     fail: int = 0
+
+
+@contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A threaded HTTP server on loopback running ``handler``; yields its base URL, stops it after."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 @pytest.fixture
@@ -291,6 +311,7 @@ def make_workspace(tmp_path: Path, test_pack: Path) -> Any:
             "rules": str(test_pack),
             "actor": "flow-test",
             "supplier": {"name": "Acme Delivery"},
+            "deliverables_dir": str(tmp_path / "files"),  # the documents root: sample_project's files
         }
         if smtp:
             settings["smtp"] = smtp

@@ -65,6 +65,16 @@ def run(embedded: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     return go
 
 
+def _m1_done(ws: Path) -> Path:
+    """The workspace ``ws`` with milestone M1 of the sample project marked done."""
+    ctx = open_ctx(ws)
+    try:
+        complete_milestone(ctx, "DEMO-1", "M1")
+    finally:
+        ctx.close()
+    return ws
+
+
 def _pdf_of(message: Any) -> bytes:
     part = next(p for p in message.walk() if p.get_filename())
     return bytes(part.get_payload(decode=True))
@@ -118,12 +128,7 @@ def test_milestone_reached_sends_the_certificate_once(make_workspace, inbox, hoo
 
 
 def test_a_refused_email_is_retried_by_the_flow(make_workspace, inbox, run):
-    ws = make_workspace(smtp=inbox.settings())
-    ctx = open_ctx(ws)
-    try:
-        complete_milestone(ctx, "DEMO-1", "M1")
-    finally:
-        ctx.close()
+    ws = _m1_done(make_workspace(smtp=inbox.settings()))
     inbox.refuse = 2
     result = run(ws, "milestone_reached", project="DEMO-1", milestone="M1")
     assert result["delivery"]["status"] == "sent" and result["delivery"]["attempts"] == 3
@@ -161,12 +166,7 @@ def _latest_task_run(prefix: str) -> Any:
 def test_a_failure_after_all_retries_fails_the_flow_and_a_rerun_completes(make_workspace, inbox, run):
     from lifecycle.errors import DeliveryError
 
-    ws = make_workspace(smtp=inbox.settings())
-    ctx = open_ctx(ws)
-    try:
-        complete_milestone(ctx, "DEMO-1", "M1")
-    finally:
-        ctx.close()
+    ws = _m1_done(make_workspace(smtp=inbox.settings()))
     inbox.refuse = 4  # first attempt and three retries
     with pytest.raises(DeliveryError, match="451"):
         run(ws, "milestone_reached", project="DEMO-1", milestone="M1")
@@ -175,6 +175,18 @@ def test_a_failure_after_all_retries_fails_the_flow_and_a_rerun_completes(make_w
     assert result["delivery"]["sent_now"] and result["delivery"]["attempts"] == 5
     assert result["document"]["issued_now"] is False  # the certificate of the failed run is sent
     assert len(inbox.messages) == 1
+
+
+def test_a_permanent_refusal_is_not_retried(make_workspace, inbox, run):
+    from lifecycle.errors import DeliveryError
+
+    ws = _m1_done(make_workspace(smtp=inbox.settings()))
+    inbox.reject = 1  # 550: retrying cannot help
+    with pytest.raises(DeliveryError, match="550") as exc:
+        run(ws, "milestone_reached", project="DEMO-1", milestone="M1")
+    assert exc.value.permanent and inbox.refused == 1 and inbox.messages == []
+    send = _latest_task_run("send-document")
+    assert send.run_count == 1 and send.state is not None and send.state.is_failed()
 
 
 def test_failed_checks_withhold_the_certificate(make_workspace, inbox, tmp_path, run):

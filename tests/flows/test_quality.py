@@ -71,7 +71,7 @@ def test_failures_are_recorded_with_evidence_and_one_improvement_action_each(ctx
     }
     ev = checks["QC-D1-QS-FILE"].evidence
     assert "design.pdf has SHA-256" in ev and "is recorded" in ev and "checksum differs" in ev
-    assert checks["QC-D2-QS-FILE"].evidence.startswith("file missing/app.zip not found (looked in ")
+    assert checks["QC-D2-QS-FILE"].evidence.startswith("file missing/app.zip: not found in the documents root")
     assert checks["QC-D2-QS-REQ"].evidence.startswith("1 of 1 linked requirement(s) not verified: RQ1 (confirmed)")
     assert "out of bounds: open defects 2 (max 0); failed tests 1 (max 0)" in checks["QC-D2-QS-DEF"].evidence
     assert checks["QC-D2-QS-AC"].evidence.startswith("Has acceptance criteria: not met")
@@ -111,12 +111,12 @@ def test_failures_are_recorded_with_evidence_and_one_improvement_action_each(ctx
     assert status["IA-D2-QS-REQ"] == "open"  # still unverified
 
 
-def test_relative_paths_are_found_next_to_the_workspace(make_workspace, tmp_path, monkeypatch):
+def test_relative_paths_are_taken_from_the_documents_root(make_workspace, tmp_path, monkeypatch):
     today_env(monkeypatch)
     project = sample_project(tmp_path / "files")
     d1, d2 = project.deliverables
-    project = replace(project, deliverables=(replace(d1, file="files/design.pdf"), d2))
-    c = open_ctx(make_workspace(project=project))  # workspace is tmp_path/.pmo, files are in tmp_path/files
+    project = replace(project, deliverables=(replace(d1, file="design.pdf"), d2))
+    c = open_ctx(make_workspace(project=project))  # the documents root is tmp_path/files
     monkeypatch.chdir("/")
     try:
         checks = _by_id(run_quality_checks(c, "DEMO-1", ["D1"]))

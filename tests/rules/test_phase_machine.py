@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lifecycle.domain.lifecycle import PhaseMachine, PhaseState
-from lifecycle.errors import IllegalTransition
+from lifecycle.errors import IllegalTransition, InvalidInput
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +74,8 @@ def test_illegal_moves_list_what_is_allowed(machine):
     )
     with pytest.raises(IllegalTransition, match="unknown phase 'desing'"):
         machine.moves("desing")
+    with pytest.raises(InvalidInput, match=r"unknown phase 'excution' \(did you mean 'execution'\?\)"):
+        machine.move_to("planning", "excution")  # a mistyped target is bad input (exit 2), not a refusal
     with pytest.raises(IllegalTransition, match=r"unknown transition 'advanse'"):
         machine.perform("planning", "advanse")
     with pytest.raises(IllegalTransition, match="already in 'planning'"):
