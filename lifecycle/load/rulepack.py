@@ -48,6 +48,7 @@ from lifecycle.domain.model import Requirement
 from lifecycle.errors import Problem, SpecError
 from lifecycle.expr import CelSyntax, CompiledExpr, ExprChecker, compile_expr
 from lifecycle.load.build import Builder, is_invalid
+from lifecycle.load.files import read_regular
 from lifecycle.load.packfields import (
     CUSTOM_COLLECTIONS,
     FIELDS_FILE,
@@ -376,7 +377,7 @@ def pack_hash(folder: str | Path) -> str:
     root = Path(folder)
     h = hashlib.sha256()
     for p in sorted(_pack_files(root), key=lambda q: q.relative_to(root).as_posix()):
-        data = p.read_bytes()
+        data = read_regular(p)  # a pipe or a device is refused, a file read up to the limit
         h.update(f"{p.relative_to(root).as_posix()}\0{len(data)}\0".encode())
         h.update(data)
     return h.hexdigest()
