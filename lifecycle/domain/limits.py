@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -174,6 +175,31 @@ def scalar_problem(value: Any) -> str | None:
 Path = tuple[Any, ...]
 
 
+def path_text(path: Path) -> str:
+    """A field's path as problems name it: ``tasks[2].owner``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def stored_problems(value: Any, path: Path = ()) -> list[tuple[Path, str]]:
+    """What a database must not be given in free-form data (records, audit events): a NUL character
+    in text (PostgreSQL refuses it), a number that is not finite (JSON has none)."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in stored_problems(v, path + (str(k),))]
+    if isinstance(value, (list, tuple)):
+        return [p for j, v in enumerate(value) for p in stored_problems(v, path + (j,))]
+    if isinstance(value, str) and "\x00" in value:
+        return [(path, "contains a NUL character, which a database cannot store")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(path, f"{value} is not a finite number")]
+    return []
+
+
 def value_problem(info: FieldInfo, value: Any) -> str | None:
     """What is wrong with one field value of a built object (lists and objects are walked apart)."""
     if value is None or isinstance(value, bool):
@@ -188,37 +214,70 @@ def value_problem(info: FieldInfo, value: Any) -> str | None:
     return None
 
 
+_Test = Callable[[Any], bool]
+
+
+def _fine_test(info: FieldInfo) -> _Test:
+    """A fast test that a value of the field is within its limits (the message is made only when not)."""
+    kind = info.kind
+    if kind in ("str", "enum"):
+        limit = MAX_TEXT if info.name in FREE_TEXT else MAX_NAME
+        search = CONTROL_RE.search
+        return lambda v: not isinstance(v, str) or (len(v) <= limit and search(v) is None)
+    if kind in ("int", "float", "money"):
+        low, high = number_bounds(info)
+        return lambda v: v is None or isinstance(v, bool) or low <= v <= high  # NaN compares false
+    if kind == "date":
+        return lambda v: v is None or DATE_MIN <= v <= DATE_MAX
+    if kind == "datetime":
+        return lambda v: v is None or date_problem(v) is None
+    return lambda v: True
+
+
+_UNCHECKED = ("bool", "enum")  # true/false and a choice among the model's own words: nothing to bound
+
+
+_PLANS: dict[type, tuple[tuple[FieldInfo, _Test], ...]] = {}
+
+
+def _plan(cls: type) -> tuple[tuple[FieldInfo, _Test], ...]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        infos = [info for info in fields_of(cls) if info.kind not in _UNCHECKED]
+        plan = _PLANS[cls] = tuple((info, _fine_test(info.item or info)) for info in infos)
+    return plan
+
+
 def object_problems(obj: Any, path: Path = ()) -> list[tuple[Path, str]]:
     """Every value of the dataclass ``obj`` (and of the objects and lists it holds) out of its limits."""
     out: list[tuple[Path, str]] = []
-    for info in fields_of(type(obj)):
+    for info, fine in _plan(type(obj)):
         value = getattr(obj, info.name)
-        if info.kind == "object":
+        kind = info.kind
+        if kind == "object":
             if value is not None:
                 out += object_problems(value, path + (info.name,))
-        elif info.kind == "list":
-            out += _list_problems(info, value, path + (info.name,))
-        elif info.kind == "dict":
-            out += _free_problems(value, path + (info.name,))
-        else:
-            bad = value_problem(info, value)
-            if bad:
-                out.append((path + (info.name,), bad))
+        elif kind == "list":
+            if value:
+                out += _list_problems(info, fine, value, path + (info.name,))
+        elif kind == "dict":
+            if value:
+                out += _free_problems(value, path + (info.name,))
+        elif not fine(value):
+            out.append((path + (info.name,), value_problem(info, value) or "out of limits"))
     return out
 
 
-def _list_problems(info: FieldInfo, values: Any, path: Path) -> list[tuple[Path, str]]:
+def _list_problems(info: FieldInfo, fine: _Test, values: Any, path: Path) -> list[tuple[Path, str]]:
     item = info.item
     out: list[tuple[Path, str]] = []
-    if item is None or not values:
+    if item is None:
         return out
     for j, value in enumerate(values):
         if item.kind == "object":
             out += object_problems(value, path + (j,))
-        else:
-            bad = value_problem(item, value)
-            if bad:
-                out.append((path + (j,), bad))
+        elif not fine(value):
+            out.append((path + (j,), value_problem(item, value) or "out of limits"))
     return out
 
 

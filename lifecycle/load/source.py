@@ -18,21 +18,14 @@ from typing import Any
 
 import yaml
 
-from lifecycle.domain.limits import MAX_ALIASES, MAX_DEPTH, MAX_NODES, scalar_problem
+from lifecycle.domain.limits import MAX_ALIASES, MAX_DEPTH, MAX_NODES, path_text, scalar_problem
 from lifecycle.errors import Problem, SpecError
 from lifecycle.load.files import read_regular_text
 
 YPath = tuple[Any, ...]
 
 
-def format_path(path: YPath) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
+format_path = path_text  # tasks[2].owner: how every problem names a field
 
 
 @dataclass
