@@ -41,8 +41,9 @@ ID_RE = re.compile(r'^(?!\.+$)[^\s/\\:*?"<>|\x00-\x1f\x7f]{1,' + str(MAX_ID) + "
 ID_RULE = f'no spaces, no / \\ : * ? " < > |, not only dots, 1-{MAX_ID} characters'
 MAX_NAME = 500  # names, titles, codes, e-mail addresses, references: one line of text
 MAX_TEXT = 20_000  # free text: descriptions, notes, summaries, reasons
-# control characters other than tab and line breaks (NUL first among them) are never text
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# control characters other than tab and line breaks (NUL first among them), a byte-order mark inside
+# text and the bidirectional overrides that make text display other than it reads are never text
+CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ufeff]")
 # fields holding free text; every other text field is a name (MAX_NAME)
 FREE_TEXT = frozenset(
     {
@@ -135,15 +136,29 @@ def number_problem(info: FieldInfo, value: float | Decimal) -> str | None:
     return None
 
 
-def text_problem(info: FieldInfo, value: str) -> str | None:
-    """Control characters (NUL ...) or a text longer than the field's limit."""
+def control_problem(value: str) -> str | None:
+    """A control or invisible character (NUL, ESC, a byte-order mark, a direction override) in text."""
     bad = CONTROL_RE.search(value)
+    if bad is None:
+        return None
+    return (
+        f"contains the control character U+{ord(bad.group()):04X} at position {bad.start() + 1}; text may not hold one"
+    )
+
+
+def name_problem(value: str, limit: int = MAX_NAME) -> str | None:
+    """Control characters (NUL ...) or more characters than ``limit`` (a name's by default)."""
+    bad = control_problem(value)
     if bad:
-        return f"contains the control character U+{ord(bad.group()):04X}; text may not hold control characters"
-    limit = MAX_TEXT if info.name in FREE_TEXT else MAX_NAME
+        return bad
     if len(value) > limit:
         return f"{len(value):,} characters, more than the {limit:,} this field takes"
     return None
+
+
+def text_problem(info: FieldInfo, value: str) -> str | None:
+    """Control characters (NUL ...) or a text longer than the field's limit."""
+    return name_problem(value, MAX_TEXT if info.name in FREE_TEXT else MAX_NAME)
 
 
 def date_problem(value: date) -> str | None:
@@ -157,9 +172,9 @@ def date_problem(value: date) -> str | None:
 def scalar_problem(value: Any) -> str | None:
     """The limits every plain value of a user's file meets, whatever field it goes to."""
     if isinstance(value, str):
-        bad = CONTROL_RE.search(value)
+        bad = control_problem(value)
         if bad:
-            return f"contains the control character U+{ord(bad.group()):04X}; text may not hold control characters"
+            return bad
         if len(value) > MAX_TEXT:
             return f"{len(value):,} characters, more than the {MAX_TEXT:,} any text may have"
         return None
