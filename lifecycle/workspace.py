@@ -18,11 +18,11 @@ This module imports no heavy library: the CLI reads settings before deciding wha
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lifecycle.errors import ConfigError
 
@@ -88,14 +88,31 @@ class Runtime:
         return bool(self.prefect_api_url)
 
 
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+_T = TypeVar("_T")
+
+
+def _clock(env: Mapping[str, str], name: str, expected: str, parse: Callable[[str], _T]) -> _T | None:
+    """A fixed clock variable read, or one ConfigError naming it (the years it may hold are checked
+    with the other limits when the services open: lifecycle.services.context)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return parse(raw)
+    except (ValueError, OverflowError):
+        shown = raw if len(raw) <= 40 and raw.isprintable() else repr(raw[:40])
+        raise ConfigError(f"{name}: '{shown}' is not {expected}") from None
+
+
 def read_runtime(environ: Mapping[str, str] | None = None) -> Runtime:
     """The :class:`Runtime` of ``environ`` (default: this process's environment)."""
     env = os.environ if environ is None else environ
-    try:
-        now = datetime.fromisoformat(env["PMO_NOW"]).astimezone(timezone.utc) if env.get("PMO_NOW") else None
-        today = date.fromisoformat(env["PMO_TODAY"]) if env.get("PMO_TODAY") else None
-    except ValueError as exc:
-        raise ConfigError(f"PMO_NOW / PMO_TODAY: {exc}") from exc
+    now = _clock(env, "PMO_NOW", "a date and time like 2026-03-31T09:00:00+00:00", _moment)
+    today = _clock(env, "PMO_TODAY", "a date like 2026-03-31", date.fromisoformat)
     try:
         days = max(1, int(env.get("PMO_STATUS_REPORT_DAYS", "14")))
     except ValueError:

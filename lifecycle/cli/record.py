@@ -17,7 +17,7 @@ import click
 
 from lifecycle.cli.flows import run_flow, summary_lines
 from lifecycle.cli.output import emit_json, handle_errors, run_in_context, ws_from
-from lifecycle.services import records
+from lifecycle.services import inputs, records
 from lifecycle.services.milestones import complete_milestone
 
 
@@ -28,9 +28,13 @@ class DateType(click.ParamType):
         if isinstance(value, date):
             return value
         try:
-            return date.fromisoformat(str(value))
+            day = date.fromisoformat(str(value))
         except ValueError:
             self.fail(f"'{value}' is not a date like 2026-03-31", param, ctx)
+        problem = inputs.date_option_problem(day)
+        if problem:
+            self.fail(problem, param, ctx)
+        return day
 
 
 class MoneyType(click.ParamType):
@@ -43,6 +47,9 @@ class MoneyType(click.ParamType):
             self.fail(f"'{value}' is not an amount", param, ctx)
         if not d.is_finite() or d < 0:
             self.fail(f"'{value}' must be a positive amount", param, ctx)
+        problem = inputs.amount_problem(d)
+        if problem:
+            self.fail(problem, param, ctx)
         return d
 
 

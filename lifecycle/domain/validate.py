@@ -3,7 +3,8 @@
 Pure: it returns ``(path, message)`` pairs, where a path is the tuple of keys and indexes into the
 project file (``("tasks", 3, "owner")``); the spec layer turns paths into file lines. Type and range
 checks happen earlier, when the file is built into objects; these are the checks that need the whole
-project at once.
+project at once, and the limits of every value (:mod:`lifecycle.domain.limits`) once more, for
+projects built from imports, command-line options and service calls rather than from a file.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import re
 from typing import Any
 
 from lifecycle.domain.fields import fields_of
+from lifecycle.domain.limits import ID_RE, ID_RULE, project_problems
 from lifecycle.domain.model import SECTIONS, Project
 
 Path = tuple[Any, ...]
 Finding = tuple[Path, str]
 
 CODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")
-ID_RE = re.compile(r"^[^\s/\\]{1,80}$")
 
 # pairs of (earlier, later) date fields that must be in order, per section
 DATE_ORDER: dict[str, tuple[tuple[str, str], ...]] = {
@@ -65,7 +66,7 @@ def validate_project(project: Project, known_ids: dict[str, set[str]] | None = N
     ``known_ids`` names ids that exist but whose items were left out (they failed to load), so that
     references to them are not reported twice.
     """
-    out: list[Finding] = []
+    out: list[Finding] = list(project_problems(project))
     _check_charter(project, out)
     ids = _check_ids(project, known_ids or {}, out)
     _check_refs(("project",), project.charter, ids, out)
@@ -105,7 +106,7 @@ def _check_ids(project: Project, known_ids: dict[str, set[str]], out: list[Findi
         for i, item in enumerate(project.section(name)):
             key = item.id
             if not computed and not ID_RE.match(key):
-                out.append(((name, i, "id"), f"'{key}' is not a valid id (no spaces or slashes, 1-80 characters)"))
+                out.append(((name, i, "id"), f"'{key}' is not a valid id ({ID_RULE})"))
             if key in seen:
                 what = "link" if name == "links" else "id"
                 out.append(

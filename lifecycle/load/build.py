@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lifecycle.domain.fields import FieldInfo, fields_of
+from lifecycle.domain.limits import date_problem, number_problem, text_problem
 from lifecycle.errors import Problem
 from lifecycle.load.source import Source, YPath
 
@@ -100,12 +101,20 @@ class Builder:
                 hint = " (put it in quotes, e.g. '1.10')" if isinstance(raw, float) else ""
                 self.error(path, f"expected text, got {_type_name(raw)}{hint}")
                 return _INVALID
-            return str(raw)
+            text = str(raw)
+            return self._checked(path, text, text_problem(info, text))
         if kind == "enum":
             if raw not in info.choices:
                 return self._bad_choice(info, raw, path)
             return raw
         return _READERS[kind](self, info, raw, path)
+
+    def _checked(self, path: YPath, value: Any, problem: str | None) -> Any:
+        """``value``, or ``_INVALID`` when a limit (lifecycle.domain.limits) refused it."""
+        if problem is None:
+            return value
+        self.error(path, problem)
+        return _INVALID
 
     def _none(self, info: FieldInfo, path: YPath) -> Any:
         if info.optional:
@@ -151,36 +160,32 @@ class Builder:
             what = "a whole number" if kind == "int" else "a number"
             self.error(path, f"expected {what}, got {_type_name(raw)}")
             return _INVALID
-        if info.minimum is not None and value < info.minimum:
-            word = "negative" if info.minimum == 0 else f"below {info.minimum:g}"
-            self.error(path, f"{raw} is {word}; it must be at least {info.minimum:g}")
-            return _INVALID
-        if info.maximum is not None and value > info.maximum:
-            self.error(path, f"{raw} is above the maximum of {info.maximum:g}")
-            return _INVALID
-        return value
+        return self._checked(path, value, number_problem(info, value))
 
     def _date(self, info: FieldInfo, raw: Any, path: YPath) -> Any:
         if isinstance(raw, datetime):
-            return raw.date()
+            return self._checked(path, raw.date(), date_problem(raw))
         if isinstance(raw, date):
-            return raw
+            return self._checked(path, raw, date_problem(raw))
         if isinstance(raw, str):
             try:
-                return date.fromisoformat(raw.strip())
+                day = date.fromisoformat(raw.strip())
             except ValueError:
                 pass
+            else:
+                return self._checked(path, day, date_problem(day))
         self.error(path, f"expected a date like 2026-03-31, got {_type_name(raw)}")
         return _INVALID
 
     def _datetime(self, info: FieldInfo, raw: Any, path: YPath) -> Any:
         if isinstance(raw, datetime):
-            return raw
+            return self._checked(path, raw, date_problem(raw))
         try:
-            return datetime.fromisoformat(str(raw))
+            moment = datetime.fromisoformat(str(raw))
         except ValueError:
             self.error(path, f"expected a date and time, got {_type_name(raw)}")
             return _INVALID
+        return self._checked(path, moment, date_problem(moment))
 
     def _object(self, info: FieldInfo, raw: Any, path: YPath) -> Any:
         assert info.cls is not None

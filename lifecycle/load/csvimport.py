@@ -40,9 +40,11 @@ from pathlib import Path
 from typing import Any
 
 from lifecycle.domain.fields import fields_of
+from lifecycle.domain.limits import MAX_FILE_BYTES
 from lifecycle.domain.model import Risk, Task, TaskLink
 from lifecycle.errors import Problem, SpecError
 from lifecycle.load.build import Builder, is_invalid
+from lifecycle.load.files import read_regular
 from lifecycle.load.source import Source
 
 TASK_COLUMNS = (
@@ -90,7 +92,7 @@ _PRED_RE = re.compile(
     r"\s*(?:d|days?)?\s*$",
     re.IGNORECASE,
 )
-MAX_BYTES = 50 * 1024 * 1024
+MAX_BYTES = MAX_FILE_BYTES
 
 
 @dataclass
@@ -142,19 +144,7 @@ def parse_predecessors(cell: str) -> list[tuple[str, str, float]]:
 
 
 def read_csv(path: str | Path, kind: str) -> CsvRows:
-    p = Path(path)
-    try:
-        if p.stat().st_size > MAX_BYTES:
-            raise SpecError(
-                [Problem(str(path), None, "", f"larger than {MAX_BYTES // (1024 * 1024)} MB")],
-                "the file was refused, nothing was written",
-            )
-        data = p.read_bytes()
-    except FileNotFoundError as exc:
-        raise SpecError([Problem(str(path), None, "", "file not found")], "cannot read the file") from exc
-    except OSError as exc:
-        raise SpecError([Problem(str(path), None, "", f"cannot read: {exc.strerror}")], "cannot read the file") from exc
-    return parse_csv(data, kind, str(path))
+    return parse_csv(read_regular(path, MAX_BYTES), kind, str(path))
 
 
 def parse_csv(data: bytes | str, kind: str, file: str = "<csv>") -> CsvRows:

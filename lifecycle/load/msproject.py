@@ -60,6 +60,7 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
+from lifecycle.domain.limits import MAX_XML_BYTES
 from lifecycle.domain.model import (
     Assignment,
     Baseline,
@@ -73,8 +74,9 @@ from lifecycle.domain.model import (
     TaskLink,
 )
 from lifecycle.errors import Problem, SpecError
+from lifecycle.load.files import read_regular
 
-MAX_BYTES = 200 * 1024 * 1024
+MAX_BYTES = MAX_XML_BYTES
 NO_RESOURCE = -65535
 LINK_TYPE = {0: "FF", 1: "FS", 2: "SF", 3: "SS"}
 _DUR_RE = re.compile(
@@ -1002,22 +1004,7 @@ def _days(a: date, b: date, report: ImportReport, line: int | None) -> list[date
 
 
 def read_msproject(path: str | Path, *, today: date | None = None) -> MsProjectData:
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise SpecError(
-                [Problem(str(path), None, "", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")],
-                "the file was refused, nothing was written",
-            )
-        data = p.read_bytes()
-    except FileNotFoundError as exc:
-        raise SpecError([Problem(str(path), None, "", "file not found")], "cannot read the file") from exc
-    except IsADirectoryError as exc:
-        raise SpecError([Problem(str(path), None, "", "is a folder, not a file")], "cannot read the file") from exc
-    except PermissionError as exc:
-        raise SpecError([Problem(str(path), None, "", "permission denied")], "cannot read the file") from exc
-    return parse_msproject(data, str(path), today=today)
+    return parse_msproject(read_regular(path, MAX_BYTES), str(path), today=today)
 
 
 def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = None) -> MsProjectData:

@@ -9,25 +9,23 @@ Duplicate keys in a mapping are reported, not silently overwritten.
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
 import yaml
 
+from lifecycle.domain.limits import MAX_ALIASES, MAX_DEPTH, MAX_NODES, path_text, scalar_problem
 from lifecycle.errors import Problem, SpecError
+from lifecycle.load.files import read_regular_text
 
 YPath = tuple[Any, ...]
 
 
-def format_path(path: YPath) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
+format_path = path_text  # tasks[2].owner: how every problem names a field
 
 
 @dataclass
@@ -53,38 +51,113 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
     """The C parser when PyYAML has it (about 10x faster on large files), marks included."""
 
 
-def _convert(
-    node: yaml.Node, path: YPath, lines: dict[YPath, int], problems: list[Problem], file: str, loader: _Loader
-) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
+class _Walk:
+    """The limits of one file's structure while it is turned into plain data: nesting depth, anchors
+    used (each use of an anchor is counted, so a "billion laughs" file stops early) and values in all."""
+
+    def __init__(self, file: str, loader: _Loader):
+        self.file = file
+        self.loader = loader
+        self.lines: dict[YPath, int] = {}
+        self.problems: list[Problem] = []
+        self.seen: set[int] = set()
+        self.aliases = 0
+        self.nodes = 0
+
+    def refuse(self, node: yaml.Node, path: YPath, message: str) -> SpecError:
+        problem = Problem(self.file, node.start_mark.line + 1, format_path(path), message)
+        return SpecError([problem], "the file was refused, nothing was written")
+
+    def count(self, node: yaml.Node, path: YPath) -> None:
+        self.nodes += 1
+        if isinstance(node, yaml.CollectionNode):
+            if id(node) in self.seen:
+                self.aliases += 1
+                if self.aliases > MAX_ALIASES:
+                    raise self.refuse(node, path, f"more than {MAX_ALIASES:,} uses of anchors (*name)")
+            self.seen.add(id(node))
+        if self.nodes > MAX_NODES:
+            raise self.refuse(node, path, f"more than {MAX_NODES:,} values (anchors counted as what they repeat)")
+        if len(path) > MAX_DEPTH:
+            raise self.refuse(node, path, f"nested more than {MAX_DEPTH} levels deep")
+
+    def convert(self, node: yaml.Node, path: YPath) -> Any:
+        self.count(node, path)
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(v, path + (i,)) for i, v in enumerate(node.value)]
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except ValueError:
+            # e.g. 2026-02-30 looks like a date to YAML but is none: keep the text, the field check says why
+            value = node.value
+        problem = scalar_problem(value)
+        if problem:
+            self.problems.append(Problem(self.file, node.start_mark.line + 1, format_path(path), problem))
+        return value
+
+    def mapping(self, node: yaml.MappingNode, path: YPath) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
-        loader.flatten_mapping(node)
+        self.loader.flatten_mapping(node)
         for knode, vnode in node.value:
-            key = loader.construct_object(knode, deep=True)
+            line = knode.start_mark.line + 1
+            if not isinstance(knode, yaml.ScalarNode):
+                self.problems.append(Problem(self.file, line, format_path(path), "a key must be text"))
+                continue
+            key = self.loader.construct_object(knode, deep=True)
             if not isinstance(key, (str, int)):
-                line = knode.start_mark.line + 1
-                problems.append(Problem(file, line, format_path(path), f"key {key!r} must be text"))
+                self.problems.append(Problem(self.file, line, format_path(path), f"key {key!r} must be text"))
                 continue
             key = str(key)
             if key in out:
-                problems.append(
-                    Problem(file, knode.start_mark.line + 1, format_path(path + (key,)), f"duplicate key '{key}'")
-                )
-            out[key] = _convert(vnode, path + (key,), lines, problems, file, loader)
-            lines[path + (key,)] = knode.start_mark.line + 1  # a problem with a key points at the key
+                self.problems.append(Problem(self.file, line, format_path(path + (key,)), f"duplicate key '{key}'"))
+            out[key] = self.convert(vnode, path + (key,))
+            self.lines[path + (key,)] = line  # a problem with a key points at the key
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(v, path + (i,), lines, problems, file, loader) for i, v in enumerate(node.value)]
+
+
+class _NotFinite(ValueError):
+    """A JSON number that is no finite double; ``token`` is how the file writes it."""
+
+    def __init__(self, token: str):
+        super().__init__(f"{token} is not a finite number")
+        self.token = token
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotFinite(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text)
+    return value
+
+
+def check_json(text: str, file: str) -> None:
+    """Strict JSON: no NaN or Infinity, no number beyond a double, no trailing commas or comments
+    (the YAML reader that gives lines would accept them); SpecError naming the line otherwise."""
     try:
-        return loader.construct_object(node, deep=True)
-    except ValueError:
-        # e.g. 2026-02-30 looks like a date to YAML but is none: keep the text, the field check says why
-        return node.value
+        json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        problem = Problem(file, exc.lineno, "", f"not valid JSON: {exc.msg}")
+        raise SpecError([problem], "the file could not be read, nothing was written") from None
+    except _NotFinite as exc:
+        found = re.search(r"(?<![\w.\"])" + re.escape(exc.token) + r"(?![\w.\"])", text)
+        line = text.count("\n", 0, found.start()) + 1 if found else None
+        problem = Problem(file, line, "", f"not valid JSON: {exc}")
+        raise SpecError([problem], "the file could not be read, nothing was written") from None
 
 
 def parse_text(text: str, file: str) -> Source:
-    """Parse YAML or JSON text into a Source; raise SpecError on a syntax error."""
+    """Parse YAML or JSON text into a Source (a file named ``*.json`` must be strict JSON); raise
+    SpecError on a syntax error or a value beyond the limits of :mod:`lifecycle.domain.limits`."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark is not content
+    if file.lower().endswith(".json"):
+        check_json(text, file)
     try:
         loader = _Loader(text)
         try:
@@ -110,28 +183,20 @@ def parse_text(text: str, file: str) -> Source:
         raise SpecError([Problem(file, line, "", msg)], "the file could not be read, nothing was written") from exc
     except yaml.YAMLError as exc:
         raise SpecError([Problem(file, None, "", f"not valid YAML/JSON: {exc}")]) from exc
-    lines: dict[YPath, int] = {}
-    problems: list[Problem] = []
     if node is None:
         return Source(file, None, {(): 1})
+    walk = _Walk(file, _Loader(""))
     try:
-        loader2 = _Loader("")
-        data = _convert(node, (), lines, problems, file, loader2)
+        data = walk.convert(node, ())
     except yaml.YAMLError as exc:
         raise SpecError([Problem(file, None, "", f"not valid YAML/JSON: {exc}")]) from exc
-    if problems:
-        raise SpecError(problems)
-    return Source(file, data, lines)
+    except RecursionError:
+        raise walk.refuse(node, (), f"nested more than {MAX_DEPTH} levels deep") from None
+    if walk.problems:
+        raise SpecError(walk.problems)
+    return Source(file, data, walk.lines)
 
 
 def read_source(path: str | FsPath) -> Source:
-    p = FsPath(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise SpecError([Problem(str(path), None, "", "file not found")], "cannot read the file") from exc
-    except UnicodeDecodeError as exc:
-        raise SpecError([Problem(str(path), None, "", "not UTF-8 text")], "cannot read the file") from exc
-    except OSError as exc:
-        raise SpecError([Problem(str(path), None, "", f"cannot read: {exc.strerror}")], "cannot read the file") from exc
-    return parse_text(text, str(path))
+    """Parse the regular file ``path`` (size-limited, see :mod:`lifecycle.load.files`)."""
+    return parse_text(read_regular_text(path), str(path))

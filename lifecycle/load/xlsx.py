@@ -39,6 +39,7 @@ from lifecycle.domain.model import AcceptanceCriterion, Deliverable, Project, Ri
 from lifecycle.errors import Problem, SpecError
 from lifecycle.load.build import Builder, is_invalid
 from lifecycle.load.csvimport import MAX_BYTES, parse_predecessors
+from lifecycle.load.files import read_regular
 from lifecycle.load.source import Source
 
 LANGS = ("en", "zh")
@@ -402,14 +403,8 @@ class _Reader:
 
 def _open(path: Path) -> Any:
     try:
-        if not path.is_file():
-            raise SpecError([Problem(str(path), None, "", "not a regular file")], "cannot read the file")
-        if path.stat().st_size > MAX_BYTES:
-            raise SpecError(
-                [Problem(str(path), None, "", f"larger than {MAX_BYTES // (1024 * 1024)} MB")],
-                "the file was refused, nothing was written",
-            )
-        return load_workbook(path, read_only=True, data_only=True, keep_links=False)
+        data = read_regular(path, MAX_BYTES)
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise SpecError(
             [Problem(str(path), None, "", f"not an .xlsx workbook ({type(exc).__name__})")], "cannot read the file"

@@ -23,7 +23,9 @@ from datetime import date, datetime, timezone
 from types import TracebackType
 from typing import Any
 
+from lifecycle.domain.limits import date_problem
 from lifecycle.domain.policy import Principal
+from lifecycle.errors import ConfigError
 from lifecycle.storage.protocol import Store
 from lifecycle.workspace import Runtime, Settings, Workspace, open_workspace, read_runtime
 
@@ -88,6 +90,14 @@ def acting_as(ctx: Context, principal: Principal | None) -> Context:
     return Context(ctx.workspace, ctx.store, clock=ctx.clock, cache=ctx.cache, principal=principal)
 
 
+def check_clock(runtime: Runtime) -> None:
+    """A fixed clock (PMO_NOW, PMO_TODAY) within the dates a project may use; ConfigError otherwise."""
+    for name, value in (("PMO_NOW", runtime.now), ("PMO_TODAY", runtime.today)):
+        problem = date_problem(value) if value is not None else None
+        if problem:
+            raise ConfigError(f"{name}: {problem}")
+
+
 def open_context(workspace: Workspace | None = None, *, create: bool = False) -> Context:
     """A context on the workspace's database (SQLite by default, PMO_DATABASE_URL if set).
 
@@ -98,6 +108,7 @@ def open_context(workspace: Workspace | None = None, *, create: bool = False) ->
     from lifecycle.storage.sql import SqlStore
 
     ws = workspace or open_workspace()
+    check_clock(ws.runtime)
     store = SqlStore.open(ws.database_url, create=create)
     ctx = Context(ws, store)
     from lifecycle.services.identity import principal_from_workspace  # it imports this module

@@ -27,8 +27,10 @@ from lifecycle.documents.locale import check_lang
 from lifecycle.documents.registry import KINDS, DocumentKind, build_view, document_kind, next_number
 from lifecycle.documents.sign import SigningConfig, sign_pdf, trust_roots_for, verify_pdf
 from lifecycle.documents.views import PackTitles, Stamp, choose_milestone, collect_waivers, plain
+from lifecycle.domain.limits import MAX_PDF_BYTES
 from lifecycle.domain.model import AuditEvent, DocumentRecord
 from lifecycle.errors import InvalidInput, LifecycleError, NotFound, RenderError
+from lifecycle.load.files import read_regular
 from lifecycle.services.context import Context
 from lifecycle.services.projects import load_rules
 from lifecycle.services.scheduling import status_report_risk
@@ -376,12 +378,10 @@ def _claimed_document(ctx: Context, embedded: dict[str, Any] | None, path: Path)
 
 
 def _read_file(p: Path) -> bytes:
-    try:
-        return p.read_bytes()
-    except FileNotFoundError:
-        raise NotFound(f"no such file: {p}") from None
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {p}: {exc}") from exc
+    """A document to verify: a regular file of at most MAX_PDF_BYTES (a pipe or a device is refused)."""
+    if not os.path.lexists(p):
+        raise NotFound(f"no such file: {p}")
+    return read_regular(p, MAX_PDF_BYTES)
 
 
 def _record_problems(

@@ -38,6 +38,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from lifecycle.domain import policy
+from lifecycle.domain.limits import name_problem
 from lifecycle.domain.policy import Principal
 from lifecycle.errors import AuthFailed, ConcurrentUpdate, InvalidInput, NotFound, RateLimited
 from lifecycle.services.context import Context
@@ -136,6 +137,9 @@ def create_user(
         raise InvalidInput(f"locale must be one of {', '.join(LOCALES)}")
     if not name.strip():
         raise InvalidInput("a user needs a name")
+    bad_name = name_problem(name)
+    if bad_name:
+        raise InvalidInput(f"name: {bad_name}")
     e = _check_email(email)
     hashed = _check_password(password) if password else ""
     user = UserRecord("u-" + secrets.token_hex(6), e, name.strip(), locale, hashed, False, roles, ctx.now())

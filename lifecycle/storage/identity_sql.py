@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lifecycle.domain.model import AuditEvent, Project
 from lifecycle.errors import ConcurrentUpdate, InvalidInput, LinkUsed, NotFound
-from lifecycle.storage.protocol import CREDENTIAL_KINDS, ClientLink, Credential, Record, UserRecord
+from lifecycle.storage.protocol import CREDENTIAL_KINDS, ClientLink, Credential, Record, UserRecord, writable
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Table
@@ -245,6 +245,7 @@ class IdentityStoreMixin:
         from lifecycle.storage import tables as T
 
         links = T.client_links
+        events, records = writable(project, events, records)
         with self._tx() as conn:
             res = conn.execute(
                 update(links).where(links.c.jti == jti, links.c.used_at.is_(None)).values(used_at=_utc(used_at))

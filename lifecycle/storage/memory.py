@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from lifecycle.domain.limits import stored_problems
 from lifecycle.domain.model import AuditEvent, DocumentRecord, Project, replace
 from lifecycle.errors import ConcurrentUpdate, InvalidInput, LinkUsed, NotFound, StorageError
 from lifecycle.storage.protocol import (
@@ -24,7 +25,9 @@ from lifecycle.storage.protocol import (
     UserRecord,
     chain_hash,
     jsonable,
+    refuse_beyond_limits,
     verify_chain,
+    writable,
 )
 
 
@@ -79,6 +82,7 @@ class MemoryStore:
         events: Iterable[AuditEvent] = (),
         records: Iterable[Record] = (),
     ) -> Project:
+        events, records = writable(project, events, records)
         with self._lock:
             current = self._projects.get(project.code)
             if expected_version is None:
@@ -103,6 +107,7 @@ class MemoryStore:
             return saved
 
     def add_records(self, code: str, records: Iterable[Record], events: Iterable[AuditEvent] = ()) -> None:
+        events, records = writable(None, events, records)
         with self._lock:
             self.get(code)
             for r in records:
@@ -146,6 +151,8 @@ class MemoryStore:
 
     # ---------------------------------------------------------------- documents
     def add_document(self, doc: DocumentRecord, events: Iterable[AuditEvent] = ()) -> None:
+        events, _ = writable(None, events, ())
+        refuse_beyond_limits(f"document {doc.number}", stored_problems(jsonable(doc.record), ("record",)))
         with self._lock:
             self.get(doc.project)
             if any(d.id == doc.id for d in self._docs):
@@ -318,6 +325,7 @@ class MemoryStore:
         events: Iterable[AuditEvent] = (),
         records: Iterable[Record] = (),
     ) -> Project:
+        events, records = writable(project, events, records)
         with self._lock:
             link = self._links.get(jti)
             if link is None:

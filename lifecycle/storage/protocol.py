@@ -26,7 +26,9 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Protocol
 
+from lifecycle.domain.limits import path_text, project_problems, stored_problems
 from lifecycle.domain.model import AuditEvent, DocumentRecord, Project
+from lifecycle.errors import Problem, SpecError
 
 RECORD_SCHEMA_VERSION = 1
 
@@ -330,6 +332,31 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def refuse_beyond_limits(what: str, problems: list[tuple[tuple[Any, ...], str]]) -> None:
+    """Values out of their limits (:mod:`lifecycle.domain.limits`) never reach a store: one SpecError
+    naming each field, raised before anything is written."""
+    if problems:
+        raise SpecError(
+            [Problem(what, None, path_text(path), message) for path, message in problems],
+            "refused before writing to the database, nothing was written",
+        )
+
+
+def writable(
+    project: Project | None, events: Iterable[AuditEvent], records: Iterable[Record]
+) -> tuple[list[AuditEvent], list[Record]]:
+    """The events and records of one write, checked with the project against the limits (a store
+    calls it before it changes anything)."""
+    events, records = list(events), list(records)
+    if project is not None:
+        refuse_beyond_limits(f"project {project.code}", project_problems(project))
+    for ev in events:
+        refuse_beyond_limits(f"audit event {ev.action}", stored_problems(jsonable(ev.data), ("data",)))
+    for rec in records:
+        refuse_beyond_limits(f"{rec.kind} record {rec.key}", stored_problems(jsonable(rec.data), ("data",)))
+    return events, records
 
 
 def jsonable(value: Any) -> Any:

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from lifecycle.domain.bulk import gc_paused
 from lifecycle.domain.fields import FieldInfo, fields_of
+from lifecycle.domain.limits import MAX_MONEY, stored_problems
 from lifecycle.domain.model import SECTIONS, AuditEvent, Calendar, Charter, DocumentRecord, Project, replace
 from lifecycle.errors import ConcurrentUpdate, NotFound, StorageError
 from lifecycle.storage.identity_sql import IdentityStoreMixin
@@ -43,7 +46,9 @@ from lifecycle.storage.protocol import (
     Record,
     chain_hash,
     jsonable,
+    refuse_beyond_limits,
     verify_chain,
+    writable,
 )
 
 if TYPE_CHECKING:
@@ -375,6 +380,37 @@ def _first_line(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
+def _bad_param(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, float):
+        return not math.isfinite(value) or abs(value) > MAX_MONEY
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        number = Decimal(value)
+        return not number.is_finite() or abs(number) > MAX_MONEY
+    return False
+
+
+def _refused_field(statement: str | None, params: Any) -> str:
+    """``table.column`` of the value a database refused, from the failed statement and its parameters."""
+    found = re.match(r"\s*(?:INSERT\s+INTO|UPDATE)\s+\"?(\w+)", statement or "", re.IGNORECASE)
+    table = found.group(1) if found else ""
+    rows = params if isinstance(params, (list, tuple)) and params and isinstance(params[0], Mapping) else [params]
+    for row in rows:
+        if isinstance(row, Mapping):
+            column = next((str(k) for k, v in row.items() if _bad_param(v)), "")
+            if column:
+                return f"{table}.{column}" if table else column
+    return table
+
+
+def _data_error(exc: Any) -> StorageError:
+    """A value the database refused (DataError), named by the table and column it was meant for."""
+    where = _refused_field(getattr(exc, "statement", None), getattr(exc, "params", None))
+    field = f" for {where}" if where else ""
+    return StorageError(f"the database refused a value{field}: {_first_line(exc)}; nothing was written")
+
+
 def _safe_url(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
@@ -522,13 +558,15 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin):
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
         # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
-        from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+        from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
         try:
             with self.engine.begin() as conn:
                 yield conn
         except IntegrityError as exc:
             raise ConcurrentUpdate(f"another change to the same records won: {_first_line(exc)}") from exc
+        except DataError as exc:
+            raise _data_error(exc) from exc
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {_first_line(exc)}") from exc
 
@@ -680,6 +718,7 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin):
         events: Iterable[AuditEvent] = (),
         records: Iterable[Record] = (),
     ) -> Project:
+        events, records = writable(project, events, records)
         with self._tx() as conn:
             return self._save_in(conn, project, expected_version, events, records)
 
@@ -846,6 +885,7 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin):
         return int(row.pk)
 
     def add_records(self, code: str, records: Iterable[Record], events: Iterable[AuditEvent] = ()) -> None:
+        events, records = writable(None, events, records)
         with self._tx() as conn:
             pk = self._lock(conn, code)
             self._put_records(conn, pk, records)
@@ -858,6 +898,8 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin):
 
         from lifecycle.storage import tables as T
 
+        events, _ = writable(None, events, ())
+        refuse_beyond_limits(f"document {doc.number}", stored_problems(jsonable(doc.record), ("record",)))
         with self._tx() as conn:
             pk = self._lock(conn, doc.project)
             values = {f.name: getattr(doc, f.name) for f in dataclasses.fields(doc) if f.name != "project"}
