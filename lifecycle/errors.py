@@ -17,6 +17,7 @@ never a traceback.
     ├── AuditTampered              the hash chain of the audit trail is broken (exit 1)
     ├── RenderError                a document could not be rendered or signed
     ├── DeliveryError              an email or webhook could not be delivered
+    │   └── EventNotSent           recorded, but the event that starts its flow did not reach the server (exit 3)
     ├── ConfigError                a setting is missing or wrong
     ├── Forbidden                  the acting user may not do this (exit 1)
     ├── AuthFailed                 sign-in refused: unknown user, wrong password or disabled (one message)
@@ -109,6 +110,15 @@ class RenderError(LifecycleError):
 
 class DeliveryError(LifecycleError):
     """An email or a webhook could not be delivered."""
+
+
+class EventNotSent(DeliveryError):
+    """The change was recorded, but the event that starts its flow did not reach the Prefect server.
+
+    Exit code 3 (an outside system failed, not the user's input); the message says how to retry.
+    """
+
+    exit_code = 3
 
 
 class ConfigError(LifecycleError):

@@ -25,7 +25,8 @@ import click
 from flows import FLOWS, find_flow
 from lifecycle.cli.output import emit_json, handle_errors, ws_from
 from lifecycle.errors import InvalidInput, LifecycleError
-from lifecycle.services.events import prefect_environment, server_mode
+from lifecycle.services.artifacts import run_subject
+from lifecycle.services.events import CRASH_AUTOMATION, crash_automation, prefect_environment, server_mode
 
 
 def parse_params(name: str, raw: Sequence[str]) -> dict[str, Any]:
@@ -208,8 +209,15 @@ def flow_list(ctx: click.Context, runs: bool, as_json: bool) -> None:
         click.echo(f"  {r['name']:<18} {params or '(no parameters)'}")
         click.echo(f"  {'':<18} {r['help']}")
         click.echo(f"  {'':<18} deployment {r['deployment']}{extra}")
+    if recent:
+        click.echo("recent runs:")
+        click.echo(f"  {'started (UTC)':<20} {'flow':<18} {'project':<16} {'milestone/gate':<16} {'state':<10} run")
     for run in recent:
-        click.echo(f"  run {run['id']} {run['flow']:<18} {run['name']:<24} {run['state']:<10} {run['start'] or ''}")
+        click.echo(
+            f"  {(run['start'] or 'not started')[:19].replace('T', ' '):<20} {run['flow']:<18} "
+            f"{run['project'] or '-':<16} {run['milestone'] or run['gate'] or '-':<16} {run['state']:<10} "
+            f"{run['name']} ({run['id']})"
+        )
 
 
 def _recent_runs(workspace: Any, limit: int = 20) -> list[dict[str, Any]]:
@@ -227,7 +235,9 @@ def _recent_runs(workspace: Any, limit: int = 20) -> list[dict[str, Any]]:
                     "id": str(r.id),
                     "flow": names.get(r.flow_id, ""),
                     "name": r.name,
+                    **run_subject(r.tags, r.parameters),
                     "state": r.state.name if r.state else "",
+                    "tags": sorted(r.tags),
                     "parameters": r.parameters,
                     "start": r.start_time.isoformat() if r.start_time else None,
                 }
@@ -238,6 +248,35 @@ def _recent_runs(workspace: Any, limit: int = 20) -> list[dict[str, Any]]:
         return asyncio.run(fetch())
     except Exception as exc:  # server down, wrong URL: say so instead of a traceback
         raise LifecycleError(f"cannot read flow runs: {exc}") from exc
+
+
+@flow_grp.command("crash-detection")
+@click.pass_context
+@handle_errors
+def flow_crash_detection(ctx: click.Context) -> None:
+    """Server mode: create (or renew) the automation marking runs whose worker died as Crashed."""
+    ws = ws_from(ctx)
+    if not server_mode(ws):
+        raise InvalidInput("crash detection is set on a Prefect server: set PREFECT_API_URL")
+    _prepare(ws)
+    # lazy for the same reason as in start_deployment: Prefect only once its environment is set
+    from prefect.client.orchestration import get_client
+    from prefect.events.schemas.automations import AutomationCore
+
+    spec = crash_automation()
+    automation = AutomationCore.model_validate(spec)
+
+    async def create() -> str:
+        async with get_client() as client:
+            for old in await client.read_automations_by_name(CRASH_AUTOMATION):
+                await client.delete_automation(old.id)
+            return str(await client.create_automation(automation))
+
+    try:
+        made = asyncio.run(create())
+    except Exception as exc:  # server down, wrong URL: say so instead of a traceback
+        raise LifecycleError(f"cannot create the automation: {exc}") from exc
+    click.echo(f"automation '{CRASH_AUTOMATION}' ({made}): {spec['trigger']['within']} s without a heartbeat → Crashed")
 
 
 @flow_grp.command("run")

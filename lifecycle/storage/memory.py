@@ -20,9 +20,11 @@ from lifecycle.storage.protocol import (
     Credential,
     ProjectSummary,
     Record,
+    SharedSettings,
     UserRecord,
     chain_hash,
     jsonable,
+    settings_hash,
     verify_chain,
 )
 
@@ -41,6 +43,7 @@ class MemoryStore:
         self._creds: dict[tuple[str, str], Credential] = {}
         self._failures: list[tuple[str, datetime]] = []
         self._links: dict[str, ClientLink] = {}
+        self._settings: list[SharedSettings] = []
 
     # ---------------------------------------------------------------- projects
     def list_projects(self) -> list[ProjectSummary]:
@@ -274,3 +277,22 @@ class MemoryStore:
 
     def close(self) -> None:
         pass
+
+    # ---------------------------------------------------------------- shared settings
+    def shared_settings(self) -> SharedSettings | None:
+        with self._lock:
+            return copy.deepcopy(self._settings[-1]) if self._settings else None
+
+    def settings_history(self) -> list[SharedSettings]:
+        with self._lock:
+            return copy.deepcopy(self._settings)
+
+    def push_settings(self, values: Mapping[str, Any], *, actor: str, at: datetime) -> SharedSettings:
+        plain = dict(jsonable(dict(values)))
+        when = at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+        with self._lock:
+            prev = self._settings[-1].hash if self._settings else ""
+            seq = len(self._settings) + 1
+            item = SharedSettings(seq, plain, actor, when, prev, settings_hash(prev, seq, plain, actor, when))
+            self._settings.append(item)
+            return copy.deepcopy(item)

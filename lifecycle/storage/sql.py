@@ -44,13 +44,14 @@ from lifecycle.storage.protocol import (
     jsonable,
     verify_chain,
 )
+from lifecycle.storage.settings_sql import SettingsStoreMixin
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0009"
 """The Alembic revision the tables correspond to (a test checks it is the migrations' head)."""
 
 MONEY_SCALE = 2
@@ -431,7 +432,7 @@ def head_revision() -> str:
     return head
 
 
-class SqlStore(IdentityStoreMixin):
+class SqlStore(IdentityStoreMixin, SettingsStoreMixin):
     """The store on a SQLAlchemy engine; ``open`` one by URL (the engine is then made on first need)."""
 
     def __init__(self, engine: Engine | None = None, *, url: str = ""):
