@@ -273,7 +273,8 @@ def test_milestone_done_triggers_the_deployment_on_a_worker(
         r = _get_json(f"{api}/flow_runs/{run_id}")
         return r if r["state_type"] in states else None
 
-    assert _wait("the quality-checks run", lambda: state_of(quality["flow_run"]), 120, logs)["state_type"] == "COMPLETED"
+    checked = _wait("the quality-checks run", lambda: state_of(quality["flow_run"]), 120, logs)
+    assert checked["state_type"] == "COMPLETED"
 
     # a flow process killed mid-run (kill -9) is reported Crashed, not left Running
     t_crash = time.monotonic()
