@@ -4,7 +4,10 @@
 in this process: in embedded mode (no ``PREFECT_API_URL``) Prefect starts a temporary API of its own,
 with its home inside the workspace (``<workspace>/prefect``) and telemetry off; with a server
 configured the run is recorded there. ``--deployment`` instead asks the server to run the flow's
-deployment on a worker and returns at once. ``--runs`` lists recent flow runs from the server.
+deployment on a worker and returns at once (``--key`` makes a repeated start return the same run).
+``--runs`` lists recent flow runs with their project, milestone or gate and state.
+``flow crash-detection`` creates on the server the automation that marks runs whose worker died as
+Crashed (their heartbeats stop; see :func:`lifecycle.services.events.crash_automation`).
 
 :func:`run_flow` is the one place that imports and calls a flow in process; other commands (the demo,
 ``pmo milestone done`` when asked to run the flow) call it rather than importing flows themselves.
@@ -73,8 +76,12 @@ def run_flow(workspace: Any, name: str, params: Mapping[str, Any]) -> Any:
     return asyncio.run(fn(**dict(params)))
 
 
-def start_deployment(workspace: Any, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Ask the configured server to run the flow's deployment; returns the new flow run's id and name."""
+def start_deployment(workspace: Any, name: str, params: Mapping[str, Any], key: str = "") -> dict[str, Any]:
+    """Ask the configured server to run the flow's deployment; returns the new flow run's id and name.
+
+    With ``key`` the run carries an idempotency key: the same command repeated (a script retrying after
+    a timeout) returns the run the first one created instead of starting a second.
+    """
     if not server_mode(workspace):
         raise InvalidInput("--deployment needs a Prefect server: set PREFECT_API_URL")
     info = find_flow(name)
@@ -82,7 +89,10 @@ def start_deployment(workspace: Any, name: str, params: Mapping[str, Any]) -> di
     # Prefect is imported only when a flow runs: it costs ~0.8 s, and the environment must be set first
     from prefect.deployments.flow_runs import arun_deployment
 
-    run = asyncio.run(arun_deployment(name=info.deployment_ref, parameters=dict(params), timeout=0))
+    idempotency = f"pmo:{info.deployment_ref}:{key}" if key else None
+    run = asyncio.run(
+        arun_deployment(name=info.deployment_ref, parameters=dict(params), timeout=0, idempotency_key=idempotency)
+    )
     return {
         "flow_run": str(run.id),
         "name": run.name,
@@ -290,18 +300,26 @@ def flow_crash_detection(ctx: click.Context) -> None:
     help="A flow parameter (repeat); lists are comma separated.",
 )
 @click.option("--deployment", is_flag=True, help="Run the flow's deployment on a worker (server mode).")
+@click.option(
+    "--key",
+    default="",
+    metavar="KEY",
+    help="With --deployment: an idempotency key; repeating the command with it returns the same run.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
-def flow_run(ctx: click.Context, name: str, params: tuple[str, ...], deployment: bool, as_json: bool) -> None:
+def flow_run(ctx: click.Context, name: str, params: tuple[str, ...], deployment: bool, key: str, as_json: bool) -> None:
     """Run flow NAME now, in this process (or on a worker with --deployment).
 
     Example: pmo flow run milestone_reached -p project=HZ-MES-2026 -p milestone=M2
     """
     values = parse_params(name, params)
+    if key and not deployment:
+        raise InvalidInput("--key names a deployment run: use it with --deployment")
     ws = ws_from(ctx)
     if deployment:
-        started = start_deployment(ws, name, values)
+        started = start_deployment(ws, name, values, key)
         if as_json:
             emit_json(started)
         else:

@@ -144,3 +144,14 @@ def test_flow_parameters_are_parsed_by_their_table():
         parse_params("closeout", ["P1"])
     with pytest.raises(NotFound, match="no flow 'close'"):
         parse_params("close", [])
+
+
+def test_an_idempotency_key_needs_a_deployment_run(make_workspace):
+    from click.testing import CliRunner
+
+    from lifecycle.cli.main import cli
+
+    ws = make_workspace()
+    args = ["--workspace", str(ws), "flow", "run", "closeout", "-p", "project=DEMO-1", "--key", "k"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "use it with --deployment" in res.output

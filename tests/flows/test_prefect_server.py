@@ -266,8 +266,10 @@ def test_milestone_done_triggers_the_deployment_on_a_worker(
     timings["re-sent event to completed run"] = time.monotonic() - t_event
 
     # another deployment, started from the CLI, runs on the worker too
-    quality = json.loads(pmo("flow", "run", "quality_checks", "-p", "project=DEMO-1", "--deployment", "--json").stdout)
+    start_quality = ("flow", "run", "quality_checks", "-p", "project=DEMO-1", "--deployment", "--key", "q1", "--json")
+    quality = json.loads(pmo(*start_quality).stdout)
     assert quality["deployment"] == "quality-checks/pmo-quality"
+    assert json.loads(pmo(*start_quality).stdout)["flow_run"] == quality["flow_run"]  # a retry re-uses the run
 
     def state_of(run_id: str, states: tuple[str, ...] = ("COMPLETED", "FAILED", "CRASHED")) -> Any:
         r = _get_json(f"{api}/flow_runs/{run_id}")
