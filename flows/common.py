@@ -7,8 +7,9 @@ attempt, thread or worker process never shares a database session. Tasks pass id
 
 Prefect's result caching is off for every task (``NO_CACHE``): idempotency is the services' job
 (stable ids, delivery keys), so a retried flow re-runs each step and each step decides what is
-already done. Delivery tasks retry on :class:`~lifecycle.errors.DeliveryError` only; the delivery
-service reports a missing setting in the result instead (retrying would not help). Delays come from
+already done. Delivery tasks are retried (a server that refused or could not be reached); a setting
+that is missing is checked once, before anything is issued (:func:`delivery_settings_task`: documents
+with recipients and no SMTP server fail the run, since retrying would not help). Delays come from
 ``PMO_FLOW_RETRY_DELAYS`` (seconds, comma separated, default ``10,60,300``; ``none`` for no retry).
 """
 

@@ -118,18 +118,6 @@ def test_prefect_yaml_matches_the_flow_table():
         assert d["work_pool"]["job_variables"]["env"]["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] == "30"
 
 
-def test_the_crash_automation_is_valid_for_the_server():
-    from prefect.events.schemas.automations import AutomationCore, Posture
-
-    from lifecycle.services.events import CRASH_AUTOMATION, crash_automation
-
-    automation = AutomationCore.model_validate(crash_automation())
-    assert automation.name == CRASH_AUTOMATION and automation.trigger.posture == Posture.Proactive
-    assert automation.trigger.within.total_seconds() == 90 and automation.trigger.for_each == {"prefect.resource.id"}
-    assert [a.type for a in automation.actions] == ["change-flow-run-state"]
-    assert automation.actions[0].state.value == "CRASHED"
-
-
 def test_flow_parameters_are_parsed_by_their_table():
     from lifecycle.cli.flows import parse_params
 

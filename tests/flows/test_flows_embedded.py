@@ -404,3 +404,16 @@ def test_a_worker_without_settings_reads_the_pushed_ones(make_workspace, inbox, 
     assert not (worker / "documents").exists()
     shown = runner.invoke(cli, ["--workspace", str(worker), "settings", "show"])
     assert shown.exit_code == 0 and "push 1" in shown.output and "smtp:" in shown.output, shown.output
+
+
+def test_the_crash_automation_is_valid_for_the_server(embedded):
+    """Prefect is imported only once this process's Prefect environment is set (the fixture)."""
+    from prefect.events.schemas.automations import AutomationCore, Posture
+
+    from lifecycle.services.events import CRASH_AUTOMATION, crash_automation
+
+    automation = AutomationCore.model_validate(crash_automation())
+    assert automation.name == CRASH_AUTOMATION and automation.trigger.posture == Posture.Proactive
+    assert automation.trigger.within.total_seconds() == 90 and automation.trigger.for_each == {"prefect.resource.id"}
+    assert [a.type for a in automation.actions] == ["change-flow-run-state"]
+    assert automation.actions[0].state.value == "CRASHED"
