@@ -18,7 +18,16 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import ensure_document_task, log, notify_task, send_document_task, service_context
+from flows.common import (
+    delivery_settings_task,
+    ensure_document_task,
+    label_run,
+    log,
+    notify_task,
+    run_name,
+    send_document_task,
+    service_context,
+)
 from flows.gate import evaluate_gate_task
 from lifecycle.services import gate_review as service
 
@@ -36,9 +45,10 @@ async def blocked_reason_task(outcome: dict[str, Any]) -> str:
     return service.blocked_reason(outcome)
 
 
-@flow(name="closeout")
+@flow(name="closeout", flow_run_name=run_name("closeout"))
 async def closeout(project: str) -> dict[str, Any]:
     """Issue and send the closing documents, then close the project if its gate allows."""
+    await label_run("closeout", {"project": project})
     move = await closing_move_task(project)
     phase = move["phase"]
     result: dict[str, Any] = {"project": project, "phase_before": phase, "documents": [], "deliveries": []}
@@ -49,6 +59,7 @@ async def closeout(project: str) -> dict[str, Any]:
         log().warning("%s cannot close from %s: %s", project, phase, move["reason"])
         await notify_task(project, "closeout.blocked", {"reason": move["reason"], "phase": phase})
         return {**result, "closed": False, "reason": move["reason"]}
+    await delivery_settings_task(project, "closing documents")
     for kind in service.CLOSING_DOCUMENTS:
         doc = await ensure_document_task(project, kind)
         result["documents"].append(doc)

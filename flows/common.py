@@ -7,11 +7,12 @@ attempt, thread or worker process never shares a database session. Tasks pass id
 
 Prefect's result caching is off for every task (``NO_CACHE``): idempotency is the services' job
 (stable ids, delivery keys), so a retried flow re-runs each step and each step decides what is
-already done. Delivery tasks retry on a transient :class:`~lifecycle.errors.DeliveryError` only
-(:func:`worth_retrying`): a permanent one (a 5xx SMTP refusal, a 4xx webhook answer, a redirect)
-fails the task at once, and the delivery service reports a missing setting, a bad address and a send
-that may have been delivered (``uncertain``, see ``pmo outbox``) in the result instead (retrying
-would not help). Delays come from
+already done. A setting that is missing is checked once, before anything is issued
+(:func:`delivery_settings_task`: documents with recipients and no SMTP server fail the run, since
+retrying would not help). Delivery tasks retry on a transient :class:`~lifecycle.errors.DeliveryError`
+only (:func:`worth_retrying`): a permanent one (a 5xx SMTP refusal, a 4xx webhook answer, a redirect)
+fails the task at once, and the delivery service reports a bad address and a send that may have been
+delivered (``uncertain``, see ``pmo outbox``) in the result instead. Delays come from
 ``PMO_FLOW_RETRY_DELAYS`` (seconds, comma separated, default ``10,60,300``; ``none`` for no retry).
 """
 
@@ -19,15 +20,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from prefect import get_run_logger, task
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
 from lifecycle.errors import DeliveryError
-from lifecycle.services import delivery
+from lifecycle.services import artifacts, delivery, shared_settings
 from lifecycle.services.context import Context, open_context, open_workspace
 
 
@@ -73,8 +75,52 @@ def log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
 
 
 def service_context() -> Context:
-    """A context on the workspace of this process (``PMO_WORKSPACE`` / ``PMO_DATABASE_URL``); use ``with``."""
-    return open_context(open_workspace())
+    """A context on the workspace of this process (``PMO_WORKSPACE`` / ``PMO_DATABASE_URL``), with the
+    settings pushed to the database filling what the workspace's settings file lacks; use ``with``."""
+    ctx = open_context(open_workspace())
+    try:
+        shared_settings.apply(ctx)
+    except BaseException:
+        ctx.close()
+        raise
+    return ctx
+
+
+def run_name(flow: str) -> Callable[[], str]:
+    """The ``flow_run_name`` of ``flow``: ``<flow>/<project>/<milestone, gate or portfolio>``."""
+
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        return artifacts.run_label(flow, dict(flow_run.parameters or {})).name
+
+    return name
+
+
+async def label_run(flow: str, params: Mapping[str, Any]) -> None:
+    """Add the run's tags (``pmo``, ``project:<code>``, ``milestone:<id>`` ...) to the current flow run."""
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.id
+    if not run_id:
+        return
+    label = artifacts.run_label(flow, params)
+    async with get_client() as client:
+        current = await client.read_flow_run(run_id)
+        tags = sorted(set(current.tags) | set(label.tags))
+        if tags != sorted(current.tags):
+            await client.update_flow_run(run_id, tags=tags)
+
+
+async def publish_markdown(key: str, markdown: str, description: str) -> None:
+    """Attach a markdown artifact (built by :mod:`lifecycle.services.artifacts`) to the current run."""
+    await acreate_markdown_artifact(markdown=markdown, key=key, description=description)
+
+
+async def publish_table(key: str, table: list[dict[str, str]], description: str) -> None:
+    """Attach a table artifact (built by :mod:`lifecycle.services.artifacts`) to the current run."""
+    await acreate_table_artifact(table=table, key=key, description=description)
 
 
 # ------------------------------------------------------------------ shared tasks
@@ -85,8 +131,18 @@ async def ensure_document_task(
     """Issue the document (or reuse the one issued from the same project data)."""
     with service_context() as ctx:
         doc = delivery.ensure_document_summary(ctx, project, kind, milestone=milestone, review_id=review_id)
+        markdown = artifacts.documents_markdown(ctx, project, [doc])
     log().info("%s %s %s (%s)", "issued" if doc["issued_now"] else "reusing", kind, doc["number"], doc["path"])
+    await publish_markdown(artifacts.artifact_key("documents", project), markdown, f"{doc['number']} ({kind})")
     return doc
+
+
+@task(name="delivery-settings", cache_policy=NO_CACHE)
+async def delivery_settings_task(project: str, what: str, to: Sequence[str] | None = None) -> None:
+    """Fail the run (not retried) before anything is issued when ``what`` has recipients and no SMTP
+    server is configured on this worker or pushed to the database."""
+    with service_context() as ctx:
+        shared_settings.require_smtp(ctx, project, what, to)
 
 
 @delivery_task("send-document")

@@ -14,7 +14,18 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import ensure_document_task, log, notify_task, send_document_task, service_context
+from flows.common import (
+    delivery_settings_task,
+    ensure_document_task,
+    label_run,
+    log,
+    notify_task,
+    publish_markdown,
+    run_name,
+    send_document_task,
+    service_context,
+)
+from lifecycle.services import artifacts
 from lifecycle.services import gate_review as service
 
 
@@ -22,6 +33,7 @@ from lifecycle.services import gate_review as service
 async def evaluate_gate_task(project: str, to_phase: str | None) -> dict[str, Any]:
     with service_context() as ctx:
         outcome = service.review_gate(ctx, project, to_phase)
+        markdown = artifacts.gate_review_markdown(ctx, project, outcome.review)
     if outcome.advanced:
         log().info(
             "%s: %s → %s (%s), review %s",
@@ -33,6 +45,9 @@ async def evaluate_gate_task(project: str, to_phase: str | None) -> dict[str, An
         )
     else:
         log().warning("%s stays in %s: %s\n%s", project, outcome.from_phase, outcome.decision, outcome.message)
+    await publish_markdown(
+        artifacts.artifact_key("gate", project), markdown, f"{project} {outcome.from_phase} → {outcome.to_phase}"
+    )
     return outcome.to_dict()
 
 
@@ -43,12 +58,15 @@ async def recipients_task(project: str) -> dict[str, Any]:
     return {"to": list(people.to), "names": list(people.names)}
 
 
-@flow(name="gate-review")
+@flow(name="gate-review", flow_run_name=run_name("gate-review"))
 async def gate_review(project: str, to_phase: str | None = None) -> dict[str, Any]:
     """Evaluate the gate towards ``to_phase`` (default: the next phase) and act on the decision."""
+    await label_run("gate-review", {"project": project, "to_phase": to_phase})
     outcome = await evaluate_gate_task(project, to_phase)
-    doc = await ensure_document_task(project, "gate_review", review_id=outcome["review"])
     people = await recipients_task(project)
+    if people["to"]:
+        await delivery_settings_task(project, "gate review report", people["to"])
+    doc = await ensure_document_task(project, "gate_review", review_id=outcome["review"])
     delivery = None
     if people["to"]:
         delivery = await send_document_task(project, doc["id"], people["to"])

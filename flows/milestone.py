@@ -19,8 +19,18 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import ensure_document_task, log, notify_task, send_document_task, service_context
-from lifecycle.services import milestones
+from flows.common import (
+    delivery_settings_task,
+    ensure_document_task,
+    label_run,
+    log,
+    notify_task,
+    publish_table,
+    run_name,
+    send_document_task,
+    service_context,
+)
+from lifecycle.services import artifacts, milestones
 from lifecycle.services.monitor import record_milestone_report
 from lifecycle.services.quality import check_summary, run_quality_checks
 
@@ -42,6 +52,9 @@ async def quality_task(project: str, deliverables: list[str] | None) -> list[dic
         len(failed),
         "".join(f"\n  ✗ {c['deliverable']} {c['standard']}: {c['evidence']}" for c in failed),
     )
+    if checks:
+        summary = f"{project}: {len(checks)} quality check(s), {len(failed)} failed"
+        await publish_table(artifacts.artifact_key("quality", project), artifacts.quality_table(checks), summary)
     return checks
 
 
@@ -61,9 +74,10 @@ async def acceptance_task(ms: dict[str, Any], checks: list[dict[str, Any]]) -> d
     return {**asdict(milestones.acceptance_verdict(reached, tally)), **asdict(tally)}
 
 
-@flow(name="milestone-reached")
+@flow(name="milestone-reached", flow_run_name=run_name("milestone-reached"))
 async def milestone_reached(project: str, milestone: str) -> dict[str, Any]:
     """Quality checks, status report and (acceptance milestones) the acceptance certificate, sent."""
+    await label_run("milestone-reached", {"project": project, "milestone": milestone})
     ms = await milestone_task(project, milestone)
     checks = await quality_task(project, ms["deliverables"])
     report = await status_report_task(project, milestone, checks)
@@ -82,6 +96,7 @@ async def milestone_reached(project: str, milestone: str) -> dict[str, Any]:
         result["acceptance"] = verdict["withheld"]
         log().warning("acceptance certificate withheld: %s", ", ".join(result["failed"]))
     elif verdict["issue"]:
+        await delivery_settings_task(project, f"acceptance certificate {milestone}")
         doc = await ensure_document_task(project, "acceptance", milestone=milestone)
         result["document"] = doc
         result["delivery"] = await send_document_task(project, doc["id"])

@@ -19,7 +19,8 @@ never a traceback.
     ├── DeliveryError              an email or webhook could not be delivered; ``permanent`` when a retry
     │   │                          cannot help (a 4xx webhook answer, a redirect), else worth retrying
     │   ├── DeliveryRefused        refused for good (5xx, refused recipients): always permanent
-    │   └── DeliveryUncertain      a send was interrupted mid-transaction: it may have been delivered
+    │   ├── DeliveryUncertain      a send was interrupted mid-transaction: it may have been delivered
+    │   └── EventNotSent           recorded, but the event that starts its flow did not reach the server (exit 3)
     ├── ConfigError                a setting is missing or wrong
     ├── Forbidden                  the acting user may not do this (exit 1)
     ├── AuthFailed                 sign-in refused: unknown user, wrong password or disabled (one message)
@@ -147,6 +148,15 @@ class DeliveryUncertain(DeliveryError):
 
     def __init__(self, message: str, *, permanent: bool = True) -> None:
         super().__init__(message, permanent=True)
+
+
+class EventNotSent(DeliveryError):
+    """The change was recorded, but the event that starts its flow did not reach the Prefect server.
+
+    Exit code 3 (an outside system failed, not the user's input); the message says how to retry.
+    """
+
+    exit_code = 3
 
 
 class ConfigError(LifecycleError):

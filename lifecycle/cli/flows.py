@@ -4,7 +4,10 @@
 in this process: in embedded mode (no ``PREFECT_API_URL``) Prefect starts a temporary API of its own,
 with its home inside the workspace (``<workspace>/prefect``) and telemetry off; with a server
 configured the run is recorded there. ``--deployment`` instead asks the server to run the flow's
-deployment on a worker and returns at once. ``--runs`` lists recent flow runs from the server.
+deployment on a worker and returns at once (``--key`` makes a repeated start return the same run).
+``--runs`` lists recent flow runs with their project, milestone or gate and state.
+``flow crash-detection`` creates on the server the automation that marks runs whose worker died as
+Crashed (their heartbeats stop; see :func:`lifecycle.services.events.crash_automation`).
 
 :func:`run_flow` is the one place that imports and calls a flow in process; other commands (the demo,
 ``pmo milestone done`` when asked to run the flow) call it rather than importing flows themselves.
@@ -25,7 +28,8 @@ import click
 from flows import FLOWS, find_flow
 from lifecycle.cli.output import emit_json, handle_errors, ws_from
 from lifecycle.errors import InvalidInput, LifecycleError
-from lifecycle.services.events import prefect_environment, server_mode
+from lifecycle.services.artifacts import run_subject
+from lifecycle.services.events import CRASH_AUTOMATION, crash_automation, prefect_environment, server_mode
 
 
 def parse_params(name: str, raw: Sequence[str]) -> dict[str, Any]:
@@ -72,8 +76,12 @@ def run_flow(workspace: Any, name: str, params: Mapping[str, Any]) -> Any:
     return asyncio.run(fn(**dict(params)))
 
 
-def start_deployment(workspace: Any, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Ask the configured server to run the flow's deployment; returns the new flow run's id and name."""
+def start_deployment(workspace: Any, name: str, params: Mapping[str, Any], key: str = "") -> dict[str, Any]:
+    """Ask the configured server to run the flow's deployment; returns the new flow run's id and name.
+
+    With ``key`` the run carries an idempotency key: the same command repeated (a script retrying after
+    a timeout) returns the run the first one created instead of starting a second.
+    """
     if not server_mode(workspace):
         raise InvalidInput("--deployment needs a Prefect server: set PREFECT_API_URL")
     info = find_flow(name)
@@ -81,7 +89,10 @@ def start_deployment(workspace: Any, name: str, params: Mapping[str, Any]) -> di
     # Prefect is imported only when a flow runs: it costs ~0.8 s, and the environment must be set first
     from prefect.deployments.flow_runs import arun_deployment
 
-    run = asyncio.run(arun_deployment(name=info.deployment_ref, parameters=dict(params), timeout=0))
+    idempotency = f"pmo:{info.deployment_ref}:{key}" if key else None
+    run = asyncio.run(
+        arun_deployment(name=info.deployment_ref, parameters=dict(params), timeout=0, idempotency_key=idempotency)
+    )
     return {
         "flow_run": str(run.id),
         "name": run.name,
@@ -209,8 +220,15 @@ def flow_list(ctx: click.Context, runs: bool, as_json: bool) -> None:
         click.echo(f"  {r['name']:<18} {params or '(no parameters)'}")
         click.echo(f"  {'':<18} {r['help']}")
         click.echo(f"  {'':<18} deployment {r['deployment']}{extra}")
+    if recent:
+        click.echo("recent runs:")
+        click.echo(f"  {'started (UTC)':<20} {'flow':<18} {'project':<16} {'milestone/gate':<16} {'state':<10} run")
     for run in recent:
-        click.echo(f"  run {run['id']} {run['flow']:<18} {run['name']:<24} {run['state']:<10} {run['start'] or ''}")
+        click.echo(
+            f"  {(run['start'] or 'not started')[:19].replace('T', ' '):<20} {run['flow']:<18} "
+            f"{run['project'] or '-':<16} {run['milestone'] or run['gate'] or '-':<16} {run['state']:<10} "
+            f"{run['name']} ({run['id']})"
+        )
 
 
 def _recent_runs(workspace: Any, limit: int = 20) -> list[dict[str, Any]]:
@@ -228,7 +246,9 @@ def _recent_runs(workspace: Any, limit: int = 20) -> list[dict[str, Any]]:
                     "id": str(r.id),
                     "flow": names.get(r.flow_id, ""),
                     "name": r.name,
+                    **run_subject(r.tags, r.parameters),
                     "state": r.state.name if r.state else "",
+                    "tags": sorted(r.tags),
                     "parameters": r.parameters,
                     "start": r.start_time.isoformat() if r.start_time else None,
                 }
@@ -239,6 +259,35 @@ def _recent_runs(workspace: Any, limit: int = 20) -> list[dict[str, Any]]:
         return asyncio.run(fetch())
     except Exception as exc:  # server down, wrong URL: say so instead of a traceback
         raise LifecycleError(f"cannot read flow runs: {exc}") from exc
+
+
+@flow_grp.command("crash-detection")
+@click.pass_context
+@handle_errors
+def flow_crash_detection(ctx: click.Context) -> None:
+    """Server mode: create (or renew) the automation marking runs whose worker died as Crashed."""
+    ws = ws_from(ctx)
+    if not server_mode(ws):
+        raise InvalidInput("crash detection is set on a Prefect server: set PREFECT_API_URL")
+    _prepare(ws)
+    # lazy for the same reason as in start_deployment: Prefect only once its environment is set
+    from prefect.client.orchestration import get_client
+    from prefect.events.schemas.automations import AutomationCore
+
+    spec = crash_automation()
+    automation = AutomationCore.model_validate(spec)
+
+    async def create() -> str:
+        async with get_client() as client:
+            for old in await client.read_automations_by_name(CRASH_AUTOMATION):
+                await client.delete_automation(old.id)
+            return str(await client.create_automation(automation))
+
+    try:
+        made = asyncio.run(create())
+    except Exception as exc:  # server down, wrong URL: say so instead of a traceback
+        raise LifecycleError(f"cannot create the automation: {exc}") from exc
+    click.echo(f"automation '{CRASH_AUTOMATION}' ({made}): {spec['trigger']['within']} s without a heartbeat → Crashed")
 
 
 @flow_grp.command("run")
@@ -252,18 +301,26 @@ def _recent_runs(workspace: Any, limit: int = 20) -> list[dict[str, Any]]:
     help="A flow parameter (repeat); lists are comma separated.",
 )
 @click.option("--deployment", is_flag=True, help="Run the flow's deployment on a worker (server mode).")
+@click.option(
+    "--key",
+    default="",
+    metavar="KEY",
+    help="With --deployment: an idempotency key; repeating the command with it returns the same run.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
-def flow_run(ctx: click.Context, name: str, params: tuple[str, ...], deployment: bool, as_json: bool) -> None:
+def flow_run(ctx: click.Context, name: str, params: tuple[str, ...], deployment: bool, key: str, as_json: bool) -> None:
     """Run flow NAME now, in this process (or on a worker with --deployment).
 
     Example: pmo flow run milestone_reached -p project=HZ-MES-2026 -p milestone=M2
     """
     values = parse_params(name, params)
+    if key and not deployment:
+        raise InvalidInput("--key names a deployment run: use it with --deployment")
     ws = ws_from(ctx)
     if deployment:
-        started = start_deployment(ws, name, values)
+        started = start_deployment(ws, name, values, key)
         if as_json:
             emit_json(started)
         else:

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("lifecycle.cli.analytics:import_grp", "Import Microsoft Project XML, CSV or Excel."),
     "schedule": ("lifecycle.cli.schedule:schedule_grp", "Level resources; simulate the schedule's risk."),
     "flow": ("lifecycle.cli.flows:flow_grp", "Run Prefect flows (embedded or on a server)."),
+    "settings": ("lifecycle.cli.settings:settings_grp", "Share flow settings with every worker (database)."),
     "demo": ("lifecycle.cli.demo:demo_cmd", "Walk a sample project through its whole lifecycle."),
     "serve": ("lifecycle.cli.serve:serve_cmd", "Serve the web pages and the client acceptance portal."),
     "user": ("lifecycle.cli.users:user_grp", "Add, list and disable users; print the permission table."),

@@ -17,6 +17,7 @@ import click
 
 from lifecycle.cli.flows import run_flow, summary_lines
 from lifecycle.cli.output import emit_json, handle_errors, run_in_context, ws_from
+from lifecycle.errors import EventNotSent
 from lifecycle.services import inputs, records
 from lifecycle.services.milestones import complete_milestone
 
@@ -231,19 +232,32 @@ def milestone_grp() -> None:
     help="Embedded mode: run the milestone_reached flow in this process (quality checks, "
     "status report, acceptance certificate sent to the client).",
 )
+@click.option(
+    "--resend-event",
+    is_flag=True,
+    help="Server mode: emit pmo.milestone.completed again for a milestone already done (its flow did not "
+    "run, or crashed); the flow is idempotent.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
 def milestone_done(
-    ctx: click.Context, code: str, milestone: str, on: date | None, run_flows: bool, as_json: bool
+    ctx: click.Context,
+    code: str,
+    milestone: str,
+    on: date | None,
+    run_flows: bool,
+    resend_event: bool,
+    as_json: bool,
 ) -> None:
     """Record that a milestone is reached.
 
     With a Prefect server configured (PREFECT_API_URL) this emits the event pmo.milestone.completed
     and the deployment trigger runs milestone_reached on a worker; with --run-flows and no server it
-    runs the flow here. Plain use records the milestone only and never imports Prefect.
+    runs the flow here. Plain use records the milestone only and never imports Prefect. When the event
+    cannot be sent the milestone stays done and the command exits 3, saying how to retry.
     """
-    done = _run(ctx, lambda c: complete_milestone(c, code, milestone, on=on))
+    done = _run(ctx, lambda c: complete_milestone(c, code, milestone, on=on, resend_event=resend_event))
     result = done.to_dict()
     flow_result = None
     if run_flows and done.event is None:
@@ -251,13 +265,14 @@ def milestone_done(
         result["flow"] = flow_result
     if as_json:
         emit_json(result)
-        return
-    click.echo(f"{code} {milestone} done on {done.completed_on}")
-    for line in done.notes:
-        click.echo(f"  {line}")
-    if flow_result is not None:
-        for line in summary_lines("milestone_reached", flow_result):
+    else:
+        click.echo(f"{code} {milestone} done on {done.completed_on}")
+        for line in done.notes:
             click.echo(f"  {line}")
+        for line in summary_lines("milestone_reached", flow_result) if flow_result is not None else []:
+            click.echo(f"  {line}")
+    if done.event_error:
+        raise EventNotSent(done.event_error)
 
 
 # ------------------------------------------------------------------ costs

@@ -25,7 +25,10 @@ from lifecycle.workspace import Workspace
 from lifecycle.workspace import prefect_environment as _workspace_environment
 
 __all__ = [
+    "CRASH_AUTOMATION",
+    "HEARTBEAT_SECONDS",
     "MILESTONE_COMPLETED",
+    "crash_automation",
     "RESOURCE_PREFIX",
     "emit_milestone_completed",
     "milestone_event",
@@ -35,6 +38,47 @@ __all__ = [
 
 MILESTONE_COMPLETED = "pmo.milestone.completed"
 RESOURCE_PREFIX = "pmo.project."
+
+
+CRASH_AUTOMATION = "pmo: unresponsive flow runs are crashed"
+HEARTBEAT_SECONDS = 30  # PREFECT_FLOWS_HEARTBEAT_FREQUENCY of deployment runs (prefect.yaml); Prefect's minimum
+
+
+def crash_automation(heartbeat_seconds: int = HEARTBEAT_SECONDS, missed: int = 3) -> dict[str, Any]:
+    """The automation that marks a flow run Crashed when its heartbeats stop (its worker or machine died).
+
+    A run started by a worker sends ``prefect.flow-run.heartbeat`` every ``heartbeat_seconds``; when
+    neither another heartbeat nor a final state follows within ``missed`` beats, the server sets the
+    run Crashed. (A flow process killed while its worker lives is reported Crashed by the worker.)
+    """
+    return {
+        "name": CRASH_AUTOMATION,
+        "description": "Marks a pmo flow run Crashed when its worker stops sending heartbeats.",
+        "enabled": True,
+        "trigger": {
+            "type": "event",
+            "posture": "Proactive",
+            "after": ["prefect.flow-run.heartbeat"],
+            "expect": [
+                "prefect.flow-run.heartbeat",
+                "prefect.flow-run.Completed",
+                "prefect.flow-run.Failed",
+                "prefect.flow-run.Cancelled",
+                "prefect.flow-run.Crashed",
+            ],
+            "match": {"prefect.resource.id": ["prefect.flow-run.*"]},
+            "for_each": ["prefect.resource.id"],
+            "threshold": 1,
+            "within": heartbeat_seconds * missed,
+        },
+        "actions": [
+            {
+                "type": "change-flow-run-state",
+                "state": "CRASHED",
+                "message": f"no heartbeat for {heartbeat_seconds * missed} s: the worker or its machine stopped",
+            }
+        ],
+    }
 
 
 def prefect_environment(workspace: Workspace) -> dict[str, str]:

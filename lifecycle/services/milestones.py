@@ -9,7 +9,10 @@ milestone (quality checks, status report, acceptance certificate) is the ``miles
 * in embedded mode it imports nothing from Prefect: the CLI runs the flow in process when asked
   (``pmo milestone done --run-flows``), otherwise ``pmo flow run milestone_reached`` runs it later.
 
-An event that cannot be delivered does not undo the milestone: the result says so in ``notes``.
+An event that cannot be delivered does not undo the milestone: the result says so in ``notes`` and
+``event_error`` (with the command that retries), and the CLI exits 3. Completing a milestone that is
+already done changes nothing and sends nothing, unless ``resend_event`` asks to emit its event again
+(a flow that did not run, or crashed, is started anew; the flow itself is idempotent).
 """
 
 from __future__ import annotations
@@ -36,40 +39,69 @@ class MilestoneDone:
     kind: str
     notes: tuple[str, ...]
     event: str | None
+    event_error: str = ""  # the event could not be sent: why, and how to retry
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "notes": list(self.notes)}
 
 
-def complete_milestone(ctx: Context, code: str, milestone: str, *, on: date | None = None) -> MilestoneDone:
-    """Record the milestone as done (today unless ``on``); in server mode emit the event that runs the flow."""
+def retry_hint(code: str, milestone: str) -> str:
+    """The commands that start the milestone's flow again when its event was not sent."""
+    return (
+        f"`pmo milestone done {code} {milestone} --resend-event` (when the server is back), or "
+        f"`pmo flow run milestone_reached -p project={code} -p milestone={milestone}` (here)"
+    )
+
+
+def complete_milestone(
+    ctx: Context, code: str, milestone: str, *, on: date | None = None, resend_event: bool = False
+) -> MilestoneDone:
+    """Record the milestone as done (today unless ``on``); in server mode emit the event that runs the flow.
+
+    On a milestone already done nothing changes; ``resend_event`` emits its event again (server mode).
+    """
     ms = get_item(ctx.store.get(code), "milestones", milestone)
+    if resend_event and not server_mode(ctx.workspace):
+        raise InvalidInput(
+            "--resend-event needs a Prefect server (PREFECT_API_URL); without one run the flow here: "
+            f"`pmo flow run milestone_reached -p project={code} -p milestone={milestone}`"
+        )
     if ms.status == "done":
-        note = f"already done on {ms.completed_on}; nothing changed"
-        return MilestoneDone(code, milestone, ms.completed_on, False, ms.kind, (note,), None)
+        notes = [f"already done on {ms.completed_on}; nothing changed"]
+        if not resend_event:
+            if server_mode(ctx.workspace):
+                notes.append(
+                    f"its event was not sent again; to start the milestone_reached flow anew run "
+                    f"`pmo milestone done {code} {milestone} --resend-event`"
+                )
+            return MilestoneDone(code, milestone, ms.completed_on, False, ms.kind, tuple(notes), None)
+        event, error = _emit(ctx, code, milestone, notes)
+        return MilestoneDone(code, milestone, ms.completed_on, False, ms.kind, tuple(notes), event, error)
     when = on or ctx.today()
     if when > ctx.today():
         raise InvalidInput(f"{when} is in the future: a milestone is done when it is reached")
     values = {"status": "done", "completed_on": when}
     ms = set_fields(ctx, code, "milestones", milestone, values, action="milestone.completed")
-    notes: list[str] = []
-    event = _emit(ctx, code, milestone, notes)
-    return MilestoneDone(code, milestone, ms.completed_on, True, ms.kind, tuple(notes), event)
+    notes = []
+    event, error = _emit(ctx, code, milestone, notes)
+    return MilestoneDone(code, milestone, ms.completed_on, True, ms.kind, tuple(notes), event, error)
 
 
-def _emit(ctx: Context, code: str, milestone: str, notes: list[str]) -> str | None:
+def _emit(ctx: Context, code: str, milestone: str, notes: list[str]) -> tuple[str | None, str]:
+    """Emit the milestone's event in server mode: (event id, "") or (None, why it failed and how to retry)."""
     if not server_mode(ctx.workspace):
-        return None
+        return None, ""
     try:
         event = emit_milestone_completed(code, milestone, workspace=ctx.workspace)
     except DeliveryError as exc:
-        notes.append(
-            f"the milestone_reached flow was not triggered: {exc}; "
-            f"run `pmo flow run milestone_reached -p project={code} -p milestone={milestone}`"
+        error = (
+            f"{code} {milestone} is recorded as done, but the milestone_reached flow was not triggered: {exc}; "
+            f"retry with {retry_hint(code, milestone)}"
         )
-        return None
+        notes.append(error)
+        return None, error
     notes.append(f"event pmo.milestone.completed sent ({event}): the milestone_reached flow will run on a worker")
-    return event
+    return event, ""
 
 
 # ------------------------------------------------------------------ what the milestone_reached flow decides

@@ -22,10 +22,12 @@ from lifecycle.storage.protocol import (
     OutboxRow,
     ProjectSummary,
     Record,
+    SharedSettings,
     UserRecord,
     chain_hash,
     jsonable,
     refuse_beyond_limits,
+    settings_hash,
     verify_chain,
     writable,
 )
@@ -46,6 +48,7 @@ class MemoryStore:
         self._failures: list[tuple[str, datetime]] = []
         self._links: dict[str, ClientLink] = {}
         self._outbox: dict[int, OutboxRow] = {}
+        self._settings: list[SharedSettings] = []
 
     # ---------------------------------------------------------------- projects
     def list_projects(self) -> list[ProjectSummary]:
@@ -338,3 +341,22 @@ class MemoryStore:
 
     def close(self) -> None:
         pass
+
+    # ---------------------------------------------------------------- shared settings
+    def shared_settings(self) -> SharedSettings | None:
+        with self._lock:
+            return copy.deepcopy(self._settings[-1]) if self._settings else None
+
+    def settings_history(self) -> list[SharedSettings]:
+        with self._lock:
+            return copy.deepcopy(self._settings)
+
+    def push_settings(self, values: Mapping[str, Any], *, actor: str, at: datetime) -> SharedSettings:
+        plain = dict(jsonable(dict(values)))
+        when = at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+        with self._lock:
+            prev = self._settings[-1].hash if self._settings else ""
+            seq = len(self._settings) + 1
+            item = SharedSettings(seq, plain, actor, when, prev, settings_hash(prev, seq, plain, actor, when))
+            self._settings.append(item)
+            return copy.deepcopy(item)

@@ -129,6 +129,43 @@ class OutboxRow:
     id: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class SharedSettings:
+    """One push of the workspace settings every worker reads (``pmo settings push``), chained by hash.
+
+    ``values`` maps a setting's name (``smtp``, ``webhook``, ``signing``, ``base_url``, ``documents_dir``,
+    ``supplier``) to its value; secrets are named as environment variables (``password_env`` ...), never
+    stored. Pushes are append-only: the newest is in force, the others are its history.
+    """
+
+    seq: int
+    values: dict[str, Any]
+    actor: str
+    at: datetime
+    prev_hash: str = ""
+    hash: str = ""
+
+
+def settings_hash(prev_hash: str, seq: int, values: Mapping[str, Any], actor: str, at: datetime) -> str:
+    """The chain hash of a settings push (what :func:`verify_settings` recomputes)."""
+    when = at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    body = canonical_json({"seq": seq, "values": values, "actor": actor, "at": when})
+    return hashlib.sha256((prev_hash + "\n" + body).encode()).hexdigest()
+
+
+def verify_settings(history: Sequence[SharedSettings]) -> list[str]:
+    """Problems with the chain of settings pushes (empty list: intact)."""
+    problems: list[str] = []
+    prev = ""
+    for i, item in enumerate(history, start=1):
+        if item.seq != i:
+            problems.append(f"settings push {i} is missing (found {item.seq})")
+        elif item.prev_hash != prev or settings_hash(prev, item.seq, item.values, item.actor, item.at) != item.hash:
+            problems.append(f"settings push {item.seq} was changed after it was recorded")
+        prev = item.hash
+    return problems
+
+
 def _canon(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _canon(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
@@ -329,6 +366,18 @@ class Store(Protocol):
         LinkUsed (and nothing written) if the link was used already, also by a concurrent caller;
         ConcurrentUpdate (and the link left unused) if the project changed.
         """
+        ...
+
+    def shared_settings(self) -> SharedSettings | None:
+        """The settings push in force (the newest), None if nothing was ever pushed."""
+        ...
+
+    def settings_history(self) -> list[SharedSettings]:
+        """Every settings push, oldest first."""
+        ...
+
+    def push_settings(self, values: Mapping[str, Any], *, actor: str, at: datetime) -> SharedSettings:
+        """Record a new settings push (chained to the previous one); a concurrent push raises ConcurrentUpdate."""
         ...
 
     def close(self) -> None: ...

@@ -50,13 +50,14 @@ from lifecycle.storage.protocol import (
     verify_chain,
     writable,
 )
+from lifecycle.storage.settings_sql import SettingsStoreMixin
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0009"
 """The Alembic revision the tables correspond to (a test checks it is the migrations' head)."""
 
 MONEY_SCALE = 2
@@ -468,7 +469,7 @@ def head_revision() -> str:
     return head
 
 
-class SqlStore(IdentityStoreMixin, OutboxStoreMixin):
+class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
     """The store on a SQLAlchemy engine; ``open`` one by URL (the engine is then made on first need)."""
 
     def __init__(self, engine: Engine | None = None, *, url: str = ""):

@@ -230,3 +230,16 @@ outbox = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_outbox_project_id_state", "project_id", "state"),
 )
+
+
+# ---------------------------------------------------------------- shared settings (migration 0009)
+shared_settings = Table(
+    "shared_settings",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("data", JSON, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)

@@ -5,7 +5,8 @@ The SMTP server is aiosmtpd on 127.0.0.1 (a free port); ``inbox.refuse = n`` mak
 ``n`` messages with a temporary failure (451), to test retries; ``inbox.reject = n`` with a permanent
 one (550). The webhook receiver is a
 ``http.server`` on 127.0.0.1 that records each JSON body; ``hooks.fail = n`` answers the next ``n``
-with 503. Both are stopped when the test ends, even when it fails.
+with 503; ``hooks.hold = True`` keeps each request waiting until ``hooks.release`` is set (a run stuck
+mid-step). Both are stopped when the test ends, even when it fails.
 """
 
 from __future__ import annotations
@@ -166,6 +167,9 @@ class Hooks:
     bodies: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     fail: int = 0
+    hold: bool = False  # keep each request waiting until ``release`` is set (a run stuck mid-step)
+    held: int = 0
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 @contextmanager
@@ -190,6 +194,10 @@ def hooks() -> Iterator[Hooks]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
+            if box.hold:  # the sender is stuck here until released (or killed): nothing recorded or answered
+                box.held += 1
+                box.release.wait(60)
+                return
             if box.fail > 0:
                 box.fail -= 1
                 self.send_response(503)
@@ -213,6 +221,7 @@ def hooks() -> Iterator[Hooks]:
     try:
         yield box
     finally:
+        box.release.set()
         server.shutdown()
         server.server_close()
         thread.join(5)

@@ -30,7 +30,7 @@ def test_plain_milestone_done_imports_no_prefect(make_workspace):
     assert "DEMO-1 M1 done on 2026-03-30" in out and "PREFECT []" in out, out
 
 
-def test_an_unreachable_server_leaves_the_milestone_done_with_a_note(make_workspace):
+def test_an_unreachable_server_leaves_the_milestone_done_exits_3_and_says_how_to_retry(make_workspace):
     """In its own process: Prefect reads its settings once, when it is first imported."""
     ws = make_workspace()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PMO_"))}
@@ -52,17 +52,36 @@ def test_an_unreachable_server_leaves_the_milestone_done_with_a_note(make_worksp
         env=env,
         timeout=120,
     )
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 3, (res.stdout, res.stderr)
     assert time.perf_counter() - start < 60
     assert "DEMO-1 M1 done on 2026-03-30" in res.stdout
-    assert "the milestone_reached flow was not triggered" in res.stdout
-    assert "pmo flow run milestone_reached -p project=DEMO-1 -p milestone=M1" in res.stdout
+    assert "error: DEMO-1 M1 is recorded as done, but the milestone_reached flow was not triggered" in res.stderr
+    assert "`pmo milestone done DEMO-1 M1 --resend-event` (when the server is back)" in res.stderr
+    assert "pmo flow run milestone_reached -p project=DEMO-1 -p milestone=M1" in res.stderr
     assert (ws / "prefect").is_dir()  # Prefect's home is the workspace's, never ~/.prefect
     ctx = open_ctx(ws)
     try:
         assert ctx.store.get("DEMO-1").index("milestones")["M1"].status == "done"
     finally:
         ctx.close()
+
+
+def test_resend_event_needs_a_server_and_a_done_milestone_says_so(make_workspace, monkeypatch):
+    from click.testing import CliRunner
+
+    from lifecycle.cli.main import cli
+
+    ws = make_workspace()
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PMO_TODAY", "2026-03-30")
+    runner = CliRunner()
+    first = runner.invoke(cli, ["--workspace", str(ws), "milestone", "done", "DEMO-1", "M1"])
+    assert first.exit_code == 0, first.output
+    resend = runner.invoke(cli, ["--workspace", str(ws), "milestone", "done", "DEMO-1", "M1", "--resend-event"])
+    assert resend.exit_code == 2 and "--resend-event needs a Prefect server" in resend.output
+    assert "pmo flow run milestone_reached -p project=DEMO-1 -p milestone=M1" in resend.output
+    again = runner.invoke(cli, ["--workspace", str(ws), "milestone", "done", "DEMO-1", "M1"])
+    assert again.exit_code == 0 and "already done on 2026-03-30; nothing changed" in again.output
 
 
 def test_the_event_carries_what_the_trigger_reads():
@@ -94,6 +113,9 @@ def test_prefect_yaml_matches_the_flow_table():
         "milestone": "{{ event.payload.milestone }}",
     }
     assert deployments["pmo-monitor"]["schedules"][0]["cron"] == "0 8 * * 1-5"
+    # every deployment run sends heartbeats, which the crash-detection automation watches
+    for d in deployments.values():
+        assert d["work_pool"]["job_variables"]["env"]["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] == "30"
 
 
 def test_flow_parameters_are_parsed_by_their_table():
@@ -110,3 +132,14 @@ def test_flow_parameters_are_parsed_by_their_table():
         parse_params("closeout", ["P1"])
     with pytest.raises(NotFound, match="no flow 'close'"):
         parse_params("close", [])
+
+
+def test_an_idempotency_key_needs_a_deployment_run(make_workspace):
+    from click.testing import CliRunner
+
+    from lifecycle.cli.main import cli
+
+    ws = make_workspace()
+    args = ["--workspace", str(ws), "flow", "run", "closeout", "-p", "project=DEMO-1", "--key", "k"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "use it with --deployment" in res.output

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -117,12 +118,37 @@ def started() -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
     assert not left, f"processes left behind: {left} ({notes})"
 
 
-def test_milestone_done_triggers_the_deployment_on_a_worker(make_workspace, inbox, tmp_path, server_env, started):
+def _flow_process(run_id: str) -> int | None:
+    """The pid of the process running flow run ``run_id`` (its environment names the run)."""
+    wanted = f"PREFECT__FLOW_RUN_ID={run_id}".encode()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                if wanted in (proc / "environ").read_bytes().split(b"\0"):
+                    return int(proc.name)
+    return None
+
+
+def test_milestone_done_triggers_the_deployment_on_a_worker(
+    make_workspace, inbox, hooks, tmp_path, test_pack, server_env, started
+):
+    """The worker runs as on another machine: its workspace has no settings file, it shares the
+    database and reads the settings `pmo settings push` stored there."""
     t0 = time.monotonic()
     timings: dict[str, float] = {}
     logs = [tmp_path / "server.log", tmp_path / "worker.log"]
-    ws = make_workspace(smtp=inbox.settings())
+    ws = make_workspace(smtp=inbox.settings(), webhook={"url": hooks.url, "timeout": 60})
     env = {**server_env, "PMO_WORKSPACE": str(ws)}
+    worker_ws = tmp_path / "worker-machine"
+    worker_ws.mkdir()
+    # its own settings name only where it mounts the delivered files; everything else comes from the push
+    (worker_ws / "settings.yaml").write_text(f"deliverables_dir: {tmp_path / 'files'}\n", encoding="utf-8")
+    worker_env = {
+        **server_env,
+        "PMO_WORKSPACE": str(worker_ws),
+        "PMO_DATABASE_URL": f"sqlite:///{ws / 'pmo.db'}",
+        "PMO_RULES": str(test_pack),
+    }
     api = env["PREFECT_API_URL"]
 
     with logs[0].open("wb") as log:
@@ -143,16 +169,23 @@ def test_milestone_done_triggers_the_deployment_on_a_worker(make_workspace, inbo
         assert res.returncode == 0, f"{' '.join(args)} failed:\n{res.stdout}\n{res.stderr}"
         return res
 
+    def pmo(*args: str) -> subprocess.CompletedProcess[str]:
+        return cli(sys.executable, "-m", "lifecycle.cli.main", *args, cwd=tmp_path)
+
     cli(*PREFECT, "work-pool", "create", "pmo-process", "--type", "process")
     deployed = cli(*PREFECT, "--no-prompt", "deploy", "--all")
     wanted = len(yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))["deployments"])
     assert deployed.stdout.count("successfully created") == wanted, deployed.stdout
     timings[f"pool and {wanted} deployments"] = time.monotonic() - t0
+    assert "automation 'pmo: unresponsive flow runs are crashed'" in pmo("flow", "crash-detection").stdout
+    automations = _get_json(f"{api}/automations/filter", {})
+    assert [a["name"] for a in automations].count("pmo: unresponsive flow runs are crashed") == 1
+    assert "settings push 1" in pmo("settings", "push").stdout
 
     with logs[1].open("wb") as log:
         worker = subprocess.Popen(
             [*PREFECT, "worker", "start", "--pool", "pmo-process"],
-            env=env,
+            env=worker_env,
             cwd=tmp_path,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -169,21 +202,25 @@ def test_milestone_done_triggers_the_deployment_on_a_worker(make_workspace, inbo
     )
 
     t_done = time.monotonic()
-    done = cli(sys.executable, "-m", "lifecycle.cli.main", "milestone", "done", "DEMO-1", "M1", cwd=tmp_path)
+    done = pmo("milestone", "done", "DEMO-1", "M1")
     assert "event pmo.milestone.completed sent" in done.stdout, done.stdout
     t_event = time.monotonic()
     timings["pmo milestone done with the event"] = t_event - t_done
 
-    def finished_run() -> Any:
-        runs = _get_json(f"{api}/flow_runs/filter", {"flows": {"name": {"any_": ["milestone-reached"]}}})
+    def finished_runs(flow: str, count: int = 1) -> Any:
+        runs = _get_json(f"{api}/flow_runs/filter", {"flows": {"name": {"any_": [flow]}}})
         final = [r for r in runs if r["state_type"] in ("COMPLETED", "FAILED", "CRASHED")]
-        return final[0] if final else None
+        return final if len(final) >= count else None
 
-    run = _wait("the triggered flow run", finished_run, 120, logs)
+    run = _wait("the triggered flow run", lambda: finished_runs("milestone-reached"), 120, logs)[0]
     timings["event to completed run"] = time.monotonic() - t_event
     assert run["state_type"] == "COMPLETED", run
     assert run["parameters"] == {"project": "DEMO-1", "milestone": "M1"}
-    assert run["deployment_id"]
+    assert run["deployment_id"] and run["idempotency_key"]  # the trigger's key: a re-delivered event re-uses it
+    assert run["name"] == "milestone-reached/DEMO-1/M1"
+    assert {"pmo", "project:DEMO-1", "milestone:M1"} <= set(run["tags"])
+    found = _get_json(f"{api}/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run["id"]]}}})
+    assert {a["key"] for a in found} == {"quality-demo-1", "documents-demo-1"}
 
     # what the run did, read back from our database, the document folder and the SMTP server
     ctx = open_ctx(ws)
@@ -198,47 +235,62 @@ def test_milestone_done_triggers_the_deployment_on_a_worker(make_workspace, inbo
         assert [d.number for d in docs] == ["DEMO-1-ACC-M1-1"]
         pdf_path = Path(docs[0].path)
         assert pdf_path.is_file() and hashlib.sha256(pdf_path.read_bytes()).hexdigest() == docs[0].sha256
+        assert pdf_path.is_relative_to(ws / "documents")  # the pushed documents store, not the worker's disk
         deliveries = ctx.store.records("DEMO-1", "delivery")
         assert [d.data["status"] for d in deliveries] == ["sent"]
     finally:
         ctx.close()
+    assert not (worker_ws / "documents").exists()
     assert len(inbox.messages) == 1
     msg = inbox.messages[0].message
     assert msg["To"] == "Rob Rep <rob@northwind.example>" and "DEMO-1-ACC-M1-1" in msg["Subject"]
     attachment = next(p for p in msg.walk() if p.get_filename())
     assert hashlib.sha256(attachment.get_payload(decode=True)).hexdigest() == docs[0].sha256
+    assert [b["event"] for b in hooks.bodies] == ["milestone.reached"]
 
     listed = cli(*PREFECT, "flow-run", "ls", "--flow-name", "milestone-reached", "-o", "json")
     rows = json.loads(listed.stdout[listed.stdout.index("[") :])
     assert [(r["id"], r["state_name"]) for r in rows] == [(run["id"], "Completed")]
-    table = cli(*PREFECT, "flow-run", "ls", "--flow-name", "milestone-reached")
-    assert "Completed" in table.stdout.replace("COMPLETED", "Completed")
+    ours = pmo("flow", "list", "--runs").stdout
+    line = next(x for x in ours.splitlines() if run["id"] in x)
+    assert re.search(r"milestone-reached\s+DEMO-1\s+M1\s+Completed\s+milestone-reached/DEMO-1/M1", line), ours
+
+    # the same milestone again changes nothing, sends nothing, and says how to start the flow anew
+    again = pmo("milestone", "done", "DEMO-1", "M1")
+    assert "already done" in again.stdout and "sent (" not in again.stdout
+    assert "pmo milestone done DEMO-1 M1 --resend-event" in again.stdout
+    resent = pmo("milestone", "done", "DEMO-1", "M1", "--resend-event")
+    assert "event pmo.milestone.completed sent" in resent.stdout, resent.stdout
+    second = _wait("the re-sent event's run", lambda: finished_runs("milestone-reached", 2), 120, logs)
+    assert [r["state_type"] for r in second] == ["COMPLETED", "COMPLETED"]
+    assert len({r["idempotency_key"] for r in second}) == 2
+    assert len(inbox.messages) == 1 and len(hooks.bodies) == 1  # the flow is idempotent: nothing sent twice
+    timings["re-sent event to completed run"] = time.monotonic() - t_event
 
     # another deployment, started from the CLI, runs on the worker too
-    quality = cli(
-        sys.executable,
-        "-m",
-        "lifecycle.cli.main",
-        "flow",
-        "run",
-        "quality_checks",
-        "-p",
-        "project=DEMO-1",
-        "--deployment",
-        "--json",
-        cwd=tmp_path,
-    )
-    started_run = json.loads(quality.stdout)
-    assert started_run["deployment"] == "quality-checks/pmo-quality"
+    start_quality = ("flow", "run", "quality_checks", "-p", "project=DEMO-1", "--deployment", "--key", "q1", "--json")
+    quality = json.loads(pmo(*start_quality).stdout)
+    assert quality["deployment"] == "quality-checks/pmo-quality"
+    assert json.loads(pmo(*start_quality).stdout)["flow_run"] == quality["flow_run"]  # a retry re-uses the run
 
-    def quality_done() -> Any:
-        r = _get_json(f"{api}/flow_runs/{started_run['flow_run']}")
-        return r if r["state_type"] in ("COMPLETED", "FAILED", "CRASHED") else None
+    def state_of(run_id: str, states: tuple[str, ...] = ("COMPLETED", "FAILED", "CRASHED")) -> Any:
+        r = _get_json(f"{api}/flow_runs/{run_id}")
+        return r if r["state_type"] in states else None
 
-    assert _wait("the quality-checks run", quality_done, 120, logs)["state_type"] == "COMPLETED"
+    checked = _wait("the quality-checks run", lambda: state_of(quality["flow_run"]), 120, logs)
+    assert checked["state_type"] == "COMPLETED"
 
-    # the same milestone again changes nothing and emits nothing
-    again = cli(sys.executable, "-m", "lifecycle.cli.main", "milestone", "done", "DEMO-1", "M1", cwd=tmp_path)
-    assert "already done" in again.stdout and "event" not in again.stdout
+    # a flow process killed mid-run (kill -9) is reported Crashed, not left Running
+    t_crash = time.monotonic()
+    hooks.hold = True
+    monitor = json.loads(pmo("flow", "run", "portfolio_monitor", "--deployment", "--json").stdout)
+    _wait("the monitor's first alert to reach the webhook", lambda: hooks.held > 0, 90, logs)
+    pid = _flow_process(monitor["flow_run"])
+    assert pid is not None, "no process runs the monitor's flow run"
+    os.kill(pid, signal.SIGKILL)
+    crashed = _wait("the killed run to be marked", lambda: state_of(monitor["flow_run"], ("CRASHED",)), 60, logs)
+    assert "status code: -9" in crashed["state"]["message"] and "SIGKILL" in crashed["state"]["message"]
+    hooks.release.set()
+    timings["kill -9 to Crashed"] = time.monotonic() - t_crash
     timings["total before shutdown"] = time.monotonic() - t0
     print("\n  server mode: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
