@@ -96,7 +96,7 @@ def test_interrupted_write_leaves_no_file_and_registers_nothing(ctx, tmp_path, m
 
 def test_crash_at_rename_leaves_no_temporary_file(ctx, tmp_path, monkeypatch):
     out = tmp_path / "out"
-    monkeypatch.setattr(service.os, "replace", lambda a, b: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(service.os, "link", lambda a, b: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         issue_document(ctx, CODE, "handover", out_dir=out)
     assert ctx.store.documents(CODE) == [] and _leftovers(out) == []
@@ -105,7 +105,7 @@ def test_crash_at_rename_leaves_no_temporary_file(ctx, tmp_path, monkeypatch):
 def test_failed_registration_removes_the_written_file(ctx, tmp_path, monkeypatch):
     out = tmp_path / "out"
 
-    def refuse(doc, events=()):
+    def refuse(doc, events=(), content=None):
         raise StorageError("database is locked")
 
     monkeypatch.setattr(ctx.store, "add_document", refuse)
