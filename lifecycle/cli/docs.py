@@ -137,14 +137,14 @@ def list_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
         click.echo(f"no documents issued for {code}")
         return
     table = Table(box=None, pad_edge=False)
-    widest = max(len(d.number) for d in docs)
-    table.add_column("number", no_wrap=True, min_width=widest)
+    widest = max(len(d.id) for d in docs)
+    table.add_column("document", no_wrap=True, min_width=widest)
     for col in ("kind", "lang", "signed", "issued", "sha256"):
         table.add_column(col, no_wrap=True)
     table.add_column("path", overflow="fold")
     for d in docs:
         table.add_row(
-            d.number,
+            d.id,
             d.kind,
             d.lang,
             "yes" if d.signed else "no",

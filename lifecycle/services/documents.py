@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import hashlib
 import os
 import tempfile
@@ -104,13 +105,37 @@ def _logo(ctx: Context) -> str:
     return f"data:{media};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
+
+
+def _new_name(tmp: str, target: Path, data: bytes) -> None:
+    """``target`` as a new name of the written temporary file; FileExistsError if the name is taken.
+    Where the file system has no hard links, ``target`` is created exclusively and written (and removed
+    again if writing fails): still never replacing a file."""
+    try:
+        os.link(tmp, target)
+        return
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        target.unlink()
+        raise
+
+
 def _link_new(tmp: str, folder: Path, names: Sequence[str], data: bytes) -> tuple[Path, bool]:
     """Give the written temporary file the first of ``names`` that is free (a hard link never replaces a
     file), or the one already holding exactly ``data``; ``(path, created)``."""
     for name in names:
         target = folder / name
         try:
-            os.link(tmp, target)
+            _new_name(tmp, target, data)
             return target, True
         except FileExistsError:
             with contextlib.suppress(OSError):
