@@ -1,11 +1,16 @@
-"""``pmo docs``: issue, list and verify client documents (signed PDF/A, Chinese or English).
+"""``pmo docs``: issue, list, verify and fetch client documents (signed PDF/A, Chinese or English).
 
-Each issuing command prints the path of the PDF it wrote (or, with ``--json``, the registry entry).
-``verify`` exits 1 when the file was altered or is not one of this workspace's documents.
+Each issuing command prints the path of the PDF (or, with ``--json``, the registry entry). A document
+is issued once per project, kind and milestone or review: asked again, the command prints the
+registered one and says so on stderr; ``--reissue`` makes a new revision of it. ``verify`` takes a
+file or a registered document's number (then the copy stored in the database is checked when the
+file is not on this machine) and exits 1 when it was altered or is not one of this workspace's
+documents. ``get`` writes a registered document's stored bytes to a file.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -14,10 +19,14 @@ from rich.table import Table
 from lifecycle.cli.output import console, emit_json, handle_errors, run_in_context
 from lifecycle.services.documents import (
     DocumentKind,
+    document_content,
     document_kinds,
-    issue_document,
     list_documents,
     verify_document,
+    verify_registered,
+)
+from lifecycle.services.documents import (
+    issue as issue_once,
 )
 
 LANG = click.Choice(["zh-CN", "en"])
@@ -35,6 +44,8 @@ def _doc_dict(doc: Any) -> dict[str, Any]:
         "signed": doc.signed,
         "subject": doc.subject,
         "pack_hash": doc.pack_hash,
+        "id": doc.id,
+        "revision": doc.revision,
     }
 
 
@@ -69,21 +80,34 @@ def _issue_command(entry: DocumentKind) -> click.Command:
         lang: str | None,
         out: str | None,
         as_json: bool,
+        reissue: bool,
         milestone: str | None = None,
         review_id: str | None = None,
     ) -> None:
-        doc = run_in_context(
+        done = run_in_context(
             ctx,
-            lambda c: issue_document(
-                c, code, entry.kind, milestone=milestone, review_id=review_id, lang=lang, out_dir=out
+            lambda c: issue_once(
+                c, code, entry.kind, milestone=milestone, review_id=review_id, lang=lang, out_dir=out, reissue=reissue
             ),
         )
+        doc = done.document
+        if not done.issued_now:
+            click.echo(
+                f"{doc.id} was already issued on {doc.created_at:%Y-%m-%d %H:%M} (revision {doc.revision}); "
+                "nothing new was issued (--reissue makes a new revision)",
+                err=True,
+            )
         if as_json:
-            emit_json(_doc_dict(doc))
+            emit_json({**_doc_dict(doc), "issued_now": done.issued_now})
         else:
             click.echo(doc.path)
 
-    cmd = _common(issue)
+    cmd = click.option(
+        "--reissue",
+        is_flag=True,
+        help="Issue a new revision of the registered document from the project as it is now (audited).",
+    )(issue)
+    cmd = _common(cmd)
     if entry.subject == "milestone":
         cmd = click.option(
             "--milestone", metavar="ID", help="Milestone (default: the latest acceptance milestone reached)."
@@ -113,14 +137,14 @@ def list_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
         click.echo(f"no documents issued for {code}")
         return
     table = Table(box=None, pad_edge=False)
-    widest = max(len(d.number) for d in docs)
-    table.add_column("number", no_wrap=True, min_width=widest)
+    widest = max(len(d.id) for d in docs)
+    table.add_column("document", no_wrap=True, min_width=widest)
     for col in ("kind", "lang", "signed", "issued", "sha256"):
         table.add_column(col, no_wrap=True)
     table.add_column("path", overflow="fold")
     for d in docs:
         table.add_row(
-            d.number,
+            d.id,
             d.kind,
             d.lang,
             "yes" if d.signed else "no",
@@ -131,14 +155,47 @@ def list_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
     console().print(table)
 
 
+def _is_file_argument(text: str) -> bool:
+    """A path (an existing file, or something written like a path) rather than a document number."""
+    return Path(text).exists() or "/" in text or text.lower().endswith(".pdf")
+
+
+@docs_grp.command("get")
+@click.argument("document")
+@click.option(
+    "--out", "out", metavar="FILE", type=click.Path(dir_okay=False), help="File to write (default: <id>.pdf)."
+)
+@click.pass_context
+@handle_errors
+def get_cmd(ctx: click.Context, document: str, out: str | None) -> None:
+    """Write a registered document (by number or id) to a file: its file here, else the database copy,
+    checked against the registered sha256. An existing file is not overwritten."""
+    doc, data = run_in_context(ctx, lambda c: document_content(c, document))
+    target = Path(out) if out else Path(f"{doc.id}.pdf")
+    try:
+        with target.open("xb") as fh:
+            fh.write(data)
+    except FileExistsError:
+        click.echo(f"error: {target} exists; choose another --out", err=True)
+        ctx.exit(2)
+    except OSError as exc:
+        click.echo(f"error: cannot write {target}: {exc.strerror}", err=True)
+        ctx.exit(2)
+    click.echo(str(target))
+
+
 @docs_grp.command("verify")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
 def verify_cmd(ctx: click.Context, file: str, as_json: bool) -> None:
-    """Check a PDF against the registry, its attached record and its signature; exit 1 if altered."""
-    result = run_in_context(ctx, lambda c: verify_document(c, file))
+    """Check a PDF (a file, or a registered document's number) against the registry, its attached record
+    and its signature; exit 1 if altered."""
+    if _is_file_argument(file):
+        result = run_in_context(ctx, lambda c: verify_document(c, file))
+    else:
+        result = run_in_context(ctx, lambda c: verify_registered(c, file))
     if as_json:
         emit_json(result.to_dict())
     else:

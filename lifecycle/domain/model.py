@@ -691,6 +691,7 @@ class DocumentRecord:
     signed: bool = False
     subject: str = ""
     record: dict[str, Any] = field(default_factory=dict)
+    revision: int = 1  # 1 for the document as first issued; 2, 3 … for re-issues under the same number
 
 
 _T = TypeVar("_T")

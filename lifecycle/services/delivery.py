@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from lifecycle.documents.registry import titles_of
 from lifecycle.domain.model import AuditEvent, DocumentRecord, Project
-from lifecycle.errors import ConfigError, DeliveryError, DeliveryRefused, DeliveryUncertain, InvalidInput, NotFound
+from lifecycle.errors import ConfigError, DeliveryError, DeliveryRefused, DeliveryUncertain, InvalidInput
 from lifecycle.notify.email import (
     Attachment,
     SmtpConfig,
@@ -42,7 +42,7 @@ from lifecycle.notify.templates import document_email, event_text
 from lifecycle.notify.webhook import WebhookConfig, post_json
 from lifecycle.services import outbox
 from lifecycle.services.context import Context
-from lifecycle.services.documents import issue_document, same_content
+from lifecycle.services.documents import document_path, find_registered, issue
 from lifecycle.storage.protocol import RECORD_SCHEMA_VERSION, OutboxRow, Record, canonical_json, jsonable
 
 DELIVERY = "delivery"
@@ -92,61 +92,48 @@ def idempotency_key(doc_sha256: str, addresses: Sequence[str]) -> str:
 
 
 def document_file(ctx: Context, doc: DocumentRecord) -> Path:
-    path = Path(doc.path)
-    if not path.is_absolute():
-        for base in (ctx.workspace.root, ctx.workspace.documents_dir):
-            if (base / path).is_file():
-                return base / path
-        path = ctx.workspace.root / path
-    return path
+    return document_path(ctx, doc)
 
 
 def _read_checked(ctx: Context, doc: DocumentRecord) -> bytes:
+    """The document's bytes, checked against its registered sha256: its file on this machine, or the copy
+    stored in the database when there is no file here (a worker on another machine)."""
     path = document_file(ctx, doc)
+    where = str(path)
     try:
         content = path.read_bytes()
     except OSError as exc:
-        raise DeliveryError(f"cannot read document {doc.number} at {path}: {exc.strerror}") from exc
+        stored = ctx.store.document_content(doc.id)
+        if stored is None:
+            raise DeliveryError(f"cannot read document {doc.number} at {path}: {exc.strerror}") from exc
+        content, where = stored, "the database"
     actual = hashlib.sha256(content).hexdigest()
     if actual != doc.sha256:
         raise DeliveryError(
-            f"document {doc.number} at {path} no longer matches its registered checksum "
+            f"document {doc.number} at {where} no longer matches its registered checksum "
             f"({actual[:12]}… instead of {doc.sha256[:12]}…): it is not sent"
         )
     return content
 
 
 # ------------------------------------------------------------------ documents
-def current_document(ctx: Context, code: str, kind: str, subject: str = "") -> DocumentRecord | None:
-    """The latest document of ``kind`` (and ``subject``: milestone or review id) whose content is what
-    the project would print now (see :func:`~lifecycle.services.documents.same_content`), or None."""
-    candidates = [d for d in ctx.store.documents(code) if d.kind == kind and (not subject or d.subject == subject)]
-    for d in sorted(candidates, key=lambda d: (d.created_at, d.number), reverse=True):
-        if same_content(ctx, d):
-            return d
-    return None
-
-
 def ensure_document(
     ctx: Context, code: str, kind: str, *, milestone: str | None = None, review_id: str | None = None
 ) -> tuple[DocumentRecord, bool]:
-    """The document to send: one already issued from the current project data, else a new one.
+    """The document to send: the one registered for (project, kind, milestone or review), else a new one.
 
-    Returns ``(document, issued_now)``. A retried or repeated flow therefore sends the same file (and
-    ``send_document`` sends it once); a change to the project in between produces a new document.
+    Returns ``(document, issued_now)``. Issuing is locked and idempotent (see
+    :func:`~lifecycle.services.documents.issue`), so a retried, repeated or concurrent flow sends the
+    same file (and ``send_document`` sends it once), whatever changed in the project since; a new
+    revision is only made by an explicit re-issue.
     """
-    existing = current_document(ctx, code, kind, milestone or review_id or "")
-    if existing is not None:
-        return existing, False
-    return issue_document(ctx, code, kind, milestone=milestone, review_id=review_id), True
+    issued = issue(ctx, code, kind, milestone=milestone, review_id=review_id)
+    return issued.document, issued.issued_now
 
 
 def find_document(ctx: Context, code: str, doc_id: str) -> DocumentRecord:
-    """A registered document of the project by id or number."""
-    for d in ctx.store.documents(code):
-        if doc_id in (d.id, d.number):
-            return d
-    raise NotFound(f"project {code} has no document '{doc_id}'")
+    """A registered document of the project by id (revision 1's id is its number)."""
+    return find_registered(ctx, doc_id, code)
 
 
 def compose_email(

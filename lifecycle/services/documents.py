@@ -1,11 +1,20 @@
-"""Document use cases: issue a client document, verify a file, list what was issued.
+"""Document use cases: issue a client document (once), verify a file, list what was issued.
 
-``issue_document`` builds the document's record (the view model) from the project and its gate
-reviews and waivers, renders it to PDF/A-3b with the record attached, signs it when the workspace
-configures a key, writes it atomically (temporary file in the target folder, fsync, ``os.replace``)
-and only then registers it with an audit event, so the registry never names a missing or half-written
-file; if registering fails the new file is removed again. Times come from the context clock, never
-the wall clock, so a fixed ``PMO_NOW`` gives the same record and the same unsigned bytes.
+``issue`` (and ``issue_document``) builds the document's record (the view model) from the project and
+its gate reviews and waivers, renders it to PDF/A-3b with the record attached, signs it when the
+workspace configures a key, and registers it with its bytes and an audit event. A document is
+identified by its project, kind and subject (milestone or review; a status report by its day); the
+whole step runs under the store's issuing lock for that identity (:meth:`Store.issuing`), which looks
+in the registry again first, so concurrent or repeated calls return the one registered document. A
+changed document is only made by an explicit re-issue: a new *revision* under the same number.
+
+The file is written under a unique temporary name, fsynced, then hard-linked to ``<id>.pdf`` (or, if
+some other file has that name, ``<id>-<sha256 prefix>.pdf``): an existing file is never replaced, a
+stale ``.part`` file of a killed run is never read, and numbers come from the registry only. If
+registering fails, only the file this call created is removed, and only when the registry does not
+name it. The bytes are also stored in the database, so any machine on the same database can serve
+and verify the document. Times come from the context clock, never the wall clock, so a fixed
+``PMO_NOW`` gives the same record and the same unsigned bytes.
 
 ``verify_document`` answers "is this the file we issued?": the registry checksum, the embedded JSON
 against the registered record, and every signature (intact, covering the whole file, trusted), with
@@ -16,9 +25,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -26,10 +37,11 @@ from typing import Any, Literal
 from lifecycle.documents.locale import check_lang
 from lifecycle.documents.registry import KINDS, DocumentKind, build_view, document_kind, next_number
 from lifecycle.documents.sign import SigningConfig, sign_pdf, trust_roots_for, verify_pdf
-from lifecycle.documents.views import PackTitles, Stamp, choose_milestone, collect_waivers, plain
+from lifecycle.documents.views import PackTitles, Stamp, choose_milestone, collect_waivers
+from lifecycle.domain import policy
 from lifecycle.domain.limits import MAX_PDF_BYTES
 from lifecycle.domain.model import AuditEvent, DocumentRecord
-from lifecycle.errors import InvalidInput, LifecycleError, NotFound, RenderError
+from lifecycle.errors import InvalidInput, NotFound, RenderError
 from lifecycle.load.files import read_regular
 from lifecycle.services.context import Context
 from lifecycle.services.projects import load_rules
@@ -37,12 +49,19 @@ from lifecycle.services.scheduling import status_report_risk
 
 __all__ = [
     "DocumentKind",
+    "Issued",
     "VerifyResult",
+    "document_content",
     "document_kinds",
+    "document_path",
+    "find_registered",
+    "issue",
     "issue_document",
     "list_documents",
     "signing_config",
+    "stored_content",
     "verify_document",
+    "verify_registered",
 ]
 
 _LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
@@ -88,26 +107,80 @@ def _logo(ctx: Context) -> str:
     return f"data:{media};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either nothing or the whole file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
+
+
+def _new_name(tmp: str, target: Path, data: bytes) -> None:
+    """``target`` as a new name of the written temporary file; FileExistsError if the name is taken.
+    Where the file system has no hard links, ``target`` is created exclusively and written (and removed
+    again if writing fails): still never replacing a file."""
+    try:
+        os.link(tmp, target)
+        return
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except BaseException:
+        target.unlink()
+        raise
+
+
+def _link_new(tmp: str, folder: Path, names: Sequence[str], data: bytes) -> tuple[Path, bool]:
+    """Give the written temporary file the first of ``names`` that is free (a hard link never replaces a
+    file), or the one already holding exactly ``data``; ``(path, created)``."""
+    for name in names:
+        target = folder / name
+        try:
+            _new_name(tmp, target, data)
+            return target, True
+        except FileExistsError:
+            with contextlib.suppress(OSError):
+                if target.is_file() and not target.is_symlink() and target.read_bytes() == data:
+                    return target, False
+    raise RenderError(f"every file name for {names[0]} in {folder} is taken by another file; nothing was written")
+
+
+def _place_file(folder: Path, stem: str, data: bytes) -> tuple[Path, bool]:
+    """Write ``data`` under a unique temporary name in ``folder``, fsync it, then link it to ``<stem>.pdf``
+    (or, if another file has that name, ``<stem>-<sha256 prefix>.pdf``): an existing file is never
+    replaced. The temporary name is removed in every case; returns ``(path, created)``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        names = [f"{stem}.pdf", f"{stem}-{hashlib.sha256(data).hexdigest()[:12]}.pdf"]
+        path, created = _link_new(tmp, folder, names, data)
+    finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename durable where the platform allows it
-        dfd = os.open(path.parent, os.O_RDONLY)
+    with contextlib.suppress(OSError):  # make the new name durable where the platform allows it
+        dfd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
             os.close(dfd)
+    return path, created
+
+
+def _remove_unregistered(ctx: Context, code: str, path: Path) -> None:
+    """Remove a file this call created, unless the registry names it (a commit may have succeeded
+    before the failure); when the registry cannot be read the file is kept: never risk a registered one."""
+    try:
+        registered = any(d.path == str(path) for d in ctx.store.documents(code))
+    except Exception:  # any failure to read means "cannot tell": keep the file
+        return
+    if not registered:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def signing_config(ctx: Context) -> Any:
@@ -159,11 +232,12 @@ def _inputs(
 
 
 def _record(
-    ctx: Context, inp: _Inputs, number: str, seq: int, issued_at: Any, extra: dict[str, Any] | None
+    ctx: Context, inp: _Inputs, number: str, seq: int, revision: int, issued_at: Any, extra: dict[str, Any] | None
 ) -> dict[str, Any]:
     stamp = Stamp(
         number=number,
         sequence=seq,
+        revision=revision,
         lang=inp.lang,
         issued_at=issued_at,
         today=ctx.today(),
@@ -190,30 +264,160 @@ def _with_forecast(kind: str, project: Any, today: Any, extra: dict[str, Any] | 
     return {**(extra or {}), "schedule_risk": risk}
 
 
-def same_content(ctx: Context, doc: DocumentRecord) -> bool:
-    """Would issuing ``doc`` again now print what it printed? The record is built afresh from the
-    project as it is, with the document's own number, date and language, and compared with the
-    registered one: a document's identity is its project, kind, subject and content."""
-    entry = document_kind(doc.kind)
-    milestone = doc.subject if entry.subject == "milestone" else None
-    review_id = doc.subject if entry.subject == "review" else None
+@dataclass(frozen=True)
+class Issued:
+    """The document asked for, and whether this call issued it (False: it was registered before)."""
+
+    document: DocumentRecord
+    issued_now: bool
+
+
+def _countersign_jti(values: Any) -> str:
+    """The client answer a countersigned certificate prints (its link id), '' for any other document."""
+    cs = values.get("countersign") if isinstance(values, dict) else None
+    return str(cs.get("jti", "")) if isinstance(cs, dict) else ""
+
+
+@dataclass(frozen=True)
+class _Identity:
+    """What makes two issues the same document: project, kind, subject (milestone or review), the
+    countersigned answer if any, for a status report the day, and the language when one was asked for."""
+
+    kind: str
+    subject: str
+    variant: str
+    lang: str | None
+    day: str
+
+    def matches(self, d: DocumentRecord) -> bool:
+        if d.kind != self.kind or _countersign_jti(d.record) != self.variant:
+            return False
+        if self.lang is not None and d.lang != self.lang:
+            return False
+        if self.kind == "status":  # a periodic report: one per day
+            return str(d.record.get("issued_on", "")) == self.day
+        return d.subject == self.subject
+
+    def latest(self, docs: Sequence[DocumentRecord]) -> DocumentRecord | None:
+        mine = [d for d in docs if self.matches(d)]
+        return max(mine, key=lambda d: (d.revision, d.created_at, d.id)) if mine else None
+
+
+def _identity(ctx: Context, inp: _Inputs, lang: str | None, extra: dict[str, Any] | None) -> _Identity:
+    subject = inp.milestone.id if inp.milestone else str(inp.review.get("id", "")) if inp.review else ""
+    day = ctx.today().isoformat()
+    return _Identity(inp.entry.kind, subject, _countersign_jti(extra), inp.lang if lang else None, day)
+
+
+def _number_of(
+    code: str, inp: _Inputs, docs: Sequence[DocumentRecord], base: DocumentRecord | None
+) -> tuple[str, int, int]:
+    """``(number, sequence, revision)``: the next free number (revision 1), or for a re-issue of ``base``
+    its number and the next revision of it."""
+    if base is None:
+        number, seq = next_number(code, inp.entry.kind, docs, inp.milestone.id if inp.milestone else None)
+        return number, seq, 1
+    tail = base.number.rsplit("-", 1)[-1]
+    revision = max(d.revision for d in docs if d.number == base.number) + 1
+    return base.number, int(tail) if tail.isdigit() else 1, revision
+
+
+def _render(ctx: Context, record: dict[str, Any], number: str) -> tuple[bytes, bool]:
+    """The PDF of ``record``, signed when the workspace configures a key; ``(bytes, signed)``."""
+    # the renderer imports WeasyPrint (~1.6 s): only commands that render or read a PDF pay for it
+    from lifecycle.documents.render import render_pdf
+
+    rendered = render_pdf(record, logo=_logo(ctx))
+    if rendered.refused:
+        raise RenderError(
+            f"{number}: the document tried to load {', '.join(u[:80] for u in rendered.refused)}; "
+            "only template assets and data: URIs are allowed, nothing was written"
+        )
+    cfg = signing_config(ctx)
+    return (rendered.pdf if cfg is None else sign_pdf(rendered.pdf, cfg)), cfg is not None
+
+
+def _subject_of(inp: _Inputs, record: dict[str, Any]) -> str:
+    if inp.milestone:
+        return str(inp.milestone.id)
+    if inp.review:
+        return str(inp.review.get("id", ""))
+    return str(record.get("report", {}).get("id", "")) if inp.entry.kind == "status" else ""
+
+
+def _issued_event(ctx: Context, doc: DocumentRecord, base: DocumentRecord | None) -> AuditEvent:
+    data: dict[str, Any] = {
+        "kind": doc.kind,
+        "number": doc.number,
+        "sha256": doc.sha256,
+        "path": doc.path,
+        "lang": doc.lang,
+        "signed": doc.signed,
+        "subject": doc.subject,
+        "revision": doc.revision,
+    }
+    if base is not None:
+        data |= {"replaces": base.id, "replaces_sha256": base.sha256, **ctx.acting()}
+    action = "document.reissued" if base is not None else "document.issued"
+    return AuditEvent(doc.project, action, ctx.actor, doc.created_at, "document", doc.id, data)
+
+
+def _new_document(
+    ctx: Context,
+    inp: _Inputs,
+    docs: Sequence[DocumentRecord],
+    base: DocumentRecord | None,
+    extra: dict[str, Any] | None,
+    folder: Path,
+    placed: list[Path],
+) -> tuple[DocumentRecord, bytes]:
+    """Number, render, sign and write a new document (or revision of ``base``); not yet registered.
+    A file this creates is added to ``placed``."""
+    code, kind = inp.project.code, inp.entry.kind
+    now = ctx.now()
+    number, seq, revision = _number_of(code, inp, docs, base)
+    doc_id = number if revision == 1 else f"{number}-R{revision}"
+    record = _record(ctx, inp, number, seq, revision, now, _with_forecast(kind, inp.project, ctx.today(), extra))
+    pdf, signed = _render(ctx, record, number)
     try:
-        inp = _inputs(ctx, doc.project, doc.kind, milestone, review_id, doc.lang)
-    except LifecycleError:
-        return False  # the milestone or review it was about is gone: not the same document
-    tail = doc.number.rsplit("-", 1)[-1]
-    seq = int(tail) if tail.isdigit() else 1
-    extra = (
-        {"countersign": doc.record["countersign"]}
-        if isinstance(doc.record, dict) and "countersign" in doc.record
-        else None
+        path, created = _place_file(folder, doc_id, pdf)
+    except OSError as exc:
+        raise RenderError(f"could not write {folder / (doc_id + '.pdf')}: {exc}") from exc
+    if created:
+        placed.append(path)
+    reviews = inp.reviews
+    pack = (inp.review or (max(reviews, key=lambda r: str(r.get("evaluated_at", ""))) if reviews else {})).get("pack")
+    doc = DocumentRecord(
+        id=doc_id,
+        project=code,
+        kind=kind,
+        number=number,
+        path=str(path.resolve()),
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        created_at=now,
+        lang=inp.lang,
+        pack_hash=str((pack or {}).get("hash", "")),
+        signed=signed,
+        subject=_subject_of(inp, record),
+        record=record,
+        revision=revision,
     )
-    extra = _with_forecast(doc.kind, inp.project, ctx.today(), extra)
-    record = _record(ctx, inp, doc.number, seq, doc.created_at, extra)
-    return bool(plain(record) == doc.record)
+    return doc, pdf
 
 
-def issue_document(
+@contextlib.contextmanager
+def _files_kept_only_if_registered(ctx: Context, code: str) -> Iterator[list[Path]]:
+    """Collects the files an issue creates; if the issue fails, removes those the registry does not name."""
+    placed: list[Path] = []
+    try:
+        yield placed
+    except BaseException:
+        for path in placed:
+            _remove_unregistered(ctx, code, path)
+        raise
+
+
+def issue(
     ctx: Context,
     code: str,
     kind: str,
@@ -223,90 +427,88 @@ def issue_document(
     lang: str | None = None,
     out_dir: str | Path | None = None,
     extra: dict[str, Any] | None = None,
-) -> DocumentRecord:
-    """Render, sign (if configured), write and register one document; returns its registry entry.
+    reissue: bool = False,
+) -> Issued:
+    """The document of ``kind`` about ``milestone`` / ``review_id`` of project ``code``, issued at most once.
 
     ``kind`` is one of ``acceptance`` (of ``milestone``, default: the latest acceptance milestone
     reached), ``final_acceptance``, ``handover``, ``gate_review`` (of ``review_id``, default: the
     latest review) or ``status``. ``lang`` overrides the project's locale; ``out_dir`` the folder
     (default ``<workspace>/documents/<CODE>``). ``extra`` adds sections to the record, e.g. the
     client's ``countersign`` answer printed on a countersigned acceptance certificate.
+
+    Under the store's issuing lock for (project, kind, subject) the registry is read again: a document of
+    the same identity (see :class:`_Identity`; a language only when ``lang`` is given) is returned as it
+    is, whatever changed in the project since. Otherwise the document is numbered, rendered, signed
+    when configured, written under a new name and registered with its bytes and an audit event, all
+    before the lock is released. ``reissue`` makes a new *revision* of the existing document (same
+    number, revision 2, 3 …, audited as ``document.reissued``); a signed-in user needs the right to
+    generate documents for it.
     """
-    # the renderer imports WeasyPrint (~1.6 s): only commands that render or read a PDF pay for it
-    from lifecycle.documents.render import render_pdf
-
     inp = _inputs(ctx, code, kind, milestone, review_id, lang)
-    ms, review, reviews, lang = inp.milestone, inp.review, inp.reviews, inp.lang
-    now = ctx.now()
-    number, seq = next_number(code, kind, ctx.store.documents(code), ms.id if ms else None)
-    record = _record(ctx, inp, number, seq, now, _with_forecast(kind, inp.project, ctx.today(), extra))
-
-    rendered = render_pdf(record, logo=_logo(ctx))
-    if rendered.refused:
-        raise RenderError(
-            f"{number}: the document tried to load {', '.join(u[:80] for u in rendered.refused)}; "
-            "only template assets and data: URIs are allowed, nothing was written"
-        )
-    pdf = rendered.pdf
-    cfg = signing_config(ctx)
-    if cfg is not None:
-        pdf = sign_pdf(pdf, cfg)
-
+    identity = _identity(ctx, inp, lang, extra)
     folder = Path(out_dir) if out_dir else ctx.workspace.documents_dir / code
-    path = (folder / f"{number}.pdf").resolve()
-    try:
-        _write_atomic(path, pdf)
-    except OSError as exc:
-        raise RenderError(f"could not write {path}: {exc}") from exc
+    with (
+        _files_kept_only_if_registered(ctx, code) as placed,
+        ctx.store.issuing(code, kind, identity.subject) as session,
+    ):
+        docs = session.documents()
+        existing = identity.latest(docs)
+        if existing is not None and not reissue:
+            return Issued(existing, False)
+        if existing is not None and ctx.principal is not None:
+            policy.require(ctx.principal, policy.GENERATE_DOCUMENTS, inp.project)
+        doc, pdf = _new_document(ctx, inp, docs, existing, extra, folder, placed)
+        session.register(doc, pdf, [_issued_event(ctx, doc, existing)])
+    return Issued(doc, True)
 
-    pack = (review or (max(reviews, key=lambda r: str(r.get("evaluated_at", ""))) if reviews else {})).get("pack")
-    subject = (
-        ms.id
-        if ms
-        else str(review.get("id", ""))
-        if review
-        else str(record.get("report", {}).get("id", ""))
-        if kind == "status"
-        else ""
-    )
-    doc = DocumentRecord(
-        id=number,
-        project=code,
-        kind=kind,
-        number=number,
-        path=str(path),
-        sha256=hashlib.sha256(pdf).hexdigest(),
-        created_at=now,
-        lang=lang,
-        pack_hash=str((pack or {}).get("hash", "")),
-        signed=cfg is not None,
-        subject=subject,
-        record=record,
-    )
-    event = AuditEvent(
-        code,
-        "document.issued",
-        ctx.actor,
-        now,
-        "document",
-        number,
-        {
-            "kind": kind,
-            "number": number,
-            "sha256": doc.sha256,
-            "path": doc.path,
-            "lang": lang,
-            "signed": doc.signed,
-            "subject": subject,
-        },
-    )
-    try:
-        ctx.store.add_document(doc, events=[event])
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        raise
-    return doc
+
+def issue_document(ctx: Context, code: str, kind: str, **options: Any) -> DocumentRecord:
+    """The registry entry of :func:`issue` (with the same options): the document issued now, or the one
+    of the same identity registered before."""
+    return issue(ctx, code, kind, **options).document
+
+
+def find_registered(ctx: Context, ref: str, code: str | None = None) -> DocumentRecord:
+    """A registered document by id, of project ``code`` or of any project: revision 1's id is its number,
+    a later revision's ``<number>-R<revision>``."""
+    found = [d for d in ctx.store.documents(code) if d.id == ref]
+    if not found:
+        where = f"project {code}" if code else "the registry"
+        raise NotFound(f"{where} has no document '{ref}' (see `pmo docs list`)")
+    return found[0]
+
+
+def document_path(ctx: Context, doc: DocumentRecord) -> Path:
+    """Where the document's file is (or would be) on this machine."""
+    path = Path(doc.path)
+    if not path.is_absolute():
+        for base in (ctx.workspace.root, ctx.workspace.documents_dir):
+            if (base / path).is_file():
+                return base / path
+        path = ctx.workspace.root / path
+    return path
+
+
+def stored_content(ctx: Context, doc: DocumentRecord) -> bytes | None:
+    """The document's bytes as stored in the database, if they are there and match the registered sha256."""
+    data = ctx.store.document_content(doc.id)
+    return data if data is not None and hashlib.sha256(data).hexdigest() == doc.sha256 else None
+
+
+def document_content(ctx: Context, ref: str, code: str | None = None) -> tuple[DocumentRecord, bytes]:
+    """A registered document and its bytes, checked against the registered sha256: the file on this
+    machine when it is there and intact, else the copy in the database."""
+    doc = find_registered(ctx, ref, code)
+    path = document_path(ctx, doc)
+    with contextlib.suppress(OSError):
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() == doc.sha256:
+            return doc, data
+    stored = stored_content(ctx, doc)
+    if stored is None:
+        raise NotFound(f"document {doc.id}: no intact copy (file {path} missing or changed, none in the database)")
+    return doc, stored
 
 
 def list_documents(ctx: Context, code: str) -> list[DocumentRecord]:
@@ -366,9 +568,10 @@ def _claimed_document(ctx: Context, embedded: dict[str, Any] | None, path: Path)
     if embedded:
         code = str((embedded.get("project") or {}).get("code", ""))
         number = str(embedded.get("number", ""))
+        revision = embedded.get("revision", 1)
         with contextlib.suppress(Exception):
             for d in ctx.store.documents(code or None):
-                if d.number == number:
+                if d.number == number and d.revision == revision:
                     return d
     resolved = str(path.resolve())
     docs = ctx.store.documents(None)
@@ -433,12 +636,30 @@ def _verdict(
 
 
 def verify_document(ctx: Context, path: str | Path) -> VerifyResult:
-    """Check a PDF against the registry, its embedded record and its signatures."""
+    """Check a PDF file against the registry, its embedded record and its signatures."""
+    p = Path(path)
+    return _verify_bytes(ctx, _read_file(p), p)
+
+
+def verify_registered(ctx: Context, ref: str) -> VerifyResult:
+    """Check a registered document (by id or number) as this machine can get it: its file when there is
+    one here, else the copy stored in the database."""
+    doc = find_registered(ctx, ref)
+    path = document_path(ctx, doc)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        stored = ctx.store.document_content(doc.id)
+        if stored is None:
+            raise NotFound(f"document {doc.id}: no file at {path} and no copy in the database") from None
+        data = stored
+    return _verify_bytes(ctx, data, path)
+
+
+def _verify_bytes(ctx: Context, data: bytes, p: Path) -> VerifyResult:
     # lazy for the same reason as in issue_document (WeasyPrint behind the renderer module)
     from lifecycle.documents.render import extract_record
 
-    p = Path(path)
-    data = _read_file(p)
     sha = hashlib.sha256(data).hexdigest()
     registered_doc = ctx.store.find_document(sha)
     embedded = extract_record(data)

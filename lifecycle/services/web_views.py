@@ -35,9 +35,8 @@ from lifecycle.errors import Forbidden, InvalidInput, LifecycleError, NotFound
 from lifecycle.load.ruletests import run_pack_tests
 from lifecycle.services import gates, portfolio
 from lifecycle.services.context import Context
-from lifecycle.services.delivery import document_file as path_of
 from lifecycle.services.delivery import find_document
-from lifecycle.services.documents import verify_document
+from lifecycle.services.documents import document_content, verify_registered
 from lifecycle.services.portfolio_rows import project_rows
 from lifecycle.services.projects import load_rules, set_fields
 from lifecycle.storage.protocol import ProjectSummary
@@ -653,16 +652,19 @@ def _percent(raw: str, tid: str) -> float:
 
 
 # ------------------------------------------------------------------ documents
-def document_file(ctx: Context, code: str, doc_id: str) -> tuple[Path, str]:
-    """The path and file name of one of the project's documents (after the rights check)."""
+def document_download(ctx: Context, code: str, doc_id: str) -> tuple[bytes, str]:
+    """The bytes and file name of one of the project's documents (after the rights check): its file on
+    this machine, else the copy stored in the database, either checked against the registered sha256."""
     _project(ctx, code)
     doc = find_document(ctx, code, doc_id)
-    return path_of(ctx, doc), f"{doc.number}.pdf"
+    _, data = document_content(ctx, doc.id, code)
+    return data, f"{doc.id}.pdf"
 
 
 def verify_project_document(ctx: Context, code: str, doc_id: str) -> dict[str, Any]:
-    path, _ = document_file(ctx, code, doc_id)
-    result = verify_document(ctx, path)
+    _project(ctx, code)
+    doc = find_document(ctx, code, doc_id)
+    result = verify_registered(ctx, doc.id)
     return {k: v for k, v in vars(result).items() if not k.startswith("_")}
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -19,6 +20,7 @@ from lifecycle.storage.protocol import (
     CREDENTIAL_KINDS,
     ClientLink,
     Credential,
+    IssueSession,
     OutboxRow,
     ProjectSummary,
     Record,
@@ -33,6 +35,20 @@ from lifecycle.storage.protocol import (
 )
 
 
+class _MemoryIssue:
+    """An issuing session on the memory store: registering takes effect at once (nothing to roll back)."""
+
+    def __init__(self, store: MemoryStore, code: str) -> None:
+        self._store = store
+        self._code = code
+
+    def documents(self) -> list[DocumentRecord]:
+        return self._store.documents(self._code)
+
+    def register(self, doc: DocumentRecord, content: bytes, events: Iterable[AuditEvent] = ()) -> None:
+        self._store.add_document(doc, events, content)
+
+
 class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -42,6 +58,8 @@ class MemoryStore:
         self._head: dict[str, tuple[int, str]] = {}
         self._records: dict[tuple[str, str, str], Record] = {}
         self._docs: list[DocumentRecord] = []
+        self._contents: dict[str, bytes] = {}  # document id -> its bytes
+        self._issue_locks: dict[tuple[str, str, str], threading.Lock] = {}
         self._derived: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}  # (kind, code) -> (key, data)
         self._users: dict[str, UserRecord] = {}
         self._creds: dict[tuple[str, str], Credential] = {}
@@ -153,15 +171,32 @@ class MemoryStore:
                     self._derived[(kind, code)] = (key, jsonable(dict(data)))
 
     # ---------------------------------------------------------------- documents
-    def add_document(self, doc: DocumentRecord, events: Iterable[AuditEvent] = ()) -> None:
+    def add_document(
+        self, doc: DocumentRecord, events: Iterable[AuditEvent] = (), content: bytes | None = None
+    ) -> None:
         events, _ = writable(None, events, ())
         refuse_beyond_limits(f"document {doc.number}", stored_problems(jsonable(doc.record), ("record",)))
         with self._lock:
             self.get(doc.project)
             if any(d.id == doc.id for d in self._docs):
                 raise StorageError(f"document {doc.id} is already registered")
+            if any((d.project, d.number, d.revision) == (doc.project, doc.number, doc.revision) for d in self._docs):
+                raise ConcurrentUpdate(f"revision {doc.revision} of document {doc.number} is already registered")
             self._docs.append(doc)
+            if content is not None:
+                self._contents[doc.id] = bytes(content)
             self._append(doc.project, events)
+
+    @contextmanager
+    def issuing(self, code: str, kind: str, subject: str) -> Iterator[IssueSession]:
+        with self._lock:
+            self.get(code)
+            key_lock = self._issue_locks.setdefault((code, kind, subject), threading.Lock())
+        with key_lock:
+            yield _MemoryIssue(self, code)
+
+    def document_content(self, doc_id: str) -> bytes | None:
+        return self._contents.get(doc_id)
 
     def documents(self, code: str | None = None) -> list[DocumentRecord]:
         return [d for d in self._docs if code is None or d.project == code]

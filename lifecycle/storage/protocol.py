@@ -14,6 +14,10 @@ Design decisions the contract pins down:
   the project row keeps the head (sequence and hash) so deleting the newest rows is detected too.
 * **System records** (gate reviews, approvals, waivers, phase changes, alerts, deliveries) are JSON
   documents with a ``schema_version``, keyed by (project, kind, key).
+* **Issuing a document is serialised per (project, kind, subject)** across threads, processes and
+  machines: :meth:`Store.issuing` holds a lock (PostgreSQL advisory transaction lock, SQLite's
+  database write lock, a lock per key in memory) during which the issuer looks for the document
+  again and registers a new one with its bytes, in one transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -183,6 +188,24 @@ def canonical_json(value: Any) -> str:
     return json.dumps(_canon(value), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
+def issue_lock_key(code: str, kind: str, subject: str) -> int:
+    """The 64-bit signed key of the issuing lock of (project, kind, subject) (PostgreSQL advisory locks)."""
+    digest = hashlib.sha256(f"pmo-issue\0{code}\0{kind}\0{subject}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class IssueSession(Protocol):
+    """What an issuer may do while it holds the issuing lock of one (project, kind, subject)."""
+
+    def documents(self) -> list[DocumentRecord]:
+        """The project's registered documents, read under the lock: a concurrent issuer's are included."""
+        ...
+
+    def register(self, doc: DocumentRecord, content: bytes, events: Iterable[AuditEvent] = ()) -> None:
+        """Register ``doc``, its bytes and audit events; committed when the lock is released, not before."""
+        ...
+
+
 def chain_hash(prev_hash: str, event: AuditEvent, seq: int) -> str:
     body = canonical_json(
         {
@@ -273,7 +296,19 @@ class Store(Protocol):
         """Store or replace derived data by project code; codes of projects that are gone are ignored."""
         ...
 
-    def add_document(self, doc: DocumentRecord, events: Iterable[AuditEvent] = ()) -> None: ...
+    def add_document(
+        self, doc: DocumentRecord, events: Iterable[AuditEvent] = (), content: bytes | None = None
+    ) -> None:
+        """Register a document (and its bytes when given); StorageError/ConcurrentUpdate if its id is taken."""
+        ...
+
+    def issuing(self, code: str, kind: str, subject: str) -> AbstractContextManager[IssueSession]:
+        """Hold the issuing lock of (project, kind, subject) for one transaction (see the module doc)."""
+        ...
+
+    def document_content(self, doc_id: str) -> bytes | None:
+        """The stored bytes of a registered document (None when the document was registered without them)."""
+        ...
 
     def documents(self, code: str | None = None) -> list[DocumentRecord]: ...
 

@@ -22,6 +22,7 @@ first write. The column lists mirror :mod:`lifecycle.storage.tables` (a test com
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import re
@@ -42,9 +43,11 @@ from lifecycle.storage.identity_sql import IdentityStoreMixin
 from lifecycle.storage.outbox_sql import OutboxStoreMixin
 from lifecycle.storage.protocol import (
     RECORD_SCHEMA_VERSION,
+    IssueSession,
     ProjectSummary,
     Record,
     chain_hash,
+    issue_lock_key,
     jsonable,
     refuse_beyond_limits,
     verify_chain,
@@ -467,6 +470,21 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
+
+
+class _SqlIssue:
+    """An issuing session: reads and the registration run on the transaction that holds the lock."""
+
+    def __init__(self, store: SqlStore, conn: Connection, code: str) -> None:
+        self._store = store
+        self._conn = conn
+        self._code = code
+
+    def documents(self) -> list[DocumentRecord]:
+        return self._store._documents_on(self._conn, self._code)
+
+    def register(self, doc: DocumentRecord, content: bytes, events: Iterable[AuditEvent] = ()) -> None:
+        self._store._insert_document(self._conn, doc, events, content)
 
 
 class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
@@ -893,7 +911,16 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
             self._append(conn, pk, code, events)
 
     # ------------------------------------------------------------ documents
-    def add_document(self, doc: DocumentRecord, events: Iterable[AuditEvent] = ()) -> None:
+    def add_document(
+        self, doc: DocumentRecord, events: Iterable[AuditEvent] = (), content: bytes | None = None
+    ) -> None:
+        with self._tx() as conn:
+            self._insert_document(conn, doc, events, content)
+
+    def _insert_document(
+        self, conn: Connection, doc: DocumentRecord, events: Iterable[AuditEvent], content: bytes | None
+    ) -> None:
+        """The registry row, the bytes (when given) and the audit events, on ``conn``'s transaction."""
         # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import insert
 
@@ -901,13 +928,33 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
 
         events, _ = writable(None, events, ())
         refuse_beyond_limits(f"document {doc.number}", stored_problems(jsonable(doc.record), ("record",)))
+        pk = self._lock(conn, doc.project)
+        values = {f.name: getattr(doc, f.name) for f in dataclasses.fields(doc) if f.name != "project"}
+        values["created_at"] = _utc(doc.created_at)
+        values["record"] = jsonable(doc.record)
+        inserted = conn.execute(insert(T.documents).values(project_id=pk, **values)).inserted_primary_key
+        assert inserted is not None
+        doc_pk = inserted[0]
+        if content is not None:
+            conn.execute(
+                insert(T.document_files).values(
+                    document_pk=doc_pk, sha256=hashlib.sha256(content).hexdigest(), size=len(content), content=content
+                )
+            )
+        self._append(conn, pk, doc.project, events)
+
+    @contextmanager
+    def issuing(self, code: str, kind: str, subject: str) -> Iterator[IssueSession]:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
+        from sqlalchemy import text
+
         with self._tx() as conn:
-            pk = self._lock(conn, doc.project)
-            values = {f.name: getattr(doc, f.name) for f in dataclasses.fields(doc) if f.name != "project"}
-            values["created_at"] = _utc(doc.created_at)
-            values["record"] = jsonable(doc.record)
-            conn.execute(insert(T.documents).values(project_id=pk, **values))
-            self._append(conn, pk, doc.project, events)
+            if conn.execute(text("SELECT 1 FROM projects WHERE code = :code"), {"code": code}).first() is None:
+                raise NotFound(f"no project '{code}' (see `pmo list`)")
+            if self.engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": issue_lock_key(code, kind, subject)})
+            # on SQLite the engine began this transaction with BEGIN IMMEDIATE: it holds the write lock
+            yield _SqlIssue(self, conn, code)
 
     def _doc(self, row: Any) -> DocumentRecord:
         m = dict(row._mapping)
@@ -916,7 +963,7 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
         m["created_at"] = _utc(m["created_at"])
         return DocumentRecord(project=m.pop("code"), **m)
 
-    def documents(self, code: str | None = None) -> list[DocumentRecord]:
+    def _documents_on(self, conn: Connection, code: str | None) -> list[DocumentRecord]:
         # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import select
 
@@ -926,9 +973,25 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
         q = select(d, p.c.code).join(p, p.c.pk == d.c.project_id)
         if code is not None:
             q = q.where(p.c.code == code)
-        with self._tx() as conn:
-            rows = conn.execute(q.order_by(d.c.created_at, d.c.pk)).all()
+        rows = conn.execute(q.order_by(d.c.created_at, d.c.pk)).all()
         return [self._doc(r) for r in rows]
+
+    def documents(self, code: str | None = None) -> list[DocumentRecord]:
+        with self._tx() as conn:
+            return self._documents_on(conn, code)
+
+    def document_content(self, doc_id: str) -> bytes | None:
+        # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
+        from sqlalchemy import select
+
+        from lifecycle.storage import tables as T
+
+        f, d = T.document_files, T.documents
+        with self._tx() as conn:
+            value = conn.execute(
+                select(f.c.content).join(d, d.c.pk == f.c.document_pk).where(d.c.id == doc_id)
+            ).scalar()
+        return None if value is None else bytes(value)
 
     def find_document(self, sha256: str) -> DocumentRecord | None:
         # lazy: imported only when used, so SQLite project reads never import SQLAlchemy

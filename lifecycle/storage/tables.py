@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
@@ -124,7 +125,19 @@ documents = Table(
     Column("signed", Boolean, nullable=False),
     Column("subject", Text, nullable=False),
     Column("record", JSON, nullable=False),
+    Column("revision", Integer, nullable=False, server_default="1"),
     Index("ix_documents_sha256", "sha256"),
+    UniqueConstraint("project_id", "number", "revision", name="uq_documents_project_number_revision"),
+)
+
+document_files = Table(
+    "document_files",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("document_pk", Integer, ForeignKey("documents.pk", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
 )
 
 audit_events = Table(

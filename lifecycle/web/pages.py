@@ -12,7 +12,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from lifecycle.errors import (
@@ -111,8 +111,10 @@ def _project(page: Page) -> Response:
 
 def _document(page: Page) -> Response:
     pp = page.request.path_params
-    path, name = web_views.document_file(page.ctx, pp["code"], pp["doc"])
-    return FileResponse(path, media_type="application/pdf", filename=name)
+    data, name = web_views.document_download(page.ctx, pp["code"], pp["doc"])
+    return Response(
+        data, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 def _verify(page: Page) -> Response:

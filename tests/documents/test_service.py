@@ -96,16 +96,27 @@ def test_interrupted_write_leaves_no_file_and_registers_nothing(ctx, tmp_path, m
 
 def test_crash_at_rename_leaves_no_temporary_file(ctx, tmp_path, monkeypatch):
     out = tmp_path / "out"
-    monkeypatch.setattr(service.os, "replace", lambda a, b: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(service.os, "link", lambda a, b: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         issue_document(ctx, CODE, "handover", out_dir=out)
     assert ctx.store.documents(CODE) == [] and _leftovers(out) == []
 
 
+def test_a_file_system_without_hard_links_still_never_replaces_a_file(ctx, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"{CODE}-HOV-1.pdf").write_bytes(b"someone else's file")
+    monkeypatch.setattr(service.os, "link", lambda a, b: (_ for _ in ()).throw(PermissionError(1, "no links here")))
+    doc = issue_document(ctx, CODE, "handover", out_dir=out)
+    assert (out / f"{CODE}-HOV-1.pdf").read_bytes() == b"someone else's file"
+    assert Path(doc.path).name.startswith(f"{CODE}-HOV-1-") and Path(doc.path).read_bytes()[:5] == b"%PDF-"
+    assert _leftovers(out) == sorted([f"{CODE}-HOV-1.pdf", Path(doc.path).name])
+
+
 def test_failed_registration_removes_the_written_file(ctx, tmp_path, monkeypatch):
     out = tmp_path / "out"
 
-    def refuse(doc, events=()):
+    def refuse(doc, events=(), content=None):
         raise StorageError("database is locked")
 
     monkeypatch.setattr(ctx.store, "add_document", refuse)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
 
 from lifecycle.domain.model import AuditEvent, DocumentRecord, replace
-from lifecycle.errors import ConcurrentUpdate, NotFound
+from lifecycle.errors import ConcurrentUpdate, NotFound, StorageError
+from lifecycle.storage.memory import MemoryStore
 from lifecycle.storage.protocol import Record
 from tests.factory import small_project
 
@@ -104,6 +107,75 @@ def test_documents_registry(store):
     assert store.documents("DEMO-1") == [doc]
     assert store.find_document("ab" * 32) == doc
     assert store.find_document("cd" * 32) is None
+
+
+def _doc(number: str, revision: int = 1, sha: str = "ab") -> DocumentRecord:
+    doc_id = number if revision == 1 else f"{number}-R{revision}"
+    return DocumentRecord(
+        id=doc_id,
+        project="DEMO-1",
+        kind="acceptance",
+        number=number,
+        path=f"/tmp/{doc_id}.pdf",
+        sha256=sha * 32,
+        created_at=NOW,
+        subject="M1",
+        revision=revision,
+    )
+
+
+def test_document_bytes_are_stored_with_the_registry_row(store):
+    store.save(small_project(), expected_version=None)
+    store.add_document(_doc("DEMO-1-ACC-M1-1"), content=b"%PDF-1.7 one")
+    store.add_document(_doc("DEMO-1-ACC-M1-1", 2, "cd"), content=b"%PDF-1.7 two")
+    store.add_document(_doc("DEMO-1-STR-1", sha="ef"))  # registered before documents carried bytes
+    assert store.document_content("DEMO-1-ACC-M1-1") == b"%PDF-1.7 one"
+    assert store.document_content("DEMO-1-ACC-M1-1-R2") == b"%PDF-1.7 two"
+    assert store.document_content("DEMO-1-STR-1") is None and store.document_content("NOPE") is None
+    assert [d.revision for d in store.documents("DEMO-1")] == [1, 2, 1]
+    with pytest.raises((ConcurrentUpdate, StorageError)):  # a number's revision is registered once
+        store.add_document(replace(_doc("DEMO-1-ACC-M1-1", 2), id="other-id"), content=b"x")
+    assert len(store.documents("DEMO-1")) == 3
+
+
+def test_issuing_is_serialised_and_sees_the_previous_issuer(store):
+    """The second issuer of the same (project, kind, subject) waits for the first and finds its document."""
+    store.save(small_project(), expected_version=None)
+    inside = threading.Event()
+    seen: list[list[str]] = []
+
+    def first() -> None:
+        with store.issuing("DEMO-1", "acceptance", "M1") as session:
+            inside.set()
+            time.sleep(0.4)  # rendering
+            session.register(_doc("DEMO-1-ACC-M1-1"), b"%PDF-1.7 first", [ev("document.issued")])
+
+    def second() -> None:
+        inside.wait(30)
+        with store.issuing("DEMO-1", "acceptance", "M1") as session:
+            seen.append([d.id for d in session.documents()])
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert seen == [["DEMO-1-ACC-M1-1"]]
+    assert store.document_content("DEMO-1-ACC-M1-1") == b"%PDF-1.7 first"
+    assert [e.action for e in store.audit("DEMO-1")] == ["document.issued"] and store.verify_audit("DEMO-1") == []
+
+
+def test_an_issue_that_fails_registers_nothing(store):
+    store.save(small_project(), expected_version=None)
+    with pytest.raises(NotFound), store.issuing("NOPE", "acceptance", "M1"):
+        pass
+    if isinstance(store, MemoryStore):
+        return  # the memory store registers at once (the service registers as its last step)
+    with pytest.raises(RuntimeError), store.issuing("DEMO-1", "acceptance", "M1") as session:
+        session.register(_doc("DEMO-1-ACC-M1-1"), b"%PDF", [ev("document.issued")])
+        raise RuntimeError("failed before the commit")
+    assert store.documents("DEMO-1") == [] and store.audit("DEMO-1") == []
+    assert store.document_content("DEMO-1-ACC-M1-1") is None
 
 
 def test_audit_chain_appends_and_verifies(store):

@@ -155,6 +155,10 @@ def test_document_download_and_verify_are_checked_against_rights(site, client):
     pdf = client.get(f"/projects/{CODE}/documents/{doc.id}")
     assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
     assert doc.number in client.get(f"/projects/{CODE}/documents/{doc.id}/verify").text
+    Path(doc.path).unlink()  # a server on another machine than the one that issued it: the database copy
+    again = client.get(f"/projects/{CODE}/documents/{doc.id}")
+    assert again.status_code == 200 and again.content == pdf.content
+    assert "<dd>authentic</dd>" in client.get(f"/projects/{CODE}/documents/{doc.id}/verify").text
     client.cookies.clear()
     login(client, "other_client")
     assert client.get(f"/projects/{CODE}/documents/{doc.id}").status_code == 404

@@ -1,7 +1,7 @@
 """e-mail outbox: one row per document and recipient set, written before the SMTP transaction
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-06 22:30:00
 
 A row holds the Message-ID and the state of the send (pending, sending, sent, failed, uncertain), so a
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
