@@ -1,7 +1,8 @@
 """``pmo docs``: issue, list and verify client documents (signed PDF/A, Chinese or English).
 
 Each issuing command prints the path of the PDF it wrote (or, with ``--json``, the registry entry).
-``verify`` exits 1 when the file was altered or is not one of this workspace's documents.
+``verify`` exits 1 when the file was altered or is not one of this workspace's documents, or when the
+audit trail no longer holds the audit head printed on it (the history was cut back).
 """
 
 from __future__ import annotations
@@ -162,7 +163,10 @@ def verify_cmd(ctx: click.Context, file: str, as_json: bool) -> None:
                 f"; {s['signer']}{' (trusted)' if s['trusted'] else ''}" for s in result.signatures if s.get("signer")
             )
         )
+        if result.history_intact is not None:
+            held = "still in the audit trail, with its issue" if result.history_intact else "HISTORY CUT"
+            click.echo(f"  anchor     audit event {result.anchor}: {held}")
         for p in result.problems:
             click.echo(f"  - {p}")
-    if result.verdict != "authentic":
+    if not result.ok:
         ctx.exit(1)

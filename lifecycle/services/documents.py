@@ -9,7 +9,9 @@ the wall clock, so a fixed ``PMO_NOW`` gives the same record and the same unsign
 
 ``verify_document`` answers "is this the file we issued?": the registry checksum, the embedded JSON
 against the registered record, and every signature (intact, covering the whole file, trusted), with
-one verdict: ``authentic``, ``altered`` or ``unknown`` (not a document of this registry).
+one verdict: ``authentic``, ``altered`` or ``unknown`` (not a document of this registry). It also
+checks the audit head the document carries (its anchor, see :mod:`lifecycle.services.audit`)
+against the trail: a client's copy shows whether the history was cut back since it was issued.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from lifecycle.documents.sign import SigningConfig, sign_pdf, trust_roots_for, v
 from lifecycle.documents.views import PackTitles, Stamp, choose_milestone, collect_waivers, plain
 from lifecycle.domain.model import AuditEvent, DocumentRecord
 from lifecycle.errors import InvalidInput, LifecycleError, NotFound, RenderError
+from lifecycle.services.audit import ANCHOR, anchor_problems, document_anchor, short_anchor
 from lifecycle.services.context import Context
 from lifecycle.services.projects import load_rules
 from lifecycle.services.scheduling import status_report_risk
@@ -201,11 +204,8 @@ def same_content(ctx: Context, doc: DocumentRecord) -> bool:
         return False  # the milestone or review it was about is gone: not the same document
     tail = doc.number.rsplit("-", 1)[-1]
     seq = int(tail) if tail.isdigit() else 1
-    extra = (
-        {"countersign": doc.record["countersign"]}
-        if isinstance(doc.record, dict) and "countersign" in doc.record
-        else None
-    )
+    kept = ("countersign", ANCHOR)  # the client's answer; the audit head at issue (not content)
+    extra = {k: doc.record[k] for k in kept if isinstance(doc.record, dict) and k in doc.record} or None
     extra = _with_forecast(doc.kind, inp.project, ctx.today(), extra)
     record = _record(ctx, inp, doc.number, seq, doc.created_at, extra)
     return bool(plain(record) == doc.record)
@@ -238,6 +238,7 @@ def issue_document(
     now = ctx.now()
     number, seq = next_number(code, kind, ctx.store.documents(code), ms.id if ms else None)
     record = _record(ctx, inp, number, seq, now, _with_forecast(kind, inp.project, ctx.today(), extra))
+    record[ANCHOR] = document_anchor(ctx, code)  # the audit head at issue time, printed in the footer
 
     rendered = render_pdf(record, logo=_logo(ctx))
     if rendered.refused:
@@ -329,10 +330,13 @@ class VerifyResult:
     signature: Signature
     signatures: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # the audit head printed on the file is still in the trail, followed by its issue (None: no anchor)
+    history_intact: bool | None = None
+    anchor: str = ""  # the anchor as printed ("#42 3f9a1c2b7d0e"), if the file carries one
 
     @property
     def ok(self) -> bool:
-        return self.verdict == "authentic"
+        return self.verdict == "authentic" and self.history_intact is not False
 
     def to_dict(self) -> dict[str, Any]:
         d = self.document
@@ -356,6 +360,8 @@ class VerifyResult:
             "signature": self.signature,
             "signatures": self.signatures,
             "problems": self.problems,
+            "anchor": self.anchor,
+            "history_intact": self.history_intact,
         }
 
 
@@ -432,6 +438,20 @@ def _verdict(
     return "unknown"
 
 
+def _history_problems(ctx: Context, embedded: dict[str, Any] | None) -> tuple[str, list[str]] | None:
+    """The anchor a file carries and what the audit trail says against it (None: no anchor)."""
+    anchor = embedded.get(ANCHOR) if isinstance(embedded, dict) else None
+    if not isinstance(anchor, dict):
+        return None
+    code = str((embedded or {}).get("project", {}).get("code", ""))
+    number = str((embedded or {}).get("number", ""))
+    try:
+        events = ctx.store.audit(code)
+    except NotFound:
+        return short_anchor(anchor), [f"the project {code or '?'} this document anchors is not in this workspace"]
+    return short_anchor(anchor), anchor_problems(events, anchor, number)
+
+
 def verify_document(ctx: Context, path: str | Path) -> VerifyResult:
     """Check a PDF against the registry, its embedded record and its signatures."""
     # lazy for the same reason as in issue_document (WeasyPrint behind the renderer module)
@@ -456,6 +476,9 @@ def verify_document(ctx: Context, path: str | Path) -> VerifyResult:
     verdict = _verdict(registered_doc, doc, record_matches, signature)
     if verdict == "unknown":
         problems.append("this file is not a document registered in this workspace")
+    history = _history_problems(ctx, embedded)
+    if history is not None:
+        problems += history[1]
     return VerifyResult(
         path=str(p),
         sha256=sha,
@@ -466,4 +489,6 @@ def verify_document(ctx: Context, path: str | Path) -> VerifyResult:
         signature=signature,
         signatures=[c.to_dict() for c in checks],
         problems=problems,
+        history_intact=None if history is None else not history[1],
+        anchor="" if history is None else history[0],
     )
