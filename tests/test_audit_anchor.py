@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,8 @@ def test_normal_use_verifies_clean_and_a_cut_tail_is_found_by_the_document_ancho
     issued = next(r for r in rows if r.action == "document.issued")
     anchor = issued.seq - 1
     keep = next(r for r in rows if r.seq == anchor)
+    printed = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert f"Audit trail at issue: event {anchor}, {keep.hash[:12]}." in " ".join(printed.split())
     # delete the document's issue event (and everything after it), then fix the head: the chain, the MACs
     # and the state (documents are not part of it) are consistent again
     _sql(db, 'DELETE FROM "audit_events" WHERE "seq" > :s AND "project_id" = (SELECT "pk" FROM "projects" '
