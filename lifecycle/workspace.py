@@ -79,6 +79,8 @@ class Runtime:
     base_url: str = ""  # PMO_BASE_URL: the web face's address in links, wins over the settings file
     secret_key: str = field(default="", repr=False)  # PMO_SECRET_KEY: signs client links, wins over secret.key
     oidc_client_secret: str = field(default="", repr=False)  # PMO_OIDC_CLIENT_SECRET
+    audit_key: str = field(default="", repr=False)  # PMO_AUDIT_KEY: seals audit events, wins over audit.key
+    audit_key_file: str = ""  # PMO_AUDIT_KEY_FILE: the file holding the audit key, instead of <workspace>/audit.key
     # the whole environment as read, for processes a service starts (a local Prefect server and worker)
     process_env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -131,6 +133,8 @@ def read_runtime(environ: Mapping[str, str] | None = None) -> Runtime:
         base_url=env.get("PMO_BASE_URL", ""),
         secret_key=env.get("PMO_SECRET_KEY", ""),
         oidc_client_secret=env.get("PMO_OIDC_CLIENT_SECRET", ""),
+        audit_key=env.get("PMO_AUDIT_KEY", "").strip(),
+        audit_key_file=env.get("PMO_AUDIT_KEY_FILE", "").strip(),
         process_env=dict(env),
     )
 

@@ -5,7 +5,8 @@ is issued once per project, kind and milestone or review: asked again, the comma
 registered one and says so on stderr; ``--reissue`` makes a new revision of it. ``verify`` takes a
 file or a registered document's number (then the copy stored in the database is checked when the
 file is not on this machine) and exits 1 when it was altered or is not one of this workspace's
-documents. ``get`` writes a registered document's stored bytes to a file.
+documents, or when the audit trail no longer holds the audit head printed on it (the history was cut
+back). ``get`` writes a registered document's stored bytes to a file.
 """
 
 from __future__ import annotations
@@ -219,7 +220,10 @@ def verify_cmd(ctx: click.Context, file: str, as_json: bool) -> None:
                 f"; {s['signer']}{' (trusted)' if s['trusted'] else ''}" for s in result.signatures if s.get("signer")
             )
         )
+        if result.history_intact is not None:
+            held = "still in the audit trail, with its issue" if result.history_intact else "HISTORY CUT"
+            click.echo(f"  anchor     audit event {result.anchor}: {held}")
         for p in result.problems:
             click.echo(f"  - {p}")
-    if result.verdict != "authentic":
+    if not result.ok:
         ctx.exit(1)

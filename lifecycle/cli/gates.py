@@ -1,4 +1,4 @@
-"""``pmo gate check|sweep|approve|waive|reviews``, ``pmo advance`` and ``pmo audit show|verify``."""
+"""``pmo gate check|sweep|approve|waive|reviews``, ``pmo advance`` and ``pmo audit show|verify|anchor``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import click
 
 from lifecycle.cli.output import console, echo, emit_json, esc, handle_errors, run_in_context, warn
 from lifecycle.cli.record import DATE
-from lifecycle.services import explain, gates, projects
+from lifecycle.services import audit, explain, gates, projects
 from lifecycle.services.portfolio import SweepStats, sweep
 
 MARK = {
@@ -361,10 +361,28 @@ def _gist(data: dict[str, Any]) -> str:
 @click.pass_context
 @handle_errors
 def audit_verify(ctx: click.Context, code: str | None) -> None:
-    """Check the hash chain of every project (or one): exit 1 if a row was edited or deleted."""
-    problems = _run(ctx, lambda c: gates.verify_audit(c, code))
-    if problems:
-        for p in problems:
+    """Check every project's trail (or one's): the hash chain, the MACs with the audit key, the stored
+    state against the last event, and the anchors of issued documents. Exit 1 on any problem."""
+    report = _run(ctx, lambda c: audit.verify(c, code))
+    for note in report.notes:
+        echo(f"NOT ANCHORED: {note}")
+    if report.problems:
+        for p in report.problems:
             echo(f"TAMPERED {p}")
         raise SystemExit(1)
-    echo("audit trail intact" + (f" for {code}" if code else " for every project"))
+    what = "audit trail intact" + (f" for {code}" if code else " for every project")
+    echo(what + (" (anchored with the audit key)" if report.anchored else ""))
+
+
+@audit_grp.command("anchor")
+@click.pass_context
+@handle_errors
+def audit_anchor(ctx: click.Context) -> None:
+    """Make the audit key (if there is none) and seal every project's trail with one audited event."""
+    res = _run(ctx, audit.anchor)
+    if res.key_created:
+        echo(f"audit key created: {res.key_path} (mode 0600; keep a copy away from the database)")
+    else:
+        echo("audit key: " + (res.key_path or "PMO_AUDIT_KEY"))
+    sealed = f": {', '.join(res.sealed)}" if res.sealed else ""
+    echo(f"sealed the trail of {len(res.sealed)} project(s){sealed}")

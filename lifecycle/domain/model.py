@@ -673,6 +673,10 @@ class AuditEvent:
     seq: int = 0
     prev_hash: str = ""
     hash: str = ""
+    # set by storage (lifecycle.storage.anchor): the state the write produced and the keyed MAC
+    state: dict[str, Any] = field(default_factory=dict)
+    state_hash: str = ""
+    mac: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,7 +109,11 @@ def open_context(workspace: Workspace | None = None, *, create: bool = False) ->
 
     ws = workspace or open_workspace()
     check_clock(ws.runtime)
+    from lifecycle.services.audit_key import read_audit_key
+
+    key = read_audit_key(ws)  # before opening: a misconfigured key stops the command before any write
     store = SqlStore.open(ws.database_url, create=create)
+    store.set_audit_key(key)
     ctx = Context(ws, store)
     from lifecycle.services.identity import principal_from_workspace  # it imports this module
 

@@ -18,7 +18,9 @@ and verify the document. Times come from the context clock, never the wall clock
 
 ``verify_document`` answers "is this the file we issued?": the registry checksum, the embedded JSON
 against the registered record, and every signature (intact, covering the whole file, trusted), with
-one verdict: ``authentic``, ``altered`` or ``unknown`` (not a document of this registry).
+one verdict: ``authentic``, ``altered`` or ``unknown`` (not a document of this registry). It also
+checks the audit head the document carries (its anchor, see :mod:`lifecycle.services.audit`)
+against the trail: a client's copy shows whether the history was cut back since it was issued.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from lifecycle.domain.limits import MAX_PDF_BYTES
 from lifecycle.domain.model import AuditEvent, DocumentRecord
 from lifecycle.errors import InvalidInput, NotFound, RenderError
 from lifecycle.load.files import read_regular
+from lifecycle.services.audit import ANCHOR, anchor_problems, document_anchor, short_anchor
 from lifecycle.services.context import Context
 from lifecycle.services.projects import load_rules
 from lifecycle.services.scheduling import status_report_risk
@@ -378,6 +381,7 @@ def _new_document(
     number, seq, revision = _number_of(code, inp, docs, base)
     doc_id = number if revision == 1 else f"{number}-R{revision}"
     record = _record(ctx, inp, number, seq, revision, now, _with_forecast(kind, inp.project, ctx.today(), extra))
+    record[ANCHOR] = document_anchor(ctx, code)  # the audit head at issue time, printed in the footer
     pdf, signed = _render(ctx, record, number)
     try:
         path, created = _place_file(folder, doc_id, pdf)
@@ -533,10 +537,13 @@ class VerifyResult:
     signature: Signature
     signatures: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # the audit head printed on the file is still in the trail, followed by its issue (None: no anchor)
+    history_intact: bool | None = None
+    anchor: str = ""  # the anchor as printed ("#42 3f9a1c2b7d0e"), if the file carries one
 
     @property
     def ok(self) -> bool:
-        return self.verdict == "authentic"
+        return self.verdict == "authentic" and self.history_intact is not False
 
     def to_dict(self) -> dict[str, Any]:
         d = self.document
@@ -560,6 +567,8 @@ class VerifyResult:
             "signature": self.signature,
             "signatures": self.signatures,
             "problems": self.problems,
+            "anchor": self.anchor,
+            "history_intact": self.history_intact,
         }
 
 
@@ -635,6 +644,20 @@ def _verdict(
     return "unknown"
 
 
+def _history_problems(ctx: Context, embedded: dict[str, Any] | None) -> tuple[str, list[str]] | None:
+    """The anchor a file carries and what the audit trail says against it (None: no anchor)."""
+    anchor = embedded.get(ANCHOR) if isinstance(embedded, dict) else None
+    if not isinstance(anchor, dict):
+        return None
+    code = str((embedded or {}).get("project", {}).get("code", ""))
+    number = str((embedded or {}).get("number", ""))
+    try:
+        events = ctx.store.audit(code)
+    except NotFound:
+        return short_anchor(anchor), [f"the project {code or '?'} this document anchors is not in this workspace"]
+    return short_anchor(anchor), anchor_problems(events, anchor, number)
+
+
 def verify_document(ctx: Context, path: str | Path) -> VerifyResult:
     """Check a PDF file against the registry, its embedded record and its signatures."""
     p = Path(path)
@@ -677,6 +700,9 @@ def _verify_bytes(ctx: Context, data: bytes, p: Path) -> VerifyResult:
     verdict = _verdict(registered_doc, doc, record_matches, signature)
     if verdict == "unknown":
         problems.append("this file is not a document registered in this workspace")
+    history = _history_problems(ctx, embedded)
+    if history is not None:
+        problems += history[1]
     return VerifyResult(
         path=str(p),
         sha256=sha,
@@ -687,4 +713,6 @@ def _verify_bytes(ctx: Context, data: bytes, p: Path) -> VerifyResult:
         signature=signature,
         signatures=[c.to_dict() for c in checks],
         problems=problems,
+        history_intact=None if history is None else not history[1],
+        anchor="" if history is None else history[0],
     )

@@ -256,6 +256,9 @@ def init_workspace(workspace: Workspace, rules: str | None = None) -> InitResult
         settings.write_text(SETTINGS_TEMPLATE, encoding="utf-8")
     if rules:
         _save_rules_setting(settings, str(Path(rules).resolve()))
+    from lifecycle.services.audit_key import create_audit_key
+
+    create_audit_key(workspace)  # seals audit events: made once, kept outside the database
     with open_context(workspace, create=True) as ctx:
         n = len(ctx.store.list_projects())
         users = len(ctx.store.list_users())

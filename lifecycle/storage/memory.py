@@ -16,6 +16,7 @@ from typing import Any
 from lifecycle.domain.limits import stored_problems
 from lifecycle.domain.model import AuditEvent, DocumentRecord, Project, replace
 from lifecycle.errors import ConcurrentUpdate, InvalidInput, LinkUsed, NotFound, StorageError
+from lifecycle.storage import anchor
 from lifecycle.storage.protocol import (
     CREDENTIAL_KINDS,
     ClientLink,
@@ -30,7 +31,6 @@ from lifecycle.storage.protocol import (
     jsonable,
     refuse_beyond_limits,
     settings_hash,
-    verify_chain,
     writable,
 )
 
@@ -67,6 +67,10 @@ class MemoryStore:
         self._links: dict[str, ClientLink] = {}
         self._outbox: dict[int, OutboxRow] = {}
         self._settings: list[SharedSettings] = []
+        self._audit_key: bytes | None = None
+
+    def set_audit_key(self, key: bytes | None) -> None:
+        self._audit_key = key
 
     # ---------------------------------------------------------------- projects
     def list_projects(self) -> list[ProjectSummary]:
@@ -122,18 +126,14 @@ class MemoryStore:
             saved: Project = replace(project, version=new_version)
             self._projects[project.code] = saved
             self._updated[project.code] = datetime.now(timezone.utc)
-            self._append(project.code, events)
-            for r in records:
-                self._records[(r.project, r.kind, r.key)] = replace(r, data=jsonable(r.data))
+            self._write_audited(project.code, events, records, project=saved, current=current)
             return saved
 
     def add_records(self, code: str, records: Iterable[Record], events: Iterable[AuditEvent] = ()) -> None:
         events, records = writable(None, events, records)
         with self._lock:
             self.get(code)
-            for r in records:
-                self._records[(r.project, r.kind, r.key)] = replace(r, data=jsonable(r.data))
-            self._append(code, events)
+            self._write_audited(code, events, records)
 
     def records(self, code: str, kind: str) -> list[Record]:
         with self._lock:
@@ -185,7 +185,7 @@ class MemoryStore:
             self._docs.append(doc)
             if content is not None:
                 self._contents[doc.id] = bytes(content)
-            self._append(doc.project, events)
+            self._write_audited(doc.project, events, ())
 
     @contextmanager
     def issuing(self, code: str, kind: str, subject: str) -> Iterator[IssueSession]:
@@ -205,16 +205,58 @@ class MemoryStore:
         return next((d for d in reversed(self._docs) if d.sha256 == sha256), None)
 
     # ---------------------------------------------------------------- audit
-    def _append(self, code: str, events: Iterable[AuditEvent]) -> None:
+    def _stored_record_parts(self, code: str, kinds: Iterable[str]) -> dict[str, str]:
+        wanted = {k for k in kinds if k in anchor.STATE_RECORD_KINDS}
+        return anchor.record_parts((r for (p, k, _), r in self._records.items() if p == code and k in wanted), wanted)
+
+    def _write_audited(
+        self,
+        code: str,
+        events: Iterable[AuditEvent],
+        records: Iterable[Record],
+        *,
+        project: Project | None = None,
+        current: Project | None = None,
+    ) -> None:
+        """Like the SQL store's: records written, events sealed with the state the write produced."""
+        events, records = list(events), list(records)
+        trail = self._audit.get(code)
+        previous = anchor.parts_of(trail[-1]) if trail else {}
+
+        def write() -> None:
+            for r in records:
+                self._records[(r.project, r.kind, r.key)] = replace(r, data=jsonable(r.data))
+
+        if not events:
+            write()
+            return
+        state = anchor.state_after_write(
+            previous,
+            {r.kind for r in records},
+            project=project,
+            current=current,
+            load_project=lambda: self._projects[code],
+            stored_records=lambda wanted: self._stored_record_parts(code, wanted),
+            write=write,
+        )
+        self._append(code, events, state)
+
+    def _append(self, code: str, events: Iterable[AuditEvent], state: dict[str, Any]) -> None:
         seq, head = self._head.get(code, (0, ""))
         trail = self._audit.setdefault(code, [])
         for ev in events:
             seq += 1
             ev = replace(ev, project=code, data=jsonable(ev.data))
             h = chain_hash(head, ev, seq)
-            trail.append(replace(ev, seq=seq, prev_hash=head, hash=h))
+            ev = replace(ev, seq=seq, prev_hash=head, hash=h)
+            ev_state, digest, mac = anchor.seal(ev, state, self._audit_key)
+            trail.append(replace(ev, state=ev_state, state_hash=digest, mac=mac))
             head = h
         self._head[code] = (seq, head)
+
+    def audit_head(self, code: str) -> tuple[int, str]:
+        self.get(code)
+        return self._head.get(code, (0, ""))
 
     def audit(self, code: str) -> list[AuditEvent]:
         self.get(code)
@@ -225,7 +267,9 @@ class MemoryStore:
         problems: list[str] = []
         for c in codes:
             seq, head = self._head.get(c, (0, ""))
-            problems += verify_chain(self._audit.get(c, []), seq, head)
+            current = anchor.project_parts(self._projects[c]) if c in self._projects else {}
+            current.update(self._stored_record_parts(c, anchor.STATE_RECORD_KINDS))
+            problems += anchor.verify_trail(self._audit.get(c, []), seq, head, self._audit_key, current)
         return problems
 
     # ---------------------------------------------------------------- e-mail outbox

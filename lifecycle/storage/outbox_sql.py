@@ -47,7 +47,9 @@ class OutboxStoreMixin:
 
         def _put_records(self, conn: Connection, pk: int, records: Iterable[Record]) -> None: ...
 
-        def _append(self, conn: Connection, pk: int, code: str, events: Iterable[AuditEvent]) -> None: ...
+        def _write_audited(
+            self, conn: Connection, pk: int, code: str, events: Iterable[AuditEvent], records: Iterable[Record]
+        ) -> None: ...
 
     @staticmethod
     def _outbox_row(r: _Reader, x: Sequence[Any]) -> OutboxRow:
@@ -156,6 +158,5 @@ class OutboxStoreMixin:
                 raise ConcurrentUpdate(
                     f"outbox row {row.id} is {found.state} now, not {' or '.join(expect)}: another run changed it"
                 )
-            self._put_records(conn, pk, records)
-            self._append(conn, pk, row.project, events)
+            self._write_audited(conn, pk, row.project, events, records)
         return row

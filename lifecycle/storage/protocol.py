@@ -12,6 +12,8 @@ Design decisions the contract pins down:
   :class:`~lifecycle.errors.ConcurrentUpdate` and writes nothing.
 * **Hash-chained audit trail per project.** Each event's hash covers the previous hash and the event;
   the project row keeps the head (sequence and hash) so deleting the newest rows is detected too.
+  Each event also records the state it produced and, with the workspace's audit key, a MAC
+  (:mod:`lifecycle.storage.anchor`), so a forged chain or a direct edit of the rows is detected.
 * **System records** (gate reviews, approvals, waivers, phase changes, alerts, deliveries) are JSON
   documents with a ``schema_version``, keyed by (project, kind, key).
 * **Issuing a document is serialised per (project, kind, subject)** across threads, processes and
@@ -316,7 +318,17 @@ class Store(Protocol):
 
     def audit(self, code: str) -> list[AuditEvent]: ...
 
-    def verify_audit(self, code: str | None = None) -> list[str]: ...
+    def audit_head(self, code: str) -> tuple[int, str]:
+        """The sequence and hash of the project's newest audit event ((0, "") before any)."""
+        ...
+
+    def set_audit_key(self, key: bytes | None) -> None:
+        """The workspace's audit key: events written are sealed with it, ``verify_audit`` checks with it."""
+        ...
+
+    def verify_audit(self, code: str | None = None) -> list[str]:
+        """Problems with the trails (chain, MACs, current state against the last event); empty: intact."""
+        ...
 
     # ------------------------------------------------------------ e-mail outbox
     def outbox_add(self, row: OutboxRow) -> OutboxRow:

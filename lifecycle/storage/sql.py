@@ -39,6 +39,7 @@ from lifecycle.domain.fields import FieldInfo, fields_of
 from lifecycle.domain.limits import MAX_MONEY, stored_problems
 from lifecycle.domain.model import SECTIONS, AuditEvent, Calendar, Charter, DocumentRecord, Project, replace
 from lifecycle.errors import ConcurrentUpdate, NotFound, StorageError
+from lifecycle.storage import anchor
 from lifecycle.storage.identity_sql import IdentityStoreMixin
 from lifecycle.storage.outbox_sql import OutboxStoreMixin
 from lifecycle.storage.protocol import (
@@ -50,7 +51,6 @@ from lifecycle.storage.protocol import (
     issue_lock_key,
     jsonable,
     refuse_beyond_limits,
-    verify_chain,
     writable,
 )
 from lifecycle.storage.settings_sql import SettingsStoreMixin
@@ -498,6 +498,11 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
         # Reads of a store opened on a SQLite file go through plain sqlite3 connections (see the module doc).
         self._sqlite_path = _sqlite_file(url) if engine is None else None
         self._idle: list[sqlite3.Connection] = []
+        self._audit_key: bytes | None = None
+
+    def set_audit_key(self, key: bytes | None) -> None:
+        """The key audit events are sealed and checked with (None: write without MACs)."""
+        self._audit_key = key
 
     @property
     def engine(self) -> Engine:
@@ -776,6 +781,9 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
             current: Project | None = None
             new_version = 1
         else:
+            # read before the version check's UPDATE rewrites the head: ``current`` is the project as it
+            # was (a concurrent writer in between makes the UPDATE below match no row)
+            found = _project_or_none(conn, project.code)
             res = conn.execute(
                 update(p)
                 .where(p.c.code == project.code, p.c.version == expected_version)
@@ -790,11 +798,11 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
                     f"this change was based on version {expected_version}); nothing was written, "
                     "reload and try again"
                 )
-            pk, current = _connection_reader(conn).project(project.code)
+            assert found is not None
+            pk, current = found
             new_version = expected_version + 1
         self._write_sections(conn, pk, current, project)
-        self._append(conn, pk, project.code, events)
-        self._put_records(conn, pk, records)
+        self._write_audited(conn, pk, project.code, events, records, project=project, current=current)
         saved: Project = replace(project, version=new_version)
         return saved
 
@@ -829,7 +837,42 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
             if to_insert:
                 conn.execute(insert(table), to_insert)
 
-    def _append(self, conn: Connection, pk: int, code: str, events: Iterable[AuditEvent]) -> None:
+    def _write_audited(
+        self,
+        conn: Connection,
+        pk: int,
+        code: str,
+        events: Iterable[AuditEvent],
+        records: Iterable[Record],
+        *,
+        project: Project | None = None,
+        current: Project | None = None,
+    ) -> None:
+        """Write ``records`` and append ``events`` sealed with the state the write produced.
+
+        Parts the write did not touch keep the hashes the last event recorded (so an edit made outside
+        pmo stays visible); parts it touches are hashed afresh, and found edited before (``drift``) when
+        their stored rows no longer match the last event.
+        """
+        events, records = list(events), list(records)
+        if not events:
+            self._put_records(conn, pk, records)
+            return
+        r = _connection_reader(conn)
+        state = anchor.state_after_write(
+            _last_parts(r, pk),
+            {rec.kind for rec in records},
+            project=project,
+            current=current,
+            load_project=lambda: r.project(code)[1],
+            stored_records=lambda wanted: _stored_record_parts(r, pk, wanted),
+            write=lambda: self._put_records(conn, pk, records),
+        )
+        self._append(conn, pk, code, events, state)
+
+    def _append(
+        self, conn: Connection, pk: int, code: str, events: Iterable[AuditEvent], state: dict[str, Any]
+    ) -> None:
         events = list(events)
         if not events:
             return
@@ -846,6 +889,7 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
             seq += 1
             ev = replace(ev, project=code, at=_utc(ev.at), data=jsonable(ev.data))
             h = chain_hash(head, ev, seq)
+            ev_state, ev_state_hash, mac = anchor.seal(replace(ev, hash=h), state, self._audit_key)
             rows.append(
                 {
                     "project_id": pk,
@@ -858,6 +902,9 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
                     "data": ev.data,
                     "prev_hash": head,
                     "hash": h,
+                    "state": ev_state,
+                    "state_hash": ev_state_hash,
+                    "mac": mac,
                 }
             )
             head = h
@@ -907,8 +954,7 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
         events, records = writable(None, events, records)
         with self._tx() as conn:
             pk = self._lock(conn, code)
-            self._put_records(conn, pk, records)
-            self._append(conn, pk, code, events)
+            self._write_audited(conn, pk, code, events, records)
 
     # ------------------------------------------------------------ documents
     def add_document(
@@ -941,7 +987,7 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
                     document_pk=doc_pk, sha256=hashlib.sha256(content).hexdigest(), size=len(content), content=content
                 )
             )
-        self._append(conn, pk, doc.project, events)
+        self._write_audited(conn, pk, doc.project, events, ())
 
     @contextmanager
     def issuing(self, code: str, kind: str, subject: str) -> Iterator[IssueSession]:
@@ -1013,7 +1059,8 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
     def audit(self, code: str) -> list[AuditEvent]:
         with self._read() as r:
             rows = r.rows(
-                'SELECT "action", "actor", "at", "entity", "entity_id", "data", "seq", "prev_hash", "hash" '
+                'SELECT "action", "actor", "at", "entity", "entity_id", "data", "seq", "prev_hash", "hash", '
+                '"state", "state_hash", "mac" '
                 'FROM "audit_events" WHERE "project_id" = ? ORDER BY "seq"',
                 (r.pk(code),),
             )
@@ -1029,6 +1076,9 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
                     seq=x[6],
                     prev_hash=x[7],
                     hash=x[8],
+                    state=r.json(x[9]) or {},
+                    state_hash=x[10] or "",
+                    mac=x[11] or "",
                 )
                 for x in rows
             ]
@@ -1042,7 +1092,52 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
             )
         if code is not None and not heads:
             raise NotFound(f"no project '{code}'")
+        codes = [h[0] for h in heads]
+        current = self._current_parts(codes)
         problems: list[str] = []
         for h in heads:
-            problems += verify_chain(self.audit(h[0]), h[1], h[2])
+            problems += anchor.verify_trail(self.audit(h[0]), h[1], h[2], self._audit_key, current.get(h[0], {}))
         return problems
+
+    def _current_parts(self, codes: Sequence[str]) -> dict[str, dict[str, str]]:
+        """The audited state of each project as stored now (see :mod:`lifecycle.storage.anchor`)."""
+        out = {p.code: anchor.project_parts(p) for p in self.get_many(codes)}
+        for kind in anchor.STATE_RECORD_KINDS:
+            found = self.all_records(kind)
+            for code, parts in out.items():
+                parts.update(anchor.record_parts(found.get(code, []), (kind,)))
+        return out
+
+    def audit_head(self, code: str) -> tuple[int, str]:
+        with self._read() as r:
+            rows = r.rows('SELECT "audit_seq", "audit_head" FROM "projects" WHERE "code" = ?', (code,))
+        if not rows:
+            raise NotFound(f"no project '{code}' (see `pmo list`)")
+        return int(rows[0][0]), str(rows[0][1] or "")
+
+
+def _project_or_none(conn: Connection, code: str) -> tuple[int, Project] | None:
+    try:
+        return _connection_reader(conn).project(code)
+    except NotFound:
+        return None
+
+
+def _last_parts(r: _Reader, pk: int) -> dict[str, str]:
+    """The part hashes the project's last event recorded (empty before state hashes were kept)."""
+    rows = r.rows('SELECT "state" FROM "audit_events" WHERE "project_id" = ? ORDER BY "seq" DESC LIMIT 1', (pk,))
+    if not rows:
+        return {}
+    return anchor.parts_of(AuditEvent("", "", "", datetime.min, state=r.json(rows[0][0]) or {}))
+
+
+def _stored_record_parts(r: _Reader, pk: int, kinds: Iterable[str]) -> dict[str, str]:
+    """The hashes of the audited record kinds among ``kinds`` as stored now (in this transaction)."""
+    wanted = sorted(k for k in set(kinds) if k in anchor.STATE_RECORD_KINDS)
+    if not wanted:
+        return {}
+    rows = r.rows(
+        f'SELECT {_RECORD_COLUMNS} FROM "records" r WHERE r."project_id" = ? AND r."kind" IN {_marks(len(wanted))}',
+        (pk, *wanted),
+    )
+    return anchor.record_parts([r.record("", x) for x in rows], wanted)

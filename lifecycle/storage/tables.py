@@ -154,6 +154,9 @@ audit_events = Table(
     Column("data", JSON, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("state", JSON, nullable=True),  # migration 0008: see lifecycle.storage.anchor
+    Column("state_hash", String(64), nullable=False, server_default=""),
+    Column("mac", String(64), nullable=False, server_default=""),
     UniqueConstraint("project_id", "seq", name="uq_audit_events_project_seq"),
 )
 

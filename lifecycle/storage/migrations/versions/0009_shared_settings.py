@@ -1,7 +1,7 @@
 """shared settings: the settings every worker reads, pushed by `pmo settings push`
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 22:40:00
 
 One append-only row per push (hash-chained): SMTP, webhook, signing references, base URL, documents
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
