@@ -222,9 +222,25 @@ def test_cli_submit_and_record_take_the_pm_or_the_team(workspace: Path, monkeypa
     assert "no acceptance criterion 'D3-AC9'" in res.output
     facts = json.loads(run("facts", CODE).output)
     d3 = next(d for d in facts["deliverables"] if d["id"] == "D3")
-    assert d3["status"] == "submitted" and d3["criteria_open_ids"] == ["D3-AC1", "D3-AC3", "D3-AC4"]
+    assert d3["status"] == "submitted" and d3["criteria_open_ids"] == [] and d3["criteria_total"] == 4
+    latest = {r["id"]: r["latest"] for r in facts["criterion_results"] if r["criterion"] == "D3-AC2"}
+    assert latest == {"D3-AC2-V1": False, "D3-AC2-V2": False, "D3-AC2-V3": True}  # the sample's two, then ours
     audit = json.loads(run("audit", "show", CODE, "--json").output)
     assert [(e["action"], e["actor"]) for e in audit[-2:]] == [
         ("deliverable.submitted", PM),
         ("criterion.recorded", TESTER),
     ]
+
+
+def test_a_negative_contract_value_is_refused_with_file_and_line(workspace: Path, tmp_path: Path) -> None:
+    f = tmp_path / "demo.yaml"
+    text = dump_project(_project()).replace("  phase: initiation\n", "")
+    f.write_text(text.replace("  approved_budget:", "  contract_value: -5\n  approved_budget:", 1), encoding="utf-8")
+    line = next(i for i, x in enumerate(f.read_text(encoding="utf-8").splitlines(), 1) if "contract_value" in x)
+    res = CliRunner().invoke(cli, ["apply", str(f)])
+    assert res.exit_code == 2 and f"demo.yaml:{line}" in res.output and "contract_value" in res.output, res.output
+    valued = text.replace("  approved_budget:", "  contract_value: 410000\n  approved_budget:", 1)
+    f.write_text(valued, encoding="utf-8")
+    assert CliRunner().invoke(cli, ["apply", str(f)]).exit_code == 0
+    shown = CliRunner().invoke(cli, ["export", "DEMO-1", "--format", "json"]).output
+    assert json.loads(shown)["project"]["contract_value"] in (410000, 410000.0, "410000.00")
