@@ -271,10 +271,6 @@ HAND: dict[str, Callable[[Facts], Outcome]] = {
         all(d["criteria_failed"] == 0 for d in f["deliverables"]),
         _ids(d for d in f["deliverables"] if d["criteria_failed"] > 0),
     ),
-    "CLS-11": lambda f: _ok(
-        all(d["criteria_open"] == 0 for d in f["deliverables"]),
-        _ids(d for d in f["deliverables"] if d["criteria_open"] > 0),
-    ),
     "CLD-01": lambda f: _ok(bool(f["lessons"])),
     "CLD-02": _cld_02,
     "CLD-03": lambda f: _ok(
