@@ -267,6 +267,10 @@ HAND: dict[str, Callable[[Facts], Outcome]] = {
         not any(a["status"] == "open" for a in f["improvement_actions"]),
         _ids(a for a in f["improvement_actions"] if a["status"] == "open"),
     ),
+    "CLS-10": lambda f: _ok(
+        all(d["criteria_failed"] == 0 for d in f["deliverables"]),
+        _ids(d for d in f["deliverables"] if d["criteria_failed"] > 0),
+    ),
     "CLD-01": lambda f: _ok(bool(f["lessons"])),
     "CLD-02": _cld_02,
     "CLD-03": lambda f: _ok(

@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "risk": ("lifecycle.cli.record:risk_grp", "Add or update risks."),
     "issue": ("lifecycle.cli.record:issue_grp", "Raise or resolve issues."),
     "milestone": ("lifecycle.cli.record:milestone_grp", "Mark milestones done."),
+    "deliverable": ("lifecycle.cli.criteria:deliverable_grp", "Hand in deliverables."),
+    "criterion": ("lifecycle.cli.criteria:criterion_grp", "Record the results of acceptance criteria."),
     "cost": ("lifecycle.cli.record:cost_grp", "Book actual costs."),
     "status-report": ("lifecycle.cli.record:status_grp", "Record a status report."),
     "feedback": ("lifecycle.cli.record:feedback_grp", "Record client feedback and satisfaction surveys."),

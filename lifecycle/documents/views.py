@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
+from lifecycle.domain.acceptance import latest_results
 from lifecycle.domain.calendar import work_calendar
 from lifecycle.domain.evm import TCPI_UNREACHABLE, s_curve, select_baseline
 from lifecycle.domain.metrics import project_metrics
@@ -355,10 +356,7 @@ def _deliverable(project: Project, did: str, milestone: str | None, stamp: Stamp
         "tests_passed": d.tests_passed,
         "tests_failed": d.tests_failed,
         "defects_open": d.defects_open,
-        "criteria": [
-            {"id": c.id, "n": n, "text": c.text, "standard": _standard(project, c.standard, stamp), "method": c.method}
-            for n, c in enumerate(d.acceptance_criteria, start=1)
-        ],
+        "criteria": _criteria(project, d, stamp),
         "checks": [
             {
                 "id": c.id,
@@ -386,6 +384,46 @@ def _deliverable(project: Project, did: str, milestone: str | None, stamp: Stamp
         ],
         "verdict": verdict,
     }
+
+
+def _result(project: Project, r: Any, history: int) -> dict[str, Any]:
+    """A criterion result as printed: who verified it by name, evidence without a local path."""
+    return {
+        "id": r.id,
+        "result": r.result,
+        "measured": r.measured,
+        "unit": r.unit,
+        "target": r.target,
+        "method": r.method,
+        "evidence": _no_path(r.evidence),
+        "verifier": _name(project, r.verifier),
+        "date": _d(r.date),
+        "conditions": r.conditions,
+        "automated": r.automated,
+        "history": history,
+    }
+
+
+def _criteria(project: Project, d: Any, stamp: Stamp) -> list[dict[str, Any]]:
+    """One row per acceptance criterion with the result that counts (None: not yet verified)."""
+    mine = [r for r in project.criterion_results if r.deliverable == d.id]
+    latest = latest_results(mine)
+    rows = []
+    for n, c in enumerate(d.acceptance_criteria, start=1):
+        r = latest.get((d.id, c.id))
+        standard = _standard(project, c.standard, stamp)
+        rows.append(
+            {
+                "id": c.id,
+                "n": n,
+                "text": c.text,
+                "standard": standard,
+                "method": c.method,
+                "target": c.target or (standard or {}).get("target", ""),
+                "result": None if r is None else _result(project, r, sum(1 for x in mine if x.criterion == c.id)),
+            }
+        )
+    return rows
 
 
 def _criteria_rows(deliverables: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -426,6 +464,7 @@ def _open_items(
             }
         )
     for d in deliverables:
+        items.extend(_criterion_items(d))
         for rec in d["acceptance"][-1:]:
             if rec["verdict"] == "accepted_with_conditions" and rec["conditions"]:
                 items.append(
@@ -488,13 +527,49 @@ def _open_items(
     return items
 
 
+def _criterion_items(d: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A failed criterion and the conditions of a conditionally passed one are open items."""
+    items = []
+    for c in d["criteria"]:
+        r = c["result"]
+        if r is None or r["result"] == "pass":
+            continue
+        items.append(
+            {
+                "ref": r["id"],
+                "source": "criterion_failed" if r["result"] == "fail" else "criterion_condition",
+                "about": c["id"],
+                "about_name": d["name"],
+                "text": c["text"] if r["result"] == "fail" else r["conditions"],
+                "owner": d["owner"],
+                "due": None,
+                "status": "open",
+            }
+        )
+    return items
+
+
+def criteria_standing(deliverables: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """How many criteria of the document are verified, failed, conditional and not yet verified."""
+    rows = [c for d in deliverables for c in d["criteria"]]
+    results = [c["result"]["result"] for c in rows if c["result"] is not None]
+    return {
+        "total": len(rows),
+        "passed": results.count("pass"),
+        "failed": results.count("fail"),
+        "conditional": results.count("conditional"),
+        "unverified": len(rows) - len(results),
+    }
+
+
 def _conclusion(deliverables: Sequence[Mapping[str, Any]], open_items: Sequence[Mapping[str, Any]]) -> str:
     verdicts = [d["verdict"] for d in deliverables]
     if not verdicts:
         return "pending"
-    if "rejected" in verdicts:
+    standing = criteria_standing(deliverables)
+    if "rejected" in verdicts or standing["failed"]:
         return "not_accepted"
-    if "pending" in verdicts:
+    if "pending" in verdicts or standing["unverified"]:
         return "pending"
     if "accepted_with_conditions" in verdicts or open_items:
         return "accepted_with_conditions"
@@ -601,7 +676,10 @@ def build_acceptance(
     view = _head("acceptance", project, stamp)
     view.update(
         {
-            "milestone": _milestone_row(milestone, stamp.today),
+            "milestone": {
+                **_milestone_row(milestone, stamp.today),
+                "percent": _share(milestone.payment_amount, project.charter.contract_value),
+            },
             "payments": _payments(project, stamp.today),
             "method": project.charter.acceptance_method,
             "team": _team(project),
@@ -610,6 +688,7 @@ def build_acceptance(
             "open_items": items,
             "waivers": named,
             "conclusion": _conclusion(deliverables, items),
+            "criteria_standing": criteria_standing(deliverables),
             "signatures": _signatures(project, milestone=milestone.id, scope="milestone", issued=stamp.today),
         }
     )
@@ -830,16 +909,26 @@ def _schedule_block(project: Project, today: date) -> dict[str, Any]:
     }
 
 
-def _payments(project: Project, today: date) -> dict[str, Any]:
-    """The payment milestones the project records (amount, date, status) and their total.
+def _share(amount: Decimal, contract: Decimal) -> float | None:
+    """``amount`` as a percentage of the contract value, to 0.01 (None without a contract value)."""
+    if not contract:
+        return None
+    return float((amount * 100 / contract).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
-    The project record holds no contract value, so no percentage of a contract is computed here.
-    """
-    rows = [
-        _milestone_row(m, today) for m in sorted(project.milestones, key=lambda m: (m.date, m.id)) if m.payment_amount
-    ]
-    total = sum((m.payment_amount for m in project.milestones), Decimal(0))
-    return {"rows": rows, "total": _money(total) if rows else None}
+
+def _payments(project: Project, today: date) -> dict[str, Any]:
+    """The payment milestones (amount, share of the contract value, date, status), their total and the
+    contract value; each figure computed once here."""
+    contract = project.charter.contract_value
+    paying = [m for m in sorted(project.milestones, key=lambda m: (m.date, m.id)) if m.payment_amount]
+    rows = [{**_milestone_row(m, today), "percent": _share(m.payment_amount, contract)} for m in paying]
+    total = sum((m.payment_amount for m in paying), Decimal(0))
+    return {
+        "rows": rows,
+        "total": _money(total) if rows else None,
+        "total_percent": _share(total, contract) if rows else None,
+        "contract_value": _money(contract) if contract else None,
+    }
 
 
 def _cost_outcome(project: Project, audience: str) -> dict[str, Any]:
@@ -886,6 +975,7 @@ def build_final_acceptance(
             "waivers": named,
             "lessons": _lessons(project),
             "conclusion": _conclusion(deliverables, items),
+            "criteria_standing": criteria_standing(deliverables),
             "signatures": _signatures(project, milestone=None, scope="project", issued=stamp.today),
         }
     )

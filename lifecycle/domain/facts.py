@@ -46,6 +46,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from lifecycle.domain.acceptance import latest_results, tally
 from lifecycle.domain.bulk import gc_paused
 from lifecycle.domain.fields import FieldInfo, SchemaWriter, fields_of
 from lifecycle.domain.metrics import METRICS, project_metrics
@@ -74,6 +75,20 @@ COMPUTED: dict[str, dict[str, tuple[str, str]]] = {
         "quality_checks_failed": (
             "integer",
             "Standards whose latest check of this deliverable failed (latest by date)",
+        ),
+        "criteria_total": ("integer", "Number of acceptance criteria of this deliverable"),
+        "criteria_passed": ("integer", "Criteria whose latest result is pass"),
+        "criteria_failed": ("integer", "Criteria whose latest result is fail"),
+        "criteria_conditional": ("integer", "Criteria whose latest result is conditional (accepted with conditions)"),
+        "criteria_open": ("integer", "Criteria without any result yet (not yet verified)"),
+        "criteria_failed_ids": ("string_list", "Ids of the criteria whose latest result is fail"),
+        "criteria_open_ids": ("string_list", "Ids of the criteria not yet verified"),
+    },
+    "criterion_results": {
+        "latest": (
+            "boolean",
+            "This is the result that counts for its criterion (latest date, then latest recorded); "
+            "the others are its history",
         ),
     },
     "people": {
@@ -428,6 +443,7 @@ def _build_facts(
     for r, plain in zip(project.risks, facts["risks"], strict=True):
         plain["score"] = r.probability * r.impact
     _add_deliverable_facts(project, facts["deliverables"], producing)
+    _add_criteria_facts(project, facts["deliverables"], facts["criterion_results"])
     _add_people_facts(project, facts["people"])
     for m, plain in zip(project.milestones, facts["milestones"], strict=True):
         plain["is_overdue"] = m.status == "planned" and m.date < today
@@ -493,6 +509,23 @@ def _add_deliverable_facts(
             if prev is None or (qc.date or date.min) >= (prev.date or date.min):
                 latest[key] = qc
         plain["quality_checks_failed"] = sum(1 for qc in latest.values() if qc.result == "fail")
+
+
+def _add_criteria_facts(project: Project, deliverables: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+    """Each deliverable's criteria by their latest results; each result says whether it is the latest."""
+    latest = latest_results(project.criterion_results)
+    counting = {id(r) for r in latest.values()}
+    for r, plain in zip(project.criterion_results, results, strict=True):
+        plain["latest"] = id(r) in counting
+    for deliverable, plain in zip(project.deliverables, deliverables, strict=True):
+        t = tally(deliverable, latest)
+        plain["criteria_total"] = t.total
+        plain["criteria_passed"] = t.passed
+        plain["criteria_failed"] = t.failed
+        plain["criteria_conditional"] = t.conditional
+        plain["criteria_open"] = t.open
+        plain["criteria_failed_ids"] = list(t.failed_ids)
+        plain["criteria_open_ids"] = list(t.open_ids)
 
 
 def _add_people_facts(project: Project, people: list[dict[str, Any]]) -> None:

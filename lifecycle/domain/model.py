@@ -172,6 +172,7 @@ class AcceptanceCriterion:
     text: str = fld(doc="What must be true for the deliverable to be accepted")
     standard: str = fld("", ref="quality_standards", doc="Quality standard that measures it")
     method: str = fld("", doc="How it is verified: test, inspection, demonstration, review")
+    target: str = fld("", doc="The value to reach, as printed, e.g. ≤ 2 s (default: the standard's target)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,6 +474,30 @@ class ImprovementAction:
     status: Literal["open", "done", "cancelled"] = "open"
 
 
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    """One verification of a deliverable's acceptance criterion; the latest (by date, then record order)
+    of a criterion is the one that counts, the earlier ones are its history."""
+
+    id: str
+    deliverable: str = fld(ref="deliverables")
+    criterion: str = fld(doc="Id of the acceptance criterion of that deliverable")
+    result: Literal["pass", "fail", "conditional"] = fld(
+        "pass", doc="pass, fail, or conditional (accepted with conditions, stated in conditions)"
+    )
+    measured: str = fld("", doc="The measured value as printed, e.g. 1.8")
+    unit: str = fld("", doc="Unit of the measured value, e.g. s, %")
+    target: str = fld("", doc="The target it was measured against (default: the criterion's)")
+    method: str = fld("", doc="How it was verified: test, inspection, demonstration, review, analysis")
+    evidence: str = fld("", doc="A file name relative to the documents folder, or a reference (report number)")
+    verifier: str = fld("", ref=PEOPLE, doc="Person or contact who verified it")
+    date: Date | None = None
+    conditions: str = fld("", doc="The conditions of a conditional result")
+    notes: str = ""
+    automated: bool = fld(False, doc="Recorded by a quality check that measures the criterion")
+    quality_check: str = fld("", ref="quality_checks", doc="The quality check that produced it")
+
+
 # --------------------------------------------------------------------------- closure
 @dataclass(frozen=True, slots=True)
 class AcceptanceRecord:
@@ -561,6 +586,9 @@ class Charter:
     start: Date | None = None
     finish: Date | None = None
     approved_budget: Decimal = fld(Decimal("0"), min=0, money=True)
+    contract_value: Decimal = fld(
+        Decimal("0"), min=0, money=True, doc="Contract value agreed with the client (0: not stated)"
+    )
     acceptance_method: str = fld("", doc="How acceptance is carried out (验收方式与方法)")
     acceptance_team: tuple[str, ...] = fld((), ref=PEOPLE, doc="Members of the acceptance team")
     support_terms: str = ""
@@ -594,6 +622,7 @@ SECTIONS: dict[str, type] = {
     "surveys": Survey,
     "quality_standards": QualityStandard,
     "quality_checks": QualityCheck,
+    "criterion_results": CriterionResult,
     "improvement_actions": ImprovementAction,
     "acceptance_records": AcceptanceRecord,
     "signoffs": Signoff,
@@ -634,6 +663,7 @@ class Project:
     surveys: tuple[Survey, ...] = ()
     quality_standards: tuple[QualityStandard, ...] = ()
     quality_checks: tuple[QualityCheck, ...] = ()
+    criterion_results: tuple[CriterionResult, ...] = ()
     improvement_actions: tuple[ImprovementAction, ...] = ()
     acceptance_records: tuple[AcceptanceRecord, ...] = ()
     signoffs: tuple[Signoff, ...] = ()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from lifecycle.domain.acceptance import criterion_problems
 from lifecycle.domain.fields import fields_of
 from lifecycle.domain.limits import ID_RE, ID_RULE, project_problems
 from lifecycle.domain.model import SECTIONS, Project
@@ -77,6 +78,7 @@ def validate_project(project: Project, known_ids: dict[str, set[str]] | None = N
     _check_hierarchy(project, out)
     _check_links(project, out)
     _check_tasks(project, out)
+    out.extend(criterion_problems(project))
     for i, wd in enumerate(project.calendar.working_weekdays):
         if wd < 1 or wd > 7:
             out.append((("calendar", "working_weekdays", i), f"{wd} is not an ISO weekday (1 = Monday … 7 = Sunday)"))

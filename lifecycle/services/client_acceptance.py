@@ -79,12 +79,30 @@ class DeliverableAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class CriterionView:
+    """One acceptance criterion with the result that counts, as the certificate states it ('' result:
+    not yet verified)."""
+
+    id: str
+    text: str
+    target: str = ""
+    measured: str = ""
+    method: str = ""
+    evidence: str = ""
+    verifier: str = ""
+    date: str = ""
+    result: str = ""
+    conditions: str = ""
+    automated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class DeliverableView:
     id: str
     name: str
     description: str
     status: str
-    criteria: tuple[str, ...]
+    criteria: tuple[CriterionView, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +327,26 @@ def _deliverable_ids(doc: DocumentRecord) -> list[str]:
     return [str(d.get("id")) for d in doc.record.get("deliverables") or () if isinstance(d, Mapping)]
 
 
+def _criterion_view(c: Mapping[str, Any]) -> CriterionView:
+    """A criterion row of the certificate's record (what the client is accepting, bound to its hash)."""
+    given = c.get("result")
+    r: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+    measured = " ".join(x for x in (str(r.get("measured") or ""), str(r.get("unit") or "")) if x)
+    return CriterionView(
+        id=str(c.get("id", "")),
+        text=str(c.get("text", "")),
+        target=str(r.get("target") or c.get("target") or ""),
+        measured=measured,
+        method=str(r.get("method") or c.get("method") or ""),
+        evidence=str(r.get("evidence") or ""),
+        verifier=str(r.get("verifier") or ""),
+        date=str(r.get("date") or ""),
+        result=str(r.get("result") or ""),
+        conditions=str(r.get("conditions") or ""),
+        automated=bool(r.get("automated")),
+    )
+
+
 def open_link(ctx: Context, token: str) -> AcceptanceView:
     """The certificate behind a link: key facts and deliverables with their criteria."""
     o = _open(ctx, token)
@@ -316,13 +354,13 @@ def open_link(ctx: Context, token: str) -> AcceptanceView:
     ms = _milestone_of(doc)
     contact = _client_rep_contact(p, o.link.recipient)
     index = p.index("deliverables")
+    printed = {str(d.get("id")): d for d in doc.record.get("deliverables") or () if isinstance(d, Mapping)}
     views = []
     for did in _deliverable_ids(doc):
         d: Deliverable | None = index.get(did)
         if d is not None:
-            views.append(
-                DeliverableView(d.id, d.name, d.description, d.status, tuple(c.text for c in d.acceptance_criteria))
-            )
+            criteria = tuple(_criterion_view(c) for c in printed[did].get("criteria") or () if isinstance(c, Mapping))
+            views.append(DeliverableView(d.id, d.name, d.description, d.status, criteria))
     return AcceptanceView(
         project=p.code,
         project_name=p.charter.name,

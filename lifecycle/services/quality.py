@@ -22,8 +22,12 @@ pass. Results are written as ``QualityCheck`` entities (``automated: true``) wit
 deliverable and standard (``QC-<deliverable>-<standard>``), updated in place only when the result or
 its evidence changed, so running the checks twice writes nothing the second time. Each failure opens
 one ``ImprovementAction`` (``IA-<deliverable>-<standard>``) owned by the deliverable's owner; a later
-pass marks it done. The pack's standards the project does not list yet are added to its
-``quality_standards`` so documents can name them. Everything is one audited, version-checked update.
+pass marks it done. A check **measures** each acceptance criterion of the deliverable that names its
+standard: its result is recorded as that criterion's result (``CV-<deliverable>-<criterion>``,
+``automated``, pointing at the check) through :func:`~lifecycle.domain.acceptance.with_result`, the
+function a person's result goes through, and again only when it changed. The pack's standards the
+project does not list yet are added to its ``quality_standards`` so documents can name them.
+Everything is one audited, version-checked update.
 """
 
 from __future__ import annotations
@@ -36,8 +40,17 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from lifecycle.domain.acceptance import default_target, with_result
 from lifecycle.domain.facts import build_facts
-from lifecycle.domain.model import Deliverable, ImprovementAction, Project, QualityCheck, QualityStandard, replace
+from lifecycle.domain.model import (
+    CriterionResult,
+    Deliverable,
+    ImprovementAction,
+    Project,
+    QualityCheck,
+    QualityStandard,
+    replace,
+)
 from lifecycle.errors import InvalidInput
 from lifecycle.expr import CelEnv, deliverable_results
 from lifecycle.services.context import Context
@@ -277,6 +290,7 @@ def _apply(project: Project, outcomes: Sequence[Outcome], today: date, pack: Any
         )
     for o in outcomes:
         qc_id = stable_id("QC", o.deliverable, o.standard)
+        p = _measure_criteria(p, o, qc_id, today)
         old = checks.get(qc_id)
         if (
             old is None
@@ -329,6 +343,36 @@ def _apply(project: Project, outcomes: Sequence[Outcome], today: date, pack: Any
                 ),
             )
     return p
+
+
+def _measure_criteria(project: Project, o: Outcome, qc_id: str, today: date) -> Project:
+    """The outcome recorded as the result of each criterion of the deliverable that names its standard."""
+    deliverable = project.index("deliverables").get(o.deliverable)
+    if deliverable is None:
+        return project
+    results = project.index("criterion_results")
+    for c in deliverable.acceptance_criteria:
+        if c.standard != o.standard:
+            continue
+        rid = stable_id("CV", o.deliverable, c.id)
+        old = results.get(rid)
+        if old is not None and old.automated and (old.result, old.quality_check) == (o.result, qc_id):
+            continue
+        result = CriterionResult(
+            id=rid,
+            deliverable=o.deliverable,
+            criterion=c.id,
+            result=o.result,  # type: ignore[arg-type]
+            target=default_target(project, c) or o.title,
+            method=c.method or "analysis",
+            date=today,
+            conditions=o.evidence if o.result == "conditional" else "",
+            notes=o.evidence,
+            automated=True,
+            quality_check=qc_id,
+        )
+        project = with_result(project, result)
+    return project
 
 
 def run_quality_checks(ctx: Context, code: str, deliverables: Sequence[str] | None = None) -> list[QualityCheck]:

@@ -116,3 +116,34 @@ def page_of(pages: list[list[Word]], text: str) -> list[int]:
     """Pages whose body text contains ``text`` (whitespace ignored)."""
     want = _squash(text)
     return [n for n, page in enumerate(pages, start=1) if want in _squash("".join(lines(page)))]
+
+
+def _row_elements(box: object, rows: set[int], table_class: str, where: str = "") -> None:
+    """Ids of the body-row elements of tables with ``table_class`` laid out under ``box``."""
+    element = getattr(box, "element", None)
+    tag = getattr(element, "tag", "")
+    if tag == "table" and table_class in str(element.get("class") or "").split():  # type: ignore[union-attr]
+        where = "table"
+    elif where == "table" and tag == "tbody":
+        where = "tbody"
+    elif where == "tbody" and tag == "tr":
+        rows.add(id(element))
+    for child in getattr(box, "children", ()) or ():
+        _row_elements(child, rows, table_class, where)
+
+
+def rows_split_across_pages(document_html: str, table_class: str, base: Path) -> tuple[int, int]:
+    """Lay the HTML out and count the body rows of tables with ``table_class`` that are on more than one
+    page (a row split by a page break); returns (split rows, rows)."""
+    from weasyprint import HTML
+
+    from lifecycle.documents.fetcher import AssetFetcher
+
+    doc = HTML(string=document_html, base_url=base.as_uri() + "/", url_fetcher=AssetFetcher(base)).render()
+    seen: dict[int, int] = {}
+    for page in doc.pages:
+        rows: set[int] = set()
+        _row_elements(page._page_box, rows, table_class)
+        for r in rows:
+            seen[r] = seen.get(r, 0) + 1
+    return sum(1 for n in seen.values() if n > 1), len(seen)

@@ -176,9 +176,13 @@ def test_internal_variant_keeps_the_breakdown_and_shares_add_up() -> None:
 def test_payments_with_amounts_in_words(issued: Any) -> None:
     zh = squashed(pdf_text(issued("zh", "final_acceptance").path))
     assert "¥1,014,000.00壹佰零壹万肆仟元整" in zh and "¥1,352,000.00壹佰叁拾伍万贰仟元整" in zh
-    assert "¥2,366,000.00贰佰叁拾陆万陆仟元整" in zh
+    # the three payments are the whole contract: 30 % + 40 % + 30 %, the total 100 % in words
+    assert "30%¥1,014,000.00壹佰零壹万肆仟元整" in zh and "40%¥1,352,000.00" in zh
+    assert "100%¥3,380,000.00叁佰叁拾捌万元整" in zh
+    assert "合同总价：¥3,380,000.00（大写：叁佰叁拾捌万元整）。" in zh
     en = squashed(pdf_text(issued("en", "final_acceptance").path))
-    assert squashed("£102,500.00 One hundred and two thousand five hundred pounds only") in en
+    assert squashed("25% £102,500.00 One hundred and two thousand five hundred pounds only") in en
+    assert squashed("Contract value: £410,000.00 (Four hundred and ten thousand pounds only).") in en
 
 
 def test_a_payment_linked_certificate_states_the_payment() -> None:
@@ -187,7 +191,20 @@ def test_a_payment_linked_certificate_states_the_payment() -> None:
     linked = dataclasses.replace(ms, payment_amount=Decimal("676000"))
     p = dataclasses.replace(p, milestones=tuple(linked if m.id == ms.id else m for m in p.milestones))
     html = render_html(build_view("acceptance", p, stamp("zh-CN"), milestone=linked))
-    assert "本里程碑对应付款：¥676,000.00（大写：陆拾柒万陆仟元整）" in html
+    assert "本里程碑对应付款：¥676,000.00，占合同总价 ¥3,380,000.00 的 20%（大写：陆拾柒万陆仟元整）。" in html
+    # without a contract value the amount is stated alone
+    bare = dataclasses.replace(p, charter=dataclasses.replace(p.charter, contract_value=Decimal(0)))
+    html = render_html(build_view("acceptance", bare, stamp("zh-CN"), milestone=linked))
+    assert "本里程碑对应付款：¥676,000.00（大写：陆拾柒万陆仟元整）" in html and "合同总价" not in html
+
+
+def test_payment_shares_of_the_contract_value() -> None:
+    p = closed(load_sample("en"))
+    pay = build_view("final_acceptance", p, stamp("en"))["payments"]
+    assert [r["percent"] for r in pay["rows"]] == [25.0, 50.0, 25.0]
+    assert (pay["total"], pay["total_percent"], pay["contract_value"]) == ("410000.00", 100.0, "410000.00")
+    odd = dataclasses.replace(p, charter=dataclasses.replace(p.charter, contract_value=Decimal("300000")))
+    assert build_view("final_acceptance", odd, stamp("en"))["payments"]["rows"][0]["percent"] == 34.17
 
 
 # --------------------------------------------------------------------------- no machine-looking content

@@ -122,3 +122,30 @@ def test_the_checker_sees_a_word_outside_the_box(tmp_path: Path) -> None:
     ).write_pdf(pdf)
     problems = layout.outside_content_box(layout.words(pdf))
     assert any("outside" in p and "mm outside" in p for p in problems), problems
+
+
+RESULTS = [c for c in CASES if c[1] in ("acceptance", "final_acceptance")]
+
+
+@pytest.mark.parametrize("document", RESULTS, indirect=True, ids=["-".join(c) for c in RESULTS])
+def test_criterion_result_rows_are_never_split(document: Issued) -> None:
+    """Each criterion's row (criterion, target, measured, method, evidence, verifier, date, result) is
+    laid out on one page: no row box of the results tables continues on the next page."""
+    from lifecycle.documents.render import templates_dir
+
+    split, rows = layout.rows_split_across_pages(render_html(document.doc.record), "criteria-results", templates_dir())
+    assert rows >= 5, f"{document.doc.number}: only {rows} criterion rows laid out"
+    assert split == 0, f"{document.doc.number}: {split} of {rows} criterion rows split across pages"
+
+
+def test_the_row_checker_sees_a_split_row() -> None:
+    """The checker itself: long rows that may break are reported, the same rows kept whole are not."""
+    from lifecycle.documents.render import templates_dir
+
+    def table(style: str) -> str:
+        rows = "".join(f"<tr{style}><td>{'word ' * 400}</td></tr>" for _ in range(3))
+        return f"<html><body><table class='criteria-results'><tbody>{rows}</tbody></table></body></html>"
+
+    assert layout.rows_split_across_pages(table(""), "criteria-results", templates_dir())[0] >= 1
+    kept = " style='break-inside: avoid'"
+    assert layout.rows_split_across_pages(table(kept), "criteria-results", templates_dir()) == (0, 3)

@@ -22,7 +22,7 @@ def test_lint_a_good_pack():
     assert "planning_to_execution" in r.output and "approvals: all of: sponsor, client_representative" in r.output
     assert "hash: " in r.output
     data = json.loads(run("rules", "lint", str(DEFAULT_PACK), "--json").output)
-    assert data["ok"] and data["rules"] == 59 and data["initial"] == "initiation"
+    assert data["ok"] and data["rules"] == 60 and data["initial"] == "initiation"
 
 
 def test_lint_a_bad_pack_prints_every_problem_and_exits_2():

@@ -89,3 +89,24 @@ def test_an_expired_link_shows_a_clear_page(site, token, monkeypatch):
         res = client.get(f"/accept/{token}")
     assert res.status_code == 410 and "This link has expired. Nothing was recorded." in res.text
     assert _answers(site) == 0
+
+
+def test_the_page_shows_the_criterion_results_the_certificate_states(site, client, token):
+    """One row per criterion with the result printed on the certificate; a result recorded after the
+    certificate was issued is not what the client is accepting, so the page does not show it."""
+    from lifecycle.services import criteria
+
+    page = client.get(f"/accept/{token}").text
+    rows = re.findall(r'<tr class="criterion result-(\w+)">', page)
+    assert rows == ["pass"] * 5, rows  # the sample's D1 (two criteria) and D2 (three), all verified
+    assert "Traceability matrix RTM-1.3" in page and "10 of 10 requirements" in page and "2026-09-28" in page
+    assert "Every confirmed requirement traced" in page
+    c = site.ctx("pm")
+    try:
+        new = criteria.NewResult("fail", measured="9 of 10", verifier="lucy_morgan", evidence="RTM-1.4")
+        criteria.record_criterion_result(c, CODE, "D1", "D1-AC1", new)
+    finally:
+        c.close()
+    page = client.get(f"/accept/{token}").text
+    assert re.findall(r'<tr class="criterion result-(\w+)">', page) == ["pass"] * 5
+    assert "RTM-1.4" not in page

@@ -269,6 +269,10 @@ def test_pm_sponsor_client_and_a_bystander_in_the_browser(
         assert f"/accept/{token}/pdf#" in _by(driver, "iframe.pdf-frame").get_attribute("src")
         ids = [f.get_attribute("id").split("-", 1)[1] for f in _all(driver, "fieldset.deliverable")]
         assert len(ids) >= 2
+        # the criterion results the client is accepting, one row each, as the certificate states them
+        rows = _all(driver, "#criteria-D1 tr.criterion")
+        assert len(rows) == 2 and "Traceability matrix RTM-1.3" in rows[0].text and "Pass" in rows[0].text
+        assert len(_all(driver, "table.criteria tr.result-pass")) == 5
         rejected, accepted = ids[-1], ids[:-1]
         for did in accepted:
             _by(driver, f"input[name='verdict:{did}'][value=accept]").click()
