@@ -54,6 +54,8 @@ class PackTitles:
     rules: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     standards: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     references: Mapping[str, str] = field(default_factory=dict)
+    # the pack's custom fields of the project (fields.yaml): name -> printed label (zh/en), in pack order
+    project_fields: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,20 @@ def _project_block(project: Project, stamp: Stamp) -> dict[str, Any]:
         "project_manager": party(project, ch.project_manager),
         "client_representative": party(project, ch.client_representative),
         "sponsor": party(project, ch.sponsor),
+        **_custom_block(ch.custom, stamp),
     }
+
+
+def _custom_block(values: Mapping[str, Any], stamp: Stamp) -> dict[str, Any]:
+    """The project's custom values the rule pack declares, as ``custom: [{label, value}]`` in the pack's
+    order (nothing when there are none, so documents of packs without custom fields are unchanged).
+    Only plain values print: a scorecard or a list stays in the facts for rules."""
+    rows = [
+        {"label": _in_lang(label, stamp.lang) or name, "value": values[name]}
+        for name, label in stamp.titles.project_fields.items()
+        if isinstance(values.get(name), (str, int, float, bool)) and values.get(name) != ""
+    ]
+    return {"custom": rows} if rows else {}
 
 
 def _head(kind: str, project: Project, stamp: Stamp) -> dict[str, Any]:

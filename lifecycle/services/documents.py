@@ -81,6 +81,7 @@ def pack_titles(pack: Any) -> PackTitles:
         rules={r.id: dict(r.title) for r in pack.all_rules()},
         standards={q.id: dict(q.title) for q in pack.quality},
         references={q.id: q.reference for q in pack.quality},
+        project_fields={name: dict(spec.label) for name, spec in (pack.fields.get("project") or {}).items()},
     )
 
 
