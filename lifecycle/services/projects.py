@@ -10,6 +10,8 @@ change that would make it inconsistent, and saves with the version it read (opti
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,7 +27,7 @@ from lifecycle.domain.metrics import project_metrics
 from lifecycle.domain.model import SECTIONS, AuditEvent, DocumentRecord, Project, replace
 from lifecycle.domain.schedule import schedule_calendar_warnings
 from lifecycle.domain.validate import validate_project
-from lifecycle.errors import InvalidInput, NotFound, Problem, SpecError
+from lifecycle.errors import ConcurrentUpdate, InvalidInput, NotFound, Problem, SpecError
 from lifecycle.load.packfields import project_problems
 from lifecycle.load.source import format_path
 from lifecycle.services.context import Context, Workspace, open_context
@@ -426,7 +428,29 @@ def update_project(
 
     A signed-in user must hold a role that records progress on this project (the PM or the team), or be
     a PMO administrator; with nobody signed in (embedded mode, flows) the workspace owner acts.
+
+    ``change`` is applied to the project as stored when the save begins; when another writer saved in
+    between (two flow runs of one project on two workers), it is applied again to the newer version, a
+    few times at most, so independent changes never fail each other and none is lost.
     """
+    for attempt in range(_SAVE_ATTEMPTS):
+        try:
+            return _update_once(
+                ctx, code, change, AuditEvent(code, action, ctx.actor, ctx.now(), entity, entity_id, {}), data
+            )
+        except ConcurrentUpdate:
+            if attempt == _SAVE_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # let the other writer finish its save
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+_SAVE_ATTEMPTS = 8
+
+
+def _update_once(
+    ctx: Context, code: str, change: Callable[[Project], Project], ev: AuditEvent, data: dict[str, Any] | None
+) -> Project:
     current = ctx.store.get(code)
     _may_record(ctx, current)
     new = change(current)
@@ -444,8 +468,7 @@ def update_project(
         {"section": c.section, "key": c.key, "op": c.op, "fields": {k: list(v) for k, v in c.fields.items()}}
         for c in changes
     ]
-    ev = AuditEvent(code, action, ctx.actor, ctx.now(), entity, entity_id, details)
-    saved: Project = ctx.store.save(new, expected_version=current.version, events=[ev])
+    saved: Project = ctx.store.save(new, expected_version=current.version, events=[replace(ev, data=details)])
     return saved
 
 
