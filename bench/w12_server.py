@@ -30,7 +30,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -53,20 +52,16 @@ def _title(n: int, duo: int) -> str:
 
 
 def _get_json(url: str, body: dict[str, Any] | None = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(
-        url, data=data, method="POST" if body is not None else "GET", headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read() or b"null")
+    """GET (or POST ``body`` to) the Prefect API: the server-mode test's helper."""
+    from tests.flows.test_prefect_server import _get_json as get
+
+    return get(url, body)
 
 
 def _free_port() -> int:
-    import socket
+    from tests.flows.conftest import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port()
 
 
 def _wait(what: str, check: Any, timeout: float, poll: float = 0.1) -> Any:

@@ -22,11 +22,11 @@ from pathlib import Path
 
 from lifecycle.domain import policy
 from lifecycle.domain.acceptance import OUTCOMES, default_target, evidence_problem, with_result
-from lifecycle.domain.model import AcceptanceCriterion, CriterionResult, Deliverable, Project, replace
+from lifecycle.domain.model import AcceptanceCriterion, CriterionResult, Deliverable, Project
 from lifecycle.errors import InvalidInput, NotFound
 from lifecycle.services.context import Context
 from lifecycle.services.files import check_file
-from lifecycle.services.projects import get_item, update_project, upsert
+from lifecycle.services.projects import get_item, set_fields, update_project
 
 __all__ = [
     "CriterionResult",
@@ -70,15 +70,10 @@ def submit_deliverable(ctx: Context, code: str, deliverable_id: str, sub: Submis
     values: dict[str, str] = {"status": "submitted"}
     if sub.file:
         values["file"], values["sha256"] = _delivered_file(ctx, code, sub.file)
-
-    def change(p: Project) -> Project:
-        return upsert(p, "deliverables", replace(get_item(p, "deliverables", deliverable_id), **values))
-
-    data = {"values": values, "note": sub.note, "was": d.status, **ctx.acting()}
-    saved = update_project(
-        ctx, code, change, action="deliverable.submitted", entity="deliverables", entity_id=deliverable_id, data=data
+    data = {"note": sub.note, "was": d.status, **ctx.acting()}
+    result: Deliverable = set_fields(
+        ctx, code, "deliverables", deliverable_id, values, action="deliverable.submitted", data=data
     )
-    result: Deliverable = get_item(saved, "deliverables", deliverable_id)
     return result
 
 

@@ -504,8 +504,18 @@ def next_id(project: Project, section: str, prefix: str) -> str:
     return f"{prefix}-{n:03d}"
 
 
-def set_fields(ctx: Context, code: str, section: str, item_id: str, values: dict[str, Any], *, action: str) -> Any:
-    """Change some fields of one entity (values already typed); returns the new entity."""
+def set_fields(
+    ctx: Context,
+    code: str,
+    section: str,
+    item_id: str,
+    values: dict[str, Any],
+    *,
+    action: str,
+    data: dict[str, Any] | None = None,
+) -> Any:
+    """Change some fields of one entity (values already typed); returns the new entity. ``data`` adds to
+    what the audit event says (the changed ``values`` are always in it)."""
 
     def change(p: Project) -> Project:
         item = get_item(p, section, item_id)
@@ -515,7 +525,13 @@ def set_fields(ctx: Context, code: str, section: str, item_id: str, values: dict
             raise InvalidInput(str(exc)) from exc
 
     p = update_project(
-        ctx, code, change, action=action, entity=section, entity_id=item_id, data={"values": to_plain(values)}
+        ctx,
+        code,
+        change,
+        action=action,
+        entity=section,
+        entity_id=item_id,
+        data={"values": to_plain(values), **(data or {})},
     )
     return get_item(p, section, item_id)
 
