@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+import typing
 from datetime import date
 
 import pytest
@@ -11,6 +12,7 @@ from babel.messages.pofile import read_po
 
 from lifecycle.documents import catalogs
 from lifecycle.documents.locale import LANGS, Formatter, amount_in_words_zh_hant
+from lifecycle.domain.model import Locale
 from lifecycle.web.i18n import lang_for, translator
 
 PLACEHOLDER = string.Formatter()
@@ -108,3 +110,23 @@ def test_a_zh_tw_document_embeds_the_traditional_chinese_face(tmp_path):
     assert "Noto-Sans-CJK-TC" in fonts and "Noto-Sans-CJK-SC" not in fonts, fonts
     text = subprocess.run(["pdftotext", "-layout", doc.path, "-"], capture_output=True, text=True, check=True).stdout
     assert "專案驗收證明" in text and "第1頁/共5頁" in text.replace(" ", "") and "臺北時間" in text
+
+
+def test_project_files_and_users_accept_zh_tw(tmp_path):
+    from lifecycle.errors import LifecycleError
+    from lifecycle.load.projectfile import load_project_file
+    from lifecycle.services.identity import LOCALES
+    from tests.documents.samples import SAMPLES
+
+    text = SAMPLES["zh"].read_text(encoding="utf-8")
+    tw = tmp_path / "tw.yaml"
+    tw.write_text(
+        text.replace("  locale: zh-CN\n  currency: CNY", "  locale: zh-TW\n  currency: TWD"), encoding="utf-8"
+    )
+    assert load_project_file(tw).project.charter.locale == "zh-TW"
+    hk = tmp_path / "hk.yaml"
+    hk.write_text(text.replace("  locale: zh-CN", "  locale: zh-HK"), encoding="utf-8")
+    with pytest.raises(LifecycleError, match="locale"):
+        load_project_file(hk)
+    # a new catalog folder is a new language everywhere: the project-file type names each one
+    assert set(LOCALES) == set(LANGS) == set(typing.get_args(Locale))
