@@ -1,0 +1,151 @@
+"""Task and resource calendars in the critical path method, dates worked out by hand.
+
+March 2026: Monday 2, 9, 16, 23, 30. The project calendar works Monday to Friday.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from lifecycle.domain.model import Assignment, Calendar, Person, ResourceCalendar, Task, TaskLink
+from lifecycle.domain.schedule import compute_schedule
+from lifecycle.domain.task_calendars import intersect, resolve_calendar, task_calendars
+from lifecycle.errors import InvalidInput
+from tests.analytics.helpers import project
+
+MON = date(2026, 3, 2)
+FOUR_DAY = ResourceCalendar(id="four", name="Mon-Thu", working_weekdays=(1, 2, 3, 4))
+
+
+def plan(tasks: list[Task], *, people: tuple[Person, ...] = (), assign: tuple[Assignment, ...] = (), **cal: Any):
+    calendar = Calendar(**cal)
+    return project(
+        tasks,
+        [TaskLink(tasks[i].id, tasks[i + 1].id) for i in range(len(tasks) - 1)],
+        calendar=calendar,
+        start=MON,
+        people=people,
+        assignments=assign,
+    )
+
+
+def test_four_day_resource_moves_an_effort_driven_task() -> None:
+    # 10 days on Mon-Thu from Mon 2 March: 2-5 (4), 9-12 (8), 16-17 (10) -> Tue 17 March;
+    # the successor (project calendar) then runs Wed 18 - Thu 19.
+    p = plan(
+        [Task(id="A", name="a", duration_days=10, effort_driven=True), Task(id="B", name="b", duration_days=2)],
+        people=(Person(id="R1", name="r", role="dev", calendar="four"),),
+        assign=(Assignment(person="R1", task="A"),),
+        resource_calendars=(FOUR_DAY,),
+    )
+    s = compute_schedule(p)
+    assert s.dates("A")[:2] == (MON, date(2026, 3, 17))
+    assert s.dates("B")[:2] == (date(2026, 3, 18), date(2026, 3, 19))
+    assert s.timing("A").duration_days == 10
+    assert s.project_finish == date(2026, 3, 19)
+    assert s.critical_path == ["A", "B"]
+    # a fixed-units task that is not effort-driven keeps the project calendar: Mon 2 - Fri 13
+    q = plan(
+        [Task(id="A", name="a", duration_days=10), Task(id="B", name="b", duration_days=2)],
+        people=(Person(id="R1", name="r", role="dev", calendar="four"),),
+        assign=(Assignment(person="R1", task="A"),),
+        resource_calendars=(FOUR_DAY,),
+    )
+    assert compute_schedule(q).dates("A")[1] == date(2026, 3, 13)
+    # fixed work counts like effort-driven
+    fixed = plan(
+        [Task(id="A", name="a", duration_days=10, task_type="fixed_work")],
+        people=(Person(id="R1", name="r", role="dev", calendar="four"),),
+        assign=(Assignment(person="R1", task="A"),),
+        resource_calendars=(FOUR_DAY,),
+    )
+    assert compute_schedule(fixed).project_finish == date(2026, 3, 17)
+
+
+def test_task_calendar_with_a_holiday_exception() -> None:
+    # task calendar: Mon-Fri with Wed 4 and Thu 5 March off; 5 days from Mon 2: 2, 3, 6, 9, 10 -> Tue 10.
+    # B follows on the project calendar (no holiday): Wed 11.
+    shut = ResourceCalendar(id="site", holidays=(date(2026, 3, 4), date(2026, 3, 5)))
+    p = plan(
+        [Task(id="A", name="a", duration_days=5, calendar="site"), Task(id="B", name="b", duration_days=1)],
+        resource_calendars=(shut,),
+    )
+    s = compute_schedule(p)
+    assert s.dates("A")[:2] == (MON, date(2026, 3, 10))
+    assert s.dates("B")[:2] == (date(2026, 3, 11), date(2026, 3, 11))
+    # B on the site calendar too, and starting on a holiday: A 1 day (Mon 2), B 2 days from Tue 3: 3, 6
+    q = plan(
+        [
+            Task(id="A", name="a", duration_days=2, calendar="site"),
+            Task(id="B", name="b", duration_days=2, calendar="site"),
+        ],
+        resource_calendars=(shut,),
+    )
+    s = compute_schedule(q)
+    assert s.dates("A")[:2] == (MON, date(2026, 3, 3))
+    assert s.dates("B")[:2] == (date(2026, 3, 6), date(2026, 3, 9))
+
+
+def test_resource_calendar_inherits_a_base_calendar_with_exceptions() -> None:
+    # base "plant": Mon-Fri, Fri 6 March off (and the project's holiday Mon 9 March inherited because plant
+    # inherits the project calendar); the person's calendar inherits plant, works Sat 7 March, is off Tue 10.
+    # Working days from Mon 2: 2, 3, 4, 5, 7(Sat), 11, 12 ... 6 days -> Wed 11 March.
+    plant = ResourceCalendar(id="plant", holidays=(date(2026, 3, 6),))
+    mine = ResourceCalendar(id="ann", base="plant", extra_workdays=(date(2026, 3, 7),), holidays=(date(2026, 3, 10),))
+    p = plan(
+        [Task(id="A", name="a", duration_days=6, effort_driven=True)],
+        people=(Person(id="R1", name="Ann", role="dev", calendar="ann"),),
+        assign=(Assignment(person="R1", task="A"),),
+        holidays=(date(2026, 3, 9),),
+        resource_calendars=(plant, mine),
+    )
+    full = resolve_calendar(p.calendar, {c.id: c for c in p.calendar.resource_calendars}, "ann")
+    assert full.holidays == (date(2026, 3, 6), date(2026, 3, 9), date(2026, 3, 10))
+    assert full.extra_workdays == (date(2026, 3, 7),)
+    assert compute_schedule(p).project_finish == date(2026, 3, 11)
+
+
+def test_task_calendar_intersects_resource_calendars_unless_ignored() -> None:
+    # task calendar Tue-Fri, person Mon-Thu: together Tue-Thu. 6 days from Mon 2: 3, 4, 5, 10, 11, 12 -> Thu 12
+    tue_fri = ResourceCalendar(id="tf", working_weekdays=(2, 3, 4, 5))
+    people = (Person(id="R1", name="r", role="dev", calendar="four"),)
+    assign = (Assignment(person="R1", task="A"),)
+    task = Task(id="A", name="a", duration_days=6, effort_driven=True, calendar="tf")
+    p = plan([task], people=people, assign=assign, resource_calendars=(FOUR_DAY, tue_fri))
+    s = compute_schedule(p)
+    assert s.dates("A")[:2] == (date(2026, 3, 3), date(2026, 3, 12))
+    # ignore resource calendars: Tue-Fri only: 3, 4, 5, 6, 10, 11 -> Wed 11
+    q = plan(
+        [Task(id="A", name="a", duration_days=6, effort_driven=True, calendar="tf", ignore_resource_calendars=True)],
+        people=people,
+        assign=assign,
+        resource_calendars=(FOUR_DAY, tue_fri),
+    )
+    assert compute_schedule(q).dates("A")[:2] == (date(2026, 3, 3), date(2026, 3, 11))
+    inter = intersect(Calendar(working_weekdays=(1, 2, 3, 4)), Calendar(working_weekdays=(2, 3, 4, 5)))
+    assert inter.working_weekdays == (2, 3, 4)
+
+
+def test_two_people_on_different_calendars_finish_with_the_last() -> None:
+    # R1 Mon-Fri, R2 Mon-Thu: 5 days each from Mon 2: R1 ends Fri 6, R2 ends Mon 9 -> the task ends Mon 9
+    p = plan(
+        [Task(id="A", name="a", duration_days=5, effort_driven=True), Task(id="B", name="b", duration_days=1)],
+        people=(Person(id="R1", name="a", role="dev"), Person(id="R2", name="b", role="dev", calendar="four")),
+        assign=(Assignment(person="R1", task="A"), Assignment(person="R2", task="A")),
+        resource_calendars=(FOUR_DAY,),
+    )
+    s = compute_schedule(p)
+    assert s.dates("A")[:2] == (MON, date(2026, 3, 9))
+    assert s.dates("B")[0] == date(2026, 3, 10)
+    assert set(task_calendars(p)) == {"A"}
+
+
+def test_unknown_calendar_and_base_loop_are_refused() -> None:
+    cal = Calendar(resource_calendars=(ResourceCalendar(id="a", base="b"), ResourceCalendar(id="b", base="a")))
+    with pytest.raises(InvalidInput, match="loop"):
+        resolve_calendar(cal, {c.id: c for c in cal.resource_calendars}, "a")
+    with pytest.raises(InvalidInput, match="not one of"):
+        resolve_calendar(cal, {c.id: c for c in cal.resource_calendars}, "zzz")
