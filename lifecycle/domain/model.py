@@ -92,7 +92,9 @@ class Person:
     rate: Decimal = fld(Decimal("0"), min=0, money=True, doc="Cost rate per hour")
     email: str = ""
     organisation: str = ""
-    calendar: str = fld("", doc="Id of the resource calendar the person works on; empty: the project calendar")
+    calendar: str = fld(
+        "", ref="resource_calendars", doc="Id of the resource calendar the person works on; empty: the project calendar"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +150,7 @@ class Task:
         None, min=0, doc="Three-point estimate: shortest duration in working days (most likely = duration_days)"
     )
     pessimistic_days: float | None = fld(None, min=0, doc="Three-point estimate: longest duration in working days")
-    calendar: str = fld("", doc="Id of the task's own calendar (calendar.resource_calendars); empty: none")
+    calendar: str = fld("", ref="resource_calendars", doc="Id of the task's own calendar; empty: none")
     ignore_resource_calendars: bool = fld(False, doc="Work on the task calendar only, whatever the people's calendars")
     task_type: Literal["fixed_units", "fixed_duration", "fixed_work"] = fld(
         "fixed_units", doc="What stays fixed when work, duration or units change"
@@ -279,6 +281,7 @@ class ResourceCalendar:
     name: str = ""
     base: str = fld(
         "project",
+        ref=("resource_calendars", "project"),
         doc="What it inherits: project (the project calendar), another calendar's id, or empty for nothing",
     )
     working_weekdays: tuple[int, ...] = fld((), doc="ISO weekdays worked (1 = Monday); empty: the base's")

@@ -70,6 +70,9 @@ def validate_project(project: Project, known_ids: dict[str, set[str]] | None = N
     out: list[Finding] = list(project_problems(project))
     _check_charter(project, out)
     ids = _check_ids(project, known_ids or {}, out)
+    ids["resource_calendars"] = {c.id for c in project.calendar.resource_calendars}
+    ids["project"] = {"project"}  # a resource calendar's base may be the project calendar
+    _check_refs(("calendar",), project.calendar, ids, out)
     _check_refs(("project",), project.charter, ids, out)
     for name in SECTIONS:
         for i, item in enumerate(project.section(name)):
