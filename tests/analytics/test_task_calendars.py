@@ -13,7 +13,7 @@ import pytest
 from lifecycle.domain.model import Assignment, Calendar, Person, ResourceCalendar, Task, TaskLink
 from lifecycle.domain.schedule import compute_schedule
 from lifecycle.domain.task_calendars import intersect, resolve_calendar, task_calendars
-from lifecycle.errors import InvalidInput
+from lifecycle.errors import InvalidInput, SpecError
 from tests.analytics.helpers import project
 
 MON = date(2026, 3, 2)
@@ -149,3 +149,23 @@ def test_unknown_calendar_and_base_loop_are_refused() -> None:
         resolve_calendar(cal, {c.id: c for c in cal.resource_calendars}, "a")
     with pytest.raises(InvalidInput, match="not one of"):
         resolve_calendar(cal, {c.id: c for c in cal.resource_calendars}, "zzz")
+
+
+def test_the_project_file_keeps_calendars_through_export_and_load() -> None:
+    from lifecycle.load.projectfile import dump_project, load_project_text
+
+    site = ResourceCalendar(id="site", name="Site", base="four", holidays=(date(2026, 3, 4),))
+    p = plan(
+        [Task(id="A", name="a", duration_days=3, calendar="site", task_type="fixed_duration", effort_driven=True)],
+        people=(Person(id="R1", name="r", role="dev", calendar="four"),),
+        assign=(Assignment(person="R1", task="A", units=0.5, hours=12.0),),
+        resource_calendars=(FOUR_DAY, site),
+    )
+    text = dump_project(p)
+    assert "resource_calendars:" in text and "effort_driven: true" in text
+    back = load_project_text(text).project
+    assert back.calendar.resource_calendars == (FOUR_DAY, site)
+    assert back.people == p.people and back.tasks == p.tasks and back.assignments == p.assignments
+    bad = text.replace("calendar: four", "calendar: nowhere")
+    with pytest.raises(SpecError, match=r"people\[0\]\.calendar: unknown resource calendars id 'nowhere'"):
+        load_project_text(bad)
