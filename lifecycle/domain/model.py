@@ -287,6 +287,7 @@ class ResourceCalendar:
     working_weekdays: tuple[int, ...] = fld((), doc="ISO weekdays worked (1 = Monday); empty: the base's")
     holidays: tuple[Date, ...] = fld((), doc="Its own non-working days (added to the base's)")
     extra_workdays: tuple[Date, ...] = fld((), doc="Its own worked days that would otherwise be off")
+    hours_per_day: float = fld(0.0, min=0, max=24, doc="Working hours of its days; 0: the base's")
 
 
 @dataclass(frozen=True, slots=True)

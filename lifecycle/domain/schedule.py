@@ -62,7 +62,8 @@ Conventions taken from Microsoft Project where the textbook differs
   * Task and resource calendars (:mod:`lifecycle.domain.task_calendars` says which calendars a task
     works on): such a task is placed when the forward pass reaches it: it starts on the first day one
     of its calendars works at or after its earliest start, and finishes when the last of its calendars
-    has worked its duration. Its span on the project calendar then gives the weights of the links
+    has worked its duration (days of the project's hours a day; a calendar with shorter days needs
+    more of them, rounded up to whole days). Its span on the project calendar then gives the weights of the links
     leaving its finish, and its late dates keep that span. Links into its finish (FF, SF) count its
     duration in project working days; a task with actual dates keeps them. The axis stays the project
     calendar's working days: a day the task's calendar works but the project calendar does not counts
@@ -672,7 +673,7 @@ class _Network:
         day0 = pcal.date_at(b + e)
         starts = [(c, c.next_working_day(day0)) for c in self.tcal[u]]
         start = min(x for _, x in starts)
-        finish = max(c.finish_date(x, d) for c, x in starts)
+        finish = max(c.finish_date(x, _ceil_days(d * pcal.hours_per_day / c.hours_per_day)) for c, x in starts)
         s = max(e, pcal.index(start) - b)
         span = max(1, pcal.index_of_ordinal(finish.toordinal() + 1) - b - s)
         delta = span - self.dnode[u]

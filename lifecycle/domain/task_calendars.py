@@ -3,8 +3,8 @@
 Resource calendars (``calendar.resource_calendars``) are named by a person's or a task's ``calendar``
 field. Each inherits from its ``base`` (``project``: the project calendar with its statutory days; the id
 of another resource calendar; empty: nothing, i.e. Monday to Friday without holidays), takes the base's
-working week unless it states its own, and adds its own holidays and extra workdays (its own entries win
-over the base's).
+working week and hours a day unless it states its own, and adds its own holidays and extra workdays (its
+own entries win over the base's).
 
 The rules, as Microsoft Project schedules a task (for the cases this engine supports):
 
@@ -12,7 +12,8 @@ The rules, as Microsoft Project schedules a task (for the cases this engine supp
   ``fixed_work``) works when its people work: each person's assignment runs on the person's calendar,
   intersected with the task's calendar when the task has one and ``ignore_resource_calendars`` is off.
   The task starts when the first of them starts and finishes when the last of them finishes (every
-  assignment lasts the task's duration in working days of its own calendar).
+  assignment lasts the task's duration: its days of the project's hours a day, counted in days of its
+  calendar's hours, so a 4-hour day does half a day's work).
 * A task with a calendar of its own and no such assignments (or with ``ignore_resource_calendars``)
   works on its own calendar.
 * Every other task works on the project calendar.
@@ -48,6 +49,7 @@ def resolve_calendar(project_calendar: Calendar, calendars: dict[str, ResourceCa
         seen.add(at)
         chain.append(rc)
         at = rc.base
+    hours = project_calendar.hours_per_day
     if at == PROJECT_BASE:
         week = tuple(project_calendar.working_weekdays)
         off = set(project_calendar.effective_holidays())
@@ -57,19 +59,22 @@ def resolve_calendar(project_calendar: Calendar, calendars: dict[str, ResourceCa
     for rc in reversed(chain):
         if rc.working_weekdays:
             week = tuple(rc.working_weekdays)
+        if rc.hours_per_day:
+            hours = rc.hours_per_day
         own_on, own_off = set(rc.extra_workdays), set(rc.holidays) - set(rc.extra_workdays)
         off = (off - own_on) | own_off
         on = (on - own_off) | own_on
     return Calendar(
         working_weekdays=tuple(sorted(set(week))),
-        hours_per_day=project_calendar.hours_per_day,
+        hours_per_day=hours,
         holidays=tuple(sorted(off - on)),
         extra_workdays=tuple(sorted(on)),
     )
 
 
 def intersect(a: Calendar, b: Calendar) -> Calendar:
-    """The calendar whose working days are those both ``a`` and ``b`` work."""
+    """The calendar whose working days are those both ``a`` and ``b`` work, with the shorter of their
+    working days (the hours both work, when one day lies within the other)."""
     wa, wb = work_calendar(a), work_calendar(b)
     week = tuple(sorted(set(a.working_weekdays) & set(b.working_weekdays)))
     dates: set[date] = {*a.effective_holidays(), *a.effective_workdays(), *b.effective_holidays()}
@@ -81,7 +86,8 @@ def intersect(a: Calendar, b: Calendar) -> Calendar:
             off.append(d)
         elif d.isoweekday() not in week and both:
             on.append(d)
-    return Calendar(working_weekdays=week, hours_per_day=a.hours_per_day, holidays=tuple(off), extra_workdays=tuple(on))
+    hours = min(a.hours_per_day, b.hours_per_day)
+    return Calendar(working_weekdays=week, hours_per_day=hours, holidays=tuple(off), extra_workdays=tuple(on))
 
 
 def resource_driven(task: Task) -> bool:

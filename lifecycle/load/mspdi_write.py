@@ -41,6 +41,7 @@ from decimal import Decimal
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from lifecycle.domain.model import Baseline, Project, Task
+from lifecycle.domain.task_calendars import resolve_calendar
 
 NS = "http://schemas.microsoft.com/project"
 # the custom duration fields a three-point estimate is written to, as the tool's PERT analysis uses them
@@ -186,29 +187,32 @@ class _Writer:
         from the one the person works on (the format gives every resource a calendar of its own)."""
         cal = self.cal
         marked = [(d, False) for d in cal.effective_holidays()] + [(d, True) for d in cal.effective_workdays()]
-        self._calendar(parent, 1, "Standard", -1, cal.working_weekdays, marked)
+        self._calendar(parent, (1, "Standard", -1), cal.working_weekdays, marked, cal.hours_per_day)
+        named = {c.id: c for c in cal.resource_calendars}
         for rc in cal.resource_calendars:
             base = -1 if not rc.base else (1 if rc.base == "project" else self.cal_uid.get(rc.base, 1))
             week = rc.working_weekdays or (() if base != -1 else (1, 2, 3, 4, 5))
+            full = resolve_calendar(cal, named, rc.id)
+            if rc.hours_per_day and not week:  # its own hours: every working day of the week states them
+                week = full.working_weekdays
             own = [(d, False) for d in rc.holidays if d not in rc.extra_workdays]
             own += [(d, True) for d in rc.extra_workdays]
-            self._calendar(parent, self.cal_uid[rc.id], rc.name or rc.id, base, week, own)
+            self._calendar(parent, (self.cal_uid[rc.id], rc.name or rc.id, base), week, own, full.hours_per_day)
         for x in self.p.people:
             base = self.cal_uid.get(x.calendar, 1) if x.calendar else 1
-            self._calendar(parent, self.person_cal[x.id], x.name, base, (), [])
+            self._calendar(parent, (self.person_cal[x.id], x.name, base), (), [], cal.hours_per_day)
 
     def _calendar(
         self,
         parent: Element,
-        uid: int,
-        name: str,
-        base: int,
+        head: tuple[int, str, int],
         week: tuple[int, ...],
         marked: list[tuple[date, bool]],
+        hpd: float,
     ) -> None:
-        """One calendar: a base calendar (``base`` -1) states every day of the week; a derived one only
-        the days it works differently from its base (``week`` empty: none)."""
-        hpd = self.cal.hours_per_day
+        """One calendar (``head``: UID, name, base UID): a base calendar (base -1) states every day of the
+        week; a derived one only when it works differently from its base (``week`` empty: it does not)."""
+        uid, name, base = head
         c = SubElement(parent, "Calendar")
         _text(c, "UID", uid)
         _text(c, "Name", name)

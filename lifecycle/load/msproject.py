@@ -902,14 +902,55 @@ class _Reader:
         else:
             base, base_week = "", {1, 2, 3, 4, 5}
         week, off, on = self._own_days(cal, ck, base_week)
+        name = (self.text(ck, "Name") or "")[:200]
         return ResourceCalendar(
             id=f"C{uid}",
-            name=(self.text(ck, "Name") or "")[:200],
+            name=name,
             base=base,
             working_weekdays=tuple(sorted(week)) if week != base_week else (),
             holidays=tuple(sorted(off - on)),
             extra_workdays=tuple(sorted(on)),
+            hours_per_day=self._own_hours(ck, name or f"C{uid}"),
         )
+
+    def _own_hours(self, ck: dict[str, list[Element]], name: str) -> float:
+        """The hours of a calendar's own working week days (0 when it states none, or the project's);
+        days of different lengths are averaged, and the report says so."""
+        path = "Calendars/Calendar/WeekDays/WeekDay"
+        hours = []
+        for wd in _children_named(ck, "WeekDays", "WeekDay"):
+            wk = self.kids(wd)
+            if self.int_(wk, "DayType", path) in _DAYTYPE_ISO and self.bool_(wk, "DayWorking", path):
+                h = sum(self._span_hours(wt) for wt in _children_named(wk, "WorkingTimes", "WorkingTime"))
+                if h > 0:
+                    hours.append(h)
+        if not hours:
+            return 0.0
+        mean = round(sum(hours) / len(hours), 2)
+        if max(hours) - min(hours) > 0.01:
+            self.report.note(
+                self.line(ck["WeekDays"][0]),
+                f"calendar '{name}': working days of {', '.join(f'{h:g}' for h in sorted(set(hours)))} hours "
+                f"are scheduled as days of {mean:g} hours",
+            )
+        return 0.0 if abs(mean - self.minutes_per_day / 60) < 0.01 else mean
+
+    def _span_hours(self, wt: Element) -> float:
+        k = self.kids(wt)
+        a, b = self.text(k, "FromTime"), self.text(k, "ToTime")
+        if not a or not b:
+            return 0.0
+        try:
+            x = int(a[:2]) + int(a[3:5]) / 60
+            y = int(b[:2]) + int(b[3:5]) / 60
+        except ValueError:
+            self.error(
+                wt,
+                "Calendars/Calendar/WeekDays/WeekDay/WorkingTimes",
+                f"expected times like 08:00:00, got '{a}' - '{b}'",
+            )
+            return 0.0
+        return (y if y > x else y + 24) - x
 
     def _calendar_days(
         self, cal: Element, by_uid: dict[int, Element], seen: set[int]
@@ -1674,7 +1715,7 @@ def _prune_calendars(
         seen: set[str] = set()
         while cid in by_id and cid not in seen:
             c = by_id[cid]
-            if c.working_weekdays or c.holidays or c.extra_workdays or not c.base:
+            if c.working_weekdays or c.holidays or c.extra_workdays or c.hours_per_day or not c.base:
                 break
             seen.add(cid)
             cid = "" if c.base == "project" else c.base

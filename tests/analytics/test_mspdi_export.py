@@ -120,8 +120,9 @@ def test_import_export_import_changes_nothing(source: str) -> None:
     assert_same(first, again)
     assert again.report.not_understood == {}
     if source == "calendars":
-        assert len(first.calendar.resource_calendars) == 4 and first.assignments
-        assert [p.calendar for p in again.people] == ["C2", "C5"]
+        assert len(first.calendar.resource_calendars) == 5 and first.assignments
+        assert [p.calendar for p in again.people] == ["C2", "C5", "C6"]
+        assert again.calendar.resource_calendars[-1].hours_per_day == 4.0
 
 
 @pytest.mark.parametrize("sample", ["en-clinic-portal.yaml", "zh-smart-factory.yaml"])

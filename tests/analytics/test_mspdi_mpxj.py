@@ -190,6 +190,8 @@ def test_mpxj_reads_our_resource_and_task_calendars_and_assignments(reader: Any,
     f = tmp_path / "calendars.xml"
     f.write_bytes(export(p))
     pf = reader.read(str(f))
+    from java.time import LocalDate
+
     days = [date(2026, 3, 1) + timedelta(days=k) for k in range(61)]
     named = {c.id: c for c in p.calendar.resource_calendars}
 
@@ -202,6 +204,14 @@ def test_mpxj_reads_our_resource_and_task_calendars_and_assignments(reader: Any,
     got = {str(r.getName()): _working_dates(r.getCalendar(), days) for r in pf.getResources() if r.getName()}
     assert got == {name: mine(x.calendar) for name, x in people.items()}
     assert got["Ann"] != mine("") and got["Bob"] != mine("")  # the calendars really differ from the project's
+    from org.mpxj import TimeUnit
+
+    hours = {
+        str(r.getName()): float(r.getCalendar().getWork(LocalDate.of(2026, 3, 2), TimeUnit.HOURS).getDuration())
+        for r in pf.getResources()
+        if r.getName()
+    }
+    assert hours == {"Ann": 8.0, "Bob": 8.0, "Carol": 4.0}
     tasks = {t.id: t for t in p.tasks}
     kinds = {"FIXED_UNITS": "fixed_units", "FIXED_DURATION": "fixed_duration", "FIXED_WORK": "fixed_work"}
     for t in pf.getTasks():
@@ -229,4 +239,4 @@ def test_mpxj_reads_our_resource_and_task_calendars_and_assignments(reader: Any,
         if a.getResource() is not None
     }
     assert theirs_a == {(a.task, a.person, a.units, a.hours) for a in p.assignments}
-    assert len(theirs_a) == 4
+    assert len(theirs_a) == 5

@@ -207,6 +207,7 @@ def calendars_file() -> bytes:
         cal(2, "Ann", body=f"<WeekDays>{weekday(6, False)}</WeekDays>")
         + cal(3, "Site", body=f"<Exceptions>{exception('2026-03-04', '2026-03-05', False)}</Exceptions>")
         + plant_and_bob()
+        + cal(6, "Carol", body=f"<WeekDays>{half_days()}</WeekDays>")
     )
     tasks = (
         task(1, 10, "<Type>0</Type><EffortDriven>1</EffortDriven>")
@@ -218,27 +219,73 @@ def calendars_file() -> bytes:
             "<EffortDriven>1</EffortDriven><CalendarUID>3</CalendarUID><IgnoreResourceCalendar>1</IgnoreResourceCalendar>",
             pred=3,
         )
+        + task(5, 5, "<EffortDriven>1</EffortDriven>")
     )
     return mspdi(
         calendars,
         tasks,
-        resource(1, "Ann", 2) + resource(2, "Bob", 5),
-        assignment(1, 1, 1, 80) + assignment(2, 3, 2, 120) + assignment(3, 4, 1, 24) + assignment(4, 2, 2, 40),
+        resource(1, "Ann", 2) + resource(2, "Bob", 5) + resource(3, "Carol", 6),
+        assignment(1, 1, 1, 80)
+        + assignment(2, 3, 2, 120)
+        + assignment(3, 4, 1, 24)
+        + assignment(4, 2, 2, 40)
+        + assignment(5, 5, 3, 40),
     )
+
+
+def half_days() -> str:
+    """Monday to Friday 08:00-12:00 (4 hours a day)."""
+    times = (
+        "<WorkingTimes><WorkingTime><FromTime>08:00:00</FromTime><ToTime>12:00:00</ToTime></WorkingTime></WorkingTimes>"
+    )
+    return "".join(
+        f"<WeekDay><DayType>{dt}</DayType><DayWorking>1</DayWorking>{times}</WeekDay>" for dt in (2, 3, 4, 5, 6)
+    )
+
+
+def test_a_part_time_calendar_needs_twice_the_days() -> None:
+    # Carol works 4 hours a day: a 5-day (40-hour) effort-driven task takes 10 of her days, Mon 2 - Fri 13
+    d = parse_msproject(
+        mspdi(
+            cal(6, "Carol", body=f"<WeekDays>{half_days()}</WeekDays>"),
+            task(5, 5, "<EffortDriven>1</EffortDriven>"),
+            resource(3, "Carol", 6),
+            assignment(5, 5, 3, 40),
+        ),
+        "carol.xml",
+    )
+    assert d.calendar.resource_calendars == (ResourceCalendar(id="C6", name="Carol", hours_per_day=4.0),)
+    assert schedule_of(d).dates("T5")[:2] == (date(2026, 3, 2), date(2026, 3, 13))
 
 
 def test_every_calendar_of_the_file_is_kept() -> None:
     d = parse_msproject(calendars_file(), "all.xml")
-    assert [c.id for c in d.calendar.resource_calendars] == ["C2", "C3", "C4", "C5"]
-    assert {p.name: p.calendar for p in d.people} == {"Ann": "C2", "Bob": "C5"}
+    assert [c.id for c in d.calendar.resource_calendars] == ["C2", "C3", "C4", "C5", "C6"]
+    assert {p.name: p.calendar for p in d.people} == {"Ann": "C2", "Bob": "C5", "Carol": "C6"}
     assert [(t.id, t.task_type, t.effort_driven, t.calendar, t.ignore_resource_calendars) for t in d.tasks] == [
         ("T1", "fixed_units", True, "", False),
         ("T2", "fixed_duration", False, "C3", False),
         ("T3", "fixed_work", True, "", False),
         ("T4", "fixed_units", True, "C3", True),
+        ("T5", "fixed_units", True, "", False),
     ]
     s = schedule_of(d)
     # T2 fixed duration on the site calendar after T1 (Tue 17): 18, 19, 20, 23, 24 -> Tue 24
     assert s.dates("T2")[:2] == (date(2026, 3, 18), date(2026, 3, 24))
     # T4 after T3 (Mon 23) on the site calendar only: 24, 25, 26
     assert s.dates("T4")[:2] == (date(2026, 3, 24), date(2026, 3, 26))
+
+
+def test_days_of_different_lengths_are_averaged_and_reported() -> None:
+    short_friday = half_days().replace(
+        "<DayType>6</DayType><DayWorking>1</DayWorking><WorkingTimes><WorkingTime><FromTime>08:00:00</FromTime>"
+        "<ToTime>12:00:00",
+        "<DayType>6</DayType><DayWorking>1</DayWorking><WorkingTimes><WorkingTime><FromTime>08:00:00</FromTime>"
+        "<ToTime>10:00:00",
+    )
+    d = parse_msproject(mspdi(cal(6, "Carol", body=f"<WeekDays>{short_friday}</WeekDays>"), task(1, 1)), "c.xml")
+    assert d.calendar.resource_calendars == ()  # nobody uses it
+    assert any(
+        "calendar 'Carol': working days of 2, 4 hours are scheduled as days of 3.6 hours" in a
+        for a in d.report.approximations
+    )
