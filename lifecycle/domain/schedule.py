@@ -65,9 +65,10 @@ Conventions taken from Microsoft Project where the textbook differs
     has worked its duration (days of the project's hours a day; a calendar with shorter days needs
     more of them, rounded up to whole days). Its span on the project calendar then gives the weights of the links
     leaving its finish, and its late dates keep that span. Links into its finish (FF, SF) count its
-    duration in project working days; a task with actual dates keeps them. The axis stays the project
-    calendar's working days: a day the task's calendar works but the project calendar does not counts
-    as the project's next working day.
+    duration in project working days; a task with actual dates keeps them. The passes count the
+    project calendar's working days: a day the task's calendar works but the project calendar does
+    not (a worked Saturday) is shown as the task's date, and counts as the project's next working day
+    for its successors.
 
 A cycle in the links is a :class:`ScheduleCycle` (an :class:`~lifecycle.errors.InvalidInput`) naming the
 tasks in the cycle in order. Pure: standard library only.
@@ -193,6 +194,7 @@ class Schedule:
         fnode: list[int],
         critical_chains: list[list[str]] | None = None,
         days: list[int] | None = None,
+        placed: dict[int, tuple[date, date]] | None = None,
     ):
         self._tasks = tasks
         self.calendar = cal
@@ -203,6 +205,7 @@ class Schedule:
         self._is_sum = is_sum
         self._dur = dur  # span on the project calendar (a task on its own calendar may span more days)
         self._days = days if days is not None else dur  # the task's own working days
+        self._placed = placed or {}  # early dates of tasks on their own calendars (may be days off here)
         self._es = es
         self._ef = ef
         self._ls = ls
@@ -283,6 +286,9 @@ class Schedule:
         es, ls, d = self._es[i], self._ls[i], self._dur[i]
         if d > 0:
             got = at(b + es), at(b + es + d - 1), at(b + ls), at(b + ls + d - 1)
+            if i in self._placed:
+                start, finish = self._placed[i]
+                got = (start, finish, start, finish) if ls == es else (start, finish, got[2], got[3])
         else:
             early = at(b + es - 1) if self._anchor_end[i] else at(b + es)
             late = early if ls == es else at(b + ls - 1)
@@ -482,6 +488,7 @@ def _compute_schedule(project: Project, today: date | None, honor_constraints: b
         fnode=net.fnode,
         critical_chains=_critical_chains(tasks, path, project.links, pos, parent, crit),
         days=dur,
+        placed=net.placed,
     )
 
 
@@ -610,6 +617,7 @@ class _Network:
         "out_w",
         "own_pred",
         "pcal",
+        "placed",
         "sanode",
         "start_out",
         "tcal",
@@ -638,6 +646,7 @@ class _Network:
         self.fin_out: dict[int, list[int]] = {}
         self.days = list(dur)
         self.pcal: WorkCalendar | None = None
+        self.placed: dict[int, tuple[date, date]] = {}  # early start and finish of the tasks placed
         self.base = 0
         for s in children:
             self.fnode[s] = self._add(0, -_INF)
@@ -676,6 +685,7 @@ class _Network:
         finish = max(c.finish_date(x, _ceil_days(d * pcal.hours_per_day / c.hours_per_day)) for c, x in starts)
         s = max(e, pcal.index(start) - b)
         span = max(1, pcal.index_of_ordinal(finish.toordinal() + 1) - b - s)
+        self.placed[u] = (start, finish)
         delta = span - self.dnode[u]
         if delta:
             self.dnode[u] = span

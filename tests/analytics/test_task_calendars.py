@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from lifecycle.domain.model import Assignment, Calendar, Person, ResourceCalendar, Task, TaskLink
+from lifecycle.domain.model import Assignment, Calendar, Person, Project, ResourceCalendar, Task, TaskLink
 from lifecycle.domain.schedule import compute_schedule
 from lifecycle.domain.task_calendars import intersect, resolve_calendar, task_calendars
 from lifecycle.errors import InvalidInput, SpecError
@@ -32,14 +32,23 @@ def plan(tasks: list[Task], *, people: tuple[Person, ...] = (), assign: tuple[As
     )
 
 
+def on_calendar(tasks: list[Task], cid: str, *cals: ResourceCalendar) -> Project:
+    """The tasks in a chain, the first done by R1 who works on calendar ``cid``."""
+    return plan(
+        tasks,
+        people=(Person(id="R1", name="r", role="dev", calendar=cid),),
+        assign=(Assignment(person="R1", task=tasks[0].id),),
+        resource_calendars=cals,
+    )
+
+
 def test_four_day_resource_moves_an_effort_driven_task() -> None:
     # 10 days on Mon-Thu from Mon 2 March: 2-5 (4), 9-12 (8), 16-17 (10) -> Tue 17 March;
     # the successor (project calendar) then runs Wed 18 - Thu 19.
-    p = plan(
+    p = on_calendar(
         [Task(id="A", name="a", duration_days=10, effort_driven=True), Task(id="B", name="b", duration_days=2)],
-        people=(Person(id="R1", name="r", role="dev", calendar="four"),),
-        assign=(Assignment(person="R1", task="A"),),
-        resource_calendars=(FOUR_DAY,),
+        "four",
+        FOUR_DAY,
     )
     s = compute_schedule(p)
     assert s.dates("A")[:2] == (MON, date(2026, 3, 17))
@@ -48,20 +57,12 @@ def test_four_day_resource_moves_an_effort_driven_task() -> None:
     assert s.project_finish == date(2026, 3, 19)
     assert s.critical_path == ["A", "B"]
     # a fixed-units task that is not effort-driven keeps the project calendar: Mon 2 - Fri 13
-    q = plan(
-        [Task(id="A", name="a", duration_days=10), Task(id="B", name="b", duration_days=2)],
-        people=(Person(id="R1", name="r", role="dev", calendar="four"),),
-        assign=(Assignment(person="R1", task="A"),),
-        resource_calendars=(FOUR_DAY,),
+    q = on_calendar(
+        [Task(id="A", name="a", duration_days=10), Task(id="B", name="b", duration_days=2)], "four", FOUR_DAY
     )
     assert compute_schedule(q).dates("A")[1] == date(2026, 3, 13)
     # fixed work counts like effort-driven
-    fixed = plan(
-        [Task(id="A", name="a", duration_days=10, task_type="fixed_work")],
-        people=(Person(id="R1", name="r", role="dev", calendar="four"),),
-        assign=(Assignment(person="R1", task="A"),),
-        resource_calendars=(FOUR_DAY,),
-    )
+    fixed = on_calendar([Task(id="A", name="a", duration_days=10, task_type="fixed_work")], "four", FOUR_DAY)
     assert compute_schedule(fixed).project_finish == date(2026, 3, 17)
 
 
@@ -169,3 +170,17 @@ def test_the_project_file_keeps_calendars_through_export_and_load() -> None:
     bad = text.replace("calendar: four", "calendar: nowhere")
     with pytest.raises(SpecError, match=r"people\[0\]\.calendar: unknown resource calendars id 'nowhere'"):
         load_project_text(bad)
+
+
+def test_a_day_only_the_task_calendar_works_is_shown_as_it_is() -> None:
+    # the person works Saturdays: 6 days from Mon 2 are Mon 2 - Sat 7; the successor starts Mon 9
+    six = ResourceCalendar(id="six", working_weekdays=(1, 2, 3, 4, 5, 6))
+    p = on_calendar(
+        [Task(id="A", name="a", duration_days=6, effort_driven=True), Task(id="B", name="b", duration_days=1)],
+        "six",
+        six,
+    )
+    s = compute_schedule(p)
+    assert s.dates("A") == (MON, date(2026, 3, 7), MON, date(2026, 3, 7))
+    assert s.dates("B")[:2] == (date(2026, 3, 9), date(2026, 3, 9))
+    assert s.project_finish == date(2026, 3, 9)
