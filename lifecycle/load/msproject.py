@@ -13,8 +13,13 @@ saved by every version of the format are read alike):
 * ``Calendars``: the project calendar (and the base calendar it derives from): ``WeekDays`` with
   ``DayType`` 1 = Sunday ... 7 = Saturday and ``DayWorking``; exceptions both in the newer
   ``Exceptions/Exception`` form (``TimePeriod``, ``DayWorking``; recurring daily, weekly, monthly-by-day
-  and yearly-by-day exceptions are expanded) and the older ``WeekDay`` with ``DayType`` 0. A non-working
-  exception becomes a holiday, a working one an extra workday (a make-up day).
+  and yearly-by-day exceptions are expanded) and the older ``WeekDay`` with ``DayType`` 0; ``WorkWeeks``
+  (a different working week for a period: its days that differ become exceptions). A non-working
+  exception becomes a holiday, a working one an extra workday (a make-up day). Every other calendar
+  people or tasks use becomes a resource calendar ``C<UID>`` inheriting from its ``BaseCalendarUID``
+  (``project`` for the project calendar), with its own week, days and hours a day (``WorkingTimes``
+  of its week days); a calendar that only inherits (the format writes one per resource) is replaced
+  by its base.
 * ``Tasks/Task``: ``UID`` (the task id becomes ``T<UID>``), ``Name``, ``WBS`` (else ``OutlineNumber``),
   ``OutlineLevel`` (the hierarchy: each task's parent is the nearest task above it with a smaller
   level), ``Start``, ``Finish``, ``Duration`` (``PT#H#M#S``: working hours, divided by the minutes per day),
@@ -29,8 +34,10 @@ saved by every version of the format are read alike):
   units 4/6/8/10/12 are elapsed time turned into working days pro rata to the working week; percent
   units 19/20 are read as tenths of a percent of the predecessor's duration). The project summary task
   (UID 0 / outline level 0) and null tasks are skipped.
+* ``Tasks/Task`` also: ``CalendarUID`` (the task calendar), ``IgnoreResourceCalendar``, ``Type`` (0
+  fixed units, 1 fixed duration, 2 fixed work) and ``EffortDriven``.
 * ``Resources/Resource``: work resources (``Type`` 1) become people (``R<UID>``; capacity is
-  ``MaxUnits`` x minutes per week; ``StandardRate`` is per hour), material resources (``Type`` 0)
+  ``MaxUnits`` x minutes per week; ``StandardRate`` is per hour; ``CalendarUID``), material resources (``Type`` 0)
   become materials (``M<UID>``) needed by the start of the first task that uses them.
 * ``Assignments/Assignment``: ``TaskUID``, ``ResourceUID`` (-65535, "no resource", is skipped),
   ``Units``, ``Work``. The first person assigned to a task becomes its owner.
@@ -1299,6 +1306,11 @@ class _Resources:
         pid = f"R{uid}"
         self.person_of[uid] = pid
         cuid = r.int_(k, "CalendarUID", path)
+        if cuid is not None and cuid not in r.calendar_ids and cuid != -1:
+            r.report.note(
+                None,
+                f"resource {pid} names calendar UID {cuid}, which the file does not have; the project calendar is used",
+            )
         self.people.append(
             Person(
                 id=pid,
@@ -1409,6 +1421,8 @@ class _TaskReader:
         row["notes"] = r.text(k, "Notes") or ""
         cuid = r.int_(k, "CalendarUID", path)
         row["calendar"] = r.calendar_ids.get(cuid, "") if cuid is not None else ""
+        if cuid is not None and cuid not in r.calendar_ids and cuid != -1:
+            r.report.note(r.line(tel), f"task {tid} names calendar UID {cuid}, which the file does not have; ignored")
         row["ignore_resource_calendars"] = bool(r.bool_(k, "IgnoreResourceCalendar", path))
         row["task_type"] = _TASK_TYPE.get(r.int_(k, "Type", path) or 0, "fixed_units")
         row["effort_driven"] = bool(r.bool_(k, "EffortDriven", path))

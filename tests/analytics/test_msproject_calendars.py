@@ -289,3 +289,11 @@ def test_days_of_different_lengths_are_averaged_and_reported() -> None:
         "calendar 'Carol': working days of 2, 4 hours are scheduled as days of 3.6 hours" in a
         for a in d.report.approximations
     )
+
+
+def test_a_calendar_uid_the_file_does_not_have_is_reported() -> None:
+    d = parse_msproject(mspdi("", task(1, 2, "<CalendarUID>9</CalendarUID>"), resource(1, "Ann", 8)), "x.xml")
+    assert d.people[0].calendar == "" and d.tasks[0].calendar == ""
+    notes = " | ".join(d.report.approximations)
+    assert "resource R1 names calendar UID 8, which the file does not have; the project calendar is used" in notes
+    assert "task T1 names calendar UID 9, which the file does not have; ignored" in notes
