@@ -63,12 +63,13 @@ Conventions taken from Microsoft Project where the textbook differs
     works on): such a task is placed when the forward pass reaches it: it starts on the first day one
     of its calendars works at or after its earliest start, and finishes when the last of its calendars
     has worked its duration (days of the project's hours a day; a calendar with shorter days needs
-    more of them, rounded up to whole days). Its span on the project calendar then gives the weights of the links
-    leaving its finish, and its late dates keep that span. Links into its finish (FF, SF) count its
-    duration in project working days; a task with actual dates keeps them. The passes count the
-    project calendar's working days: a day the task's calendar works but the project calendar does
-    not (a worked Saturday) is shown as the task's date, and counts as the project's next working day
-    for its successors.
+    more of them, rounded up to whole days). Its span on the project calendar then gives the weights
+    of the links leaving its finish. Backwards, it finishes on its calendars' last working day by its
+    late finish and starts its days before that (its slack counts project working days). Links into
+    its finish (FF, SF) count its duration in project working days; a task with actual dates keeps
+    them. The passes count the project calendar's working days: a day the task's calendar works but
+    the project calendar does not (a worked Saturday) is shown as the task's date, and counts as the
+    project's next working day for its successors.
 
 A cycle in the links is a :class:`ScheduleCycle` (an :class:`~lifecycle.errors.InvalidInput`) naming the
 tasks in the cycle in order. Pure: standard library only.
@@ -78,7 +79,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from lifecycle.domain.bulk import gc_paused
@@ -694,6 +695,20 @@ class _Network:
                 self._shift_milestone_in(self.out_v[u][k], u, delta)
         return s
 
+    def late_place(self, u: int, ls: int) -> int:
+        """The late start boundary of placed task ``u`` whose late finish boundary is ``ls`` + its span:
+        each of its calendars ends on its last working day by then and starts its days before."""
+        pcal = self.pcal
+        if pcal is None or u not in self.placed:
+            return ls
+        b, d = self.base, self.days[u]
+        last = pcal.date_at(b + ls + self.dnode[u]) - timedelta(days=1)  # a worked Saturday included
+        starts = []
+        for c in self.tcal[u]:
+            n = _ceil_days(d * pcal.hours_per_day / c.hours_per_day)
+            starts.append(c.add_working_days(c.previous_working_day(last), 1 - n))
+        return min(ls, pcal.index(min(starts)) - b)
+
     def _shift_milestone_in(self, v: int, u: int, delta: int) -> None:
         ins = self.ms_in.get(v)
         if ins:
@@ -930,7 +945,7 @@ def _backward_pass(
                 bfree = gap
         if best > lcap[u]:
             best = lcap[u]
-        ls[u] = best
+        ls[u] = net.late_place(u, best) if net.placed else best
         fsl[u] = bfree if bfree != _INF else pf - eu - dnode[u]
     return ls, fsl
 

@@ -5,6 +5,7 @@ March 2026: Monday 2, 9, 16, 23, 30. The project calendar works Monday to Friday
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -184,3 +185,26 @@ def test_a_day_only_the_task_calendar_works_is_shown_as_it_is() -> None:
     assert s.dates("A") == (MON, date(2026, 3, 7), MON, date(2026, 3, 7))
     assert s.dates("B")[:2] == (date(2026, 3, 9), date(2026, 3, 9))
     assert s.project_finish == date(2026, 3, 9)
+
+
+def test_slack_of_a_task_on_a_four_day_week() -> None:
+    # A: 5 days on Mon-Thu (2, 3, 4, 5, 9) in parallel with B: 10 days (2 - 13); both before C.
+    # A's late finish: its last working day by Fri 13 is Thu 12; 5 days back: 12, 11, 10, 9, 5 -> late start
+    # Thu 5, 3 project working days after its early start (the slack Microsoft Project gives: 10, 11, 12).
+    tasks = [
+        Task(id="A", name="a", duration_days=5, effort_driven=True),
+        Task(id="B", name="b", duration_days=10),
+        Task(id="C", name="c", duration_days=1),
+    ]
+    p = replace(
+        on_calendar(tasks, "four", FOUR_DAY),
+        links=(TaskLink("A", "C"), TaskLink("B", "C")),
+    )
+    s = compute_schedule(p)
+    assert s.dates("A") == (MON, date(2026, 3, 9), date(2026, 3, 5), date(2026, 3, 12))
+    assert s.total_slack("A") == 3 and not s.is_critical("A")
+    assert s.critical_path == ["B", "C"]
+    # on the critical path a placed task has no slack, a worked Saturday included
+    six = ResourceCalendar(id="six", working_weekdays=(1, 2, 3, 4, 5, 6))
+    q = on_calendar([Task(id="A", name="a", duration_days=6, effort_driven=True), tasks[2]], "six", six)
+    assert compute_schedule(q).total_slack("A") == 0
