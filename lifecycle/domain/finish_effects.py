@@ -2,7 +2,8 @@
 
 An imported plan keeps some things the engine applies (resource and task calendars) and some it
 knows about but does not apply the way the source tool would (a task whose people work on other
-calendars but whose work does not drive its duration keeps its own calendar here). For each, the
+calendars but whose work does not drive its duration keeps its own calendar here; the constraint
+kinds the engine does not have, start-no-later-than and finish-no-earlier-than, are left out). For each, the
 finish is computed both ways and the difference is said in working days of the project calendar, so
 a person comparing with the source tool's dates knows what to look at.
 
@@ -11,6 +12,8 @@ Pure: standard library only.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -43,14 +46,26 @@ class FinishEffect:
         return f"{self.item} ({'applied' if self.applied else 'not applied here'}): {moved}"
 
 
-def finish_effects(project: Project, today: date | None = None) -> list[FinishEffect]:
-    """The effect on the finish of the plan's resource and task calendars, and of the people's calendars
-    on tasks whose work does not drive their duration (empty when the plan has none of them)."""
-    if not project.tasks or not project.calendar.resource_calendars:
+def finish_effects(
+    project: Project, today: date | None = None, left_out: Sequence[tuple[str, str, date]] = ()
+) -> list[FinishEffect]:
+    """The effect on the finish of the plan's resource and task calendars, of the people's calendars
+    on tasks whose work does not drive their duration, and of the constraints ``left_out`` (task id,
+    ``start_no_later_than`` or ``finish_no_earlier_than``, date: kinds the engine does not have, taken
+    as the finish-no-later-than or start-no-earlier-than of the same effect). Empty when there is none."""
+    if not project.tasks or not (project.calendar.resource_calendars or left_out):
         return []
     try:
         ours = compute_schedule(project, today=today).project_finish
-        out = [_effect(project, today, ours, "resource and task calendars", _without_calendars(project), True)]
+        out = []
+        if left_out:
+            listed = ", ".join(f"{tid} {kind.replace('_', ' ')} {d}" for tid, kind, d in left_out[:5])
+            item = f"constraints the engine does not have ({listed}{' ...' if len(left_out) > 5 else ''})"
+            alt = compute_schedule(_with_constraints(project, left_out), today=today).project_finish
+            out.append(_between(project, item, alt, ours, applied=False))
+        if not project.calendar.resource_calendars:
+            return out
+        out.append(_effect(project, today, ours, "resource and task calendars", _without_calendars(project), True))
         unapplied = _not_driven_with_people(project)
         if unapplied:
             driven = _as_effort_driven(project, unapplied)
@@ -93,6 +108,26 @@ def _not_driven_with_people(project: Project) -> set[str]:
         if t is not None and a.person in on_other and not resource_driven(t) and not t.ignore_resource_calendars:
             out.add(t.id)
     return out
+
+
+def _with_constraints(project: Project, left_out: Sequence[tuple[str, str, date]]) -> Project:
+    """A start-no-later-than as the finish-no-later-than a duration later, a finish-no-earlier-than as
+    the start-no-earlier-than a duration earlier (tasks that have no constraint of their own)."""
+    cal = work_calendar(project.calendar)
+    by_task = {tid: (kind, d) for tid, kind, d in left_out}
+    tasks = []
+    for t in project.tasks:
+        got = by_task.get(t.id)
+        if got is None or t.constraint:
+            tasks.append(t)
+            continue
+        kind, d = got
+        n = max(0, math.ceil((t.duration_days or 1) - 1e-9) - 1)
+        if kind == "start_no_later_than":
+            tasks.append(replace(t, constraint="finish_no_later_than", constraint_date=cal.add_working_days(d, n)))
+        else:
+            tasks.append(replace(t, constraint="start_no_earlier_than", constraint_date=cal.add_working_days(d, -n)))
+    return replace(project, tasks=tuple(tasks))
 
 
 def _as_effort_driven(project: Project, ids: set[str]) -> Project:

@@ -88,6 +88,7 @@ MAX_BYTES = MAX_XML_BYTES
 NO_RESOURCE = -65535
 LINK_TYPE = {0: "FF", 1: "FS", 2: "SF", 3: "SS"}
 _TASK_TYPE: dict[int, Any] = {0: "fixed_units", 1: "fixed_duration", 2: "fixed_work"}
+_UNSUPPORTED = {5: "start_no_later_than", 6: "finish_no_earlier_than"}  # constraint types left out
 _DUR_RE = re.compile(
     r"^(-)?P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?"
     r"(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
@@ -649,6 +650,8 @@ class MsProjectData:
     baselines: tuple[Baseline, ...]
     report: ImportReport
     task_lines: dict[str, int] = field(default_factory=dict)
+    # constraints the engine does not have, left out: (task id, start_no_later_than | finish_no_earlier_than, date)
+    unsupported_constraints: tuple[tuple[str, str, date], ...] = ()
 
 
 # ---------------------------------------------------------------------------------------- XML reading
@@ -1180,6 +1183,11 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
         baselines=tuple(out_baselines),
         report=rep,
         task_lines=tr.task_lines,
+        unsupported_constraints=tuple(
+            (row["id"], _UNSUPPORTED[row["ctype"]], row["cdate"])
+            for row in tr.rows
+            if row["ctype"] in _UNSUPPORTED and row["cdate"] and row["id"] not in has_kids
+        ),
     )
 
 

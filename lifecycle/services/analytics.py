@@ -345,7 +345,7 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
             baselines=data.baselines,
         )
     _check(project, str(path), data.task_lines, ctx.today())
-    for effect in finish_effects(project, ctx.today()):
+    for effect in finish_effects(project, ctx.today(), data.unsupported_constraints):
         rep.note(None, effect.text())
     moved = _finish_moved(project, data.finish, rep.approximations, ctx.today())
     if moved:

@@ -297,3 +297,17 @@ def test_a_calendar_uid_the_file_does_not_have_is_reported() -> None:
     notes = " | ".join(d.report.approximations)
     assert "resource R1 names calendar UID 8, which the file does not have; the project calendar is used" in notes
     assert "task T1 names calendar UID 9, which the file does not have; ignored" in notes
+
+
+def test_the_import_reports_how_far_a_left_out_constraint_moves_the_finish(ctx: Context, tmp_path: Path) -> None:
+    # T2 (3 days after T1's 5) must finish no earlier than Fri 20 March: here it is scheduled as soon as
+    # possible, Mon 9 - Wed 11; with the constraint (start no earlier than Wed 18) it would be Wed 18 - Fri 20
+    fnet = "<ConstraintType>6</ConstraintType><ConstraintDate>2026-03-20T17:00:00</ConstraintDate>"
+    f = tmp_path / "fnet.xml"
+    f.write_bytes(mspdi("", task(1, 5) + task(2, 3, fnet, pred=1)))
+    rep = analytics.import_msproject(ctx, f, "FNET")
+    assert (
+        "constraints the engine does not have (T2 finish no earlier than 2026-03-20) (not applied here): the "
+        "finish is 2026-03-20 with them and 2026-03-11 without them (7 working day(s) later with them)"
+    ) in rep.approximations
+    assert compute_schedule(ctx.store.get("FNET")).project_finish == date(2026, 3, 11)
