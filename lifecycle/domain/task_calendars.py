@@ -18,11 +18,12 @@ The rules, as Microsoft Project schedules a task (for the cases this engine supp
   works on its own calendar.
 * Every other task works on the project calendar.
 
-Pure: standard library only.
+Pure: standard library only (intersections are cached per pair of calendars).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date
 
@@ -72,6 +73,7 @@ def resolve_calendar(project_calendar: Calendar, calendars: dict[str, ResourceCa
     )
 
 
+@functools.lru_cache(maxsize=256)
 def intersect(a: Calendar, b: Calendar) -> Calendar:
     """The calendar whose working days are those both ``a`` and ``b`` work, with the shorter of their
     working days (the hours both work, when one day lies within the other)."""
