@@ -208,3 +208,21 @@ def test_slack_of_a_task_on_a_four_day_week() -> None:
     six = ResourceCalendar(id="six", working_weekdays=(1, 2, 3, 4, 5, 6))
     q = on_calendar([Task(id="A", name="a", duration_days=6, effort_driven=True), tasks[2]], "six", six)
     assert compute_schedule(q).total_slack("A") == 0
+
+
+def test_calendar_ids_are_checked() -> None:
+    from lifecycle.domain.limits import ID_RULE
+    from lifecycle.domain.validate import validate_project
+
+    p = plan(
+        [Task(id="A", name="a", duration_days=1)],
+        resource_calendars=(FOUR_DAY, FOUR_DAY, ResourceCalendar(id="project")),
+    )
+    found = [(path, msg) for path, msg in validate_project(p) if path[0] == "calendar"]
+    assert found == [
+        (("calendar", "resource_calendars", 1, "id"), "duplicate calendar id 'four'"),
+        (
+            ("calendar", "resource_calendars", 2, "id"),
+            f"'project' is not a valid calendar id ({ID_RULE}; not 'project')",
+        ),
+    ]
