@@ -734,6 +734,7 @@ class _Reader:
         self.working_per_week = 5
         self.pert_fields: dict[str, str] = {}  # custom duration field id -> "optimistic" / "pessimistic"
         self.calendar_ids: dict[int, str] = {}  # calendar UID -> resource calendar id ("" for the project's)
+        self.own_hours: dict[int, float] = {}  # calendar UID -> hours of its own working days (0: none stated)
 
     def line(self, el: Element | None) -> int | None:
         return None if el is None else self.lines.get(id(el))
@@ -887,6 +888,10 @@ class _Reader:
         weekdays, holidays, extra = self._calendar_days(chosen, by_uid, set())
         project_uid = next((u for u, c in by_uid.items() if c is chosen), None)
         self.calendar_ids = {u: ("" if u == project_uid else f"C{u}") for u in by_uid}
+        for u, c in by_uid.items():
+            if u != project_uid:
+                ck = self.kids(c)
+                self.own_hours[u] = self._own_hours(ck, self.text(ck, "Name") or f"C{u}")
         others = tuple(
             self._resource_calendar(c, u, by_uid, project_uid) for u, c in by_uid.items() if u != project_uid
         )
@@ -913,6 +918,9 @@ class _Reader:
             base, base_week = "", {1, 2, 3, 4, 5}
         week, off, on = self._own_days(cal, ck, base_week)
         name = (self.text(ck, "Name") or "")[:200]
+        own = self.own_hours.get(uid, 0.0)
+        if own and abs(own - self._hours_of(base_uid, by_uid)) < 0.01:
+            own = 0.0  # the base's hours
         return ResourceCalendar(
             id=f"C{uid}",
             name=name,
@@ -920,12 +928,22 @@ class _Reader:
             working_weekdays=tuple(sorted(week)) if week != base_week else (),
             holidays=tuple(sorted(off - on)),
             extra_workdays=tuple(sorted(on)),
-            hours_per_day=self._own_hours(ck, name or f"C{uid}"),
+            hours_per_day=own,
         )
 
+    def _hours_of(self, uid: int | None, by_uid: dict[int, Element]) -> float:
+        """The hours a day of calendar ``uid``: its own, else its base's, else the project's."""
+        seen: set[int] = set()
+        while uid is not None and uid in self.own_hours and uid not in seen:
+            if self.own_hours[uid]:
+                return self.own_hours[uid]
+            seen.add(uid)
+            uid = self.int_(self.kids(by_uid[uid]), "BaseCalendarUID", "Calendars/Calendar")
+        return self.minutes_per_day / 60
+
     def _own_hours(self, ck: dict[str, list[Element]], name: str) -> float:
-        """The hours of a calendar's own working week days (0 when it states none, or the project's);
-        days of different lengths are averaged, and the report says so."""
+        """The hours of a calendar's own working week days (0 when it states none); days of different
+        lengths are averaged, and the report says so."""
         path = "Calendars/Calendar/WeekDays/WeekDay"
         hours = []
         for wd in _children_named(ck, "WeekDays", "WeekDay"):
@@ -943,7 +961,7 @@ class _Reader:
                 f"calendar '{name}': working days of {', '.join(f'{h:g}' for h in sorted(set(hours)))} hours "
                 f"are scheduled as days of {mean:g} hours",
             )
-        return 0.0 if abs(mean - self.minutes_per_day / 60) < 0.01 else mean
+        return mean
 
     def _span_hours(self, wt: Element) -> float:
         k = self.kids(wt)

@@ -233,13 +233,15 @@ def calendars_file() -> bytes:
     )
 
 
-def half_days() -> str:
-    """Monday to Friday 08:00-12:00 (4 hours a day)."""
-    times = (
-        "<WorkingTimes><WorkingTime><FromTime>08:00:00</FromTime><ToTime>12:00:00</ToTime></WorkingTime></WorkingTimes>"
+def half_days(*spans: tuple[str, str]) -> str:
+    """Monday to Friday working the given spans of the day (08:00-12:00, 4 hours, by default)."""
+    times = "".join(
+        f"<WorkingTime><FromTime>{a}:00</FromTime><ToTime>{b}:00</ToTime></WorkingTime>"
+        for a, b in (spans or (("08:00", "12:00"),))
     )
     return "".join(
-        f"<WeekDay><DayType>{dt}</DayType><DayWorking>1</DayWorking>{times}</WeekDay>" for dt in (2, 3, 4, 5, 6)
+        f"<WeekDay><DayType>{dt}</DayType><DayWorking>1</DayWorking><WorkingTimes>{times}</WorkingTimes></WeekDay>"
+        for dt in (2, 3, 4, 5, 6)
     )
 
 
@@ -311,3 +313,19 @@ def test_the_import_reports_how_far_a_left_out_constraint_moves_the_finish(ctx: 
         "finish is 2026-03-20 with them and 2026-03-11 without them (7 working day(s) later with them)"
     ) in rep.approximations
     assert compute_schedule(ctx.store.get("FNET")).project_finish == date(2026, 3, 11)
+
+
+def test_hours_a_day_are_inherited_and_overridden() -> None:
+    # Half (UID 7, base calendar of its own) works 4-hour days; Dana (UID 8) derives from it with 8-hour
+    # days of her own: she keeps 8 hours, while Eve (UID 9, deriving, no days of her own) keeps Half's 4.
+    full = half_days(("08:00", "12:00"), ("13:00", "17:00"))
+    calendars = (
+        cal(7, "Half", base=None, body=f"<WeekDays>{half_days()}</WeekDays>")
+        + cal(8, "Dana", base=7, body=f"<WeekDays>{full}</WeekDays>")
+        + cal(9, "Eve", base=7, body=f"<Exceptions>{exception('2026-03-04', '2026-03-04', False)}</Exceptions>")
+    )
+    d = parse_msproject(
+        mspdi(calendars, task(1, 1) + task(2, 1), resource(1, "Dana", 8) + resource(2, "Eve", 9)), "h.xml"
+    )
+    hours = {c.name: c.hours_per_day for c in d.calendar.resource_calendars}
+    assert hours == {"Half": 4.0, "Dana": 8.0, "Eve": 0.0}
