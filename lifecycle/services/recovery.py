@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
+from lifecycle.domain import policy
 from lifecycle.domain.model import AuditEvent
 from lifecycle.errors import InvalidInput, LifecycleError
 from lifecycle.services.context import Context
@@ -264,5 +265,9 @@ async def arecover(
 def recover(
     ctx: Context, *, max_attempts: int = MAX_ATTEMPTS, since: timedelta = timedelta(hours=24), dry_run: bool = False
 ) -> list[Decision]:
-    """:func:`arecover` from synchronous code (``pmo flow recover``)."""
+    """:func:`arecover` from synchronous code (``pmo flow recover``): once the workspace has a pmo_admin
+    account, only a pmo_admin starts runs again (anyone may ask with ``dry_run``). The recovery flow
+    calls :func:`arecover` as every flow acts: as the workspace's actor."""
+    if not dry_run and any(policy.PMO_ADMIN in u.global_roles and not u.disabled for u in ctx.store.list_users()):
+        policy.require(ctx.principal, policy.CHANGE_SETTINGS)
     return asyncio.run(arecover(ctx, max_attempts=max_attempts, since=since, dry_run=dry_run))

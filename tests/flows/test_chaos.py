@@ -8,10 +8,11 @@ own (``tests/flows/smtp_spool.py``, so it can be killed with SIGKILL) and the we
   (``pmo milestone done`` twice at the same time, and ``pmo flow run milestone_reached --deployment``);
 * one project's certificate e-mail is held by the SMTP server after DATA and the server is killed
   before it answers, then started again;
-* one project's run is held at its webhook (after the certificate was issued and e-mailed) and its
-  worker is killed with SIGKILL of its process group and of the flow process's; the crash-detection
-  automation (heartbeats; ``--within 40`` here) marks the run Crashed and the recovery automation's
-  ``pmo-recover`` run starts it again with the key ``<key>/recover-1`` on the other worker.
+* one project's run is held at its webhook (after the certificate was issued and e-mailed) and, once
+  every other run ended, its worker is killed with SIGKILL of its process group and of the flow
+  process's; the crash-detection automation (heartbeats every 30 s; ``--within 50`` here) marks the
+  run Crashed and the recovery automation's ``pmo-recover`` run starts it again with the key
+  ``<key>/recover-1`` on the other worker.
 
 Afterwards: every milestone has exactly one registered certificate whose stored bytes verify
 (``pmo docs verify``), no ``.part`` file is left, every recipient got each certificate once (the one
@@ -47,7 +48,7 @@ CODES = ("CH-A", "CH-B", "CH-S", "CH-V")  # S: its e-mail is killed mid-send; V:
 FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 server_env = server_mode.server_env  # the fixtures of the server-mode test: environment, started processes
 started = server_mode.started
-WITHIN = 40  # seconds without a heartbeat before the automation marks a run Crashed (heartbeats every 30 s)
+WITHIN = 50  # seconds without a heartbeat before the automation marks a run Crashed (heartbeats every 30 s)
 
 
 class Smtp:

@@ -110,14 +110,29 @@ def test_the_recovery_automation_starts_the_recover_deployment_on_crashed_pmo_ru
     assert action.type == "run-deployment" and str(action.deployment_id).endswith("0001")  # type: ignore[union-attr]
 
 
-def test_flow_recover_needs_a_server(make_workspace, monkeypatch):
+def test_flow_recover_needs_a_server_and_once_admins_exist_an_admin(make_workspace, monkeypatch):
     from click.testing import CliRunner
 
     from lifecycle.cli.main import cli
+    from lifecycle.services import identity
+    from tests.flows.conftest import open_ctx
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     ws = make_workspace()
-    res = CliRunner().invoke(cli, ["--workspace", str(ws), "flow", "recover"])
+
+    def recover(*args: str) -> Any:
+        return CliRunner().invoke(cli, ["--workspace", str(ws), "flow", "recover", *args])
+
+    res = recover()
     assert res.exit_code == 2 and "set PREFECT_API_URL" in res.output
-    res = CliRunner().invoke(cli, ["--workspace", str(ws), "flow", "recover", "--max-attempts", "0"])
+    res = recover("--max-attempts", "0")
     assert res.exit_code == 2 and "--max-attempts" in res.output
+    with open_ctx(ws) as ctx:
+        identity.create_user(ctx, email="dev@supplier.example", name="Dev One")
+        identity.create_user(ctx, email="ann@supplier.example", name="Ann Admin", global_roles=["pmo_admin"])
+    monkeypatch.setenv("PMO_USER", "dev@supplier.example")
+    refused = recover()
+    assert refused.exit_code == 1 and "may not change settings" in refused.output
+    assert "set PREFECT_API_URL" in recover("--dry-run").output  # asking what would be started is open
+    monkeypatch.setenv("PMO_USER", "ann@supplier.example")
+    assert "set PREFECT_API_URL" in recover().output
