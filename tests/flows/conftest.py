@@ -6,7 +6,8 @@ The SMTP server is aiosmtpd on 127.0.0.1 (a free port); ``inbox.refuse = n`` mak
 one (550). The webhook receiver is a
 ``http.server`` on 127.0.0.1 that records each JSON body; ``hooks.fail = n`` answers the next ``n``
 with 503; ``hooks.hold = True`` keeps each request waiting until ``hooks.release`` is set (a run stuck
-mid-step). Both are stopped when the test ends, even when it fails.
+mid-step; ``hooks.hold_match = TEXT`` only the first request whose body contains TEXT). Both are
+stopped when the test ends, even when it fails.
 """
 
 from __future__ import annotations
@@ -168,6 +169,7 @@ class Hooks:
     headers: list[dict[str, str]] = field(default_factory=list)
     fail: int = 0
     hold: bool = False  # keep each request waiting until ``release`` is set (a run stuck mid-step)
+    hold_match: str = ""  # hold only the first request whose body contains this text
     held: int = 0
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -194,7 +196,8 @@ def hooks() -> Iterator[Hooks]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
-            if box.hold:  # the sender is stuck here until released (or killed): nothing recorded or answered
+            if box.hold or (box.hold_match and box.hold_match.encode() in body):
+                box.hold_match = ""  # the sender is stuck here until released (or killed): nothing recorded
                 box.held += 1
                 box.release.wait(60)
                 return
