@@ -85,9 +85,8 @@ def serve_cmd(ctx: click.Context, host: str, port: int, base_url: str, no_prefec
         out.print(f"Prefect: {local.url} (recorded in {local.state_file})")
     try:
         if local is not None:
-            runner = flow_handoff.start(
-                ws, lambda name, params: run_flow_here(ws, name, params), lambda: import_flows(ws)
-            )
+            import_flows(ws)  # once, here: the runs handed over do not pay for importing Prefect
+            runner = flow_handoff.start(ws, lambda name, params: run_flow_here(ws, name, params))
             out.print(f"flow runner: {runner.url} (`pmo … --run-flows` hands its flow runs here)")
         app = create_app(WebSettings(ws, base_url=base))
         out.print(f"pmo serve: {base}  (workspace {ws.root})")

@@ -3,9 +3,10 @@
 In embedded mode a ``pmo … --run-flows`` command would import Prefect (1–2 s) and start its engine in a
 new process for every command. While ``pmo serve`` runs, it keeps a warm flow runner instead: a small
 HTTP endpoint on 127.0.0.1 (a free port) in the serve process, whose Prefect and flow modules are
-imported once, and which runs each handed-off flow there, through Prefect, against the local Prefect
-server ``pmo serve`` keeps (so every run is visible on it like any other). The command waits for the
-result and prints it as if it had run the flow itself; it imports no Prefect.
+imported once, before the endpoint is recorded, and which runs each handed-off flow there, through
+Prefect, against the local Prefect server ``pmo serve`` keeps (so every run is visible on it like any
+other). The command waits for the result and prints it as if it had run the flow itself; it imports
+no Prefect.
 
 The endpoint is found through ``flow-runner.json`` in the workspace (url and a random token; the file
 is readable by its owner only, like the workspace's keys): only a process that can read the workspace
@@ -28,7 +29,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -133,19 +134,18 @@ class _Server(ThreadingHTTPServer):
 
 @dataclass
 class FlowRunner:
-    """The warm flow runner of a ``pmo serve`` process: its endpoint, token and threads."""
+    """The warm flow runner of a ``pmo serve`` process: its endpoint, token and thread."""
 
     url: str
     token: str
     server: _Server
     thread: threading.Thread
     state_file: Path
-    warmed: threading.Event = field(default_factory=threading.Event)
 
 
-def start(ws: Workspace, runner: Runner, warm_up: Callable[[], None] | None = None) -> FlowRunner:
-    """Serve ``runner`` on a loopback port and record it in the workspace; ``warm_up`` (importing the
-    flows) runs at once in the background, so the first handed-off run does not pay for it."""
+def start(ws: Workspace, runner: Runner) -> FlowRunner:
+    """Serve ``runner`` on a loopback port and record it in the workspace (the caller has imported the
+    flows already, so the first handed-off run does not pay for it)."""
     token = secrets.token_urlsafe(32)
     server = _Server(runner, token)
     url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -157,18 +157,7 @@ def start(ws: Workspace, runner: Runner, warm_up: Callable[[], None] | None = No
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         json.dump({"url": url, "token": token, "pid": os.getpid()}, out)
     tmp.replace(path)
-    handle = FlowRunner(url, token, server, thread, path)
-    if warm_up is not None:
-
-        def warm() -> None:
-            with server.lock, contextlib.suppress(Exception):  # a failed warm-up shows on the first run
-                warm_up()
-            handle.warmed.set()
-
-        threading.Thread(target=warm, name="pmo-flow-runner-warm-up", daemon=True).start()
-    else:
-        handle.warmed.set()
-    return handle
+    return FlowRunner(url, token, server, thread, path)
 
 
 def stop(handle: FlowRunner) -> None:
