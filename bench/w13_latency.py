@@ -312,6 +312,10 @@ def run(b: Bench) -> dict[str, Any]:
     rows, note = _summary(cases)
     served = [rows[c]["ratio"] for c in ("fresh_serve", "warm_serve")]
     met = max(served) <= 1.5
+    note += (
+        ". Without `pmo serve` each command imports Prefect and starts its temporary API (in a fresh workspace "
+        "it also creates its home's database): no target there"
+    )
     if not met:
         note += f"; MISSED: with a running server {max(served):.2f}× > 1.5×"
     warm = rows["warm_serve"]
