@@ -6,7 +6,8 @@ one untimed run before creates its database). Each run is on its own project, an
 whose deliverables pass the quality standards, so every run does the whole work: quality checks,
 milestone status report, the acceptance certificate (issued; no SMTP server is configured, so it is
 not sent) and the webhook notification (skipped). Baseline, in the same run: a new process calling the
-same services in the same order, each step with its own context as each task opens one. Reported:
+same services in the same order, each step with its own context as each task opens one (the send step
+sends nothing here: no SMTP server). Reported:
 the overhead in seconds of the first run of a process and of the later runs (flow minus direct).
 
 Each side runs in its own process (``python -m bench.w7_flow child ...``), which prints its timings as
@@ -35,7 +36,7 @@ MILESTONE = "M-ACC"
 def _direct_steps(code: str, milestone: str) -> dict[str, Any]:
     """The flow's steps as plain service calls (see flows/milestone.py), one context per step."""
     from lifecycle.services.context import open_context
-    from lifecycle.services.delivery import ensure_document, notify, smtp_configured
+    from lifecycle.services.delivery import deliver_document, ensure_document, notify, smtp_configured
     from lifecycle.services.monitor import record_milestone_report
     from lifecycle.services.projects import get_item
     from lifecycle.services.quality import check_summary, run_quality_checks
@@ -61,6 +62,7 @@ def _direct_steps(code: str, milestone: str) -> dict[str, Any]:
         c.close()
     failed = [q for q in checks if q["result"] == "fail"]
     doc = None
+    sent = False
     if ms.kind == "acceptance" and not failed:
         c = ctx()
         try:
@@ -70,6 +72,11 @@ def _direct_steps(code: str, milestone: str) -> dict[str, Any]:
         c = ctx()
         try:
             smtp_configured(c)
+        finally:
+            c.close()
+        c = ctx()
+        try:  # the flow's send step: without an SMTP server (workload 7) nothing is sent
+            sent = deliver_document(c, code, doc.id)["status"] == "sent"
         finally:
             c.close()
     c = ctx()
@@ -88,7 +95,7 @@ def _direct_steps(code: str, milestone: str) -> dict[str, Any]:
         )
     finally:
         c.close()
-    return {"document": doc.number if doc else None, "failed": len(failed)}
+    return {"document": doc.number if doc else None, "failed": len(failed), "sent": sent}
 
 
 def child(mode: str, codes: list[str], milestone: str) -> dict[str, Any]:

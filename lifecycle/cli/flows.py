@@ -1,8 +1,9 @@
 """``pmo flow list`` and ``pmo flow run NAME --param k=v``: the Prefect flows from the command line.
 
 ``flow list`` reads the flow table in :mod:`flows` and imports no Prefect. ``flow run`` runs a flow
-in this process: in embedded mode (no ``PREFECT_API_URL``) Prefect starts a temporary API of its own,
-with its home inside the workspace (``<workspace>/prefect``) and telemetry off; with a server
+in this process (or on the running ``pmo serve``'s flow runner, see below): in embedded mode (no
+``PREFECT_API_URL``) Prefect starts a temporary API of its own, with its home inside the workspace
+(``<workspace>/prefect``) and telemetry off; with a server
 configured the run is recorded there. ``--deployment`` instead asks the server to run the flow's
 deployment on a worker and returns at once (``--key`` makes a repeated start return the same run).
 ``--runs`` lists recent flow runs with their project, milestone or gate and state.
@@ -11,8 +12,11 @@ Crashed (their heartbeats stop; see :func:`lifecycle.services.events.crash_autom
 that starts the ``pmo-recover`` deployment on every crash; ``flow recover`` does that recovery now
 (the decisions are :mod:`lifecycle.services.recovery`'s).
 
-:func:`run_flow` is the one place that imports and calls a flow in process; other commands (the demo,
+:func:`run_flow` is the one place that runs a flow for a command; other commands (the demo,
 ``pmo milestone done`` when asked to run the flow) call it rather than importing flows themselves.
+While the workspace's ``pmo serve`` runs, it hands the run to the serve process's warm flow runner
+(:mod:`lifecycle.services.flow_handoff`) and waits for the result, instead of importing Prefect and
+starting its engine here; :func:`run_flow_here` is the in-process run both end in.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import click
 from flows import FLOWS, find_flow
 from lifecycle.cli.output import emit_json, handle_errors, run_in_context, ws_from
 from lifecycle.errors import InvalidInput, LifecycleError
+from lifecycle.services import flow_handoff
 from lifecycle.services.artifacts import run_subject
 from lifecycle.services.events import (
     CRASH_AUTOMATION,
@@ -82,11 +87,28 @@ def _prepare(workspace: Any) -> None:
 
 
 def run_flow(workspace: Any, name: str, params: Mapping[str, Any]) -> Any:
+    """Run flow ``name`` and return its result (its exception if it fails): on the warm flow runner of
+    the workspace's running ``pmo serve`` when there is one (no Prefect imported here), else here."""
+    find_flow(name)
+    found = flow_handoff.find(workspace)
+    if found is not None:
+        return flow_handoff.run(found, name, params)
+    return run_flow_here(workspace, name, params)
+
+
+def run_flow_here(workspace: Any, name: str, params: Mapping[str, Any]) -> Any:
     """Run flow ``name`` in this process and return its result (its exception if it fails)."""
     info = find_flow(name)
     _prepare(workspace)
     fn = getattr(importlib.import_module(info.module), info.attr)
     return asyncio.run(fn(**dict(params)))
+
+
+def import_flows(workspace: Any) -> None:
+    """Import Prefect and every flow module now (the warm-up of ``pmo serve``'s flow runner)."""
+    _prepare(workspace)
+    for info in FLOWS.values():
+        importlib.import_module(info.module)
 
 
 def start_deployment(workspace: Any, name: str, params: Mapping[str, Any], key: str = "") -> dict[str, Any]:

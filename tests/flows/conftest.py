@@ -142,6 +142,36 @@ def free_port() -> int:
 
 
 @contextmanager
+def pmo_serve(env: dict[str, str], port: int, log: Path, cwd: Path) -> Iterator[Any]:
+    """`pmo serve --port PORT` as a process of its own session (output in ``log``) until the block ends,
+    then stopped as a user does (Ctrl-C), killed only if it does not stop within 90 s."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lifecycle.cli.main", "serve", "--port", str(port)],
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield proc
+    finally:
+        os.kill(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(90)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+
+
+@contextmanager
 def smtp_server(box: Inbox) -> Iterator[Inbox]:
     """``box`` (an Inbox or a subclass) served by aiosmtpd on a free loopback port until the block ends."""
     from aiosmtpd.controller import Controller
