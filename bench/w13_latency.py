@@ -47,6 +47,7 @@ from bench import (
     ROOT,
     Bench,
     NotAvailable,
+    SmtpInbox,
     child_result,
     env_for,
     pmo_command,
@@ -91,24 +92,7 @@ def child(code: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- set-up
-class _Inbox:
-    """A real SMTP server on 127.0.0.1 keeping what it receives (the tests' inbox)."""
-
-    def __init__(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        from tests.flows.conftest import Inbox, free_port
-
-        self.box = Inbox()
-        self.controller = Controller(self.box, hostname="127.0.0.1", port=free_port())
-        self.controller.start()
-        self.box.port = self.controller.port
-
-    def stop(self) -> None:
-        self.controller.stop()
-
-
-def _workspace(folder: Path, env: dict[str, str], inbox: _Inbox, codes: list[str]) -> None:
+def _workspace(folder: Path, env: dict[str, str], inbox: SmtpInbox, codes: list[str]) -> None:
     """``pmo init``, the sample applied, SMTP set, and one project per code with ``M-ACC`` to reach."""
     from bench.w12_server import _projects
 
@@ -206,7 +190,7 @@ def _served_run(api: str, code: str) -> float:
 
 # --------------------------------------------------------------------------- the cases
 class _Cases:
-    def __init__(self, b: Bench, runs: int, env: dict[str, str], inbox: _Inbox):
+    def __init__(self, b: Bench, runs: int, env: dict[str, str], inbox: SmtpInbox):
         self.b, self.runs, self.env, self.inbox = b, runs, env, inbox
         self.root = b.scratch("w13")
         self.samples: dict[str, list[float]] = {c: [] for c in CASES}
@@ -302,7 +286,7 @@ def run(b: Bench) -> dict[str, Any]:
         PREFECT_LOGGING_LEVEL="WARNING",
         PREFECT_WORKER_QUERY_SECONDS="1",
     )
-    inbox = _Inbox()
+    inbox = SmtpInbox()
     try:
         cases = _Cases(b, runs, env, inbox)
         for case in CASES:
