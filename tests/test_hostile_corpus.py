@@ -136,6 +136,65 @@ def _workbook(column: str, value: object) -> Callable[[Path], Path]:
     return make
 
 
+_SHEET_HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    b'<row r="1"><c r="A1" t="inlineStr"><is><t>ID</t></is></c><c r="B1" t="inlineStr"><is><t>Name</t></is></c></row>'
+)
+_SHEET_TAIL = b"</sheetData></worksheet>"
+
+
+def _sheet(name: str, write: Callable[[io.BufferedIOBase], None], head: bytes = _SHEET_HEAD) -> Callable[[Path], Path]:
+    """The sample workbook with its Tasks sheet's XML written by ``write`` (streamed: it may be large)."""
+
+    def make(tmp: Path) -> Path:
+        import zipfile
+
+        from lifecycle.load.xlsx import write_project_workbook
+
+        path = tmp / name
+        sample = io.BytesIO(write_project_workbook(small_project()))
+        with zipfile.ZipFile(sample) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+            for info in zin.infolist():
+                if info.filename != "xl/worksheets/sheet1.xml":
+                    zout.writestr(info, zin.read(info.filename))
+                    continue
+                part = zipfile.ZipInfo(info.filename)
+                part.compress_type = zipfile.ZIP_DEFLATED
+                with zout.open(part, "w", force_zip64=True) as out:
+                    out.write(head)
+                    write(out)  # type: ignore[arg-type]
+                    out.write(_SHEET_TAIL)
+        return path
+
+    return make
+
+
+def _repeat(megabytes: int) -> Callable[[io.BufferedIOBase], None]:
+    """A zip bomb's body: one row written again and again (a few hundred kB packed)."""
+    row = b'<row r="2"><c r="A2" t="inlineStr"><is><t>x</t></is></c></row>'
+    chunk = row * (1024 * 1024 // len(row))
+
+    def write(out: io.BufferedIOBase) -> None:
+        for _ in range(megabytes):
+            out.write(chunk)
+
+    return write
+
+
+def _many_rows(out: io.BufferedIOBase) -> None:
+    out.write(b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (i, i, i) for i in range(2, 1_000_001)))
+
+
+def _far_row(out: io.BufferedIOBase) -> None:
+    out.write(b'<row r="1000000"><c r="A1000000" t="inlineStr"><is><t>T9</t></is></c></row>')
+
+
+_XXE_HEAD = _SHEET_HEAD.replace(
+    b"<worksheet", b'<!DOCTYPE w [<!ENTITY e SYSTEM "file:///etc/passwd">]><worksheet', 1
+).replace(b"<t>Name</t>", b"<t>&e;</t>")
+
+
 def _apply(file: Path | None) -> list[str]:
     return ["apply", str(file)]
 
@@ -279,6 +338,36 @@ CASES: dict[str, Case] = {
         _workbook("Name", "y" * 30_000),
         _same("import", "xlsx", "DEMO-1", "{file}"),
         ("{file}", "name", "30,000 characters, more than the 500"),
+    ),
+    "xlsx-unpacks-to-300-mb": Case(
+        _sheet("big.xlsx", _repeat(300)),
+        _same("import", "xlsx", "DEMO-1", "{file}"),
+        ("{file} the workbook unpacks to 300 MB, more than the 100 MB a workbook may hold",),
+    ),
+    "xlsx-zip-bomb-ratio": Case(
+        _sheet("bomb.xlsx", _repeat(90)),
+        _same("import", "xlsx", "DEMO-1", "{file}"),
+        ("{file} part 'xl/worksheets/sheet1.xml' is compressed", "more than the 100 to 1"),
+    ),
+    "xlsx-a-million-rows": Case(
+        _sheet("rows.xlsx", _many_rows),
+        _same("import", "xlsx", "DEMO-1", "{file}"),
+        ("{file} the workbook holds more than 100,000 rows",),
+    ),
+    "xlsx-row-one-million": Case(
+        _sheet("far.xlsx", _far_row),
+        _same("import", "xlsx", "DEMO-1", "{file}"),
+        ("{file} sheet 'Tasks': has rows beyond row 100,000",),
+    ),
+    "xlsx-external-entity": Case(
+        _sheet("xxe.xlsx", lambda out: None, _XXE_HEAD),
+        _same("import", "xlsx", "DEMO-1", "{file}"),
+        ("{file} part 'xl/worksheets/sheet1.xml' declares a document type (<!DOCTYPE>)",),
+    ),
+    "xlsx-utf-16": Case(
+        _sheet("utf16.xlsx", lambda out: None, _SHEET_HEAD.decode().encode("utf-16")),
+        _same("import", "xlsx", "DEMO-1", "{file}"),
+        ("{file} part 'xl/worksheets/sheet1.xml' is XML in UTF-16",),
     ),
     "xlsx-dev-zero": Case(lambda tmp: None, lambda f: ["import", "xlsx", "DEMO-1", "/dev/zero"], (DEVICE,)),
     # documents to verify
