@@ -195,6 +195,31 @@ _XXE_HEAD = _SHEET_HEAD.replace(
 ).replace(b"<t>Name</t>", b"<t>&e;</t>")
 
 
+def _settings(text: str | None) -> Callable[[Path], Path]:
+    """A workspace folder whose ``settings.yaml`` holds ``text`` (None: a named pipe; a str of one
+    character repeated: a sparse file of 60 MB)."""
+
+    def make(tmp: Path) -> Path:
+        path = tmp / "ws" / "settings.yaml"
+        path.parent.mkdir()
+        if text is None:
+            os.mkfifo(path)
+        elif text == "":
+            with path.open("wb") as f:
+                f.truncate(60 * 1024 * 1024)
+        else:
+            path.write_text(text, encoding="utf-8")
+        return path
+
+    return make
+
+
+def _list_in(file: Path | None) -> list[str]:
+    """``pmo list`` in the workspace whose settings file is ``file``."""
+    assert file is not None
+    return ["--workspace", str(file.parent), "list"]
+
+
 def _apply(file: Path | None) -> list[str]:
     return ["apply", str(file)]
 
@@ -370,6 +395,30 @@ CASES: dict[str, Case] = {
         ("{file} part 'xl/worksheets/sheet1.xml' is XML in UTF-16",),
     ),
     "xlsx-dev-zero": Case(lambda tmp: None, lambda f: ["import", "xlsx", "DEMO-1", "/dev/zero"], (DEVICE,)),
+    # the workspace's settings file
+    "settings-alias-bomb": Case(
+        _settings((HOSTILE / "alias_bomb.yaml").read_text(encoding="utf-8")), _list_in, ("{file}:", "uses of anchors")
+    ),
+    "settings-nan": Case(
+        _settings("documents_dir: documents\nmax_file_bytes: .nan\n"),
+        _list_in,
+        ("{file}:2 max_file_bytes: nan is not a finite number",),
+    ),
+    "settings-wrong-types": Case(
+        _settings("smtp: localhost\nmax_file_bytes: -5\nrules: [a, b]\ncolour: red\n"),
+        _list_in,
+        (
+            "{file}:1 smtp: must be a mapping of names to values, not text",
+            "{file}:2 max_file_bytes: -5 must be between 1 and",
+            "{file}:3 rules: must be text, not a list",
+            "{file}:4 colour: unknown setting",
+        ),
+    ),
+    "settings-escape-in-actor": Case(
+        _settings('actor: "pmo\\e[2J"\n'), _list_in, ("{file}:1 actor:", "control character U+001B")
+    ),
+    "settings-fifo": Case(_settings(None), _list_in, ("{file} " + PIPE,)),
+    "settings-60-mb": Case(_settings(""), _list_in, ("{file} the file is larger than 50 MB",)),
     # documents to verify
     "docs-verify-fifo": Case(_fifo, _same("docs", "verify", "{file}"), ("{file} " + PIPE,)),
     "docs-verify-dev-zero": Case(lambda tmp: None, lambda f: ["docs", "verify", "/dev/zero"], (DEVICE,)),
