@@ -43,7 +43,7 @@ class Case:
     make: Callable[[Path], Path | None]
     args: Callable[[Path | None], list[str]]
     expect: tuple[str, ...]  # substrings of the message; "{file}" stands for the file's path
-    env: tuple[tuple[str, str], ...] = ()
+    env: tuple[tuple[str, str], ...] = ()  # "{file}" in a value stands for the file's path
     exit_code: int = 2
 
 
@@ -421,6 +421,13 @@ CASES: dict[str, Case] = {
     ),
     "settings-fifo": Case(_settings(None), _list_in, ("{file} " + PIPE,)),
     "settings-60-mb": Case(_settings(""), _list_in, ("{file} the file is larger than 50 MB",)),
+    # files the workspace keeps: a key file named by the environment
+    "audit-key-file-fifo": Case(
+        _fifo,
+        lambda f: ["list"],
+        ("cannot read the audit key {file}: is a named pipe, not a regular file",),
+        env=(("PMO_AUDIT_KEY_FILE", "{file}"),),
+    ),
     # documents to verify
     "docs-verify-fifo": Case(_fifo, _same("docs", "verify", "{file}"), ("{file} " + PIPE,)),
     "docs-verify-dev-zero": Case(lambda tmp: None, lambda f: ["docs", "verify", "/dev/zero"], (DEVICE,)),
@@ -520,7 +527,8 @@ def test_hostile_input_is_refused_with_one_message(name: str, stocked: Path, tmp
     file = case.make(tmp_path)
     before = _database(stocked)
     started = time.monotonic()
-    res = CliRunner().invoke(cli, case.args(file), env=dict(case.env))
+    env = {k: v.replace("{file}", str(file)) for k, v in case.env}
+    res = CliRunner().invoke(cli, case.args(file), env=env)
     elapsed = time.monotonic() - started
     output = res.output
     assert res.exit_code == case.exit_code, f"exit {res.exit_code}: {output}"

@@ -108,7 +108,7 @@ def _logo(ctx: Context) -> str:
     media = _LOGO_TYPES.get(path.suffix.lower())
     if media is None or not path.is_file():
         raise InvalidInput(f"supplier.logo {path} must be an existing .png, .jpg or .svg file")
-    return f"data:{media};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"data:{media};base64," + base64.b64encode(read_regular(path)).decode("ascii")  # size-limited
 
 
 _NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
