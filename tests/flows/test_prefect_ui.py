@@ -21,7 +21,7 @@ import pytest
 
 from lifecycle.domain.model import replace
 from tests.flows.conftest import sample_project
-from tests.flows.test_prefect_server import PREFECT, _get_json, _wait, server_env, started
+from tests.flows.test_prefect_server import _get_json, server_env, start_server, started
 from tests.web.browser import chromium, have_browser, shot
 
 pytestmark = [
@@ -44,18 +44,7 @@ def test_the_prefect_ui_shows_the_gate_review_artifact(make_workspace, inbox, tm
     ws = make_workspace(smtp=inbox.settings(), project=replace(sample_project(tmp_path / "files"), phase="control"))
     api = server_env["PREFECT_API_URL"]
     env = {**server_env, "PMO_WORKSPACE": str(ws), "PREFECT_UI_API_URL": api}
-    logs = [tmp_path / "server.log"]
-    with logs[0].open("wb") as log:
-        server = subprocess.Popen(
-            [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", env["PREFECT_SERVER_API_PORT"]],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    started.append(("server", server))
-    _wait("the server's health check", lambda: _get_json(f"{api}/health") is True, 90, logs)
+    start_server(env, tmp_path, [tmp_path / "server.log"], started)
 
     ran = subprocess.run(
         [sys.executable, "-m", "lifecycle.cli.main", "flow", "run", "gate_review", "-p", "project=DEMO-1", "--json"],
