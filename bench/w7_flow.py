@@ -35,12 +35,11 @@ MILESTONE = "M-ACC"
 # --------------------------------------------------------------------------- the child processes
 def _direct_steps(code: str, milestone: str) -> dict[str, Any]:
     """The flow's steps as plain service calls (see flows/milestone.py), one context per step."""
-    from lifecycle.services.context import open_context
+    from lifecycle.services.context import open_context, open_workspace
     from lifecycle.services.delivery import deliver_document, ensure_document, notify, smtp_configured
     from lifecycle.services.monitor import record_milestone_report
     from lifecycle.services.projects import get_item
     from lifecycle.services.quality import check_summary, run_quality_checks
-    from lifecycle.workspace import open_workspace
 
     def ctx() -> Any:
         return open_context(open_workspace())

@@ -371,8 +371,7 @@ def make_workspace(tmp_path: Path, test_pack: Path) -> Any:
 
 
 def open_ctx(ws: Path) -> Any:
-    from lifecycle.services.context import open_context
-    from lifecycle.workspace import open_workspace
+    from lifecycle.services.context import open_context, open_workspace
 
     return open_context(open_workspace(str(ws)))
 

@@ -24,7 +24,7 @@ import pytest
 
 from lifecycle.errors import ConfigError, InvalidInput, LifecycleError
 from lifecycle.services import flow_handoff
-from lifecycle.workspace import open_workspace
+from lifecycle.services.context import open_workspace
 from tests.flows.conftest import ROOT, free_port, pmo_serve
 
 RESULT = {"project": "DEMO-1", "milestone": "M1", "acceptance": "sent", "checks": []}

@@ -59,7 +59,7 @@ def test_pmo_serve_runs_the_pages_and_a_local_prefect_and_stops_cleanly(workspac
 
         # another pmo process of the workspace finds the running server instead of a temporary API
         probe = (
-            "from lifecycle.workspace import open_workspace\n"
+            "from lifecycle.services.context import open_workspace\n"
             "from lifecycle.services.events import prefect_environment\n"
             "print(prefect_environment(open_workspace()).get('PREFECT_API_URL', ''))"
         )
