@@ -101,11 +101,13 @@ def _consume(value: Any) -> int:
 
 
 # --------------------------------------------------------------------------- the child process
-def _clear_cache(store: Any) -> None:
+def _clear_cache(store: Any, kinds: tuple[str, ...] = ("next_gate",)) -> None:
+    """Forget the sweep's decisions (and, with ``kinds``, other derived data such as kept schedules)."""
     from sqlalchemy import text
 
     with store.engine.begin() as conn:
-        conn.execute(text('DELETE FROM "derived"'))
+        for kind in kinds:
+            conn.execute(text('DELETE FROM "derived" WHERE "kind" = :kind'), {"kind": kind})
 
 
 def _change_some(store: Any, share: float) -> int:

@@ -692,13 +692,20 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
 
     # ------------------------------------------------------------ derived data (a cache)
     def derived(self, kind: str, valid: Mapping[str, str] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
+        sql = (
+            'SELECT p."code", d."key", d."data" FROM "derived" d JOIN "projects" p '
+            'ON p."pk" = d."project_id" WHERE d."kind" = ?'
+        )
         with self._read() as r:
-            rows = r.rows(
-                'SELECT p."code", d."key", d."data" FROM "derived" d JOIN "projects" p '
-                'ON p."pk" = d."project_id" WHERE d."kind" = ?',
-                (kind,),
-            )
-            return {x[0]: (x[1], r.json(x[2])) for x in rows if valid is None or valid.get(x[0]) == x[1]}
+            if valid is None:
+                return {x[0]: (x[1], r.json(x[2])) for x in r.rows(sql, (kind,))}
+            out: dict[str, tuple[str, dict[str, Any]]] = {}
+            codes = list(valid)
+            for i in range(0, len(codes), 500):  # only the entries asked for are read (and decoded)
+                chunk = codes[i : i + 500]
+                rows = r.rows(sql + f' AND p."code" IN {_marks(len(chunk))}', (kind, *chunk))
+                out.update((x[0], (x[1], r.json(x[2]))) for x in rows if valid.get(x[0]) == x[1])
+            return out
 
     def put_derived(self, kind: str, entries: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
         """Replace derived data in one transaction (not audited: it is a cache of what can be recomputed)."""
