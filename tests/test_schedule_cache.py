@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from lifecycle.domain.schedule import (
 from tests.test_facts_speed_equivalence import TODAYS, _samples
 
 TODAY = date(2026, 9, 15)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _rebuilt(project: Project, today: date) -> Schedule:
@@ -125,6 +127,7 @@ def test_a_cold_sweep_reuses_kept_schedules_with_the_same_decisions(store: Any, 
     as the sweep from the rows alone; a project whose plan changed (by a save, or directly in the
     database without a new version) gets its schedule computed again."""
     from lifecycle.services.context import Context
+    from lifecycle.services.portfolio import diff_packs
     from lifecycle.services.schedule_cache import SCHEDULE
     from lifecycle.workspace import Settings, Workspace
 
@@ -147,6 +150,15 @@ def test_a_cold_sweep_reuses_kept_schedules_with_the_same_decisions(store: Any, 
     _forget_decisions(ctx, codes)
     cold, s2 = _sweep(ctx)
     assert (s2.evaluated, s2.schedules_computed, s2.schedules_reused) == (5, 0, 5) and cold == reference
+
+    pack = tmp_path / "stricter"  # a rules diff reuses the kept schedules: the same changes as without
+    shutil.copytree(ROOT / "rules" / "default", pack)
+    gate = pack / "gates" / "execution.yaml"
+    gate.write_text(gate.read_text(encoding="utf-8").replace('check: "', 'check: "false && ', 1), encoding="utf-8")
+    kept = diff_packs(ctx, pack)
+    store.put_derived(SCHEDULE, {c: ("gone", {}) for c in codes})
+    assert store.derived(SCHEDULE, {c: "gone" for c in codes}) and kept[1] == 5 and kept[0]
+    assert [c.to_dict() for c in kept[0]] == [c.to_dict() for c in diff_packs(ctx, pack)[0]]
 
     p = store.get("SC-2")  # a saved change to the plan
     leaf = next(t for t in p.tasks if t.duration_days and t.status != "done")

@@ -9,8 +9,9 @@ decisions, the waivers and the votes, and loads and evaluates only the projects 
 after a rule-pack change, evaluates every project, but reuses each project's critical-path schedule
 kept under a hash of its inputs (:mod:`lifecycle.services.schedule_cache`) when its plan did not
 change. ``use_cache=False`` evaluates everything from the rows alone and leaves the caches alone.
-``diff_packs`` evaluates two rule packs over the same facts and lists the projects whose decision
-would change, with the rules that cause it — what a PMO looks at before publishing a rule change.
+``diff_packs`` evaluates two rule packs over the same facts (reusing kept schedules, keeping none)
+and lists the projects whose decision would change, with the rules that cause it — what a PMO looks
+at before publishing a rule change.
 """
 
 from __future__ import annotations
@@ -228,6 +229,14 @@ def _batches(items: Iterator[Item]) -> Iterator[list[Item]]:
         yield batch
 
 
+def _portfolio_with_schedules(ctx: Context, schedules: ScheduleCache, today: Any) -> Iterator[Item]:
+    """Every project as :func:`_portfolio` gives them, with the kept schedules of each batch loaded."""
+    for batch in _batches(_portfolio(ctx)):
+        schedules.load([project for project, _, _ in batch], today)
+        yield from batch
+        batch.clear()
+
+
 def _stranded(pack: Any, project: Project) -> str:
     """Why ``project`` would be stranded under ``pack``: a phase it is in (or resumes to) that the
     pack lacks, so no transition could ever move it ("" if none)."""
@@ -247,9 +256,10 @@ def diff_packs(ctx: Context, new_dir: str | Path, against: str | Path | None = N
     today = ctx.today()
     changes = []
     n = 0
-    for project, waivers, votes in _portfolio(ctx):
+    schedules = ScheduleCache(ctx, engine_fingerprint(), keep=False)  # reuses what sweeps kept
+    for project, waivers, votes in _portfolio_with_schedules(ctx, schedules, today):
         n += 1
-        facts = build_facts(project, today)
+        facts = build_facts(project, today, schedule_of=schedules)
         a = _decide(old, project, facts, today, waivers, votes) if project.phase in old.lifecycle.phase_ids else None
         b = _decide(new, project, facts, today, waivers, votes) if project.phase in new.lifecycle.phase_ids else None
         stranded = _stranded(new, project)

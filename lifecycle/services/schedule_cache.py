@@ -51,13 +51,14 @@ class ScheduleCache:
 
     ``load(projects, today)`` reads the kept schedules of a batch (one query); the instance is then the
     ``schedule_of`` callable of :func:`~lifecycle.domain.facts.build_facts`; ``save()`` writes the
-    schedules computed since (one transaction). A pass that fails (a link cycle) is not kept: it
-    raises again next time.
+    schedules computed since (one transaction; nothing with ``keep=False``). A pass that fails (a link
+    cycle) is not kept: it raises again next time.
     """
 
-    def __init__(self, ctx: Context, engine: str) -> None:
+    def __init__(self, ctx: Context, engine: str, *, keep: bool = True) -> None:
         self._ctx = ctx
         self._engine = engine
+        self._keep = keep  # False: only read kept schedules (a read-only use such as a rules diff)
         self._keys: dict[str, str] = {}
         self._kept: dict[str, str] = {}  # code -> the state's JSON text
         self._fresh: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -77,7 +78,7 @@ class ScheduleCache:
         schedule = compute_schedule(project, today=today)
         self.computed += 1
         key = self._keys.get(project.code)
-        if key is not None:
+        if key is not None and self._keep:
             self._fresh[project.code] = (key, {"state": _dumps(schedule.state()).decode()})
         return schedule
 
