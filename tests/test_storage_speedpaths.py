@@ -9,6 +9,7 @@ and a read-only command on SQLite never imports SQLAlchemy.
 from __future__ import annotations
 
 import gc
+import json
 import subprocess
 import sys
 import textwrap
@@ -149,6 +150,27 @@ def test_json_cells_read_back_exactly():
     assert _json_loads("[]") == [] and _json_loads('{"a": [1, "x"]}') == {"a": [1, "x"]}
     assert str(_json_loads("[NaN]")[0]) == "nan"
     assert _json_loads("[123456789012345678901234567890]") == [123456789012345678901234567890]
+
+
+def test_json_cells_as_bytes_read_as_json_reads_them():
+    """PostgreSQL hands JSON cells as UTF-8 bytes: the decoder gives what json.loads gives for them."""
+    texts = [
+        "[]",
+        " [] ",
+        "{}",
+        "5",
+        '"x"',
+        '["Zürich", "北京", "\\ud800", "\\u00e9"]',
+        '{"a": [1, 2.5, -0.0, 1e-9, 123456789012345678901234567890, null, true], "a": "last"}',
+        "[NaN, Infinity]",
+    ]
+    for text in texts:
+        for data in (text.encode("utf-8"), b"\xef\xbb\xbf" + text.encode("utf-8")):
+            want = json.loads(data)
+            got = _json_loads(data)
+            assert json.dumps(got) == json.dumps(want) and type(got) is type(want), data
+    with pytest.raises(ValueError):
+        _json_loads(b"[1,")
 
 
 def test_a_read_only_command_on_sqlite_does_not_import_sqlalchemy(tmp_path):
