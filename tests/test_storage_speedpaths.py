@@ -158,6 +158,7 @@ def test_json_cells_as_bytes_read_as_json_reads_them():
         "[]",
         " [] ",
         "{}",
+        "{ }",
         "5",
         '"x"',
         '["Zürich", "北京", "\\ud800", "\\u00e9"]',
@@ -188,3 +189,17 @@ def test_a_read_only_command_on_sqlite_does_not_import_sqlalchemy(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_custom_field_maps_read_back_fresh_and_exact(store):
+    """Empty maps (most custom-field cells) read back as a new empty map per entity; others as stored."""
+    p = small_project()
+    tasks = tuple(
+        replace(t, custom={"ref": f"R-{i}", "n": i, "nested": {"a": [1, 2]}} if i == 0 else {})
+        for i, t in enumerate(p.tasks)
+    )
+    store.save(replace(p, tasks=tasks), expected_version=None)
+    back = store.get_many([p.charter.code])[0]
+    assert [t.custom for t in back.tasks] == [t.custom for t in tasks]
+    empty = [t.custom for t in back.tasks if not t.custom]
+    assert len(empty) >= 2 and len({id(m) for m in empty}) == len(empty)

@@ -110,6 +110,8 @@ def _json_loads(text: str | bytes) -> Any:
     """
     if text == "[]" or text == b"[]":  # most JSON cells are empty lists (no skills, no deliverables ...)
         return []
+    if text == "{}" or text == b"{}":  # or empty maps (no custom fields)
+        return {}
     if type(text) is bytes and not text.startswith(_UTF8_BOM):
         text = text.decode("utf-8", "surrogatepass")
     return json.loads(text)
@@ -180,6 +182,8 @@ def _cell(info: FieldInfo, text_types: bool) -> tuple[str, tuple[Any, ...]]:
         text_dec: _Decoder = lambda v: dec(None if v is None else _json_loads(v))  # noqa: E731
         if kind == "list":  # most list cells are empty
             return '({0} if {c} == "[]" else {1}({c}))', ((), text_dec)
+        if kind == "dict":  # so are most maps (custom fields); a fresh one per object
+            return '({0}() if {c} == "{{}}" else {1}({c}))', (dict, text_dec)
         return "{0}({c})", (text_dec,)
     if kind == "money":
         if text_types:
