@@ -174,6 +174,12 @@ def test_a_cold_sweep_reuses_kept_schedules_with_the_same_decisions(store: Any, 
     changed, s3 = _sweep(ctx)
     assert changed == _sweep(ctx, use_cache=False)[0]
 
+    damaged = {c: (k, {"state": '{"base": 0}'}) for c, (k, _) in store.derived(SCHEDULE).items() if c == "SC-0"}
+    store.put_derived(SCHEDULE, damaged)  # a kept state damaged outside pmo is computed again
+    _forget_decisions(ctx, codes)
+    again, s5 = _sweep(ctx)
+    assert (s5.schedules_computed, s5.schedules_reused) == (1, 4) and again == _sweep(ctx, use_cache=False)[0]
+
     if not hasattr(store, "engine"):
         return
     from sqlalchemy import text

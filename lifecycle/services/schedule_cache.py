@@ -73,8 +73,13 @@ class ScheduleCache:
     def __call__(self, project: Project, today: date) -> Schedule:
         text = self._kept.pop(project.code, None)
         if text is not None:
-            self.reused += 1
-            return Schedule.from_state(project, _loads(text))
+            try:
+                kept = Schedule.from_state(project, _loads(text))
+            except (KeyError, TypeError, ValueError):  # an entry damaged outside pmo: computed again
+                pass
+            else:
+                self.reused += 1
+                return kept
         schedule = compute_schedule(project, today=today)
         self.computed += 1
         key = self._keys.get(project.code)
