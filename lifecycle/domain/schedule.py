@@ -78,6 +78,7 @@ tasks in the cycle in order. Pure: standard library only.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -225,6 +226,40 @@ class Schedule:
         self._dates: dict[int, tuple[date, date, date, date]] = {}
         self.project_start = cal.date_at(base)
         self.project_finish = self._project_finish()
+
+    # ------------------------------------------------------------------ kept beside the project
+    def state(self) -> dict[str, Any]:
+        """The pass results as plain JSON data (no dates, no tasks): :meth:`from_state` rebuilds this
+        schedule from it and the same tasks and calendar, so a cache can keep a schedule between runs."""
+        return {
+            "base": self.base,
+            "parent": self._parent,
+            "children": [[k, v] for k, v in self._children.items()],
+            "level": self._level,
+            "is_sum": self._is_sum,
+            "dur": self._dur,
+            "es": self._es,
+            "ef": self._ef,
+            "ls": self._ls,
+            "ts": self._ts,
+            "fs": self._fs,
+            "done": self._done,
+            "crit": self._crit,
+            "anchor_end": self._anchor_end,
+            "finish_index": self.finish_index,
+            "critical_path": self.critical_path,
+            "warnings": self.warnings,
+            "fnode": self._fnode,
+            "critical_chains": self.critical_chains,
+        }
+
+    @classmethod
+    def from_state(cls, project: Project, state: dict[str, Any]) -> Schedule:
+        """The schedule :meth:`state` described, for ``project`` (whose :func:`schedule_inputs` it was
+        computed from)."""
+        s = dict(state)
+        children = {int(k): list(v) for k, v in s.pop("children")}
+        return cls(tasks=project.tasks, cal=work_calendar(project.calendar), children=children, **s)
 
     # ------------------------------------------------------------------ figures
     @property
@@ -416,6 +451,41 @@ def compute_schedule(project: Project, *, today: date | None = None, honor_const
     """
     with gc_paused():  # lists of lists for the whole network, no cycles among them
         return _compute_schedule(project, today, honor_constraints)
+
+
+SCHEDULE_TASK_FIELDS = (
+    "id",
+    "parent",
+    "milestone",
+    "status",
+    "percent_complete",
+    "duration_days",
+    "start",
+    "finish",
+    "actual_start",
+    "actual_finish",
+    "constraint",
+    "constraint_date",
+)
+"""The task fields :func:`compute_schedule` reads (a test changes every other field and compares)."""
+
+SCHEDULE_LINK_FIELDS = ("predecessor", "successor", "type", "lag_days")
+"""The link fields :func:`compute_schedule` reads."""
+
+_TASK_INPUTS = operator.attrgetter(*SCHEDULE_TASK_FIELDS)
+_LINK_INPUTS = operator.attrgetter(*SCHEDULE_LINK_FIELDS)
+
+
+def schedule_inputs(project: Project, today: date | None = None) -> list[Any]:
+    """Everything :func:`compute_schedule` reads from ``project`` (and ``today``), as plain data: two
+    projects with equal inputs have equal schedules, so a hash of them keys a cached schedule."""
+    start = project_start_date(project, today) if project.tasks else today
+    return [
+        start,
+        project.calendar,
+        list(map(_TASK_INPUTS, project.tasks)),
+        list(map(_LINK_INPUTS, project.links)),
+    ]
 
 
 def computed_finish(project: Project) -> date | None:
