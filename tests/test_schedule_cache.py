@@ -106,6 +106,36 @@ def test_the_key_follows_every_input() -> None:
     assert schedule_key("engine", dataclasses.replace(project, charter=start), TODAY) != key
 
 
+def test_the_key_follows_people_calendars_and_assignments() -> None:
+    """With resource calendars, a person's calendar, who works on a task and a task's own calendar
+    flags move the schedule, so each gives a new key; everything else of people and assignments does not."""
+    from lifecycle.domain.model import Assignment, Person, ResourceCalendar
+    from lifecycle.services.schedule_cache import schedule_key
+    from tests.analytics.test_task_calendars import plan
+
+    four = ResourceCalendar(id="four", name="Mon-Thu", working_weekdays=(1, 2, 3, 4))
+    tasks = [Task(id="A", name="a", duration_days=5, effort_driven=True), Task(id="B", name="b", duration_days=1)]
+    people = (Person(id="R1", name="a", role="dev"), Person(id="R2", name="b", role="dev", calendar="four"))
+    base = plan(tasks, people=people, assign=(Assignment(person="R2", task="A"),), resource_calendars=(four,))
+    key = schedule_key("engine", base, TODAY)
+    variants = {
+        "person's calendar": dataclasses.replace(base, people=(people[0], dataclasses.replace(people[1], calendar=""))),
+        "assignment": dataclasses.replace(base, assignments=(Assignment(person="R1", task="A"),)),
+        "effort-driven flag": dataclasses.replace(
+            base, tasks=(dataclasses.replace(base.tasks[0], effort_driven=False), base.tasks[1])
+        ),
+        "task calendar": dataclasses.replace(
+            base, tasks=(dataclasses.replace(base.tasks[0], calendar="four"), base.tasks[1])
+        ),
+    }
+    for what, changed in variants.items():
+        assert schedule_key("engine", changed, TODAY) != key, what
+    renamed = dataclasses.replace(base, people=tuple(dataclasses.replace(p, name=p.name + "!") for p in people))
+    assert schedule_key("engine", renamed, TODAY) == key
+    moved = compute_schedule(variants["person's calendar"], today=TODAY).state()
+    assert moved != compute_schedule(base, today=TODAY).state()
+
+
 def _sweep(ctx: Any, **kw: Any) -> tuple[dict[str, Any], Any]:
     from lifecycle.services.portfolio import SweepStats, sweep
 

@@ -466,6 +466,10 @@ SCHEDULE_TASK_FIELDS = (
     "actual_finish",
     "constraint",
     "constraint_date",
+    "calendar",
+    "ignore_resource_calendars",
+    "task_type",
+    "effort_driven",
 )
 """The task fields :func:`compute_schedule` reads (a test changes every other field and compares)."""
 
@@ -480,12 +484,16 @@ def schedule_inputs(project: Project, today: date | None = None) -> list[Any]:
     """Everything :func:`compute_schedule` reads from ``project`` (and ``today``), as plain data: two
     projects with equal inputs have equal schedules, so a hash of them keys a cached schedule."""
     start = project_start_date(project, today) if project.tasks else today
-    return [
+    inputs = [
         start,
         project.calendar,
         list(map(_TASK_INPUTS, project.tasks)),
         list(map(_LINK_INPUTS, project.links)),
     ]
+    if project.calendar.resource_calendars:  # people's calendars and who works on what place tasks then
+        inputs.append([(p.id, p.calendar) for p in project.people])
+        inputs.append([(a.task, a.person) for a in project.assignments])
+    return inputs
 
 
 def computed_finish(project: Project) -> date | None:
