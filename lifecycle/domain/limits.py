@@ -28,6 +28,7 @@ MAX_FILE_BYTES = 50 * 1024 * 1024  # a project file, a rule-pack file, a CSV fil
 MAX_XML_BYTES = 200 * 1024 * 1024  # Microsoft Project XML (plans of many thousand tasks)
 MAX_PDF_BYTES = 200 * 1024 * 1024  # a document given to `pmo docs verify`
 MAX_SMALL_FILE_BYTES = 64 * 1024  # a key, token or state file the workspace keeps
+MAX_KEY_FILE_BYTES = 1024 * 1024  # a signing key, certificate, chain or PKCS#12 archive
 
 # ------------------------------------------------------------------ workbooks (zip archives of XML parts)
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # all parts of a workbook once unpacked
