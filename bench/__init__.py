@@ -250,6 +250,27 @@ def run_command(
 RESULT_PREFIX = "BENCH-RESULT "
 
 
+class SmtpInbox:
+    """A real SMTP server on 127.0.0.1 keeping what it receives (the tests' inbox); ``stop()`` ends it."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        from tests.flows.conftest import Inbox, free_port
+
+        self.box = Inbox()
+        self.controller = Controller(self.box, hostname="127.0.0.1", port=free_port())
+        self.controller.start()
+        self.box.port = self.controller.port
+
+    def settings(self) -> dict[str, Any]:
+        """The workspace's ``smtp:`` setting that sends to this server."""
+        return dict(self.box.settings())
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
 def report_result(data: dict[str, Any]) -> None:
     """What a measuring child process prints: one line that :func:`child_result` reads back."""
     print(RESULT_PREFIX + json.dumps(data))

@@ -34,6 +34,7 @@ WORKLOADS = (
     "w10_levelling",
     "w11_montecarlo",
     "w12_server",
+    "w13_latency",
 )
 
 

@@ -35,7 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench import ROOT, Bench, NotAvailable, child_result, env_for, python, result, stats
+from bench import ROOT, Bench, NotAvailable, SmtpInbox, child_result, env_for, python, result, stats
 
 NUMBER = 12
 TITLE = "server mode: `pmo milestone done` → finished run (PostgreSQL, Prefect server, workers)"
@@ -287,19 +287,6 @@ def _two_workers(
     }
 
 
-def _inbox() -> Any:
-    """A real SMTP server on 127.0.0.1 that keeps what it receives (the tests' inbox)."""
-    from aiosmtpd.controller import Controller
-
-    from tests.flows.conftest import Inbox
-
-    box = Inbox()
-    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    box.port = controller.port
-    return box, controller
-
-
 def _direct_baseline(codes: list[str], env: dict[str, str]) -> list[float]:
     times = []
     for code in codes:
@@ -332,7 +319,8 @@ def run(b: Bench) -> dict[str, Any]:
     folder = b.scratch("w12")
     cluster = PgCluster().start()
     servers = _Servers(folder, {})
-    box, controller = _inbox()
+    inbox = SmtpInbox()
+    box = inbox.box
     try:
         url = cluster.create_database("w12")
         port = _free_port()
@@ -369,7 +357,7 @@ def run(b: Bench) -> dict[str, Any]:
         direct = _direct_baseline(codes[n + 1 :], env)
     finally:
         servers.stop()
-        controller.stop()
+        inbox.stop()
         cluster.stop()
 
     e2d = [r["event_to_done_s"] for r in rows]

@@ -49,9 +49,8 @@ def _workspace(b: Bench, n: int, big_tasks: int) -> tuple[Path, str]:
     from bench.generate import generate_project
     from bench.w3_sweep import portfolio_db
     from lifecycle.services import identity
-    from lifecycle.services.context import Context
+    from lifecycle.services.context import Context, open_workspace
     from lifecycle.storage.sql import SqlStore
-    from lifecycle.workspace import open_workspace
 
     folder = b.scratch("w9")
     ws_dir = folder / ".pmo"
@@ -79,8 +78,8 @@ def serve_child(ws_dir: str, static_dir: str, port: int) -> None:
     from starlette.routing import Mount
     from starlette.staticfiles import StaticFiles
 
+    from lifecycle.services.context import open_workspace
     from lifecycle.web.app import WebSettings, create_app
-    from lifecycle.workspace import open_workspace
 
     extra = [Mount("/bench-static", app=StaticFiles(directory=static_dir))]
     app = create_app(WebSettings(open_workspace(ws_dir), extra_routes=extra))

@@ -88,6 +88,15 @@ FLOWS: dict[str, FlowInfo] = {
         (),
         schedule="weekdays 08:00 Asia/Shanghai",
     ),
+    "recover_crashed_runs": FlowInfo(
+        "recover-crashed-runs",
+        "flows.recover",
+        "recover_crashed_runs",
+        "pmo-recover",
+        "Start again the crashed runs whose milestone, gate or project has no later run (server mode).",
+        (Param("max_attempts", "int", required=False, help="Recoveries of one subject before it is left (3)"),),
+        trigger="prefect.flow-run.Crashed",
+    ),
 }
 
 

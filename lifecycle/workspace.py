@@ -6,7 +6,7 @@ by project data are read from) and a private ``prefect/`` home. It is found from
 then ``PMO_WORKSPACE``, then the nearest ``.pmo`` folder above the current directory, then
 ``./.pmo``. ``PMO_DATABASE_URL`` points the workspace at PostgreSQL (or any SQLAlchemy URL) instead.
 
-This module is the edge where the process environment is read: :func:`open_workspace` reads the
+This module is the edge where the process environment is read: :func:`read_runtime` reads the
 variables the services need (a fixed clock for tests and the demo, the status report cadence, the
 Prefect server) once into :class:`Runtime`, which the services receive with the workspace; no module
 of :mod:`lifecycle.services` reads ``os.environ``. :func:`prefect_environment` is the one place that
@@ -202,28 +202,11 @@ def find_root(explicit: str | None = None) -> Path:
     return cwd / DEFAULT_DIRNAME
 
 
-def load_settings(root: Path) -> Settings:
-    path = root / SETTINGS_FILE
-    if not path.is_file():
-        return Settings()
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: settings must be a mapping")
-    known = set(Settings.__dataclass_fields__)
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-    return Settings(**data)
-
-
-def open_workspace(explicit: str | None = None) -> Workspace:
-    root = find_root(explicit)
-    return Workspace(root, load_settings(root), read_runtime())
+def setting_kinds() -> dict[str, type]:
+    """The kind of value each setting of ``settings.yaml`` takes: text, a whole number or a mapping
+    (the settings file is read under the input limits by :func:`lifecycle.services.context.open_workspace`)."""
+    defaults = Settings()
+    return {name: type(getattr(defaults, name)) for name in Settings.__dataclass_fields__}
 
 
 def prefect_environment(workspace: Workspace, *, api_url: str = "") -> dict[str, str]:

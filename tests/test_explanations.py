@@ -109,8 +109,7 @@ def test_a_recorded_review_keeps_why_and_its_report_prints_the_annex(planning: N
     review report prints it in an annex (issue 14: explanations in the gate review PDF)."""
     import subprocess
 
-    from lifecycle.services.context import open_context
-    from lifecycle.workspace import open_workspace
+    from lifecycle.services.context import open_context, open_workspace
 
     run("gate", "check", CODE, "--record", code=1)
     ctx = open_context(open_workspace())

@@ -43,7 +43,7 @@ class Case:
     make: Callable[[Path], Path | None]
     args: Callable[[Path | None], list[str]]
     expect: tuple[str, ...]  # substrings of the message; "{file}" stands for the file's path
-    env: tuple[tuple[str, str], ...] = ()
+    env: tuple[tuple[str, str], ...] = ()  # "{file}" in a value stands for the file's path
     exit_code: int = 2
 
 
@@ -134,6 +134,90 @@ def _workbook(column: str, value: object) -> Callable[[Path], Path]:
         return path
 
     return make
+
+
+_SHEET_HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    b'<row r="1"><c r="A1" t="inlineStr"><is><t>ID</t></is></c><c r="B1" t="inlineStr"><is><t>Name</t></is></c></row>'
+)
+_SHEET_TAIL = b"</sheetData></worksheet>"
+
+
+def _sheet(name: str, write: Callable[[io.BufferedIOBase], None], head: bytes = _SHEET_HEAD) -> Callable[[Path], Path]:
+    """The sample workbook with its Tasks sheet's XML written by ``write`` (streamed: it may be large)."""
+
+    def make(tmp: Path) -> Path:
+        import zipfile
+
+        from lifecycle.load.xlsx import write_project_workbook
+
+        path = tmp / name
+        sample = io.BytesIO(write_project_workbook(small_project()))
+        with zipfile.ZipFile(sample) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+            for info in zin.infolist():
+                if info.filename != "xl/worksheets/sheet1.xml":
+                    zout.writestr(info, zin.read(info.filename))
+                    continue
+                part = zipfile.ZipInfo(info.filename)
+                part.compress_type = zipfile.ZIP_DEFLATED
+                with zout.open(part, "w", force_zip64=True) as out:
+                    out.write(head)
+                    write(out)  # type: ignore[arg-type]
+                    out.write(_SHEET_TAIL)
+        return path
+
+    return make
+
+
+def _repeat(megabytes: int) -> Callable[[io.BufferedIOBase], None]:
+    """A zip bomb's body: one row written again and again (a few hundred kB packed)."""
+    row = b'<row r="2"><c r="A2" t="inlineStr"><is><t>x</t></is></c></row>'
+    chunk = row * (1024 * 1024 // len(row))
+
+    def write(out: io.BufferedIOBase) -> None:
+        for _ in range(megabytes):
+            out.write(chunk)
+
+    return write
+
+
+def _many_rows(out: io.BufferedIOBase) -> None:
+    out.write(b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (i, i, i) for i in range(2, 1_000_001)))
+
+
+def _far_row(out: io.BufferedIOBase) -> None:
+    out.write(b'<row r="1000000"><c r="A1000000" t="inlineStr"><is><t>T9</t></is></c></row>')
+
+
+_XXE_HEAD = _SHEET_HEAD.replace(
+    b"<worksheet", b'<!DOCTYPE w [<!ENTITY e SYSTEM "file:///etc/passwd">]><worksheet', 1
+).replace(b"<t>Name</t>", b"<t>&e;</t>")
+
+
+def _settings(text: str | None) -> Callable[[Path], Path]:
+    """A workspace folder whose ``settings.yaml`` holds ``text`` (None: a named pipe; a str of one
+    character repeated: a sparse file of 60 MB)."""
+
+    def make(tmp: Path) -> Path:
+        path = tmp / "ws" / "settings.yaml"
+        path.parent.mkdir()
+        if text is None:
+            os.mkfifo(path)
+        elif text == "":
+            with path.open("wb") as f:
+                f.truncate(60 * 1024 * 1024)
+        else:
+            path.write_text(text, encoding="utf-8")
+        return path
+
+    return make
+
+
+def _list_in(file: Path | None) -> list[str]:
+    """``pmo list`` in the workspace whose settings file is ``file``."""
+    assert file is not None
+    return ["--workspace", str(file.parent), "list"]
 
 
 def _apply(file: Path | None) -> list[str]:
@@ -237,9 +321,11 @@ CASES: dict[str, Case] = {
     "rules-lint-alias-bomb": Case(_bomb_pack, _same("rules", "lint", "{file}"), ("lifecycle.yaml:", "uses of anchors")),
     "rules-lint-nan": Case(_nan_pack, _same("rules", "lint", "{file}"), ("lifecycle.yaml:", "nan is not a finite")),
     "rules-test-alias-bomb": Case(_bomb_pack, _same("rules", "test", "{file}"), ("lifecycle.yaml:", "uses of anchors")),
-    # a fixture out of limits fails its tests (exit 1: tests failed), quickly and naming line and field
+    # a fixture out of limits is bad input (exit 2, no test run), not a failed test, naming line and field
     "rules-test-fixture-lag": Case(
-        _lag_fixture_pack, _same("rules", "test", "{file}"), ("planned.yaml:", "lag_days: " + LAG), exit_code=1
+        _lag_fixture_pack,
+        _same("rules", "test", "{file}"),
+        ("fixture(s) tests/fixtures/planned.yaml are not valid", "planned.yaml:48 links[0].lag_days: " + LAG),
     ),
     # imports
     "msproject-lag": Case(
@@ -280,7 +366,68 @@ CASES: dict[str, Case] = {
         _same("import", "xlsx", "DEMO-1", "{file}"),
         ("{file}", "name", "30,000 characters, more than the 500"),
     ),
+    "xlsx-unpacks-to-300-mb": Case(
+        _sheet("big.xlsx", _repeat(300)),
+        _same("import", "xlsx", "DEMO-1", "{file}"),
+        ("{file} the workbook unpacks to 300 MB, more than the 100 MB a workbook may hold",),
+    ),
+    "xlsx-zip-bomb-ratio": Case(
+        _sheet("bomb.xlsx", _repeat(90)),
+        _same("import", "xlsx", "DEMO-1", "{file}"),
+        ("{file} part 'xl/worksheets/sheet1.xml' is compressed", "more than the 100 to 1"),
+    ),
+    "xlsx-a-million-rows": Case(
+        _sheet("rows.xlsx", _many_rows),
+        _same("import", "xlsx", "DEMO-1", "{file}"),
+        ("{file} the workbook holds more than 100,000 rows",),
+    ),
+    "xlsx-row-one-million": Case(
+        _sheet("far.xlsx", _far_row),
+        _same("import", "xlsx", "DEMO-1", "{file}"),
+        ("{file} sheet 'Tasks': has rows beyond row 100,000",),
+    ),
+    "xlsx-external-entity": Case(
+        _sheet("xxe.xlsx", lambda out: None, _XXE_HEAD),
+        _same("import", "xlsx", "DEMO-1", "{file}"),
+        ("{file} part 'xl/worksheets/sheet1.xml' declares a document type (<!DOCTYPE>)",),
+    ),
+    "xlsx-utf-16": Case(
+        _sheet("utf16.xlsx", lambda out: None, _SHEET_HEAD.decode().encode("utf-16")),
+        _same("import", "xlsx", "DEMO-1", "{file}"),
+        ("{file} part 'xl/worksheets/sheet1.xml' is XML in UTF-16",),
+    ),
     "xlsx-dev-zero": Case(lambda tmp: None, lambda f: ["import", "xlsx", "DEMO-1", "/dev/zero"], (DEVICE,)),
+    # the workspace's settings file
+    "settings-alias-bomb": Case(
+        _settings((HOSTILE / "alias_bomb.yaml").read_text(encoding="utf-8")), _list_in, ("{file}:", "uses of anchors")
+    ),
+    "settings-nan": Case(
+        _settings("documents_dir: documents\nmax_file_bytes: .nan\n"),
+        _list_in,
+        ("{file}:2 max_file_bytes: nan is not a finite number",),
+    ),
+    "settings-wrong-types": Case(
+        _settings("smtp: localhost\nmax_file_bytes: -5\nrules: [a, b]\ncolour: red\n"),
+        _list_in,
+        (
+            "{file}:1 smtp: must be a mapping of names to values, not text",
+            "{file}:2 max_file_bytes: -5 must be between 1 and",
+            "{file}:3 rules: must be text, not a list",
+            "{file}:4 colour: unknown setting",
+        ),
+    ),
+    "settings-escape-in-actor": Case(
+        _settings('actor: "pmo\\e[2J"\n'), _list_in, ("{file}:1 actor:", "control character U+001B")
+    ),
+    "settings-fifo": Case(_settings(None), _list_in, ("{file} " + PIPE,)),
+    "settings-60-mb": Case(_settings(""), _list_in, ("{file} the file is larger than 50 MB",)),
+    # files the workspace keeps: a key file named by the environment
+    "audit-key-file-fifo": Case(
+        _fifo,
+        lambda f: ["list"],
+        ("cannot read the audit key {file}: is a named pipe, not a regular file",),
+        env=(("PMO_AUDIT_KEY_FILE", "{file}"),),
+    ),
     # documents to verify
     "docs-verify-fifo": Case(_fifo, _same("docs", "verify", "{file}"), ("{file} " + PIPE,)),
     "docs-verify-dev-zero": Case(lambda tmp: None, lambda f: ["docs", "verify", "/dev/zero"], (DEVICE,)),
@@ -380,7 +527,8 @@ def test_hostile_input_is_refused_with_one_message(name: str, stocked: Path, tmp
     file = case.make(tmp_path)
     before = _database(stocked)
     started = time.monotonic()
-    res = CliRunner().invoke(cli, case.args(file), env=dict(case.env))
+    env = {k: v.replace("{file}", str(file)) for k, v in case.env}
+    res = CliRunner().invoke(cli, case.args(file), env=env)
     elapsed = time.monotonic() - started
     output = res.output
     assert res.exit_code == case.exit_code, f"exit {res.exit_code}: {output}"

@@ -9,6 +9,7 @@ and a read-only command on SQLite never imports SQLAlchemy.
 from __future__ import annotations
 
 import gc
+import json
 import subprocess
 import sys
 import textwrap
@@ -151,6 +152,28 @@ def test_json_cells_read_back_exactly():
     assert _json_loads("[123456789012345678901234567890]") == [123456789012345678901234567890]
 
 
+def test_json_cells_as_bytes_read_as_json_reads_them():
+    """PostgreSQL hands JSON cells as UTF-8 bytes: the decoder gives what json.loads gives for them."""
+    texts = [
+        "[]",
+        " [] ",
+        "{}",
+        "{ }",
+        "5",
+        '"x"',
+        '["Zürich", "北京", "\\ud800", "\\u00e9"]',
+        '{"a": [1, 2.5, -0.0, 1e-9, 123456789012345678901234567890, null, true], "a": "last"}',
+        "[NaN, Infinity]",
+    ]
+    for text in texts:
+        for data in (text.encode("utf-8"), b"\xef\xbb\xbf" + text.encode("utf-8")):
+            want = json.loads(data)
+            got = _json_loads(data)
+            assert json.dumps(got) == json.dumps(want) and type(got) is type(want), data
+    with pytest.raises(ValueError):
+        _json_loads(b"[1,")
+
+
 def test_a_read_only_command_on_sqlite_does_not_import_sqlalchemy(tmp_path):
     url = f"sqlite:///{tmp_path / 'pmo.db'}"
     SqlStore.open(url, create=True).save(small_project(), expected_version=None)
@@ -166,3 +189,17 @@ def test_a_read_only_command_on_sqlite_does_not_import_sqlalchemy(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_custom_field_maps_read_back_fresh_and_exact(store):
+    """Empty maps (most custom-field cells) read back as a new empty map per entity; others as stored."""
+    p = small_project()
+    tasks = tuple(
+        replace(t, custom={"ref": f"R-{i}", "n": i, "nested": {"a": [1, 2]}} if i == 0 else {})
+        for i, t in enumerate(p.tasks)
+    )
+    store.save(replace(p, tasks=tasks), expected_version=None)
+    back = store.get_many([p.charter.code])[0]
+    assert [t.custom for t in back.tasks] == [t.custom for t in tasks]
+    empty = [t.custom for t in back.tasks if not t.custom]
+    assert len(empty) >= 2 and len({id(m) for m in empty}) == len(empty)

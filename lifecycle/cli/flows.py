@@ -1,16 +1,22 @@
 """``pmo flow list`` and ``pmo flow run NAME --param k=v``: the Prefect flows from the command line.
 
 ``flow list`` reads the flow table in :mod:`flows` and imports no Prefect. ``flow run`` runs a flow
-in this process: in embedded mode (no ``PREFECT_API_URL``) Prefect starts a temporary API of its own,
-with its home inside the workspace (``<workspace>/prefect``) and telemetry off; with a server
+in this process (or on the running ``pmo serve``'s flow runner, see below): in embedded mode (no
+``PREFECT_API_URL``) Prefect starts a temporary API of its own, with its home inside the workspace
+(``<workspace>/prefect``) and telemetry off; with a server
 configured the run is recorded there. ``--deployment`` instead asks the server to run the flow's
 deployment on a worker and returns at once (``--key`` makes a repeated start return the same run).
 ``--runs`` lists recent flow runs with their project, milestone or gate and state.
 ``flow crash-detection`` creates on the server the automation that marks runs whose worker died as
-Crashed (their heartbeats stop; see :func:`lifecycle.services.events.crash_automation`).
+Crashed (their heartbeats stop; see :func:`lifecycle.services.events.crash_automation`) and the one
+that starts the ``pmo-recover`` deployment on every crash; ``flow recover`` does that recovery now
+(the decisions are :mod:`lifecycle.services.recovery`'s).
 
-:func:`run_flow` is the one place that imports and calls a flow in process; other commands (the demo,
+:func:`run_flow` is the one place that runs a flow for a command; other commands (the demo,
 ``pmo milestone done`` when asked to run the flow) call it rather than importing flows themselves.
+While the workspace's ``pmo serve`` runs, it hands the run to the serve process's warm flow runner
+(:mod:`lifecycle.services.flow_handoff`) and waits for the result, instead of importing Prefect and
+starting its engine here; :func:`run_flow_here` is the in-process run both end in.
 """
 
 from __future__ import annotations
@@ -20,16 +26,28 @@ import importlib
 import json
 import os
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
 from flows import FLOWS, find_flow
-from lifecycle.cli.output import emit_json, handle_errors, ws_from
+from lifecycle.cli.output import emit_json, handle_errors, run_in_context, ws_from
 from lifecycle.errors import InvalidInput, LifecycleError
+from lifecycle.services import flow_handoff
 from lifecycle.services.artifacts import run_subject
-from lifecycle.services.events import CRASH_AUTOMATION, crash_automation, prefect_environment, server_mode
+from lifecycle.services.events import (
+    CRASH_AUTOMATION,
+    HEARTBEAT_SECONDS,
+    RECOVERY_AUTOMATION,
+    RECOVERY_DEPLOYMENT,
+    crash_automation,
+    prefect_environment,
+    recovery_automation,
+    server_mode,
+)
+from lifecycle.services.recovery import MAX_ATTEMPTS, recover
 
 
 def parse_params(name: str, raw: Sequence[str]) -> dict[str, Any]:
@@ -69,11 +87,28 @@ def _prepare(workspace: Any) -> None:
 
 
 def run_flow(workspace: Any, name: str, params: Mapping[str, Any]) -> Any:
+    """Run flow ``name`` and return its result (its exception if it fails): on the warm flow runner of
+    the workspace's running ``pmo serve`` when there is one (no Prefect imported here), else here."""
+    find_flow(name)
+    found = flow_handoff.find(workspace)
+    if found is not None:
+        return flow_handoff.run(found, name, params)
+    return run_flow_here(workspace, name, params)
+
+
+def run_flow_here(workspace: Any, name: str, params: Mapping[str, Any]) -> Any:
     """Run flow ``name`` in this process and return its result (its exception if it fails)."""
     info = find_flow(name)
     _prepare(workspace)
     fn = getattr(importlib.import_module(info.module), info.attr)
     return asyncio.run(fn(**dict(params)))
+
+
+def import_flows(workspace: Any) -> None:
+    """Import Prefect and every flow module now (the warm-up of ``pmo serve``'s flow runner)."""
+    _prepare(workspace)
+    for info in FLOWS.values():
+        importlib.import_module(info.module)
 
 
 def start_deployment(workspace: Any, name: str, params: Mapping[str, Any], key: str = "") -> dict[str, Any]:
@@ -262,10 +297,18 @@ def _recent_runs(workspace: Any, limit: int = 20) -> list[dict[str, Any]]:
 
 
 @flow_grp.command("crash-detection")
+@click.option(
+    "--within",
+    type=click.IntRange(HEARTBEAT_SECONDS + 5, 3600),
+    default=HEARTBEAT_SECONDS * 3,
+    show_default=True,
+    help="Seconds without a heartbeat after which a run is marked Crashed.",
+)
 @click.pass_context
 @handle_errors
-def flow_crash_detection(ctx: click.Context) -> None:
-    """Server mode: create (or renew) the automation marking runs whose worker died as Crashed."""
+def flow_crash_detection(ctx: click.Context, within: int) -> None:
+    """Server mode: create (or renew) the automations that mark runs whose worker died as Crashed and,
+    once `prefect deploy --all` made the pmo-recover deployment, start crashed runs again."""
     ws = ws_from(ctx)
     if not server_mode(ws):
         raise InvalidInput("crash detection is set on a Prefect server: set PREFECT_API_URL")
@@ -274,20 +317,71 @@ def flow_crash_detection(ctx: click.Context) -> None:
     from prefect.client.orchestration import get_client
     from prefect.events.schemas.automations import AutomationCore
 
-    spec = crash_automation()
-    automation = AutomationCore.model_validate(spec)
+    async def renew(client: Any, spec: dict[str, Any]) -> str:
+        for old in await client.read_automations_by_name(spec["name"]):
+            await client.delete_automation(old.id)
+        return str(await client.create_automation(AutomationCore.model_validate(spec)))
 
-    async def create() -> str:
+    async def create() -> tuple[str, str]:
         async with get_client() as client:
-            for old in await client.read_automations_by_name(CRASH_AUTOMATION):
-                await client.delete_automation(old.id)
-            return str(await client.create_automation(automation))
+            made = await renew(client, crash_automation(within))
+            try:
+                deployment = await client.read_deployment_by_name(RECOVERY_DEPLOYMENT)
+            except Exception:  # not deployed (yet): crash detection alone
+                return made, ""
+            return made, await renew(client, recovery_automation(str(deployment.id)))
 
     try:
-        made = asyncio.run(create())
+        made, recovering = asyncio.run(create())
     except Exception as exc:  # server down, wrong URL: say so instead of a traceback
         raise LifecycleError(f"cannot create the automation: {exc}") from exc
-    click.echo(f"automation '{CRASH_AUTOMATION}' ({made}): {spec['trigger']['within']} s without a heartbeat → Crashed")
+    click.echo(f"automation '{CRASH_AUTOMATION}' ({made}): {within} s without a heartbeat → Crashed")
+    if recovering:
+        click.echo(f"automation '{RECOVERY_AUTOMATION}' ({recovering}): Crashed → {RECOVERY_DEPLOYMENT}")
+    else:
+        click.echo(f"no deployment {RECOVERY_DEPLOYMENT}: crashed runs are not started again automatically")
+        click.echo("  deploy it (`prefect --no-prompt deploy --all`) and run this command again")
+
+
+@flow_grp.command("recover")
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(1, 20),
+    default=MAX_ATTEMPTS,
+    show_default=True,
+    help="Recoveries of one subject (project and milestone, gate ...) before it is left alone.",
+)
+@click.option(
+    "--since",
+    "since_hours",
+    type=click.FloatRange(0.1, 24 * 30),
+    default=24.0,
+    show_default=True,
+    help="Hours back to look for crashed runs.",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be started again; start nothing.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def flow_recover(ctx: click.Context, max_attempts: int, since_hours: float, dry_run: bool, as_json: bool) -> None:
+    """Server mode: start again the crashed runs whose milestone, gate or project has no later run.
+
+    Each restart carries the key <original key>/recover-<n> and is recorded in the project's audit
+    trail; the recovery automation (`pmo flow crash-detection`) does the same on every crash.
+    """
+    options = {"max_attempts": max_attempts, "since": timedelta(hours=since_hours), "dry_run": dry_run}
+    decisions = run_in_context(ctx, lambda c: recover(c, **options))
+    if as_json:
+        emit_json([d.to_dict() for d in decisions])
+        return
+    if not decisions:
+        click.echo("no crashed run to recover")
+    for d in decisions:
+        if d.action == "start":
+            verb = "would start" if dry_run else f"started {d.new_run} for"
+            click.echo(f"{verb} {d.crashed_name} (attempt {d.attempt}, key {d.key}): {d.reason}")
+        else:
+            click.echo(f"left {d.crashed_name}: {d.reason}")
 
 
 @flow_grp.command("run")

@@ -230,7 +230,8 @@ def milestone_grp() -> None:
     "--run-flows",
     is_flag=True,
     help="Embedded mode: run the milestone_reached flow in this process (quality checks, "
-    "status report, acceptance certificate sent to the client).",
+    "status report, acceptance certificate sent to the client); while the workspace's `pmo serve` runs, "
+    "it runs the flow and this command waits for it.",
 )
 @click.option(
     "--resend-event",
@@ -254,8 +255,9 @@ def milestone_done(
 
     With a Prefect server configured (PREFECT_API_URL) this emits the event pmo.milestone.completed
     and the deployment trigger runs milestone_reached on a worker; with --run-flows and no server it
-    runs the flow here. Plain use records the milestone only and never imports Prefect. When the event
-    cannot be sent the milestone stays done and the command exits 3, saying how to retry.
+    runs the flow here, or hands it to the workspace's running `pmo serve` and waits. Plain use records
+    the milestone only and never imports Prefect. When the event cannot be sent the milestone stays
+    done and the command exits 3, saying how to retry.
     """
     done = _run(ctx, lambda c: complete_milestone(c, code, milestone, on=on, resend_event=resend_event))
     result = done.to_dict()

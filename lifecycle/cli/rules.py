@@ -4,8 +4,9 @@
 ``file:line yaml.path: message`` (exit 2 if there is any), else a summary: phases, transitions with
 their gates and approvals, rules per gate, quality standards, tests and the pack's content hash.
 ``test DIR`` runs the pack's rule tests like a test runner: one line per test, expected vs actual for
-each failure, then ``N passed, M failed`` (exit 1 if any failed). ``diff NEW_DIR`` evaluates a new pack
-and the current one over every project in the database and lists the decisions that would change.
+each failure, then ``N passed, M failed`` (exit 1 if any failed; exit 2 and no test run if a fixture is not
+a valid project file). ``diff NEW_DIR`` evaluates a new pack and the current one over every project in the
+database and lists the decisions that would change.
 """
 
 from __future__ import annotations

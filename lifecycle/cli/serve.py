@@ -2,8 +2,10 @@
 
 The command parses its options, asks :mod:`lifecycle.services.local_server` to start the embedded
 Prefect server and worker (unless ``PREFECT_API_URL`` names an external server, or ``--no-prefect``),
-runs uvicorn on the application of :func:`lifecycle.web.app.create_app`, and on exit (Ctrl-C or
-SIGTERM) stops the worker, then the server. Nothing here decides anything.
+starts the warm flow runner that ``pmo … --run-flows`` commands hand their runs to
+(:mod:`lifecycle.services.flow_handoff`, only beside the local Prefect), runs uvicorn on the application
+of :func:`lifecycle.web.app.create_app`, and on exit (Ctrl-C or SIGTERM) stops the runner, the
+worker, then the server. Nothing here decides anything.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ Database: the workspace's SQLite file by default; for a shared PostgreSQL databa
 Prefect: without PREFECT_API_URL (embedded mode) pmo serve also starts a local Prefect server on
 a free loopback port and a process worker, with Prefect's home in the workspace, and records the
 server's URL in the workspace (prefect-server.json): `pmo ... --run-flows` commands then use it
-instead of starting a temporary API each time. Both stop (worker first) when pmo serve stops.
+instead of starting a temporary API each time, and they hand their flow runs to pmo serve, which
+runs them (through that server, visible as runs) in its own warm process, so the command does not
+import Prefect itself. All stop (worker first) when pmo serve stops.
 With PREFECT_API_URL=http://prefect-host:4200/api set, nothing is started: flows and workers run on
 that server (deploy with `prefect deploy --all` from the checkout).
 """
@@ -58,7 +62,8 @@ def serve_cmd(ctx: click.Context, host: str, port: int, base_url: str, no_prefec
     # imported when serving, so `pmo serve --help` does not load the web stack, storage and uvicorn
     import uvicorn
 
-    from lifecycle.services import client_acceptance, local_server
+    from lifecycle.cli.flows import import_flows, run_flow_here
+    from lifecycle.services import client_acceptance, flow_handoff, local_server
     from lifecycle.services.context import read_runtime
     from lifecycle.web.app import WebSettings, create_app
 
@@ -70,7 +75,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, base_url: str, no_prefec
     ws = replace(ws, runtime=read_runtime())  # the services read the base URL from the runtime
     base = client_acceptance.base_url(ws)
     out = console()
-    local = None
+    local = runner = None
     external = local_server.external_api_url(ws)
     if external:
         out.print(f"Prefect: the server at {external}")
@@ -79,9 +84,15 @@ def serve_cmd(ctx: click.Context, host: str, port: int, base_url: str, no_prefec
         local = local_server.start(ws)
         out.print(f"Prefect: {local.url} (recorded in {local.state_file})")
     try:
+        if local is not None:
+            import_flows(ws)  # once, here: the runs handed over do not pay for importing Prefect
+            runner = flow_handoff.start(ws, lambda name, params: run_flow_here(ws, name, params))
+            out.print(f"flow runner: {runner.url} (`pmo … --run-flows` hands its flow runs here)")
         app = create_app(WebSettings(ws, base_url=base))
         out.print(f"pmo serve: {base}  (workspace {ws.root})")
         uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
+        if runner is not None:
+            flow_handoff.stop(runner)
         if local is not None:
             out.print("Prefect: " + ", ".join(local_server.stop(local)))

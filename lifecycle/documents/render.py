@@ -10,6 +10,7 @@
 * **Deterministic bytes.** The PDF's dates (info dictionary, XMP, attachment) come from the record's
   ``issued_at``; the file identifier is a hash of the content; nothing reads the wall clock or a random
   source, so the same record renders to the same bytes (a test asserts it).
+* **Small.** CJK font programs are cut to the glyphs the page prints (:mod:`~lifecycle.documents.fonts`).
 * **Machine-readable.** The record (sorted-key JSON) is attached as a new ``Attachment`` on every
   render, with the PDF/A-3 relationship ``Data``, named ``<number>.json``.
 """
@@ -27,6 +28,7 @@ from typing import Any
 
 from lifecycle.documents import charts
 from lifecycle.documents.fetcher import AssetFetcher
+from lifecycle.documents.fonts import compact_cid_fonts
 from lifecycle.documents.locale import Formatter, tidy_zh
 from lifecycle.errors import RenderError
 
@@ -133,10 +135,25 @@ def _one_attachment_entry(document: Any, pdf: Any) -> None:
         refs.extend(unique)
 
 
+def _finish_compact(document: Any, pdf: Any) -> None:
+    """Finisher: one attachment entry, and CJK font subsets cut to the glyphs printed (``fonts``)."""
+    _one_attachment_entry(document, pdf)
+    compact_cid_fonts(pdf)
+
+
 def render_pdf(
-    record: Mapping[str, Any], *, logo: str = "", folder: Path | None = None, fetcher: AssetFetcher | None = None
+    record: Mapping[str, Any],
+    *,
+    logo: str = "",
+    folder: Path | None = None,
+    fetcher: AssetFetcher | None = None,
+    compact_fonts: bool = True,
 ) -> Rendered:
-    """Render a record to PDF/A-3b bytes with the record attached; same record → same bytes."""
+    """Render a record to PDF/A-3b bytes with the record attached; same record → same bytes.
+
+    ``compact_fonts=False`` keeps the font programs as WeasyPrint subsets them (glyph ids retained,
+    much larger); the tests compare both to show the compaction changes no text and no pixel.
+    """
     from weasyprint import HTML, Attachment
 
     folder = (folder or templates_dir()).resolve()
@@ -157,7 +174,7 @@ def render_pdf(
         pdf = HTML(string=html, base_url=folder.as_uri() + "/", url_fetcher=fetcher).write_pdf(
             pdf_variant=PDF_VARIANT,
             attachments=[attachment],
-            finisher=_one_attachment_entry,
+            finisher=_finish_compact if compact_fonts else _one_attachment_entry,
         )
     except RenderError:
         raise

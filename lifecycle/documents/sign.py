@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from lifecycle.domain.limits import MAX_KEY_FILE_BYTES
 from lifecycle.errors import ConfigError, RenderError
 
 T = TypeVar("T")
@@ -113,9 +114,18 @@ class SigningConfig:
         if cfg.pkcs12 is None and (cfg.key is None or cfg.cert is None):
             raise ConfigError("signing: give either 'pkcs12' or both 'key' and 'cert'")
         for p in (cfg.pkcs12, cfg.key, cfg.cert, *cfg.chain, *cfg.trust_roots):
-            if p is not None and not p.is_file():
-                raise ConfigError(f"signing: file not found: {p}")
+            if p is not None:
+                _check_key_file(p)
         return cfg
+
+
+def _check_key_file(p: Path) -> None:
+    """A key or certificate file must be a regular file of a key's size (a pipe or a device would
+    hang the reader, a huge file exhaust memory)."""
+    if not p.is_file():
+        raise ConfigError(f"signing: file not found: {p}" + ("" if not p.exists() else " (not a regular file)"))
+    if p.stat().st_size > MAX_KEY_FILE_BYTES:
+        raise ConfigError(f"signing: {p} is larger than {MAX_KEY_FILE_BYTES // 1024} KiB: not a key or certificate")
 
 
 def _run(fn: Callable[[], T]) -> T:

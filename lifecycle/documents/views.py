@@ -946,17 +946,53 @@ def _payments(project: Project, today: date) -> dict[str, Any]:
     }
 
 
-def _cost_outcome(project: Project, audience: str) -> dict[str, Any]:
-    """The cost figures of the final report, each computed once here and printed once.
+def _budget_lines(project: Project) -> list[dict[str, Any]]:
+    """Each budget line against the costs booked to it (contingency included), then one row for the
+    costs booked to no budget line, if there are any."""
+    booked: dict[str, Decimal] = {}
+    for c in project.costs:
+        booked[c.budget_line] = booked.get(c.budget_line, Decimal(0)) + c.amount
+    rows = []
+    for b in project.budget:
+        spent = booked.pop(b.id, Decimal(0))
+        rows.append(
+            {
+                "description": b.description,
+                "category": b.category,
+                "plan": _money(b.amount),
+                "actual": _money(spent),
+                "difference": _money(b.amount - spent),
+                "used_pct": round(float(spent) * 100.0 / float(b.amount), 1) if b.amount else None,
+            }
+        )
+    unassigned = sum(booked.values(), Decimal(0))
+    if unassigned:
+        rows.append(
+            {"description": "", "category": None, "plan": None, "actual": _money(unassigned), "difference": None}
+        )
+    return rows
 
-    The client sees the approved budget against the actual cost (and the payments); the internal
-    variant for the PMO adds the budget lines by category with their shares of the budget.
+
+def _cost_outcome(project: Project, audience: str) -> dict[str, Any]:
+    """The PMO's cost figures of the final report, each computed once here and printed once.
+
+    Only the internal variant has them: the approved budget against the actual cost, the budget by
+    category and line by line (contingency included). The client's variant states the contract value
+    and the payment milestones (:func:`_payments`) and no internal cost figure: the supplier's budget,
+    its cost and its unspent contingency are not the client's business.
     """
+    if audience != "internal":
+        return {}
     block = _cost_block(project)
-    out = {k: block[k] for k in ("approved", "actual", "variance", "spent_pct")}
-    if audience == "internal":
-        out.update({k: block[k] for k in ("budget_total", "budget_difference", "budget_used_pct", "by_category")})
-    return out
+    keys = ("approved", "actual", "variance", "spent_pct", "budget_total", "budget_difference", "budget_used_pct")
+    # the approved budget = the budget lines + what is approved but on no line: the two budgets reconcile
+    unallocated = Decimal(block["approved"]) - Decimal(block["budget_total"])
+    return {
+        **{k: block[k] for k in keys},
+        "by_category": block["by_category"],
+        "lines": _budget_lines(project),
+        "unallocated": _money(unallocated) if unallocated else None,
+    }
 
 
 def build_final_acceptance(

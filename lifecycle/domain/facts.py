@@ -49,7 +49,7 @@ from typing import Any
 from lifecycle.domain.acceptance import latest_results, tally
 from lifecycle.domain.bulk import gc_paused
 from lifecycle.domain.fields import FieldInfo, SchemaWriter, fields_of
-from lifecycle.domain.metrics import METRICS, project_metrics
+from lifecycle.domain.metrics import METRICS, ScheduleOf, project_metrics
 from lifecycle.domain.model import SECTIONS, Calendar, Charter, Organisation, Project
 
 FACTS_SCHEMA_VERSION = 1
@@ -415,16 +415,27 @@ def _peak_units(spans: list[tuple[date, date, float]]) -> float:
 
 
 def build_facts(
-    project: Project, today: date, extra: Mapping[str, Any] | None = None, *, wanted: Iterable[str] = ()
+    project: Project,
+    today: date,
+    extra: Mapping[str, Any] | None = None,
+    *,
+    wanted: Iterable[str] = (),
+    schedule_of: ScheduleOf | None = None,
 ) -> dict[str, Any]:
     """The facts document of ``project`` as of ``today`` (see the module docstring); ``wanted`` names the
-    on-demand metrics to add (:data:`~lifecycle.domain.metrics.ON_DEMAND`, those the rules use)."""
+    on-demand metrics to add (:data:`~lifecycle.domain.metrics.ON_DEMAND`, those the rules use);
+    ``schedule_of`` gives the project's schedule when the caller keeps schedules (see
+    :func:`~lifecycle.domain.metrics.project_metrics`)."""
     with gc_paused():  # a dict per entity, none in a cycle
-        return _build_facts(project, today, extra, wanted)
+        return _build_facts(project, today, extra, wanted, schedule_of)
 
 
 def _build_facts(
-    project: Project, today: date, extra: Mapping[str, Any] | None, wanted: Iterable[str] = ()
+    project: Project,
+    today: date,
+    extra: Mapping[str, Any] | None,
+    wanted: Iterable[str] = (),
+    schedule_of: ScheduleOf | None = None,
 ) -> dict[str, Any]:
     iso_today = today.isoformat()
     facts: dict[str, Any] = {
@@ -450,7 +461,7 @@ def _build_facts(
     for issue, plain in zip(project.issues, facts["issues"], strict=True):
         plain["is_open"] = issue.status in ("open", "in_progress")
 
-    facts["metrics"] = _plain_metrics(project_metrics(project, today, wanted))
+    facts["metrics"] = _plain_metrics(project_metrics(project, today, wanted, schedule_of=schedule_of))
     for name, (_, default) in EXTRA_FACTS.items():
         facts[name] = json.loads(json.dumps(default))
     if extra:

@@ -27,6 +27,17 @@ from lifecycle.domain.model import SECTIONS
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a project file, a rule-pack file, a CSV file, a workbook
 MAX_XML_BYTES = 200 * 1024 * 1024  # Microsoft Project XML (plans of many thousand tasks)
 MAX_PDF_BYTES = 200 * 1024 * 1024  # a document given to `pmo docs verify`
+MAX_SMALL_FILE_BYTES = 64 * 1024  # a key, token or state file the workspace keeps
+MAX_KEY_FILE_BYTES = 1024 * 1024  # a signing key, certificate, chain or PKCS#12 archive
+
+# ------------------------------------------------------------------ workbooks (zip archives of XML parts)
+MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # all parts of a workbook once unpacked
+MAX_ZIP_PARTS = 1_000  # files inside one workbook
+MAX_ZIP_RATIO = 100  # unpacked size / packed size of one part larger than ZIP_RATIO_FROM (a zip bomb)
+ZIP_RATIO_FROM = 1024 * 1024  # small parts may compress better without harm
+MAX_SHEETS = 100  # sheets of one workbook
+MAX_ROWS = 100_000  # rows of one workbook (and the highest row number a sheet is read to)
+MAX_CELLS = 2_000_000  # cells of one workbook
 
 # ------------------------------------------------------------------ YAML / JSON structure
 MAX_DEPTH = 64  # nested mappings and lists

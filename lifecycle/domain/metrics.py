@@ -17,10 +17,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifecycle.domain.model import Project, Task
 from lifecycle.errors import LifecycleError
+
+if TYPE_CHECKING:
+    from lifecycle.domain.schedule import Schedule
+
+ScheduleOf = Callable[[Project, date], "Schedule"]
+"""Gives a project's schedule as of a date (what ``compute_schedule(project, today=...)`` returns)."""
 
 # name -> (type, description); types: int, double, string, bool, date (ISO text), list
 METRICS: dict[str, tuple[str, str]] = {
@@ -154,16 +160,21 @@ def _money(v: Decimal) -> float:
     return float(v)
 
 
-def project_metrics(project: Project, today: date, wanted: Iterable[str] = ()) -> dict[str, Any]:
-    """Every metric but the on-demand ones, which are added when named in ``wanted``."""
+def project_metrics(
+    project: Project, today: date, wanted: Iterable[str] = (), *, schedule_of: ScheduleOf | None = None
+) -> dict[str, Any]:
+    """Every metric but the on-demand ones, which are added when named in ``wanted``.
+
+    ``schedule_of(project, today)`` gives the project's schedule (default: computed); a caller that
+    keeps schedules passes its own, which must return what ``compute_schedule`` would."""
     out = _basic_metrics(project, today)
-    out.update(_analytics_metrics(project, today))
+    out.update(_analytics_metrics(project, today, schedule_of))
     if wanted:
         out.update(on_demand_metrics(project, today, wanted))
     return out
 
 
-def _analytics_metrics(project: Project, today: date) -> dict[str, Any]:
+def _analytics_metrics(project: Project, today: date, schedule_of: ScheduleOf | None = None) -> dict[str, Any]:
     # lazy: the analytics modules cost ~25 ms to import and `pmo --help` loads this module without them
     from lifecycle.domain.calendar import work_calendar
     from lifecycle.domain.evm import earned_value, select_baseline
@@ -176,7 +187,7 @@ def _analytics_metrics(project: Project, today: date) -> dict[str, Any]:
     error = ""
     if project.tasks:
         try:
-            schedule = compute_schedule(project, today=today)
+            schedule = compute_schedule(project, today=today) if schedule_of is None else schedule_of(project, today)
         except LifecycleError as exc:
             error = str(exc)
     baseline = select_baseline(project)

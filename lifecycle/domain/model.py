@@ -92,6 +92,9 @@ class Person:
     rate: Decimal = fld(Decimal("0"), min=0, money=True, doc="Cost rate per hour")
     email: str = ""
     organisation: str = ""
+    calendar: str = fld(
+        "", ref="resource_calendars", doc="Id of the resource calendar the person works on; empty: the project calendar"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,12 @@ class Task:
         None, min=0, doc="Three-point estimate: shortest duration in working days (most likely = duration_days)"
     )
     pessimistic_days: float | None = fld(None, min=0, doc="Three-point estimate: longest duration in working days")
+    calendar: str = fld("", ref="resource_calendars", doc="Id of the task's own calendar; empty: none")
+    ignore_resource_calendars: bool = fld(False, doc="Work on the task calendar only, whatever the people's calendars")
+    task_type: Literal["fixed_units", "fixed_duration", "fixed_work"] = fld(
+        "fixed_units", doc="What stays fixed when work, duration or units change"
+    )
+    effort_driven: bool = fld(False, doc="Its work is shared by the people assigned; they work on their calendars")
     progress: tuple[ProgressPoint, ...] = fld(
         (), doc="Percent complete as recorded day by day: earned value at a past date uses what was known then"
     )
@@ -264,6 +273,24 @@ class Baseline:
 
 
 @dataclass(frozen=True, slots=True)
+class ResourceCalendar:
+    """A calendar people or tasks work on instead of the project calendar: the working week and the
+    exceptions of the calendar it inherits from (``base``), with its own working week and days."""
+
+    id: str
+    name: str = ""
+    base: str = fld(
+        "project",
+        ref=("resource_calendars", "project"),
+        doc="What it inherits: project (the project calendar), another calendar's id, or empty for nothing",
+    )
+    working_weekdays: tuple[int, ...] = fld((), doc="ISO weekdays worked (1 = Monday); empty: the base's")
+    holidays: tuple[Date, ...] = fld((), doc="Its own non-working days (added to the base's)")
+    extra_workdays: tuple[Date, ...] = fld((), doc="Its own worked days that would otherwise be off")
+    hours_per_day: float = fld(0.0, min=0, max=24, doc="Working hours of its days; 0: the base's")
+
+
+@dataclass(frozen=True, slots=True)
 class Calendar:
     """The project's working calendar. A country (and region) brings its statutory holidays and make-up
     working days; the explicit holidays and extra workdays override them."""
@@ -282,6 +309,9 @@ class Calendar:
     statutory_years: tuple[int, ...] = fld((), filled=True, doc="Years the statutory days were looked up for")
     unknown_years: tuple[int, ...] = fld(
         (), filled=True, doc="Years the holiday library does not know yet: working weekdays only, reported"
+    )
+    resource_calendars: tuple[ResourceCalendar, ...] = fld(
+        (), doc="Other calendars, named by people's and tasks' calendar field"
     )
 
     def effective_holidays(self) -> tuple[Date, ...]:

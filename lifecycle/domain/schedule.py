@@ -59,6 +59,17 @@ Conventions taken from Microsoft Project where the textbook differs
   * The critical tasks are also given as chains (``critical_chains``): critical tasks joined by links;
     unlinked critical tasks are separate chains, never printed as one path.
   * Critical means total slack <= 0 (Project's default critical slack limit).
+  * Task and resource calendars (:mod:`lifecycle.domain.task_calendars` says which calendars a task
+    works on): such a task is placed when the forward pass reaches it: it starts on the first day one
+    of its calendars works at or after its earliest start, and finishes when the last of its calendars
+    has worked its duration (days of the project's hours a day; a calendar with shorter days needs
+    more of them, rounded up to whole days). Its span on the project calendar then gives the weights
+    of the links leaving its finish. Backwards, it finishes on its calendars' last working day by its
+    late finish and starts its days before that (its slack counts project working days). Links into
+    its finish (FF, SF) count its duration in project working days; a task with actual dates keeps
+    them. The passes count the project calendar's working days: a day the task's calendar works but
+    the project calendar does not (a worked Saturday) is shown as the task's date, and counts as the
+    project's next working day for its successors.
 
 A cycle in the links is a :class:`ScheduleCycle` (an :class:`~lifecycle.errors.InvalidInput`) naming the
 tasks in the cycle in order. Pure: standard library only.
@@ -67,13 +78,15 @@ tasks in the cycle in order. Pure: standard library only.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from lifecycle.domain.bulk import gc_paused
 from lifecycle.domain.calendar import WorkCalendar, calendar_warnings, work_calendar
 from lifecycle.domain.model import Project, Task, TaskLink
+from lifecycle.domain.task_calendars import task_calendars
 from lifecycle.errors import InvalidInput, LifecycleError
 
 LINK_TYPES = ("FS", "SS", "FF", "SF")
@@ -182,6 +195,8 @@ class Schedule:
         warnings: list[str],
         fnode: list[int],
         critical_chains: list[list[str]] | None = None,
+        days: list[int] | None = None,
+        placed: dict[int, tuple[date, date]] | None = None,
     ):
         self._tasks = tasks
         self.calendar = cal
@@ -190,7 +205,9 @@ class Schedule:
         self._children = children
         self._level = level
         self._is_sum = is_sum
-        self._dur = dur
+        self._dur = dur  # span on the project calendar (a task on its own calendar may span more days)
+        self._days = days if days is not None else dur  # the task's own working days
+        self._placed = placed or {}  # early dates of tasks on their own calendars (may be days off here)
         self._es = es
         self._ef = ef
         self._ls = ls
@@ -209,6 +226,40 @@ class Schedule:
         self._dates: dict[int, tuple[date, date, date, date]] = {}
         self.project_start = cal.date_at(base)
         self.project_finish = self._project_finish()
+
+    # ------------------------------------------------------------------ kept beside the project
+    def state(self) -> dict[str, Any]:
+        """The pass results as plain JSON data (no dates, no tasks): :meth:`from_state` rebuilds this
+        schedule from it and the same tasks and calendar, so a cache can keep a schedule between runs."""
+        return {
+            "base": self.base,
+            "parent": self._parent,
+            "children": [[k, v] for k, v in self._children.items()],
+            "level": self._level,
+            "is_sum": self._is_sum,
+            "dur": self._dur,
+            "es": self._es,
+            "ef": self._ef,
+            "ls": self._ls,
+            "ts": self._ts,
+            "fs": self._fs,
+            "done": self._done,
+            "crit": self._crit,
+            "anchor_end": self._anchor_end,
+            "finish_index": self.finish_index,
+            "critical_path": self.critical_path,
+            "warnings": self.warnings,
+            "fnode": self._fnode,
+            "critical_chains": self.critical_chains,
+        }
+
+    @classmethod
+    def from_state(cls, project: Project, state: dict[str, Any]) -> Schedule:
+        """The schedule :meth:`state` described, for ``project`` (whose :func:`schedule_inputs` it was
+        computed from)."""
+        s = dict(state)
+        children = {int(k): list(v) for k, v in s.pop("children")}
+        return cls(tasks=project.tasks, cal=work_calendar(project.calendar), children=children, **s)
 
     # ------------------------------------------------------------------ figures
     @property
@@ -271,6 +322,9 @@ class Schedule:
         es, ls, d = self._es[i], self._ls[i], self._dur[i]
         if d > 0:
             got = at(b + es), at(b + es + d - 1), at(b + ls), at(b + ls + d - 1)
+            if i in self._placed:
+                start, finish = self._placed[i]
+                got = (start, finish, start, finish) if ls == es else (start, finish, got[2], got[3])
         else:
             early = at(b + es - 1) if self._anchor_end[i] else at(b + es)
             late = early if ls == es else at(b + ls - 1)
@@ -342,7 +396,7 @@ class Schedule:
         if self._is_sum[i]:
             dur = self.calendar.count_working_days(es, ef)
         else:
-            dur = self._dur[i]
+            dur = self._days[i]
         p = self._parent[i]
         return TaskTiming(
             id=t.id,
@@ -399,6 +453,49 @@ def compute_schedule(project: Project, *, today: date | None = None, honor_const
         return _compute_schedule(project, today, honor_constraints)
 
 
+SCHEDULE_TASK_FIELDS = (
+    "id",
+    "parent",
+    "milestone",
+    "status",
+    "percent_complete",
+    "duration_days",
+    "start",
+    "finish",
+    "actual_start",
+    "actual_finish",
+    "constraint",
+    "constraint_date",
+    "calendar",
+    "ignore_resource_calendars",
+    "task_type",
+    "effort_driven",
+)
+"""The task fields :func:`compute_schedule` reads (a test changes every other field and compares)."""
+
+SCHEDULE_LINK_FIELDS = ("predecessor", "successor", "type", "lag_days")
+"""The link fields :func:`compute_schedule` reads."""
+
+_TASK_INPUTS = operator.attrgetter(*SCHEDULE_TASK_FIELDS)
+_LINK_INPUTS = operator.attrgetter(*SCHEDULE_LINK_FIELDS)
+
+
+def schedule_inputs(project: Project, today: date | None = None) -> list[Any]:
+    """Everything :func:`compute_schedule` reads from ``project`` (and ``today``), as plain data: two
+    projects with equal inputs have equal schedules, so a hash of them keys a cached schedule."""
+    start = project_start_date(project, today) if project.tasks else today
+    inputs = [
+        start,
+        project.calendar,
+        list(map(_TASK_INPUTS, project.tasks)),
+        list(map(_LINK_INPUTS, project.links)),
+    ]
+    if project.calendar.resource_calendars:  # people's calendars and who works on what place tasks then
+        inputs.append([(p.id, p.calendar) for p in project.people])
+        inputs.append([(a.task, a.person) for a in project.assignments])
+    return inputs
+
+
 def computed_finish(project: Project) -> date | None:
     """The schedule's finish, or None when there are no tasks or the schedule cannot be computed."""
     if not project.tasks:
@@ -433,12 +530,13 @@ def _compute_schedule(project: Project, today: date | None, honor_constraints: b
     dur, done, cancelled = _durations(tasks, is_sum, cal, warnings)
     milestone = [d == 0 and not s for d, s in zip(dur, is_sum, strict=True)]
     net = _Network(dur, children)
+    _task_calendars(net, project, pos, cal, base)
     _start_bounds(net, tasks, is_sum, cal, base, honor_constraints)
     _summary_edges(net, children, is_sum, milestone)
     _link_edges(net, project.links, pos, is_sum, milestone, warnings)
     _keep_planned_starts(net, tasks, parent, is_sum, cal, base)
     es, order = _forward_pass(net, tasks)
-    pf = _project_finish_index(es, dur, is_sum)
+    pf = _project_finish_index(es, net.dnode, is_sum)
     _summary_finish_caps(net, tasks, cal, base)
     ls, fsl = _backward_pass(net, es, order, pf, is_sum)
     level = _levels(parent)
@@ -454,7 +552,7 @@ def _compute_schedule(project: Project, today: date | None, honor_constraints: b
         children=children,
         level=level,
         is_sum=is_sum,
-        dur=dur,
+        dur=net.dnode[:n],
         es=r_es,
         ef=r_ef,
         ls=r_ls,
@@ -468,7 +566,23 @@ def _compute_schedule(project: Project, today: date | None, honor_constraints: b
         warnings=warnings,
         fnode=net.fnode,
         critical_chains=_critical_chains(tasks, path, project.links, pos, parent, crit),
+        days=dur,
+        placed=net.placed,
     )
+
+
+def _task_calendars(net: _Network, project: Project, pos: dict[str, int], cal: WorkCalendar, base: int) -> None:
+    """The calendars each task working on other calendars than the project's works on (see
+    :mod:`lifecycle.domain.task_calendars`)."""
+    own = task_calendars(project)
+    if not own:
+        return
+    net.pcal = cal
+    net.base = base
+    for tid, cals in own.items():
+        i = pos[tid]
+        if i < net.n:
+            net.tcal[i] = tuple(work_calendar(c) for c in cals)
 
 
 def _critical_chains(
@@ -566,9 +680,12 @@ class _Network:
     start). Per node: out-edges with weights, the pass mode, the bounds of its early and late start."""
 
     __slots__ = (
+        "base",
         "cap",
         "children",
+        "days",
         "dnode",
+        "fin_out",
         "fnode",
         "lb",
         "lcap",
@@ -578,8 +695,11 @@ class _Network:
         "out_v",
         "out_w",
         "own_pred",
+        "pcal",
+        "placed",
         "sanode",
         "start_out",
+        "tcal",
     )
 
     def __init__(self, dur: list[int], children: dict[int, list[int]]):
@@ -599,6 +719,14 @@ class _Network:
         self.own_pred = [False] * n
         # node -> positions in out_v of links leaving a leaf task's start (SS, SF): not used by the backward pass
         self.start_out: dict[int, set[int]] = {}
+        # task calendars: leaf task -> the calendars it works on, and positions in out_v of the edges that
+        # leave its finish (their weights hold its span on the project calendar, known once it is placed)
+        self.tcal: dict[int, tuple[WorkCalendar, ...]] = {}
+        self.fin_out: dict[int, list[int]] = {}
+        self.days = list(dur)
+        self.pcal: WorkCalendar | None = None
+        self.placed: dict[int, tuple[date, date]] = {}  # early start and finish of the tasks placed
+        self.base = 0
         for s in children:
             self.fnode[s] = self._add(0, -_INF)
 
@@ -612,6 +740,57 @@ class _Network:
         self.lcap.append(_INF)
         self.dnode.append(0)
         return k
+
+    def finish_edge(self, u: int, v: int, w: int) -> None:
+        """An edge leaving leaf task ``u``'s finish (its weight includes ``u``'s span)."""
+        if u in self.tcal:
+            self.fin_out.setdefault(u, []).append(len(self.out_v[u]))
+        self.out_v[u].append(v)
+        self.out_w[u].append(w)
+
+    def place(self, u: int, e: int) -> int:
+        """Place task ``u`` (working on its own calendars) at the earliest start boundary ``e``: it starts
+        on the first day one of its calendars works and finishes when the last of them has worked its
+        days. Sets its span on the project calendar (and the weights of the edges leaving its finish);
+        returns its start boundary."""
+        pcal = self.pcal
+        d = self.days[u]
+        if pcal is None or d <= 0 or self.mode[u] == 1:
+            return e
+        b = self.base
+        day0 = pcal.date_at(b + e)
+        starts = [(c, c.next_working_day(day0)) for c in self.tcal[u]]
+        start = min(x for _, x in starts)
+        finish = max(c.finish_date(x, _ceil_days(d * pcal.hours_per_day / c.hours_per_day)) for c, x in starts)
+        s = max(e, pcal.index(start) - b)
+        span = max(1, pcal.index_of_ordinal(finish.toordinal() + 1) - b - s)
+        self.placed[u] = (start, finish)
+        delta = span - self.dnode[u]
+        if delta:
+            self.dnode[u] = span
+            for k in self.fin_out.get(u, ()):
+                self.out_w[u][k] += delta
+                self._shift_milestone_in(self.out_v[u][k], u, delta)
+        return s
+
+    def late_place(self, u: int, ls: int) -> int:
+        """The late start boundary of placed task ``u`` whose late finish boundary is ``ls`` + its span:
+        each of its calendars ends on its last working day by then and starts its days before."""
+        pcal = self.pcal
+        if pcal is None or u not in self.placed:
+            return ls
+        b, d = self.base, self.days[u]
+        last = pcal.date_at(b + ls + self.dnode[u]) - timedelta(days=1)  # a worked Saturday included
+        starts = []
+        for c in self.tcal[u]:
+            n = _ceil_days(d * pcal.hours_per_day / c.hours_per_day)
+            starts.append(c.add_working_days(c.previous_working_day(last), 1 - n))
+        return min(ls, pcal.index(min(starts)) - b)
+
+    def _shift_milestone_in(self, v: int, u: int, delta: int) -> None:
+        ins = self.ms_in.get(v)
+        if ins:
+            self.ms_in[v] = [(x, w + delta if x == u and fin else w, fin) for (x, w, fin) in ins]
 
     def start_of_children(self, s: int) -> int:
         """The "min" node of summary ``s`` (made on first use): the earliest start of its children."""
@@ -664,8 +843,7 @@ def _summary_edges(net: _Network, children: dict[int, list[int]], is_sum: list[b
                 out_v[fnode[c]].append(f)
                 out_w[fnode[c]].append(0)
             else:
-                out_v[c].append(f)
-                out_w[c].append(dur[c])
+                net.finish_edge(c, f, dur[c])
 
 
 def _link_edges(
@@ -718,8 +896,11 @@ def _link_edges(
         w = a + lag - b
         if u == p and not pred_fin:
             net.start_out.setdefault(u, set()).add(len(out_v[u]))
-        out_v[u].append(v)
-        out_w[u].append(w)
+        if u == p and pred_fin:
+            net.finish_edge(u, v, w)
+        else:
+            out_v[u].append(v)
+            out_w[u].append(w)
         own_pred[s] = True
         if v < n and milestone[v]:
             ms_in.setdefault(v, []).append((u, w, pred_fin))
@@ -752,7 +933,7 @@ def _keep_planned_starts(
 
 def _forward_pass(net: _Network, tasks: tuple[Task, ...]) -> tuple[list[int], list[int]]:
     """Early starts in Kahn's topological order (returned too, for the backward pass)."""
-    out_v, out_w, mode, cap = net.out_v, net.out_w, net.mode, net.cap
+    out_v, out_w, mode, cap, tcal = net.out_v, net.out_w, net.mode, net.cap, net.tcal
     nn = len(out_v)
     indeg = [0] * nn
     for vs in out_v:
@@ -767,6 +948,8 @@ def _forward_pass(net: _Network, tasks: tuple[Task, ...]) -> tuple[list[int], li
         e = es[u]
         if e > cap[u]:
             e = es[u] = cap[u]
+        if tcal and u in tcal:
+            e = es[u] = net.place(u, e)
         for v, w in zip(out_v[u], out_w[u], strict=True):
             m = mode[v]
             if m == 0:
@@ -840,7 +1023,7 @@ def _backward_pass(
                 bfree = gap
         if best > lcap[u]:
             best = lcap[u]
-        ls[u] = best
+        ls[u] = net.late_place(u, best) if net.placed else best
         fsl[u] = bfree if bfree != _INF else pf - eu - dnode[u]
     return ls, fsl
 

@@ -70,6 +70,9 @@ def validate_project(project: Project, known_ids: dict[str, set[str]] | None = N
     out: list[Finding] = list(project_problems(project))
     _check_charter(project, out)
     ids = _check_ids(project, known_ids or {}, out)
+    ids["resource_calendars"] = _calendar_ids(project, out)
+    ids["project"] = {"project"}  # a resource calendar's base may be the project calendar
+    _check_refs(("calendar",), project.calendar, ids, out)
     _check_refs(("project",), project.charter, ids, out)
     for name in SECTIONS:
         for i, item in enumerate(project.section(name)):
@@ -83,6 +86,19 @@ def validate_project(project: Project, known_ids: dict[str, set[str]] | None = N
         if wd < 1 or wd > 7:
             out.append((("calendar", "working_weekdays", i), f"{wd} is not an ISO weekday (1 = Monday … 7 = Sunday)"))
     return out
+
+
+def _calendar_ids(project: Project, out: list[Finding]) -> set[str]:
+    """The resource calendars' ids, each well formed and once."""
+    seen: set[str] = set()
+    for i, c in enumerate(project.calendar.resource_calendars):
+        where = ("calendar", "resource_calendars", i, "id")
+        if not ID_RE.match(c.id) or c.id == "project":
+            out.append((where, f"'{c.id}' is not a valid calendar id ({ID_RULE}; not 'project')"))
+        elif c.id in seen:
+            out.append((where, f"duplicate calendar id '{c.id}'"))
+        seen.add(c.id)
+    return seen
 
 
 def _check_charter(project: Project, out: list[Finding]) -> None:

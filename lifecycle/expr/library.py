@@ -4,6 +4,8 @@ The library's package ``__init__`` imports its command-line tool (~0.18 s); we l
 core when we can (~0.015 s) and register it under its usual module name, so a later plain
 ``import cel`` elsewhere still works. Failures of registered functions are logged by the library at
 WARNING; they are reported in the gate decision instead, so they are kept off the user's terminal.
+The module is loaded once per process under a lock (web servers and flow runs load rule packs from
+several threads at once).
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import importlib.machinery
 import importlib.util
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
-_CEL: Any = None
+_CEL: Any = None  # published only once fully initialised
+_LOCK = threading.Lock()
 
 
 def _extension_paths() -> list[Path]:
@@ -58,10 +62,20 @@ def _core() -> Any:
 
 
 def cel_module() -> Any:
-    """The CEL extension module (``compile``, ``Context``), loaded once."""
+    """The CEL extension module (``compile``, ``Context``), loaded once, whatever the number of threads
+    asking at the same moment: the first loads it under a lock, the others wait and get the same module
+    (unlocked, a second thread saw the half-initialised module, whose ``compile`` did not exist yet, or
+    initialised it a second time, which the library refuses with a panic)."""
+    module = _CEL
+    if module is not None:
+        return module
+    with _LOCK:
+        return _CEL if _CEL is not None else _load()
+
+
+def _load() -> Any:
+    """Load and publish the module; called once, under :data:`_LOCK`."""
     global _CEL
-    if _CEL is not None:
-        return _CEL
     module = _core()
     if module is None:
         import cel as package  # lazy on purpose: importing the package costs ~0.18 s (see above)

@@ -6,8 +6,12 @@ changes nothing). What it writes, in the element order of the format's schema:
 
 * ``Project``: name, title, company (the client), start and finish, status date (the latest cost entry),
   currency code and symbol, minutes per day and week from the calendar, the project calendar's UID.
-* ``Calendars``: one base calendar, its working days with working times (08:00-12:00 and 13:00 onwards
-  for the hours of the day), holidays as non-working exceptions and make-up days as working ones.
+* ``Calendars``: the project calendar (UID 1, a base calendar), its working days with working times
+  (08:00-12:00 and 13:00 onwards for the hours of the day), holidays as non-working exceptions and
+  make-up days as working ones; each resource calendar (``C<n>`` keeps UID ``n``) deriving from the
+  project calendar or from another one (``BaseCalendarUID``) with its own working week and days, or a
+  base calendar of its own when it inherits nothing; and one calendar per person, deriving from the
+  calendar the person works on (the format gives every resource its own calendar).
 * ``Tasks``: the project summary task (UID 0, with the baselines' totals), then every task in outline
   order: a task id ``T<n>`` keeps UID ``n`` (so a re-export of an import keeps its UIDs), other ids get
   the next free numbers. WBS, outline number and level, start and finish (the critical path method's
@@ -16,8 +20,8 @@ changes nothing). What it writes, in the element order of the format's schema:
   cost entries) in hundredths, predecessor links with their type and lag in tenths of a minute
   (``LagFormat`` 7, days), baselines (``MSP-BL<n>`` keeps number ``n``; others are numbered with the
   latest as 0, the one earned value uses), a three-point estimate's optimistic and pessimistic durations
-  (custom fields Duration1 and Duration3, aliased as the tool's PERT analysis does) and ``Active`` 0
-  for a cancelled task.
+  (custom fields Duration1 and Duration3, aliased as the tool's PERT analysis does), ``Active`` 0
+  for a cancelled task, the task type, effort-driven flag, task calendar and "ignore resource calendars".
 * ``Resources``: people as work resources (``R<n>`` keeps UID ``n``; ``MaxUnits`` from the capacity,
   standard rate per hour), materials as material resources (label, unit cost).
 * ``Assignments``: people's units and work; a material's quantity on the task that needs it.
@@ -36,13 +40,15 @@ from datetime import date
 from decimal import Decimal
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
-from lifecycle.domain.model import Baseline, Calendar, Project, Task
+from lifecycle.domain.model import Baseline, Project, Task
+from lifecycle.domain.task_calendars import resolve_calendar
 
 NS = "http://schemas.microsoft.com/project"
 # the custom duration fields a three-point estimate is written to, as the tool's PERT analysis uses them
 PERT_FIELDS = (("188743783", "Duration1", "Optimistic Duration"), ("188743785", "Duration3", "Pessimistic Duration"))
 LINK_TYPE_CODE = {"FF": 0, "FS": 1, "SF": 2, "SS": 3}
 _SYMBOL = {"GBP": "£", "EUR": "€", "USD": "$", "CNY": "¥", "JPY": "¥", "INR": "₹"}
+_TASK_TYPE_CODE = {"fixed_units": 0, "fixed_duration": 1, "fixed_work": 2}
 _ISO_DAYTYPE = {7: 1, 1: 2, 2: 3, 3: 4, 4: 5, 5: 6, 6: 7}  # ISO weekday -> the format's DayType (1 = Sunday)
 _NUMBERED = re.compile(r"^[TRM](\d{1,9})$")
 _BASELINE_NUMBER = re.compile(r"^MSP-BL(\d{1,2})$")
@@ -133,6 +139,9 @@ class _Writer:
         self.res_uid = _uids([x.id for x in project.people] + [m.id for m in project.materials])
         self.finish_clock = _clock(8.0 + self.cal.hours_per_day + (1 if self.cal.hours_per_day > 4 else 0))
         self.baseline_no = self._baseline_numbers(project.baselines)
+        self.cal_uid = _uids((c.id for c in self.cal.resource_calendars), start=2)
+        first = max(self.cal_uid.values(), default=1) + 1
+        self.person_cal = {x.id: first + k for k, x in enumerate(project.people)}
 
     # ------------------------------------------------------------------ project
     def build(self) -> Element:
@@ -167,29 +176,61 @@ class _Writer:
                 _text(ea, "FieldID", fid)
                 _text(ea, "FieldName", name)
                 _text(ea, "Alias", alias)
-        self._calendar(SubElement(root, "Calendars"), self.cal)
+        self._calendars(SubElement(root, "Calendars"))
         self._tasks(SubElement(root, "Tasks"))
         self._resources(SubElement(root, "Resources"))
         self._assignments(SubElement(root, "Assignments"))
         return root
 
-    def _calendar(self, parent: Element, cal: Calendar) -> None:
-        c = SubElement(parent, "Calendar")
-        _text(c, "UID", 1)
-        _text(c, "Name", "Standard")
-        _text(c, "IsBaseCalendar", 1)
-        _text(c, "IsBaselineCalendar", 0)
-        _text(c, "BaseCalendarUID", -1)
-        wds = SubElement(c, "WeekDays")
-        for iso in (7, 1, 2, 3, 4, 5, 6):
-            wd = SubElement(wds, "WeekDay")
-            _text(wd, "DayType", _ISO_DAYTYPE[iso])
-            working = iso in cal.working_weekdays
-            _text(wd, "DayWorking", int(working))
-            if working:
-                _working_times(wd, cal.hours_per_day)
-        exs = SubElement(c, "Exceptions")
+    def _calendars(self, parent: Element) -> None:
+        """The project calendar (UID 1), the resource calendars, and one calendar per person deriving
+        from the one the person works on (the format gives every resource a calendar of its own)."""
+        cal = self.cal
         marked = [(d, False) for d in cal.effective_holidays()] + [(d, True) for d in cal.effective_workdays()]
+        self._calendar(parent, (1, "Standard", -1), cal.working_weekdays, marked, cal.hours_per_day)
+        named = {c.id: c for c in cal.resource_calendars}
+        for rc in cal.resource_calendars:
+            base = -1 if not rc.base else (1 if rc.base == "project" else self.cal_uid.get(rc.base, 1))
+            week = rc.working_weekdays or (() if base != -1 else (1, 2, 3, 4, 5))
+            full = resolve_calendar(cal, named, rc.id)
+            if rc.hours_per_day and not week:  # its own hours: every working day of the week states them
+                week = full.working_weekdays
+            own = [(d, False) for d in rc.holidays if d not in rc.extra_workdays]
+            own += [(d, True) for d in rc.extra_workdays]
+            self._calendar(parent, (self.cal_uid[rc.id], rc.name or rc.id, base), week, own, full.hours_per_day)
+        for x in self.p.people:
+            base = self.cal_uid.get(x.calendar, 1) if x.calendar else 1
+            self._calendar(parent, (self.person_cal[x.id], x.name, base), (), [], cal.hours_per_day)
+
+    def _calendar(
+        self,
+        parent: Element,
+        head: tuple[int, str, int],
+        week: tuple[int, ...],
+        marked: list[tuple[date, bool]],
+        hpd: float,
+    ) -> None:
+        """One calendar (``head``: UID, name, base UID): a base calendar (base -1) states every day of the
+        week; a derived one only when it works differently from its base (``week`` empty: it does not)."""
+        uid, name, base = head
+        c = SubElement(parent, "Calendar")
+        _text(c, "UID", uid)
+        _text(c, "Name", name)
+        _text(c, "IsBaseCalendar", int(base == -1))
+        _text(c, "IsBaselineCalendar", 0)
+        _text(c, "BaseCalendarUID", base)
+        if week:
+            wds = SubElement(c, "WeekDays")
+            for iso in (7, 1, 2, 3, 4, 5, 6):
+                wd = SubElement(wds, "WeekDay")
+                _text(wd, "DayType", _ISO_DAYTYPE[iso])
+                working = iso in week
+                _text(wd, "DayWorking", int(working))
+                if working:
+                    _working_times(wd, hpd)
+        if not marked:
+            return
+        exs = SubElement(c, "Exceptions")
         for d, working in sorted(marked):
             ex = SubElement(exs, "Exception")
             _text(ex, "EnteredByOccurrences", 0)
@@ -201,7 +242,7 @@ class _Writer:
             _text(ex, "Type", 1)
             _text(ex, "DayWorking", int(working))
             if working:
-                _working_times(ex, cal.hours_per_day)
+                _working_times(ex, hpd)
 
     # ------------------------------------------------------------------ tasks
     def _outline(self) -> list[tuple[Task, int, str]]:
@@ -264,7 +305,7 @@ class _Writer:
         _text(el, "UID", self.task_uid[t.id])
         _text(el, "ID", k)
         _text(el, "Name", t.name)
-        _text(el, "Type", 1)
+        _text(el, "Type", _TASK_TYPE_CODE[t.task_type])
         _text(el, "WBS", t.wbs or number)
         _text(el, "OutlineNumber", number)
         _text(el, "OutlineLevel", level)
@@ -284,6 +325,7 @@ class _Writer:
             _text(el, "Duration", _hours(days * self.cal.hours_per_day))
             _text(el, "DurationFormat", 7)
         _text(el, "Work", _hours(t.effort_hours))
+        _text(el, "EffortDriven", int(t.effort_driven))
         _text(el, "Milestone", int(t.milestone))
         _text(el, "Summary", int(summary))
         pct = 100.0 if t.status == "done" else t.percent_complete
@@ -301,9 +343,11 @@ class _Writer:
     def _task_tail(self, el: Element, t: Task, preds: list[tuple[str, str, float]]) -> None:
         code = {"start_no_earlier_than": 4, "finish_no_later_than": 7}.get(t.constraint, 0)
         _text(el, "ConstraintType", code if t.constraint_date else 0)
+        _text(el, "CalendarUID", self.cal_uid.get(t.calendar, -1) if t.calendar else -1)
         if code and t.constraint_date:
             clock = "08:00:00" if code == 4 else self.finish_clock
             _text(el, "ConstraintDate", f"{t.constraint_date.isoformat()}T{clock}")
+        _text(el, "IgnoreResourceCalendar", int(t.ignore_resource_calendars))
         if t.notes:
             _text(el, "Notes", t.notes)
         for pred, typ, lag in preds:
@@ -370,6 +414,7 @@ class _Writer:
             _text(r, "MaxUnits", _num(x.capacity_hours_per_week * 60 / mpw if mpw else 1.0))
             _text(r, "StandardRate", f"{x.rate:.2f}")
             _text(r, "StandardRateFormat", 2)
+            _text(r, "CalendarUID", self.person_cal[x.id])
         for m in self.p.materials:
             r = SubElement(parent, "Resource")
             _text(r, "UID", self.res_uid[m.id])

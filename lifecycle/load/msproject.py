@@ -13,8 +13,13 @@ saved by every version of the format are read alike):
 * ``Calendars``: the project calendar (and the base calendar it derives from): ``WeekDays`` with
   ``DayType`` 1 = Sunday ... 7 = Saturday and ``DayWorking``; exceptions both in the newer
   ``Exceptions/Exception`` form (``TimePeriod``, ``DayWorking``; recurring daily, weekly, monthly-by-day
-  and yearly-by-day exceptions are expanded) and the older ``WeekDay`` with ``DayType`` 0. A non-working
-  exception becomes a holiday, a working one an extra workday (a make-up day).
+  and yearly-by-day exceptions are expanded) and the older ``WeekDay`` with ``DayType`` 0; ``WorkWeeks``
+  (a different working week for a period: its days that differ become exceptions). A non-working
+  exception becomes a holiday, a working one an extra workday (a make-up day). Every other calendar
+  people or tasks use becomes a resource calendar ``C<UID>`` inheriting from its ``BaseCalendarUID``
+  (``project`` for the project calendar), with its own week, days and hours a day (``WorkingTimes``
+  of its week days); a calendar that only inherits (the format writes one per resource) is replaced
+  by its base.
 * ``Tasks/Task``: ``UID`` (the task id becomes ``T<UID>``), ``Name``, ``WBS`` (else ``OutlineNumber``),
   ``OutlineLevel`` (the hierarchy: each task's parent is the nearest task above it with a smaller
   level), ``Start``, ``Finish``, ``Duration`` (``PT#H#M#S``: working hours, divided by the minutes per day),
@@ -29,8 +34,10 @@ saved by every version of the format are read alike):
   units 4/6/8/10/12 are elapsed time turned into working days pro rata to the working week; percent
   units 19/20 are read as tenths of a percent of the predecessor's duration). The project summary task
   (UID 0 / outline level 0) and null tasks are skipped.
+* ``Tasks/Task`` also: ``CalendarUID`` (the task calendar), ``IgnoreResourceCalendar``, ``Type`` (0
+  fixed units, 1 fixed duration, 2 fixed work) and ``EffortDriven``.
 * ``Resources/Resource``: work resources (``Type`` 1) become people (``R<UID>``; capacity is
-  ``MaxUnits`` x minutes per week; ``StandardRate`` is per hour), material resources (``Type`` 0)
+  ``MaxUnits`` x minutes per week; ``StandardRate`` is per hour; ``CalendarUID``), material resources (``Type`` 0)
   become materials (``M<UID>``) needed by the start of the first task that uses them.
 * ``Assignments/Assignment``: ``TaskUID``, ``ResourceUID`` (-65535, "no resource", is skipped),
   ``Units``, ``Work``. The first person assigned to a task becomes its owner.
@@ -50,7 +57,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -70,6 +77,7 @@ from lifecycle.domain.model import (
     CostEntry,
     Material,
     Person,
+    ResourceCalendar,
     Task,
     TaskLink,
 )
@@ -79,6 +87,8 @@ from lifecycle.load.files import read_regular
 MAX_BYTES = MAX_XML_BYTES
 NO_RESOURCE = -65535
 LINK_TYPE = {0: "FF", 1: "FS", 2: "SF", 3: "SS"}
+_TASK_TYPE: dict[int, Any] = {0: "fixed_units", 1: "fixed_duration", 2: "fixed_work"}
+_UNSUPPORTED = {5: "start_no_later_than", 6: "finish_no_earlier_than"}  # constraint types left out
 _DUR_RE = re.compile(
     r"^(-)?P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?"
     r"(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
@@ -141,6 +151,10 @@ _USED = {
         "IsNull",
         "Manual",
         "LevelingDelay",
+        "CalendarUID",
+        "IgnoreResourceCalendar",
+        "Type",
+        "EffortDriven",
     },
     "PredecessorLink": {"PredecessorUID", "Type", "LinkLag", "LagFormat", "CrossProject", "CrossProjectName"},
     "Baseline": {
@@ -165,6 +179,7 @@ _USED = {
         "StandardRateFormat",
         "MaterialLabel",
         "Initials",
+        "CalendarUID",
     },
     "Assignment": {"UID", "TaskUID", "ResourceUID", "Units", "Work", "Start", "Finish"},
     "Calendar": {
@@ -250,7 +265,6 @@ _DERIVED = {
     },
     "Task": {
         "GUID",
-        "Type",
         "CreateDate",
         "Contact",
         "WBSLevel",
@@ -258,7 +272,6 @@ _DERIVED = {
         "Stop",
         "Resume",
         "ResumeValid",
-        "EffortDriven",
         "Recurring",
         "OverAllocated",
         "Estimated",
@@ -297,7 +310,6 @@ _DERIVED = {
         "ACWP",
         "CV",
         "SV",
-        "CalendarUID",
         "LevelAssignments",
         "LevelingCanSplit",
         "LevelingDelayFormat",
@@ -306,7 +318,6 @@ _DERIVED = {
         "Hyperlink",
         "HyperlinkAddress",
         "HyperlinkSubAddress",
-        "IgnoreResourceCalendar",
         "HideBar",
         "Rollup",
         "BCWS",
@@ -380,7 +391,6 @@ _DERIVED = {
         "SV",
         "CV",
         "ACWP",
-        "CalendarUID",
         "Notes",
         "BCWS",
         "BCWP",
@@ -640,6 +650,8 @@ class MsProjectData:
     baselines: tuple[Baseline, ...]
     report: ImportReport
     task_lines: dict[str, int] = field(default_factory=dict)
+    # constraints the engine does not have, left out: (task id, start_no_later_than | finish_no_earlier_than, date)
+    unsupported_constraints: tuple[tuple[str, str, date], ...] = ()
 
 
 # ---------------------------------------------------------------------------------------- XML reading
@@ -721,6 +733,8 @@ class _Reader:
         self.minutes_per_week = 2400.0
         self.working_per_week = 5
         self.pert_fields: dict[str, str] = {}  # custom duration field id -> "optimistic" / "pessimistic"
+        self.calendar_ids: dict[int, str] = {}  # calendar UID -> resource calendar id ("" for the project's)
+        self.own_hours: dict[int, float] = {}  # calendar UID -> hours of its own working days (0: none stated)
 
     def line(self, el: Element | None) -> int | None:
         return None if el is None else self.lines.get(id(el))
@@ -845,6 +859,9 @@ class _Reader:
 
     # ---------------------------------------------------------------- calendar
     def calendar(self, root_k: dict[str, list[Element]], hours_per_day: float) -> tuple[Calendar, int]:
+        """The project calendar (its base chain applied) with every other calendar of the file as a
+        resource calendar (``C<UID>``, inheriting ``project`` when its base is the project calendar);
+        :func:`prune_calendars` later keeps those people and tasks use."""
         cals = root_k.get("Calendars", [])
         entries = [c for cs in cals for c in cs if _local(c.tag) == "Calendar"]
         by_uid: dict[int, Element] = {}
@@ -869,21 +886,99 @@ class _Reader:
             else:
                 return Calendar(hours_per_day=hours_per_day), 0
         weekdays, holidays, extra = self._calendar_days(chosen, by_uid, set())
-        n_resource = max(0, len(entries) - 1)
-        if n_resource:
-            self.report.note(
-                None,
-                f"{n_resource} other calendar(s) (resource or task calendars) not imported; "
-                "the project calendar is used for every task",
-            )
+        project_uid = next((u for u, c in by_uid.items() if c is chosen), None)
+        self.calendar_ids = {u: ("" if u == project_uid else f"C{u}") for u in by_uid}
+        for u, c in by_uid.items():
+            if u != project_uid:
+                ck = self.kids(c)
+                self.own_hours[u] = self._own_hours(ck, self.text(ck, "Name") or f"C{u}")
+        others = tuple(
+            self._resource_calendar(c, u, by_uid, project_uid) for u, c in by_uid.items() if u != project_uid
+        )
         cal = Calendar(
             working_weekdays=tuple(sorted(weekdays)),
             hours_per_day=hours_per_day,
             holidays=tuple(sorted(holidays - extra)),
             extra_workdays=tuple(sorted(extra)),
+            resource_calendars=others,
         )
         self.working_per_week = len(weekdays) or 5
         return cal, len(holidays) + len(extra)
+
+    def _resource_calendar(
+        self, cal: Element, uid: int, by_uid: dict[int, Element], project_uid: int | None
+    ) -> ResourceCalendar:
+        """A calendar other than the project's: its own week and days over its base's."""
+        ck = self.kids(cal)
+        base_uid = self.int_(ck, "BaseCalendarUID", "Calendars/Calendar")
+        if base_uid is not None and base_uid in by_uid and base_uid != uid:
+            base = "project" if base_uid == project_uid else f"C{base_uid}"
+            base_week = self._calendar_days(by_uid[base_uid], by_uid, {uid})[0]
+        else:
+            base, base_week = "", {1, 2, 3, 4, 5}
+        week, off, on = self._own_days(cal, ck, base_week)
+        name = (self.text(ck, "Name") or "")[:200]
+        own = self.own_hours.get(uid, 0.0)
+        if own and abs(own - self._hours_of(base_uid, by_uid)) < 0.01:
+            own = 0.0  # the base's hours
+        return ResourceCalendar(
+            id=f"C{uid}",
+            name=name,
+            base=base,
+            working_weekdays=tuple(sorted(week)) if week != base_week else (),
+            holidays=tuple(sorted(off - on)),
+            extra_workdays=tuple(sorted(on)),
+            hours_per_day=own,
+        )
+
+    def _hours_of(self, uid: int | None, by_uid: dict[int, Element]) -> float:
+        """The hours a day of calendar ``uid``: its own, else its base's, else the project's."""
+        seen: set[int] = set()
+        while uid is not None and uid in self.own_hours and uid not in seen:
+            if self.own_hours[uid]:
+                return self.own_hours[uid]
+            seen.add(uid)
+            uid = self.int_(self.kids(by_uid[uid]), "BaseCalendarUID", "Calendars/Calendar")
+        return self.minutes_per_day / 60
+
+    def _own_hours(self, ck: dict[str, list[Element]], name: str) -> float:
+        """The hours of a calendar's own working week days (0 when it states none); days of different
+        lengths are averaged, and the report says so."""
+        path = "Calendars/Calendar/WeekDays/WeekDay"
+        hours = []
+        for wd in _children_named(ck, "WeekDays", "WeekDay"):
+            wk = self.kids(wd)
+            if self.int_(wk, "DayType", path) in _DAYTYPE_ISO and self.bool_(wk, "DayWorking", path):
+                h = sum(self._span_hours(wt) for wt in _children_named(wk, "WorkingTimes", "WorkingTime"))
+                if h > 0:
+                    hours.append(h)
+        if not hours:
+            return 0.0
+        mean = round(sum(hours) / len(hours), 2)
+        if max(hours) - min(hours) > 0.01:
+            self.report.note(
+                self.line(ck["WeekDays"][0]),
+                f"calendar '{name}': working days of {', '.join(f'{h:g}' for h in sorted(set(hours)))} hours "
+                f"are scheduled as days of {mean:g} hours",
+            )
+        return mean
+
+    def _span_hours(self, wt: Element) -> float:
+        k = self.kids(wt)
+        a, b = self.text(k, "FromTime"), self.text(k, "ToTime")
+        if not a or not b:
+            return 0.0
+        try:
+            x = int(a[:2]) + int(a[3:5]) / 60
+            y = int(b[:2]) + int(b[3:5]) / 60
+        except ValueError:
+            self.error(
+                wt,
+                "Calendars/Calendar/WeekDays/WeekDay/WorkingTimes",
+                f"expected times like 08:00:00, got '{a}' - '{b}'",
+            )
+            return 0.0
+        return (y if y > x else y + 24) - x
 
     def _calendar_days(
         self, cal: Element, by_uid: dict[int, Element], seen: set[int]
@@ -898,21 +993,45 @@ class _Reader:
             weekdays, holidays, extra = self._calendar_days(by_uid[base_uid], by_uid, seen)
         else:
             weekdays, holidays, extra = {1, 2, 3, 4, 5}, set(), set()
-        weekdays = set(weekdays)
-        holidays = set(holidays)
-        extra = set(extra)
+        week, off, on = self._own_days(cal, ck, weekdays)
+        return week, (holidays - on) | off, (extra - off) | on
+
+    def _own_days(
+        self, cal: Element, ck: dict[str, list[Element]], base_week: set[int]
+    ) -> tuple[set[int], set[date], set[date]]:
+        """A calendar's own working week (the base's with its own day types), own non-working and own
+        working days (exceptions, and the days a work week makes differ from the working week)."""
+        path = "Calendars/Calendar"
+        weekdays = set(base_week)
+        holidays: set[date] = set()
+        extra: set[date] = set()
         for wd in _children_named(ck, "WeekDays", "WeekDay"):
             self._week_day(wd, f"{path}/WeekDays/WeekDay", weekdays, holidays, extra)
+        for ww in _children_named(ck, "WorkWeeks", "WorkWeek"):
+            self._work_week(ww, f"{path}/WorkWeeks/WorkWeek", weekdays, holidays, extra)
         for ex in _children_named(ck, "Exceptions", "Exception"):
             days_, working_ex = self._exception(ex, f"{path}/Exceptions/Exception")
             _mark(days_, working_ex, holidays, extra)
-        if ck.get("WorkWeeks"):
-            self.report.note(
-                self.line(ck["WorkWeeks"][0]),
-                "work weeks (a different working week for a period) are "
-                "not supported; the default week is used all year",
-            )
         return weekdays, holidays, extra
+
+    def _work_week(self, ww: Element, path: str, weekdays: set[int], holidays: set[date], extra: set[date]) -> None:
+        """A different working week for a period: its days that differ from the usual week become
+        holidays or extra workdays."""
+        k = self.kids(ww)
+        tps = k.get("TimePeriod", [])
+        if not tps:
+            return
+        tk = self.kids(tps[0])
+        a = self.date_(tk, "FromDate", f"{path}/TimePeriod")
+        b = self.date_(tk, "ToDate", f"{path}/TimePeriod") or a
+        if a is None or b is None:
+            return
+        week = set(weekdays)
+        for wd in _children_named(k, "WeekDays", "WeekDay"):
+            self._week_day(wd, f"{path}/WeekDays/WeekDay", week, set(), set())
+        for d in _days(a, b, self.report, self.line(ww)):
+            if (d.isoweekday() in week) != (d.isoweekday() in weekdays):
+                _mark([d], d.isoweekday() in week, holidays, extra)
 
     def _week_day(self, wd: Element, path: str, weekdays: set[int], holidays: set[date], extra: set[date]) -> None:
         """A working or non-working day of the week; day type 0 is the older form of an exception."""
@@ -1034,6 +1153,7 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
     tasks, days_of = _build_tasks(r, tr.rows, has_kids)
     links = _read_links(r, tr.raw_links, tr.uid_to_id, days_of)
     tasks, assigned = _read_assignments(r, rk, tasks, tr.uid_to_id, res)
+    calendar, people, tasks = _prune_calendars(head.calendar, res.people, tasks)
     labour_tasks = {a.task for a in assigned}
     budget, costs = _task_costs(r, tr.rows, has_kids, labour_tasks, head)
     out_baselines = _baselines(tr, has_kids, head.saved)
@@ -1061,6 +1181,7 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
         "costs": len(costs),
         "baselines": len(out_baselines),
         "calendar exceptions": head.n_exceptions,
+        "resource calendars": len(calendar.resource_calendars),
     }
     return MsProjectData(
         name=head.name,
@@ -1069,10 +1190,10 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
         finish=r.date_(rk, "FinishDate", "Project"),
         status_date=head.status_date,
         currency=_currency(r, rk),
-        calendar=head.calendar,
+        calendar=calendar,
         tasks=tuple(tasks),
         links=tuple(links),
-        people=tuple(res.people),
+        people=tuple(people),
         materials=mats,
         assignments=assigned,
         budget=tuple(budget),
@@ -1080,6 +1201,11 @@ def parse_msproject(data: bytes, file: str = "<xml>", *, today: date | None = No
         baselines=tuple(out_baselines),
         report=rep,
         task_lines=tr.task_lines,
+        unsupported_constraints=tuple(
+            (row["id"], _UNSUPPORTED[row["ctype"]], row["cdate"])
+            for row in tr.rows
+            if row["ctype"] in _UNSUPPORTED and row["cdate"] and row["id"] not in has_kids
+        ),
     )
 
 
@@ -1205,6 +1331,12 @@ class _Resources:
         capacity = min(168.0, max(0.0, units * r.minutes_per_week / 60.0))
         pid = f"R{uid}"
         self.person_of[uid] = pid
+        cuid = r.int_(k, "CalendarUID", path)
+        if cuid is not None and cuid not in r.calendar_ids and cuid != -1:
+            r.report.note(
+                None,
+                f"resource {pid} names calendar UID {cuid}, which the file does not have; the project calendar is used",
+            )
         self.people.append(
             Person(
                 id=pid,
@@ -1213,6 +1345,7 @@ class _Resources:
                 rate=rate,
                 capacity_hours_per_week=round(capacity, 2),
                 email=r.text(k, "EmailAddress") or "",
+                calendar=r.calendar_ids.get(cuid, "") if cuid is not None else "",
             )
         )
 
@@ -1312,6 +1445,13 @@ class _TaskReader:
         row["ctype"] = r.int_(k, "ConstraintType", path)
         row["cdate"] = r.date_(k, "ConstraintDate", path)
         row["notes"] = r.text(k, "Notes") or ""
+        cuid = r.int_(k, "CalendarUID", path)
+        row["calendar"] = r.calendar_ids.get(cuid, "") if cuid is not None else ""
+        if cuid is not None and cuid not in r.calendar_ids and cuid != -1:
+            r.report.note(r.line(tel), f"task {tid} names calendar UID {cuid}, which the file does not have; ignored")
+        row["ignore_resource_calendars"] = bool(r.bool_(k, "IgnoreResourceCalendar", path))
+        row["task_type"] = _TASK_TYPE.get(r.int_(k, "Type", path) or 0, "fixed_units")
+        row["effort_driven"] = bool(r.bool_(k, "EffortDriven", path))
         row["deadline"] = r.date_(k, "Deadline", path)
         row["cost"] = r.money(k, "Cost", path)
         row["actual_cost"] = r.money(k, "ActualCost", path)
@@ -1487,6 +1627,10 @@ def _task_of_row(
         notes=notes,
         optimistic_days=None if milestone or days is None else row["optimistic"],
         pessimistic_days=None if milestone or days is None else row["pessimistic"],
+        calendar=row["calendar"],
+        ignore_resource_calendars=row["ignore_resource_calendars"],
+        task_type=row["task_type"],
+        effort_driven=row["effort_driven"],
     )
 
 
@@ -1598,6 +1742,36 @@ def _read_assignments(
         Assignment(person=p, task=t, units=round(u, 4), hours=round(h, 2)) for (p, t), (u, h) in assignments.items()
     )
     return tasks, assigned
+
+
+def _prune_calendars(
+    cal: Calendar, people: list[Person], tasks: list[Task]
+) -> tuple[Calendar, list[Person], list[Task]]:
+    """Keep the calendars people and tasks work on (and their bases). A calendar that only inherits
+    (no week or day of its own, as the format writes one per resource) is replaced by its base."""
+    by_id = {c.id: c for c in cal.resource_calendars}
+
+    def alias(cid: str) -> str:
+        seen: set[str] = set()
+        while cid in by_id and cid not in seen:
+            c = by_id[cid]
+            if c.working_weekdays or c.holidays or c.extra_workdays or c.hours_per_day or not c.base:
+                break
+            seen.add(cid)
+            cid = "" if c.base == "project" else c.base
+        return cid
+
+    people = [replace(p, calendar=alias(p.calendar)) if p.calendar else p for p in people]
+    tasks = [replace(t, calendar=alias(t.calendar)) if t.calendar else t for t in tasks]
+    keep: set[str] = set()
+    todo = [p.calendar for p in people if p.calendar] + [t.calendar for t in tasks if t.calendar]
+    while todo:
+        cid = todo.pop()
+        if cid in by_id and cid not in keep:
+            keep.add(cid)
+            todo.append(by_id[cid].base)
+    kept = tuple(c for c in cal.resource_calendars if c.id in keep)
+    return replace(cal, resource_calendars=kept), people, tasks
 
 
 def _use_material(m: dict[str, Any], units: float, atid: str, by_id: dict[str, Task]) -> None:

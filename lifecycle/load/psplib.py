@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lifecycle.domain.levelling import Activity, Instance, Link
 from lifecycle.errors import Problem, SpecError
+from lifecycle.load.files import read_regular
 
 _NUM = re.compile(r"-?\d+")
 
@@ -86,11 +87,7 @@ def parse_sm(text: str, file: str = "<sm>") -> Instance:
 
 
 def read_sm(path: str | Path) -> Instance:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise SpecError([Problem(str(path), None, "", f"cannot read: {exc.strerror}")]) from exc
+    text = read_regular(path).decode("utf-8", errors="replace")  # a regular file, size-limited
     return parse_sm(text, str(path))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -18,7 +18,7 @@ from lifecycle.domain.facts import build_facts
 from lifecycle.domain.gates import Decision
 from lifecycle.domain.lifecycle import Move
 from lifecycle.domain.model import Charter, Organisation, Project
-from lifecycle.errors import LifecycleError, SpecError
+from lifecycle.errors import LifecycleError, Problem, SpecError
 from lifecycle.expr import CelEnv, decide
 from lifecycle.expr.explain import explain, explain_lines
 from lifecycle.load.projectfile import load_project_file
@@ -203,10 +203,35 @@ def _explained(pack: RulePack, rule_id: str, facts: Mapping[str, Any]) -> list[s
     return ["    " + line for line in explain_lines(part)]
 
 
-def run_pack_tests(pack: RulePack, name_filter: str = "") -> PackTestReport:
-    """Run every rule test of the pack (those whose name contains ``name_filter``)."""
+def _load_fixtures(pack: RulePack, tests: Sequence[RuleTest]) -> dict[str, Project]:
+    """Every fixture the tests name, read once; a fixture that is no valid project file (out of the
+    input limits included) is bad input, not a failed test: SpecError with every problem of every
+    such fixture, naming file, line and field."""
     cache: dict[str, Project] = {}
-    results = tuple(run_pack_test(pack, t, cache) for t in pack.tests if name_filter in t.name)
+    problems: list[Problem] = []
+    bad: set[str] = set()
+    for test in tests:
+        if not test.fixture or test.fixture in cache or test.fixture in bad:
+            continue
+        try:
+            pf = load_project_file(pack.root / test.fixture)
+        except SpecError as exc:
+            bad.add(test.fixture)
+            problems += exc.problems
+            continue
+        cache[test.fixture] = replace(pf.project, phase=pf.phase or "")
+    if problems:
+        names = ", ".join(sorted(bad))
+        raise SpecError(problems, f"the test fixture(s) {names} are not valid project files, no test was run")
+    return cache
+
+
+def run_pack_tests(pack: RulePack, name_filter: str = "") -> PackTestReport:
+    """Run every rule test of the pack (those whose name contains ``name_filter``); SpecError (bad
+    input, exit 2) when a fixture they name is not a valid project file."""
+    tests = [t for t in pack.tests if name_filter in t.name]
+    cache = _load_fixtures(pack, tests)
+    results = tuple(run_pack_test(pack, t, cache) for t in tests)
     return PackTestReport(pack.name, results)
 
 

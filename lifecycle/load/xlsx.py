@@ -13,7 +13,9 @@ Reading builds the same frozen model objects a project file does (:class:`~lifec
 collecting every problem of every sheet before anything is written; each names the file, the sheet,
 the row and the column (letter and label). Only ``.xlsx`` files are opened (no macros, no external
 links are followed: cell values are read as stored, formulas are not evaluated), with the same size
-limit as the CSV import.
+limit as the CSV import; before the archive is opened :mod:`lifecycle.load.archive` refuses a zip bomb, a
+document type declaration and more sheets, rows or cells than :mod:`lifecycle.domain.limits` allows, and
+no sheet is read past row :data:`~lifecycle.domain.limits.MAX_ROWS`.
 """
 
 from __future__ import annotations
@@ -35,8 +37,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from lifecycle.domain.fields import FieldInfo, fields_of
+from lifecycle.domain.limits import MAX_ROWS
 from lifecycle.domain.model import AcceptanceCriterion, Deliverable, Project, Risk, Task, TaskLink
 from lifecycle.errors import Problem, SpecError
+from lifecycle.load.archive import archive_problems
 from lifecycle.load.build import Builder, is_invalid
 from lifecycle.load.csvimport import MAX_BYTES, parse_predecessors
 from lifecycle.load.files import read_regular
@@ -358,7 +362,12 @@ class _Reader:
 
     def rows(self) -> Iterable[tuple[int, dict[str, Any]]]:
         infos = {i.name: i for i in fields_of(self.sheet.cls)}
-        for r, values in enumerate(self.ws.iter_rows(min_row=2, values_only=True), start=2):
+        for r, values in enumerate(self.ws.iter_rows(min_row=2, max_row=MAX_ROWS + 1, values_only=True), start=2):
+            if r > MAX_ROWS:  # row numbers beyond the limit (a sheet of far-apart rows): stop reading
+                self.problems.append(
+                    Problem(self.file, None, f"sheet '{self.ws.title}'", f"has rows beyond row {MAX_ROWS:,}")
+                )
+                return
             out: dict[str, Any] = {}
             for k, raw in enumerate(values, start=1):
                 name = self.columns.get(k)
@@ -404,6 +413,9 @@ class _Reader:
 def _open(path: Path) -> Any:
     try:
         data = read_regular(path, MAX_BYTES)
+        refused = archive_problems(data)
+        if refused:
+            raise SpecError([Problem(str(path), None, "", refused)], "cannot read the workbook, nothing was written")
         return load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise SpecError(

@@ -28,6 +28,7 @@ from lifecycle.domain.evm import (
     task_budgets,
 )
 from lifecycle.domain.evm import earned_value as _earned_value
+from lifecycle.domain.finish_effects import finish_effects
 from lifecycle.domain.model import (
     AuditEvent,
     Baseline,
@@ -266,7 +267,11 @@ def _finish_moved(project: Project, file_finish: date | None, approximations: li
     cal = work_calendar(project.calendar)
     a, b = sorted((ours, file_finish))
     days = cal.count_working_days(a, b) - 1
-    why = [x.split(": ", 1)[-1] for x in approximations if "not imported" in x or "not supported" in x][:3]
+    why = [
+        re.sub(r"^line \d+: ", "", x)
+        for x in approximations
+        if "not imported" in x or "not supported" in x or "not applied here" in x
+    ][:3]
     return (
         f"the finish computed here, {ours}, is {days} working day(s) {'later' if ours > file_finish else 'earlier'} "
         f"than the file's {file_finish}" + (f"; what was not imported may explain it: {'; '.join(why)}" if why else "")
@@ -340,6 +345,8 @@ def import_msproject(ctx: Context, path: str | Path, code: str | None = None) ->
             baselines=data.baselines,
         )
     _check(project, str(path), data.task_lines, ctx.today())
+    for effect in finish_effects(project, ctx.today(), data.unsupported_constraints):
+        rep.note(None, effect.text())
     moved = _finish_moved(project, data.finish, rep.approximations, ctx.today())
     if moved:
         rep.note(None, moved)

@@ -14,7 +14,9 @@ import os
 import secrets
 from pathlib import Path
 
-from lifecycle.errors import ConfigError
+from lifecycle.domain.limits import MAX_SMALL_FILE_BYTES
+from lifecycle.errors import ConfigError, SpecError
+from lifecycle.load.files import read_regular_text
 from lifecycle.workspace import Workspace
 
 AUDIT_KEY_FILE = "audit.key"
@@ -40,14 +42,14 @@ def read_audit_key(ws: Workspace) -> bytes | None:
     if ws.runtime.audit_key:
         return _checked(ws.runtime.audit_key, "PMO_AUDIT_KEY")
     path = audit_key_path(ws)
-    try:
-        text = path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         if ws.runtime.audit_key_file:
-            raise ConfigError(f"PMO_AUDIT_KEY_FILE names {path}, which does not exist") from None
+            raise ConfigError(f"PMO_AUDIT_KEY_FILE names {path}, which does not exist")
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the audit key {path}: {exc}") from exc
+    try:  # a regular file of a few bytes: a named pipe or a device given as the key file is refused
+        text = read_regular_text(path, MAX_SMALL_FILE_BYTES).strip()
+    except SpecError as exc:
+        raise ConfigError(f"cannot read the audit key {path}: {exc.problems[0].message}") from None
     return _checked(text, str(path))
 
 

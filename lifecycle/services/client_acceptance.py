@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lifecycle.domain import policy
+from lifecycle.domain.limits import MAX_SMALL_FILE_BYTES
 from lifecycle.domain.model import (
     AcceptanceRecord,
     AuditEvent,
@@ -58,6 +59,7 @@ from lifecycle.errors import (
     LinkUsed,
     NotFound,
 )
+from lifecycle.load.files import read_regular_text
 from lifecycle.services.context import Context
 from lifecycle.storage.protocol import ClientLink, Record
 from lifecycle.workspace import Workspace
@@ -157,7 +159,7 @@ def workspace_secret(ws: Workspace) -> bytes:
         else:
             with os.fdopen(fd, "w", encoding="ascii") as f:
                 f.write(secrets.token_hex(32) + "\n")
-    return path.read_text(encoding="ascii").strip().encode("ascii")
+    return read_regular_text(path, MAX_SMALL_FILE_BYTES).strip().encode("ascii")
 
 
 def _b64(data: bytes) -> str:

@@ -27,7 +27,7 @@ from lifecycle.domain.limits import date_problem
 from lifecycle.domain.policy import Principal
 from lifecycle.errors import ConfigError
 from lifecycle.storage.protocol import Store
-from lifecycle.workspace import Runtime, Settings, Workspace, open_workspace, read_runtime
+from lifecycle.workspace import SETTINGS_FILE, Runtime, Settings, Workspace, find_root, read_runtime, setting_kinds
 
 # faces open workspaces through this module (they import services only)
 __all__ = [
@@ -96,6 +96,16 @@ def check_clock(runtime: Runtime) -> None:
         problem = date_problem(value) if value is not None else None
         if problem:
             raise ConfigError(f"{name}: {problem}")
+
+
+def open_workspace(explicit: str | None = None) -> Workspace:
+    """The workspace found from ``explicit`` (``--workspace``), ``PMO_WORKSPACE`` or the current folder,
+    with its ``settings.yaml`` read under the input limits (SpecError naming file, line and setting)
+    and the process environment read once into its runtime."""
+    from lifecycle.load.settings import read_settings  # YAML is paid by commands that open a workspace
+
+    root = find_root(explicit)
+    return Workspace(root, Settings(**read_settings(root / SETTINGS_FILE, setting_kinds())), read_runtime())
 
 
 def open_context(workspace: Workspace | None = None, *, create: bool = False) -> Context:

@@ -29,8 +29,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lifecycle.documents.registry import titles_of
+from lifecycle.domain.limits import MAX_PDF_BYTES
 from lifecycle.domain.model import AuditEvent, DocumentRecord, Project
-from lifecycle.errors import ConfigError, DeliveryError, DeliveryRefused, DeliveryUncertain, InvalidInput
+from lifecycle.errors import ConfigError, DeliveryError, DeliveryRefused, DeliveryUncertain, InvalidInput, SpecError
+from lifecycle.load.files import read_regular
 from lifecycle.notify.email import (
     Attachment,
     SmtpConfig,
@@ -100,12 +102,12 @@ def _read_checked(ctx: Context, doc: DocumentRecord) -> bytes:
     stored in the database when there is no file here (a worker on another machine)."""
     path = document_file(ctx, doc)
     where = str(path)
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
+    try:  # a regular file of at most MAX_PDF_BYTES: a pipe put in its place cannot hang the send
+        content = read_regular(path, MAX_PDF_BYTES)
+    except SpecError as exc:
         stored = ctx.store.document_content(doc.id)
         if stored is None:
-            raise DeliveryError(f"cannot read document {doc.number} at {path}: {exc.strerror}") from exc
+            raise DeliveryError(f"cannot read document {doc.number} at {path}: {exc.problems[0].message}") from exc
         content, where = stored, "the database"
     actual = hashlib.sha256(content).hexdigest()
     if actual != doc.sha256:

@@ -43,7 +43,7 @@ from lifecycle.documents.views import PackTitles, Stamp, choose_milestone, colle
 from lifecycle.domain import policy
 from lifecycle.domain.limits import MAX_PDF_BYTES
 from lifecycle.domain.model import AuditEvent, DocumentRecord
-from lifecycle.errors import InvalidInput, NotFound, RenderError
+from lifecycle.errors import InvalidInput, NotFound, RenderError, SpecError
 from lifecycle.load.files import read_regular
 from lifecycle.services.audit import ANCHOR, anchor_problems, document_anchor, short_anchor
 from lifecycle.services.context import Context
@@ -108,7 +108,7 @@ def _logo(ctx: Context) -> str:
     media = _LOGO_TYPES.get(path.suffix.lower())
     if media is None or not path.is_file():
         raise InvalidInput(f"supplier.logo {path} must be an existing .png, .jpg or .svg file")
-    return f"data:{media};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"data:{media};base64," + base64.b64encode(read_regular(path)).decode("ascii")  # size-limited
 
 
 _NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
@@ -506,8 +506,8 @@ def document_content(ctx: Context, ref: str, code: str | None = None) -> tuple[D
     machine when it is there and intact, else the copy in the database."""
     doc = find_registered(ctx, ref, code)
     path = document_path(ctx, doc)
-    with contextlib.suppress(OSError):
-        data = path.read_bytes()
+    with contextlib.suppress(SpecError):  # no regular file here (missing, a pipe, too large): the database's copy
+        data = read_regular(path, MAX_PDF_BYTES)
         if hashlib.sha256(data).hexdigest() == doc.sha256:
             return doc, data
     stored = stored_content(ctx, doc)
@@ -671,8 +671,8 @@ def verify_registered(ctx: Context, ref: str) -> VerifyResult:
     doc = find_registered(ctx, ref)
     path = document_path(ctx, doc)
     try:
-        data = path.read_bytes()
-    except OSError:
+        data = read_regular(path, MAX_PDF_BYTES)
+    except SpecError:  # no regular file here: the copy stored in the database
         stored = ctx.store.document_content(doc.id)
         if stored is None:
             raise NotFound(f"document {doc.id}: no file at {path} and no copy in the database") from None

@@ -27,6 +27,9 @@ from lifecycle.workspace import prefect_environment as _workspace_environment
 __all__ = [
     "CRASH_AUTOMATION",
     "HEARTBEAT_SECONDS",
+    "RECOVERY_AUTOMATION",
+    "RECOVERY_DEPLOYMENT",
+    "recovery_automation",
     "MILESTONE_COMPLETED",
     "crash_automation",
     "RESOURCE_PREFIX",
@@ -44,12 +47,13 @@ CRASH_AUTOMATION = "pmo: unresponsive flow runs are crashed"
 HEARTBEAT_SECONDS = 30  # PREFECT_FLOWS_HEARTBEAT_FREQUENCY of deployment runs (prefect.yaml); Prefect's minimum
 
 
-def crash_automation(heartbeat_seconds: int = HEARTBEAT_SECONDS, missed: int = 3) -> dict[str, Any]:
+def crash_automation(within: int = HEARTBEAT_SECONDS * 3) -> dict[str, Any]:
     """The automation that marks a flow run Crashed when its heartbeats stop (its worker or machine died).
 
-    A run started by a worker sends ``prefect.flow-run.heartbeat`` every ``heartbeat_seconds``; when
-    neither another heartbeat nor a final state follows within ``missed`` beats, the server sets the
-    run Crashed. (A flow process killed while its worker lives is reported Crashed by the worker.)
+    A run started by a worker sends ``prefect.flow-run.heartbeat`` every ``HEARTBEAT_SECONDS``; when
+    neither another heartbeat nor a final state follows within ``within`` seconds (three beats by
+    default), the server sets the run Crashed. (A flow process killed while its worker lives is
+    reported Crashed by the worker.)
     """
     return {
         "name": CRASH_AUTOMATION,
@@ -69,13 +73,49 @@ def crash_automation(heartbeat_seconds: int = HEARTBEAT_SECONDS, missed: int = 3
             "match": {"prefect.resource.id": ["prefect.flow-run.*"]},
             "for_each": ["prefect.resource.id"],
             "threshold": 1,
-            "within": heartbeat_seconds * missed,
+            "within": within,
         },
         "actions": [
             {
                 "type": "change-flow-run-state",
                 "state": "CRASHED",
-                "message": f"no heartbeat for {heartbeat_seconds * missed} s: the worker or its machine stopped",
+                "message": f"no heartbeat for {within} s: the worker or its machine stopped",
+            }
+        ],
+    }
+
+
+RECOVERY_AUTOMATION = "pmo: crashed runs are started again"
+RECOVERY_DEPLOYMENT = "recover-crashed-runs/pmo-recover"  # flows.recover, deployed from prefect.yaml
+
+
+def recovery_automation(deployment_id: str) -> dict[str, Any]:
+    """The automation that starts the recovery deployment whenever a run tagged ``pmo`` is Crashed.
+
+    The recovery flow decides what to start again (:mod:`lifecycle.services.recovery`); several
+    crashes at once start several recovery runs, which derive the same idempotency keys, so each
+    crashed subject is started again once.
+    """
+    return {
+        "name": RECOVERY_AUTOMATION,
+        "description": "Starts the pmo-recover deployment when a pmo flow run crashed.",
+        "enabled": True,
+        "trigger": {
+            "type": "event",
+            "posture": "Reactive",
+            "expect": ["prefect.flow-run.Crashed"],
+            "match": {"prefect.resource.id": ["prefect.flow-run.*"]},
+            "match_related": {"prefect.resource.role": "tag", "prefect.resource.id": ["prefect.tag.pmo"]},
+            "threshold": 1,
+            "within": 0,
+        },
+        "actions": [
+            {
+                "type": "run-deployment",
+                "source": "selected",
+                "deployment_id": deployment_id,
+                "parameters": {},
+                "job_variables": {},
             }
         ],
     }

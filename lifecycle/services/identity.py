@@ -39,9 +39,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from lifecycle.documents import catalogs
 from lifecycle.domain import policy
-from lifecycle.domain.limits import name_problem
+from lifecycle.domain.limits import MAX_SMALL_FILE_BYTES, name_problem
 from lifecycle.domain.policy import Principal
 from lifecycle.errors import AuthFailed, ConcurrentUpdate, InvalidInput, NotFound, RateLimited
+from lifecycle.load.files import read_regular_text
 from lifecycle.services.context import Context
 from lifecycle.storage.protocol import Credential, UserRecord
 from lifecycle.workspace import Workspace
@@ -360,7 +361,7 @@ def logout_cli(ctx: Context) -> bool:
     path = token_file(ctx.workspace)
     if not path.is_file():
         return False
-    revoke_api_token(ctx, path.read_text(encoding="utf-8").strip())
+    revoke_api_token(ctx, read_regular_text(path, MAX_SMALL_FILE_BYTES).strip())
     path.unlink()
     return True
 
@@ -375,7 +376,7 @@ def principal_from_workspace(ctx: Context) -> tuple[Principal | None, str]:
             return None, str(exc)
     path = token_file(ctx.workspace)
     if path.is_file():
-        p = principal_from_api_token(ctx, path.read_text(encoding="utf-8").strip())
+        p = principal_from_api_token(ctx, read_regular_text(path, MAX_SMALL_FILE_BYTES).strip())
         return (p, "") if p else (None, "the stored sign-in has expired or was revoked: run `pmo login` again")
     return None, ""
 

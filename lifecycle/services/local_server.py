@@ -28,7 +28,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lifecycle.errors import ConfigError
+from lifecycle.domain.limits import MAX_SMALL_FILE_BYTES
+from lifecycle.errors import ConfigError, SpecError
+from lifecycle.load.files import read_regular_text
 from lifecycle.workspace import Workspace
 
 STATE_FILE = "prefect-server.json"
@@ -69,8 +71,8 @@ def local_api_url(ws: Workspace) -> str:
     """The URL of the local server ``pmo serve`` keeps for this workspace, if it is up; else ''."""
     path = state_path(ws)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_regular_text(path, MAX_SMALL_FILE_BYTES))
+    except (SpecError, ValueError):  # none, or not a small regular file of JSON: no server known
         return ""
     url = str(data.get("url", "")) if isinstance(data, dict) else ""
     return url if url and healthy(url) else ""

@@ -6,10 +6,12 @@ and approval votes, and the engine's code; the sweep keeps each decision in the 
 cache under a hash of exactly those inputs. A sweep therefore reads the project list, the cached
 decisions, the waivers and the votes, and loads and evaluates only the projects whose inputs changed
 (with one query per table, in batches of 500, not one per project); the first sweep of a day, or
-after a rule-pack change, evaluates every project. ``use_cache=False`` evaluates everything and
-leaves the cache alone. ``diff_packs`` evaluates two rule packs over the
-same facts and lists the projects whose decision would change, with the rules that cause it — what a
-PMO looks at before publishing a rule change.
+after a rule-pack change, evaluates every project, but reuses each project's critical-path schedule
+kept under a hash of its inputs (:mod:`lifecycle.services.schedule_cache`) when its plan did not
+change. ``use_cache=False`` evaluates everything from the rows alone and leaves the caches alone.
+``diff_packs`` evaluates two rule packs over the same facts (reusing kept schedules, keeping none)
+and lists the projects whose decision would change, with the rules that cause it — what a PMO looks
+at before publishing a rule change.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from lifecycle.expr import decide
 from lifecycle.load.rulepack import load_pack
 from lifecycle.services.context import Context
 from lifecycle.services.projects import load_rules
+from lifecycle.services.schedule_cache import ScheduleCache
 from lifecycle.storage.protocol import Record
 
 NEXT_GATE = "next_gate"  # the kind of derived data a sweep keeps
@@ -66,6 +69,7 @@ class PackChange:
 
 
 Votes = list[tuple[str, Vote]]  # (transition, vote)
+Item = tuple[Project, list[Waiver], Votes]
 
 
 def _portfolio(
@@ -74,7 +78,7 @@ def _portfolio(
     codes: Sequence[str] | None = None,
     waivers: Mapping[str, list[Record]] | None = None,
     votes: Mapping[str, list[Record]] | None = None,
-) -> Iterator[tuple[Project, list[Waiver], Votes]]:
+) -> Iterator[Item]:
     """Every project (or those of ``codes``) with its waivers and votes, loaded ``batch`` at a time."""
     waivers = ctx.store.all_records("waiver") if waivers is None else waivers
     votes = ctx.store.all_records("approval") if votes is None else votes
@@ -145,6 +149,8 @@ class SweepStats:
     projects: int = 0
     cached: int = 0
     evaluated: int = 0
+    schedules_reused: int = 0  # schedules of evaluated projects read from the schedule cache
+    schedules_computed: int = 0
 
 
 def sweep(
@@ -187,23 +193,48 @@ def _evaluate(
     use_cache: bool,
 ) -> None:
     """Evaluate the projects of ``keys`` into ``decisions``; keep them in the cache every BATCH projects."""
-    fresh: dict[str, tuple[str, dict[str, Any]]] = {}
     changes = ctx.store.all_records("phase_change") if keys else {}
-    for project, ws, vs in _portfolio(ctx, codes=list(keys), waivers=waivers, votes=votes):
-        history = phase_history((r.data for r in changes.get(project.code, [])), project.phase)
-        d = _decide(pack, project, build_facts(project, today, history), today, ws, vs)
-        decisions[project.code] = d
-        stats.evaluated += 1
+    schedules = ScheduleCache(ctx, engine_fingerprint())
+    for batch in _batches(_portfolio(ctx, codes=list(keys), waivers=waivers, votes=votes)):
         if use_cache:
-            fresh[project.code] = (
-                keys[project.code],
-                {"decision": d.to_dict() if d else None, "notes": list(d.notes) if d else []},
-            )
-            if len(fresh) >= BATCH:  # written as the sweep goes: bounded memory, progress kept
-                ctx.store.put_derived(NEXT_GATE, fresh)
-                fresh = {}
-    if fresh:
-        ctx.store.put_derived(NEXT_GATE, fresh)
+            schedules.load([project for project, _, _ in batch], today)
+        fresh: dict[str, tuple[str, dict[str, Any]]] = {}
+        for project, ws, vs in batch:
+            history = phase_history((r.data for r in changes.get(project.code, [])), project.phase)
+            facts = build_facts(project, today, history, schedule_of=schedules if use_cache else None)
+            d = _decide(pack, project, facts, today, ws, vs)
+            decisions[project.code] = d
+            stats.evaluated += 1
+            if use_cache:
+                fresh[project.code] = (
+                    keys[project.code],
+                    {"decision": d.to_dict() if d else None, "notes": list(d.notes) if d else []},
+                )
+        if use_cache:  # written as the sweep goes: bounded memory, progress kept
+            ctx.store.put_derived(NEXT_GATE, fresh)
+            schedules.save()
+        batch.clear()  # let this batch go before the next one is read
+    stats.schedules_reused, stats.schedules_computed = schedules.reused, schedules.computed
+
+
+def _batches(items: Iterator[Item]) -> Iterator[list[Item]]:
+    """``items`` in lists of BATCH (the projects of one batch are in memory together anyway)."""
+    batch: list[Item] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _portfolio_with_schedules(ctx: Context, schedules: ScheduleCache, today: Any) -> Iterator[Item]:
+    """Every project as :func:`_portfolio` gives them, with the kept schedules of each batch loaded."""
+    for batch in _batches(_portfolio(ctx)):
+        schedules.load([project for project, _, _ in batch], today)
+        yield from batch
+        batch.clear()
 
 
 def _stranded(pack: Any, project: Project) -> str:
@@ -225,9 +256,10 @@ def diff_packs(ctx: Context, new_dir: str | Path, against: str | Path | None = N
     today = ctx.today()
     changes = []
     n = 0
-    for project, waivers, votes in _portfolio(ctx):
+    schedules = ScheduleCache(ctx, engine_fingerprint(), keep=False)  # reuses what sweeps kept
+    for project, waivers, votes in _portfolio_with_schedules(ctx, schedules, today):
         n += 1
-        facts = build_facts(project, today)
+        facts = build_facts(project, today, schedule_of=schedules)
         a = _decide(old, project, facts, today, waivers, votes) if project.phase in old.lifecycle.phase_ids else None
         b = _decide(new, project, facts, today, waivers, votes) if project.phase in new.lifecycle.phase_ids else None
         stranded = _stranded(new, project)

@@ -274,7 +274,9 @@ def init_workspace(workspace: Workspace, rules: str | None = None) -> InitResult
 
 def _save_rules_setting(settings: Path, folder: str) -> None:
     """``rules: FOLDER`` in the settings file, replacing an active ``rules:`` line, comments kept."""
-    lines = settings.read_text(encoding="utf-8").splitlines()
+    from lifecycle.load.files import read_regular_text  # a settings file is a user's file: regular, limited
+
+    lines = read_regular_text(settings).splitlines()
     kept = [line for line in lines if not line.startswith("rules:")]
     kept.append(f"rules: {json.dumps(folder)}")
     settings.write_text("\n".join(kept) + "\n", encoding="utf-8")

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-SCHEMA_REVISION = "0010"
+SCHEMA_REVISION = "0012"
 """The Alembic revision the tables correspond to (a test checks it is the migrations' head)."""
 
 MONEY_SCALE = 2
@@ -103,11 +103,21 @@ def _json_loads(text: str | bytes) -> Any:
     """A JSON column's text as Python values (also the engine's ``json_deserializer``).
 
     The standard library's decoder: orjson would save about 3 % of a sweep's read but reads integers
-    beyond 64 bits as floats, so a stored value would not always read back the same.
+    beyond 64 bits as floats, so a stored value would not always read back the same. psycopg hands
+    the UTF-8 bytes of every JSON cell: they are decoded here, as :func:`json.loads` would after
+    guessing the encoding of each cell (the guess costs more than the decoding on a portfolio sweep;
+    only a leading byte-order mark is left to it).
     """
-    if text == "[]":  # most JSON cells are empty lists (no skills, no deliverables ...)
+    if text == "[]" or text == b"[]":  # most JSON cells are empty lists (no skills, no deliverables ...)
         return []
+    if text == "{}" or text == b"{}":  # or empty maps (no custom fields)
+        return {}
+    if type(text) is bytes and not text.startswith(_UTF8_BOM):
+        text = text.decode("utf-8", "surrogatepass")
     return json.loads(text)
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 _Decoder = Callable[[Any], Any]
@@ -172,6 +182,8 @@ def _cell(info: FieldInfo, text_types: bool) -> tuple[str, tuple[Any, ...]]:
         text_dec: _Decoder = lambda v: dec(None if v is None else _json_loads(v))  # noqa: E731
         if kind == "list":  # most list cells are empty
             return '({0} if {c} == "[]" else {1}({c}))', ((), text_dec)
+        if kind == "dict":  # so are most maps (custom fields); a fresh one per object
+            return '({0}() if {c} == "{{}}" else {1}({c}))', (dict, text_dec)
         return "{0}({c})", (text_dec,)
     if kind == "money":
         if text_types:
@@ -692,13 +704,20 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
 
     # ------------------------------------------------------------ derived data (a cache)
     def derived(self, kind: str, valid: Mapping[str, str] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
+        sql = (
+            'SELECT p."code", d."key", d."data" FROM "derived" d JOIN "projects" p '
+            'ON p."pk" = d."project_id" WHERE d."kind" = ?'
+        )
         with self._read() as r:
-            rows = r.rows(
-                'SELECT p."code", d."key", d."data" FROM "derived" d JOIN "projects" p '
-                'ON p."pk" = d."project_id" WHERE d."kind" = ?',
-                (kind,),
-            )
-            return {x[0]: (x[1], r.json(x[2])) for x in rows if valid is None or valid.get(x[0]) == x[1]}
+            if valid is None:
+                return {x[0]: (x[1], r.json(x[2])) for x in r.rows(sql, (kind,))}
+            out: dict[str, tuple[str, dict[str, Any]]] = {}
+            codes = list(valid)
+            for i in range(0, len(codes), 500):  # only the entries asked for are read (and decoded)
+                chunk = codes[i : i + 500]
+                rows = r.rows(sql + f' AND p."code" IN {_marks(len(chunk))}', (kind, *chunk))
+                out.update((x[0], (x[1], r.json(x[2]))) for x in rows if valid.get(x[0]) == x[1])
+            return out
 
     def put_derived(self, kind: str, entries: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
         """Replace derived data in one transaction (not audited: it is a cache of what can be recomputed)."""

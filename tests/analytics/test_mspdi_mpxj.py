@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lifecycle.domain.calendar import work_calendar
 from lifecycle.domain.model import Project
+from lifecycle.domain.task_calendars import resolve_calendar
 from lifecycle.load.msproject import parse_msproject
 from lifecycle.load.projectfile import load_project_file
 from tests.analytics.test_mspdi_export import DATA, EXAMPLES, TODAY, as_project, export, small_file
+from tests.analytics.test_msproject_calendars import calendars_file
 
 mpxj = pytest.importorskip("mpxj", reason="the mpxj package is in the dev extras")
 jpype = pytest.importorskip("jpype")
@@ -174,3 +177,66 @@ def test_mpxj_reads_what_we_wrote(reader: Any, tmp_path: Path, source: str) -> N
     if not source.endswith(".yaml"):
         assert mine["baselines"]
     _compare(theirs, mine)
+
+
+def _working_dates(cal: Any, days: list[date]) -> tuple[date, ...]:
+    from java.time import LocalDate
+
+    return tuple(d for d in days if bool(cal.isWorkingDate(LocalDate.of(d.year, d.month, d.day))))
+
+
+def test_mpxj_reads_our_resource_and_task_calendars_and_assignments(reader: Any, tmp_path: Path) -> None:
+    p = as_project(parse_msproject(calendars_file(), today=TODAY))
+    f = tmp_path / "calendars.xml"
+    f.write_bytes(export(p))
+    pf = reader.read(str(f))
+    from java.time import LocalDate
+
+    days = [date(2026, 3, 1) + timedelta(days=k) for k in range(61)]
+    named = {c.id: c for c in p.calendar.resource_calendars}
+
+    def mine(cid: str) -> tuple[date, ...]:
+        c = resolve_calendar(p.calendar, named, cid) if cid else p.calendar
+        w = work_calendar(c)
+        return tuple(d for d in days if w.is_working(d))
+
+    people = {x.name: x for x in p.people}
+    got = {str(r.getName()): _working_dates(r.getCalendar(), days) for r in pf.getResources() if r.getName()}
+    assert got == {name: mine(x.calendar) for name, x in people.items()}
+    assert got["Ann"] != mine("") and got["Bob"] != mine("")  # the calendars really differ from the project's
+    from org.mpxj import TimeUnit
+
+    hours = {
+        str(r.getName()): float(r.getCalendar().getWork(LocalDate.of(2026, 3, 2), TimeUnit.HOURS).getDuration())
+        for r in pf.getResources()
+        if r.getName()
+    }
+    assert hours == {"Ann": 8.0, "Bob": 8.0, "Carol": 4.0}
+    tasks = {t.id: t for t in p.tasks}
+    kinds = {"FIXED_UNITS": "fixed_units", "FIXED_DURATION": "fixed_duration", "FIXED_WORK": "fixed_work"}
+    for t in pf.getTasks():
+        uid = int(t.getUniqueID())
+        if uid == 0:
+            continue
+        ours_ = tasks[f"T{uid}"]
+        theirs_cal = t.getCalendar()
+        assert (None if theirs_cal is None else _working_dates(theirs_cal, days)) == (
+            mine(ours_.calendar) if ours_.calendar else None
+        ), uid
+        assert (kinds[str(t.getType())], bool(t.getEffortDriven()), bool(t.getIgnoreResourceCalendar())) == (
+            ours_.task_type,
+            ours_.effort_driven,
+            ours_.ignore_resource_calendars,
+        )
+    theirs_a = {
+        (
+            f"T{int(a.getTask().getUniqueID())}",
+            f"R{int(a.getResource().getUniqueID())}",
+            float(a.getUnits()) / 100,
+            _days(a.getWork(), float(pf.getProjectProperties().getMinutesPerDay())) * 8,  # type: ignore[operator]
+        )
+        for a in pf.getResourceAssignments()
+        if a.getResource() is not None
+    }
+    assert theirs_a == {(a.task, a.person, a.units, a.hours) for a in p.assignments}
+    assert len(theirs_a) == 5

@@ -61,9 +61,9 @@ EXPECTED = {
     ("zh", "final_acceptance"): [
         "项目验收报告",
         "进度执行情况",
-        "费用执行情况",
+        "合同付款",
         "经验教训总结",
-        "¥2,680,000.00",
+        "¥3,380,000.00",
         "有条件通过",
         "设备联网提前摸底",
         "2027年3月29日",
@@ -71,9 +71,9 @@ EXPECTED = {
     ("en", "final_acceptance"): [
         "Final Acceptance Report",
         "Schedule outcome",
-        "Cost outcome",
+        "Contract payments",
         "Lessons learned",
-        "£335,000.00",
+        "£410,000.00",
         "Accepted with conditions",
         "Survey integrations early",
     ],

@@ -6,6 +6,7 @@ pdfsig exits 0 for a valid and for a tampered file alike, so these tests read wh
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -135,6 +136,12 @@ def test_signing_configuration_errors(tmp_path, test_keys, monkeypatch):
         SigningConfig.from_settings({"key": str(test_keys.key)}, tmp_path)
     with pytest.raises(ConfigError, match="not found"):
         SigningConfig.from_settings({"pkcs12": "missing.p12"}, tmp_path)
+    os.mkfifo(tmp_path / "pipe.p12")
+    with pytest.raises(ConfigError, match="not a regular file"):
+        SigningConfig.from_settings({"pkcs12": "pipe.p12"}, tmp_path)
+    (tmp_path / "huge.pem").write_bytes(b"-" * (2 * 1024 * 1024))
+    with pytest.raises(ConfigError, match="larger than 1024 KiB"):
+        SigningConfig.from_settings({"key": str(test_keys.key), "cert": "huge.pem"}, tmp_path)
     monkeypatch.delenv("PMO_NO_SUCH_VAR", raising=False)
     with pytest.raises(ConfigError, match="PMO_NO_SUCH_VAR"):
         SigningConfig.from_settings({"pkcs12": str(test_keys.p12), "passphrase_env": "PMO_NO_SUCH_VAR"}, tmp_path)

@@ -6,7 +6,8 @@ The SMTP server is aiosmtpd on 127.0.0.1 (a free port); ``inbox.refuse = n`` mak
 one (550). The webhook receiver is a
 ``http.server`` on 127.0.0.1 that records each JSON body; ``hooks.fail = n`` answers the next ``n``
 with 503; ``hooks.hold = True`` keeps each request waiting until ``hooks.release`` is set (a run stuck
-mid-step). Both are stopped when the test ends, even when it fails.
+mid-step; ``hooks.hold_match = TEXT`` only the first request whose body contains TEXT). Both are
+stopped when the test ends, even when it fails.
 """
 
 from __future__ import annotations
@@ -141,6 +142,36 @@ def free_port() -> int:
 
 
 @contextmanager
+def pmo_serve(env: dict[str, str], port: int, log: Path, cwd: Path) -> Iterator[Any]:
+    """`pmo serve --port PORT` as a process of its own session (output in ``log``) until the block ends,
+    then stopped as a user does (Ctrl-C), killed only if it does not stop within 90 s."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lifecycle.cli.main", "serve", "--port", str(port)],
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield proc
+    finally:
+        os.kill(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(90)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+
+
+@contextmanager
 def smtp_server(box: Inbox) -> Iterator[Inbox]:
     """``box`` (an Inbox or a subclass) served by aiosmtpd on a free loopback port until the block ends."""
     from aiosmtpd.controller import Controller
@@ -168,6 +199,7 @@ class Hooks:
     headers: list[dict[str, str]] = field(default_factory=list)
     fail: int = 0
     hold: bool = False  # keep each request waiting until ``release`` is set (a run stuck mid-step)
+    hold_match: str = ""  # hold only the first request whose body contains this text
     held: int = 0
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -194,7 +226,8 @@ def hooks() -> Iterator[Hooks]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
-            if box.hold:  # the sender is stuck here until released (or killed): nothing recorded or answered
+            if box.hold or (box.hold_match and box.hold_match.encode() in body):
+                box.hold_match = ""  # the sender is stuck here until released (or killed): nothing recorded
                 box.held += 1
                 box.release.wait(60)
                 return
@@ -338,8 +371,7 @@ def make_workspace(tmp_path: Path, test_pack: Path) -> Any:
 
 
 def open_ctx(ws: Path) -> Any:
-    from lifecycle.services.context import open_context
-    from lifecycle.workspace import open_workspace
+    from lifecycle.services.context import open_context, open_workspace
 
     return open_context(open_workspace(str(ws)))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,9 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from lifecycle.domain.model import DocumentRecord, replace
-from lifecycle.errors import ConfigError, DeliveryError, InvalidInput
+from lifecycle.errors import ConfigError, DeliveryError, InvalidInput, NotFound
 from lifecycle.notify.email import message_id_for
-from lifecycle.services import delivery
+from lifecycle.services import delivery, documents
 from tests.flows.conftest import free_port, open_ctx, sample_project, today_env
 
 
@@ -158,6 +159,13 @@ def test_a_changed_file_is_never_sent(make_workspace, inbox, tmp_path, env):
         Path(doc.path).unlink()
         with pytest.raises(DeliveryError, match="cannot read document"):
             delivery.send_document(ctx, doc)
+        os.mkfifo(doc.path)  # a named pipe in the file's place is refused at once, never opened to block
+        with pytest.raises(DeliveryError, match="is a named pipe, not a regular file"):
+            delivery.send_document(ctx, doc)
+        with pytest.raises(NotFound, match="no intact copy"):  # nor does reading or verifying it block
+            documents.document_content(ctx, doc.id)
+        with pytest.raises(NotFound, match="no copy in the database"):
+            documents.verify_registered(ctx, doc.id)
         assert inbox.messages == []
     finally:
         ctx.close()

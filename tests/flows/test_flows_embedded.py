@@ -51,7 +51,7 @@ def run(embedded: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
     def go(ws: Path, name: str, **params: Any) -> Any:
         from lifecycle.cli.flows import run_flow
-        from lifecycle.workspace import open_workspace
+        from lifecycle.services.context import open_workspace
 
         # run_flow exports both for the flow's tasks; monkeypatch restores them after the test
         monkeypatch.setenv("PMO_WORKSPACE", str(ws))

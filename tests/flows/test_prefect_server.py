@@ -118,6 +118,25 @@ def started() -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
     assert not left, f"processes left behind: {left} ({notes})"
 
 
+def _spawn(args: list[str], env: dict[str, str], cwd: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    """A process in its own session (so it and its children are stopped together), logging to ``log_path``."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(args, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def start_server(
+    env: dict[str, str], cwd: Path, logs: list[Path], started: list[tuple[str, subprocess.Popen[bytes]]]
+) -> str:
+    """Start ``prefect server start`` on the port ``env`` names, in its own session, logging to ``logs[0]``
+    (stopped by the ``started`` fixture); wait for its health check; return its API URL."""
+    api = env["PREFECT_API_URL"]
+    port = env["PREFECT_SERVER_API_PORT"]
+    server = _spawn([*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", port], env, cwd, logs[0])
+    started.append(("server", server))
+    _wait("the server's health check", lambda: _get_json(f"{api}/health") is True, 90, logs)
+    return api
+
+
 def _flow_process(run_id: str) -> int | None:
     """The pid of the process running flow run ``run_id`` (its environment names the run)."""
     wanted = f"PREFECT__FLOW_RUN_ID={run_id}".encode()
@@ -151,17 +170,7 @@ def test_milestone_done_triggers_the_deployment_on_a_worker(
     }
     api = env["PREFECT_API_URL"]
 
-    with logs[0].open("wb") as log:
-        server = subprocess.Popen(
-            [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", env["PREFECT_SERVER_API_PORT"]],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    started.append(("server", server))
-    _wait("the server's health check", lambda: _get_json(f"{api}/health") is True, 90, logs)
+    start_server(env, tmp_path, logs, started)
     timings["server healthy"] = time.monotonic() - t0
 
     def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -182,15 +191,7 @@ def test_milestone_done_triggers_the_deployment_on_a_worker(
     assert [a["name"] for a in automations].count("pmo: unresponsive flow runs are crashed") == 1
     assert "settings push 1" in pmo("settings", "push").stdout
 
-    with logs[1].open("wb") as log:
-        worker = subprocess.Popen(
-            [*PREFECT, "worker", "start", "--pool", "pmo-process"],
-            env=worker_env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    worker = _spawn([*PREFECT, "worker", "start", "--pool", "pmo-process"], worker_env, tmp_path, logs[1])
     started.append(("worker", worker))
     _wait(
         "the worker to poll the pool",

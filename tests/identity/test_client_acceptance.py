@@ -16,10 +16,9 @@ import yaml
 from lifecycle.domain.model import replace
 from lifecycle.errors import InvalidInput, LinkExpired, LinkInvalid, LinkUsed
 from lifecycle.services import client_acceptance as ca
-from lifecycle.services.context import open_context
+from lifecycle.services.context import open_context, open_workspace
 from lifecycle.services.delivery import send_document
 from lifecycle.services.documents import issue_document
-from lifecycle.workspace import open_workspace
 from tests.flows.conftest import Inbox, free_port, sample_project
 
 CODE = "DEMO-1"

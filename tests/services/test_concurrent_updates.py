@@ -9,10 +9,9 @@ from datetime import date
 from pathlib import Path
 
 from lifecycle.domain.model import StatusReport
-from lifecycle.services.context import open_context
+from lifecycle.services.context import open_context, open_workspace
 from lifecycle.services.projects import update_project, upsert
 from lifecycle.storage.sql import SqlStore
-from lifecycle.workspace import open_workspace
 from tests.factory import small_project
 
 N = 25

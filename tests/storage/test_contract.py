@@ -230,3 +230,35 @@ def test_derived_data_is_a_replaceable_cache_per_kind(store):
     assert store.derived("next_gate", {"A-1": "k3", "B-2": "stale"}) == {"A-1": ("k3", {"decision": "new"})}
     # derived data is not history: no audit events, no version change
     assert store.get("A-1").version == 1 and store.audit("A-1") == []
+
+
+def test_resource_and_task_calendars_are_stored(store):
+    from datetime import date
+
+    from lifecycle.domain.model import ResourceCalendar
+
+    p = small_project()
+    four = ResourceCalendar(id="four", name="Mon-Thu", working_weekdays=(1, 2, 3, 4), holidays=(date(2026, 3, 5),))
+    site = ResourceCalendar(id="site", base="four", extra_workdays=(date(2026, 3, 7),))
+    p = replace(
+        p,
+        calendar=replace(p.calendar, resource_calendars=(four, site)),
+        people=(replace(p.people[0], calendar="four"), *p.people[1:]),
+        tasks=(
+            replace(
+                p.tasks[0],
+                calendar="site",
+                ignore_resource_calendars=True,
+                task_type="fixed_work",
+                effort_driven=True,
+            ),
+            *p.tasks[1:],
+        ),
+    )
+    saved = store.save(p, expected_version=None, events=[ev("project.created")])
+    got = store.get("DEMO-1")
+    assert got == saved
+    assert got.calendar.resource_calendars == (four, site)
+    assert got.people[0].calendar == "four"
+    t = got.tasks[0]
+    assert (t.calendar, t.ignore_resource_calendars, t.task_type, t.effort_driven) == ("site", True, "fixed_work", True)

@@ -42,8 +42,7 @@ class Site:
 
     def ctx(self, as_user: str | None = None):  # type: ignore[no-untyped-def]
         from lifecycle.services import identity
-        from lifecycle.services.context import Context, open_context
-        from lifecycle.workspace import open_workspace
+        from lifecycle.services.context import Context, open_context, open_workspace
 
         c = open_context(open_workspace(str(self.ws)))
         if as_user:
@@ -105,8 +104,8 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Site:
 
 @pytest.fixture
 def app(site: Site):  # type: ignore[no-untyped-def]
+    from lifecycle.services.context import open_workspace
     from lifecycle.web.app import WebSettings, create_app
-    from lifecycle.workspace import open_workspace
 
     return create_app(WebSettings(open_workspace(str(site.ws)), base_url="http://testserver"))
 

@@ -78,8 +78,8 @@ def test_invalid_and_used_links_show_a_clear_page(site, client, token):
 
 
 def test_an_expired_link_shows_a_clear_page(site, token, monkeypatch):
+    from lifecycle.services.context import open_workspace
     from lifecycle.web.app import WebSettings, create_app
-    from lifecycle.workspace import open_workspace
 
     monkeypatch.setenv("PMO_NOW", "2026-09-30T09:00:00+00:00")  # the link was issued on 28 August for 14 days
     monkeypatch.setenv("PMO_TODAY", "2026-09-30")

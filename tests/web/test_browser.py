@@ -116,8 +116,8 @@ def mail_app(site: Site, inbox: Inbox) -> Any:
     """The app on a workspace whose settings send e-mail to the loopback SMTP server."""
     import yaml
 
+    from lifecycle.services.context import open_workspace
     from lifecycle.web.app import WebSettings, create_app
-    from lifecycle.workspace import open_workspace
 
     path = site.ws / "settings.yaml"
     settings = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

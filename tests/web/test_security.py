@@ -71,8 +71,8 @@ def test_session_cookie_is_httponly_and_samesite_lax(client):
 
 
 def test_session_cookie_is_secure_behind_https(site):
+    from lifecycle.services.context import open_workspace
     from lifecycle.web.app import WebSettings, create_app
-    from lifecycle.workspace import open_workspace
 
     app = create_app(WebSettings(open_workspace(str(site.ws)), base_url="https://pmo.example.com"))
     with TestClient(app, base_url="https://pmo.example.com", follow_redirects=False) as c:

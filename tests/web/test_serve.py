@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.flows.conftest import ROOT, free_port
+from tests.flows.conftest import ROOT, free_port, pmo_serve
 
 pytestmark = [pytest.mark.prefect, pytest.mark.slow]
 
@@ -39,17 +38,8 @@ def test_pmo_serve_runs_the_pages_and_a_local_prefect_and_stops_cleanly(workspac
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({"PMO_WORKSPACE": str(workspace), "PYTHONPATH": str(ROOT), "PREFECT_WORKER_QUERY_SECONDS": "1"})
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lifecycle.cli.main", "serve", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     state = workspace / "prefect-server.json"
-    try:
+    with pmo_serve(env, port, tmp_path / "serve.log", tmp_path) as proc:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             try:
@@ -69,20 +59,12 @@ def test_pmo_serve_runs_the_pages_and_a_local_prefect_and_stops_cleanly(workspac
 
         # another pmo process of the workspace finds the running server instead of a temporary API
         probe = (
-            "from lifecycle.workspace import open_workspace\n"
+            "from lifecycle.services.context import open_workspace\n"
             "from lifecycle.services.events import prefect_environment\n"
             "print(prefect_environment(open_workspace()).get('PREFECT_API_URL', ''))"
         )
         found = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
         assert found.stdout.strip() == data["url"], found.stderr
-    finally:
-        os.kill(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(90)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
     text = (tmp_path / "serve.log").read_text()
     assert "worker stopped" in text and "server stopped" in text, text
     assert text.index("worker stopped") < text.index("server stopped")

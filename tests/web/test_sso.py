@@ -25,8 +25,8 @@ def provider() -> Iterator[Provider]:
 
 @pytest.fixture
 def sso_client(site: Site, provider: Provider, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    from lifecycle.services.context import open_workspace
     from lifecycle.web.app import WebSettings, create_app
-    from lifecycle.workspace import open_workspace
 
     monkeypatch.delenv("PMO_NOW")  # ID tokens are checked against the real clock the provider signs with
     monkeypatch.delenv("PMO_TODAY")
