@@ -230,6 +230,7 @@ def test_installed_wheel_finds_rules_and_templates_from_any_directory(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "lifecycle/_data/rules/default/lifecycle.yaml" in names
     assert any(n.startswith("lifecycle/_data/templates/") and n.endswith(".html") for n in names)
+    assert "lifecycle/locale/zh_TW/LC_MESSAGES/documents.po" in names and "lifecycle/locale/web.pot" in names
     assert any(n.startswith("lifecycle/storage/migrations/versions/") for n in names)
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)

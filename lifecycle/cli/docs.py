@@ -29,8 +29,9 @@ from lifecycle.services.documents import (
 from lifecycle.services.documents import (
     issue as issue_once,
 )
+from lifecycle.services.languages import languages
 
-LANG = click.Choice(["zh-CN", "en"])
+LANG = click.Choice(list(languages()))
 
 
 def _doc_dict(doc: Any) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def user_grp() -> None:
 @user_grp.command("add")
 @click.argument("email")
 @click.option("--name", required=True, help="Full name, as shown in the audit trail.")
-@click.option("--locale", default="en", type=click.Choice(["en", "zh-CN"]), show_default=True)
+@click.option("--locale", default="en", type=click.Choice(list(identity.LOCALES)), show_default=True)
 @click.option("--role", "roles", multiple=True, type=click.Choice(["pmo_admin", "pmo_viewer"]), help="Global role.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from one line of standard input.")
 @click.option("--no-password", is_flag=True, help="No password: the user signs in by PMO_USER, token or OIDC.")

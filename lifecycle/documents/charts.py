@@ -73,11 +73,17 @@ def _t(
     )
 
 
-def _svg(width: float, height: float, body: list[str], label: str) -> Markup:
+def chart_font(fmt: Formatter) -> str:
+    """The charts' font list: the language's CJK face (SC, TC …) when its catalog names one first."""
+    cjk = [f.strip().strip('"') for f in fmt.font.split(",") if "CJK" in f]
+    return FONT.replace("Noto Sans CJK SC", cjk[0]) if cjk else FONT
+
+
+def _svg(width: float, height: float, body: list[str], label: str, font: str = FONT) -> Markup:
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="{escape(label)}" '
         f'width="{width:.0f}pt" height="{height:.0f}pt" viewBox="0 0 {width:.0f} {height:.0f}" '
-        f'font-family="{FONT}">'
+        f'font-family="{escape(font)}">'
     )
     return Markup(head + "".join(body) + "</svg>")
 
@@ -139,7 +145,7 @@ def schedule_chart(
         body.append(
             f'<line x1="{xx:.1f}" y1="{top - 4}" x2="{xx:.1f}" y2="{height - 6}" stroke="{GRID}" stroke-width="0.5"/>'
         )
-        label = fmt.month(tk) if (i == 0 or tk.month == 1) else (f"{tk.month}月" if fmt.zh else fmt.month(tk)[:3])
+        label = fmt.month(tk) if (i == 0 or tk.month == 1) else fmt.month_name(tk)
         if xx + 2 >= free_from and xx + 2 + _text_width(label, 6.5) <= width:
             body.append(_t(xx + 2, top - 7, label, size=6.5, fill=MUTED))
             free_from = xx + 2 + _text_width(label, 6.5) + 4
@@ -217,7 +223,7 @@ def schedule_chart(
                 weight="bold",
             )
         )
-    return _svg(width, height, body, fmt.t("chart.schedule"))
+    return _svg(width, height, body, fmt.t("chart.schedule"), chart_font(fmt))
 
 
 def milestone_timeline(
@@ -311,7 +317,7 @@ def budget_bars(
             )
         )
         y += row_h
-    return _svg(width, height, body, fmt.t("chart.budget"))
+    return _svg(width, height, body, fmt.t("chart.budget"), chart_font(fmt))
 
 
 def _month_labels(
@@ -334,7 +340,7 @@ def _month_labels(
                 f'<line x1="{xx:.1f}" y1="{grid[0]:.1f}" x2="{xx:.1f}" y2="{grid[1]:.1f}" stroke="{GRID}" '
                 f'stroke-width="0.5"/>'
             )
-        label = fmt.month(tk) if (i == 0 or tk.month == 1) else (f"{tk.month}月" if fmt.zh else fmt.month(tk)[:3])
+        label = fmt.month(tk) if (i == 0 or tk.month == 1) else fmt.month_name(tk)
         if xx + 2 >= free_from and xx + 2 + _text_width(label, 6.5) <= width:
             body.append(_t(xx + 2, y, label, size=6.5, fill=MUTED))
             free_from = xx + 2 + _text_width(label, 6.5) + 4
@@ -527,7 +533,7 @@ def gantt_chart(
         body += _today_marker(x(td), f"{top - 2}", f"{bottom + 2:.1f}", label, bottom + 9, width)
     if hidden:
         body.append(_t(0, height - 2, fmt.t("label.gantt_more", n=hidden), size=6.5, fill=MUTED))
-    return _svg(width, height, body, fmt.t("chart.gantt"))
+    return _svg(width, height, body, fmt.t("chart.gantt"), chart_font(fmt))
 
 
 def _nice_step(vmax: float, target: int = 5) -> float:
@@ -545,8 +551,9 @@ def _amount_tick(v: float, step: float, fmt: Formatter, currency: str, money: bo
     sym = fmt.symbol(currency) if money else ""
     if v == 0:
         return f"{sym}0"
-    if fmt.zh and abs(v) >= 10_000 and step >= 1_000:
-        unit, suffix = 10_000.0, "万"
+    myriad = fmt.myriad()
+    if myriad and abs(v) >= 10_000 and step >= 1_000:
+        unit, suffix = 10_000.0, myriad
     elif abs(v) >= 1_000_000 and step >= 10_000:
         unit, suffix = 1_000_000.0, "M"
     elif abs(v) >= 1_000 and step >= 100:
@@ -651,7 +658,7 @@ def cost_s_curve(
             f'<polyline class="series {key[6:]}" fill="none" stroke="{colour}" stroke-width="1.5" '
             f'stroke-linejoin="round"{dash_attr} points="{coords}"/>'
         )
-    return _svg(width, height, body, fmt.t("chart.s_curve"))
+    return _svg(width, height, body, fmt.t("chart.s_curve"), chart_font(fmt))
 
 
 def s_curve_chart(

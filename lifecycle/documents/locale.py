@@ -1,67 +1,39 @@
-"""Labels and value formatting for client documents, in Simplified Chinese and English.
+"""Labels and value formatting for client documents, in every language the catalogs ship.
 
-Every word a document prints that is not project data comes from ``templates/labels.yaml``: one
-entry per key with a ``zh-CN`` and an ``en`` text, so a translator edits one file and a test checks
-that no key lacks a language. :class:`Formatter` is what templates and charts call to turn record
-values (ISO date text, decimal text, enum words) into the locale's form:
+Every word a document prints that is not project data comes from the ``documents`` message catalog
+(:mod:`lifecycle.documents.catalogs`: English source, one ``.po`` per other language, a test checks
+that none lacks a message). :class:`Formatter` is what templates and charts call to turn record
+values (ISO date text, decimal text, enum words) into the locale's form, from CLDR through Babel:
 
 * dates ``2026年3月31日`` / ``31 March 2026`` (short form ``31 Mar 2026`` for English tables);
 * numbers with the locale's group and decimal separators, money with the currency's symbol
-  (``¥1,234,567.00``, ``£1,234.50``);
-* enum values (``pass``, ``accepted_with_conditions`` …) as words of the locale.
+  (``¥1,234,567.00``, ``£1,234.50``, ``NT$1,234,567.00``); a bare ``$`` (a dozen currencies write
+  it) is printed as the currency's international symbol (``NT$``, ``US$``);
+* enum values (``pass``, ``accepted_with_conditions`` …) as words of the locale;
+* amounts in words: Chinese capital numerals (大写, in simplified or traditional characters) and
+  English words are our own code.
 
-Nothing here reads the clock or the environment: a render is a pure function of its record.
+Nothing here reads the clock or the environment: a render is a pure function of its record (the
+time zone of each language is a catalog message, the locale data is CLDR's, shipped with Babel).
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
+from lifecycle.documents import catalogs
 from lifecycle.errors import ConfigError, InvalidInput
 
-LANGS = ("zh-CN", "en")
-
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class LocaleSpec:
-    lang: str
-    group: str
-    decimal: str
-    tz: timezone
-    tz_label: str
-    symbols: tuple[tuple[str, str], ...]
-
-
-_ZH_SYMBOLS = (("CNY", "¥"), ("RMB", "¥"), ("USD", "US$"), ("EUR", "€"), ("GBP", "£"), ("HKD", "HK$"), ("JPY", "JP¥"))
-_EN_SYMBOLS = (("GBP", "£"), ("USD", "$"), ("EUR", "€"), ("CNY", "¥"), ("RMB", "¥"), ("HKD", "HK$"), ("JPY", "JP¥"))
-
-LOCALES: dict[str, LocaleSpec] = {
-    # Chinese clients read times in Beijing time; English documents print UTC.
-    "zh-CN": LocaleSpec("zh-CN", ",", ".", timezone(timedelta(hours=8)), "北京时间", _ZH_SYMBOLS),
-    "en": LocaleSpec("en", ",", ".", timezone.utc, "UTC", _EN_SYMBOLS),
-}
+LANGS = catalogs.languages()
+DOMAIN = "documents"
 
 
 # Chinese typography: no space after full-width punctuation, full-width brackets around Chinese text
@@ -78,38 +50,14 @@ def tidy_zh(text: str) -> str:
 
 
 def check_lang(lang: str) -> str:
-    if lang not in LOCALES:
-        raise InvalidInput(f"unknown document language '{lang}' (use {' or '.join(LANGS)})")
+    if lang not in LANGS:
+        raise InvalidInput(f"unknown document language '{lang}' (use {', '.join(LANGS)})")
     return lang
 
 
-@functools.cache
-def _labels(path: str) -> dict[str, dict[str, str]]:
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read document labels {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: labels must be a mapping of key -> {{zh-CN: …, en: …}}")
-    out: dict[str, dict[str, str]] = {}
-    for key, texts in data.items():
-        if not isinstance(texts, dict) or any(lang not in texts for lang in LANGS):
-            raise ConfigError(f"{path}: label '{key}' needs a text for each of {', '.join(LANGS)}")
-        out[str(key)] = {lang: str(texts[lang]) for lang in LANGS}
-    return out
-
-
-def labels_path() -> Path:
-    from lifecycle.workspace import package_data_dir
-
-    return package_data_dir("templates") / "labels.yaml"
-
-
-def load_labels(path: Path | None = None) -> dict[str, dict[str, str]]:
-    """Every label, ``{key: {"zh-CN": text, "en": text}}``."""
-    return _labels(str(path or labels_path()))
+def load_labels(lang: str) -> dict[str, str]:
+    """Every document label in ``lang``, ``{key: text}`` (cached)."""
+    return catalogs.messages(DOMAIN, check_lang(lang))
 
 
 def to_date(value: Any) -> date | None:
@@ -133,6 +81,10 @@ def _to_decimal(value: Any) -> Decimal | None:
         return value if isinstance(value, Decimal) else Decimal(str(value))
     except InvalidOperation:
         return None
+
+
+def _round(value: Decimal, places: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 # --------------------------------------------------------------------------- amounts in words
@@ -206,6 +158,15 @@ def amount_in_words_zh(value: Any) -> str:
     else:
         text = (text or "零元") + "整"
     return ("负" if negative else "") + text
+
+
+# simplified → traditional for the characters capital numerals use (the rest are the same)
+_TRADITIONAL = str.maketrans({"贰": "貳", "叁": "參", "陆": "陸", "万": "萬", "亿": "億", "负": "負"})
+
+
+def amount_in_words_zh_hant(value: Any) -> str:
+    """:func:`amount_in_words_zh` in traditional characters: ``1014000`` → 壹佰零壹萬肆仟元整."""
+    return amount_in_words_zh(value).translate(_TRADITIONAL)
 
 
 _EN_ONES = [
@@ -294,6 +255,23 @@ def amount_in_words_en(value: Any, currency: str = "") -> str:
     return text[0].upper() + text[1:]
 
 
+@functools.cache
+def _zone(lang: str) -> Any:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = load_labels(lang)["locale.timezone"]
+    if name == "UTC":
+        return timezone.utc
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"the '{lang}' catalog names an unknown time zone '{name}'") from exc
+
+
+def _css_text(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 class Formatter:
     """Labels and value formats of one locale; templates receive it as ``L``."""
 
@@ -302,26 +280,32 @@ class Formatter:
         lang: str,
         *,
         currency: str = "",
-        labels: dict[str, dict[str, str]] | None = None,
+        labels: Mapping[str, str] | None = None,
         phases: Mapping[str, str] | None = None,
     ):
         self.lang = check_lang(lang)
-        self.spec = LOCALES[lang]
+        self.locale = catalogs.cldr_locale(lang)
         self.currency = currency
-        self._labels = labels if labels is not None else load_labels()
+        self._labels = labels if labels is not None else load_labels(lang)
         self._phases = dict(phases or {})
 
     @property
     def zh(self) -> bool:
-        return self.lang == "zh-CN"
+        """Chinese (simplified or traditional): Chinese typography, 大写 amounts, 一、 section numbers."""
+        return self.locale.language == "zh"
+
+    @property
+    def font(self) -> str:
+        """The CSS font list of this language (its catalog's ``locale.font``)."""
+        return self.t("locale.font")
 
     # ------------------------------------------------------------------ words
     def t(self, key: str, **values: Any) -> str:
         """The label ``key`` in this language; ``{name}`` placeholders are filled from ``values``."""
         try:
-            text = self._labels[key][self.lang]
+            text = self._labels[key]
         except KeyError:
-            raise ConfigError(f"document label '{key}' is missing from labels.yaml") from None
+            raise ConfigError(f"document label '{key}' is missing from the documents catalog") from None
         return text.format(**values) if values else text
 
     def has(self, key: str) -> bool:
@@ -353,9 +337,9 @@ class Formatter:
         return "".join(words)
 
     def amount_words(self, value: Any, currency: str | None = None) -> str:
-        """An amount in words: 大写 in Chinese documents, English words in English ones."""
+        """An amount in words: 大写 in Chinese documents (traditional characters in zh-Hant), else English."""
         if self.zh:
-            return amount_in_words_zh(value)
+            return amount_in_words_zh_hant(value) if self.locale.script == "Hant" else amount_in_words_zh(value)
         return amount_in_words_en(value, currency or self.currency)
 
     def enum_list(self, group: str, values: Any) -> str:
@@ -371,39 +355,44 @@ class Formatter:
 
     # ------------------------------------------------------------------ dates
     def date(self, value: Any, *, short: bool = False) -> str:
-        """``2026年3月31日`` / ``31 March 2026`` (``31 Mar 2026`` when ``short``)."""
+        """``2026年3月31日`` / ``31 March 2026`` (``31 Mar 2026`` when ``short``): CLDR long / medium."""
+        from babel.dates import format_date
+
         d = to_date(value)
-        if d is None:
-            return ""
-        if self.zh:
-            return f"{d.year}年{d.month}月{d.day}日"
-        month = _MONTHS[d.month - 1]
-        return f"{d.day} {month[:3] if short else month} {d.year}"
+        return "" if d is None else format_date(d, "medium" if short else "long", locale=self.locale)
 
     def date_short(self, value: Any) -> str:
         """Dates in table cells: ``2026年3月31日`` / ``31 Mar 2026``."""
         return self.date(value, short=True)
 
+    def _skeleton(self, skeleton: str, value: Any) -> str:
+        from babel.dates import format_skeleton
+
+        d = to_date(value)
+        return "" if d is None else format_skeleton(skeleton, d, locale=self.locale)
+
     def month_day(self, value: Any) -> str:
         """Axis ticks of charts: ``3月31日`` / ``31 Mar``."""
-        d = to_date(value)
-        if d is None:
-            return ""
-        return f"{d.month}月{d.day}日" if self.zh else f"{d.day} {_MONTHS[d.month - 1][:3]}"
+        return self._skeleton("MMMd", value)
 
     def month(self, value: Any) -> str:
-        d = to_date(value)
-        if d is None:
-            return ""
-        return f"{d.year}年{d.month}月" if self.zh else f"{_MONTHS[d.month - 1][:3]} {d.year}"
+        """``2026年3月`` / ``Mar 2026``."""
+        return self._skeleton("yMMM", value)
+
+    def month_name(self, value: Any) -> str:
+        """A month alone, abbreviated: ``3月`` / ``Mar``."""
+        return self._skeleton("MMM", value)
 
     def period(self, start: Any, finish: Any) -> str:
         a, b = self.date(start), self.date(finish)
         if a and b:
-            return f"{a} – {b}" if not self.zh else f"{a} 至 {b}"
+            return self.t("format.period", start=a, finish=b)
         return a or b
 
     def datetime(self, value: Any) -> str:
+        """A moment in the language's time zone, named: ``2026年7月22日 10:30（北京时间）``."""
+        from babel.dates import format_time
+
         if value is None or value == "":
             return ""
         try:
@@ -412,45 +401,61 @@ class Formatter:
             return str(value)
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=timezone.utc)
-        local = dt.astimezone(self.spec.tz)
-        hhmm = f"{local.hour:02d}:{local.minute:02d}"
-        if self.zh:
-            return f"{self.date(local.date())} {hhmm}（{self.spec.tz_label}）"
-        return f"{self.date(local.date())}, {hhmm} {self.spec.tz_label}"
+        local = dt.astimezone(_zone(self.lang))
+        hhmm = format_time(local.time(), "HH:mm", locale=self.locale)
+        return self.t("format.datetime", date=self.date(local.date()), time=hhmm, zone=self.t("locale.timezone_name"))
 
     # ------------------------------------------------------------------ numbers
     def number(self, value: Any, places: int = 0) -> str:
+        """A number rounded half up to ``places`` decimals, with the locale's separators."""
         d = _to_decimal(value)
         if d is None:
             return ""
-        q = (
-            d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-            if places
-            else d.quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        )
-        sign = "-" if q < 0 else ""
-        text = f"{abs(q):,.{places}f}"
-        whole, _, frac = text.partition(".")
-        whole = whole.replace(",", self.spec.group)
-        return sign + whole + (self.spec.decimal + frac if frac else "")
+        pattern = copy.copy(self.locale.decimal_formats[None])
+        pattern.frac_prec = (places, places)
+        return str(pattern.apply(_round(d, places), self.locale))
 
     def symbol(self, currency: str | None = None) -> str:
+        """The currency's symbol in this locale (CLDR); a bare ``$`` becomes the international one (NT$)."""
+        from babel.numbers import get_currency_symbol
+
         code = (currency or self.currency or "").upper()
-        for c, sym in self.spec.symbols:
-            if c == code:
-                return sym
-        return f"{code} " if code else ""
+        if not code:
+            return ""
+        sym = str(get_currency_symbol(code, locale=self.locale))
+        return str(get_currency_symbol(code, locale=catalogs.cldr_locale(catalogs.SOURCE))) if sym == "$" else sym
 
     def money(self, value: Any, currency: str | None = None) -> str:
+        """An amount with its currency, rounded half up to the currency's digits (CLDR): ``¥1,234,567.00``."""
+        from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
+
         d = _to_decimal(value)
         if d is None:
             return ""
-        text = self.number(abs(d), 2)
-        return ("-" if d < 0 else "") + self.symbol(currency) + text
+        code = (currency or self.currency or "").upper()
+        if not code:
+            return self.number(d, 2)
+        text = str(format_currency(_round(d, get_currency_precision(code)), code, locale=self.locale))
+        local = str(get_currency_symbol(code, locale=self.locale))
+        return text.replace(local, self.symbol(code), 1) if local == "$" else text
+
+    def myriad(self) -> str:
+        """The unit a locale counts large amounts in when it groups by 10,000 (万 / 萬), else ``""``."""
+        formats = self.locale.compact_decimal_formats.get("short", {}).get("other", {})
+        pattern = formats.get("10000") if hasattr(formats, "get") else None
+        if pattern is None:
+            return ""
+        text = (pattern.prefix[0] + pattern.suffix[0]).strip()
+        return text if pattern.int_prec[0] == 1 and text else ""
 
     def percent(self, value: Any, places: int = 0) -> str:
-        text = self.number(value, places)
-        return f"{text}%" if text else ""
+        """``42.4%`` from 42.35 (the value is already in percent), CLDR's percent pattern."""
+        d = _to_decimal(value)
+        if d is None:
+            return ""
+        pattern = copy.copy(self.locale.percent_formats[None])
+        pattern.frac_prec = (places, places)
+        return str(pattern.apply(_round(d, places) / 100, self.locale))
 
     def hours(self, value: Any) -> str:
         d = _to_decimal(value)
@@ -468,7 +473,7 @@ class Formatter:
         return self.t("unit.days", n=f"{sign}{n}")
 
     def section(self, n: int) -> str:
-        """Section numbers: 一、二、… in Chinese documents, 1 2 … in English ones."""
+        """Section numbers: 一、二、… in Chinese documents, 1 2 … in the others."""
         if not self.zh:
             return f"{n}"
         digits = "零一二三四五六七八九"
@@ -481,5 +486,19 @@ class Formatter:
         return text + "、"
 
     def join(self, items: Any) -> str:
-        sep = "、" if self.zh else ", "
-        return sep.join(str(i) for i in items if i)
+        return self.t("format.list").join(str(i) for i in items if i)
+
+    def page_css(self) -> Markup:
+        """The stylesheet part a language sets: its font list and the page-number footer."""
+        before, _, rest = self.t("format.page").partition("{page}")
+        middle, _, after = rest.partition("{pages}")
+        counter = f"{_css_text(before)} counter(page) {_css_text(middle)} counter(pages) {_css_text(after)}"
+        font = f"font-family: {self.font};"
+        css = (
+            f"html {{ {font} }}\n"
+            f"@page {{ @top-left {{ {font} }} @bottom-left {{ {font} }} "
+            f"@bottom-right {{ {font} content: {counter}; }} }}"
+        )
+        if "<" in css:  # the text goes into a <style> element unescaped
+            raise ConfigError(f"the '{self.lang}' catalog's locale.font or format.page contains '<'")
+        return Markup(css)

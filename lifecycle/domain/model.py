@@ -50,7 +50,7 @@ def custom_fld(doc: str) -> Any:
 
 
 _CUSTOM_DOC = "Custom fields the rule pack declares in fields.yaml"
-Locale = Literal["zh-CN", "en"]
+Locale = Literal["zh-CN", "zh-TW", "en"]
 Rag = Literal["green", "amber", "red"]
 PEOPLE = ("people", "contacts")
 

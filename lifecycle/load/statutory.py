@@ -39,7 +39,7 @@ from lifecycle.errors import LifecycleError
 MAX_YEARS = 60  # a project's calendar is looked up for at most this many years (from its first year)
 _CN = "CN"
 # the holidays library's language codes to try, best first, for each project locale
-_LANGUAGES = {"zh-CN": ("zh_CN", "zh_TW", "en_US"), "en": ("en_US", "en_GB")}
+_LANGUAGES = {"zh-CN": ("zh_CN", "zh_TW", "en_US"), "zh-TW": ("zh_TW", "zh_CN", "en_US"), "en": ("en_US", "en_GB")}
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from lifecycle.documents import catalogs
 from lifecycle.domain import policy
 from lifecycle.domain.limits import MAX_SMALL_FILE_BYTES, name_problem
 from lifecycle.domain.policy import Principal
@@ -51,7 +52,7 @@ API_TOKEN_TTL = timedelta(days=90)
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 MIN_PASSWORD = 10
-LOCALES = ("en", "zh-CN")
+LOCALES = catalogs.languages()  # every language a catalog ships
 TOKEN_FILE = "session.token"
 
 AUTH_FAILED = "sign-in failed: unknown e-mail or wrong password (or the account is disabled)"

@@ -34,7 +34,7 @@ from lifecycle.services.projects import update_project
 
 
 def _zh(p: Project) -> bool:
-    return p.charter.locale == "zh-CN"
+    return p.charter.locale.startswith("zh")
 
 
 def _upsert_all(items: tuple[Any, ...], new: list[Any]) -> tuple[Any, ...]:

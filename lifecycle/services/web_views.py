@@ -26,7 +26,7 @@ from typing import Any
 
 from lifecycle.documents import charts
 from lifecycle.documents import views as doc_views
-from lifecycle.documents.locale import Formatter
+from lifecycle.documents.locale import LANGS, Formatter
 from lifecycle.domain import policy
 from lifecycle.domain.gates import Decision
 from lifecycle.domain.metrics import project_metrics
@@ -46,14 +46,14 @@ RAG_ORDER = {"red": 0, "amber": 1, "green": 2, "": 3}
 
 
 def lang_of(locale: str) -> str:
-    """``zh`` or ``en`` for a user's or a project's locale."""
+    """``zh`` or ``en`` for a user's or a project's locale (the languages rule-pack texts are written in)."""
     return "zh" if locale.lower().startswith("zh") else "en"
 
 
 def _text(value: Mapping[str, str] | None, lang: str) -> str:
     if not value:
         return ""
-    return str(value.get(lang) or value.get("en") or value.get("zh") or "")
+    return str(value.get(lang_of(lang)) or value.get("en") or value.get("zh") or "")
 
 
 def _principal(ctx: Context) -> policy.Principal:
@@ -426,7 +426,7 @@ def gantt_svg(p: Project, today: date, lang: str) -> str:
     block = doc_views._gantt_block(p, schedule)
     if not block["rows"]:
         return ""
-    fmt = Formatter("zh-CN" if lang == "zh" else "en", currency=p.charter.currency)
+    fmt = Formatter(lang if lang in LANGS else "zh-CN" if lang_of(lang) == "zh" else "en", currency=p.charter.currency)
     return str(charts.gantt_chart(block["rows"], today=today, fmt=fmt, hidden=block["hidden"]))
 
 

@@ -20,6 +20,7 @@ from lifecycle.errors import InvalidInput, LinkError, LinkExpired, LinkUsed
 from lifecycle.services import client_acceptance
 from lifecycle.web import security
 from lifecycle.web.app import Page, form_post, page_for, web_of
+from lifecycle.web.i18n import lang_for
 
 VERDICTS = ("accept", "accept_with_conditions", "reject")
 
@@ -38,7 +39,7 @@ def _closed(page: Page, exc: LinkError) -> Response:
 
 def _show(page: Page, token: str, *, error: str = "", values: dict[str, str] | None = None) -> Response:
     view = client_acceptance.open_link(page.ctx, token)
-    page.lang = "zh" if view.lang.lower().startswith("zh") else "en"
+    page.lang = lang_for(view.lang)
     page.headers["Content-Security-Policy"] = security.ACCEPT_CSP
     return page.render("accept.html", v=view, token=token, error=error, values=values or {}, verdicts=VERDICTS)
 

@@ -39,13 +39,17 @@ SAMPLES = {"zh": EXAMPLES / "zh-smart-factory.yaml", "en": EXAMPLES / "en-clinic
 
 
 def load_sample(which: str) -> Project:
+    """``zh`` or ``en``: a sample project file; ``tw``: the Chinese sample in Traditional Chinese, in TWD."""
     from lifecycle.load.projectfile import load_project_file
 
+    if which == "tw":
+        zh = load_sample("zh")
+        return dataclasses.replace(zh, charter=dataclasses.replace(zh.charter, locale="zh-TW", currency="TWD"))
     return load_project_file(SAMPLES[which]).project
 
 
 def _zh(p: Project) -> bool:
-    return p.charter.locale == "zh-CN"
+    return p.charter.locale.startswith("zh")
 
 
 def _sha(text: str) -> str:

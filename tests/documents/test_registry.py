@@ -11,10 +11,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
-from lifecycle.documents import registry, views
+from lifecycle.documents import catalogs, registry, views
 from lifecycle.documents.render import render_html, templates_dir
 from lifecycle.notify.templates import document_email
 from lifecycle.services.documents import issue_document
@@ -44,8 +43,7 @@ def test_every_registered_kind_renders(kind: str, which: str, tmp_path: Path) ->
 def test_every_template_is_a_registered_kind() -> None:
     pages = {p.name for p in templates_dir().glob("*.html")} - SHARED
     assert pages == {e.template for e in registry.KINDS.values()}
-    labels = yaml.safe_load((templates_dir() / "labels.yaml").read_text(encoding="utf-8"))
-    assert {f"doc.{k}" for k in registry.KINDS} <= set(labels)
+    assert {f"doc.{k}" for k in registry.KINDS} <= set(catalogs.source("documents"))
 
 
 def test_prefixes_and_commands_are_unique_and_numbering_follows_the_registry() -> None:

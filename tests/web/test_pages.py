@@ -11,7 +11,7 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from lifecycle.web.i18n import LABELS
+from lifecycle.documents import catalogs
 from tests.web.conftest import CODE, OTHER, csrf_of, login
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,6 +124,15 @@ def test_steering_member_reads_in_chinese_and_gets_no_waiver_form(client):
     assert "阶段关口" in gate and 'details class="waive"' not in gate
 
 
+def test_a_traditional_chinese_browser_gets_zh_tw_pages_in_the_tc_face(client):
+    html = client.get("/login", headers={"accept-language": "zh-Hant-TW,zh;q=0.8,en;q=0.5"}).text
+    assert '<html lang="zh-TW">' in html and "登入" in html and "電子郵件" in html and "邮箱" not in html
+    css = client.get("/static/web.css").text
+    rule = css[css.index(":root:lang(zh-TW)") :].split("}")[0]
+    assert '"Noto Sans CJK TC"' in rule and "SC" not in rule
+    assert '<html lang="zh-CN">' in client.get("/login", headers={"accept-language": "zh-CN"}).text
+
+
 def test_rules_page_lists_the_pack_its_tests_and_a_diff(site, client, tmp_path):
     import shutil
 
@@ -165,15 +174,14 @@ def test_document_download_and_verify_are_checked_against_rights(site, client):
 
 
 # ------------------------------------------------------------------ catalog and layering
-def test_every_label_a_template_uses_exists_in_both_languages():
+def test_every_label_a_template_uses_exists_in_the_catalog():
     used = set()
     for path in (WEB / "templates").rglob("*.html"):
         used |= set(re.findall(r't\("([a-z_.]+)"', path.read_text(encoding="utf-8")))
     for path in WEB.rglob("*.py"):
         used |= set(re.findall(r'"((?:login|done|accept|error|gate)\.[a-z_.]+)"', path.read_text(encoding="utf-8")))
-    missing = sorted(k for k in used if k not in LABELS and not k.endswith((".", ".html")))
+    missing = sorted(k for k in used if k not in catalogs.source("web") and not k.endswith((".", ".html")))
     assert not missing, missing
-    assert all(en and zh for en, zh in LABELS.values())
 
 
 def test_the_web_face_imports_services_only():
