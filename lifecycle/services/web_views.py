@@ -365,7 +365,9 @@ def project_page(ctx: Context, code: str, *, lang: str = "en") -> ProjectPage:
             {"id": d.id, "name": d.name, "status": d.status, "due": d.due, "owner": names.get(d.owner, d.owner)}
             for d in p.deliverables
         ],
-        documents=[_doc(d) for d in ctx.store.documents(p.code)],
+        documents=[
+            _doc(d) for d in ctx.store.documents(p.code) if d.audience == "client" or policy.reads_internal(p, who)
+        ],
         audit=[_event(e) for e in ctx.store.audit(p.code)[-50:]][::-1],
         next_gate=_next_move_name(ctx, p),
         can_record=policy.allowed(who, policy.RECORD_PROGRESS, p),
