@@ -42,7 +42,7 @@ class ViewInput:
     milestone: Milestone | None = None
     review: Mapping[str, Any] | None = None
     waivers: Sequence[Mapping[str, Any]] = ()
-    audience: str = "client"  # "internal": the PMO's variant where a kind has one (final acceptance)
+    audience: str = "client"  # "internal": the PMO's variant where a kind has one (final acceptance, status)
 
 
 Builder = Callable[[ViewInput], dict[str, Any]]
@@ -90,6 +90,10 @@ def _gate_review(v: ViewInput) -> dict[str, Any]:
 
 def _final_acceptance(v: ViewInput) -> dict[str, Any]:
     return build_final_acceptance(v.project, v.stamp, v.waivers, audience=v.audience)
+
+
+def _status(v: ViewInput) -> dict[str, Any]:
+    return build_status(v.project, v.stamp, v.waivers, audience=v.audience)
 
 
 def _whole(builder: Callable[[Project, Stamp, Sequence[Mapping[str, Any]]], dict[str, Any]]) -> Builder:
@@ -153,8 +157,9 @@ KINDS: dict[str, DocumentKind] = {
             "status",
             ": RAG, progress against plan, milestones, budget, risks, issues, decisions.",
             "project",
-            _whole(build_status),
+            _status,
             "execution",
+            ("client", "internal"),
         ),
     )
 }

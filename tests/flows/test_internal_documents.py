@@ -166,3 +166,29 @@ def test_concurrent_cli_issues_of_both_versions_on_postgres(make_workspace, tmp_
     assert verdict.returncode == 0 and verdict.stdout.startswith("AUTHENTIC"), verdict
     res = _pmo(ws, "docs", "handover", CODE, "--internal")
     assert res.returncode == 2 and "--internal" in res.stderr, res
+
+
+def test_the_status_report_for_the_client_states_payments_and_no_internal_cost_figure(
+    make_workspace, tmp_path, monkeypatch
+):
+    today_env(monkeypatch)
+    ws = make_workspace()
+    ctx = open_ctx(ws)
+    try:
+        client = issue(ctx, CODE, "status").document
+        internal = issue(ctx, CODE, "status", audience="internal").document
+        assert issue(ctx, CODE, "status", audience="internal").document == internal  # one per day and audience
+    finally:
+        ctx.close()
+    assert (client.number, internal.number) == (f"{CODE}-STR-1", f"{CODE}-STR-1-INT")
+    # one view model: the client's record has the payments and none of the PMO's cost figures
+    assert {"budget", "evm", "s_curve"} & set(client.record) == set()
+    assert client.record["payments"] == internal.record["payments"]
+    assert {"budget", "evm", "s_curve"} <= set(internal.record)
+    assert any(r["category"] == "contingency" for r in internal.record["budget"]["by_category"])
+    client_pages, internal_pages = _pages(client.path), _pages(internal.path)
+    assert all(MARK["en"] in page for page in internal_pages)
+    client_text, internal_text = "".join(client_pages), "".join(internal_pages)
+    for figure in ("Contingency", "100,000.50", "Estimate at completion", "Approved budget"):
+        assert figure in internal_text and figure not in client_text, figure
+    assert "Contract payments" in client_text and MARK["en"] not in client_text
