@@ -86,18 +86,20 @@ def test_internal_and_client_versions_are_two_documents_each_issued_once(
             ctx.close()
 
 
-def test_the_internal_mark_is_on_every_page_and_the_client_version_has_no_internal_figure(
-    make_workspace, tmp_path, monkeypatch
-):
-    today_env(monkeypatch)
-    ws = make_workspace()
+def _issued(ws: Path, kind: str, *options: dict[str, str]) -> list[Any]:
+    """The documents of ``kind`` issued (or found) with each of ``options``, in order."""
     ctx = open_ctx(ws)
     try:
-        client = issue(ctx, CODE, "final_acceptance").document
-        internal = issue(ctx, CODE, "final_acceptance", audience="internal").document
-        internal_zh = issue(ctx, CODE, "final_acceptance", audience="internal", lang="zh-CN").document
+        return [issue(ctx, CODE, kind, **o).document for o in options]
     finally:
         ctx.close()
+
+
+def test_the_internal_mark_is_on_every_page_and_the_client_version_has_no_internal_figure(make_workspace, monkeypatch):
+    today_env(monkeypatch)
+    client, internal, internal_zh = _issued(
+        make_workspace(), "final_acceptance", {}, {"audience": "internal"}, {"audience": "internal", "lang": "zh-CN"}
+    )
     assert internal_zh.number == f"{CODE}-FAR-2-INT"  # a language asked for is its own document
     for doc, lang in ((internal, "en"), (internal_zh, "zh-CN")):
         pages = _pages(doc.path)
@@ -168,18 +170,11 @@ def test_concurrent_cli_issues_of_both_versions_on_postgres(make_workspace, tmp_
     assert res.returncode == 2 and "--internal" in res.stderr, res
 
 
-def test_the_status_report_for_the_client_states_payments_and_no_internal_cost_figure(
-    make_workspace, tmp_path, monkeypatch
-):
+def test_the_status_report_for_the_client_states_payments_and_no_internal_cost_figure(make_workspace, monkeypatch):
     today_env(monkeypatch)
-    ws = make_workspace()
-    ctx = open_ctx(ws)
-    try:
-        client = issue(ctx, CODE, "status").document
-        internal = issue(ctx, CODE, "status", audience="internal").document
-        assert issue(ctx, CODE, "status", audience="internal").document == internal  # one per day and audience
-    finally:
-        ctx.close()
+    internal_only = {"audience": "internal"}
+    client, internal, again = _issued(make_workspace(), "status", {}, internal_only, internal_only)
+    assert again == internal  # one per day and audience
     assert (client.number, internal.number) == (f"{CODE}-STR-1", f"{CODE}-STR-1-INT")
     # one view model: the client's record has the payments and none of the PMO's cost figures
     assert {"budget", "evm", "s_curve"} & set(client.record) == set()
