@@ -52,7 +52,7 @@ from lifecycle.documents.views import PackTitles, Stamp, choose_milestone, colle
 from lifecycle.domain import policy
 from lifecycle.domain.limits import MAX_PDF_BYTES
 from lifecycle.domain.model import AuditEvent, DocumentRecord
-from lifecycle.errors import InvalidInput, NotFound, RenderError
+from lifecycle.errors import Forbidden, InvalidInput, NotFound, RenderError
 from lifecycle.load.files import read_regular
 from lifecycle.services.audit import ANCHOR, anchor_problems, document_anchor, short_anchor
 from lifecycle.services.context import Context
@@ -471,7 +471,8 @@ def issue(
     client's ``countersign`` answer printed on a countersigned acceptance certificate. ``audience``
     ``internal`` issues the PMO's version of a kind that has one (the final acceptance report with every
     budget line): a document of its own, numbered ``...-<N>-INT``, marked internal on every page, never
-    e-mailed to a client contact (:mod:`lifecycle.services.delivery`).
+    e-mailed to a client contact (:mod:`lifecycle.services.delivery`); a signed-in user must be of the PMO
+    or manage the project to issue or get it.
 
     Under the store's issuing lock for (project, kind, subject), shared by both audiences, the registry
     is read again: a document of
@@ -483,6 +484,8 @@ def issue(
     generate documents for it.
     """
     inp = _inputs(ctx, code, kind, milestone, review_id, lang, audience)
+    if audience == "internal" and ctx.principal is not None and not policy.reads_internal(inp.project, ctx.principal):
+        raise Forbidden(f"{ctx.principal.label()} may not see the PMO's internal documents of {code}")
     identity = _identity(ctx, inp, lang, extra)
     folder = Path(out_dir) if out_dir else ctx.workspace.documents_dir / code
     with (

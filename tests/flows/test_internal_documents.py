@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from lifecycle.domain import policy
-from lifecycle.errors import InvalidInput
+from lifecycle.errors import Forbidden, InvalidInput
 from lifecycle.services import client_acceptance, delivery
-from lifecycle.services.context import Context
+from lifecycle.services.context import Context, acting_as
 from lifecycle.services.documents import issue, verify_registered
 from lifecycle.storage.memory import MemoryStore
 from tests.flows.conftest import open_ctx, sample_project, today_env
@@ -145,6 +145,13 @@ def test_delivery_sends_the_internal_version_to_the_project_manager_never_to_a_c
     dev = policy.Principal("u3", "dev@supplier.example", "Dev One", "en", frozenset(), "password")
     viewer = policy.Principal("u4", "pmo@supplier.example", "PMO", "en", frozenset({policy.PMO_VIEWER}), "password")
     assert [policy.reads_internal(project, p) for p in (rep, pm, dev, viewer)] == [False, True, False, True]
+    ctx = open_ctx(ws)
+    try:  # a signed-in client representative can neither issue nor get the PMO's version
+        with pytest.raises(Forbidden, match="internal documents"):
+            issue(acting_as(ctx, rep), CODE, "final_acceptance", audience="internal")
+        assert issue(acting_as(ctx, pm), CODE, "final_acceptance", audience="internal").document == internal
+    finally:
+        ctx.close()
 
 
 @pytest.mark.postgres
