@@ -2,7 +2,9 @@
 
 Each issuing command prints the path of the PDF (or, with ``--json``, the registry entry). A document
 is issued once per project, kind and milestone or review: asked again, the command prints the
-registered one and says so on stderr; ``--reissue`` makes a new revision of it. ``verify`` takes a
+registered one and says so on stderr; ``--reissue`` makes a new revision of it. ``--internal`` (on a
+kind that has the PMO's version, e.g. the final acceptance report) issues that version: a document of
+its own with its own number. ``verify`` takes a
 file or a registered document's number (then the copy stored in the database is checked when the
 file is not on this machine) and exits 1 when it was altered or is not one of this workspace's
 documents, or when the audit trail no longer holds the audit head printed on it (the history was cut
@@ -48,6 +50,7 @@ def _doc_dict(doc: Any) -> dict[str, Any]:
         "pack_hash": doc.pack_hash,
         "id": doc.id,
         "revision": doc.revision,
+        "audience": doc.audience,
     }
 
 
@@ -85,11 +88,20 @@ def _issue_command(entry: DocumentKind) -> click.Command:
         reissue: bool,
         milestone: str | None = None,
         review_id: str | None = None,
+        internal: bool = False,
     ) -> None:
         done = run_in_context(
             ctx,
             lambda c: issue_once(
-                c, code, entry.kind, milestone=milestone, review_id=review_id, lang=lang, out_dir=out, reissue=reissue
+                c,
+                code,
+                entry.kind,
+                milestone=milestone,
+                review_id=review_id,
+                lang=lang,
+                out_dir=out,
+                reissue=reissue,
+                audience="internal" if internal else "client",
             ),
         )
         doc = done.document
@@ -110,6 +122,13 @@ def _issue_command(entry: DocumentKind) -> click.Command:
         help="Issue a new revision of the registered document from the project as it is now (audited).",
     )(issue)
     cmd = _common(cmd)
+    if "internal" in entry.audiences:
+        cmd = click.option(
+            "--internal",
+            is_flag=True,
+            help="Issue the PMO's internal version (every cost figure; numbered ...-INT, marked internal on "
+            "every page, never e-mailed to a client contact).",
+        )(cmd)
     if entry.subject == "milestone":
         cmd = click.option(
             "--milestone", metavar="ID", help="Milestone (default: the latest acceptance milestone reached)."

@@ -4,9 +4,11 @@ Each :class:`DocumentKind` names what every other part needs to know about a kin
 that makes its record (in :mod:`lifecycle.documents.views`), its template (``templates/<kind>.html``),
 its title in Chinese and English (the only copy: e-mail subjects and the command line read it here),
 its document-number prefix (``<CODE>-<PREFIX>-<N>``), the ``pmo docs`` command that issues it, what
-subject it is about (a milestone, a gate review, or the whole project), and the state of the sample
-project the tests issue it from. Adding a kind is one entry here plus its template; the ``pmo docs``
-commands, numbering, e-mails and the rendering test follow from the table.
+subject it is about (a milestone, a gate review, or the whole project), the state of the sample
+project the tests issue it from, and its audiences (the client's version, and for some kinds the PMO's
+internal one, numbered ``...-<N>-INT``: :func:`next_number` holds every numbering rule). Adding a
+kind is one entry here plus its template; the ``pmo docs`` commands, numbering, e-mails and the
+rendering test follow from the table.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class ViewInput:
     milestone: Milestone | None = None
     review: Mapping[str, Any] | None = None
     waivers: Sequence[Mapping[str, Any]] = ()
-    audience: str = "client"  # "internal": the PMO's variant where a kind has one (final acceptance)
+    audience: str = "client"  # "internal": the PMO's variant where a kind has one (final acceptance, status)
 
 
 Builder = Callable[[ViewInput], dict[str, Any]]
@@ -57,6 +59,8 @@ class DocumentKind:
     subject: Subject
     build: Builder
     fixture: str  # the state of the sample project the tests issue this kind from
+    # who a version is for: every kind has the client's; a kind listing "internal" also has the PMO's
+    audiences: tuple[str, ...] = ("client",)
 
     @property
     def help(self) -> str:
@@ -88,6 +92,10 @@ def _final_acceptance(v: ViewInput) -> dict[str, Any]:
     return build_final_acceptance(v.project, v.stamp, v.waivers, audience=v.audience)
 
 
+def _status(v: ViewInput) -> dict[str, Any]:
+    return build_status(v.project, v.stamp, v.waivers, audience=v.audience)
+
+
 def _whole(builder: Callable[[Project, Stamp, Sequence[Mapping[str, Any]]], dict[str, Any]]) -> Builder:
     """A builder of a document about the whole project (no milestone, no review)."""
     return lambda v: builder(v.project, v.stamp, v.waivers)
@@ -117,6 +125,7 @@ KINDS: dict[str, DocumentKind] = {
             "project",
             _final_acceptance,
             "closed",
+            ("client", "internal"),
         ),
         DocumentKind(
             "handover",
@@ -148,12 +157,14 @@ KINDS: dict[str, DocumentKind] = {
             "status",
             ": RAG, progress against plan, milestones, budget, risks, issues, decisions.",
             "project",
-            _whole(build_status),
+            _status,
             "execution",
+            ("client", "internal"),
         ),
     )
 }
 
+INTERNAL_SUFFIX = "-INT"  # ends the number of the PMO's internal version of a document
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MILESTONE_PART_MAX = 24  # characters of a milestone id kept in a document number
 
@@ -196,15 +207,36 @@ def _milestone_part(milestone: str) -> str:
     return f"{safe[: MILESTONE_PART_MAX - 7]}-{digest}"
 
 
+def check_audience(kind: str, audience: str) -> str:
+    """``audience`` if documents of ``kind`` have a version for it; InvalidInput otherwise."""
+    entry = document_kind(kind)
+    if audience not in entry.audiences:
+        have = " or ".join(entry.audiences)
+        raise InvalidInput(f"a document of kind '{kind}' has no version for audience '{audience}' (it has: {have})")
+    return audience
+
+
 def next_number(
-    code: str, kind: str, existing: Iterable[DocumentRecord], milestone: str | None = None
+    code: str, kind: str, existing: Iterable[DocumentRecord], milestone: str | None = None, audience: str = "client"
 ) -> tuple[str, int]:
-    """The next free document number for this prefix and its sequence ``N`` (1 for the first)."""
+    """The next free document number for this prefix and its sequence ``N`` (1 for the first).
+
+    The numbering rules, all here: ``<CODE>-<PREFIX>[-<milestone>]-<N>`` for the client's version; the
+    PMO's internal version of a kind counts its own ``N`` and ends in :data:`INTERNAL_SUFFIX`
+    (``SZ-MES-2026-FAR-1-INT``), so it is never mistaken for, nor takes the number of, a client document.
+    """
     prefix = number_prefix(code, kind, milestone)
-    pattern = re.compile(re.escape(prefix) + r"-(\d+)$")
+    suffix = INTERNAL_SUFFIX if check_audience(kind, audience) == "internal" else ""
+    pattern = re.compile(re.escape(prefix) + r"-(\d+)" + re.escape(suffix) + "$")
     seen = [int(m.group(1)) for d in existing if d.kind == kind and (m := pattern.match(d.number))]
     n = max(seen, default=0) + 1
-    return f"{prefix}-{n}", n
+    return f"{prefix}-{n}{suffix}", n
+
+
+def number_sequence(number: str) -> int:
+    """The ``N`` of a document number made by :func:`next_number` (1 if the number has none)."""
+    tail = number.removesuffix(INTERNAL_SUFFIX).rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 1
 
 
 def build_view(
@@ -217,5 +249,6 @@ def build_view(
     waivers: Sequence[Mapping[str, Any]] = (),
     audience: str = "client",
 ) -> dict[str, Any]:
-    """The record of a document of ``kind``, built by the kind's registered view builder."""
+    """The record of a document of ``kind`` for ``audience``, built by the kind's registered view builder."""
+    check_audience(kind, audience)
     return document_kind(kind).build(ViewInput(project, stamp, milestone, review, waivers, audience))

@@ -999,8 +999,7 @@ def build_final_acceptance(
     project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, Any]], *, audience: str = "client"
 ) -> dict[str, Any]:
     """The final acceptance report; ``audience="internal"`` keeps the PMO's cost breakdown and earned value."""
-    if audience not in ("client", "internal"):
-        raise InvalidInput(f"unknown audience '{audience}' (client or internal)")
+    _check_audience(audience)
     deliverables = [_deliverable(project, d.id, None, stamp) for d in project.deliverables]
     named = _with_names(project, waivers, stamp)
     items = _open_items(project, deliverables, include_issues=True, waivers=named)
@@ -1237,7 +1236,31 @@ def _summary_tasks(project: Project) -> list[dict[str, Any]]:
     return rows
 
 
-def build_status(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def _check_audience(audience: str) -> None:
+    if audience not in ("client", "internal"):
+        raise InvalidInput(f"unknown audience '{audience}' (client or internal)")
+
+
+def _status_money(
+    project: Project, today: date, metrics: Mapping[str, Any], schedule: Any, audience: str
+) -> dict[str, Any]:
+    """The status report's money figures, each computed once: the client's version states the contract
+    value and the payment milestones (as the final report does: budget against contract, never the
+    supplier's cost lines nor its unspent contingency); the PMO's version adds the budget by category
+    (contingency included), the actual cost, earned value and the S-curve."""
+    money: dict[str, Any] = {"audience": audience, "payments": _payments(project, today)}
+    if audience == "internal":
+        money["budget"] = _cost_block(project)
+        money["evm"] = _evm_block(project, metrics, today)
+        money["s_curve"] = _s_curve_block(project, today, schedule, metrics)
+    return money
+
+
+def build_status(
+    project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, Any]], *, audience: str = "client"
+) -> dict[str, Any]:
+    """The project status report; ``audience="internal"`` is the PMO's version with every cost figure."""
+    _check_audience(audience)
     today = stamp.today
     metrics = project_metrics(project, today)
     schedule, _ = _try_schedule(project, today)
@@ -1319,9 +1342,7 @@ def build_status(project: Project, stamp: Stamp, waivers: Sequence[Mapping[str, 
             "schedule": _forecast_block(project, metrics),
             "gantt": _gantt_block(project, schedule),
             "milestones": [_milestone_row(m, today) for m in sorted(project.milestones, key=lambda m: (m.date, m.id))],
-            "budget": _cost_block(project),
-            "evm": _evm_block(project, metrics, today),
-            "s_curve": _s_curve_block(project, today, schedule, metrics),
+            **_status_money(project, today, metrics, schedule, audience),
             "risks": [
                 {
                     "id": r.id,

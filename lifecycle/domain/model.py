@@ -757,6 +757,11 @@ class DocumentRecord:
     record: dict[str, Any] = field(default_factory=dict)
     revision: int = 1  # 1 for the document as first issued; 2, 3 … for re-issues under the same number
 
+    @property
+    def audience(self) -> str:
+        """Who the document is for: ``client`` or ``internal`` (the PMO's version), as its record says."""
+        return "internal" if self.record.get("audience") == "internal" else "client"
+
 
 _T = TypeVar("_T")
 

@@ -189,6 +189,24 @@ def project_roles(project: Project, principal: Principal | None) -> frozenset[st
     return frozenset(role for role, holders in _project_role_ids(project).items() if holders & ids)
 
 
+def internal_readers(project: Project) -> frozenset[str]:
+    """Ids of the people who may receive the PMO's internal documents of ``project`` (every cost figure):
+    its project managers and the people whose role is ``pmo``; people of the supplier only, never a
+    contact of the client."""
+    ids = _project_role_ids(project)[PM] | role_holders(project, "pmo")
+    return frozenset(ids & {p.id for p in project.people})
+
+
+def reads_internal(project: Project, principal: Principal | None) -> bool:
+    """Whether ``principal`` may see the PMO's internal documents of ``project``: a PMO user, or one of
+    :func:`internal_readers`; a client representative or a client link never."""
+    if principal is None or principal.auth_method == "client_link":
+        return False
+    if principal.global_roles & {PMO_ADMIN, PMO_VIEWER}:
+        return True
+    return bool(internal_readers(project) & linked_ids(project, principal))
+
+
 def holds_pack_role(project: Project, principal: Principal | None, role: str) -> bool:
     """Whether the principal holds the rule pack's role ``role`` (a gate approval or waiver role)."""
     if principal is None:

@@ -228,6 +228,8 @@ def issue_link(ctx: Context, document_id: str, recipient_email: str, *, ttl_days
     Issued by the system (flows sending the certificate) or by a user allowed to generate documents.
     """
     doc = _document(ctx, document_id)
+    if doc.audience == "internal":  # the PMO's version is never put before the client
+        raise InvalidInput(f"{doc.number} is the PMO's internal version: it is not offered to the client")
     if doc.kind != "acceptance" or doc.record.get("countersign"):
         raise InvalidInput(f"{doc.number} is not an acceptance certificate awaiting the client's answer")
     project = ctx.store.get(doc.project)

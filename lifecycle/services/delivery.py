@@ -15,7 +15,8 @@ Both are **idempotent** so that a retried flow never sends twice:
   records it as a ``notification`` record (``sent``, ``failed`` or ``skipped`` when no webhook is set).
 
 Before sending, the PDF is read back and checked against its registered sha256: a file changed after
-it was issued is never sent.
+it was issued is never sent. The PMO's internal version of a document (every cost figure) is sent to
+the PMO and the project manager only (:func:`check_internal_recipients`): never to a client contact.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lifecycle.documents.registry import titles_of
+from lifecycle.domain import policy
 from lifecycle.domain.limits import MAX_PDF_BYTES
 from lifecycle.domain.model import AuditEvent, DocumentRecord, Project
 from lifecycle.errors import ConfigError, DeliveryError, DeliveryRefused, DeliveryUncertain, InvalidInput, SpecError
@@ -52,12 +54,19 @@ NOTIFICATION = "notification"
 
 
 # ------------------------------------------------------------------ recipients
-def resolve_recipients(project: Project, to: Sequence[str] | None) -> list[tuple[str, str]]:
+def resolve_recipients(project: Project, to: Sequence[str] | None, *, internal: bool = False) -> list[tuple[str, str]]:
     """``(name, address)`` pairs for ``to``: e-mail addresses, or contact / person ids of the project.
 
-    ``None`` means the client representative named in the charter.
+    ``None`` means the client representative named in the charter, or for an ``internal`` document
+    (the PMO's version) the project manager.
     """
     wanted = list(to) if to else []
+    if not wanted and internal:
+        wanted = sorted(policy.internal_readers(project) & {project.charter.project_manager}) or sorted(
+            policy.internal_readers(project)
+        )
+        if not wanted:
+            raise InvalidInput(f"project {project.code} names no project manager to send internal documents to")
     if not wanted:
         if not project.charter.client_representative:
             raise InvalidInput(f"project {project.code} names no client representative to send documents to")
@@ -85,6 +94,28 @@ def resolve_recipients(project: Project, to: Sequence[str] | None) -> list[tuple
             # name cannot start a header or change the address when the outbox reads its row back
             out.append((" ".join("".join(c if c.isprintable() else " " for c in name).split()), addr))
     return out
+
+
+def check_internal_recipients(
+    ctx: Context, project: Project, doc: DocumentRecord, recipients: Sequence[tuple[str, str]]
+) -> None:
+    """An internal document (the PMO's version, every cost figure) goes to the PMO and the project
+    manager only: InvalidInput naming the first other recipient; a client contact is never one."""
+    if doc.audience != "internal":
+        return
+    allowed = policy.internal_readers(project)
+    contacts = {policy.normalise_email(c.email) for c in project.contacts if c.email}
+    readers = {policy.normalise_email(p.email) for p in project.people if p.id in allowed and p.email}
+    for name, addr in recipients:
+        email = policy.normalise_email(addr)
+        user = None if email in contacts or email in readers else ctx.store.find_user(email)
+        pmo_roles = set(user.global_roles) & {policy.PMO_ADMIN, policy.PMO_VIEWER} if user is not None else set()
+        pmo_user = user is not None and not user.disabled and bool(pmo_roles)
+        if email in contacts or not (email in readers or pmo_user):
+            raise InvalidInput(
+                f"{doc.number} is the PMO's internal version: it goes to the PMO and the project manager only, "
+                f"not to {name or addr} <{addr}>; nothing was sent"
+            )
 
 
 def idempotency_key(doc_sha256: str, addresses: Sequence[str]) -> str:
@@ -196,7 +227,8 @@ def send_document(ctx: Context, doc: DocumentRecord, to: list[str] | None = None
     """
     code = doc.project
     project = ctx.store.get(code)
-    recipients = resolve_recipients(project, to)
+    recipients = resolve_recipients(project, to, internal=doc.audience == "internal")
+    check_internal_recipients(ctx, project, doc, recipients)
     key = idempotency_key(doc.sha256, [addr for _, addr in recipients])
     existing = ctx.store.get_record(code, DELIVERY, key)
     if existing is not None and existing.data.get("status") == "sent":

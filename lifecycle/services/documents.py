@@ -3,8 +3,9 @@
 ``issue`` (and ``issue_document``) builds the document's record (the view model) from the project and
 its gate reviews and waivers, renders it to PDF/A-3b with the record attached, signs it when the
 workspace configures a key, and registers it with its bytes and an audit event. A document is
-identified by its project, kind and subject (milestone or review; a status report by its day); the
-whole step runs under the store's issuing lock for that identity (:meth:`Store.issuing`), which looks
+identified by its project, kind, subject (milestone or review; a status report by its day) and
+audience (the client's version, or the PMO's internal one where the kind has it); the
+whole step runs under the store's issuing lock for (project, kind, subject) (:meth:`Store.issuing`), which looks
 in the registry again first, so concurrent or repeated calls return the one registered document. A
 changed document is only made by an explicit re-issue: a new *revision* under the same number.
 
@@ -37,13 +38,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lifecycle.documents.locale import check_lang
-from lifecycle.documents.registry import KINDS, DocumentKind, build_view, document_kind, next_number
+from lifecycle.documents.registry import (
+    KINDS,
+    DocumentKind,
+    build_view,
+    check_audience,
+    document_kind,
+    next_number,
+    number_sequence,
+)
 from lifecycle.documents.sign import SigningConfig, sign_pdf, trust_roots_for, verify_pdf
 from lifecycle.documents.views import PackTitles, Stamp, choose_milestone, collect_waivers
 from lifecycle.domain import policy
 from lifecycle.domain.limits import MAX_PDF_BYTES
 from lifecycle.domain.model import AuditEvent, DocumentRecord
-from lifecycle.errors import InvalidInput, NotFound, RenderError, SpecError
+from lifecycle.errors import Forbidden, InvalidInput, NotFound, RenderError, SpecError
 from lifecycle.load.files import read_regular
 from lifecycle.services.audit import ANCHOR, anchor_problems, document_anchor, short_anchor
 from lifecycle.services.context import Context
@@ -210,12 +219,20 @@ class _Inputs:
     milestone: Any
     review: dict[str, Any] | None
     titles: PackTitles
+    audience: str = "client"
 
 
 def _inputs(
-    ctx: Context, code: str, kind: str, milestone: str | None, review_id: str | None, lang: str | None
+    ctx: Context,
+    code: str,
+    kind: str,
+    milestone: str | None,
+    review_id: str | None,
+    lang: str | None,
+    audience: str = "client",
 ) -> _Inputs:
     entry = document_kind(kind)
+    check_audience(kind, audience)
     project = ctx.store.get(code)
     review_records = ctx.store.records(code, "gate_review")
     reviews = [dict(r.data) for r in review_records]
@@ -232,6 +249,7 @@ def _inputs(
         ms,
         review,
         pack_titles(load_rules(ctx)),
+        audience,
     )
 
 
@@ -250,7 +268,13 @@ def _record(
         titles=inp.titles,
     )
     record = build_view(
-        inp.entry.kind, inp.project, stamp, milestone=inp.milestone, review=inp.review, waivers=inp.waivers
+        inp.entry.kind,
+        inp.project,
+        stamp,
+        milestone=inp.milestone,
+        review=inp.review,
+        waivers=inp.waivers,
+        audience=inp.audience,
     )
     return {**record, **extra} if extra else record
 
@@ -284,17 +308,19 @@ def _countersign_jti(values: Any) -> str:
 
 @dataclass(frozen=True)
 class _Identity:
-    """What makes two issues the same document: project, kind, subject (milestone or review), the
-    countersigned answer if any, for a status report the day, and the language when one was asked for."""
+    """What makes two issues the same document: project, kind, subject (milestone or review), audience
+    (the client's version or the PMO's internal one), the countersigned answer if any, for a status
+    report the day, and the language when one was asked for."""
 
     kind: str
     subject: str
     variant: str
     lang: str | None
     day: str
+    audience: str = "client"
 
     def matches(self, d: DocumentRecord) -> bool:
-        if d.kind != self.kind or _countersign_jti(d.record) != self.variant:
+        if d.kind != self.kind or _countersign_jti(d.record) != self.variant or d.audience != self.audience:
             return False
         if self.lang is not None and d.lang != self.lang:
             return False
@@ -310,7 +336,7 @@ class _Identity:
 def _identity(ctx: Context, inp: _Inputs, lang: str | None, extra: dict[str, Any] | None) -> _Identity:
     subject = inp.milestone.id if inp.milestone else str(inp.review.get("id", "")) if inp.review else ""
     day = ctx.today().isoformat()
-    return _Identity(inp.entry.kind, subject, _countersign_jti(extra), inp.lang if lang else None, day)
+    return _Identity(inp.entry.kind, subject, _countersign_jti(extra), inp.lang if lang else None, day, inp.audience)
 
 
 def _number_of(
@@ -319,11 +345,11 @@ def _number_of(
     """``(number, sequence, revision)``: the next free number (revision 1), or for a re-issue of ``base``
     its number and the next revision of it."""
     if base is None:
-        number, seq = next_number(code, inp.entry.kind, docs, inp.milestone.id if inp.milestone else None)
+        milestone = inp.milestone.id if inp.milestone else None
+        number, seq = next_number(code, inp.entry.kind, docs, milestone, inp.audience)
         return number, seq, 1
-    tail = base.number.rsplit("-", 1)[-1]
     revision = max(d.revision for d in docs if d.number == base.number) + 1
-    return base.number, int(tail) if tail.isdigit() else 1, revision
+    return base.number, number_sequence(base.number), revision
 
 
 def _render(ctx: Context, record: dict[str, Any], number: str) -> tuple[bytes, bool]:
@@ -359,6 +385,7 @@ def _issued_event(ctx: Context, doc: DocumentRecord, base: DocumentRecord | None
         "signed": doc.signed,
         "subject": doc.subject,
         "revision": doc.revision,
+        "audience": doc.audience,
     }
     if base is not None:
         data |= {"replaces": base.id, "replaces_sha256": base.sha256, **ctx.acting()}
@@ -433,6 +460,7 @@ def issue(
     out_dir: str | Path | None = None,
     extra: dict[str, Any] | None = None,
     reissue: bool = False,
+    audience: str = "client",
 ) -> Issued:
     """The document of ``kind`` about ``milestone`` / ``review_id`` of project ``code``, issued at most once.
 
@@ -440,9 +468,14 @@ def issue(
     reached), ``final_acceptance``, ``handover``, ``gate_review`` (of ``review_id``, default: the
     latest review) or ``status``. ``lang`` overrides the project's locale; ``out_dir`` the folder
     (default ``<workspace>/documents/<CODE>``). ``extra`` adds sections to the record, e.g. the
-    client's ``countersign`` answer printed on a countersigned acceptance certificate.
+    client's ``countersign`` answer printed on a countersigned acceptance certificate. ``audience``
+    ``internal`` issues the PMO's version of a kind that has one (the final acceptance report with every
+    budget line): a document of its own, numbered ``...-<N>-INT``, marked internal on every page, never
+    e-mailed to a client contact (:mod:`lifecycle.services.delivery`); a signed-in user must be of the PMO
+    or manage the project to issue or get it.
 
-    Under the store's issuing lock for (project, kind, subject) the registry is read again: a document of
+    Under the store's issuing lock for (project, kind, subject), shared by both audiences, the registry
+    is read again: a document of
     the same identity (see :class:`_Identity`; a language only when ``lang`` is given) is returned as it
     is, whatever changed in the project since. Otherwise the document is numbered, rendered, signed
     when configured, written under a new name and registered with its bytes and an audit event, all
@@ -450,7 +483,9 @@ def issue(
     number, revision 2, 3 …, audited as ``document.reissued``); a signed-in user needs the right to
     generate documents for it.
     """
-    inp = _inputs(ctx, code, kind, milestone, review_id, lang)
+    inp = _inputs(ctx, code, kind, milestone, review_id, lang, audience)
+    if audience == "internal" and ctx.principal is not None and not policy.reads_internal(inp.project, ctx.principal):
+        raise Forbidden(f"{ctx.principal.label()} may not see the PMO's internal documents of {code}")
     identity = _identity(ctx, inp, lang, extra)
     folder = Path(out_dir) if out_dir else ctx.workspace.documents_dir / code
     with (
@@ -563,6 +598,7 @@ class VerifyResult:
                 "path": d.path,
                 "created_at": d.created_at.isoformat(),
                 "signed": d.signed,
+                "audience": d.audience,
             },
             "record_matches": self.record_matches,
             "signature": self.signature,

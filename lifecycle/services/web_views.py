@@ -365,7 +365,9 @@ def project_page(ctx: Context, code: str, *, lang: str = "en") -> ProjectPage:
             {"id": d.id, "name": d.name, "status": d.status, "due": d.due, "owner": names.get(d.owner, d.owner)}
             for d in p.deliverables
         ],
-        documents=[_doc(d) for d in ctx.store.documents(p.code)],
+        documents=[
+            _doc(d) for d in ctx.store.documents(p.code) if d.audience == "client" or policy.reads_internal(p, who)
+        ],
         audit=[_event(e) for e in ctx.store.audit(p.code)[-50:]][::-1],
         next_gate=_next_move_name(ctx, p),
         can_record=policy.allowed(who, policy.RECORD_PROGRESS, p),
@@ -394,7 +396,7 @@ def _doc(d: Any) -> dict[str, Any]:
         "kind": d.kind,
         "title": getattr(d, "title", "") or d.kind,
         "sha256": d.sha256,
-        "issued_at": d.issued_at,
+        "issued_at": d.created_at.isoformat(timespec="minutes"),
     }
 
 
@@ -652,18 +654,26 @@ def _percent(raw: str, tid: str) -> float:
 
 
 # ------------------------------------------------------------------ documents
+def _readable_document(ctx: Context, code: str, doc_id: str) -> Any:
+    """One of the project's documents the signed-in user may see: the PMO's internal version of a
+    document only for the PMO and the project manager (to anyone else it does not exist)."""
+    project = _project(ctx, code)
+    doc = find_document(ctx, code, doc_id)
+    if doc.audience == "internal" and not policy.reads_internal(project, _principal(ctx)):
+        raise NotFound(f"project {code} has no document '{doc_id}'")
+    return doc
+
+
 def document_download(ctx: Context, code: str, doc_id: str) -> tuple[bytes, str]:
     """The bytes and file name of one of the project's documents (after the rights check): its file on
     this machine, else the copy stored in the database, either checked against the registered sha256."""
-    _project(ctx, code)
-    doc = find_document(ctx, code, doc_id)
+    doc = _readable_document(ctx, code, doc_id)
     _, data = document_content(ctx, doc.id, code)
     return data, f"{doc.id}.pdf"
 
 
 def verify_project_document(ctx: Context, code: str, doc_id: str) -> dict[str, Any]:
-    _project(ctx, code)
-    doc = find_document(ctx, code, doc_id)
+    doc = _readable_document(ctx, code, doc_id)
     result = verify_registered(ctx, doc.id)
     return {k: v for k, v in vars(result).items() if not k.startswith("_")}
 

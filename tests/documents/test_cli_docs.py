@@ -74,3 +74,17 @@ def test_errors_are_one_line_messages(ws):
     assert res.exit_code == 2 and "error:" in res.output
     res = CliRunner().invoke(cli, ["docs", "status", CODE, "--lang", "fr"])
     assert res.exit_code == 2
+
+
+def test_internal_version_is_its_own_document(ws):
+    client = json.loads(run("docs", "status", CODE, "--json"))
+    internal = json.loads(run("docs", "status", CODE, "--internal", "--json"))
+    assert (client["number"], internal["number"]) == (f"{CODE}-STR-1", f"{CODE}-STR-1-INT")
+    assert (client["audience"], internal["audience"]) == ("client", "internal") and internal["issued_now"]
+    again = CliRunner().invoke(cli, ["docs", "status", CODE, "--internal", "--json"], catch_exceptions=False)
+    assert again.exit_code == 0 and not json.loads(again.stdout)["issued_now"]
+    assert f"{CODE}-STR-1-INT was already issued" in again.stderr
+    revised = json.loads(run("docs", "status", CODE, "--internal", "--reissue", "--json"))
+    assert (revised["id"], revised["revision"]) == (f"{CODE}-STR-1-INT-R2", 2)
+    assert run("docs", "verify", f"{CODE}-STR-1-INT").startswith("AUTHENTIC")
+    assert "No such option '--internal'" in run("docs", "handover", CODE, "--internal", code=2)

@@ -476,7 +476,8 @@ def test_budget_chart_and_table_print_the_same_shares() -> None:
     rows = [{"category": "materials", "plan": "40000.00", "actual": "16980.00", "used_pct": 42.5}]
     svg = str(charts.budget_bars(rows, fmt=fmt, currency="CNY", total_pct=42.5))
     assert svg.count("(43%)") == 2 and "(42%)" not in svg
-    view = build_view("status", in_execution(load_sample("zh"), date(2026, 11, 16)), stamp("zh-CN", date(2026, 11, 16)))
+    p = in_execution(load_sample("zh"), date(2026, 11, 16))
+    view = build_view("status", p, stamp("zh-CN", date(2026, 11, 16)), audience="internal")
     html = render_html(view)
     for r in view["budget"]["by_category"]:
         if r["used_pct"] is not None:

@@ -18,7 +18,7 @@ from lifecycle.documents.locale import Formatter
 from lifecycle.documents.render import render_html
 from lifecycle.services.documents import issue_document
 from tests.documents import layout
-from tests.documents.conftest import SCENARIOS, Issued, make_ctx, needs_tools
+from tests.documents.conftest import SCENARIOS, Issued, make_ctx, needs_tools, project_for
 from tests.documents.samples import in_execution, load_sample, long_names, stress
 
 pytestmark = needs_tools
@@ -149,3 +149,19 @@ def test_the_row_checker_sees_a_split_row() -> None:
     assert layout.rows_split_across_pages(table(""), "criteria-results", templates_dir())[0] >= 1
     kept = " style='break-inside: avoid'"
     assert layout.rows_split_across_pages(table(kept), "criteria-results", templates_dir()) == (0, 3)
+
+
+INTERNAL = [(which, kind) for which in ("zh", "en") for kind in ("final_acceptance", "status")]
+
+
+@pytest.mark.parametrize(("which", "kind"), INTERNAL, ids=["-".join(c) for c in INTERNAL])
+def test_the_pmos_internal_versions_are_print_safe_too(which: str, kind: str, tmp_path: Path) -> None:
+    """The internal mark adds a line to the running header; every word still lies inside the page."""
+    state, today = SCENARIOS[kind]
+    project = project_for(which, state, today)
+    ctx = make_ctx(tmp_path / "ws", project, today=today)
+    doc = issue_document(ctx, project.code, kind, audience="internal")
+    pages = layout.words(Path(doc.path))
+    problems = layout.outside_content_box(pages) + layout.thin_pages(pages)
+    problems += layout.headings_at_page_bottom(pages, layout.heading_texts(render_html(doc.record)))
+    assert pages and not problems, f"{doc.number}: " + "\n".join(problems[:20])

@@ -173,6 +173,25 @@ def test_document_download_and_verify_are_checked_against_rights(site, client):
     assert client.get(f"/projects/{CODE}/documents/{doc.id}").status_code == 404
 
 
+def test_the_pmos_internal_version_is_shown_to_the_pm_and_never_to_the_client(site, client):
+    from lifecycle.services.documents import issue
+
+    c = site.ctx("pm")
+    try:
+        internal = issue(c, CODE, "status", audience="internal").document
+    finally:
+        c.close()
+    url = f"/projects/{CODE}/documents/{internal.id}"
+    login(client, "pm")
+    assert f'/documents/{internal.id}"' in client.get(f"/projects/{CODE}").text
+    assert client.get(url).content == Path(internal.path).read_bytes()
+    client.cookies.clear()
+    login(client, "client")  # the client representative may see the project, not the PMO's version
+    page = client.get(f"/projects/{CODE}")
+    assert page.status_code == 200 and f"/documents/{internal.id}" not in page.text
+    assert client.get(url).status_code == 404 and client.get(f"{url}/verify").status_code == 404
+
+
 # ------------------------------------------------------------------ catalog and layering
 def test_every_label_a_template_uses_exists_in_the_catalog():
     used = set()
