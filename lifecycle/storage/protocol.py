@@ -17,9 +17,9 @@ Design decisions the contract pins down:
 * **System records** (gate reviews, approvals, waivers, phase changes, alerts, deliveries) are JSON
   documents with a ``schema_version``, keyed by (project, kind, key).
 * **Issuing a document is serialised per (project, kind, subject)** across threads, processes and
-  machines: :meth:`Store.issuing` holds a lock (PostgreSQL advisory transaction lock, SQLite's
-  database write lock, a lock per key in memory) during which the issuer looks for the document
-  again and registers a new one with its bytes, in one transaction.
+  machines: :meth:`Store.issuing` holds a lock (PostgreSQL advisory transaction lock, on a SQLite
+  file a lock file per key beside the database, a lock per key in memory) during which the issuer
+  looks for the document again and registers a new one with its bytes, in one transaction.
 """
 
 from __future__ import annotations

@@ -499,6 +499,47 @@ class _SqlIssue:
         self._store._insert_document(self._conn, doc, events, content)
 
 
+class _SqlFileIssue:
+    """An issuing session on a SQLite file whose lock is a lock file: reads are short transactions of
+    their own, and what is registered is written in one when the block ends without an error (every
+    issuer of this document holds the same lock file meanwhile)."""
+
+    def __init__(self, store: SqlStore, code: str) -> None:
+        self._store = store
+        self._code = code
+        self._pending: list[tuple[DocumentRecord, bytes, list[AuditEvent]]] = []
+
+    def documents(self) -> list[DocumentRecord]:
+        with self._store._tx() as conn:  # read again here, whatever view the caller had
+            return self._store._documents_on(conn, self._code)
+
+    def register(self, doc: DocumentRecord, content: bytes, events: Iterable[AuditEvent] = ()) -> None:
+        self._pending.append((doc, content, list(events)))
+
+    def commit(self) -> None:
+        if self._pending:
+            with self._store._tx() as conn:
+                for doc, content, events in self._pending:
+                    self._store._insert_document(conn, doc, events, content)
+
+
+@contextmanager
+def issue_file_lock(database: Path, key: int) -> Iterator[None]:
+    """An exclusive lock on ``<database>.locks/<key>.lock``, held until the block ends (or the process
+    dies: the kernel drops it). Lock files are never removed, so two issuers always lock the same file."""
+    import fcntl
+    import os
+
+    folder = database.resolve().parent / (database.name + ".locks")
+    folder.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(folder / f"{key & 0xFFFFFFFFFFFFFFFF:016x}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
+
+
 class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
     """The store on a SQLAlchemy engine; ``open`` one by URL (the engine is then made on first need)."""
 
@@ -1013,6 +1054,18 @@ class SqlStore(IdentityStoreMixin, OutboxStoreMixin, SettingsStoreMixin):
         # lazy: imported only when used, so SQLite project reads never import SQLAlchemy
         from sqlalchemy import text
 
+        if self._sqlite_path is not None:
+            # A SQLite file: a lock file per (project, kind, subject) beside the database, so issuers of
+            # other documents are not held behind a render; each read and the registration are short
+            # write transactions of their own.
+            with issue_file_lock(self._sqlite_path, issue_lock_key(code, kind, subject)):
+                with self._tx() as conn:
+                    if conn.execute(text("SELECT 1 FROM projects WHERE code = :code"), {"code": code}).first() is None:
+                        raise NotFound(f"no project '{code}' (see `pmo list`)")
+                session = _SqlFileIssue(self, code)
+                yield session
+                session.commit()  # not reached when the block fails: nothing is registered
+            return
         with self._tx() as conn:
             if conn.execute(text("SELECT 1 FROM projects WHERE code = :code"), {"code": code}).first() is None:
                 raise NotFound(f"no project '{code}' (see `pmo list`)")

@@ -165,6 +165,36 @@ def test_issuing_is_serialised_and_sees_the_previous_issuer(store):
     assert [e.action for e in store.audit("DEMO-1")] == ["document.issued"] and store.verify_audit("DEMO-1") == []
 
 
+def test_issuing_another_document_does_not_wait_for_a_render(store):
+    """An issuer of another milestone's certificate is not held behind one that is rendering: the
+    lock is per (project, kind, subject), on SQLite as on PostgreSQL (a batch of documents issued by
+    several processes on one SQLite file used to time out on the database lock)."""
+    store.save(small_project(), expected_version=None)
+    inside, other_done = threading.Event(), threading.Event()
+    waited: list[bool] = []
+
+    def slow() -> None:
+        with store.issuing("DEMO-1", "acceptance", "M1") as session:
+            inside.set()
+            waited.append(other_done.wait(20))  # still rendering while the other issues
+            session.register(_doc("DEMO-1-ACC-M1-1"), b"%PDF-1.7 one", [ev("document.issued")])
+
+    def other() -> None:
+        inside.wait(20)
+        with store.issuing("DEMO-1", "acceptance", "M2") as session:
+            session.register(_doc("DEMO-1-ACC-M2-1"), b"%PDF-1.7 two", [ev("document.issued")])
+        other_done.set()
+
+    threads = [threading.Thread(target=slow), threading.Thread(target=other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert waited == [True]
+    assert sorted(d.id for d in store.documents("DEMO-1")) == ["DEMO-1-ACC-M1-1", "DEMO-1-ACC-M2-1"]
+    assert store.verify_audit("DEMO-1") == []
+
+
 def test_an_issue_that_fails_registers_nothing(store):
     store.save(small_project(), expected_version=None)
     with pytest.raises(NotFound), store.issuing("NOPE", "acceptance", "M1"):
