@@ -399,8 +399,8 @@ def run(b: Bench) -> dict[str, Any]:
         f"reused) {head['cold_projects_per_s']:.0f}/s = {head['cold_to_raw']}x the time of fetching the same "
         f"{head['raw_rows']:,} raw rows with the driver ({head['raw_projects_per_s']:.0f} projects/s; CPU time "
         f"{head['cold_to_raw_cpu']}x); first sweep (no schedule kept) {head['first_projects_per_s']:.0f}/s, "
-        f"reading alone {head['read_projects_per_s']:.0f}/s; cold target {COLD_TARGET:.0f}/s "
-        f"{'met' if head['cold_projects_per_s'] >= COLD_TARGET else 'missed'}; peak {head['peak_rss_mib']:.0f} MiB, "
+        f"reading alone {head['read_projects_per_s']:.0f}/s; {_cold_verdict(head)}; "
+        f"peak {head['peak_rss_mib']:.0f} MiB, "
         f"growth exponent {exp} (cold {cold_exp}) over " + ", ".join(f"{x:,}" for x in sizes)
     )
     if skipped:
@@ -423,6 +423,19 @@ def run(b: Bench) -> dict[str, Any]:
         note=note,
         size={"projects": sizes, "tasks_per_project": tasks},
         extra=extra,
+    )
+
+
+def _cold_verdict(head: dict[str, Any]) -> str:
+    """The cold target's verdict; when missed, by how much and why."""
+    cold = head["cold_projects_per_s"]
+    if cold >= COLD_TARGET:
+        return f"cold target {COLD_TARGET:.0f}/s met"
+    return (
+        f"cold target {COLD_TARGET:.0f}/s missed by {COLD_TARGET / cold:.1f}x: every project's ~800 rows are read "
+        f"into the model and its facts built before its rules run, and fetching the raw rows alone runs at "
+        f"{head['raw_projects_per_s']:.0f}/s ({head['cold_to_raw_cpu']}x that in CPU time); reaching 400/s needs a "
+        "per-project snapshot that avoids reading the rows, which is not built"
     )
 
 
