@@ -279,12 +279,12 @@ def scale_lines(doc: dict[str, Any]) -> list[str]:
             f"machine. The later-run overhead of Prefect itself is {over:+.2f} s."
         )
     if out:
-        out.insert(0, f"Scale on this machine ({cores} cores), from the same run:")
+        out.insert(0, f"Scale on this machine ({cores} cores), from the figures above:")
         out.append(
-            "- **PostgreSQL and several workers**: SQLite serialises writers on one database lock, so "
-            "processes on one machine queue for it (the documents batch above includes that); PostgreSQL "
-            "locks rows, so workers on several machines write at once, and the per-run work (rendering, "
-            "evaluating) then scales with the number of worker processes and cores."
+            "- **PostgreSQL and several workers**: SQLite serialises writes on one database lock, so "
+            "processes on one machine queue for it briefly (a document being rendered locks only itself); "
+            "PostgreSQL locks rows, so workers on several machines write at once, and the per-run work "
+            "(rendering, evaluating) then scales with the number of worker processes and cores."
         )
     return out
 
