@@ -65,16 +65,11 @@ def _free_port() -> int:
 
 
 def _wait(what: str, check: Any, timeout: float, poll: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:  # not up yet
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(poll)
+    from tests.flows.conftest import poll_until
+
+    done, last = poll_until(check, timeout, poll)
+    if done:
+        return last
     raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 

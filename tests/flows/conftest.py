@@ -141,6 +141,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def poll_until(check: Any, timeout: float, poll: float) -> tuple[bool, Any]:
+    """Call ``check`` every ``poll`` seconds until it returns a true value (an exception counts as "not
+    yet"): ``(True, value)``, or ``(False, the last value or exception)`` when ``timeout`` passed."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as exc:  # not up yet
+            last = exc
+        if last and not isinstance(last, Exception):
+            return True, last
+        time.sleep(poll)
+    return False, last
+
+
 @contextmanager
 def pmo_serve(env: dict[str, str], port: int, log: Path, cwd: Path) -> Iterator[Any]:
     """`pmo serve --port PORT` as a process of its own session (output in ``log``) until the block ends,

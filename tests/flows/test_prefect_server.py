@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.flows.conftest import ROOT, free_port, open_ctx
+from tests.flows.conftest import ROOT, free_port, open_ctx, poll_until
 
 pytestmark = [pytest.mark.prefect, pytest.mark.slow]
 
@@ -68,16 +68,9 @@ def _get_json(url: str, body: dict[str, Any] | None = None) -> Any:
 
 
 def _wait(what: str, check: Any, timeout: float, logs: list[Path]) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:  # not up yet
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.5)
+    done, last = poll_until(check, timeout, 0.5)
+    if done:
+        return last
     tails = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs if p.exists())
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n{tails}")
 
